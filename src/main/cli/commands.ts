@@ -1,0 +1,163 @@
+import path from 'node:path';
+import { DermFuseError } from '../../shared/errors.ts';
+import { FIELD_TYPES, PRESET_NAMES, type FieldType, type ImportSummary, type PresetName, type ProjectInfo } from '../../shared/types.ts';
+import { exportCsv } from '../images/exportCsv.ts';
+import { planImport } from '../images/importPlan.ts';
+import { runImport } from '../images/importRun.ts';
+import { projectInfo } from '../images/info.ts';
+import { relinkImages } from '../images/relink.ts';
+import { Project } from '../project.ts';
+import { optionalString, parseCommand, requireString, type Options } from './args.ts';
+
+export interface CommandContext {
+  signal: AbortSignal;
+  /** Progress lines for a person, on stderr; silent when not wanted. */
+  progress(line: string): void;
+}
+
+export interface Command {
+  usage: string;
+  summary: string;
+  options: Options;
+  positionals: string[];
+  run(values: Record<string, string | boolean | undefined>, args: string[], ctx: CommandContext): Promise<{ json: object; text: string }>;
+}
+
+function parseTypes(spec: string | undefined): Record<string, FieldType> | undefined {
+  if (!spec) return undefined;
+  const out: Record<string, FieldType> = {};
+  for (const pair of spec.split(',')) {
+    const [name, type] = pair.split('=').map((s) => s.trim());
+    if (!name || !type || !(FIELD_TYPES as readonly string[]).includes(type)) {
+      throw new DermFuseError('INVALID_ARGUMENT', `--types: "${pair}" should be FIELD=TYPE with TYPE one of ${FIELD_TYPES.join(', ')}`);
+    }
+    out[name] = type as FieldType;
+  }
+  return out;
+}
+
+function withProject<T>(dir: string, fn: (p: Project) => Promise<T>): Promise<T> {
+  const project = Project.open(dir);
+  return fn(project).finally(() => project.close());
+}
+
+function describeImport(s: ImportSummary): string {
+  const classes = Object.entries(s.classes).map(([k, v]) => `${k} ${v}`).join(', ');
+  const lines = [
+    `Imported in ${s.seconds.toFixed(1)} s (preset ${s.preset ?? 'none'}):`,
+    `  images: ${s.imagesAdded} added, ${s.imagesUpdated} updated, ${s.imagesUnchanged} unchanged, ${s.imagesRelinked} relinked, ${s.imagesFailed} failed`,
+    `  metadata rows: ${s.rowsMatched} matched, ${s.rowsWithoutImage} without image; ${s.imagesWithoutRow} images without a row`,
+    `  label "${s.label ?? '-'}": ${classes || 'none'}`,
+    `  fields: ${s.fields.map((f) => `${f.name} (${f.type})`).join(', ') || 'none'}`,
+  ];
+  if (s.userEditsKept > 0) lines.push(`  ${s.userEditsKept} values edited in DermFuse were kept`);
+  if (s.errors.length > 0) {
+    lines.push(`  ${s.errors.length} problem(s):`);
+    for (const e of s.errors.slice(0, 20)) lines.push(`    ${e.source}: ${e.message}`);
+    if (s.errors.length > 20) lines.push(`    … and ${s.errors.length - 20} more (see --json)`);
+  }
+  return lines.join('\n');
+}
+
+function describeInfo(i: ProjectInfo): string {
+  const classes = Object.entries(i.classes).map(([k, v]) => `${k} ${v}`).join(', ');
+  return [
+    `Project ${i.dir}`,
+    `  ${i.images} images (${i.imagesFailed} unreadable), ${i.labelled} labelled, ${i.patients} patients, ${i.lesions} lesions`,
+    `  label "${i.label ?? '-'}": ${classes || 'none'}`,
+    `  fields: ${i.fields.map((f) => `${f.name} (${f.type})`).join(', ') || 'none'}`,
+  ].join('\n');
+}
+
+export const COMMANDS: Record<string, Command> = {
+  init: {
+    usage: 'dermfuse init DIR [--json]',
+    summary: 'create a project folder (opens it if it exists)',
+    options: {},
+    positionals: ['DIR'],
+    async run(_v, [dir]) {
+      const { project, created } = Project.create(dir!);
+      const json = { dir: project.dir, created };
+      project.close();
+      return { json, text: `${created ? 'Created' : 'Already a project:'} ${json.dir}` };
+    },
+  },
+  import: {
+    usage:
+      'dermfuse import DIR --images PATH [--metadata CSV] [--preset auto|isic|ham10000|pad-ufes-20|generic]\n' +
+      '        [--id-column C] [--label-column C] [--patient-column C] [--lesion-column C] [--types f=number,g=category] [--json]',
+    summary: 'import a folder of images and the metadata CSV that came with them',
+    options: {
+      images: { type: 'string' },
+      metadata: { type: 'string' },
+      preset: { type: 'string' },
+      'id-column': { type: 'string' },
+      'label-column': { type: 'string' },
+      'patient-column': { type: 'string' },
+      'lesion-column': { type: 'string' },
+      types: { type: 'string' },
+    },
+    positionals: ['DIR'],
+    async run(v, [dir], ctx) {
+      const preset = (optionalString(v, 'preset') ?? 'auto') as PresetName;
+      if (!PRESET_NAMES.includes(preset)) throw new DermFuseError('INVALID_ARGUMENT', `--preset must be one of ${PRESET_NAMES.join(', ')}`);
+      return withProject(dir!, async (project) => {
+        const plan = await planImport(
+          {
+            imagesDir: requireString(v, 'images'),
+            metadataPath: optionalString(v, 'metadata'),
+            preset,
+            idColumn: optionalString(v, 'id-column'),
+            labelColumn: optionalString(v, 'label-column'),
+            patientColumn: optionalString(v, 'patient-column'),
+            lesionColumn: optionalString(v, 'lesion-column'),
+            types: parseTypes(optionalString(v, 'types')),
+          },
+          project.dir,
+        );
+        const summary = await runImport(project, plan, {
+          signal: ctx.signal,
+          onProgress: (p) => ctx.progress(`import: ${p.done}/${p.total} images`),
+        });
+        return { json: summary, text: describeImport(summary) };
+      });
+    },
+  },
+  info: {
+    usage: 'dermfuse info DIR [--json]',
+    summary: 'counts, classes and metadata fields of a project',
+    options: {},
+    positionals: ['DIR'],
+    async run(_v, [dir]) {
+      return withProject(dir!, async (project) => {
+        const info = projectInfo(project);
+        return { json: info, text: describeInfo(info) };
+      });
+    },
+  },
+  'export-csv': {
+    usage: 'dermfuse export-csv DIR --out FILE [--json]',
+    summary: 'write current labels and metadata as CSV',
+    options: { out: { type: 'string' } },
+    positionals: ['DIR'],
+    async run(v, [dir]) {
+      const out = path.resolve(requireString(v, 'out'));
+      return withProject(dir!, async (project) => {
+        const r = await exportCsv(project, out);
+        return { json: { out, ...r }, text: `Wrote ${r.rows} rows to ${out}` };
+      });
+    },
+  },
+  relink: {
+    usage: 'dermfuse relink DIR --images PATH [--json]',
+    summary: 'find moved image files by content hash and record their new paths',
+    options: { images: { type: 'string' } },
+    positionals: ['DIR'],
+    async run(v, [dir]) {
+      return withProject(dir!, async (project) => {
+        const r = await relinkImages(project, requireString(v, 'images'));
+        return { json: r, text: `${r.relinked} of ${r.missing} missing images relinked; ${r.stillMissing.length} still missing` };
+      });
+    },
+  },
+};

@@ -1,0 +1,59 @@
+import { DermFuseError, toErrorPayload } from '../../shared/errors.ts';
+import { parseCommand } from './args.ts';
+import { COMMANDS } from './commands.ts';
+
+function usage(): string {
+  const lines = ['Usage: dermfuse COMMAND [options]   (every command takes --json)', ''];
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(12)} ${c.summary}`, `               ${c.usage}`);
+  return lines.join('\n');
+}
+
+/** Runs the CLI; returns the exit code. With --json, stdout carries exactly one JSON object. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`dermfuse: unknown command "${name}"\n${usage()}\n`);
+    return 2;
+  }
+  const controller = new AbortController();
+  const onSignal = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('dermfuse: stopping after the current images (Ctrl+C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let json = false;
+  try {
+    const { values, args } = parseCommand(rest, command.options, command.positionals);
+    json = values.json === true;
+    if (values.help) {
+      process.stdout.write(`${command.usage}\n`);
+      return 0;
+    }
+    const showProgress = process.stderr.isTTY === true || process.env.DERMFUSE_PROGRESS === '1';
+    const result = await command.run(values, args, {
+      signal: controller.signal,
+      progress: (line) => {
+        if (showProgress) process.stderr.write(`${line}\n`);
+      },
+    });
+    process.stdout.write(json ? `${JSON.stringify(result.json)}\n` : `${result.text}\n`);
+    return 0;
+  } catch (err) {
+    const e = toErrorPayload(err);
+    process.stderr.write(`dermfuse ${name}: ${e.message}\n`);
+    if (!(err instanceof DermFuseError)) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
+    if (e.code === 'INVALID_ARGUMENT') process.stderr.write(`usage: ${command.usage}\n`);
+    return e.code === 'CANCELLED' ? 130 : e.code === 'INVALID_ARGUMENT' ? 2 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    void json;
+  }
+}

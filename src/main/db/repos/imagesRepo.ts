@@ -1,0 +1,100 @@
+import type { Statement } from 'better-sqlite3';
+import type { Db } from '../open.ts';
+
+export interface ImageRow {
+  id: number;
+  external_id: string;
+  path: string;
+  sha256: string | null;
+  bytes: number;
+  mtime_ms: number;
+  width: number | null;
+  height: number | null;
+  format: string | null;
+  thumb: string | null;
+  status: 'ok' | 'error';
+  error: string | null;
+  patient_id: number | null;
+  lesion_id: number | null;
+}
+
+export type ImageWrite = Omit<ImageRow, 'id' | 'patient_id' | 'lesion_id'>;
+
+/** Images with their patients and lesions. */
+export class ImagesRepo {
+  private readonly byExternal: Statement<[string], ImageRow>;
+  private readonly insert: Statement<Record<string, unknown>>;
+  private readonly update: Statement<Record<string, unknown>>;
+  private readonly setLinks: Statement<[number | null, number | null, number]>;
+  private readonly patientByExt: Statement<[string], { id: number }>;
+  private readonly insertPatient: Statement<[string]>;
+  private readonly lesionByExt: Statement<[string], { id: number; patient_id: number | null }>;
+  private readonly insertLesion: Statement<[string, number | null]>;
+  private readonly setLesionPatient: Statement<[number, number]>;
+  private readonly all: Statement<[], ImageRow>;
+
+  constructor(db: Db) {
+    this.byExternal = db.prepare('SELECT * FROM images WHERE external_id = ?');
+    this.insert = db.prepare(
+      `INSERT INTO images (external_id, path, sha256, bytes, mtime_ms, width, height, format, thumb, status, error, created_at, updated_at)
+       VALUES (@external_id, @path, @sha256, @bytes, @mtime_ms, @width, @height, @format, @thumb, @status, @error, @now, @now)`,
+    );
+    this.update = db.prepare(
+      `UPDATE images SET path = @path, sha256 = @sha256, bytes = @bytes, mtime_ms = @mtime_ms, width = @width,
+         height = @height, format = @format, thumb = @thumb, status = @status, error = @error, updated_at = @now
+       WHERE external_id = @external_id`,
+    );
+    this.setLinks = db.prepare('UPDATE images SET patient_id = ?, lesion_id = ? WHERE id = ?');
+    this.patientByExt = db.prepare('SELECT id FROM patients WHERE external_id = ?');
+    this.insertPatient = db.prepare('INSERT INTO patients (external_id) VALUES (?)');
+    this.lesionByExt = db.prepare('SELECT id, patient_id FROM lesions WHERE external_id = ?');
+    this.insertLesion = db.prepare('INSERT INTO lesions (external_id, patient_id) VALUES (?, ?)');
+    this.setLesionPatient = db.prepare('UPDATE lesions SET patient_id = ? WHERE id = ?');
+    this.all = db.prepare('SELECT * FROM images ORDER BY id');
+  }
+
+  byExternalId(externalId: string): ImageRow | undefined {
+    return this.byExternal.get(externalId);
+  }
+
+  list(): ImageRow[] {
+    return this.all.all();
+  }
+
+  /** Inserts or updates the image of that external id and returns its row id. */
+  upsert(w: ImageWrite): number {
+    const params = { ...w, now: new Date().toISOString() };
+    const existing = this.byExternal.get(w.external_id);
+    if (existing) {
+      this.update.run(params);
+      return existing.id;
+    }
+    return Number(this.insert.run(params).lastInsertRowid);
+  }
+
+  /**
+   * Links an image to its patient and lesion (created when new). Returns a problem message when the data
+   * contradicts itself (a lesion already recorded for another patient); the first recorded patient is kept.
+   */
+  link(imageId: number, patientExt: string | null, lesionExt: string | null): string | null {
+    let patientId: number | null = null;
+    if (patientExt !== null) {
+      patientId = this.patientByExt.get(patientExt)?.id ?? Number(this.insertPatient.run(patientExt).lastInsertRowid);
+    }
+    let lesionId: number | null = null;
+    let problem: string | null = null;
+    if (lesionExt !== null) {
+      const lesion = this.lesionByExt.get(lesionExt);
+      if (!lesion) lesionId = Number(this.insertLesion.run(lesionExt, patientId).lastInsertRowid);
+      else {
+        lesionId = lesion.id;
+        if (lesion.patient_id === null && patientId !== null) this.setLesionPatient.run(patientId, lesion.id);
+        else if (patientId !== null && lesion.patient_id !== patientId) {
+          problem = `lesion id ${lesionExt} is also used for another patient; the image keeps patient ${patientExt}, the lesion keeps its first patient`;
+        }
+      }
+    }
+    this.setLinks.run(patientId, lesionId, imageId);
+    return problem;
+  }
+}

@@ -1,0 +1,78 @@
+import type { Statement } from 'better-sqlite3';
+import type { Db } from '../open.ts';
+
+export interface LabelSetRow {
+  id: number;
+  name: string;
+  is_primary: number;
+}
+
+export type AnnotationSource = 'import' | 'user' | 'model';
+
+/** Label sets, their classes and the append-only annotation history. */
+export class LabelsRepo {
+  private readonly setByName: Statement<[string], LabelSetRow>;
+  private readonly primary: Statement<[], LabelSetRow>;
+  private readonly insertSet: Statement<[string, number, string]>;
+  private readonly classByName: Statement<[number, string], { id: number }>;
+  private readonly classCount: Statement<[number], { n: number }>;
+  private readonly insertClass: Statement<[number, string, number]>;
+  private readonly lastImport: Statement<[number, number], { class_id: number | null }>;
+  private readonly insertAnnotation: Statement<[number, number, number | null, number, string, string, string]>;
+  private readonly counts: Statement<[number], { name: string; n: number }>;
+
+  constructor(db: Db) {
+    this.setByName = db.prepare('SELECT id, name, is_primary FROM label_sets WHERE name = ?');
+    this.primary = db.prepare('SELECT id, name, is_primary FROM label_sets ORDER BY is_primary DESC, id LIMIT 1');
+    this.insertSet = db.prepare('INSERT INTO label_sets (name, is_primary, created_at) VALUES (?, ?, ?)');
+    this.classByName = db.prepare('SELECT id FROM classes WHERE label_set_id = ? AND name = ?');
+    this.classCount = db.prepare('SELECT COUNT(*) AS n FROM classes WHERE label_set_id = ?');
+    this.insertClass = db.prepare('INSERT INTO classes (label_set_id, name, position) VALUES (?, ?, ?)');
+    this.lastImport = db.prepare(
+      `SELECT class_id FROM annotations WHERE image_id = ? AND label_set_id = ? AND source = 'import' ORDER BY id DESC LIMIT 1`,
+    );
+    this.insertAnnotation = db.prepare(
+      `INSERT INTO annotations (image_id, label_set_id, class_id, unsure, author, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.counts = db.prepare(
+      `SELECT c.name, (SELECT COUNT(*) FROM current_labels l JOIN images i ON i.id = l.image_id
+                        WHERE l.class_id = c.id AND i.status = 'ok') AS n
+       FROM classes c WHERE c.label_set_id = ? ORDER BY c.position`,
+    );
+  }
+
+  primarySet(): LabelSetRow | undefined {
+    return this.primary.get();
+  }
+
+  /** The label set of that name, created if new; the first one a project gets is its primary label. */
+  ensureSet(name: string): LabelSetRow {
+    const existing = this.setByName.get(name);
+    if (existing) return existing;
+    this.insertSet.run(name, this.primary.get() ? 0 : 1, new Date().toISOString());
+    return this.setByName.get(name)!;
+  }
+
+  ensureClass(labelSetId: number, name: string): number {
+    const found = this.classByName.get(labelSetId, name);
+    if (found) return found.id;
+    const position = this.classCount.get(labelSetId)!.n;
+    return Number(this.insertClass.run(labelSetId, name, position).lastInsertRowid);
+  }
+
+  /** The class the last import gave this image (undefined: never imported; null: imported without label). */
+  lastImportedClass(imageId: number, labelSetId: number): number | null | undefined {
+    return this.lastImport.get(imageId, labelSetId)?.class_id;
+  }
+
+  annotate(imageId: number, labelSetId: number, classId: number | null, author: string, source: AnnotationSource, unsure = false): void {
+    this.insertAnnotation.run(imageId, labelSetId, classId, unsure ? 1 : 0, author, source, new Date().toISOString());
+  }
+
+  /** Current label counts per class of a label set, over readable images. */
+  classCounts(labelSetId: number): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.counts.all(labelSetId)) out[r.name] = r.n;
+    return out;
+  }
+}

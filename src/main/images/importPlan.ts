@@ -1,0 +1,114 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { DermFuseError } from '../../shared/errors.ts';
+import type { ImportProblem } from '../../shared/types.ts';
+import { parseCsv } from './csv.ts';
+import { mapColumns, rowLabel, type ColumnMapping, type MappingOptions } from './presets.ts';
+import { idFromCell, scanImages, type ScannedFile } from './scan.ts';
+import { isMissing } from './values.ts';
+
+/** One metadata row, keyed by the image id it names. */
+export interface MetadataRecord {
+  line: number;
+  id: string;
+  label: string | null;
+  patient: string | null;
+  lesion: string | null;
+  cells: string[];
+}
+
+export interface ImportRequest extends MappingOptions {
+  imagesDir: string;
+  metadataPath?: string;
+}
+
+/** Everything an import will do, worked out before anything is written: the import screen previews it. */
+export interface ImportPlan {
+  imagesDir: string;
+  metadataPath: string | null;
+  metadataName: string;
+  header: string[];
+  mapping: ColumnMapping | null;
+  records: Map<string, MetadataRecord>;
+  files: ScannedFile[];
+  problems: ImportProblem[];
+  rowsMatched: number;
+  rowsWithoutImage: number;
+  imagesWithoutRow: number;
+}
+
+/** Reads and maps the CSV, scans the folder and joins the two on the image id (the file stem). */
+export async function planImport(req: ImportRequest, projectDir: string): Promise<ImportPlan> {
+  const problems: ImportProblem[] = [];
+  let header: string[] = [];
+  let mapping: ColumnMapping | null = null;
+  const records = new Map<string, MetadataRecord>();
+  const metadataPath = req.metadataPath ? path.resolve(req.metadataPath) : null;
+  const metadataName = metadataPath ? path.basename(metadataPath) : '';
+
+  if (metadataPath) {
+    const text = await fs.readFile(metadataPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new DermFuseError('FILE_NOT_FOUND', `Cannot read metadata file ${metadataPath}: ${err.code === 'ENOENT' ? 'it does not exist' : err.message}`);
+    });
+    const table = parseCsv(text, metadataName);
+    problems.push(...table.problems);
+    header = table.header;
+    mapping = mapColumns(table, metadataName, req);
+    const col = (name: string | null): number => (name === null ? -1 : header.indexOf(name));
+    const idCol = col(mapping.id);
+    const patientCol = col(mapping.patient);
+    const lesionCol = col(mapping.lesion);
+    const cellOrNull = (cells: string[], i: number): string | null => {
+      if (i < 0) return null;
+      const v = cells[i] ?? '';
+      return isMissing(v) ? null : v.trim();
+    };
+    for (const row of table.rows) {
+      const id = idFromCell(row.cells[idCol] ?? '');
+      if (id === '') {
+        problems.push({ source: `${metadataName} line ${row.line}`, message: `empty image id in column "${mapping.id}"; row skipped` });
+        continue;
+      }
+      const rec: MetadataRecord = {
+        line: row.line,
+        id,
+        label: rowLabel(mapping, header, row.cells),
+        patient: cellOrNull(row.cells, patientCol),
+        lesion: cellOrNull(row.cells, lesionCol),
+        cells: row.cells,
+      };
+      const first = records.get(id);
+      if (!first) records.set(id, rec);
+      else if (first.cells.join('\u0000') !== rec.cells.join('\u0000')) {
+        problems.push({
+          source: `${metadataName} line ${row.line}`,
+          message: `image id ${id} appears again (first at line ${first.line}) with different values; line ${first.line} is used`,
+        });
+      }
+    }
+  }
+
+  const scanned = await scanImages(req.imagesDir, [projectDir]);
+  const byStem = new Map<string, ScannedFile>();
+  for (const f of scanned) {
+    const first = byStem.get(f.stem);
+    if (first) problems.push({ source: f.path, message: `same image id "${f.stem}" as ${first.path}; this file is skipped (ids must be unique)` });
+    else byStem.set(f.stem, f);
+  }
+  const files = [...byStem.values()];
+  let rowsMatched = 0;
+  for (const id of records.keys()) if (byStem.has(id)) rowsMatched++;
+  return {
+    imagesDir: path.resolve(req.imagesDir),
+    metadataPath,
+    metadataName,
+    header,
+    mapping,
+    records,
+    files,
+    problems,
+    rowsMatched,
+    rowsWithoutImage: records.size - rowsMatched,
+    imagesWithoutRow: metadataPath ? files.filter((f) => !records.has(f.stem)).length : 0,
+  };
+}

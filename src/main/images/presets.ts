@@ -1,0 +1,210 @@
+import { DermFuseError } from '../../shared/errors.ts';
+import type { FieldType, PresetName } from '../../shared/types.ts';
+import type { CsvTable } from './csv.ts';
+import { inferType, isMissing, levelsOf } from './values.ts';
+
+export type ConcretePreset = Exclude<PresetName, 'auto'>;
+
+/** How a metadata field is described before it is stored: column name plus schema. */
+export interface FieldSpec {
+  name: string;
+  type: FieldType;
+  allowedValues: string[] | null;
+  unit: string | null;
+  min: number | null;
+  max: number | null;
+}
+
+/** Which CSV column plays which role. */
+export interface ColumnMapping {
+  preset: ConcretePreset;
+  id: string;
+  label: string | null;
+  /** ISIC 2019 ground truth writes one column per class holding 1.0/0.0 instead of one label column. */
+  oneHotLabels: string[] | null;
+  /** Name of the label set the labels go to. */
+  labelSet: string | null;
+  patient: string | null;
+  lesion: string | null;
+  fields: FieldSpec[];
+}
+
+export interface MappingOptions {
+  preset?: PresetName;
+  idColumn?: string;
+  labelColumn?: string;
+  patientColumn?: string;
+  lesionColumn?: string;
+  /** Field type overrides by column name. */
+  types?: Record<string, FieldType>;
+}
+
+interface Hint {
+  type?: FieldType;
+  unit?: string;
+  min?: number;
+  max?: number;
+  levels?: string[];
+}
+
+interface PresetDef {
+  name: ConcretePreset;
+  recognise(cols: Set<string>): boolean;
+  id: string[];
+  /** Label candidates in order of preference; the first that is filled for most rows wins. */
+  label: string[];
+  oneHot?: string[];
+  patient: string[];
+  lesion: string[];
+  hints: Record<string, Hint>;
+}
+
+const AGE: Hint = { type: 'number', unit: 'years', min: 0, max: 120 };
+const FITZPATRICK: Hint = { type: 'ordinal', levels: ['1', '2', '3', '4', '5', '6'], min: 1, max: 6 };
+const DIAMETER: Hint = { type: 'number', unit: 'mm', min: 0 };
+const CATEGORY: Hint = { type: 'category' };
+const ISIC_2019_CLASSES = ['MEL', 'NV', 'BCC', 'AK', 'BKL', 'DF', 'VASC', 'SCC', 'UNK'];
+
+const PRESETS: PresetDef[] = [
+  {
+    name: 'pad-ufes-20',
+    recognise: (c) => c.has('img_id') && c.has('diagnostic'),
+    id: ['img_id'],
+    label: ['diagnostic'],
+    patient: ['patient_id'],
+    lesion: ['lesion_id'],
+    hints: {
+      age: AGE,
+      fitspatrick: FITZPATRICK,
+      diameter_1: DIAMETER,
+      diameter_2: DIAMETER,
+      region: CATEGORY,
+      gender: CATEGORY,
+      background_father: CATEGORY,
+      background_mother: CATEGORY,
+    },
+  },
+  {
+    name: 'ham10000',
+    recognise: (c) => c.has('image_id') && c.has('dx'),
+    id: ['image_id'],
+    label: ['dx'],
+    patient: ['patient_id'],
+    lesion: ['lesion_id'],
+    hints: { age: AGE, sex: CATEGORY, localization: CATEGORY, dx_type: CATEGORY },
+  },
+  {
+    name: 'isic',
+    recognise: (c) =>
+      c.has('isic_id') ||
+      c.has('image_name') ||
+      (c.has('image') && (c.has('age_approx') || c.has('anatom_site_general') || ISIC_2019_CLASSES.every((k) => c.has(k)))),
+    id: ['isic_id', 'image_name', 'image'],
+    label: ['diagnosis', 'diagnosis_3', 'diagnosis_1', 'benign_malignant', 'target'],
+    oneHot: ISIC_2019_CLASSES,
+    patient: ['patient_id'],
+    lesion: ['lesion_id'],
+    hints: {
+      age_approx: AGE,
+      sex: CATEGORY,
+      anatom_site_general: CATEGORY,
+      anatom_site_general_challenge: CATEGORY,
+      fitzpatrick_skin_type: FITZPATRICK,
+      clin_size_long_diam_mm: DIAMETER,
+    },
+  },
+];
+
+/** Share of rows a label column must fill to be preferred over the next candidate (ISIC 2020 'diagnosis' is mostly 'unknown'). */
+const LABEL_FILL_MIN = 0.5;
+
+function column(table: CsvTable, name: string): string[] {
+  const i = table.header.indexOf(name);
+  return i < 0 ? [] : table.rows.map((r) => r.cells[i] ?? '');
+}
+
+function requireColumn(table: CsvTable, name: string, what: string, file: string): string {
+  if (!table.header.includes(name)) {
+    throw new DermFuseError('COLUMN_NOT_FOUND', `${file} has no column "${name}" (${what}). Its columns are: ${table.header.join(', ')}`);
+  }
+  return name;
+}
+
+/** Works out which columns hold the id, label, patient, lesion and metadata fields, and each field's type. */
+export function mapColumns(table: CsvTable, file: string, opts: MappingOptions = {}): ColumnMapping {
+  const cols = new Set(table.header);
+  const wanted = opts.preset ?? 'auto';
+  let def: PresetDef | undefined;
+  if (wanted === 'auto') def = PRESETS.find((p) => p.recognise(cols));
+  else if (wanted !== 'generic') {
+    def = PRESETS.find((p) => p.name === wanted);
+    if (def && !def.recognise(cols) && !opts.idColumn) {
+      throw new DermFuseError('PRESET_UNRECOGNISED', `${file} does not look like ${wanted} (columns: ${table.header.join(', ')}). Try --preset auto or generic with --id-column.`);
+    }
+  }
+  if (!def && !opts.idColumn) {
+    throw new DermFuseError(
+      'PRESET_UNRECOGNISED',
+      `${file}: the column layout matches no preset (ISIC, HAM10000, PAD-UFES-20). Its columns are: ${table.header.join(', ')}. Use --preset generic --id-column C [--label-column C --patient-column C --lesion-column C].`,
+    );
+  }
+  const pick = (cands: string[] | undefined): string | null => cands?.find((c) => cols.has(c)) ?? null;
+  const id = opts.idColumn ? requireColumn(table, opts.idColumn, 'image id', file) : pick(def!.id)!;
+  let label: string | null = null;
+  let oneHot: string[] | null = null;
+  if (opts.labelColumn) label = requireColumn(table, opts.labelColumn, 'label', file);
+  else if (def) {
+    const present = def.label.filter((c) => cols.has(c));
+    label =
+      present.find((c) => {
+        const cells = column(table, c);
+        return cells.filter((v) => !isMissing(v)).length >= LABEL_FILL_MIN * cells.length;
+      }) ??
+      present[0] ??
+      null;
+    if (!label && def.oneHot?.every((c) => cols.has(c))) oneHot = def.oneHot;
+  }
+  const patient = opts.patientColumn ? requireColumn(table, opts.patientColumn, 'patient id', file) : pick(def?.patient);
+  const lesion = opts.lesionColumn ? requireColumn(table, opts.lesionColumn, 'lesion id', file) : pick(def?.lesion);
+
+  const roles = new Set([id, label, patient, lesion, ...(oneHot ?? [])].filter((c): c is string => c !== null));
+  // Label candidates that were not chosen (benign_malignant beside diagnosis) stay as fields.
+  for (const [name] of Object.entries(opts.types ?? {})) requireColumn(table, name, 'type override', file);
+  const fields: FieldSpec[] = table.header
+    .filter((c) => !roles.has(c))
+    .map((name) => {
+      const cells = column(table, name);
+      const hint = def?.hints[name] ?? {};
+      const type = opts.types?.[name] ?? hint.type ?? inferType(name, cells);
+      const seen = levelsOf(type, cells);
+      const allowedValues = type === 'ordinal' && hint.levels && !opts.types?.[name] ? mergeLevels(hint.levels, seen ?? []) : seen;
+      return { name, type, allowedValues, unit: hint.unit ?? null, min: hint.min ?? null, max: hint.max ?? null };
+    });
+  return {
+    preset: def?.name ?? 'generic',
+    id,
+    label,
+    oneHotLabels: oneHot,
+    labelSet: label ?? (oneHot ? 'diagnosis' : null),
+    patient,
+    lesion,
+    fields,
+  };
+}
+
+function mergeLevels(a: string[], b: string[]): string[] {
+  return [...new Set([...a, ...b])].sort((x, y) => Number(x) - Number(y));
+}
+
+/** The label a row gives, or null: from the label column, or from the one-hot column holding 1. */
+export function rowLabel(mapping: ColumnMapping, header: string[], cells: string[]): string | null {
+  if (mapping.label) {
+    const v = cells[header.indexOf(mapping.label)] ?? '';
+    return isMissing(v) ? null : v.trim();
+  }
+  if (mapping.oneHotLabels) {
+    const hot = mapping.oneHotLabels.filter((c) => Number(cells[header.indexOf(c)]) === 1);
+    return hot.length === 1 ? hot[0]! : null;
+  }
+  return null;
+}

@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DermFuseError } from '../shared/errors.ts';
+import { openDatabase, type Db } from './db/open.ts';
+import { logger } from './log.ts';
+
+const log = logger('project');
+
+export const DB_FILE = 'project.sqlite';
+export const PROJECT_FOLDERS = ['thumbnails', 'models', 'exports'] as const;
+
+/** An open project folder: the SQLite file plus folders for thumbnails, models and exports. */
+export class Project {
+  private constructor(
+    readonly dir: string,
+    readonly db: Db,
+  ) {}
+
+  /** True when `dir` holds a DermFuse project. */
+  static exists(dir: string): boolean {
+    return fs.existsSync(path.join(dir, DB_FILE));
+  }
+
+  /** Creates the folder and an empty project (idempotent: an existing project is opened). */
+  static create(dir: string): { project: Project; created: boolean } {
+    const abs = path.resolve(dir);
+    const created = !Project.exists(abs);
+    if (fs.existsSync(abs) && !fs.statSync(abs).isDirectory()) {
+      throw new DermFuseError('INVALID_ARGUMENT', `${abs} is a file, not a folder: choose a folder for the project.`);
+    }
+    fs.mkdirSync(abs, { recursive: true });
+    for (const sub of PROJECT_FOLDERS) fs.mkdirSync(path.join(abs, sub), { recursive: true });
+    const db = openDatabase(path.join(abs, DB_FILE), { create: true });
+    return { project: new Project(abs, db), created };
+  }
+
+  /** Opens an existing project; an interrupted import from a killed process is marked as such. */
+  static open(dir: string): Project {
+    const abs = path.resolve(dir);
+    if (!Project.exists(abs)) {
+      throw new DermFuseError('NOT_A_PROJECT', `${abs} is not a DermFuse project (no ${DB_FILE}). Create it with: dermfuse init ${dir}`);
+    }
+    for (const sub of PROJECT_FOLDERS) fs.mkdirSync(path.join(abs, sub), { recursive: true });
+    const db = openDatabase(path.join(abs, DB_FILE), { create: false });
+    const project = new Project(abs, db);
+    project.markInterruptedImports();
+    return project;
+  }
+
+  /** Absolute path of a file inside the project; refuses anything that would escape the project folder. */
+  resolveInside(relative: string): string {
+    const abs = path.resolve(this.dir, relative);
+    const rel = path.relative(this.dir, abs);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) {
+      throw new DermFuseError('INVALID_ARGUMENT', `Path ${relative} is outside the project.`);
+    }
+    return abs;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private markInterruptedImports(): void {
+    // A 'running' import whose process is gone was killed mid-way.
+    const running = this.db.prepare(`SELECT id, pid FROM imports WHERE status = 'running'`).all() as { id: number; pid: number }[];
+    const dead = running.filter((r) => !isAlive(r.pid));
+    const mark = this.db.prepare(`UPDATE imports SET status = 'interrupted', finished_at = ? WHERE id = ?`);
+    const now = new Date().toISOString();
+    for (const r of dead) mark.run(now, r.id);
+    const n = dead.length;
+    if (n > 0) log.warn(`${n} import(s) were interrupted; importing the same folder again completes them`);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,43 @@
+/** Stable error codes: the renderer, the CLI and tests switch on these, never on message text. */
+export const ERROR_CODES = [
+  'NOT_A_PROJECT',
+  'PROJECT_TOO_NEW',
+  'INVALID_REQUEST',
+  'INVALID_ARGUMENT',
+  'FILE_NOT_FOUND',
+  'CSV_INVALID',
+  'PRESET_UNRECOGNISED',
+  'COLUMN_NOT_FOUND',
+  'INVALID_VALUE',
+  'NOT_FOUND',
+  'CANCELLED',
+  'UNSUPPORTED',
+  'UNAUTHORIZED',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** An error meant for the user: `message` says what was wrong and what to do. */
+export class DermFuseError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DermFuseError';
+  }
+}
+
+export interface ErrorPayload {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Converts anything thrown into the payload the contract sends; unknown errors become INTERNAL. */
+export function toErrorPayload(err: unknown): ErrorPayload {
+  if (err instanceof DermFuseError) return { code: err.code, message: err.message };
+  if (err instanceof Error && err.name === 'AbortError') return { code: 'CANCELLED', message: 'Cancelled.' };
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'INTERNAL', message };
+}

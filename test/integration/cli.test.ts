@@ -1,0 +1,103 @@
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
+
+const BIN = path.resolve(__dirname, '../../bin/dermfuse.mjs');
+let tmp: ReturnType<typeof tempDir>;
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  tmp = tempDir();
+});
+afterAll(() => tmp.cleanup());
+
+describe('dermfuse CLI', () => {
+  it('init, import and info print exactly one JSON object each with --json', async () => {
+    const images = path.join(tmp.dir, 'small');
+    const fakes = await makeImages(images, 6);
+    const csv = path.join(tmp.dir, 'small.csv');
+    fs.writeFileSync(csv, hamCsv(fakes, 2, ';'));
+    const proj = path.join(tmp.dir, 'p1');
+    const init = cli('init', proj, '--json');
+    expect(init.code).toBe(0);
+    expect(JSON.parse(init.stdout)).toEqual({ dir: proj, created: true });
+    const imp = cli('import', proj, '--images', images, '--metadata', csv, '--json');
+    expect(imp.code).toBe(0);
+    const s = JSON.parse(imp.stdout);
+    expect(s).toMatchObject({ imagesAdded: 6, imagesUpdated: 0, imagesUnchanged: 0, imagesFailed: 0, rowsMatched: 6, rowsWithoutImage: 2, imagesWithoutRow: 0, label: 'dx' });
+    expect(s.seconds).toBeGreaterThan(0);
+    expect(Array.isArray(s.errors)).toBe(true);
+    const info = JSON.parse(cli('info', proj, '--json').stdout);
+    expect(info).toMatchObject({ images: 6, labelled: 6, patients: 0 });
+    expect(info.fields.map((f: { name: string }) => f.name)).toEqual(['dx_type', 'age', 'sex', 'localization']);
+  });
+
+  it('sends errors to stderr with a non-zero exit code, naming the file or column', () => {
+    const proj = path.join(tmp.dir, 'p2');
+    cli('init', proj);
+    const missing = cli('import', proj, '--images', path.join(tmp.dir, 'nope'), '--json');
+    expect(missing.code).not.toBe(0);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toMatch(/Image folder .*nope does not exist/);
+    const notProject = cli('info', path.join(tmp.dir, 'not-a-project'), '--json');
+    expect(notProject.code).toBe(1);
+    expect(notProject.stderr).toMatch(/is not a DermFuse project/);
+    const csv = path.join(tmp.dir, 'weird.csv');
+    fs.writeFileSync(csv, 'file,klass\na,b\n');
+    fs.mkdirSync(path.join(tmp.dir, 'empty'), { recursive: true });
+    const unknown = cli('import', proj, '--images', path.join(tmp.dir, 'empty'), '--metadata', csv, '--preset', 'generic', '--id-column', 'fname');
+    expect(unknown.stderr).toMatch(/weird\.csv has no column "fname"/);
+    expect(cli('import', proj, '--bogus').code).toBe(2);
+  });
+
+  it('leaves a consistent project when killed mid-import, and importing again completes it', async () => {
+    const images = path.join(tmp.dir, 'big');
+    const fakes = await makeImages(images, 160, 7, 384);
+    const csv = path.join(tmp.dir, 'big.csv');
+    fs.writeFileSync(csv, hamCsv(fakes));
+    const proj = path.join(tmp.dir, 'p3');
+    cli('init', proj);
+    const child = spawn(process.execPath, [BIN, 'import', proj, '--images', images, '--metadata', csv, '--json'], { stdio: 'ignore' });
+    const dbFile = path.join(proj, 'project.sqlite');
+    const count = (): number => {
+      const db = new Database(dbFile, { readonly: true });
+      try {
+        return (db.prepare('SELECT COUNT(*) AS n FROM images').get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    const deadline = Date.now() + 30_000;
+    while (count() < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    const partial = count();
+    expect(partial).toBeGreaterThanOrEqual(20);
+    expect(partial).toBeLessThan(160);
+
+    const db = new Database(dbFile);
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    const rows = db.prepare('SELECT id, thumb FROM images').all() as { id: number; thumb: string }[];
+    for (const r of rows) expect(fs.existsSync(path.join(proj, r.thumb))).toBe(true);
+    const unlabelled = db.prepare('SELECT COUNT(*) AS n FROM images i WHERE NOT EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = i.id)').get() as { n: number };
+    expect(unlabelled.n).toBe(0);
+    db.close();
+
+    const again = JSON.parse(cli('import', proj, '--images', images, '--metadata', csv, '--json').stdout);
+    expect(again.imagesAdded).toBe(160 - partial);
+    expect(again.imagesUnchanged).toBe(partial);
+    const info = JSON.parse(cli('info', proj, '--json').stdout);
+    expect(info).toMatchObject({ images: 160, labelled: 160 });
+    const check = new Database(dbFile, { readonly: true });
+    const statuses = check.prepare('SELECT status FROM imports ORDER BY id').pluck().all();
+    check.close();
+    expect(statuses).toEqual(['interrupted', 'done']);
+  });
+});

@@ -1,0 +1,200 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FieldsRepo } from '../../src/main/db/repos/fieldsRepo.ts';
+import { exportCsv } from '../../src/main/images/exportCsv.ts';
+import { planImport, type ImportRequest } from '../../src/main/images/importPlan.ts';
+import { runImport, type ImportOptions } from '../../src/main/images/importRun.ts';
+import { projectInfo } from '../../src/main/images/info.ts';
+import { relinkImages } from '../../src/main/images/relink.ts';
+import { Project } from '../../src/main/project.ts';
+import { hamCsv, makeImages, tempDir, type FakeImage } from '../fixtures/generate.ts';
+
+let tmp: ReturnType<typeof tempDir>;
+let imagesDir: string;
+let csvPath: string;
+let project: Project;
+let fakes: FakeImage[];
+
+async function importAll(req: Partial<ImportRequest> = {}, opts: ImportOptions = {}) {
+  const plan = await planImport({ imagesDir, metadataPath: csvPath, ...req }, project.dir);
+  return runImport(project, plan, opts);
+}
+
+beforeEach(async () => {
+  tmp = tempDir();
+  imagesDir = path.join(tmp.dir, 'images');
+  fakes = await makeImages(imagesDir, 24);
+  csvPath = path.join(tmp.dir, 'HAM10000_metadata.csv');
+  fs.writeFileSync(csvPath, hamCsv(fakes, 3));
+  project = Project.create(path.join(tmp.dir, 'proj')).project;
+});
+
+afterEach(() => {
+  project.close();
+  tmp.cleanup();
+});
+
+describe('import', () => {
+  it('imports every image with metadata, label, lesion and thumbnail, and counts rows without images', async () => {
+    const s = await importAll();
+    expect(s).toMatchObject({ imagesAdded: 24, imagesFailed: 0, rowsMatched: 24, rowsWithoutImage: 3, imagesWithoutRow: 0, preset: 'ham10000', label: 'dx' });
+    const expected: Record<string, number> = {};
+    for (const f of fakes) expected[f.label.toLowerCase()] = (expected[f.label.toLowerCase()] ?? 0) + 1;
+    expect(s.classes).toEqual(expected);
+    expect(s.fields).toEqual(expect.arrayContaining([{ name: 'age', type: 'number' }, { name: 'sex', type: 'category' }]));
+    const rows = project.db.prepare('SELECT * FROM images').all() as { thumb: string; sha256: string; width: number; format: string }[];
+    for (const r of rows) {
+      expect(r.sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(r.width).toBe(64);
+      expect(fs.existsSync(path.join(project.dir, r.thumb))).toBe(true);
+    }
+    expect(new Set(rows.map((r) => r.format))).toEqual(new Set(['jpeg', 'png', 'webp']));
+    const info = projectInfo(project);
+    expect(info).toMatchObject({ images: 24, labelled: 24, lesions: new Set(fakes.map((f) => f.lesion)).size });
+    const age = new FieldsRepo(project.db).get('age')!;
+    const img = project.db.prepare('SELECT id FROM images WHERE external_id = ?').get(fakes[0]!.id) as { id: number };
+    expect(new FieldsRepo(project.db).value(img.id, age)?.value ?? null).toBe(fakes[0]!.age);
+  });
+
+  it('records a corrupt, an empty and a non-image file as errors for that file and carries on', async () => {
+    fs.writeFileSync(path.join(imagesDir, 'BROKEN.jpg'), Buffer.from('not a jpeg at all'));
+    fs.writeFileSync(path.join(imagesDir, 'EMPTY.png'), Buffer.alloc(0));
+    const good = fs.readFileSync(fakes[1]!.file);
+    fs.writeFileSync(path.join(imagesDir, 'TRUNCATED.webp'), good.subarray(0, 40));
+    const s = await importAll();
+    expect(s.imagesAdded).toBe(24);
+    expect(s.imagesFailed).toBe(3);
+    expect(s.imagesWithoutRow).toBe(3);
+    for (const name of ['BROKEN.jpg', 'EMPTY.png', 'TRUNCATED.webp']) {
+      expect(s.errors.some((e) => e.source.endsWith(name) && /cannot read image/.test(e.message))).toBe(true);
+    }
+    expect(projectInfo(project)).toMatchObject({ images: 24, imagesFailed: 3 });
+  });
+
+  it('refuses images above the pixel limit (decompression bombs) as a per-file error', async () => {
+    const s = await importAll({}, { maxPixels: 32 * 32 });
+    expect(s.imagesFailed).toBe(24);
+    expect(s.errors[0]!.message).toMatch(/limit|pixel/i);
+  });
+
+  it('is idempotent: a second import adds nothing and writes no new annotations', async () => {
+    await importAll();
+    const annotations = () => (project.db.prepare('SELECT COUNT(*) AS n FROM annotations').get() as { n: number }).n;
+    const before = annotations();
+    const s = await importAll();
+    expect(s).toMatchObject({ imagesAdded: 0, imagesUpdated: 0, imagesUnchanged: 24 });
+    expect(annotations()).toBe(before);
+    expect(projectInfo(project).images).toBe(24);
+  });
+
+  it('detects a changed file by its hash and a changed CSV label, keeping the label history', async () => {
+    await importAll();
+    const target = fakes[3]!;
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: '#336699' } }).toFormat(path.extname(target.file).slice(1) === 'jpg' ? 'jpeg' : (path.extname(target.file).slice(1) as 'png' | 'webp')).toFile(target.file);
+    const newLabel = target.label === 'MEL' ? 'bcc' : 'mel';
+    fs.writeFileSync(csvPath, hamCsv(fakes, 3).replace(`${target.id},${target.label.toLowerCase()}`, `${target.id},${newLabel}`));
+    const s = await importAll();
+    expect(s.imagesUpdated).toBe(1);
+    const row = project.db.prepare('SELECT id, width, height FROM images WHERE external_id = ?').get(target.id) as { id: number; width: number; height: number };
+    expect([row.width, row.height]).toEqual([40, 30]);
+    const history = project.db.prepare('SELECT c.name FROM annotations a JOIN classes c ON c.id = a.class_id WHERE image_id = ? ORDER BY a.id').all(row.id) as { name: string }[];
+    expect(history.map((h) => h.name)).toEqual([target.label.toLowerCase(), newLabel]);
+  });
+
+  it('keeps an annotator’s label and metadata edit when the same CSV is imported again', async () => {
+    await importAll();
+    const img = project.db.prepare('SELECT id FROM images WHERE external_id = ?').get(fakes[0]!.id) as { id: number };
+    const fields = new FieldsRepo(project.db);
+    const age = fields.get('age')!;
+    const set = project.db.prepare('SELECT id FROM label_sets').get() as { id: number };
+    const cls = project.db.prepare('SELECT id FROM classes WHERE name = ?').get(fakes[0]!.label === 'NEV' ? 'mel' : 'nev') as { id: number };
+    project.db.transaction(() => {
+      fields.set(img.id, age, 99, 'dr. a', 'user', true);
+      project.db.prepare(`INSERT INTO annotations (image_id, label_set_id, class_id, author, source, created_at) VALUES (?, ?, ?, 'dr. a', 'user', '2026-01-01')`).run(img.id, set.id, cls.id);
+    })();
+    const s = await importAll();
+    expect(s.userEditsKept).toBe(1);
+    expect(fields.value(img.id, age)).toEqual({ value: 99, source: 'user' });
+    const current = project.db.prepare('SELECT author FROM current_labels WHERE image_id = ?').get(img.id) as { author: string };
+    expect(current.author).toBe('dr. a');
+  });
+
+  it('reports bad rows by line: duplicate ids with other values, an empty id, a value of the wrong type', async () => {
+    const lines = hamCsv(fakes).trimEnd().split('\n');
+    lines.push(lines[1]!.replace(',histo,', ',consensus,'));
+    lines.push('L9,,nv,histo,40.0,male,back');
+    lines[2] = lines[2]!.replace(/,(\d+\.0)?,(male|female),/, ',forty,$2,');
+    fs.writeFileSync(csvPath, lines.join('\n'));
+    const s = await importAll({}, {});
+    const msgs = s.errors.map((e) => `${e.source}: ${e.message}`);
+    expect(msgs).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/line 26: image id IMG_00000 appears again \(first at line 2\)/),
+        expect.stringMatching(/line 27: empty image id/),
+        expect.stringMatching(/line 3: column "age": "forty" is not a number; stored as missing/),
+      ]),
+    );
+    expect(s.imagesAdded).toBe(24);
+  });
+
+  it('flags byte-identical images that carry different labels', async () => {
+    fs.copyFileSync(fakes[0]!.file, path.join(imagesDir, `COPY${path.extname(fakes[0]!.file)}`));
+    const other = fakes[0]!.label === 'NEV' ? 'mel' : 'nev';
+    fs.appendFileSync(csvPath, `LC,COPY,${other},histo,30.0,male,back\n`);
+    const s = await importAll();
+    expect(s.imagesFailed).toBe(0);
+    expect(s.errors.some((e) => /byte-identical images carry different labels/.test(e.message) && e.message.includes('COPY='))).toBe(true);
+  });
+
+  it('relinks moved files by content hash', async () => {
+    await importAll();
+    const moved = path.join(tmp.dir, 'moved');
+    fs.renameSync(imagesDir, moved);
+    const r = await relinkImages(project, moved);
+    expect(r).toEqual({ missing: 24, relinked: 24, stillMissing: [] });
+    const paths = (project.db.prepare('SELECT path FROM images').all() as { path: string }[]).map((p) => p.path);
+    expect(paths.every((p) => p.startsWith(moved))).toBe(true);
+  });
+
+  it('round-trips labels and metadata through export-csv into a new project', async () => {
+    await importAll();
+    const out = path.join(tmp.dir, 'export.csv');
+    const r = await exportCsv(project, out);
+    expect(r.rows).toBe(24);
+    const second = Project.create(path.join(tmp.dir, 'proj2')).project;
+    try {
+      const plan = await planImport(
+        { imagesDir, metadataPath: out, preset: 'generic', idColumn: 'image_id', labelColumn: 'dx', patientColumn: 'patient_id', lesionColumn: 'lesion_id' },
+        second.dir,
+      );
+      await runImport(second, plan);
+      const a = projectInfo(project);
+      const b = projectInfo(second);
+      expect(b.classes).toEqual(a.classes);
+      expect(b.lesions).toBe(a.lesions);
+      expect(b.fields.map((f) => [f.name, f.type])).toEqual(a.fields.map((f) => [f.name, f.type]));
+      const out2 = path.join(tmp.dir, 'export2.csv');
+      await exportCsv(second, out2);
+      expect(fs.readFileSync(out2, 'utf8')).toBe(fs.readFileSync(out, 'utf8'));
+    } finally {
+      second.close();
+    }
+  });
+
+  it('stops on cancel, keeps what was done, and a second import completes the rest', async () => {
+    const controller = new AbortController();
+    let seen = 0;
+    await expect(
+      importAll({}, { concurrency: 1, progressIntervalMs: 0, signal: controller.signal, onProgress: (p) => { seen = p.done; if (p.done >= 5) controller.abort(); } }),
+    ).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(seen).toBeGreaterThanOrEqual(5);
+    const partial = projectInfo(project).images;
+    expect(partial).toBeGreaterThanOrEqual(5);
+    expect(partial).toBeLessThan(24);
+    const s = await importAll();
+    expect(s.imagesAdded).toBe(24 - partial);
+    expect(projectInfo(project).images).toBe(24);
+  });
+});
