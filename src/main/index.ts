@@ -1,0 +1,78 @@
+// The thin Electron entry: window, security, and the IPC binding of the contract. Everything else is shared
+// with the CLI and `serve` mode and never imports electron.
+import path from 'node:path';
+import { app, BrowserWindow, dialog, ipcMain, session, shell } from 'electron';
+import { Service } from './api/service.ts';
+import { RecentProjects } from './api/recent.ts';
+import { setSqliteNativeBinding } from './db/open.ts';
+import { CONTENT_SECURITY_POLICY } from './security.ts';
+
+// The Electron-ABI build of better-sqlite3 made by scripts/start.mjs; the Node build stays for tests and the CLI.
+setSqliteNativeBinding(process.env.DERMFUSE_SQLITE_BINDING || undefined);
+app.enableSandbox();
+
+let service: Service;
+
+function rendererUrl(): string {
+  return process.env.ELECTRON_RENDERER_URL ?? `file://${path.join(__dirname, '../renderer/index.html')}`;
+}
+
+function isOwnUrl(url: string): boolean {
+  return url.startsWith(rendererUrl().split('#')[0]!.replace(/index\.html$/, ''));
+}
+
+function createWindow(): void {
+  const win = new BrowserWindow({
+    width: 1400,
+    height: 900,
+    title: 'DermFuse',
+    webPreferences: {
+      preload: path.join(__dirname, '../preload/index.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      spellcheck: false,
+    },
+  });
+  // Nothing leaves the app: new windows open in the system browser (http/https only), navigation away is blocked.
+  win.webContents.setWindowOpenHandler(({ url }) => {
+    if (/^https?:\/\//.test(url)) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  win.webContents.on('will-navigate', (event, url) => {
+    if (!isOwnUrl(url)) event.preventDefault();
+  });
+  void win.loadURL(rendererUrl());
+}
+
+void app.whenReady().then(() => {
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
+  });
+  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  service = new Service(
+    {
+      pickFolder: async (title) => {
+        const r = await dialog.showOpenDialog({ title: title ?? 'Choose a folder', properties: ['openDirectory', 'createDirectory'] });
+        return r.canceled ? null : (r.filePaths[0] ?? null);
+      },
+    },
+    new RecentProjects(path.join(app.getPath('userData'), 'recent.json')),
+  );
+  ipcMain.handle('dermfuse:call', (event, name: unknown, req: unknown) => {
+    if (!event.senderFrame || !isOwnUrl(event.senderFrame.url)) {
+      return { ok: false, error: { code: 'UNAUTHORIZED', message: 'Calls are accepted only from the DermFuse window.' } };
+    }
+    return service.dispatch(name, req);
+  });
+  createWindow();
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) createWindow();
+  });
+});
+
+app.on('window-all-closed', () => {
+  service?.close();
+  if (process.platform !== 'darwin') app.quit();
+});

@@ -1,0 +1,79 @@
+import { Badge, Button, Card, Container, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import type { ProjectInfo } from '../../../shared/types.ts';
+
+/** The open project at a glance: counts, classes and the metadata schema. */
+export function ProjectHome({ info, onClose }: { info: ProjectInfo; onClose(): void }) {
+  const stats: [string, number][] = [
+    ['Images', info.images],
+    ['Labelled', info.labelled],
+    ['Patients', info.patients],
+    ['Lesions', info.lesions],
+  ];
+  return (
+    <Container size="lg" py="lg">
+      <Stack>
+        <Group justify="space-between">
+          <div>
+            <Title order={2}>Project</Title>
+            <Text c="dimmed" size="sm" data-testid="project-path">
+              {info.dir}
+            </Text>
+          </div>
+          <Button variant="default" onClick={onClose}>
+            Close project
+          </Button>
+        </Group>
+        <SimpleGrid cols={4}>
+          {stats.map(([label, n]) => (
+            <Card withBorder key={label}>
+              <Text size="xs" c="dimmed">
+                {label}
+              </Text>
+              <Text size="xl" fw={700} data-testid={`stat-${label.toLowerCase()}`}>
+                {n.toLocaleString()}
+              </Text>
+            </Card>
+          ))}
+        </SimpleGrid>
+        {info.imagesFailed > 0 && <Text c="red">{info.imagesFailed} images could not be read (see the import report).</Text>}
+        <Card withBorder>
+          <Title order={4} mb="xs">
+            Label “{info.label ?? 'none yet'}”
+          </Title>
+          <Group gap="xs">
+            {Object.entries(info.classes).map(([name, n]) => (
+              <Badge key={name} variant="light" size="lg">
+                {name}: {n}
+              </Badge>
+            ))}
+          </Group>
+        </Card>
+        <Card withBorder>
+          <Title order={4} mb="xs">
+            Metadata fields
+          </Title>
+          <Table>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Field</Table.Th>
+                <Table.Th>Type</Table.Th>
+                <Table.Th>Unit</Table.Th>
+                <Table.Th>Values</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {info.fields.map((f) => (
+                <Table.Tr key={f.name}>
+                  <Table.Td>{f.name}</Table.Td>
+                  <Table.Td>{f.type}</Table.Td>
+                  <Table.Td>{f.unit ?? ''}</Table.Td>
+                  <Table.Td>{f.allowedValues?.join(', ') ?? ''}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Card>
+      </Stack>
+    </Container>
+  );
+}
