@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countRows, waitForCount } from '../fixtures/db.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
 
 const BIN = path.resolve(__dirname, '../../bin/dermfuse.mjs');
@@ -66,16 +67,8 @@ describe('dermfuse CLI', () => {
     cli('init', proj);
     const child = spawn(process.execPath, [BIN, 'import', proj, '--images', images, '--metadata', csv, '--json'], { stdio: 'ignore' });
     const dbFile = path.join(proj, 'project.sqlite');
-    const count = (): number => {
-      const db = new Database(dbFile, { readonly: true });
-      try {
-        return (db.prepare('SELECT COUNT(*) AS n FROM images').get() as { n: number }).n;
-      } finally {
-        db.close();
-      }
-    };
-    const deadline = Date.now() + 30_000;
-    while (count() < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const count = () => countRows(dbFile, 'SELECT COUNT(*) FROM images');
+    await waitForCount(count, 20);
     child.kill('SIGKILL');
     await new Promise((r) => child.on('exit', r));
     const partial = count();

@@ -198,3 +198,25 @@ describe('import', () => {
     expect(projectInfo(project).images).toBe(24);
   });
 });
+
+describe('image orientation', () => {
+  it('applies EXIF orientation to the recorded size and the thumbnail', async () => {
+    const t = tempDir();
+    try {
+      const dir = path.join(t.dir, 'img');
+      fs.mkdirSync(dir);
+      // Stored 80x40 landscape, EXIF orientation 6: displayed as 40x80 portrait.
+      await sharp({ create: { width: 80, height: 40, channels: 3, background: '#aa5500' } }).withMetadata({ orientation: 6 }).jpeg().toFile(path.join(dir, 'ROT.jpg'));
+      const p = Project.create(path.join(t.dir, 'p')).project;
+      const s = await runImport(p, await planImport({ imagesDir: dir }, p.dir));
+      expect(s.imagesAdded).toBe(1);
+      const row = p.db.prepare('SELECT width, height, thumb FROM images').get() as { width: number; height: number; thumb: string };
+      expect([row.width, row.height]).toEqual([40, 80]);
+      const thumb = await sharp(path.join(p.dir, row.thumb)).metadata();
+      expect([thumb.width, thumb.height]).toEqual([40, 80]);
+      p.close();
+    } finally {
+      t.cleanup();
+    }
+  });
+});

@@ -1,6 +1,9 @@
 import { DermFuseError, toErrorPayload } from '../../shared/errors.ts';
 import { parseCommand } from './args.ts';
-import { COMMANDS } from './commands.ts';
+import { COMMANDS as BASE_COMMANDS } from './commands.ts';
+import { ML_COMMANDS } from './mlCommands.ts';
+
+const COMMANDS = { ...BASE_COMMANDS, ...ML_COMMANDS };
 
 function usage(): string {
   const lines = ['Usage: dermfuse COMMAND [options]   (every command takes --json)', ''];

@@ -1,0 +1,112 @@
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { DermFuseError } from '../../shared/errors.ts';
+import { BACKEND_NAMES, initBackend, type BackendName } from '../ml/backend.ts';
+import { extractFeatures } from '../ml/extract.ts';
+import { exportFeatures } from '../ml/exportFeatures.ts';
+import { Project } from '../project.ts';
+import { optionalString, requireString } from './args.ts';
+import type { Command } from './commands.ts';
+
+function numbers(v: string | undefined, count: number, flag: string): number[] | undefined {
+  if (v === undefined) return undefined;
+  const xs = v.split(',').map(Number);
+  if (xs.length !== count || xs.some((x) => !Number.isFinite(x))) throw new DermFuseError('INVALID_ARGUMENT', `--${flag} takes ${count} comma-separated numbers, got "${v}"`);
+  return xs;
+}
+
+function positiveInt(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new DermFuseError('INVALID_ARGUMENT', `--${flag} takes a whole number above 0, got "${v}"`);
+  return n;
+}
+
+function backendFlag(v: string | undefined): BackendName | undefined {
+  if (v === undefined) return undefined;
+  if (!(BACKEND_NAMES as readonly string[]).includes(v)) throw new DermFuseError('INVALID_ARGUMENT', `--backend must be one of ${BACKEND_NAMES.join(', ')}`);
+  return v as BackendName;
+}
+
+export const ML_COMMANDS: Record<string, Command> = {
+  doctor: {
+    usage: 'dermfuse doctor [--backend tensorflow|wasm|cpu] [--json]',
+    summary: 'which TensorFlow.js backend runs here, and why not a faster one',
+    options: { backend: { type: 'string' } },
+    positionals: [],
+    async run(v) {
+      const b = await initBackend(backendFlag(optionalString(v, 'backend')));
+      const json = { ...b, node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.availableParallelism(), sharp: sharp.versions };
+      const lines = [`TensorFlow.js backend: ${b.backend} ${b.version}${b.backend === 'wasm' ? ` (SIMD ${b.simd ? 'on' : 'off'}, threads ${b.threads ? 'on' : 'off'})` : ''}`];
+      for (const f of b.fallbacks) lines.push(`  not used: ${f}`);
+      lines.push(`Node ${process.version} on ${json.platform}, ${json.cpus} cores`);
+      return { json, text: lines.join('\n') };
+    },
+  },
+  extract: {
+    usage:
+      'dermfuse extract DIR --backbone PATH|URL|ID [--layer NAME] [--input-size N] [--range LOW,HIGH | --mean R,G,B --std R,G,B]\n' +
+      '        [--resize squash|center-crop] [--tta] [--backend tensorflow|wasm|cpu] [--workers N] [--batch-size N] [--json]',
+    summary: 'compute CNN features of every image (cached; a re-run only does what is missing)',
+    options: {
+      backbone: { type: 'string' },
+      layer: { type: 'string' },
+      'input-size': { type: 'string' },
+      range: { type: 'string' },
+      mean: { type: 'string' },
+      std: { type: 'string' },
+      resize: { type: 'string' },
+      tta: { type: 'boolean' },
+      backend: { type: 'string' },
+      workers: { type: 'string' },
+      'batch-size': { type: 'string' },
+    },
+    positionals: ['DIR'],
+    async run(v, [dir], ctx) {
+      const resize = optionalString(v, 'resize');
+      if (resize && resize !== 'squash' && resize !== 'center-crop') throw new DermFuseError('INVALID_ARGUMENT', '--resize must be squash or center-crop');
+      const project = Project.open(dir!);
+      try {
+        const s = await extractFeatures(project, requireString(v, 'backbone'), {
+          layer: optionalString(v, 'layer'),
+          inputSize: positiveInt(optionalString(v, 'input-size'), 'input-size'),
+          range: numbers(optionalString(v, 'range'), 2, 'range') as [number, number] | undefined,
+          mean: numbers(optionalString(v, 'mean'), 3, 'mean') as [number, number, number] | undefined,
+          std: numbers(optionalString(v, 'std'), 3, 'std') as [number, number, number] | undefined,
+          resize: resize as 'squash' | 'center-crop' | undefined,
+          tta: v.tta === true ? true : undefined,
+          backend: backendFlag(optionalString(v, 'backend')),
+          workers: positiveInt(optionalString(v, 'workers'), 'workers'),
+          batchSize: positiveInt(optionalString(v, 'batch-size'), 'batch-size'),
+          signal: ctx.signal,
+          onProgress: (p) => ctx.progress(`${p.phase}: ${p.done}/${p.total}`),
+        });
+        const text = [
+          `Features ${s.key} (${s.dim}-d) on ${s.backend} with ${s.workers} worker(s):`,
+          `  ${s.extracted} extracted, ${s.cached} cached, ${s.failed} failed of ${s.images} images in ${s.seconds.toFixed(1)} s (${s.imagesPerSecond.toFixed(1)} img/s)`,
+          ...s.failures.slice(0, 20).map((f) => `  ${f.source}: ${f.message}`),
+        ].join('\n');
+        return { json: s, text };
+      } finally {
+        project.close();
+      }
+    },
+  },
+  'export-features': {
+    usage: 'dermfuse export-features DIR --backbone KEY|NAME --out FILE.csv [--json]',
+    summary: 'write image_id and one column per feature dimension',
+    options: { backbone: { type: 'string' }, out: { type: 'string' } },
+    positionals: ['DIR'],
+    async run(v, [dir]) {
+      const out = path.resolve(requireString(v, 'out'));
+      const project = Project.open(dir!);
+      try {
+        const r = await exportFeatures(project, requireString(v, 'backbone'), out);
+        return { json: { out, ...r }, text: `Wrote ${r.rows} rows of ${r.dim} features (${r.key}) to ${out}` };
+      } finally {
+        project.close();
+      }
+    },
+  },
+};

@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/** How pixels reach the network: input size, value range and resize mode. Part of the feature cache key. */
+export const PreprocessingSchema = z.object({
+  inputSize: z.number().int().min(16).max(1024),
+  /** Per-channel affine map of 0-255 RGB values: x * scale + offset. */
+  scale: z.tuple([z.number(), z.number(), z.number()]),
+  offset: z.tuple([z.number(), z.number(), z.number()]),
+  /** squash: resize to a square ignoring aspect; center-crop: scale the short side, crop the middle. */
+  resize: z.enum(['squash', 'center-crop']),
+});
+export type Preprocessing = z.infer<typeof PreprocessingSchema>;
+
+/** A backbone as the extraction job needs it: a model folder on disk plus how to use it. */
+export const BackboneSpecSchema = z.object({
+  name: z.string().min(1),
+  dir: z.string().min(1),
+  format: z.enum(['layers', 'graph']),
+  /** Layer (LayersModel) or node (GraphModel) whose output is the embedding; null takes the last global pooling. */
+  featureLayer: z.string().nullable(),
+  preprocessing: PreprocessingSchema,
+  /** Test-time augmentation: average the embeddings of the image and its horizontal mirror. */
+  tta: z.boolean(),
+});
+export type BackboneSpec = z.infer<typeof BackboneSpecSchema>;
+
+/** Preprocessing from a value range such as [-1, 1] (MobileNet) or [0, 1]. */
+export function rangePreprocessing(inputSize: number, low: number, high: number, resize: Preprocessing['resize'] = 'squash'): Preprocessing {
+  const s = (high - low) / 255;
+  return { inputSize, scale: [s, s, s], offset: [low, low, low], resize };
+}
+
+/** Preprocessing from ImageNet-style mean and std on 0-1 values (e.g. mean 0.485,0.456,0.406, std 0.229,0.224,0.225). */
+export function meanStdPreprocessing(inputSize: number, mean: [number, number, number], std: [number, number, number], resize: Preprocessing['resize'] = 'center-crop'): Preprocessing {
+  return {
+    inputSize,
+    scale: [0, 1, 2].map((i) => 1 / (255 * std[i]!)) as [number, number, number],
+    offset: [0, 1, 2].map((i) => -mean[i]! / std[i]!) as [number, number, number],
+    resize,
+  };
+}
+
+/**
+ * The cache key of a configuration: features computed under the same key are interchangeable. The model is
+ * identified by its name and the content hash of its model.json (passed in), not by where it sits on disk.
+ */
+export function backboneKey(spec: BackboneSpec, modelHash: string): string {
+  const material = JSON.stringify({ model: modelHash, layer: spec.featureLayer, pre: spec.preprocessing, tta: spec.tta });
+  return `${spec.name}-${createHash('sha256').update(material).digest('hex').slice(0, 16)}`;
+}

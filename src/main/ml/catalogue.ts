@@ -1,0 +1,49 @@
+import { rangePreprocessing, type Preprocessing } from './backboneSpec.ts';
+
+/** A known ImageNet backbone that downloads on first use into the model cache. */
+export interface CatalogueEntry {
+  id: string;
+  description: string;
+  /** URL of model.json; weight files are fetched relative to it, as TF.js does. */
+  url: string;
+  format: 'layers' | 'graph';
+  featureLayer: string | null;
+  preprocessing: Preprocessing;
+  dim: number;
+  /**
+   * Digest of the whole model (see modelDigest). Null: not pinned, so the first download is trusted and its
+   * digest recorded; later loads of the cached copy are checked against that.
+   */
+  digest: string | null;
+}
+
+const GOOGLE_MOBILENET_V1 = 'https://storage.googleapis.com/tfjs-models/tfjs';
+const TEACHABLE_MACHINE = 'https://storage.googleapis.com/teachable-machine-models';
+
+/** Google's hosted TF.js MobileNets (Apache-2.0). The v1 0.75 digest was checked against a verified copy. */
+export const CATALOGUE: readonly CatalogueEntry[] = [
+  ...(['0.25', '0.50', '0.75', '1.0'] as const).map((alpha) => ({
+    id: `mobilenet_v1_${alpha}_224`,
+    description: `MobileNet v1, width ${alpha}, ImageNet, 224x224 (the model behind @tensorflow-models/mobilenet)`,
+    url: `${GOOGLE_MOBILENET_V1}/mobilenet_v1_${alpha}_224/model.json`,
+    format: 'layers' as const,
+    featureLayer: 'global_average_pooling2d_1',
+    preprocessing: rangePreprocessing(224, -1, 1),
+    dim: Math.round(1024 * Number(alpha)),
+    digest: alpha === '0.75' ? '761f30ac0ff2c10c7f4c948c2d92e0db642134fd5d7b358294284c4f30b1e87b' : null,
+  })),
+  {
+    id: 'mobilenet_v2_0.35_224',
+    description: 'MobileNetV2, width 0.35, ImageNet backbone without top, 224x224 (the one Teachable Machine downloads)',
+    url: `${TEACHABLE_MACHINE}/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top/model.json`,
+    format: 'layers',
+    featureLayer: null,
+    preprocessing: rangePreprocessing(224, -1, 1),
+    dim: 1280,
+    digest: null,
+  },
+];
+
+export function catalogueEntry(id: string): CatalogueEntry | undefined {
+  return CATALOGUE.find((e) => e.id === id);
+}

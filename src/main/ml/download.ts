@@ -1,0 +1,89 @@
+import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DermFuseError } from '../../shared/errors.ts';
+import type { ProgressFn } from '../jobs/progress.ts';
+import { readModelJson } from './modelFiles.ts';
+
+/** The file listing the digest a cached model was verified (or first downloaded) with. */
+const DIGEST_FILE = 'dermfuse-digest.txt';
+
+/**
+ * Digest of a TF.js model: SHA-256 over `name sha256(file)` lines of model.json and every weight file in manifest
+ * order. One string pins the topology and all weights.
+ */
+export function modelDigest(files: { name: string; bytes: Buffer }[]): string {
+  const lines = files.map((f) => `${f.name} ${createHash('sha256').update(f.bytes).digest('hex')}\n`).join('');
+  return createHash('sha256').update(lines).digest('hex');
+}
+
+/** Digest of a model folder on disk. */
+export function folderDigest(dir: string): string {
+  const json = readModelJson(dir);
+  const names = ['model.json', ...json.weightsManifest.flatMap((g) => g.paths)];
+  return modelDigest(names.map((name) => ({ name, bytes: fs.readFileSync(path.join(dir, name)) })));
+}
+
+export interface DownloadOptions {
+  signal?: AbortSignal;
+  onProgress?: ProgressFn;
+  fetchImpl?: typeof fetch;
+}
+
+async function fetchBytes(url: string, opts: DownloadOptions, onChunk: (n: number) => void): Promise<Buffer> {
+  const res = await (opts.fetchImpl ?? fetch)(url, { signal: opts.signal }).catch((err: Error) => {
+    if (err.name === 'AbortError') throw err;
+    throw new DermFuseError('FILE_NOT_FOUND', `Cannot download ${url}: ${err.message}`);
+  });
+  if (!res.ok || !res.body) throw new DermFuseError('FILE_NOT_FOUND', `Cannot download ${url}: HTTP ${res.status}`);
+  const chunks: Buffer[] = [];
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    chunks.push(Buffer.from(chunk));
+    onChunk(chunk.length);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Downloads a TF.js model (model.json + weight files) into `dir`, checking the digest when one is given.
+ * Nothing appears at `dir` unless every file arrived and matched: files land in a temporary folder first.
+ * Returns the digest. Abort with the signal; a cached folder is used without network (checked against its digest).
+ */
+export async function ensureModel(url: string, dir: string, expectedDigest: string | null, opts: DownloadOptions = {}): Promise<string> {
+  if (fs.existsSync(path.join(dir, 'model.json'))) {
+    const recorded = fs.existsSync(path.join(dir, DIGEST_FILE)) ? fs.readFileSync(path.join(dir, DIGEST_FILE), 'utf8').trim() : null;
+    const actual = folderDigest(dir);
+    const wanted = expectedDigest ?? recorded;
+    if (!wanted || wanted === actual) return actual;
+    throw new DermFuseError('INVALID_VALUE', `The cached model in ${dir} does not match its checksum (files changed or damaged). Delete the folder to download it again.`);
+  }
+  const tmp = `${dir}.partial-${randomUUID()}`;
+  fs.mkdirSync(tmp, { recursive: true });
+  try {
+    let received = 0;
+    const report = (total: number) => (n: number) => {
+      received += n;
+      opts.onProgress?.({ phase: 'download', done: received, total, message: url });
+    };
+    const modelJson = await fetchBytes(url, opts, report(0));
+    const json = JSON.parse(modelJson.toString('utf8')) as { weightsManifest?: { paths: string[] }[] };
+    if (!Array.isArray(json.weightsManifest)) throw new DermFuseError('INVALID_VALUE', `${url} is not a TF.js model.json (no weightsManifest).`);
+    const names = json.weightsManifest.flatMap((g) => g.paths);
+    for (const name of names) {
+      if (name.includes('..') || path.isAbsolute(name)) throw new DermFuseError('INVALID_VALUE', `${url} names a weight file outside its folder: ${name}`);
+    }
+    const files = [{ name: 'model.json', bytes: modelJson }];
+    for (const name of names) files.push({ name, bytes: await fetchBytes(new URL(name, url).toString(), opts, report(0)) });
+    const digest = modelDigest(files);
+    if (expectedDigest && digest !== expectedDigest) {
+      throw new DermFuseError('INVALID_VALUE', `Checksum mismatch for ${url}: expected ${expectedDigest.slice(0, 12)}…, got ${digest.slice(0, 12)}…. The download was discarded.`);
+    }
+    for (const f of files) fs.writeFileSync(path.join(tmp, f.name), f.bytes);
+    fs.writeFileSync(path.join(tmp, DIGEST_FILE), `${digest}\n`);
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    fs.renameSync(tmp, dir);
+    return digest;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}

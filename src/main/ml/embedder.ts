@@ -1,0 +1,110 @@
+import { DermFuseError } from '../../shared/errors.ts';
+import { tf } from './backend.ts';
+import type { BackboneSpec, Preprocessing } from './backboneSpec.ts';
+import { folderHandler, readModelJson } from './modelFiles.ts';
+
+const POOLING = /^Global(Average|Max)Pooling2D$/;
+
+type Runner = (x: tf.Tensor4D) => tf.Tensor;
+
+function isLayersModel(l: tf.layers.Layer): l is tf.LayersModel {
+  return l instanceof tf.LayersModel;
+}
+
+function layerNames(model: tf.LayersModel): string[] {
+  return model.layers.flatMap((l) => (isLayersModel(l) ? [l.name, ...l.layers.map((n) => `${l.name}/${n.name}`)] : [l.name]));
+}
+
+/** Cuts a LayersModel at the feature layer: by name (top level or inside a nested model), else the last global pooling. */
+export function featureModel(model: tf.LayersModel, name: string | null): tf.LayersModel {
+  const sub = (outputs: tf.SymbolicTensor | tf.SymbolicTensor[]) => tf.model({ inputs: model.inputs, outputs });
+  if (name) {
+    const top = model.layers.find((l) => l.name === name);
+    if (top) return sub(top.output as tf.SymbolicTensor);
+    const first = model.layers[0];
+    if (first && isLayersModel(first)) {
+      const inner = first.layers.find((l) => l.name === name || `${first.name}/${l.name}` === name);
+      if (inner) return tf.model({ inputs: first.inputs, outputs: inner.output as tf.SymbolicTensor });
+    }
+    throw new DermFuseError('NOT_FOUND', `The model has no layer "${name}". Its layers: ${layerNames(model).slice(-40).join(', ')}`);
+  }
+  const pools = model.layers.filter((l) => POOLING.test(l.getClassName()));
+  if (pools.length > 0) return sub(pools.at(-1)!.output as tf.SymbolicTensor);
+  // Keras applications wrapped in a Sequential (Teachable Machine): the backbone is a nested model ending in pooling.
+  const nested = model.layers.filter((l) => isLayersModel(l) && POOLING.test(l.layers.at(-1)?.getClassName() ?? ''));
+  if (nested.length > 0) return sub(nested.at(-1)!.output as tf.SymbolicTensor);
+  throw new DermFuseError('NOT_FOUND', `The model has no global pooling layer to take features from; name one with --layer. Its layers: ${layerNames(model).slice(-40).join(', ')}`);
+}
+
+/** Last pooling node of a graph model (Mean or AvgPool), else null (the model's own output is used). */
+function graphPoolingNode(dir: string): string | null {
+  const topo = readModelJson(dir).modelTopology as { node?: { name: string; op: string }[] };
+  const pools = (topo.node ?? []).filter((n) => n.op === 'Mean' || n.op === 'AvgPool');
+  return pools.at(-1)?.name ?? null;
+}
+
+/** Global average over height and width when a feature map comes out, so every embedding is a vector. */
+function toVector(y: tf.Tensor): tf.Tensor2D {
+  if (y.rank === 4) return tf.mean(y, [1, 2]) as tf.Tensor2D;
+  if (y.rank === 2) return y as tf.Tensor2D;
+  return y.reshape([y.shape[0]!, -1]) as tf.Tensor2D;
+}
+
+/** Maps uint8 RGB pixels to the network's input values (x * scale + offset, per channel). */
+export function normalise(pixels: Uint8Array, pre: Preprocessing): Float32Array {
+  const out = new Float32Array(pixels.length);
+  const [s0, s1, s2] = pre.scale;
+  const [o0, o1, o2] = pre.offset;
+  for (let i = 0; i < pixels.length; i += 3) {
+    out[i] = pixels[i]! * s0 + o0;
+    out[i + 1] = pixels[i + 1]! * s1 + o1;
+    out[i + 2] = pixels[i + 2]! * s2 + o2;
+  }
+  return out;
+}
+
+/** A loaded backbone that turns batches of preprocessed pixels into embeddings. Runs wherever it is created. */
+export class Embedder {
+  private constructor(
+    readonly spec: BackboneSpec,
+    private readonly run: Runner,
+    readonly dim: number,
+    private readonly disposeModel: () => void,
+  ) {}
+
+  static async load(spec: BackboneSpec): Promise<Embedder> {
+    const s = spec.preprocessing.inputSize;
+    let run: Runner;
+    let dispose: () => void;
+    if (spec.format === 'graph') {
+      const model = await tf.loadGraphModel(folderHandler(spec.dir));
+      const node = spec.featureLayer ?? graphPoolingNode(spec.dir);
+      run = (x) => toVector((node ? model.execute(x, node) : model.execute(x)) as tf.Tensor);
+      dispose = () => model.dispose();
+    } else {
+      const model = await tf.loadLayersModel(folderHandler(spec.dir));
+      const cut = featureModel(model, spec.featureLayer);
+      run = (x) => toVector(cut.predict(x) as tf.Tensor);
+      dispose = () => model.dispose();
+    }
+    const dim = tf.tidy(() => run(tf.zeros([1, s, s, 3])).shape[1]!);
+    return new Embedder(spec, run, dim, dispose);
+  }
+
+  /** Embeds `n` images given as uint8 RGB (n × size × size × 3); returns n × dim floats. */
+  embed(pixels: Uint8Array, n: number): Float32Array {
+    const s = this.spec.preprocessing.inputSize;
+    if (pixels.length !== n * s * s * 3) throw new Error(`expected ${n}x${s}x${s}x3 pixels, got ${pixels.length} values`);
+    const input = normalise(pixels, this.spec.preprocessing);
+    return tf.tidy(() => {
+      const x = tf.tensor4d(input, [n, s, s, 3]);
+      let y = this.run(x);
+      if (this.spec.tta) y = tf.div(tf.add(y, this.run(tf.reverse(x, 2))), 2);
+      return y.dataSync() as Float32Array;
+    });
+  }
+
+  dispose(): void {
+    this.disposeModel();
+  }
+}

@@ -1,0 +1,156 @@
+import os from 'node:os';
+import { DermFuseError } from '../../shared/errors.ts';
+import type { ImportProblem } from '../../shared/types.ts';
+import { runPool, throttleProgress, type ProgressFn } from '../jobs/progress.ts';
+import { logger } from '../log.ts';
+import type { Project } from '../project.ts';
+import type { BackendInfo, BackendName } from './backend.ts';
+import { backboneKey } from './backboneSpec.ts';
+import { decodeForBackbone } from './decode.ts';
+import { FeatureStore } from './featureStore.ts';
+import { fitPca, pcaTransform } from './pca.ts';
+import { resolveBackbone, type BackboneOptions } from './resolveBackbone.ts';
+import { EmbedPool } from './workerPool.ts';
+
+const log = logger('extract');
+
+/** Images per inference call: large enough to amortise per-call overhead, small enough to keep latency and memory low. */
+export const DEFAULT_BATCH_SIZE = 16;
+/** Decoded batches waiting for a worker, per worker: decoding runs ahead so inference never waits for sharp. */
+const QUEUE_DEPTH_PER_WORKER = 2;
+
+export interface ExtractOptions extends BackboneOptions {
+  backend?: BackendName;
+  workers?: number;
+  batchSize?: number;
+  onProgress?: ProgressFn;
+  progressIntervalMs?: number;
+}
+
+export interface ExtractSummary {
+  backbone: string;
+  key: string;
+  dim: number;
+  images: number;
+  extracted: number;
+  cached: number;
+  failed: number;
+  failures: ImportProblem[];
+  seconds: number;
+  imagesPerSecond: number;
+  backend: string;
+  backendInfo: BackendInfo | null;
+  workers: number;
+  /** Tensors alive in each worker after its last batch: flat across a run, so nothing leaks. */
+  workerTensors: number[];
+}
+
+interface Item {
+  sha256: string;
+  path: string;
+}
+
+/** Default worker count: one per core for single-threaded wasm/cpu, one for tfjs-node (it threads itself). */
+function defaultWorkers(backend: BackendName | undefined): number {
+  return backend === 'tensorflow' ? 1 : Math.max(1, os.availableParallelism());
+}
+
+/**
+ * Computes the embedding of every readable image of the project under a backbone, skipping those already cached
+ * (so a re-run or a run after a kill only does what is missing), then stores a 2-D PCA map of all of them.
+ */
+export async function extractFeatures(project: Project, ref: string, opts: ExtractOptions = {}): Promise<ExtractSummary> {
+  const started = performance.now();
+  const progress = throttleProgress(opts.onProgress, opts.progressIntervalMs);
+  const { spec, digest } = await resolveBackbone(ref, opts);
+  const key = backboneKey(spec, digest);
+  const store = new FeatureStore(project.db);
+
+  const rows = project.db.prepare(`SELECT sha256, MIN(path) AS path FROM images WHERE status = 'ok' GROUP BY sha256 ORDER BY MIN(id)`).all() as Item[];
+  const cachedSet = store.cachedHashes(key);
+  const todo = rows.filter((r) => !cachedSet.has(r.sha256));
+  const failures: ImportProblem[] = [];
+  let extracted = 0;
+  let pool: EmbedPool | null = null;
+  const summary = (): ExtractSummary => {
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      backbone: spec.name,
+      key,
+      dim: pool?.dim ?? (project.db.prepare('SELECT dim FROM backbones WHERE key = ?').pluck().get(key) as number | undefined) ?? 0,
+      images: rows.length,
+      extracted,
+      cached: rows.length - todo.length,
+      failed: failures.length,
+      failures,
+      seconds,
+      imagesPerSecond: extracted / seconds,
+      backend: pool?.backend?.backend ?? 'none',
+      backendInfo: pool?.backend ?? null,
+      workers: pool?.size ?? 0,
+      workerTensors: [...(pool?.numTensors ?? [])],
+    };
+  };
+  if (todo.length === 0) {
+    log.info(`all ${rows.length} images already have ${key} features`);
+    return summary();
+  }
+
+  const workers = opts.workers ?? defaultWorkers(opts.backend);
+  pool = await EmbedPool.start(spec, workers, opts.backend);
+  store.registerBackbone(key, spec, pool.dim);
+  const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
+  const s = spec.preprocessing.inputSize;
+  const batches: Item[][] = [];
+  for (let i = 0; i < todo.length; i += batchSize) batches.push(todo.slice(i, i + batchSize));
+  progress({ phase: 'features', done: 0, total: todo.length });
+
+  try {
+    // Each lane decodes a batch (sharp, off the JS thread) then waits for a worker; with more lanes than workers,
+    // the next batches are decoded while the current ones are inferred.
+    await runPool(
+      batches,
+      pool.size * QUEUE_DEPTH_PER_WORKER,
+      async (batch) => {
+        const ok: Item[] = [];
+        const pixels = new Uint8Array(batch.length * s * s * 3);
+        for (const item of batch) {
+          try {
+            pixels.set(await decodeForBackbone(item.path, spec.preprocessing), ok.length * s * s * 3);
+            ok.push(item);
+          } catch (err) {
+            failures.push({ source: item.path, message: `cannot decode for ${spec.name}: ${(err as Error).message}` });
+          }
+        }
+        if (opts.signal?.aborted || ok.length === 0) return;
+        const vectors = await pool!.embed(pixels.subarray(0, ok.length * s * s * 3).slice(), ok.length);
+        const dim = pool!.dim;
+        store.put(key, ok.map((item, i) => ({ sha256: item.sha256, vector: vectors.slice(i * dim, (i + 1) * dim) })));
+        extracted += ok.length;
+        progress({ phase: 'features', done: extracted + failures.length, total: todo.length });
+      },
+      opts.signal,
+    );
+  } finally {
+    await pool.close();
+  }
+  if (opts.signal?.aborted) {
+    throw new DermFuseError('CANCELLED', `Feature extraction cancelled after ${extracted} of ${todo.length} images; they are kept and the next run continues from there.`);
+  }
+  storePcaMap(store, key);
+  return summary();
+}
+
+/** The 2-D map the UI shows: first two principal components of every embedding under the key. */
+export function storePcaMap(store: FeatureStore, key: string): void {
+  const all = store.imageVectors(key);
+  const unique = new Map(all.map((v) => [v.sha256, v.vector]));
+  if (unique.size < 3) return;
+  const shas = [...unique.keys()];
+  const vecs = [...unique.values()];
+  const model = fitPca(vecs, 2);
+  store.putMap(key, 'pca', shas.map((sha256, i) => {
+    const p = pcaTransform(model, vecs[i]!);
+    return { sha256, x: p[0]!, y: p[1] ?? 0 };
+  }));
+}

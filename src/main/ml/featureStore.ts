@@ -1,0 +1,71 @@
+import type { Db } from '../db/open.ts';
+import type { BackboneSpec } from './backboneSpec.ts';
+
+export function vectorToBlob(v: Float32Array): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+export function blobToVector(b: Buffer): Float32Array {
+  // Copy: a Buffer from SQLite may not be 4-byte aligned.
+  const copy = new Uint8Array(b.byteLength);
+  copy.set(b);
+  return new Float32Array(copy.buffer);
+}
+
+/** Embeddings of a project, keyed by backbone configuration and image content hash. */
+export class FeatureStore {
+  constructor(private readonly db: Db) {}
+
+  registerBackbone(key: string, spec: BackboneSpec, dim: number): void {
+    this.db
+      .prepare(`INSERT INTO backbones (key, name, spec, dim, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`)
+      .run(key, spec.name, JSON.stringify({ ...spec, dir: undefined }), dim, new Date().toISOString());
+  }
+
+  /** Content hashes that already have a vector under this key. */
+  cachedHashes(key: string): Set<string> {
+    return new Set(this.db.prepare('SELECT sha256 FROM features WHERE backbone_key = ?').pluck().all(key) as string[]);
+  }
+
+  /** Writes a batch of vectors in one transaction (a kill loses at most the batch in flight). */
+  readonly put = (key: string, rows: { sha256: string; vector: Float32Array }[]): void => {
+    const stmt = this.db.prepare(
+      `INSERT INTO features (backbone_key, sha256, vector, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET vector = excluded.vector`,
+    );
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      for (const r of rows) stmt.run(key, r.sha256, vectorToBlob(r.vector), now);
+    })();
+  };
+
+  /** Backbones with features in this project, most recent first; `ref` picks by key or name. */
+  backbones(): { key: string; name: string; dim: number; count: number; created_at: string }[] {
+    return this.db
+      .prepare(
+        `SELECT b.key, b.name, b.dim, b.created_at, (SELECT COUNT(*) FROM features f WHERE f.backbone_key = b.key) AS count
+         FROM backbones b ORDER BY b.created_at DESC, b.rowid DESC`,
+      )
+      .all() as { key: string; name: string; dim: number; count: number; created_at: string }[];
+  }
+
+  /** One vector per readable image of the project (image id order), for images that have one under `key`. */
+  imageVectors(key: string): { imageId: number; externalId: string; sha256: string; vector: Float32Array }[] {
+    const rows = this.db
+      .prepare(
+        `SELECT i.id, i.external_id, i.sha256, f.vector FROM images i
+         JOIN features f ON f.sha256 = i.sha256 AND f.backbone_key = ?
+         WHERE i.status = 'ok' ORDER BY i.id`,
+      )
+      .all(key) as { id: number; external_id: string; sha256: string; vector: Buffer }[];
+    return rows.map((r) => ({ imageId: r.id, externalId: r.external_id, sha256: r.sha256, vector: blobToVector(r.vector) }));
+  }
+
+  putMap(key: string, method: 'pca' | 'umap', points: { sha256: string; x: number; y: number }[]): void {
+    const del = this.db.prepare('DELETE FROM feature_maps WHERE backbone_key = ? AND method = ?');
+    const add = this.db.prepare('INSERT INTO feature_maps (backbone_key, method, sha256, x, y) VALUES (?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      del.run(key, method);
+      for (const p of points) add.run(key, method, p.sha256, p.x, p.y);
+    })();
+  }
+}

@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DermFuseError } from '../../shared/errors.ts';
+import { tf } from './backend.ts';
+
+interface ModelJson {
+  format?: string;
+  modelTopology: unknown;
+  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  [k: string]: unknown;
+}
+
+/** Reads model.json of a TF.js model folder, naming the file in any error. */
+export function readModelJson(dir: string): ModelJson {
+  const file = path.join(dir, 'model.json');
+  let json: ModelJson;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8')) as ModelJson;
+  } catch (err) {
+    throw new DermFuseError('FILE_NOT_FOUND', `Cannot read ${file}: ${(err as Error).message}. A backbone is a TF.js model folder holding model.json and its weight files.`);
+  }
+  if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
+    throw new DermFuseError('INVALID_ARGUMENT', `${file} is not a TF.js model (no modelTopology or weightsManifest).`);
+  }
+  return json;
+}
+
+/** GraphModel (converted SavedModel / frozen graph) or LayersModel (Keras). */
+export function modelFormat(json: ModelJson): 'graph' | 'layers' {
+  if (json.format === 'graph-model') return 'graph';
+  const topo = json.modelTopology as { node?: unknown };
+  return Array.isArray(topo.node) ? 'graph' : 'layers';
+}
+
+/** An IOHandler reading model.json and its weight shards from a folder, for loadLayersModel and loadGraphModel. */
+export function folderHandler(dir: string): tf.io.IOHandler {
+  return {
+    load: async () => {
+      const json = readModelJson(dir);
+      const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
+      const buffers = json.weightsManifest.flatMap((g) =>
+        g.paths.map((p) => {
+          const file = path.join(dir, p);
+          if (!fs.existsSync(file)) throw new DermFuseError('FILE_NOT_FOUND', `Weight file ${file} named in ${path.join(dir, 'model.json')} is missing.`);
+          return fs.readFileSync(file);
+        }),
+      );
+      const all = Buffer.concat(buffers);
+      const { modelTopology, weightsManifest: _w, ...rest } = json;
+      return {
+        modelTopology: modelTopology as tf.io.ModelArtifacts['modelTopology'],
+        weightSpecs,
+        weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer,
+        format: json.format,
+        ...(rest as Partial<tf.io.ModelArtifacts>),
+      };
+    },
+  };
+}

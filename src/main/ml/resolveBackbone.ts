@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DermFuseError } from '../../shared/errors.ts';
+import { BackboneSpecSchema, meanStdPreprocessing, rangePreprocessing, type BackboneSpec, type Preprocessing } from './backboneSpec.ts';
+import { catalogueEntry, CATALOGUE } from './catalogue.ts';
+import { ensureModel, folderDigest, type DownloadOptions } from './download.ts';
+import { modelFormat, readModelJson } from './modelFiles.ts';
+
+export interface BackboneOptions extends DownloadOptions {
+  layer?: string;
+  inputSize?: number;
+  range?: [number, number];
+  mean?: [number, number, number];
+  std?: [number, number, number];
+  resize?: Preprocessing['resize'];
+  tta?: boolean;
+  cacheDir?: string;
+}
+
+export interface ResolvedBackbone {
+  spec: BackboneSpec;
+  /** Digest of the model files: part of the feature cache key. */
+  digest: string;
+}
+
+/** Where downloaded backbones are kept (shared by all projects of a user). */
+export function modelCacheDir(): string {
+  return process.env.DERMFUSE_MODEL_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'dermfuse', 'models');
+}
+
+/** Input size from a Keras model's first input layer, when the topology says it. */
+function inputSizeOf(dir: string): number | null {
+  const text = JSON.stringify(readModelJson(dir).modelTopology);
+  const m = /"batch_?[iI]nput_?[sS]hape":\[null,(\d+),(\d+),3\]/.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+function preprocessingFrom(opts: BackboneOptions, base: Preprocessing | null, dir: string): Preprocessing {
+  const size = opts.inputSize ?? base?.inputSize ?? inputSizeOf(dir) ?? 224;
+  const resize = opts.resize ?? base?.resize ?? 'squash';
+  if (opts.mean || opts.std) {
+    if (!opts.mean || !opts.std) throw new DermFuseError('INVALID_ARGUMENT', '--mean and --std go together (three values each, on 0-1 pixel values)');
+    return meanStdPreprocessing(size, opts.mean, opts.std, resize);
+  }
+  if (opts.range) return rangePreprocessing(size, opts.range[0], opts.range[1], resize);
+  return base ? { ...base, inputSize: size, resize } : rangePreprocessing(size, -1, 1, resize);
+}
+
+/**
+ * Turns what the user named (a catalogue id, a model.json URL, or a model folder) into a local model folder and a
+ * full spec. Downloads on first use; a folder may carry `dermfuse-backbone.json` with its own defaults.
+ */
+export async function resolveBackbone(ref: string, opts: BackboneOptions = {}): Promise<ResolvedBackbone> {
+  const cache = opts.cacheDir ?? modelCacheDir();
+  const entry = catalogueEntry(ref);
+  let dir: string;
+  let digest: string;
+  let name: string;
+  let base: Partial<BackboneSpec> = {};
+  if (entry) {
+    dir = path.join(cache, entry.id);
+    digest = await ensureModel(entry.url, dir, entry.digest, opts);
+    name = entry.id;
+    base = { featureLayer: entry.featureLayer, preprocessing: entry.preprocessing, format: entry.format };
+  } else if (/^https?:\/\//.test(ref)) {
+    dir = path.join(cache, `url-${createHash('sha256').update(ref).digest('hex').slice(0, 16)}`);
+    digest = await ensureModel(ref, dir, null, opts);
+    name = path.basename(path.dirname(new URL(ref).pathname)) || 'model';
+  } else {
+    const abs = path.resolve(ref);
+    dir = abs.endsWith('model.json') ? path.dirname(abs) : abs;
+    if (!fs.existsSync(path.join(dir, 'model.json'))) {
+      throw new DermFuseError(
+        'NOT_FOUND',
+        `--backbone ${ref}: not a model folder (no model.json there), a URL, or a catalogue id (${CATALOGUE.map((e) => e.id).join(', ')}).`,
+      );
+    }
+    digest = folderDigest(dir);
+    name = path.basename(dir);
+    const sidecar = path.join(dir, 'dermfuse-backbone.json');
+    if (fs.existsSync(sidecar)) base = JSON.parse(fs.readFileSync(sidecar, 'utf8')) as Partial<BackboneSpec>;
+  }
+  const spec = BackboneSpecSchema.parse({
+    name: base.name ?? name,
+    dir,
+    format: base.format ?? modelFormat(readModelJson(dir)),
+    featureLayer: opts.layer ?? base.featureLayer ?? null,
+    preprocessing: preprocessingFrom(opts, base.preprocessing ?? null, dir),
+    tta: opts.tta ?? base.tta ?? false,
+  });
+  return { spec, digest };
+}

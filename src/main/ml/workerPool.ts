@@ -1,0 +1,124 @@
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import fs from 'node:fs';
+import { DermFuseError } from '../../shared/errors.ts';
+import type { BackendInfo, BackendName } from './backend.ts';
+import type { BackboneSpec } from './backboneSpec.ts';
+import type { WorkerReply, WorkerRequest } from './embedWorker.ts';
+
+interface Slot {
+  worker: Worker;
+  busy: boolean;
+}
+
+/** Spawns a worker for a module next to this file: the bundled .js in a build, else the .ts source through tsx. */
+export function spawnWorker(moduleBase: string): Worker {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const built = path.join(here, `${moduleBase}.js`);
+  if (fs.existsSync(built)) return new Worker(built);
+  return new Worker(path.join(here, 'workerBoot.mjs'), { workerData: { module: path.join(here, `${moduleBase}.ts`) } });
+}
+
+/** Embedding workers, each with the backbone loaded; batches go to whichever is free. */
+export class EmbedPool {
+  private readonly slots: Slot[] = [];
+  private readonly waiting: ((slot: Slot) => void)[] = [];
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(v: Float32Array): void; reject(e: Error): void; slot: Slot }>();
+  private failure: Error | null = null;
+  private closing = false;
+  dim = 0;
+  backend: BackendInfo | null = null;
+  /** Tensor count each worker reported after its last batch (memory must stay flat). */
+  readonly numTensors: number[] = [];
+
+  static async start(spec: BackboneSpec, workers: number, backend?: BackendName): Promise<EmbedPool> {
+    const pool = new EmbedPool();
+    try {
+      await Promise.all(Array.from({ length: workers }, () => pool.add(spec, backend)));
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return pool;
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  private add(spec: BackboneSpec, backend?: BackendName): Promise<void> {
+    const worker = spawnWorker('embedWorker');
+    const slot: Slot = { worker, busy: true };
+    const index = this.slots.push(slot) - 1;
+    return new Promise((resolve, reject) => {
+      worker.on('message', (msg: WorkerReply) => {
+        if (msg.type === 'loaded') {
+          this.dim = msg.dim;
+          this.backend = msg.backend;
+          this.release(slot);
+          resolve();
+        } else if (msg.type === 'embedded') {
+          this.numTensors[index] = msg.numTensors;
+          const p = this.pending.get(msg.id);
+          this.pending.delete(msg.id);
+          this.release(slot);
+          p?.resolve(msg.vectors);
+        } else {
+          const err = new DermFuseError('INTERNAL', `Feature worker: ${msg.message}`);
+          if (msg.id === undefined) return reject(err);
+          const p = this.pending.get(msg.id);
+          this.pending.delete(msg.id);
+          this.release(slot);
+          p?.reject(err);
+        }
+      });
+      worker.on('error', (err) => this.fail(new DermFuseError('INTERNAL', `Feature worker crashed: ${err.message}`), reject));
+      worker.on('exit', (code) => {
+        if (code !== 0 && !this.closing) this.fail(new DermFuseError('INTERNAL', `Feature worker exited with code ${code}`), reject);
+      });
+      worker.postMessage({ type: 'load', spec, backend } satisfies WorkerRequest);
+    });
+  }
+
+  /** A crashed worker fails every batch in flight and every later one: the job fails instead of hanging. */
+  private fail(err: Error, reject: (e: Error) => void): void {
+    this.failure ??= err;
+    reject(err);
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  private release(slot: Slot): void {
+    const next = this.waiting.shift();
+    if (next) next(slot);
+    else slot.busy = false;
+  }
+
+  private acquire(): Promise<Slot> {
+    const free = this.slots.find((s) => !s.busy);
+    if (free) {
+      free.busy = true;
+      return Promise.resolve(free);
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Embeds one batch on the next free worker. The pixel buffer is transferred (unusable afterwards). */
+  async embed(pixels: Uint8Array, n: number): Promise<Float32Array> {
+    if (this.failure) throw this.failure;
+    const slot = await this.acquire();
+    if (this.failure) throw this.failure;
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, slot });
+      slot.worker.postMessage({ type: 'embed', id, n, pixels } satisfies WorkerRequest, [pixels.buffer as ArrayBuffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

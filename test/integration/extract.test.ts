@@ -1,0 +1,110 @@
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planImport } from '../../src/main/images/importPlan.ts';
+import { runImport } from '../../src/main/images/importRun.ts';
+import { extractFeatures } from '../../src/main/ml/extract.ts';
+import { exportFeatures } from '../../src/main/ml/exportFeatures.ts';
+import { Project } from '../../src/main/project.ts';
+import { countRows, waitForCount } from '../fixtures/db.ts';
+import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
+import { makeTinyLayersModel } from '../fixtures/tinyModel.ts';
+
+const BIN = path.resolve(__dirname, '../../bin/dermfuse.mjs');
+const tmp = tempDir();
+const modelDir = path.join(tmp.dir, 'tiny');
+
+async function importedProject(name: string, n: number, size = 48): Promise<{ dir: string; images: string }> {
+  const images = path.join(tmp.dir, `${name}-images`);
+  const fakes = await makeImages(images, n, 11, size);
+  fs.writeFileSync(path.join(tmp.dir, `${name}.csv`), hamCsv(fakes));
+  const dir = path.join(tmp.dir, name);
+  const p = Project.create(dir).project;
+  await runImport(p, await planImport({ imagesDir: images, metadataPath: path.join(tmp.dir, `${name}.csv`) }, p.dir));
+  p.close();
+  return { dir, images };
+}
+
+beforeAll(async () => {
+  await makeTinyLayersModel(modelDir);
+});
+afterAll(() => tmp.cleanup());
+
+describe('feature extraction job', () => {
+  it('embeds every image in workers, caches by content, and only computes what is missing on a re-run', async () => {
+    const { dir, images } = await importedProject('a', 20);
+    // A byte-identical copy shares its vector.
+    fs.copyFileSync(path.join(images, 'IMG_00000.jpg'), path.join(images, 'DUP.jpg'));
+    const p = Project.open(dir);
+    await runImport(p, await planImport({ imagesDir: images }, p.dir));
+    const s = await extractFeatures(p, modelDir, { workers: 2, batchSize: 4 });
+    expect(s).toMatchObject({ dim: 12, images: 20, extracted: 20, cached: 0, failed: 0, workers: 2 });
+    expect(['wasm', 'tensorflow', 'cpu']).toContain(s.backend);
+    expect(s.workerTensors.length).toBe(2);
+    const again = await extractFeatures(p, modelDir, { workers: 1 });
+    expect(again).toMatchObject({ extracted: 0, cached: 20 });
+    const other = await extractFeatures(p, modelDir, { workers: 1, tta: true });
+    expect(other.key).not.toBe(s.key);
+    expect(other.extracted).toBe(20);
+    const map = p.db.prepare('SELECT COUNT(*) FROM feature_maps WHERE backbone_key = ?').pluck().get(s.key);
+    expect(map).toBe(20);
+    const out = path.join(tmp.dir, 'features.csv');
+    const r = await exportFeatures(p, s.key, out);
+    expect(r).toMatchObject({ rows: 21, dim: 12 });
+    const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines[0]!.split(',')).toHaveLength(13);
+    const byId = new Map(lines.slice(1).map((l) => [l.split(',')[0], l.slice(l.indexOf(',') + 1)]));
+    expect(byId.get('DUP')).toBe(byId.get('IMG_00000'));
+    p.close();
+  });
+
+  it('reports an image that became unreadable and carries on', async () => {
+    const { dir, images } = await importedProject('b', 6);
+    fs.writeFileSync(path.join(images, 'IMG_00002.webp'), 'garbage');
+    const p = Project.open(dir);
+    const s = await extractFeatures(p, modelDir, { workers: 1, batchSize: 2 });
+    expect(s).toMatchObject({ extracted: 5, failed: 1 });
+    expect(s.failures[0]!.source).toMatch(/IMG_00002\.webp$/);
+    p.close();
+  });
+
+  it('stops on cancel and keeps finished batches', async () => {
+    const { dir } = await importedProject('c', 24);
+    const p = Project.open(dir);
+    const controller = new AbortController();
+    await expect(
+      extractFeatures(p, modelDir, { workers: 1, batchSize: 2, signal: controller.signal, progressIntervalMs: 0, onProgress: (x) => x.done >= 4 && controller.abort() }),
+    ).rejects.toMatchObject({ code: 'CANCELLED' });
+    const kept = p.db.prepare('SELECT COUNT(*) FROM features').pluck().get() as number;
+    expect(kept).toBeGreaterThanOrEqual(4);
+    expect(kept).toBeLessThan(24);
+    const s = await extractFeatures(p, modelDir, { workers: 1 });
+    expect(s.cached + s.extracted).toBe(24);
+    expect(s.cached).toBe(kept);
+    p.close();
+  });
+
+  it('resumes after the process is killed mid-run (CLI), and names a bad backbone', async () => {
+    const { dir } = await importedProject('d', 120, 160);
+    // A larger input makes each batch slow enough to kill the run in the middle.
+    const bigModel = path.join(tmp.dir, 'tiny160');
+    await makeTinyLayersModel(bigModel, 160);
+    const child = spawn(process.execPath, [BIN, 'extract', dir, '--backbone', bigModel, '--batch-size', '2', '--workers', '1', '--json'], { stdio: 'ignore' });
+    const count = () => countRows(path.join(dir, 'project.sqlite'), 'SELECT COUNT(*) FROM features');
+    await waitForCount(count, 8);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    const partial = count();
+    expect(partial).toBeGreaterThanOrEqual(8);
+    expect(partial).toBeLessThan(120);
+    const r = spawnSync(process.execPath, [BIN, 'extract', dir, '--backbone', bigModel, '--json'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s).toMatchObject({ cached: partial, extracted: 120 - partial, failed: 0, dim: 12 });
+    const bad = spawnSync(process.execPath, [BIN, 'extract', dir, '--backbone', path.join(tmp.dir, 'no-model'), '--json'], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toMatch(/no-model: not a model folder \(no model\.json there\)/);
+  });
+});
