@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { extractBench } from './extractBench.ts';
 import { importBench } from './importBench.ts';
 
 const SHARED = path.resolve(import.meta.dirname, '../../../shared');
@@ -9,6 +10,7 @@ const PAD = path.join(SHARED, 'data/pad-ufes-20');
 
 const SECTIONS: Record<string, () => Promise<object>> = {
   import: () => importBench(PAD),
+  extract: () => extractBench(SHARED),
 };
 
 async function main(): Promise<void> {

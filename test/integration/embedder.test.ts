@@ -94,3 +94,33 @@ describe('backbones', () => {
     expect(backboneKey(spec({ dir: '/elsewhere' }), 'abc')).toBe(base);
   });
 });
+
+describe('fused inference graph', () => {
+  it('folds BatchNorm and activations into the convolutions without changing the output', async () => {
+    const { compileFused } = await import('../../src/main/ml/fusedGraph.ts');
+    const { featureModel } = await import('../../src/main/ml/embedder.ts');
+    const start = tf.memory().numTensors;
+    const model = await tf.loadLayersModel(folderHandler(layersDir));
+    // Give BatchNorm non-trivial statistics so folding is really exercised.
+    const bn = model.getLayer('conv1_bn');
+    tf.tidy(() => bn.setWeights(bn.getWeights().map((w, i) => tf.add(tf.mul(tf.randomUniform(w.shape, 0.5, 1.5, 'float32', i + 1), i === 3 ? 1 : 0.7), i === 3 ? 0.1 : 0))));
+    const cut = featureModel(model, null);
+    const compiled = compileFused(cut);
+    expect(compiled).not.toBeNull();
+    const [a, b] = tf.tidy(() => {
+      const x = tf.randomUniform([3, 32, 32, 3], -1, 1, 'float32', 5);
+      return [(cut.predict(x) as tf.Tensor).dataSync(), compiled!.run(x).dataSync()];
+    });
+    for (let i = 0; i < a!.length; i++) expect(b![i]).toBeCloseTo(a![i]!, 4);
+    compiled!.dispose();
+    model.dispose();
+    // Every fused weight is freed with the compiled graph; nothing of the model leaks.
+    expect(tf.memory().numTensors).toBe(start);
+  });
+
+  it('reports that the embedder runs the fused path for the tiny model', async () => {
+    const e = await Embedder.load(spec());
+    expect(e.fused).toBe(true);
+    e.dispose();
+  });
+});

@@ -33,7 +33,8 @@ describe.skipIf(!HAS_PAD)('real MobileNets from ../shared on PAD-UFES-20 photos'
     ['mobilenet_v2_0.35_224_tm', 1280],
   ])('%s gives %i-d features for every photo', async (name, dim) => {
     const s = await extractFeatures(project, path.join(MODELS, name));
-    expect(s).toMatchObject({ dim, images: 40, extracted: 40, failed: 0 });
+    // The fused BatchNorm/ReLU6 path is used, and was checked against the standard path at load.
+    expect(s).toMatchObject({ dim, images: 40, extracted: 40, failed: 0, fused: true });
     const vectors = new FeatureStore(project.db).imageVectors(s.key);
     expect(vectors).toHaveLength(40);
     // Post-ReLU pooled features: non-negative, not all equal across images.

@@ -2,6 +2,12 @@ import { DermFuseError } from '../../shared/errors.ts';
 import { tf } from './backend.ts';
 import type { BackboneSpec, Preprocessing } from './backboneSpec.ts';
 import { folderHandler, readModelJson } from './modelFiles.ts';
+import { compileFused } from './fusedGraph.ts';
+import { logger } from '../log.ts';
+
+const log = logger('embedder');
+/** Largest difference, relative to the output's scale, allowed between fused and standard paths. */
+const FUSED_TOLERANCE = 1e-3;
 
 const POOLING = /^Global(Average|Max)Pooling2D$/;
 
@@ -50,6 +56,18 @@ function toVector(y: tf.Tensor): tf.Tensor2D {
   return y.reshape([y.shape[0]!, -1]) as tf.Tensor2D;
 }
 
+/** Runs both paths on the same random batch and checks they agree (the fused path is an optimisation, never a change). */
+function agrees(a: Runner, b: Runner, size: number): boolean {
+  return tf.tidy(() => {
+    const x = tf.randomUniform([2, size, size, 3], -1, 1, 'float32', 7) as tf.Tensor4D;
+    const ya = a(x);
+    const yb = b(x);
+    if (ya.shape.join() !== yb.shape.join()) return false;
+    const scale = Math.max(tf.max(tf.abs(ya)).dataSync()[0]!, 1e-6);
+    return tf.max(tf.abs(tf.sub(ya, yb))).dataSync()[0]! / scale < FUSED_TOLERANCE;
+  });
+}
+
 /** Maps uint8 RGB pixels to the network's input values (x * scale + offset, per channel). */
 export function normalise(pixels: Uint8Array, pre: Preprocessing): Float32Array {
   const out = new Float32Array(pixels.length);
@@ -70,12 +88,15 @@ export class Embedder {
     private readonly run: Runner,
     readonly dim: number,
     private readonly disposeModel: () => void,
+    /** True when BatchNorm and activations run fused into the convolutions. */
+    readonly fused = false,
   ) {}
 
   static async load(spec: BackboneSpec): Promise<Embedder> {
     const s = spec.preprocessing.inputSize;
     let run: Runner;
     let dispose: () => void;
+    let fused = false;
     if (spec.format === 'graph') {
       const model = await tf.loadGraphModel(folderHandler(spec.dir));
       const node = spec.featureLayer ?? graphPoolingNode(spec.dir);
@@ -84,11 +105,23 @@ export class Embedder {
     } else {
       const model = await tf.loadLayersModel(folderHandler(spec.dir));
       const cut = featureModel(model, spec.featureLayer);
-      run = (x) => toVector(cut.predict(x) as tf.Tensor);
-      dispose = () => model.dispose();
+      const standard: Runner = (x) => toVector(cut.predict(x) as tf.Tensor);
+      const compiled = compileFused(cut);
+      run = standard;
+      if (compiled && agrees(standard, (x) => toVector(compiled.run(x)), s)) {
+        run = (x) => toVector(compiled.run(x));
+        fused = true;
+      } else if (compiled) {
+        log.warn(`fused graph of ${spec.name} disagrees with the standard path; using the standard path`);
+        compiled.dispose();
+      }
+      dispose = () => {
+        compiled?.dispose();
+        model.dispose();
+      };
     }
     const dim = tf.tidy(() => run(tf.zeros([1, s, s, 3])).shape[1]!);
-    return new Embedder(spec, run, dim, dispose);
+    return new Embedder(spec, run, dim, dispose, fused);
   }
 
   /** Embeds `n` images given as uint8 RGB (n × size × size × 3); returns n × dim floats. */

@@ -38,6 +38,12 @@ export interface ExtractSummary {
   failures: ImportProblem[];
   seconds: number;
   imagesPerSecond: number;
+  /** Time to start the workers and load the backbone (included in seconds). */
+  loadSeconds: number;
+  /** Throughput once the backbone is loaded: what a peer timing only its inference loop would report. */
+  steadyImagesPerSecond: number;
+  /** True when BatchNorm and activations were fused into the convolutions (checked against the standard path). */
+  fused: boolean;
   backend: string;
   backendInfo: BackendInfo | null;
   workers: number;
@@ -72,6 +78,7 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
   const failures: ImportProblem[] = [];
   let extracted = 0;
   let pool: EmbedPool | null = null;
+  let loadSeconds = 0;
   const summary = (): ExtractSummary => {
     const seconds = (performance.now() - started) / 1000;
     return {
@@ -85,6 +92,9 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
       failures,
       seconds,
       imagesPerSecond: extracted / seconds,
+      loadSeconds,
+      steadyImagesPerSecond: extracted / Math.max(seconds - loadSeconds, 1e-9),
+      fused: pool?.fused ?? false,
       backend: pool?.backend?.backend ?? 'none',
       backendInfo: pool?.backend ?? null,
       workers: pool?.size ?? 0,
@@ -97,7 +107,9 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
   }
 
   const workers = opts.workers ?? defaultWorkers(opts.backend);
+  const loadStart = performance.now();
   pool = await EmbedPool.start(spec, workers, opts.backend);
+  loadSeconds = (performance.now() - loadStart) / 1000;
   store.registerBackbone(key, spec, pool.dim);
   const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
   const s = spec.preprocessing.inputSize;

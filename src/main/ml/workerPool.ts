@@ -29,6 +29,7 @@ export class EmbedPool {
   private failure: Error | null = null;
   private closing = false;
   dim = 0;
+  fused = false;
   backend: BackendInfo | null = null;
   /** Tensor count each worker reported after its last batch (memory must stay flat). */
   readonly numTensors: number[] = [];
@@ -56,6 +57,7 @@ export class EmbedPool {
       worker.on('message', (msg: WorkerReply) => {
         if (msg.type === 'loaded') {
           this.dim = msg.dim;
+          this.fused = msg.fused;
           this.backend = msg.backend;
           this.release(slot);
           resolve();
