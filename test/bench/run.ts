@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { cnnBench } from './cnnBench.ts';
 import { extractBench } from './extractBench.ts';
 import { importBench } from './importBench.ts';
 
@@ -11,6 +12,7 @@ const PAD = path.join(SHARED, 'data/pad-ufes-20');
 const SECTIONS: Record<string, () => Promise<object>> = {
   import: () => importBench(PAD),
   extract: () => extractBench(SHARED),
+  cnn: () => cnnBench(PAD),
 };
 
 async function main(): Promise<void> {

@@ -5,6 +5,7 @@ import { DermFuseError } from '../../shared/errors.ts';
 import { BACKEND_NAMES, initBackend, type BackendName } from '../ml/backend.ts';
 import { extractFeatures } from '../ml/extract.ts';
 import { exportFeatures } from '../ml/exportFeatures.ts';
+import { trainBackbone } from '../ml/trainBackbone.ts';
 import { Project } from '../project.ts';
 import { optionalString, requireString } from './args.ts';
 import type { Command } from './commands.ts';
@@ -108,5 +109,35 @@ export const ML_COMMANDS: Record<string, Command> = {
         project.close();
       }
     },
+  },
+};
+
+ML_COMMANDS['train-backbone'] = {
+  usage: 'dermfuse train-backbone DIR [--name NAME] [--input-size 96] [--epochs 30] [--batch-size 32] [--seed 1] [--backend wasm|cpu|tensorflow] [--json]',
+  summary: 'train a small CNN on the project’s own labels, to use as a backbone when no pretrained one fits',
+  options: { name: { type: 'string' }, 'input-size': { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' } },
+  positionals: ['DIR'],
+  async run(v, [dir], ctx) {
+    const project = Project.open(dir!);
+    try {
+      const s = await trainBackbone(project, {
+        name: optionalString(v, 'name'),
+        inputSize: positiveInt(optionalString(v, 'input-size'), 'input-size'),
+        epochs: positiveInt(optionalString(v, 'epochs'), 'epochs'),
+        batchSize: positiveInt(optionalString(v, 'batch-size'), 'batch-size'),
+        seed: positiveInt(optionalString(v, 'seed'), 'seed'),
+        backend: backendFlag(optionalString(v, 'backend')),
+        signal: ctx.signal,
+        onProgress: (p) => ctx.progress(`${p.phase}: ${p.done}/${p.total}${p.message ? ` ${p.message}` : ''}`),
+      });
+      const text = [
+        `Trained ${s.name} on ${s.trainImages} images (${s.valImages} held out by patient) with ${s.backend?.backend ?? '?'}:`,
+        `  best epoch ${s.bestEpoch} of ${s.epochsRun}: validation loss ${s.bestValLoss.toFixed(3)}, accuracy ${s.valAccuracy.toFixed(3)}`,
+        `  saved to ${s.dir}; use it with: dermfuse extract ${dir} --backbone ${s.dir}`,
+      ].join('\n');
+      return { json: s, text };
+    } finally {
+      project.close();
+    }
   },
 };

@@ -57,3 +57,16 @@ export function folderHandler(dir: string): tf.io.IOHandler {
     },
   };
 }
+
+/** An IOHandler that writes model.json + weights.bin into a folder (the layout TF.js converters use). */
+export function folderSaver(dir: string): tf.io.IOHandler {
+  return {
+    save: async (artifacts) => {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'weights.bin'), Buffer.from(artifacts.weightData as ArrayBuffer));
+      const json = { format: artifacts.format, modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }] };
+      fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    },
+  };
+}

@@ -1,4 +1,5 @@
 import { orthonormaliseColumns, symmetricEigen } from './linalg.ts';
+import { rngFrom } from './random.ts';
 
 export interface PcaModel {
   dim: number;
@@ -10,17 +11,10 @@ export interface PcaModel {
   variances: number[];
 }
 
-/** Seeded Gaussian numbers (Box-Muller over mulberry32), so a fit is reproducible. */
+/** Seeded Gaussian numbers (Box-Muller), so a fit is reproducible. */
 function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  const uniform = rngFrom(seed);
+  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
 /** Oversampling and power iterations of the randomized range finder (Halko, Martinsson & Tropp 2011). */
