@@ -5,7 +5,14 @@ import { defineConfig } from 'electron-vite';
 export default defineConfig({
   main: {
     build: {
-      rollupOptions: { input: { index: resolve(__dirname, 'src/main/index.ts') } },
+      // Worker threads are entries of their own: spawnWorker() finds them beside index.js in the build.
+      rollupOptions: {
+        input: {
+          index: resolve(__dirname, 'src/main/index.ts'),
+          embedWorker: resolve(__dirname, 'src/main/ml/embedWorker.ts'),
+          trainCnnWorker: resolve(__dirname, 'src/main/ml/trainCnnWorker.ts'),
+        },
+      },
     },
   },
   preload: {

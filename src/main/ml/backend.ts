@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { logger } from '../log.ts';
 
 const log = logger('backend');
-const require = createRequire(import.meta.url);
+const requireHere = createRequire(import.meta.url);
 
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -28,7 +28,7 @@ function firstLine(err: unknown): string {
 
 function packageVersion(name: string): string {
   try {
-    return (require(`${name}/package.json`) as { version: string }).version;
+    return (requireHere(`${name}/package.json`) as { version: string }).version;
   } catch {
     return 'unknown';
   }
@@ -36,7 +36,7 @@ function packageVersion(name: string): string {
 
 /** Folder of the wasm backend's .wasm files inside node_modules (also inside a packaged app: no network). */
 export function wasmDir(): string {
-  return path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
+  return path.join(path.dirname(requireHere.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
 }
 
 let active: BackendInfo | null = null;
