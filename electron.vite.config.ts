@@ -11,6 +11,7 @@ export default defineConfig({
           index: resolve(__dirname, 'src/main/index.ts'),
           embedWorker: resolve(__dirname, 'src/main/ml/embedWorker.ts'),
           trainCnnWorker: resolve(__dirname, 'src/main/ml/trainCnnWorker.ts'),
+          'fusion/fusionWorker': resolve(__dirname, 'src/main/ml/fusion/fusionWorker.ts'),
         },
       },
     },

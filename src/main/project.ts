@@ -69,6 +69,10 @@ export class Project {
     const now = new Date().toISOString();
     for (const r of dead) mark.run(now, r.id);
     const n = dead.length;
+    const runs = this.db.prepare(`SELECT id, pid FROM runs WHERE status = 'running'`).all() as { id: number; pid: number }[];
+    for (const r of runs.filter((x) => !isAlive(x.pid))) {
+      this.db.prepare(`UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?`).run(now, r.id);
+    }
     if (n > 0) log.warn(`${n} import(s) were interrupted; importing the same folder again completes them`);
   }
 }

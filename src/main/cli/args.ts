@@ -27,3 +27,11 @@ export function optionalString(values: Record<string, unknown>, name: string): s
   const v = values[name];
   return typeof v === 'string' ? v : undefined;
 }
+
+/** A whole number above 0 from a flag; undefined when the flag is absent. */
+export function positiveInt(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new DermFuseError('INVALID_ARGUMENT', `--${flag} takes a whole number above 0, got "${v}"`);
+  return n;
+}

@@ -36,7 +36,8 @@ function parseTypes(spec: string | undefined): Record<string, FieldType> | undef
   return out;
 }
 
-function withProject<T>(dir: string, fn: (p: Project) => Promise<T>): Promise<T> {
+/** Opens the project for one command and always closes it. */
+export function withProject<T>(dir: string, fn: (p: Project) => Promise<T>): Promise<T> {
   const project = Project.open(dir);
   return fn(project).finally(() => project.close());
 }

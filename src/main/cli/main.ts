@@ -2,8 +2,9 @@ import { DermFuseError, toErrorPayload } from '../../shared/errors.ts';
 import { parseCommand } from './args.ts';
 import { COMMANDS as BASE_COMMANDS } from './commands.ts';
 import { ML_COMMANDS } from './mlCommands.ts';
+import { RUN_COMMANDS } from './runCommands.ts';
 
-const COMMANDS = { ...BASE_COMMANDS, ...ML_COMMANDS };
+const COMMANDS = { ...BASE_COMMANDS, ...ML_COMMANDS, ...RUN_COMMANDS };
 
 function usage(): string {
   const lines = ['Usage: dermfuse COMMAND [options]   (every command takes --json)', ''];

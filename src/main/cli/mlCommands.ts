@@ -6,22 +6,14 @@ import { BACKEND_NAMES, initBackend, type BackendName } from '../ml/backend.ts';
 import { extractFeatures } from '../ml/extract.ts';
 import { exportFeatures } from '../ml/exportFeatures.ts';
 import { trainBackbone } from '../ml/trainBackbone.ts';
-import { Project } from '../project.ts';
-import { optionalString, requireString } from './args.ts';
-import type { Command } from './commands.ts';
+import { optionalString, positiveInt, requireString } from './args.ts';
+import { withProject, type Command } from './commands.ts';
 
 function numbers(v: string | undefined, count: number, flag: string): number[] | undefined {
   if (v === undefined) return undefined;
   const xs = v.split(',').map(Number);
   if (xs.length !== count || xs.some((x) => !Number.isFinite(x))) throw new DermFuseError('INVALID_ARGUMENT', `--${flag} takes ${count} comma-separated numbers, got "${v}"`);
   return xs;
-}
-
-function positiveInt(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new DermFuseError('INVALID_ARGUMENT', `--${flag} takes a whole number above 0, got "${v}"`);
-  return n;
 }
 
 function backendFlag(v: string | undefined): BackendName | undefined {
@@ -67,8 +59,7 @@ export const ML_COMMANDS: Record<string, Command> = {
     async run(v, [dir], ctx) {
       const resize = optionalString(v, 'resize');
       if (resize && resize !== 'squash' && resize !== 'center-crop') throw new DermFuseError('INVALID_ARGUMENT', '--resize must be squash or center-crop');
-      const project = Project.open(dir!);
-      try {
+      return withProject(dir!, async (project) => {
         const s = await extractFeatures(project, requireString(v, 'backbone'), {
           layer: optionalString(v, 'layer'),
           inputSize: positiveInt(optionalString(v, 'input-size'), 'input-size'),
@@ -89,9 +80,7 @@ export const ML_COMMANDS: Record<string, Command> = {
           ...s.failures.slice(0, 20).map((f) => `  ${f.source}: ${f.message}`),
         ].join('\n');
         return { json: s, text };
-      } finally {
-        project.close();
-      }
+      });
     },
   },
   'export-features': {
@@ -101,13 +90,10 @@ export const ML_COMMANDS: Record<string, Command> = {
     positionals: ['DIR'],
     async run(v, [dir]) {
       const out = path.resolve(requireString(v, 'out'));
-      const project = Project.open(dir!);
-      try {
+      return withProject(dir!, async (project) => {
         const r = await exportFeatures(project, requireString(v, 'backbone'), out);
         return { json: { out, ...r }, text: `Wrote ${r.rows} rows of ${r.dim} features (${r.key}) to ${out}` };
-      } finally {
-        project.close();
-      }
+      });
     },
   },
 };
@@ -118,8 +104,7 @@ ML_COMMANDS['train-backbone'] = {
   options: { name: { type: 'string' }, 'input-size': { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' } },
   positionals: ['DIR'],
   async run(v, [dir], ctx) {
-    const project = Project.open(dir!);
-    try {
+    return withProject(dir!, async (project) => {
       const s = await trainBackbone(project, {
         name: optionalString(v, 'name'),
         inputSize: positiveInt(optionalString(v, 'input-size'), 'input-size'),
@@ -136,8 +121,6 @@ ML_COMMANDS['train-backbone'] = {
         `  saved to ${s.dir}; use it with: dermfuse extract ${dir} --backbone ${s.dir}`,
       ].join('\n');
       return { json: s, text };
-    } finally {
-      project.close();
-    }
+    });
   },
 };

@@ -87,4 +87,14 @@ export async function initBackend(only?: BackendName): Promise<BackendInfo> {
   return (active = { backend: 'cpu', version: packageVersion('@tensorflow/tfjs-backend-cpu'), fallbacks, multiThreaded: false });
 }
 
+/** Like tf.tidy for results that are not tensors: every tensor made inside is freed, except those tf.keep()-ed. */
+export function scoped<T>(fn: () => T): T {
+  tf.engine().startScope();
+  try {
+    return fn();
+  } finally {
+    tf.engine().endScope();
+  }
+}
+
 export { tf };

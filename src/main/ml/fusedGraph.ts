@@ -1,4 +1,4 @@
-import { tf } from './backend.ts';
+import { scoped, tf } from './backend.ts';
 
 /**
  * Inference-only compiler for Keras CNNs: folds each BatchNormalization into the convolution before it, fuses
@@ -47,13 +47,7 @@ export function compileFused(model: tf.LayersModel): Compiled | null {
     return own;
   };
   // Intermediate tensors of the folding are freed with the scope; kept ones (the fused weights) survive it.
-  tf.engine().startScope();
-  let fn: Fn | null;
-  try {
-    fn = compileModel(model, keep);
-  } finally {
-    tf.engine().endScope();
-  }
+  const fn = scoped(() => compileModel(model, keep));
   if (!fn) {
     kept.forEach((t) => t.dispose());
     return null;

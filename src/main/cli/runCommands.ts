@@ -1,0 +1,83 @@
+import { DermFuseError } from '../../shared/errors.ts';
+import { listRuns, runReport } from '../ml/fusion/runs.ts';
+import { trainRun, type RunResult } from '../ml/fusion/train.ts';
+import type { TrainConfig } from '../ml/fusion/dataset.ts';
+import { optionalString, positiveInt, requireString } from './args.ts';
+import { withProject, type Command } from './commands.ts';
+
+const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : null);
+const f3 = (x: number) => x.toFixed(3);
+
+function describe(r: RunResult): string {
+  const lines = [
+    `Run ${r.runId}: ${r.label}${r.task === 'binary' ? ` (${r.classes[1]} vs ${r.classes[0]})` : ` (${r.classes.length} classes)`}, ${r.images} images, ${r.groups} ${r.groupBy}s, ${r.folds} folds, ${r.seconds.toFixed(1)} s on ${r.backend}`,
+    `  fields: ${r.fieldsUsed.join(', ')}`,
+    ...r.fieldsExcluded.map((e) => `  left out ${e.field}: ${e.reason}`),
+    ...r.leakage.filter((w) => r.fieldsUsed.includes(w.field)).map((w) => `  WARNING ${w.field}: ${w.message}`),
+    `  mode       AUC    95% CI           balanced accuracy`,
+  ];
+  for (const m of ['image', 'metadata', 'fused'] as const) {
+    const x = r.modes[m];
+    lines.push(`  ${m.padEnd(10)} ${f3(x.auc)}  [${f3(x.aucCI[0])}, ${f3(x.aucCI[1])}]   ${f3(x.balancedAccuracy)}`);
+  }
+  lines.push(`  fused ${r.fusion}; fused - image AUC ${r.fusedVsImage.difference >= 0 ? '+' : ''}${f3(r.fusedVsImage.difference)} [${f3(r.fusedVsImage.ci[0])}, ${f3(r.fusedVsImage.ci[1])}], p=${r.fusedVsImage.p.toFixed(3)}`);
+  lines.push(r.fusedBeatsBoth ? '  The metadata helps: the fused model beats both single modalities.' : '  The fused model does not beat both single modalities on this data.');
+  return lines.join('\n');
+}
+
+export const RUN_COMMANDS: Record<string, Command> = {
+  train: {
+    usage: 'dermfuse train DIR --label SET [--positive A,B,C] [--fields a,b,c] [--group patient|lesion|image] [--folds 5] [--backbone KEY|NAME] [--seed N] [--json]',
+    summary: 'image-only vs metadata-only vs fused models, patient-grouped cross-validation',
+    options: { label: { type: 'string' }, positive: { type: 'string' }, fields: { type: 'string' }, group: { type: 'string' }, folds: { type: 'string' }, backbone: { type: 'string' }, seed: { type: 'string' } },
+    positionals: ['DIR'],
+    async run(v, [dir], ctx) {
+      const group = (optionalString(v, 'group') ?? 'patient') as TrainConfig['group'];
+      if (!['patient', 'lesion', 'image'].includes(group)) throw new DermFuseError('INVALID_ARGUMENT', '--group must be patient, lesion or image');
+      const folds = positiveInt(optionalString(v, 'folds'), 'folds') ?? 5;
+      if (folds < 2) throw new DermFuseError('INVALID_ARGUMENT', '--folds must be 2 or more');
+      return withProject(dir!, async (project) => {
+        const r = await trainRun(
+          project,
+          {
+            label: requireString(v, 'label'),
+            positive: list(optionalString(v, 'positive')),
+            fields: list(optionalString(v, 'fields')),
+            group,
+            folds,
+            backbone: optionalString(v, 'backbone') ?? null,
+            seed: positiveInt(optionalString(v, 'seed'), 'seed') ?? 1,
+          },
+          { signal: ctx.signal, onProgress: (p) => ctx.progress(`train: ${p.done}/${p.total} ${p.message ?? ''}`) },
+        );
+        const { evaluation: _e, innerScores: _i, ...summary } = r;
+        return { json: summary, text: describe(r) };
+      });
+    },
+  },
+  runs: {
+    usage: 'dermfuse runs DIR [--json]',
+    summary: 'the training runs of a project, newest first',
+    options: {},
+    positionals: ['DIR'],
+    async run(_v, [dir]) {
+      return withProject(dir!, async (project) => {
+        const runs = listRuns(project);
+        const text = runs.map((r) => `#${r.runId} ${r.status}${r.stale ? ' (labels changed since)' : ''} ${r.label} ${r.auc ? `image ${f3(r.auc.image)} metadata ${f3(r.auc.metadata)} fused ${f3(r.auc.fused)} (${r.fusion})` : r.error ?? ''}`).join('\n');
+        return { json: { runs }, text: text || 'No runs yet.' };
+      });
+    },
+  },
+  report: {
+    usage: 'dermfuse report DIR --run ID [--json]',
+    summary: 'every metric of one run',
+    options: { run: { type: 'string' } },
+    positionals: ['DIR'],
+    async run(v, [dir]) {
+      return withProject(dir!, async (project) => {
+        const r = runReport(project, positiveInt(requireString(v, 'run'), 'run')!);
+        return { json: r, text: r.result ? describe(r.result) : `Run ${r.runId}: ${r.status}${r.error ? ` (${r.error})` : ''}` };
+      });
+    },
+  },
+};

@@ -1,0 +1,235 @@
+import type { FieldValue } from '../../../shared/types.ts';
+import { groupedStratifiedFolds } from '../splits.ts';
+import { fitHead, predictHead, type HeadData, type HeadKind, type HeadModel } from './heads.ts';
+import { auc, youdenThreshold } from './metrics.ts';
+import { fitPcaTf, pcaProject } from './pcaTf.ts';
+import type { PcaModel } from '../pca.ts';
+import { encodeRows, fitEncoder, type FieldInput, type TabularEncoder } from './tabular.ts';
+
+/** Image features are reduced to this many whitened principal components (fitted per training fold). */
+export const IMAGE_COMPONENTS = 64;
+/** Inner folds on each outer training fold, for choosing the fusion. */
+export const INNER_FOLDS = 3;
+/** Weights of the image model in late fusion, tried by inner cross-validation. */
+const LATE_WEIGHTS = [0.3, 0.5, 0.7];
+
+export type Mode = 'image' | 'metadata' | 'fused';
+export const MODES: Mode[] = ['image', 'metadata', 'fused'];
+
+export interface FusionInput {
+  n: number;
+  imageDim: number;
+  image: Float32Array;
+  fields: FieldInput[];
+  meta: FieldValue[][];
+  labels: Int32Array;
+  classes: string[];
+  groups: string[];
+  shas: string[];
+  folds: number;
+  seed: number;
+}
+
+/** A fused model: which recipe, and what it needs. */
+export type FusionChoice = { kind: 'concat' } | { kind: 'gating' } | { kind: 'late'; imageWeight: number };
+
+export function fusionName(c: FusionChoice): string {
+  return c.kind === 'late' ? `late(image ${c.imageWeight})` : c.kind;
+}
+
+/** Everything needed to apply the three models of a run to new data (what an exported bundle carries). */
+export interface FinalModels {
+  pca: PcaModel;
+  encoder: TabularEncoder;
+  image: HeadModel;
+  metadata: HeadModel;
+  fusion: FusionChoice;
+  fused: HeadModel | null;
+  /** Binary: thresholds on the positive probability (Youden on the training predictions). */
+  thresholds: Record<Mode, number>;
+}
+
+export interface CrossValResult {
+  fold: Int32Array;
+  /** Out-of-fold probabilities per mode, n × classes. */
+  oof: Record<Mode, Float64Array>;
+  /** Per fold and mode: binary decision threshold fitted on that fold's training rows. */
+  thresholds: Record<Mode, number>[];
+  /** The fusion chosen in each outer fold (by inner CV on its training rows). */
+  fusionPerFold: string[];
+  innerScores: Record<string, number>[];
+  final: FinalModels;
+}
+
+export type Progress = (step: string, done: number, total: number) => Promise<void>;
+
+function classWeights(labels: Int32Array, idx: number[], classes: number): Float32Array {
+  const counts = new Array<number>(classes).fill(0);
+  for (const i of idx) counts[labels[i]!]!++;
+  const w = new Float32Array(labels.length);
+  for (let i = 0; i < labels.length; i++) w[i] = counts[labels[i]!]! > 0 ? idx.length / (classes * counts[labels[i]!]!) : 0;
+  return w;
+}
+
+/** Features of one training set: PCA of the image block and the metadata encoder, both fitted on `train` only. */
+function prepare(input: FusionInput, train: number[], seed: number): { data: HeadData; pca: PcaModel; encoder: TabularEncoder } {
+  const d = input.imageDim;
+  const trainRows = new Float32Array(train.length * d);
+  train.forEach((i, k) => trainRows.set(input.image.subarray(i * d, (i + 1) * d), k * d));
+  const pca = fitPcaTf(trainRows, train.length, d, IMAGE_COMPONENTS, seed);
+  const image = pcaProject(pca, input.image, input.n);
+  const encoder = fitEncoder(input.fields, train.map((i) => input.meta[i]!));
+  const meta = encodeRows(encoder, input.meta);
+  return {
+    pca,
+    encoder,
+    data: {
+      n: input.n,
+      image,
+      imageDim: pca.k,
+      meta: encoder.width > 0 ? meta : null,
+      metaDim: encoder.width,
+      labels: input.labels,
+      classes: input.classes.length,
+      weights: classWeights(input.labels, train, input.classes.length),
+      groups: input.groups,
+      shas: input.shas,
+    },
+  };
+}
+
+const only = (d: HeadData, block: 'image' | 'meta'): HeadData => (block === 'image' ? { ...d, meta: null } : { ...d, image: null });
+
+function mix(a: Float64Array, b: Float64Array, wa: number): Float64Array {
+  return a.map((x, i) => wa * x + (1 - wa) * b[i]!);
+}
+
+function aucOf(probs: Float64Array, labels: Int32Array, idx: number[], classes: number): number {
+  const sub = new Float64Array(idx.length * classes);
+  idx.forEach((_, k) => {
+    for (let c = 0; c < classes; c++) sub[k * classes + c] = probs[k * classes + c]!;
+  });
+  return auc({ probs: sub, classes, labels: Int32Array.from(idx.map((i) => labels[i]!)) });
+}
+
+/** Fits the fused model that `choice` names on `train` rows; late fusion needs no fit. */
+function fitFused(choice: FusionChoice, d: HeadData, train: number[], seed: number): HeadModel | null {
+  if (choice.kind === 'late' || !d.meta) return null;
+  return fitHead(choice.kind === 'concat' ? 'linear' : ('gating' satisfies HeadKind), d, train, seed);
+}
+
+function predictFused(choice: FusionChoice, model: HeadModel | null, d: HeadData, idx: number[], pImage: Float64Array, pMeta: Float64Array): Float64Array {
+  if (choice.kind === 'late' || !model) return mix(pImage, pMeta, choice.kind === 'late' ? choice.imageWeight : 0.5);
+  return predictHead(model, d, idx);
+}
+
+/** Chooses the fusion by inner grouped cross-validation on `train` (never looking at the outer test rows). */
+async function chooseFusion(input: FusionInput, d: HeadData, train: number[], seed: number, tick: () => Promise<void>): Promise<{ choice: FusionChoice; scores: Record<string, number> }> {
+  const candidates: FusionChoice[] = [{ kind: 'concat' }, { kind: 'gating' }, ...LATE_WEIGHTS.map((w) => ({ kind: 'late' as const, imageWeight: w }))];
+  if (!d.meta) return { choice: { kind: 'late', imageWeight: 1 }, scores: {} };
+  const folds = groupedStratifiedFolds(train.map((i) => ({ group: input.groups[i]!, sha256: input.shas[i]!, label: input.labels[i]! })), INNER_FOLDS, seed + 7);
+  const C = input.classes.length;
+  const oof = new Map<string, Float64Array>(candidates.map((c) => [fusionName(c), new Float64Array(train.length * C)]));
+  for (let f = 0; f < INNER_FOLDS; f++) {
+    const tr = train.filter((_, k) => folds[k] !== f);
+    const vaPos = train.map((_, k) => k).filter((k) => folds[k] === f);
+    const va = vaPos.map((k) => train[k]!);
+    const pImage = predictHead(fitHead('linear', only(d, 'image'), tr, seed), d, va);
+    const pMeta = predictHead(fitHead('linear', only(d, 'meta'), tr, seed), d, va);
+    await tick();
+    for (const c of candidates) {
+      const model = fitFused(c, d, tr, seed);
+      const p = predictFused(c, model, d, va, pImage, pMeta);
+      const dst = oof.get(fusionName(c))!;
+      vaPos.forEach((k, r) => {
+        for (let j = 0; j < C; j++) dst[k * C + j] = p[r * C + j]!;
+      });
+      await tick();
+    }
+  }
+  const scores: Record<string, number> = {};
+  for (const c of candidates) scores[fusionName(c)] = aucOf(oof.get(fusionName(c))!, input.labels, train, C);
+  const best = candidates.reduce((a, b) => (scores[fusionName(b)]! > scores[fusionName(a)]! ? b : a));
+  return { choice: best, scores };
+}
+
+function thresholdFor(probs: Float64Array, labels: Int32Array, idx: number[], classes: number): number {
+  if (classes !== 2) return 0.5;
+  return youdenThreshold(idx.map((_, k) => probs[k * 2 + 1]!), idx.map((i) => labels[i] === 1));
+}
+
+/** One mode set (image, metadata, fused) fitted on `train`, predicting `test`; also the in-sample thresholds. */
+async function fitModes(input: FusionInput, train: number[], test: number[], seed: number, tick: () => Promise<void>) {
+  const { data, pca, encoder } = prepare(input, train, seed);
+  const imageModel = fitHead('linear', only(data, 'image'), train, seed);
+  await tick();
+  const metaModel = data.meta ? fitHead('linear', only(data, 'meta'), train, seed) : null;
+  await tick();
+  const { choice, scores } = await chooseFusion(input, data, train, seed, tick);
+  const fusedModel = fitFused(choice, data, train, seed);
+  await tick();
+  const C = input.classes.length;
+  const uniform = (idx: number[]) => new Float64Array(idx.length * C).fill(1 / C);
+  const predictAll = (idx: number[]) => {
+    const pImage = predictHead(imageModel, data, idx);
+    const pMeta = metaModel ? predictHead(metaModel, data, idx) : uniform(idx);
+    return { image: pImage, metadata: pMeta, fused: predictFused(choice, fusedModel, data, idx, pImage, pMeta) };
+  };
+  const inSample = predictAll(train);
+  const thresholds = {
+    image: thresholdFor(inSample.image, input.labels, train, C),
+    metadata: thresholdFor(inSample.metadata, input.labels, train, C),
+    fused: thresholdFor(inSample.fused, input.labels, train, C),
+  };
+  return { pred: test.length > 0 ? predictAll(test) : null, thresholds, choice, scores, pca, encoder, imageModel, metaModel, fusedModel };
+}
+
+/**
+ * Patient-grouped stratified k-fold cross-validation of the three modes, with out-of-fold predictions for every
+ * image, then the final models fitted on all rows (fusion again chosen by inner CV, on all rows).
+ */
+export async function crossValidate(input: FusionInput, progress: Progress): Promise<CrossValResult> {
+  const C = input.classes.length;
+  const fold = Int32Array.from(groupedStratifiedFolds(input.labels.length ? Array.from(input.labels, (label, i) => ({ group: input.groups[i]!, sha256: input.shas[i]!, label })) : [], input.folds, input.seed));
+  const oof: Record<Mode, Float64Array> = { image: new Float64Array(input.n * C), metadata: new Float64Array(input.n * C), fused: new Float64Array(input.n * C) };
+  const thresholds: Record<Mode, number>[] = [];
+  const fusionPerFold: string[] = [];
+  const innerScores: Record<string, number>[] = [];
+  // Steps: per fold 3 fits + inner (3 folds x (2 + 5 candidates)) + 1 refit; the final fit the same once more.
+  const perFit = 3 + INNER_FOLDS * 6 + 1;
+  const total = perFit * (input.folds + 1);
+  let done = 0;
+  const tick = (label: string) => () => progress(label, ++done, total);
+  for (let f = 0; f < input.folds; f++) {
+    const train: number[] = [];
+    const test: number[] = [];
+    for (let i = 0; i < input.n; i++) (fold[i] === f ? test : train).push(i);
+    const r = await fitModes(input, train, test, input.seed + f, tick(`fold ${f + 1} of ${input.folds}`));
+    for (const m of ['image', 'metadata', 'fused'] as Mode[]) {
+      test.forEach((i, k) => {
+        for (let c = 0; c < C; c++) oof[m][i * C + c] = r.pred![m][k * C + c]!;
+      });
+    }
+    thresholds.push(r.thresholds);
+    fusionPerFold.push(fusionName(r.choice));
+    innerScores.push(r.scores);
+  }
+  const all = Array.from({ length: input.n }, (_, i) => i);
+  const fin = await fitModes(input, all, [], input.seed + 1000, tick('final models on all images'));
+  return {
+    fold,
+    oof,
+    thresholds,
+    fusionPerFold,
+    innerScores,
+    final: {
+      pca: fin.pca,
+      encoder: fin.encoder,
+      image: fin.imageModel,
+      metadata: fin.metaModel ?? fin.imageModel,
+      fusion: fin.choice,
+      fused: fin.fusedModel,
+      thresholds: fin.thresholds,
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import { DermFuseError } from '../../../shared/errors.ts';
+import type { FieldValue } from '../../../shared/types.ts';
+import { decodeValue, FieldsRepo } from '../../db/repos/fieldsRepo.ts';
+import type { Project } from '../../project.ts';
+import { findBackboneKey } from '../exportFeatures.ts';
+import { FeatureStore } from '../featureStore.ts';
+import type { FieldInput } from './tabular.ts';
+
+export interface TrainConfig {
+  label: string;
+  /** Classes that make the positive class of a binary target (e.g. BCC, MEL, SCC = cancer); none: every class. */
+  positive: string[] | null;
+  /** Metadata fields to use; null: every field that is not flagged as leakage. */
+  fields: string[] | null;
+  group: 'patient' | 'lesion' | 'image';
+  folds: number;
+  backbone: string | null;
+  seed: number;
+}
+
+export interface Snapshot {
+  labelSetId: number;
+  labelSet: string;
+  /** Newest annotation and metadata edit when the run started: later edits are not in the run. */
+  maxAnnotationId: number;
+  maxFieldEditId: number;
+  backboneKey: string;
+  images: number;
+  skippedWithoutFeatures: number;
+  classCounts: Record<string, number>;
+}
+
+export interface Dataset {
+  imageIds: number[];
+  externalIds: string[];
+  shas: string[];
+  groups: string[];
+  labels: Int32Array;
+  classes: string[];
+  image: Float32Array;
+  imageDim: number;
+  /** Every candidate metadata field (selection and leakage checks happen later). */
+  fields: FieldInput[];
+  meta: FieldValue[][];
+  snapshot: Snapshot;
+}
+
+/**
+ * Reads, in one read transaction, everything a run needs: labels, metadata and features as they are now. Edits
+ * made while the run trains do not reach it; the snapshot says which edits it saw.
+ */
+export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
+  const db = project.db;
+  return db.transaction(() => {
+    const set = db.prepare('SELECT id, name FROM label_sets WHERE name = ?').get(cfg.label) as { id: number; name: string } | undefined;
+    if (!set) {
+      const known = (db.prepare('SELECT name FROM label_sets').pluck().all() as string[]).join(', ') || 'none';
+      throw new DermFuseError('NOT_FOUND', `--label ${cfg.label}: no such label set. Label sets of this project: ${known}.`);
+    }
+    const store = new FeatureStore(db);
+    const backboneKey = cfg.backbone ? findBackboneKey(store, cfg.backbone) : store.backbones()[0]?.key;
+    if (!backboneKey) throw new DermFuseError('NOT_FOUND', 'No image features in this project yet: run dermfuse extract first.');
+    const vectors = new Map(store.imageVectors(backboneKey).map((v) => [v.imageId, v.vector]));
+    const groupExpr = cfg.group === 'patient' ? 'COALESCE(p.external_id, le.external_id, i.external_id)' : cfg.group === 'lesion' ? 'COALESCE(le.external_id, i.external_id)' : 'i.external_id';
+    const rows = db
+      .prepare(
+        `SELECT i.id, i.external_id, i.sha256, c.name AS label, ${groupExpr} AS grp
+         FROM images i JOIN current_labels l ON l.image_id = i.id AND l.label_set_id = ?
+         JOIN classes c ON c.id = l.class_id
+         LEFT JOIN patients p ON p.id = i.patient_id LEFT JOIN lesions le ON le.id = i.lesion_id
+         WHERE i.status = 'ok' ORDER BY i.id`,
+      )
+      .all(set.id) as { id: number; external_id: string; sha256: string; label: string; grp: string }[];
+    const usable = rows.filter((r) => vectors.has(r.id));
+    const present = [...new Set(usable.map((r) => r.label))].sort();
+    if (cfg.positive) {
+      const unknown = cfg.positive.filter((c) => !present.includes(c));
+      if (unknown.length > 0) throw new DermFuseError('INVALID_ARGUMENT', `--positive names classes with no labelled images: ${unknown.join(', ')}. Classes: ${present.join(', ')}.`);
+    }
+    const classes = cfg.positive ? [`not ${cfg.positive.join('/')}`, cfg.positive.join('/')] : present;
+    const labelOf = (l: string) => (cfg.positive ? (cfg.positive.includes(l) ? 1 : 0) : classes.indexOf(l));
+    if (classes.length < 2) throw new DermFuseError('INVALID_ARGUMENT', `Training needs two classes or more; "${cfg.label}" has ${classes.length} among images with features.`);
+    const fieldRows = new FieldsRepo(db).list();
+    const get = db.prepare('SELECT field_id, num, text FROM field_values WHERE image_id = ?');
+    const d = vectors.values().next().value!.length;
+    const image = new Float32Array(usable.length * d);
+    usable.forEach((r, i) => image.set(vectors.get(r.id)!, i * d));
+    const meta = usable.map((r) => {
+      const byField = new Map((get.all(r.id) as { field_id: number; num: number | null; text: string | null }[]).map((v) => [v.field_id, v]));
+      return fieldRows.map((f) => {
+        const v = byField.get(f.id);
+        return v ? decodeValue(f.type, v.num, v.text) : null;
+      });
+    });
+    const labels = Int32Array.from(usable.map((r) => labelOf(r.label)));
+    const classCounts: Record<string, number> = {};
+    for (const l of labels) classCounts[classes[l]!] = (classCounts[classes[l]!] ?? 0) + 1;
+    return {
+      imageIds: usable.map((r) => r.id),
+      externalIds: usable.map((r) => r.external_id),
+      shas: usable.map((r) => r.sha256),
+      groups: usable.map((r) => r.grp),
+      labels,
+      classes,
+      image,
+      imageDim: d,
+      fields: fieldRows.map((f) => ({ name: f.name, type: f.type })),
+      meta,
+      snapshot: {
+        labelSetId: set.id,
+        labelSet: set.name,
+        maxAnnotationId: (db.prepare('SELECT COALESCE(MAX(id), 0) FROM annotations').pluck().get() as number) ?? 0,
+        maxFieldEditId: (db.prepare('SELECT COALESCE(MAX(id), 0) FROM field_edits').pluck().get() as number) ?? 0,
+        backboneKey,
+        images: usable.length,
+        skippedWithoutFeatures: rows.length - usable.length,
+        classCounts,
+      },
+    };
+  })();
+}

@@ -1,0 +1,38 @@
+// Worker thread: cross-validates and fits the image, metadata and fused models of one run.
+import { parentPort } from 'node:worker_threads';
+import { initBackend, tf, type BackendInfo, type BackendName } from '../backend.ts';
+import { crossValidate, type CrossValResult, type FusionInput } from './crossval.ts';
+import { evaluate, type Evaluation } from './evaluate.ts';
+
+export type FusionRequest = { type: 'run'; input: FusionInput; backend?: BackendName } | { type: 'stop' };
+export type FusionReply =
+  | { type: 'progress'; step: string; done: number; total: number }
+  | { type: 'done'; cv: CrossValResult; evaluation: Evaluation; backend: BackendInfo; numTensors: number }
+  | { type: 'error'; message: string; cancelled?: boolean };
+
+const port = parentPort!;
+let stop = false;
+
+class Stopped extends Error {}
+
+port.on('message', (msg: FusionRequest) => {
+  if (msg.type === 'stop') {
+    stop = true;
+    return;
+  }
+  run(msg.input, msg.backend).catch((err: unknown) =>
+    port.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err), cancelled: err instanceof Stopped } satisfies FusionReply),
+  );
+});
+
+async function run(input: FusionInput, backendName?: BackendName): Promise<void> {
+  const backend = await initBackend(backendName);
+  const cv = await crossValidate(input, async (step, done, total) => {
+    port.postMessage({ type: 'progress', step, done, total } satisfies FusionReply);
+    // Between fits: let a 'stop' in.
+    await new Promise((r) => setImmediate(r));
+    if (stop) throw new Stopped('cancelled');
+  });
+  const evaluation = evaluate(cv, input.labels, input.classes, input.groups, input.seed);
+  port.postMessage({ type: 'done', cv, evaluation, backend, numTensors: tf.memory().numTensors } satisfies FusionReply);
+}

@@ -1,0 +1,173 @@
+import { tf } from '../backend.ts';
+import { groupedStratifiedFolds } from '../splits.ts';
+
+/**
+ * The trainable heads. 'linear' is softmax regression on whichever blocks it is given (image PCs, metadata, or
+ * both with separate L2 strengths: the classic hybrid network with the image block reduced and regularised apart
+ * from the metadata). 'gating' lets the metadata scale and shift the image features before the classifier, as in
+ * MetaBlock (Pacheco & Krohling 2021).
+ */
+export type HeadKind = 'linear' | 'gating';
+
+export interface HeadData {
+  n: number;
+  image: Float32Array | null;
+  imageDim: number;
+  meta: Float32Array | null;
+  metaDim: number;
+  labels: Int32Array;
+  classes: number;
+  /** Per-row weight (balanced class weights). */
+  weights: Float32Array;
+  groups: string[];
+  shas: string[];
+}
+
+export interface SerialTensor {
+  shape: number[];
+  values: number[];
+}
+
+export interface HeadModel {
+  kind: HeadKind;
+  classes: number;
+  imageDim: number;
+  metaDim: number;
+  params: Record<string, SerialTensor>;
+}
+
+/** L2 on image-block weights: many correlated PCs, few patients; stronger than on the handful of metadata columns. */
+export const L2_IMAGE = 3e-3;
+export const L2_META = 1e-3;
+const LEARNING_RATE = 0.05;
+const MAX_EPOCHS = 300;
+/** Full-batch epochs without a better validation loss before stopping. */
+const PATIENCE = 25;
+
+type Params = Record<string, tf.Variable>;
+
+function initParams(kind: HeadKind, d: HeadData, seed: number): Params {
+  const p: Params = {};
+  const glorot = (shape: number[], s: number) => tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / (shape[0]! + shape[1]!)), 'float32', s));
+  if (kind === 'linear') {
+    if (d.image) p.wImage = glorot([d.imageDim, d.classes], seed);
+    if (d.meta) p.wMeta = glorot([d.metaDim, d.classes], seed + 1);
+  } else {
+    p.wGate = tf.variable(tf.zeros([d.metaDim, d.imageDim]));
+    p.bGate = tf.variable(tf.zeros([d.imageDim]));
+    p.wShift = tf.variable(tf.zeros([d.metaDim, d.imageDim]));
+    p.wImage = glorot([d.imageDim, d.classes], seed);
+    p.wMeta = glorot([d.metaDim, d.classes], seed + 1);
+  }
+  p.bias = tf.variable(tf.zeros([d.classes]));
+  return p;
+}
+
+function logits(kind: HeadKind, p: Record<string, tf.Tensor>, image: tf.Tensor2D | null, meta: tf.Tensor2D | null): tf.Tensor2D {
+  let out: tf.Tensor = p.bias!;
+  if (kind === 'linear') {
+    if (image) out = tf.add(out, tf.matMul(image, p.wImage as tf.Tensor2D));
+    if (meta) out = tf.add(out, tf.matMul(meta, p.wMeta as tf.Tensor2D));
+    return out as tf.Tensor2D;
+  }
+  // Gate starts at 1 (2·sigmoid(0)) and shift at 0: training begins from the plain concatenation.
+  const gate = tf.mul(2, tf.sigmoid(tf.add(tf.matMul(meta!, p.wGate as tf.Tensor2D), p.bGate!)));
+  const modulated = tf.add(tf.mul(image!, gate), tf.matMul(meta!, p.wShift as tf.Tensor2D));
+  return tf.add(tf.add(out, tf.matMul(modulated as tf.Tensor2D, p.wImage as tf.Tensor2D)), tf.matMul(meta!, p.wMeta as tf.Tensor2D)) as tf.Tensor2D;
+}
+
+function penalty(p: Record<string, tf.Tensor>): tf.Scalar {
+  let s = tf.scalar(0);
+  if (p.wImage) s = tf.add(s, tf.mul(L2_IMAGE, tf.sum(tf.square(p.wImage))));
+  if (p.wMeta) s = tf.add(s, tf.mul(L2_META, tf.sum(tf.square(p.wMeta))));
+  if (p.wGate) s = tf.add(s, tf.mul(L2_META, tf.add(tf.sum(tf.square(p.wGate)), tf.sum(tf.square(p.wShift!)))));
+  return s;
+}
+
+function rows(src: Float32Array | null, dim: number, idx: number[]): tf.Tensor2D | null {
+  if (!src) return null;
+  const out = new Float32Array(idx.length * dim);
+  idx.forEach((i, k) => out.set(src.subarray(i * dim, (i + 1) * dim), k * dim));
+  return tf.tensor2d(out, [idx.length, dim]);
+}
+
+function weightedLoss(kind: HeadKind, p: Record<string, tf.Tensor>, x: { image: tf.Tensor2D | null; meta: tf.Tensor2D | null; y: tf.Tensor2D; w: tf.Tensor1D }): tf.Scalar {
+  const ce = tf.losses.softmaxCrossEntropy(x.y, logits(kind, p, x.image, x.meta), x.w, 0, tf.Reduction.SUM_BY_NONZERO_WEIGHTS);
+  return ce as tf.Scalar;
+}
+
+function tensors(d: HeadData, idx: number[]) {
+  return {
+    image: rows(d.image, d.imageDim, idx),
+    meta: rows(d.meta, d.metaDim, idx),
+    y: tf.oneHot(tf.tensor1d(idx.map((i) => d.labels[i]!), 'int32'), d.classes) as tf.Tensor2D,
+    w: tf.tensor1d(idx.map((i) => d.weights[i]!)),
+  };
+}
+
+/** Full-batch Adam for `epochs` epochs, or until the validation loss stops improving; returns the epochs that were best. */
+function train(kind: HeadKind, d: HeadData, trainIdx: number[], valIdx: number[] | null, epochs: number, seed: number): { params: Params; bestEpochs: number } {
+  const params = initParams(kind, d, seed);
+  const opt = tf.train.adam(LEARNING_RATE);
+  const tr = tensors(d, trainIdx);
+  const va = valIdx ? tensors(d, valIdx) : null;
+  let best = Infinity;
+  let bestEpochs = epochs;
+  let snapshot: tf.Tensor[] | null = null;
+  const names = Object.keys(params);
+  for (let e = 1; e <= epochs; e++) {
+    tf.tidy(() => {
+      opt.minimize(() => tf.add(weightedLoss(kind, params, tr), penalty(params)) as tf.Scalar);
+    });
+    if (va) {
+      const v = tf.tidy(() => weightedLoss(kind, params, va).dataSync()[0]!);
+      if (v < best - 1e-5) {
+        best = v;
+        bestEpochs = e;
+        snapshot?.forEach((t) => t.dispose());
+        snapshot = names.map((k) => params[k]!.clone());
+      } else if (e - bestEpochs >= PATIENCE) break;
+    }
+  }
+  if (snapshot) {
+    names.forEach((k, i) => params[k]!.assign(snapshot![i]!));
+    snapshot.forEach((t) => t.dispose());
+  }
+  const held: (tf.Tensor | null | undefined)[] = [tr.image, tr.meta, tr.y, tr.w, va?.image, va?.meta, va?.y, va?.w];
+  tf.dispose(held.filter((t): t is tf.Tensor => !!t));
+  opt.dispose();
+  return { params, bestEpochs };
+}
+
+/**
+ * Fits a head: finds the number of epochs by early stopping on a fifth of the patients held out, then refits on
+ * all the given rows for that many epochs, so no row is wasted.
+ */
+export function fitHead(kind: HeadKind, d: HeadData, idx: number[], seed: number): HeadModel {
+  const folds = groupedStratifiedFolds(idx.map((i) => ({ group: d.groups[i]!, sha256: d.shas[i]!, label: d.labels[i]! })), 5, seed);
+  const inner = idx.filter((_, k) => folds[k] !== 0);
+  const val = idx.filter((_, k) => folds[k] === 0);
+  const probe = train(kind, d, inner, val, MAX_EPOCHS, seed);
+  Object.values(probe.params).forEach((v) => v.dispose());
+  const { params } = train(kind, d, idx, null, Math.max(probe.bestEpochs, 10), seed);
+  const out: Record<string, SerialTensor> = {};
+  for (const [k, v] of Object.entries(params)) {
+    out[k] = { shape: v.shape, values: Array.from(v.dataSync()) };
+    v.dispose();
+  }
+  return { kind, classes: d.classes, imageDim: d.imageDim, metaDim: d.metaDim, params: out };
+}
+
+/** Class probabilities (n × classes, row-major) of the given rows. */
+export function predictHead(m: HeadModel, d: Pick<HeadData, 'image' | 'meta' | 'imageDim' | 'metaDim'>, idx: number[]): Float64Array {
+  const values = tf.tidy(() => {
+    const p: Record<string, tf.Tensor> = {};
+    for (const [k, v] of Object.entries(m.params)) p[k] = tf.tensor(v.values, v.shape);
+    const image = m.params.wImage && d.image ? rows(d.image, d.imageDim, idx) : null;
+    const meta = (m.params.wMeta || m.params.wGate) && d.meta ? rows(d.meta, d.metaDim, idx) : null;
+    return tf.softmax(logits(m.kind, p, image, meta));
+  });
+  const out = Float64Array.from(values.dataSync());
+  values.dispose();
+  return out;
+}

@@ -1,0 +1,74 @@
+import { DermFuseError } from '../../../shared/errors.ts';
+import type { Project } from '../../project.ts';
+import type { Snapshot, TrainConfig } from './dataset.ts';
+import type { RunResult } from './train.ts';
+
+interface RunRow {
+  id: number;
+  status: string;
+  config: string;
+  snapshot: string;
+  result: string | null;
+  error: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+/**
+ * True when labels of the run's images changed after the run started (a relabel, say): its metrics describe
+ * older labels. Derived from the annotation history, never stored.
+ */
+export function isStale(project: Project, runId: number, snap: Snapshot): boolean {
+  return (
+    project.db
+      .prepare(
+        `SELECT EXISTS (SELECT 1 FROM annotations a JOIN run_predictions p ON p.image_id = a.image_id AND p.run_id = ?
+                        WHERE a.id > ? AND a.label_set_id = ?)`,
+      )
+      .pluck()
+      .get(runId, snap.maxAnnotationId, snap.labelSetId) === 1
+  );
+}
+
+export function listRuns(project: Project) {
+  const rows = project.db.prepare('SELECT * FROM runs ORDER BY id DESC').all() as RunRow[];
+  return rows.map((r) => {
+    const cfg = JSON.parse(r.config) as TrainConfig & { fieldsUsed: string[] };
+    const snap = JSON.parse(r.snapshot) as Snapshot;
+    const res = r.result ? (JSON.parse(r.result) as RunResult) : null;
+    return {
+      runId: r.id,
+      status: r.status,
+      createdAt: r.created_at,
+      finishedAt: r.finished_at,
+      label: cfg.label,
+      positive: cfg.positive,
+      fields: cfg.fieldsUsed,
+      backbone: snap.backboneKey,
+      images: snap.images,
+      task: res?.task ?? null,
+      fusion: res?.fusion ?? null,
+      auc: res ? { image: res.modes.image.auc, metadata: res.modes.metadata.auc, fused: res.modes.fused.auc } : null,
+      stale: r.status === 'done' ? isStale(project, r.id, snap) : false,
+      error: r.error,
+    };
+  });
+}
+
+/** Everything about one run: configuration, snapshot, all metrics. */
+export function runReport(project: Project, runId: number) {
+  const r = project.db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow | undefined;
+  if (!r) throw new DermFuseError('NOT_FOUND', `No run ${runId} in this project (see dermfuse runs).`);
+  const snap = JSON.parse(r.snapshot) as Snapshot;
+  return {
+    runId: r.id,
+    status: r.status,
+    createdAt: r.created_at,
+    finishedAt: r.finished_at,
+    config: JSON.parse(r.config) as TrainConfig,
+    snapshot: snap,
+    stale: r.status === 'done' ? isStale(project, r.id, snap) : false,
+    result: r.result ? (JSON.parse(r.result) as RunResult) : null,
+    error: r.error,
+  };
+}

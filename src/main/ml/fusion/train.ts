@@ -1,0 +1,165 @@
+import { DermFuseError } from '../../../shared/errors.ts';
+import type { ProgressFn } from '../../jobs/progress.ts';
+import { logger } from '../../log.ts';
+import type { Project } from '../../project.ts';
+import type { BackendInfo, BackendName } from '../backend.ts';
+import { spawnWorker } from '../workerPool.ts';
+import { fusionName, MODES, type CrossValResult, type FusionInput } from './crossval.ts';
+import { loadDataset, type TrainConfig } from './dataset.ts';
+import type { Evaluation } from './evaluate.ts';
+import type { FusionReply, FusionRequest } from './fusionWorker.ts';
+import { detectLeakage, type LeakageWarning } from './leakage.ts';
+
+const log = logger('train');
+
+export interface TrainOptions {
+  backend?: BackendName;
+  signal?: AbortSignal;
+  onProgress?: ProgressFn;
+}
+
+export interface RunSummary {
+  runId: number;
+  task: 'binary' | 'multiclass';
+  label: string;
+  classes: string[];
+  folds: number;
+  groups: number;
+  groupBy: TrainConfig['group'];
+  images: number;
+  backbone: string;
+  fieldsUsed: string[];
+  fieldsExcluded: { field: string; reason: string }[];
+  leakage: LeakageWarning[];
+  fusion: string;
+  fusionPerFold: string[];
+  modes: Record<'image' | 'metadata' | 'fused', { auc: number; aucCI: [number, number]; balancedAccuracy: number; balancedAccuracyCI: [number, number] }>;
+  fusedVsImage: Evaluation['fusedVsImage'];
+  fusedVsMetadata: Evaluation['fusedVsMetadata'];
+  fusedBeatsBoth: boolean;
+  seconds: number;
+  backend: string;
+}
+
+/** The stored result of a run: the summary plus every metric. */
+export interface RunResult extends RunSummary {
+  evaluation: Evaluation;
+  innerScores: Record<string, number>[];
+}
+
+/**
+ * Trains image-only, metadata-only and fused models of a label on one backbone's features, patient-grouped
+ * k-fold, in a worker; stores the run (configuration, dataset snapshot, metrics, out-of-fold predictions, final
+ * models). A run killed mid-way stays 'running' in the file and is marked interrupted on the next open.
+ */
+export async function trainRun(project: Project, cfg: TrainConfig, opts: TrainOptions = {}): Promise<RunResult> {
+  const started = performance.now();
+  const ds = loadDataset(project, cfg);
+  const leakage = detectLeakage(ds.fields, ds.meta, ds.labels, ds.classes.length);
+  const flagged = new Map(leakage.map((w) => [w.field, w]));
+  let chosen: string[];
+  const excluded: { field: string; reason: string }[] = [];
+  if (cfg.fields) {
+    const unknown = cfg.fields.filter((f) => !ds.fields.some((x) => x.name === f));
+    if (unknown.length > 0) throw new DermFuseError('NOT_FOUND', `--fields: no such metadata field: ${unknown.join(', ')}. Fields: ${ds.fields.map((f) => f.name).join(', ')}.`);
+    chosen = cfg.fields;
+  } else {
+    chosen = ds.fields.filter((f) => f.type !== 'text' && !flagged.has(f.name)).map((f) => f.name);
+    for (const f of ds.fields) {
+      if (f.type === 'text') excluded.push({ field: f.name, reason: 'free text' });
+      else if (flagged.has(f.name)) excluded.push({ field: f.name, reason: flagged.get(f.name)!.message });
+    }
+  }
+  if (chosen.length === 0) throw new DermFuseError('INVALID_ARGUMENT', 'No metadata fields to fuse: name some with --fields.');
+  const cols = chosen.map((name) => ds.fields.findIndex((f) => f.name === name));
+  const input: FusionInput = {
+    n: ds.labels.length,
+    imageDim: ds.imageDim,
+    image: ds.image,
+    fields: cols.map((j) => ds.fields[j]!),
+    meta: ds.meta.map((r) => cols.map((j) => r[j] ?? null)),
+    labels: ds.labels,
+    classes: ds.classes,
+    groups: ds.groups,
+    shas: ds.shas,
+    folds: cfg.folds,
+    seed: cfg.seed,
+  };
+  const nGroups = new Set(ds.groups).size;
+  if (nGroups < cfg.folds) throw new DermFuseError('INVALID_ARGUMENT', `${cfg.folds} folds need at least ${cfg.folds} ${cfg.group}s; there are ${nGroups}.`);
+
+  const runId = Number(
+    project.db
+      .prepare(`INSERT INTO runs (status, pid, config, snapshot, created_at) VALUES ('running', ?, ?, ?, ?)`)
+      .run(process.pid, JSON.stringify({ ...cfg, fieldsUsed: chosen }), JSON.stringify(ds.snapshot), new Date().toISOString()).lastInsertRowid,
+  );
+  const fail = (status: 'failed' | 'cancelled', message: string) =>
+    project.db.prepare(`UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?`).run(status, message, new Date().toISOString(), runId);
+
+  const worker = spawnWorker('fusion/fusionWorker');
+  const onAbort = () => worker.postMessage({ type: 'stop' } satisfies FusionRequest);
+  opts.signal?.addEventListener('abort', onAbort);
+  let reply: Extract<FusionReply, { type: 'done' }>;
+  try {
+    reply = await new Promise((resolve, reject) => {
+      worker.on('message', (m: FusionReply) => {
+        if (m.type === 'progress') opts.onProgress?.({ phase: 'train', done: m.done, total: m.total, message: m.step });
+        else if (m.type === 'done') resolve(m);
+        else reject(m.cancelled ? new DermFuseError('CANCELLED', `Run ${runId} cancelled; nothing of it is kept but its record.`) : new DermFuseError('INTERNAL', `Training failed: ${m.message}`));
+      });
+      worker.on('error', (e) => reject(new DermFuseError('INTERNAL', `Training worker crashed: ${e.message}`)));
+      worker.on('exit', (code) => code !== 0 && reject(new DermFuseError('INTERNAL', `Training worker exited with code ${code}`)));
+      worker.postMessage({ type: 'run', input, backend: opts.backend } satisfies FusionRequest);
+    });
+  } catch (err) {
+    fail(err instanceof DermFuseError && err.code === 'CANCELLED' ? 'cancelled' : 'failed', (err as Error).message);
+    throw err;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    await worker.terminate();
+  }
+
+  const { cv, evaluation } = reply;
+  const ev = evaluation.modes;
+  const result: RunResult = {
+    runId,
+    task: ds.classes.length === 2 ? 'binary' : 'multiclass',
+    label: cfg.label,
+    classes: ds.classes,
+    folds: cfg.folds,
+    groups: nGroups,
+    groupBy: cfg.group,
+    images: ds.labels.length,
+    backbone: ds.snapshot.backboneKey,
+    fieldsUsed: chosen,
+    fieldsExcluded: excluded,
+    leakage,
+    fusion: fusionName(cv.final.fusion),
+    fusionPerFold: cv.fusionPerFold,
+    modes: Object.fromEntries(
+      MODES.map((m) => [m, { auc: ev[m].auc, aucCI: ev[m].aucCI, balancedAccuracy: ev[m].balancedAccuracy, balancedAccuracyCI: ev[m].balancedAccuracyCI }]),
+    ) as RunSummary['modes'],
+    fusedVsImage: evaluation.fusedVsImage,
+    fusedVsMetadata: evaluation.fusedVsMetadata,
+    fusedBeatsBoth: ev.fused.auc > ev.image.auc && ev.fused.auc > ev.metadata.auc,
+    seconds: (performance.now() - started) / 1000,
+    backend: reply.backend.backend,
+    evaluation,
+    innerScores: cv.innerScores,
+  };
+  storeRun(project, runId, result, cv, ds.imageIds, ds.labels);
+  log.info(`run ${runId}: fused ${ev.fused.auc.toFixed(3)} image ${ev.image.auc.toFixed(3)} metadata ${ev.metadata.auc.toFixed(3)}`);
+  return result;
+}
+
+function storeRun(project: Project, runId: number, result: RunResult, cv: CrossValResult, imageIds: number[], labels: Int32Array): void {
+  const db = project.db;
+  const C = result.classes.length;
+  const row = (a: Float64Array, i: number) => JSON.stringify(Array.from(a.subarray(i * C, (i + 1) * C), (x) => Math.round(x * 1e6) / 1e6));
+  const put = db.prepare('INSERT INTO run_predictions (run_id, image_id, fold, label, image, metadata, fused) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  db.transaction(() => {
+    imageIds.forEach((id, i) => put.run(runId, id, cv.fold[i]!, labels[i]!, row(cv.oof.image, i), row(cv.oof.metadata, i), row(cv.oof.fused, i)));
+    db.prepare('INSERT INTO run_models (run_id, models) VALUES (?, ?)').run(runId, JSON.stringify(cv.final));
+    db.prepare(`UPDATE runs SET status = 'done', result = ?, finished_at = ? WHERE id = ?`).run(JSON.stringify(result), new Date().toISOString(), runId);
+  })();
+}

@@ -1,0 +1,91 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LabelsRepo } from '../../src/main/db/repos/labelsRepo.ts';
+import { listRuns, runReport } from '../../src/main/ml/fusion/runs.ts';
+import { trainRun, type RunResult } from '../../src/main/ml/fusion/train.ts';
+import type { Project } from '../../src/main/project.ts';
+import { FEATURE_KEY, fusionProject } from '../fixtures/fusionData.ts';
+import { tempDir } from '../fixtures/generate.ts';
+
+const tmp = tempDir();
+let project: Project;
+let run: RunResult;
+const config = { label: 'diagnosis_label', positive: ['MEL'], fields: null, group: 'patient' as const, folds: 4, backbone: FEATURE_KEY, seed: 3 };
+
+beforeAll(async () => {
+  project = await fusionProject(tmp.dir);
+  run = await trainRun(project, config);
+}, 120_000);
+afterAll(() => {
+  project.close();
+  tmp.cleanup();
+});
+
+describe('training runs', () => {
+  it('trains image, metadata and fused models; the fused one wins when each modality holds half the signal', () => {
+    expect(run).toMatchObject({ task: 'binary', folds: 4, images: 240, classes: ['not MEL', 'MEL'], fusedBeatsBoth: true });
+    expect(run.modes.image.auc).toBeGreaterThan(0.6);
+    expect(run.modes.metadata.auc).toBeGreaterThan(0.6);
+    expect(run.modes.fused.auc).toBeGreaterThan(Math.max(run.modes.image.auc, run.modes.metadata.auc) + 0.03);
+    for (const m of ['image', 'metadata', 'fused'] as const) {
+      const { auc, aucCI } = run.modes[m];
+      expect(aucCI[0]).toBeLessThanOrEqual(auc);
+      expect(aucCI[1]).toBeGreaterThanOrEqual(auc);
+    }
+    expect(run.fusedVsImage.difference).toBeGreaterThan(0);
+    expect(run.fusedVsImage.p).toBeLessThan(0.05);
+  });
+
+  it('uses every non-text field by default and says what it left out', () => {
+    expect(run.fieldsUsed).toEqual(['age', 'site']);
+    expect(run.fieldsExcluded).toEqual([{ field: 'note', reason: 'free text' }]);
+  });
+
+  it('stores out-of-fold predictions of every image and mode, with no patient in two folds', () => {
+    const preds = project.db.prepare('SELECT p.fold, p.image, p.fused, i.patient_id FROM run_predictions p JOIN images i ON i.id = p.image_id WHERE run_id = ?').all(run.runId) as { fold: number; image: string; fused: string; patient_id: number }[];
+    expect(preds).toHaveLength(240);
+    const foldOf = new Map<number, number>();
+    for (const p of preds) {
+      expect(foldOf.get(p.patient_id) ?? p.fold).toBe(p.fold);
+      foldOf.set(p.patient_id, p.fold);
+      const probs = JSON.parse(p.fused) as number[];
+      expect(probs[0]! + probs[1]!).toBeCloseTo(1, 5);
+    }
+    expect(new Set(preds.map((p) => p.fold)).size).toBe(4);
+    const models = JSON.parse(project.db.prepare('SELECT models FROM run_models WHERE run_id = ?').pluck().get(run.runId) as string);
+    expect(models).toHaveProperty('encoder.columns');
+    expect(models).toHaveProperty('pca.k');
+  });
+
+  it('reports full metrics, lists the run, and marks it stale once a label of its images changes', () => {
+    const report = runReport(project, run.runId);
+    expect(report.result!.evaluation.modes.fused.confusion).toHaveLength(2);
+    expect(report.result!.evaluation.modes.fused.sensitivityAtSpecificity).toHaveProperty('0.9');
+    expect(listRuns(project)[0]).toMatchObject({ runId: run.runId, status: 'done', stale: false });
+    const labels = new LabelsRepo(project.db);
+    const set = labels.primarySet()!;
+    const img = project.db.prepare('SELECT image_id FROM run_predictions WHERE run_id = ? LIMIT 1').pluck().get(run.runId) as number;
+    labels.annotate(img, set.id, labels.ensureClass(set.id, 'NEV'), 'dr. b', 'user');
+    expect(listRuns(project)[0]!.stale).toBe(true);
+  });
+
+  it('is reproducible: the same seed gives the same metrics', async () => {
+    const again = await trainRun(project, { ...config, fields: ['age', 'site'] });
+    // The relabel above changed one label: compare with a fresh run on the same data twice instead.
+    const third = await trainRun(project, { ...config, fields: ['age', 'site'] });
+    expect(third.modes.fused.auc).toBe(again.modes.fused.auc);
+    expect(third.modes.image.aucCI).toEqual(again.modes.image.aucCI);
+  });
+
+  it('refuses an unknown label set, field or class with a message naming them', async () => {
+    await expect(trainRun(project, { ...config, label: 'nope' })).rejects.toThrow(/--label nope: no such label set\. Label sets of this project: diagnosis_label/);
+    await expect(trainRun(project, { ...config, fields: ['agee'] })).rejects.toThrow(/no such metadata field: agee/);
+    await expect(trainRun(project, { ...config, positive: ['XYZ'] })).rejects.toThrow(/--positive names classes with no labelled images: XYZ/);
+  });
+
+  it('stops on cancel and records the run as cancelled', async () => {
+    const controller = new AbortController();
+    await expect(trainRun(project, config, { signal: controller.signal, onProgress: (p) => p.done >= 3 && controller.abort() })).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(listRuns(project)[0]).toMatchObject({ status: 'cancelled' });
+  });
+});
