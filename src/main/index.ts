@@ -1,7 +1,9 @@
 // The thin Electron entry: window, security, and the IPC binding of the contract. Everything else is shared
 // with the CLI and `serve` mode and never imports electron.
 import path from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, session, shell } from 'electron';
+import fs from 'node:fs';
+import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell } from 'electron';
+import { mediaFile } from './api/media.ts';
 import { Service } from './api/service.ts';
 import { RecentProjects } from './api/recent.ts';
 import { setSqliteNativeBinding } from './db/open.ts';
@@ -10,6 +12,8 @@ import { CONTENT_SECURITY_POLICY } from './security.ts';
 // The Electron-ABI build of better-sqlite3 made by scripts/start.mjs; the Node build stays for tests and the CLI.
 setSqliteNativeBinding(process.env.DERMFUSE_SQLITE_BINDING || undefined);
 app.enableSandbox();
+// Images reach the renderer through this scheme, by image id only (the same lookup as serve's /media route).
+protocol.registerSchemesAsPrivileged([{ scheme: 'dermfuse-image', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 
 let service: Service;
 
@@ -60,6 +64,14 @@ void app.whenReady().then(() => {
     },
     new RecentProjects(path.join(app.getPath('userData'), 'recent.json')),
   );
+  protocol.handle('dermfuse-image', async (request) => {
+    const url = new URL(request.url);
+    const project = service.current();
+    const kind = url.hostname === 'thumb' ? 'thumb' : url.hostname === 'image' ? 'image' : null;
+    const file = project && kind ? mediaFile(project, kind, url.pathname.replace(/^\//, '')) : null;
+    if (!file) return new Response('No such image.', { status: 404 });
+    return new Response(await fs.promises.readFile(file.file), { headers: { 'content-type': file.contentType } });
+  });
   ipcMain.handle('dermfuse:call', (event, name: unknown, req: unknown) => {
     if (!event.senderFrame || !isOwnUrl(event.senderFrame.url)) {
       return { ok: false, error: { code: 'UNAUTHORIZED', message: 'Calls are accepted only from the DermFuse window.' } };

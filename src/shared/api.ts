@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { ErrorPayload } from './errors.ts';
-import type { ProjectInfo } from './types.ts';
+import type { FieldValue, ImageDetail, ImageList, ProjectInfo } from './types.ts';
 
 /** Declares a call: the request schema, with the response type carried along as a phantom. */
 function call<Req extends z.ZodType, Res>(request: Req): { request: Req; response: Res } {
@@ -13,6 +13,16 @@ function call<Req extends z.ZodType, Res>(request: Req): { request: Req; respons
 }
 
 const projectDir = z.string().min(1, 'choose a project folder').max(4096);
+const imageId = z.number().int().positive();
+const ListRequest = z.object({
+  /** A class name, or null for unlabelled images only; absent: every image. */
+  label: z.string().max(200).nullable().optional(),
+  search: z.string().max(200).optional(),
+  offset: z.number().int().min(0),
+  limit: z.number().int().min(1).max(2000),
+});
+const LabelRequest = z.object({ imageId, className: z.string().max(200).nullable(), unsure: z.boolean().optional() });
+const FieldRequest = z.object({ imageId, field: z.string().min(1).max(200), value: z.union([z.number(), z.string().max(10_000), z.boolean(), z.null()]) });
 
 export const API = {
   /** Creates a project folder (or opens it if it is one) and makes it the open project. */
@@ -23,6 +33,19 @@ export const API = {
   'project.info': call<z.ZodObject<{}>, ProjectInfo>(z.object({})),
   /** Recently opened project folders, newest first. */
   'project.recent': call<z.ZodObject<{}>, string[]>(z.object({})),
+  /** A page of images of the open project, filtered, with the counts the browser shows. */
+  'images.list': call<typeof ListRequest, ImageList>(ListRequest),
+  /** One image with its metadata, label history and related images. */
+  'images.get': call<z.ZodObject<{ id: typeof imageId }>, ImageDetail>(z.object({ id: imageId })),
+  /** Sets (or clears, with null) the label of an image; recorded with the annotator and time. */
+  'labels.set': call<typeof LabelRequest, ImageDetail>(LabelRequest),
+  /** Undoes the last label or metadata edit of this session (itself recorded as an edit). */
+  'edits.undo': call<z.ZodObject<{}>, ImageDetail | null>(z.object({})),
+  /** Sets a metadata value after checking it against the field's type and allowed values. */
+  'fields.set': call<typeof FieldRequest, ImageDetail>(FieldRequest),
+  /** The annotator name stored with every edit. */
+  'settings.getAnnotator': call<z.ZodObject<{}>, string>(z.object({})),
+  'settings.setAnnotator': call<z.ZodObject<{ name: z.ZodString }>, string>(z.object({ name: z.string().trim().min(1).max(100) })),
   /** Asks the desktop for a folder (Electron only; elsewhere UNSUPPORTED and the UI takes a typed path). */
   'system.pickFolder': call<z.ZodObject<{ title: z.ZodOptional<z.ZodString> }>, string | null>(z.object({ title: z.string().max(200).optional() })),
 } as const;

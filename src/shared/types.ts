@@ -67,3 +67,42 @@ export interface Progress {
   total: number;
   message?: string;
 }
+
+export interface ImageSummary {
+  id: number;
+  externalId: string;
+  label: string | null;
+  unsure: boolean;
+}
+
+export interface ImageList {
+  /** Images matching the filter (before paging). */
+  total: number;
+  /** All readable images and those without a label, whatever the filter. */
+  all: number;
+  unlabelled: number;
+  offset: number;
+  items: ImageSummary[];
+  classes: { name: string; hotkey: string | null; count: number }[];
+}
+
+export interface LabelEvent {
+  label: string | null;
+  unsure: boolean;
+  author: string;
+  source: string;
+  at: string;
+}
+
+export interface ImageDetail extends ImageSummary {
+  width: number | null;
+  height: number | null;
+  patient: string | null;
+  lesion: string | null;
+  metadata: Record<string, FieldValue>;
+  fields: Field[];
+  history: LabelEvent[];
+  /** Other images of the same lesion, and of the same patient. */
+  sameLesion: number[];
+  samePatient: number[];
+}

@@ -4,6 +4,8 @@ import { projectInfo } from '../images/info.ts';
 import { logger } from '../log.ts';
 import { Project } from '../project.ts';
 import { RecentProjects } from './recent.ts';
+import { imageDetail, listImages } from './browse.ts';
+import { Editor } from './edits.ts';
 
 const log = logger('api');
 
@@ -17,6 +19,7 @@ type Handlers = { [K in CallName]: (req: RequestOf<K>) => Promise<ResponseOf<K>>
 /** The service behind the contract: one open project per window or server. Transports call `dispatch`. */
 export class Service {
   private project: Project | null = null;
+  private editor: Editor | null = null;
   private readonly handlers: Handlers;
 
   constructor(
@@ -28,6 +31,25 @@ export class Service {
       'project.open': async ({ dir }) => this.switchTo(Project.open(dir)),
       'project.info': async () => projectInfo(this.open()),
       'project.recent': async () => this.recent.list(),
+      'images.list': async (q) => listImages(this.open(), q),
+      'images.get': async ({ id }) => imageDetail(this.open(), id),
+      'labels.set': async ({ imageId, className, unsure }) => {
+        this.edits().setLabel(imageId, className, unsure ?? false, this.annotator());
+        return imageDetail(this.open(), imageId);
+      },
+      'fields.set': async ({ imageId, field, value }) => {
+        this.edits().setField(imageId, field, value, this.annotator());
+        return imageDetail(this.open(), imageId);
+      },
+      'edits.undo': async () => {
+        const id = this.edits().undo(this.annotator());
+        return id === null ? null : imageDetail(this.open(), id);
+      },
+      'settings.getAnnotator': async () => this.annotator(),
+      'settings.setAnnotator': async ({ name }) => {
+        this.open().db.prepare(`INSERT INTO settings (key, value) VALUES ('annotator', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(name);
+        return name;
+      },
       'system.pickFolder': async ({ title }) => {
         if (!this.platform.pickFolder) throw new DermFuseError('UNSUPPORTED', 'No folder dialog here: type the folder path.');
         return this.platform.pickFolder(title);
@@ -63,6 +85,22 @@ export class Service {
     this.project = null;
   }
 
+  /** The annotator recorded with every edit: the project's setting, else the operating-system user. */
+  private annotator(): string {
+    const stored = this.open().db.prepare(`SELECT value FROM settings WHERE key = 'annotator'`).pluck().get() as string | undefined;
+    return stored ?? process.env.USER ?? process.env.USERNAME ?? 'annotator';
+  }
+
+  private edits(): Editor {
+    this.editor ??= new Editor(this.open());
+    return this.editor;
+  }
+
+  /** The open project (for transports that serve its media). */
+  current(): Project | null {
+    return this.project;
+  }
+
   private open(): Project {
     if (!this.project) throw new DermFuseError('NOT_A_PROJECT', 'No project is open: create or open one first.');
     return this.project;
@@ -71,6 +109,7 @@ export class Service {
   private switchTo(project: Project) {
     this.project?.close();
     this.project = project;
+    this.editor = null;
     this.recent.add(project.dir);
     return projectInfo(project);
   }

@@ -20,7 +20,8 @@ export interface Command {
   summary: string;
   options: Options;
   positionals: string[];
-  run(values: Record<string, string | boolean | undefined>, args: string[], ctx: CommandContext): Promise<{ json: object; text: string }>;
+  /** Resolves to what to print, or null when the command printed its own output (serve prints its URL at once). */
+  run(values: Record<string, string | boolean | undefined>, args: string[], ctx: CommandContext): Promise<{ json: object; text: string } | null>;
 }
 
 function parseTypes(spec: string | undefined): Record<string, FieldType> | undefined {

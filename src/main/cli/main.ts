@@ -27,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   const onSignal = (): void => {
     if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('dermfuse: stopping after the current images (Ctrl+C again to quit at once)\n');
+    process.stderr.write('dermfuse: stopping (work done so far is kept; Ctrl+C again to quit at once)\n');
     controller.abort();
   };
   process.on('SIGINT', onSignal);
@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
         if (showProgress) process.stderr.write(`${line}\n`);
       },
     });
-    process.stdout.write(json ? `${JSON.stringify(result.json)}\n` : `${result.text}\n`);
+    if (result) process.stdout.write(json ? `${JSON.stringify(result.json)}\n` : `${result.text}\n`);
     return 0;
   } catch (err) {
     const e = toErrorPayload(err);

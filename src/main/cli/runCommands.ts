@@ -81,3 +81,17 @@ export const RUN_COMMANDS: Record<string, Command> = {
     },
   },
 };
+
+RUN_COMMANDS.serve = {
+  usage: 'dermfuse serve DIR [--port P] [--host H]',
+  summary: 'serve the app to a browser (127.0.0.1 by default; the printed URL carries the access token)',
+  options: { port: { type: 'string' }, host: { type: 'string' } },
+  positionals: ['DIR'],
+  async run(v, [dir], ctx) {
+    const { serveProject } = await import('./serve.ts');
+    const port = optionalString(v, 'port');
+    if (port !== undefined && !/^\d{1,5}$/.test(port)) throw new DermFuseError('INVALID_ARGUMENT', `--port takes a port number (0 for any free port), got "${port}"`);
+    await serveProject(dir!, optionalString(v, 'host') ?? '127.0.0.1', port === undefined ? 0 : Number(port), v.json === true, ctx.signal);
+    return null;
+  },
+};
