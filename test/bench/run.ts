@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { cnnBench } from './cnnBench.ts';
 import { extractBench } from './extractBench.ts';
-import { fusionBench } from './fusionBench.ts';
+import { fusionBench, padTables } from './fusionBench.ts';
 import { importBench } from './importBench.ts';
 
 const SHARED = path.resolve(import.meta.dirname, '../../../shared');
@@ -14,7 +14,8 @@ const SECTIONS: Record<string, () => Promise<object>> = {
   import: () => importBench(PAD),
   extract: () => extractBench(SHARED),
   cnn: () => cnnBench(PAD),
-  fusion: () => fusionBench(SHARED),
+  fusion: () => fusionBench(),
+  'fusion-pad': () => padTables(SHARED),
 };
 
 async function main(): Promise<void> {

@@ -49,7 +49,26 @@ export interface FinalModels {
   thresholds: Record<Mode, number>;
 }
 
+/** Seconds spent per phase over the whole run. */
+export interface Timings {
+  pca: number;
+  heads: number;
+  selection: number;
+  evaluation: number;
+}
+
+const timings: Timings = { pca: 0, heads: 0, selection: 0, evaluation: 0 };
+function timed<T>(phase: keyof Timings, fn: () => T): T {
+  const t = performance.now();
+  try {
+    return fn();
+  } finally {
+    timings[phase] += (performance.now() - t) / 1000;
+  }
+}
+
 export interface CrossValResult {
+  timings: Timings;
   fold: Int32Array;
   /** Out-of-fold probabilities per mode, n × classes. */
   oof: Record<Mode, Float64Array>;
@@ -76,8 +95,8 @@ function prepare(input: FusionInput, train: number[], seed: number): { data: Hea
   const d = input.imageDim;
   const trainRows = new Float32Array(train.length * d);
   train.forEach((i, k) => trainRows.set(input.image.subarray(i * d, (i + 1) * d), k * d));
-  const pca = fitPcaTf(trainRows, train.length, d, IMAGE_COMPONENTS, seed);
-  const image = pcaProject(pca, input.image, input.n);
+  const pca = timed('pca', () => fitPcaTf(trainRows, train.length, d, IMAGE_COMPONENTS, seed));
+  const image = timed('pca', () => pcaProject(pca, input.image, input.n));
   const encoder = fitEncoder(input.fields, train.map((i) => input.meta[i]!));
   const meta = encodeRows(encoder, input.meta);
   return {
@@ -113,9 +132,9 @@ function aucOf(probs: Float64Array, labels: Int32Array, idx: number[], classes: 
 }
 
 /** Fits the fused model that `choice` names on `train` rows; late fusion needs no fit. */
-function fitFused(choice: FusionChoice, d: HeadData, train: number[], seed: number): HeadModel | null {
+function fitFused(choice: FusionChoice, d: HeadData, train: number[], seed: number, refit = true): HeadModel | null {
   if (choice.kind === 'late' || !d.meta) return null;
-  return fitHead(choice.kind === 'concat' ? 'linear' : ('gating' satisfies HeadKind), d, train, seed);
+  return fitHead(choice.kind === 'concat' ? 'linear' : ('gating' satisfies HeadKind), d, train, seed, refit);
 }
 
 function predictFused(choice: FusionChoice, model: HeadModel | null, d: HeadData, idx: number[], pImage: Float64Array, pMeta: Float64Array): Float64Array {
@@ -134,11 +153,12 @@ async function chooseFusion(input: FusionInput, d: HeadData, train: number[], se
     const tr = train.filter((_, k) => folds[k] !== f);
     const vaPos = train.map((_, k) => k).filter((k) => folds[k] === f);
     const va = vaPos.map((k) => train[k]!);
-    const pImage = predictHead(fitHead('linear', only(d, 'image'), tr, seed), d, va);
-    const pMeta = predictHead(fitHead('linear', only(d, 'meta'), tr, seed), d, va);
+    // Selection-only models: early-stopped, not refitted.
+    const pImage = predictHead(fitHead('linear', only(d, 'image'), tr, seed, false), d, va);
+    const pMeta = predictHead(fitHead('linear', only(d, 'meta'), tr, seed, false), d, va);
     await tick();
     for (const c of candidates) {
-      const model = fitFused(c, d, tr, seed);
+      const model = fitFused(c, d, tr, seed, false);
       const p = predictFused(c, model, d, va, pImage, pMeta);
       const dst = oof.get(fusionName(c))!;
       vaPos.forEach((k, r) => {
@@ -161,12 +181,14 @@ function thresholdFor(probs: Float64Array, labels: Int32Array, idx: number[], cl
 /** One mode set (image, metadata, fused) fitted on `train`, predicting `test`; also the in-sample thresholds. */
 async function fitModes(input: FusionInput, train: number[], test: number[], seed: number, tick: () => Promise<void>) {
   const { data, pca, encoder } = prepare(input, train, seed);
-  const imageModel = fitHead('linear', only(data, 'image'), train, seed);
+  const imageModel = timed('heads', () => fitHead('linear', only(data, 'image'), train, seed));
   await tick();
-  const metaModel = data.meta ? fitHead('linear', only(data, 'meta'), train, seed) : null;
+  const metaModel = data.meta ? timed('heads', () => fitHead('linear', only(data, 'meta'), train, seed)) : null;
   await tick();
+  const t = performance.now();
   const { choice, scores } = await chooseFusion(input, data, train, seed, tick);
-  const fusedModel = fitFused(choice, data, train, seed);
+  timings.selection += (performance.now() - t) / 1000;
+  const fusedModel = timed('heads', () => fitFused(choice, data, train, seed));
   await tick();
   const C = input.classes.length;
   const uniform = (idx: number[]) => new Float64Array(idx.length * C).fill(1 / C);
@@ -189,6 +211,7 @@ async function fitModes(input: FusionInput, train: number[], test: number[], see
  * image, then the final models fitted on all rows (fusion again chosen by inner CV, on all rows).
  */
 export async function crossValidate(input: FusionInput, progress: Progress): Promise<CrossValResult> {
+  Object.assign(timings, { pca: 0, heads: 0, selection: 0, evaluation: 0 });
   const C = input.classes.length;
   const fold = Int32Array.from(groupedStratifiedFolds(input.labels.length ? Array.from(input.labels, (label, i) => ({ group: input.groups[i]!, sha256: input.shas[i]!, label })) : [], input.folds, input.seed));
   const oof: Record<Mode, Float64Array> = { image: new Float64Array(input.n * C), metadata: new Float64Array(input.n * C), fused: new Float64Array(input.n * C) };
@@ -217,6 +240,7 @@ export async function crossValidate(input: FusionInput, progress: Progress): Pro
   const all = Array.from({ length: input.n }, (_, i) => i);
   const fin = await fitModes(input, all, [], input.seed + 1000, tick('final models on all images'));
   return {
+    timings: { ...timings },
     fold,
     oof,
     thresholds,

@@ -33,6 +33,8 @@ async function run(input: FusionInput, backendName?: BackendName): Promise<void>
     await new Promise((r) => setImmediate(r));
     if (stop) throw new Stopped('cancelled');
   });
+  const t = performance.now();
   const evaluation = evaluate(cv, input.labels, input.classes, input.groups, input.seed);
+  cv.timings.evaluation = (performance.now() - t) / 1000;
   port.postMessage({ type: 'done', cv, evaluation, backend, numTensors: tf.memory().numTensors } satisfies FusionReply);
 }

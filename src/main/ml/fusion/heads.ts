@@ -140,16 +140,20 @@ function train(kind: HeadKind, d: HeadData, trainIdx: number[], valIdx: number[]
 }
 
 /**
- * Fits a head: finds the number of epochs by early stopping on a fifth of the patients held out, then refits on
- * all the given rows for that many epochs, so no row is wasted.
+ * Fits a head: finds the number of epochs by early stopping on a fifth of the patients held out, then (with
+ * `refit`) trains again on all the given rows for that many epochs, so no row is wasted. Models that only serve to
+ * choose the fusion skip the refit and keep the early-stopped weights: half the cost.
  */
-export function fitHead(kind: HeadKind, d: HeadData, idx: number[], seed: number): HeadModel {
+export function fitHead(kind: HeadKind, d: HeadData, idx: number[], seed: number, refit = true): HeadModel {
   const folds = groupedStratifiedFolds(idx.map((i) => ({ group: d.groups[i]!, sha256: d.shas[i]!, label: d.labels[i]! })), 5, seed);
   const inner = idx.filter((_, k) => folds[k] !== 0);
   const val = idx.filter((_, k) => folds[k] === 0);
   const probe = train(kind, d, inner, val, MAX_EPOCHS, seed);
-  Object.values(probe.params).forEach((v) => v.dispose());
-  const { params } = train(kind, d, idx, null, Math.max(probe.bestEpochs, 10), seed);
+  let params = probe.params;
+  if (refit) {
+    Object.values(probe.params).forEach((v) => v.dispose());
+    params = train(kind, d, idx, null, Math.max(probe.bestEpochs, 10), seed).params;
+  }
   const out: Record<string, SerialTensor> = {};
   for (const [k, v] of Object.entries(params)) {
     out[k] = { shape: v.shape, values: Array.from(v.dataSync()) };

@@ -38,6 +38,8 @@ export interface RunSummary {
   fusedVsMetadata: Evaluation['fusedVsMetadata'];
   fusedBeatsBoth: boolean;
   seconds: number;
+  /** Seconds per phase: PCA fits, reported heads, fusion selection (inner CV), evaluation (bootstrap). */
+  timings: CrossValResult['timings'];
   backend: string;
 }
 
@@ -143,6 +145,7 @@ export async function trainRun(project: Project, cfg: TrainConfig, opts: TrainOp
     fusedVsMetadata: evaluation.fusedVsMetadata,
     fusedBeatsBoth: ev.fused.auc > ev.image.auc && ev.fused.auc > ev.metadata.auc,
     seconds: (performance.now() - started) / 1000,
+    timings: cv.timings,
     backend: reply.backend.backend,
     evaluation,
     innerScores: cv.innerScores,
