@@ -95,3 +95,38 @@ RUN_COMMANDS.serve = {
     return null;
   },
 };
+
+RUN_COMMANDS.export = {
+  usage: 'dermfuse export DIR --run ID [--mode fused|image|metadata] --out BUNDLE [--json]',
+  summary: 'write a trained model as a self-contained bundle (backbone, preprocessing, model card, checksums)',
+  options: { run: { type: 'string' }, mode: { type: 'string' }, out: { type: 'string' } },
+  positionals: ['DIR'],
+  async run(v, [dir]) {
+    const mode = optionalString(v, 'mode') ?? 'fused';
+    if (!['fused', 'image', 'metadata'].includes(mode)) throw new DermFuseError('INVALID_ARGUMENT', '--mode must be fused, image or metadata');
+    const { exportBundle } = await import('../ml/bundle/exportBundle.ts');
+    return withProject(dir!, async (project) => {
+      const r = await exportBundle(project, positiveInt(requireString(v, 'run'), 'run')!, mode as 'fused', requireString(v, 'out'));
+      return { json: r, text: `Wrote bundle ${r.out} (${r.files} files, ${(r.bytes / 2 ** 20).toFixed(1)} MiB)` };
+    });
+  },
+};
+
+RUN_COMMANDS.predict = {
+  usage: 'dermfuse predict BUNDLE --images PATH [--metadata CSV] [--id-column C] --out FILE.csv [--json]',
+  summary: 'predict new images (and their metadata) with an exported bundle',
+  options: { images: { type: 'string' }, metadata: { type: 'string' }, 'id-column': { type: 'string' }, out: { type: 'string' } },
+  positionals: ['BUNDLE'],
+  async run(v, [bundle]) {
+    const { predictWithBundle, writePredictionsCsv } = await import('../ml/bundle/predict.ts');
+    const out = requireString(v, 'out');
+    const s = await predictWithBundle(bundle!, requireString(v, 'images'), { metadataPath: optionalString(v, 'metadata'), idColumn: optionalString(v, 'id-column') });
+    await writePredictionsCsv(s, out);
+    const { rows: _rows, ...summary } = s;
+    const text = [
+      `Predicted ${s.images - s.failed} of ${s.images} images (${s.mode} model) into ${out}: ${Object.entries(s.predicted).map(([k, n]) => `${k} ${n}`).join(', ')}`,
+      ...s.warnings.map((w) => `  warning: ${w}`),
+    ].join('\n');
+    return { json: { out, ...summary }, text };
+  },
+};

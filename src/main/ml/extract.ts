@@ -110,7 +110,7 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
   const loadStart = performance.now();
   pool = await EmbedPool.start(spec, workers, opts.backend);
   loadSeconds = (performance.now() - loadStart) / 1000;
-  store.registerBackbone(key, spec, pool.dim);
+  store.registerBackbone(key, spec, pool.dim, digest);
   const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
   const s = spec.preprocessing.inputSize;
   const batches: Item[][] = [];

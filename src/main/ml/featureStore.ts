@@ -16,10 +16,16 @@ export function blobToVector(b: Buffer): Float32Array {
 export class FeatureStore {
   constructor(private readonly db: Db) {}
 
-  registerBackbone(key: string, spec: BackboneSpec, dim: number): void {
+  /** Records a backbone configuration; the folder and digest are kept so a trained model can be exported with it. */
+  registerBackbone(key: string, spec: BackboneSpec, dim: number, digest: string | null = null): void {
     this.db
       .prepare(`INSERT INTO backbones (key, name, spec, dim, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`)
-      .run(key, spec.name, JSON.stringify({ ...spec, dir: undefined }), dim, new Date().toISOString());
+      .run(key, spec.name, JSON.stringify({ ...spec, digest }), dim, new Date().toISOString());
+  }
+
+  backbone(key: string): { spec: BackboneSpec & { digest: string | null }; dim: number } | undefined {
+    const r = this.db.prepare('SELECT spec, dim FROM backbones WHERE key = ?').get(key) as { spec: string; dim: number } | undefined;
+    return r ? { spec: JSON.parse(r.spec) as BackboneSpec & { digest: string | null }, dim: r.dim } : undefined;
   }
 
   /** Content hashes that already have a vector under this key. */

@@ -119,7 +119,7 @@ function prepare(input: FusionInput, train: number[], seed: number): { data: Hea
 
 const only = (d: HeadData, block: 'image' | 'meta'): HeadData => (block === 'image' ? { ...d, meta: null } : { ...d, image: null });
 
-function mix(a: Float64Array, b: Float64Array, wa: number): Float64Array {
+export function mix(a: Float64Array, b: Float64Array, wa: number): Float64Array {
   return a.map((x, i) => wa * x + (1 - wa) * b[i]!);
 }
 

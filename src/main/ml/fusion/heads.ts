@@ -41,6 +41,8 @@ export const L2_IMAGE = 3e-3;
 export const L2_META = 1e-3;
 const LEARNING_RATE = 0.05;
 const MAX_EPOCHS = 300;
+/** Convex (linear) heads train until the regularised loss improves by less than this, relative, over 10 epochs. */
+const CONVERGED = 1e-4;
 /** Full-batch epochs without a better validation loss before stopping. */
 const PATIENCE = 25;
 
@@ -106,7 +108,7 @@ function tensors(d: HeadData, idx: number[]) {
 }
 
 /** Full-batch Adam for `epochs` epochs, or until the validation loss stops improving; returns the epochs that were best. */
-function train(kind: HeadKind, d: HeadData, trainIdx: number[], valIdx: number[] | null, epochs: number, seed: number): { params: Params; bestEpochs: number } {
+function train(kind: HeadKind, d: HeadData, trainIdx: number[], valIdx: number[] | null, epochs: number, seed: number, untilConverged = false): { params: Params; bestEpochs: number } {
   const params = initParams(kind, d, seed);
   const opt = tf.train.adam(LEARNING_RATE);
   const tr = tensors(d, trainIdx);
@@ -115,10 +117,20 @@ function train(kind: HeadKind, d: HeadData, trainIdx: number[], valIdx: number[]
   let bestEpochs = epochs;
   let snapshot: tf.Tensor[] | null = null;
   const names = Object.keys(params);
+  let lastCheck = Infinity;
   for (let e = 1; e <= epochs; e++) {
+    let cost: number | null = null;
     tf.tidy(() => {
-      opt.minimize(() => tf.add(weightedLoss(kind, params, tr), penalty(params)) as tf.Scalar);
+      const c = opt.minimize(() => tf.add(weightedLoss(kind, params, tr), penalty(params)) as tf.Scalar, untilConverged && e % 10 === 0);
+      if (c) cost = c.dataSync()[0]!;
     });
+    if (cost !== null) {
+      if (lastCheck - (cost as number) < CONVERGED * Math.abs(lastCheck)) {
+        bestEpochs = e;
+        break;
+      }
+      lastCheck = cost;
+    }
     if (va) {
       const v = tf.tidy(() => weightedLoss(kind, params, va).dataSync()[0]!);
       if (v < best - 1e-5) {
@@ -140,11 +152,13 @@ function train(kind: HeadKind, d: HeadData, trainIdx: number[], valIdx: number[]
 }
 
 /**
- * Fits a head: finds the number of epochs by early stopping on a fifth of the patients held out, then (with
- * `refit`) trains again on all the given rows for that many epochs, so no row is wasted. Models that only serve to
- * choose the fusion skip the refit and keep the early-stopped weights: half the cost.
+ * Fits a head. Linear heads are convex (L2 softmax regression): they train to convergence, whose optimum is
+ * unique, so tiny changes in the features cannot swing the result. The gating head is not convex: it finds its
+ * number of epochs by early stopping on a fifth of the patients held out, then (with `refit`) trains again on all
+ * the given rows for that many epochs. Selection-only gating models skip the refit.
  */
 export function fitHead(kind: HeadKind, d: HeadData, idx: number[], seed: number, refit = true): HeadModel {
+  if (kind === 'linear') return serialise(kind, d, train(kind, d, idx, null, MAX_EPOCHS * 2, seed, true).params);
   const folds = groupedStratifiedFolds(idx.map((i) => ({ group: d.groups[i]!, sha256: d.shas[i]!, label: d.labels[i]! })), 5, seed);
   const inner = idx.filter((_, k) => folds[k] !== 0);
   const val = idx.filter((_, k) => folds[k] === 0);
@@ -154,6 +168,10 @@ export function fitHead(kind: HeadKind, d: HeadData, idx: number[], seed: number
     Object.values(probe.params).forEach((v) => v.dispose());
     params = train(kind, d, idx, null, Math.max(probe.bestEpochs, 10), seed).params;
   }
+  return serialise(kind, d, params);
+}
+
+function serialise(kind: HeadKind, d: HeadData, params: Params): HeadModel {
   const out: Record<string, SerialTensor> = {};
   for (const [k, v] of Object.entries(params)) {
     out[k] = { shape: v.shape, values: Array.from(v.dataSync()) };

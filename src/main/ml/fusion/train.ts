@@ -162,7 +162,9 @@ function storeRun(project: Project, runId: number, result: RunResult, cv: CrossV
   const put = db.prepare('INSERT INTO run_predictions (run_id, image_id, fold, label, image, metadata, fused) VALUES (?, ?, ?, ?, ?, ?, ?)');
   db.transaction(() => {
     imageIds.forEach((id, i) => put.run(runId, id, cv.fold[i]!, labels[i]!, row(cv.oof.image, i), row(cv.oof.metadata, i), row(cv.oof.fused, i)));
-    db.prepare('INSERT INTO run_models (run_id, models) VALUES (?, ?)').run(runId, JSON.stringify(cv.final));
+    // Typed arrays (PCA mean and components) as plain arrays: JSON would write them as {"0": …} objects.
+    const plain = (_k: string, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v);
+    db.prepare('INSERT INTO run_models (run_id, models) VALUES (?, ?)').run(runId, JSON.stringify(cv.final, plain));
     db.prepare(`UPDATE runs SET status = 'done', result = ?, finished_at = ? WHERE id = ?`).run(JSON.stringify(result), new Date().toISOString(), runId);
   })();
 }

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { DermFuseError } from '../../../shared/errors.ts';
+import type { FieldValue } from '../../../shared/types.ts';
+import { decodeValue, FieldsRepo } from '../../db/repos/fieldsRepo.ts';
+import type { Project } from '../../project.ts';
+import { folderDigest } from '../download.ts';
+import { FeatureStore } from '../featureStore.ts';
+import type { FinalModels, Mode } from '../fusion/crossval.ts';
+import { runReport } from '../fusion/runs.ts';
+import { readModelJson } from '../modelFiles.ts';
+import { BUNDLE_FORMAT, BUNDLE_VERSION, type Manifest, type PreprocessingFile } from './format.ts';
+import { modelCard } from './modelCard.ts';
+import { subgroupMetrics } from './subgroups.ts';
+
+const requireHere = createRequire(import.meta.url);
+const version = (pkg: string): string => {
+  try {
+    return (requireHere(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+};
+
+const DERMFUSE_VERSION = (requireHere('../../../../package.json') as { version: string }).version;
+
+export function sha256File(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+/**
+ * Writes a bundle for one mode of a finished run: the backbone (copied), preprocessing.json with every fitted
+ * piece, a model card and a manifest with the SHA-256 of every file. Written into a temporary folder and renamed,
+ * so a half-written bundle never appears at `out`.
+ */
+export async function exportBundle(project: Project, runId: number, mode: Mode, out: string): Promise<{ out: string; files: number; bytes: number }> {
+  const report = runReport(project, runId);
+  if (report.status !== 'done' || !report.result) throw new DermFuseError('INVALID_ARGUMENT', `Run ${runId} is ${report.status}; only finished runs can be exported.`);
+  const result = report.result;
+  const models = JSON.parse(project.db.prepare('SELECT models FROM run_models WHERE run_id = ?').pluck().get(runId) as string) as FinalModels;
+  const target = path.resolve(out);
+  if (fs.existsSync(target) && fs.readdirSync(target).length > 0) throw new DermFuseError('INVALID_ARGUMENT', `${target} exists and is not empty: choose a new folder for the bundle.`);
+  const tmp = `${target}.partial-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  try {
+    let backbone: PreprocessingFile['backbone'] = null;
+    if (mode !== 'metadata') {
+      const b = new FeatureStore(project.db).backbone(report.snapshot.backboneKey);
+      if (!b || !b.spec.dir || !fs.existsSync(path.join(b.spec.dir, 'model.json'))) {
+        throw new DermFuseError('FILE_NOT_FOUND', `The backbone of run ${runId} (${report.snapshot.backboneKey}) is not on disk any more (${b?.spec.dir ?? 'unknown folder'}): extract again to restore it.`);
+      }
+      if (b.spec.digest && folderDigest(b.spec.dir) !== b.spec.digest) {
+        throw new DermFuseError('INVALID_VALUE', `The backbone files in ${b.spec.dir} changed since run ${runId} extracted its features; the bundle would not reproduce the run.`);
+      }
+      const dest = path.join(tmp, 'backbone');
+      fs.mkdirSync(dest);
+      const json = readModelJson(b.spec.dir);
+      for (const f of ['model.json', ...json.weightsManifest.flatMap((g) => g.paths)]) fs.copyFileSync(path.join(b.spec.dir, f), path.join(dest, f));
+      const { dir: _dir, ...spec } = b.spec;
+      backbone = { ...spec, folder: 'backbone' };
+    }
+    const fieldTypes = new Map(new FieldsRepo(project.db).list().map((f) => [f.name, f.type]));
+    const fields = result.fieldsUsed.map((name) => ({ name, type: fieldTypes.get(name) ?? 'text' }));
+    const pre: PreprocessingFile = {
+      mode,
+      label: result.label,
+      positive: report.config.positive,
+      classes: result.classes,
+      threshold: models.thresholds[mode],
+      backbone,
+      fields,
+      models: {
+        ...models,
+        // Only what the mode needs travels.
+        pca: mode === 'metadata' ? null : models.pca,
+        fused: mode === 'fused' ? models.fused : null,
+      },
+    };
+    fs.writeFileSync(path.join(tmp, 'preprocessing.json'), JSON.stringify(pre));
+    fs.writeFileSync(path.join(tmp, 'MODEL_CARD.md'), modelCard(result, mode, subgroups(project, runId, mode, fields, result.classes.length)));
+    const files: Manifest['files'] = {};
+    const walk = (dir: string): void => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, e.name);
+        if (e.isDirectory()) walk(full);
+        else files[path.relative(tmp, full).split(path.sep).join('/')] = { sha256: sha256File(full), bytes: fs.statSync(full).size };
+      }
+    };
+    walk(tmp);
+    const manifest: Manifest = {
+      format: BUNDLE_FORMAT,
+      version: BUNDLE_VERSION,
+      createdAt: new Date().toISOString(),
+      versions: { dermfuse: DERMFUSE_VERSION, '@tensorflow/tfjs': version('@tensorflow/tfjs') },
+      runId,
+      mode,
+      files,
+    };
+    fs.writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2));
+    fs.rmSync(target, { recursive: true, force: true });
+    fs.renameSync(tmp, target);
+    return { out: target, files: Object.keys(files).length + 1, bytes: Object.values(files).reduce((s, f) => s + f.bytes, 0) };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Subgroup AUCs of the exported mode from the run's out-of-fold predictions. */
+function subgroups(project: Project, runId: number, mode: Mode, fields: { name: string; type: string }[], classes: number) {
+  const rows = project.db.prepare(`SELECT image_id, label, ${mode} AS probs FROM run_predictions WHERE run_id = ? ORDER BY image_id`).all(runId) as { image_id: number; label: number; probs: string }[];
+  const repo = new FieldsRepo(project.db);
+  const frows = fields.map((f) => repo.get(f.name)!);
+  const get = project.db.prepare('SELECT num, text FROM field_values WHERE image_id = ? AND field_id = ?');
+  const meta: FieldValue[][] = rows.map((r) =>
+    frows.map((f) => {
+      const v = get.get(r.image_id, f.id) as { num: number | null; text: string | null } | undefined;
+      return v ? decodeValue(f.type, v.num, v.text) : null;
+    }),
+  );
+  const probs = Float64Array.from(rows.flatMap((r) => JSON.parse(r.probs) as number[]));
+  return subgroupMetrics(fields, meta, probs, Int32Array.from(rows.map((r) => r.label)), classes);
+}

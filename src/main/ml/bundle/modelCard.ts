@@ -1,0 +1,47 @@
+import type { Mode } from '../fusion/crossval.ts';
+import type { RunResult } from '../fusion/train.ts';
+import type { SubgroupRow } from './subgroups.ts';
+
+const f3 = (x: number | null) => (x === null || Number.isNaN(x) ? '–' : x.toFixed(3));
+
+/** The model card: what the model is, what it was trained and measured on, and what it must not be used for. */
+export function modelCard(r: RunResult, mode: Mode, subgroups: SubgroupRow[]): string {
+  const m = r.evaluation.modes[mode];
+  const lines = [
+    `# DermFuse model card — run ${r.runId}, ${mode} model`,
+    '',
+    '## Intended use',
+    `Research and decision support: predicts **${r.task === 'binary' ? `${r.classes[1]} vs ${r.classes[0]}` : r.classes.join(', ')}** (label set "${r.label}") from a skin-lesion photo${mode === 'image' ? '' : ' and patient metadata'}.`,
+    'It is not a medical device and was not validated prospectively. Do not use it to decide care on its own.',
+    '',
+    '## Data',
+    `${r.images} images of ${r.groups} ${r.groupBy}s. Classes: ${Object.entries(r.evaluation.modes.fused.perClass.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.class]: c.support }), {})).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    `Image features: ${r.backbone}. Metadata fields used: ${r.fieldsUsed.join(', ') || 'none'}.`,
+    ...(r.fieldsExcluded.length ? ['', 'Fields left out:', ...r.fieldsExcluded.map((e) => `- ${e.field}: ${e.reason}`)] : []),
+    '',
+    '## Performance',
+    `${r.folds}-fold cross-validation grouped by ${r.groupBy}; 95% intervals from ${r.groupBy}-level bootstrap.`,
+    '',
+    '| mode | ROC AUC | 95% CI | balanced accuracy |',
+    '|---|---|---|---|',
+    ...(['image', 'metadata', 'fused'] as const).map((k) => {
+      const x = r.evaluation.modes[k];
+      return `| ${k}${k === mode ? ' (this model)' : ''} | ${f3(x.auc)} | ${f3(x.aucCI[0])}–${f3(x.aucCI[1])} | ${f3(x.balancedAccuracy)} |`;
+    }),
+    '',
+    `Fused minus image-only AUC: ${f3(r.fusedVsImage.difference)} (95% CI ${f3(r.fusedVsImage.ci[0])}–${f3(r.fusedVsImage.ci[1])}, paired bootstrap p = ${f3(r.fusedVsImage.p)}). Fusion: ${r.fusion}.`,
+    m.sensitivityAtSpecificity ? `Sensitivity at 80/90/95% specificity: ${Object.values(m.sensitivityAtSpecificity).map(f3).join(' / ')}.` : '',
+    `Brier score ${f3(m.brier)}, expected calibration error ${f3(m.calibrationError)}.`,
+    '',
+    '## Subgroups (this model, out-of-fold)',
+    '| field | group | n | ROC AUC |',
+    '|---|---|---|---|',
+    ...subgroups.map((s) => `| ${s.field} | ${s.group} | ${s.n} | ${f3(s.auc)} |`),
+    '',
+    '## Known limitations and warnings',
+    ...r.leakage.map((w) => `- ${w.field}: ${w.message}${r.fieldsUsed.includes(w.field) ? ' (used by this model)' : ' (left out)'}`),
+    '- Performance was measured on the project\'s own images; other cameras, populations and skin types may differ.',
+    '- Subgroups with fewer than 20 images, or without both classes, have no AUC.',
+  ];
+  return lines.filter((l) => l !== undefined).join('\n') + '\n';
+}

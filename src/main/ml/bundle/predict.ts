@@ -1,0 +1,130 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DermFuseError } from '../../../shared/errors.ts';
+import type { FieldValue, PresetName } from '../../../shared/types.ts';
+import { csvCell, parseCsv } from '../../images/csv.ts';
+import { mapColumns } from '../../images/presets.ts';
+import { idFromCell, scanImages } from '../../images/scan.ts';
+import { writeAtomic } from '../../images/thumbnails.ts';
+import { parseCell } from '../../images/values.ts';
+import { initBackend, type BackendName } from '../backend.ts';
+import { decodeForBackbone } from '../decode.ts';
+import { applyModels, decideClasses } from '../fusion/apply.ts';
+import { EmbedPool } from '../workerPool.ts';
+import { loadBundle } from './loadBundle.ts';
+
+export interface PredictOptions {
+  metadataPath?: string;
+  idColumn?: string;
+  preset?: PresetName;
+  backend?: BackendName;
+}
+
+export interface PredictionRow {
+  imageId: string;
+  predicted: string | null;
+  probabilities: Record<string, number>;
+  missingFields: string[];
+  error: string | null;
+}
+
+export interface PredictSummary {
+  mode: string;
+  classes: string[];
+  images: number;
+  predicted: Record<string, number>;
+  failed: number;
+  warnings: string[];
+  rows: PredictionRow[];
+}
+
+/** Metadata of each image from the CSV, in the bundle's field order; what is absent is missing, never invented. */
+function readMetadata(bundleFields: { name: string; type: string }[], opts: PredictOptions, ids: string[], warnings: string[]): FieldValue[][] {
+  const empty = () => bundleFields.map(() => null as FieldValue);
+  if (bundleFields.length === 0) return ids.map(empty);
+  if (!opts.metadataPath) {
+    warnings.push(`no --metadata: the model uses ${bundleFields.map((f) => f.name).join(', ')}, all treated as missing`);
+    return ids.map(empty);
+  }
+  const name = path.basename(opts.metadataPath);
+  const table = parseCsv(fs.readFileSync(opts.metadataPath, 'utf8'), name);
+  const mapping = mapColumns(table, name, { preset: opts.preset ?? 'auto', idColumn: opts.idColumn });
+  const idCol = table.header.indexOf(mapping.id);
+  const cols = bundleFields.map((f) => table.header.indexOf(f.name));
+  bundleFields.forEach((f, j) => cols[j]! < 0 && warnings.push(`${name} has no column "${f.name}" that the model uses: treated as missing for every image`));
+  const byId = new Map(table.rows.map((r) => [idFromCell(r.cells[idCol] ?? ''), r]));
+  let withoutRow = 0;
+  const out = ids.map((id) => {
+    const row = byId.get(id);
+    if (!row) {
+      withoutRow++;
+      return empty();
+    }
+    return bundleFields.map((f, j) => {
+      if (cols[j]! < 0) return null;
+      const p = parseCell(f.type as 'number', row.cells[cols[j]!] ?? '');
+      if (!p.ok) warnings.push(`${name} line ${row.line}: column "${f.name}": ${p.reason}; treated as missing`);
+      return p.ok ? p.value : null;
+    });
+  });
+  if (withoutRow > 0) warnings.push(`${withoutRow} image(s) have no row in ${name}: their metadata is missing`);
+  return out;
+}
+
+/** Predicts every image of a folder with a bundle, exactly as the workbench's final model would. */
+export async function predictWithBundle(bundleDir: string, imagesDir: string, opts: PredictOptions = {}): Promise<PredictSummary> {
+  const bundle = loadBundle(bundleDir);
+  // Heads and PCA run here with the same backend the workbench uses, so predictions match it.
+  await initBackend(opts.backend);
+  const { pre, models } = bundle;
+  const files = await scanImages(imagesDir);
+  if (files.length === 0) throw new DermFuseError('NOT_FOUND', `No images in ${imagesDir}.`);
+  const warnings: string[] = [];
+  const ids = files.map((f) => f.stem);
+  const meta = readMetadata(pre.mode === 'image' ? [] : pre.fields, opts, ids, warnings);
+  const errors: (string | null)[] = files.map(() => null);
+  const dim = models.pca?.dim ?? 0;
+  const vectors = new Float32Array(files.length * dim);
+  if (pre.mode !== 'metadata') {
+    const b = pre.backbone!;
+    const spec = { name: b.name, dir: path.join(bundle.dir, b.folder), format: b.format, featureLayer: b.featureLayer, preprocessing: b.preprocessing, tta: b.tta };
+    const pool = await EmbedPool.start(spec, 1, opts.backend);
+    try {
+      const s = spec.preprocessing.inputSize;
+      for (let i = 0; i < files.length; i++) {
+        try {
+          const px = await decodeForBackbone(files[i]!.path, spec.preprocessing);
+          vectors.set(await pool.embed(new Uint8Array(px.buffer.slice(px.byteOffset, px.byteOffset + s * s * 3)), 1), i * dim);
+        } catch (err) {
+          errors[i] = (err as Error).message;
+        }
+      }
+    } finally {
+      await pool.close();
+    }
+  }
+  const ok = files.map((_, i) => i).filter((i) => errors[i] === null);
+  const okVectors = new Float32Array(ok.length * dim);
+  ok.forEach((i, k) => okVectors.set(vectors.subarray(i * dim, (i + 1) * dim), k * dim));
+  const C = pre.classes.length;
+  const probs = ok.length ? applyModels(models, pre.mode, okVectors, ok.map((i) => meta[i]!)) : new Float64Array(0);
+  const decided = decideClasses(models, pre.mode, probs, C);
+  const rows: PredictionRow[] = files.map((f, i) => ({ imageId: f.stem, predicted: null, probabilities: {}, missingFields: pre.mode === 'image' ? [] : pre.fields.filter((_, j) => meta[i]![j] === null).map((x) => x.name), error: errors[i] ?? null }));
+  ok.forEach((i, k) => {
+    rows[i]!.predicted = pre.classes[decided[k]!]!;
+    rows[i]!.probabilities = Object.fromEntries(pre.classes.map((c, j) => [c, probs[k * C + j]!]));
+  });
+  const predicted: Record<string, number> = {};
+  for (const r of rows) if (r.predicted) predicted[r.predicted] = (predicted[r.predicted] ?? 0) + 1;
+  return { mode: pre.mode, classes: pre.classes, images: files.length, predicted, failed: files.length - ok.length, warnings, rows };
+}
+
+/** image_id, predicted, one probability column per class, the model's fields missing for that image, any error. */
+export async function writePredictionsCsv(s: PredictSummary, out: string): Promise<void> {
+  const header = ['image_id', 'predicted', ...s.classes.map((c) => `p_${c}`), 'missing_fields', 'error'];
+  const lines = [header.map(csvCell).join(',')];
+  for (const r of s.rows) {
+    lines.push([r.imageId, r.predicted ?? '', ...s.classes.map((c) => (r.probabilities[c] === undefined ? '' : String(r.probabilities[c]))), r.missingFields.join(';'), r.error ?? ''].map(csvCell).join(','));
+  }
+  await writeAtomic(out, Buffer.from(lines.join('\n') + '\n'));
+}
