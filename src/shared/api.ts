@@ -46,6 +46,8 @@ export const API = {
   /** The annotator name stored with every edit. */
   'settings.getAnnotator': call<z.ZodObject<{}>, string>(z.object({})),
   'settings.setAnnotator': call<z.ZodObject<{ name: z.ZodString }>, string>(z.object({ name: z.string().trim().min(1).max(100) })),
+  /** Applies an exported bundle to the unlabelled images; its predictions become suggestions. */
+  'suggestions.apply': call<z.ZodObject<{ bundle: z.ZodString }>, { suggested: number; failed: number; classes: string[] }>(z.object({ bundle: z.string().min(1).max(4096) })),
   /** Asks the desktop for a folder (Electron only; elsewhere UNSUPPORTED and the UI takes a typed path). */
   'system.pickFolder': call<z.ZodObject<{ title: z.ZodOptional<z.ZodString> }>, string | null>(z.object({ title: z.string().max(200).optional() })),
 } as const;

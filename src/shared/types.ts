@@ -73,6 +73,8 @@ export interface ImageSummary {
   externalId: string;
   label: string | null;
   unsure: boolean;
+  /** A model's suggestion (from an applied bundle), if any. */
+  suggestion: { label: string; probability: number } | null;
 }
 
 export interface ImageList {

@@ -64,6 +64,8 @@ describe('annotator workbench in serve mode', () => {
     await expect.poll(() => page.getByTestId('counts').textContent()).toBe('30 of 30 shown, 6 unlabelled');
     await page.getByTestId('filter-unlabelled').click();
     await expect.poll(() => page.getByTestId('counts').textContent()).toBe('6 of 30 shown, 6 unlabelled');
+    // The panel follows the grid to the first unlabelled image.
+    await expect.poll(() => page.getByTestId('detail-label').textContent()).toContain('none');
     const first = (await page.getByTestId('detail-id').textContent())!;
     // Class order is bcc, mel, nev: key 2 is mel.
     await page.keyboard.press('2');

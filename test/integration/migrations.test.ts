@@ -28,7 +28,7 @@ describe('project store', () => {
     const db = new Database(path.join(dir, 'project.sqlite'));
     db.pragma('user_version = 999');
     db.close();
-    expect(() => Project.open(dir)).toThrow(/newer DermFuse \(schema version 999; this version knows up to 3\)/);
+    expect(() => Project.open(dir)).toThrow(/newer DermFuse \(schema version 999; this version knows up to 4\)/);
   });
 
   it('rolls back every pending migration when one fails', () => {

@@ -30,13 +30,13 @@ export function listImages(project: Project, q: ListQuery): ImageList {
   const from = `FROM images i LEFT JOIN current_labels l ON l.image_id = i.id AND l.label_set_id = ? LEFT JOIN classes c ON c.id = l.class_id WHERE ${where.join(' AND ')}`;
   const total = db.prepare(`SELECT COUNT(*) ${from}`).pluck().get(...params) as number;
   const items = (
-    db.prepare(`SELECT i.id, i.external_id, c.name AS label, COALESCE(l.unsure, 0) AS unsure ${from} ORDER BY i.external_id LIMIT ? OFFSET ?`).all(...params, q.limit, q.offset) as {
-      id: number;
-      external_id: string;
-      label: string | null;
-      unsure: number;
-    }[]
-  ).map((r) => ({ id: r.id, externalId: r.external_id, label: r.label, unsure: r.unsure === 1 }));
+    db
+      .prepare(
+        `SELECT i.id, i.external_id, c.name AS label, COALESCE(l.unsure, 0) AS unsure, s.label AS s_label, s.probability AS s_p
+         ${from.replace('WHERE', 'LEFT JOIN suggestions s ON s.image_id = i.id WHERE')} ORDER BY i.external_id LIMIT ? OFFSET ?`,
+      )
+      .all(...params, q.limit, q.offset) as { id: number; external_id: string; label: string | null; unsure: number; s_label: string | null; s_p: number | null }[]
+  ).map((r) => ({ id: r.id, externalId: r.external_id, label: r.label, unsure: r.unsure === 1, suggestion: r.s_label ? { label: r.s_label, probability: r.s_p! } : null }));
   const all = db.prepare(`SELECT COUNT(*) FROM images WHERE status = 'ok'`).pluck().get() as number;
   const labelled = set
     ? (db.prepare(`SELECT COUNT(*) FROM current_labels l JOIN images i ON i.id = l.image_id WHERE l.label_set_id = ? AND l.class_id IS NOT NULL AND i.status = 'ok'`).pluck().get(setId) as number)
@@ -76,7 +76,9 @@ export function imageDetail(project: Project, id: number): ImageDetail {
   const related = (col: 'lesion_id' | 'patient_id', v: number | null) =>
     v === null ? [] : (db.prepare(`SELECT id FROM images WHERE ${col} = ? AND id <> ? AND status = 'ok' ORDER BY id LIMIT 50`).pluck().all(v, id) as number[]);
   const current = history[0];
+  const s = db.prepare('SELECT label, probability FROM suggestions WHERE image_id = ?').get(id) as { label: string; probability: number } | undefined;
   return {
+    suggestion: s ? { label: s.label, probability: s.probability } : null,
     id: row.id,
     externalId: row.external_id,
     label: current?.label ?? null,

@@ -50,6 +50,10 @@ export class Service {
         this.open().db.prepare(`INSERT INTO settings (key, value) VALUES ('annotator', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(name);
         return name;
       },
+      'suggestions.apply': async ({ bundle }) => {
+        const { suggestFromBundle } = await import('../ml/bundle/suggest.ts');
+        return suggestFromBundle(this.open(), bundle);
+      },
       'system.pickFolder': async ({ title }) => {
         if (!this.platform.pickFolder) throw new DermFuseError('UNSUPPORTED', 'No folder dialog here: type the folder path.');
         return this.platform.pickFolder(title);

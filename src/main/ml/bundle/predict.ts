@@ -11,7 +11,7 @@ import { initBackend, type BackendName } from '../backend.ts';
 import { decodeForBackbone } from '../decode.ts';
 import { applyModels, decideClasses } from '../fusion/apply.ts';
 import { EmbedPool } from '../workerPool.ts';
-import { loadBundle } from './loadBundle.ts';
+import { loadBundle, type Bundle } from './loadBundle.ts';
 
 export interface PredictOptions {
   metadataPath?: string;
@@ -71,30 +71,26 @@ function readMetadata(bundleFields: { name: string; type: string }[], opts: Pred
   return out;
 }
 
-/** Predicts every image of a folder with a bundle, exactly as the workbench's final model would. */
-export async function predictWithBundle(bundleDir: string, imagesDir: string, opts: PredictOptions = {}): Promise<PredictSummary> {
-  const bundle = loadBundle(bundleDir);
-  // Heads and PCA run here with the same backend the workbench uses, so predictions match it.
-  await initBackend(opts.backend);
+/**
+ * Scores images with a loaded bundle: decode and embed with its backbone (in a worker, as extraction does), then
+ * the fitted PCA, encoder and heads. `meta` rows are in the bundle's field order (null = missing).
+ */
+export async function scoreImages(bundle: Bundle, files: { id: string; path: string }[], meta: FieldValue[][], backend?: BackendName): Promise<PredictionRow[]> {
   const { pre, models } = bundle;
-  const files = await scanImages(imagesDir);
-  if (files.length === 0) throw new DermFuseError('NOT_FOUND', `No images in ${imagesDir}.`);
-  const warnings: string[] = [];
-  const ids = files.map((f) => f.stem);
-  const meta = readMetadata(pre.mode === 'image' ? [] : pre.fields, opts, ids, warnings);
+  // Heads and PCA run here with the same backend the workbench uses, so predictions match it.
+  await initBackend(backend);
   const errors: (string | null)[] = files.map(() => null);
   const dim = models.pca?.dim ?? 0;
   const vectors = new Float32Array(files.length * dim);
-  if (pre.mode !== 'metadata') {
+  if (pre.mode !== 'metadata' && files.length > 0) {
     const b = pre.backbone!;
     const spec = { name: b.name, dir: path.join(bundle.dir, b.folder), format: b.format, featureLayer: b.featureLayer, preprocessing: b.preprocessing, tta: b.tta };
-    const pool = await EmbedPool.start(spec, 1, opts.backend);
+    const pool = await EmbedPool.start(spec, 1, backend);
     try {
-      const s = spec.preprocessing.inputSize;
       for (let i = 0; i < files.length; i++) {
         try {
           const px = await decodeForBackbone(files[i]!.path, spec.preprocessing);
-          vectors.set(await pool.embed(new Uint8Array(px.buffer.slice(px.byteOffset, px.byteOffset + s * s * 3)), 1), i * dim);
+          vectors.set(await pool.embed(new Uint8Array(px), 1), i * dim);
         } catch (err) {
           errors[i] = (err as Error).message;
         }
@@ -109,14 +105,32 @@ export async function predictWithBundle(bundleDir: string, imagesDir: string, op
   const C = pre.classes.length;
   const probs = ok.length ? applyModels(models, pre.mode, okVectors, ok.map((i) => meta[i]!)) : new Float64Array(0);
   const decided = decideClasses(models, pre.mode, probs, C);
-  const rows: PredictionRow[] = files.map((f, i) => ({ imageId: f.stem, predicted: null, probabilities: {}, missingFields: pre.mode === 'image' ? [] : pre.fields.filter((_, j) => meta[i]![j] === null).map((x) => x.name), error: errors[i] ?? null }));
+  const rows: PredictionRow[] = files.map((f, i) => ({
+    imageId: f.id,
+    predicted: null,
+    probabilities: {},
+    missingFields: pre.mode === 'image' ? [] : pre.fields.filter((_, j) => meta[i]![j] === null).map((x) => x.name),
+    error: errors[i] ?? null,
+  }));
   ok.forEach((i, k) => {
     rows[i]!.predicted = pre.classes[decided[k]!]!;
     rows[i]!.probabilities = Object.fromEntries(pre.classes.map((c, j) => [c, probs[k * C + j]!]));
   });
+  return rows;
+}
+
+/** Predicts every image of a folder with a bundle, exactly as the workbench's final model would. */
+export async function predictWithBundle(bundleDir: string, imagesDir: string, opts: PredictOptions = {}): Promise<PredictSummary> {
+  const bundle = loadBundle(bundleDir);
+  const files = await scanImages(imagesDir);
+  if (files.length === 0) throw new DermFuseError('NOT_FOUND', `No images in ${imagesDir}.`);
+  const warnings: string[] = [];
+  const ids = files.map((f) => f.stem);
+  const meta = readMetadata(bundle.pre.mode === 'image' ? [] : bundle.pre.fields, opts, ids, warnings);
+  const rows = await scoreImages(bundle, files.map((f) => ({ id: f.stem, path: f.path })), meta, opts.backend);
   const predicted: Record<string, number> = {};
   for (const r of rows) if (r.predicted) predicted[r.predicted] = (predicted[r.predicted] ?? 0) + 1;
-  return { mode: pre.mode, classes: pre.classes, images: files.length, predicted, failed: files.length - ok.length, warnings, rows };
+  return { mode: bundle.pre.mode, classes: bundle.pre.classes, images: files.length, predicted, failed: rows.filter((r) => r.error).length, warnings, rows };
 }
 
 /** image_id, predicted, one probability column per class, the model's fields missing for that image, any error. */

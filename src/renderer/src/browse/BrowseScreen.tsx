@@ -4,12 +4,14 @@ import { ApiError } from '../../../shared/api.ts';
 import type { ImageDetail } from '../../../shared/types.ts';
 import { api } from '../api.ts';
 import { ImageGrid } from './ImageGrid.tsx';
+import { ApplyBundle } from './ApplyBundle.tsx';
 import { ImagePanel } from './ImagePanel.tsx';
 import { useImagePages, type LabelFilter } from './useImagePages.ts';
 
 /**
  * The annotator's workbench: filter, grid, detail. Keys: arrows move, number keys set the class with that hotkey,
- * U toggles unsure, Delete clears the label, Ctrl/Cmd+Z undoes the last edit. Every edit is saved at once.
+ * U toggles unsure, A accepts a model's suggestion, Delete clears the label, Ctrl/Cmd+Z undoes the last edit.
+ * Every edit is saved at once.
  */
 export function BrowseScreen() {
   const [filter, setFilter] = useState<LabelFilter>({ kind: 'all' });
@@ -18,6 +20,8 @@ export function BrowseScreen() {
   const [columns, setColumns] = useState(1);
   const [detail, setDetail] = useState<ImageDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
+  /** Bumped when something outside the panel changed the selected image (a model's suggestions). */
+  const [refresh, setRefresh] = useState(0);
   const pages = useImagePages(filter, search);
   const total = pages.head?.total ?? 0;
   const current = pages.itemAt(selected);
@@ -28,13 +32,13 @@ export function BrowseScreen() {
   useEffect(() => {
     if (!current) return setDetail(null);
     api['images.get']({ id: current.id }).then(setDetail, (e: Error) => setError(e.message));
-  }, [current?.id]);
+  }, [current?.id, refresh]);
 
   const applied = useCallback(
     (d: ImageDetail | null) => {
       if (!d) return;
       setDetail((old) => (old && old.id === d.id ? d : old));
-      pages.patch({ id: d.id, externalId: d.externalId, label: d.label, unsure: d.unsure });
+      pages.patch({ id: d.id, externalId: d.externalId, label: d.label, unsure: d.unsure, suggestion: d.suggestion });
       setError(null);
     },
     [pages],
@@ -60,6 +64,11 @@ export function BrowseScreen() {
       }
       if (e.key === 'Delete' || e.key === 'Backspace') return void setLabel(null);
       if (e.key.toLowerCase() === 'u' && detail) return void setLabel(detail.label, !detail.unsure);
+      if (e.key.toLowerCase() === 'a' && detail?.suggestion) {
+        const s = detail.suggestion;
+        if (!pages.head?.classes.some((c) => c.name === s.label)) return setError(`The suggestion "${s.label}" is not a class of this label set: set the label with its number key.`);
+        return void setLabel(s.label);
+      }
       const cls = pages.head?.classes.find((c) => c.hotkey === e.key);
       if (cls && !e.ctrlKey && !e.metaKey && !e.altKey) void setLabel(cls.name);
     };
@@ -77,6 +86,13 @@ export function BrowseScreen() {
         {head?.classes.map((c) => (
           <NavLink key={c.name} label={`${c.hotkey ? `${c.hotkey} · ` : ''}${c.name} (${c.count})`} active={filter.kind === 'class' && filter.name === c.name} onClick={() => setFilter({ kind: 'class', name: c.name })} data-testid={`filter-${c.name}`} />
         ))}
+        <ApplyBundle
+          onApplied={() => {
+            pages.reload();
+            setRefresh((n) => n + 1);
+          }}
+          onError={setError}
+        />
       </ScrollArea>
       <Stack gap={4} style={{ flex: 1, minWidth: 0 }} p="xs">
         <Text size="sm" data-testid="counts">

@@ -65,8 +65,8 @@ export function ImageGrid({ total, itemAt, ensure, selected, onSelect, onColumns
         >
           {item && <img src={mediaUrl('thumb', item.id)} alt={item.externalId} loading="lazy" style={{ width: '100%', height: '100%', objectFit: 'cover' }} />}
           {item && (
-            <Badge size="xs" style={{ position: 'absolute', left: 4, bottom: 4 }} color={item.label ? 'blue' : 'gray'} variant={item.unsure ? 'outline' : 'filled'} data-testid={`label-${item.externalId}`}>
-              {item.label ?? 'unlabelled'}
+            <Badge size="xs" style={{ position: 'absolute', left: 4, bottom: 4 }} color={item.label ? 'blue' : item.suggestion ? 'grape' : 'gray'} variant={item.unsure || (!item.label && item.suggestion) ? 'outline' : 'filled'} data-testid={`label-${item.externalId}`}>
+              {item.label ?? (item.suggestion ? `${item.suggestion.label}? ${Math.round(item.suggestion.probability * 100)}%` : 'unlabelled')}
               {item.unsure ? '?' : ''}
             </Badge>
           )}

@@ -31,6 +31,11 @@ export function ImagePanel({ detail, classes, onLabel, onSaved }: { detail: Imag
         <Text size="sm" data-testid="detail-label">
           Label: {detail.label ?? 'none'} {detail.unsure && <Badge color="yellow">unsure</Badge>}
         </Text>
+        {detail.suggestion && (
+          <Text size="sm" c="grape" data-testid="detail-suggestion">
+            Suggested: {detail.suggestion.label} ({Math.round(detail.suggestion.probability * 100)}%) — press A to accept, or a number key to correct
+          </Text>
+        )}
         <Title order={5}>Metadata</Title>
         <MetadataForm detail={detail} onSaved={onSaved} />
         <Title order={5}>History</Title>
