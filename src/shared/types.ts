@@ -6,8 +6,8 @@ export type FieldType = (typeof FIELD_TYPES)[number];
 export const PRESET_NAMES = ['auto', 'isic', 'ham10000', 'pad-ufes-20', 'generic'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
-/** A metadata field of a project: its schema, not its values. */
-export interface Field {
+/** How a metadata field is described: name, type and the constraints its values must meet. */
+export interface FieldSpec {
   name: string;
   type: FieldType;
   /** Allowed values for category and ordinal fields (ordinal: in order). */
@@ -15,6 +15,10 @@ export interface Field {
   unit: string | null;
   min: number | null;
   max: number | null;
+}
+
+/** A metadata field of a project: its schema, not its values. */
+export interface Field extends FieldSpec {
   missingAllowed: boolean;
 }
 

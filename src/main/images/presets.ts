@@ -1,19 +1,11 @@
 import { DermFuseError } from '../../shared/errors.ts';
-import type { FieldType, PresetName } from '../../shared/types.ts';
+import type { FieldSpec, FieldType, PresetName } from '../../shared/types.ts';
 import type { CsvTable } from './csv.ts';
 import { inferType, isMissing, levelsOf } from './values.ts';
 
 export type ConcretePreset = Exclude<PresetName, 'auto'>;
 
-/** How a metadata field is described before it is stored: column name plus schema. */
-export interface FieldSpec {
-  name: string;
-  type: FieldType;
-  allowedValues: string[] | null;
-  unit: string | null;
-  min: number | null;
-  max: number | null;
-}
+export type { FieldSpec };
 
 /** Which CSV column plays which role. */
 export interface ColumnMapping {

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { Field, FieldType, FieldValue } from '../../../shared/types.ts';
+import type { Field, FieldSpec, FieldType, FieldValue } from '../../../shared/types.ts';
 import type { Db } from '../open.ts';
 
 export interface FieldRow {
@@ -14,14 +14,6 @@ export interface FieldRow {
   position: number;
 }
 
-export interface FieldSpecInput {
-  name: string;
-  type: FieldType;
-  allowedValues: string[] | null;
-  unit: string | null;
-  min: number | null;
-  max: number | null;
-}
 
 export function toField(r: FieldRow): Field {
   return {
@@ -90,7 +82,7 @@ export class FieldsRepo {
    * Adds a field, or returns the existing one; the stored type wins over a newly inferred one (a project keeps
    * one schema) and allowed values are widened with the new ones.
    */
-  ensure(spec: FieldSpecInput): FieldRow {
+  ensure(spec: FieldSpec): FieldRow {
     const existing = this.byName.get(spec.name);
     if (!existing) {
       const position = this.all.all().length;
