@@ -68,9 +68,11 @@ export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
          FROM images i JOIN current_labels l ON l.image_id = i.id AND l.label_set_id = ?
          JOIN classes c ON c.id = l.class_id
          LEFT JOIN patients p ON p.id = i.patient_id LEFT JOIN lesions le ON le.id = i.lesion_id
-         WHERE i.status = 'ok' ORDER BY i.id`,
+         WHERE i.status = 'ok' ORDER BY i.external_id`,
       )
       .all(set.id) as { id: number; external_id: string; sha256: string; label: string; grp: string }[];
+    // Rows in image-id text order, not row-id order (row ids follow import completion, which parallel thumbnailing
+    // makes vary): the same data and seed then give the same folds in every project.
     const usable = rows.filter((r) => vectors.has(r.id));
     const present = [...new Set(usable.map((r) => r.label))].sort();
     if (cfg.positive) {
