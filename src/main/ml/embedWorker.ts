@@ -10,7 +10,7 @@ export type WorkerRequest =
   | { type: 'embed'; id: number; n: number; pixels: Uint8Array };
 
 export type WorkerReply =
-  | { type: 'loaded'; dim: number; fused: boolean; backend: Awaited<ReturnType<typeof initBackend>> }
+  | { type: 'loaded'; dim: number; fused: boolean; numTensors: number; backend: Awaited<ReturnType<typeof initBackend>> }
   | { type: 'embedded'; id: number; vectors: Float32Array; numTensors: number }
   | { type: 'error'; id?: number; message: string };
 
@@ -28,7 +28,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
     case 'load': {
       const backend = await initBackend(msg.backend);
       embedder = await Embedder.load(msg.spec);
-      port.postMessage({ type: 'loaded', dim: embedder.dim, fused: embedder.fused, backend } satisfies WorkerReply);
+      port.postMessage({ type: 'loaded', dim: embedder.dim, fused: embedder.fused, numTensors: tf.memory().numTensors, backend } satisfies WorkerReply);
       return;
     }
     case 'embed': {

@@ -58,6 +58,8 @@ export class EmbedPool {
         if (msg.type === 'loaded') {
           this.dim = msg.dim;
           this.fused = msg.fused;
+          // Every worker reports from the start, also one that the scheduler never gives a batch.
+          this.numTensors[index] = msg.numTensors;
           this.backend = msg.backend;
           this.release(slot);
           resolve();
