@@ -105,6 +105,18 @@ describe('annotator workbench in serve mode', () => {
     expect(edits[0]).toMatchObject({ new_value: '42' });
   });
 
+  it('records the annotator name set in the header with the next edit', async () => {
+    await page.goto(server.url);
+    await page.getByTestId('filter-unlabelled').click();
+    await expect.poll(() => page.getByTestId('detail-label').textContent()).toContain('none');
+    const id = (await page.getByTestId('detail-id').textContent())!;
+    await page.getByTestId('annotator').fill('Dr. Ana Lima');
+    await page.getByTestId('annotator').press('Enter');
+    await expect.poll(() => readDb((p) => p.db.prepare(`SELECT value FROM settings WHERE key = 'annotator'`).pluck().get())).toBe('Dr. Ana Lima');
+    await page.keyboard.press('1');
+    await expect.poll(() => readDb((p) => p.db.prepare(`SELECT a.author FROM annotations a JOIN images i ON i.id = a.image_id WHERE i.external_id = ? ORDER BY a.id DESC LIMIT 1`).pluck().get(id))).toBe('Dr. Ana Lima');
+  });
+
   it('refuses requests without the token, image requests outside the project, and foreign Host headers', async () => {
     const base = server.url.split('?')[0]!;
     expect((await fetch(base)).status).toBe(401);

@@ -1,6 +1,7 @@
 import { AppShell, Button, Group, Text } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import type { ProjectInfo } from '../../shared/types.ts';
+import { AnnotatorName } from './AnnotatorName.tsx';
 import { api } from './api.ts';
 import { BrowseScreen } from './browse/BrowseScreen.tsx';
 import { ProjectHome } from './screens/ProjectHome.tsx';
@@ -29,9 +30,12 @@ export function App() {
               Overview
             </Button>
           </Group>
-          <Text size="xs" c="dimmed">
-            {project.dir}
-          </Text>
+          <Group gap="sm">
+            <Text size="xs" c="dimmed">
+              {project.dir}
+            </Text>
+            <AnnotatorName />
+          </Group>
         </Group>
       </AppShell.Header>
       <AppShell.Main>{view === 'browse' ? <BrowseScreen /> : <ProjectHome info={project} onClose={() => setProject(null)} />}</AppShell.Main>

@@ -1,4 +1,4 @@
-import { Select, Stack, Switch, Text, TextInput } from '@mantine/core';
+import { Input, SegmentedControl, Select, Stack, Text, TextInput } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
 import type { Field, FieldValue, ImageDetail } from '../../../shared/types.ts';
@@ -22,7 +22,23 @@ function FieldInput({ field, value, imageId, onSaved }: { field: Field; value: F
   };
   const label = `${field.name}${field.unit ? ` (${field.unit})` : ''}`;
   if (field.type === 'boolean') {
-    return <Switch label={label} checked={value === true} onChange={(e) => void save(e.currentTarget.checked)} data-testid={`field-${field.name}`} />;
+    // Three states: a missing value must not look like "no".
+    return (
+      <Input.Wrapper label={label} error={error}>
+        <SegmentedControl
+          size="xs"
+          fullWidth
+          data={[
+            { label: 'yes', value: 'yes' },
+            { label: 'no', value: 'no' },
+            { label: 'missing', value: 'missing' },
+          ]}
+          value={value === true ? 'yes' : value === false ? 'no' : 'missing'}
+          onChange={(v) => void save(v === 'yes' ? true : v === 'no' ? false : null)}
+          data-testid={`field-${field.name}`}
+        />
+      </Input.Wrapper>
+    );
   }
   if ((field.type === 'category' || field.type === 'ordinal') && field.allowedValues) {
     return <Select label={label} data={field.allowedValues} value={value === null ? null : String(value)} clearable onChange={(v) => void save(v === null ? null : field.type === 'ordinal' ? Number(v) : v)} error={error} data-testid={`field-${field.name}`} />;
