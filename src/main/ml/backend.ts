@@ -26,7 +26,8 @@ function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 200);
 }
 
-function packageVersion(name: string): string {
+/** Version of an installed package, or 'unknown'. */
+export function packageVersion(name: string): string {
   try {
     return (requireHere(`${name}/package.json`) as { version: string }).version;
   } catch {

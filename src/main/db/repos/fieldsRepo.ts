@@ -47,6 +47,7 @@ export class FieldsRepo {
   private readonly insert: Statement<[string, string, string | null, string | null, number | null, number | null, number]>;
   private readonly setAllowed: Statement<[string | null, number]>;
   private readonly getValue: Statement<[number, number], { num: number | null; text: string | null; source: string }>;
+  private readonly imageValues: Statement<[number], { field_id: number; num: number | null; text: string | null }>;
   private readonly putValue: Statement<[number, number, number | null, string | null, string, string]>;
   private readonly delValue: Statement<[number, number]>;
   private readonly addEdit: Statement<[number, number, string | null, string | null, string, string, string]>;
@@ -59,6 +60,7 @@ export class FieldsRepo {
     );
     this.setAllowed = db.prepare('UPDATE fields SET allowed_values = ? WHERE id = ?');
     this.getValue = db.prepare('SELECT num, text, source FROM field_values WHERE image_id = ? AND field_id = ?');
+    this.imageValues = db.prepare('SELECT field_id, num, text FROM field_values WHERE image_id = ?');
     this.putValue = db.prepare(
       `INSERT INTO field_values (image_id, field_id, num, text, source, updated_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (image_id, field_id) DO UPDATE SET num = excluded.num, text = excluded.text,
@@ -105,6 +107,20 @@ export class FieldsRepo {
   value(imageId: number, field: FieldRow): { value: FieldValue; source: string } | null {
     const r = this.getValue.get(imageId, field.id);
     return r ? { value: decodeValue(field.type, r.num, r.text), source: r.source } : null;
+  }
+
+  /**
+   * Typed metadata of each image, one row per image in `fields` order; null where a value is missing, and for a
+   * field the project does not have (undefined). One query per image.
+   */
+  rows(imageIds: readonly number[], fields: readonly (FieldRow | undefined)[]): FieldValue[][] {
+    return imageIds.map((id) => {
+      const byField = new Map(this.imageValues.all(id).map((v) => [v.field_id, v]));
+      return fields.map((f) => {
+        const v = f && byField.get(f.id);
+        return f && v ? decodeValue(f.type, v.num, v.text) : null;
+      });
+    });
   }
 
   /** Sets (or clears, with null) a value and records the change with who and when. Call inside a transaction. */

@@ -3,26 +3,19 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { DermFuseError } from '../../../shared/errors.ts';
-import type { FieldValue } from '../../../shared/types.ts';
-import { decodeValue, FieldsRepo } from '../../db/repos/fieldsRepo.ts';
+import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
 import type { Project } from '../../project.ts';
+import { packageVersion } from '../backend.ts';
 import { folderDigest } from '../download.ts';
 import { FeatureStore } from '../featureStore.ts';
-import type { FinalModels, Mode } from '../fusion/crossval.ts';
-import { runReport } from '../fusion/runs.ts';
+import type { Mode } from '../fusion/crossval.ts';
+import { runModels, runReport } from '../fusion/runs.ts';
 import { readModelJson } from '../modelFiles.ts';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, type Manifest, type PreprocessingFile } from './format.ts';
 import { modelCard } from './modelCard.ts';
 import { subgroupMetrics } from './subgroups.ts';
 
 const requireHere = createRequire(import.meta.url);
-const version = (pkg: string): string => {
-  try {
-    return (requireHere(`${pkg}/package.json`) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-};
 
 const DERMFUSE_VERSION = (requireHere('../../../../package.json') as { version: string }).version;
 
@@ -39,7 +32,7 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
   const report = runReport(project, runId);
   if (report.status !== 'done' || !report.result) throw new DermFuseError('INVALID_ARGUMENT', `Run ${runId} is ${report.status}; only finished runs can be exported.`);
   const result = report.result;
-  const models = JSON.parse(project.db.prepare('SELECT models FROM run_models WHERE run_id = ?').pluck().get(runId) as string) as FinalModels;
+  const models = runModels(project, runId);
   const target = path.resolve(out);
   if (fs.existsSync(target) && fs.readdirSync(target).length > 0) throw new DermFuseError('INVALID_ARGUMENT', `${target} exists and is not empty: choose a new folder for the bundle.`);
   const tmp = `${target}.partial-${process.pid}`;
@@ -94,7 +87,7 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
       format: BUNDLE_FORMAT,
       version: BUNDLE_VERSION,
       createdAt: new Date().toISOString(),
-      versions: { dermfuse: DERMFUSE_VERSION, '@tensorflow/tfjs': version('@tensorflow/tfjs') },
+      versions: { dermfuse: DERMFUSE_VERSION, '@tensorflow/tfjs': packageVersion('@tensorflow/tfjs') },
       runId,
       mode,
       files,
@@ -112,14 +105,7 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
 function subgroups(project: Project, runId: number, mode: Mode, fields: { name: string; type: string }[], classes: number) {
   const rows = project.db.prepare(`SELECT image_id, label, ${mode} AS probs FROM run_predictions WHERE run_id = ? ORDER BY image_id`).all(runId) as { image_id: number; label: number; probs: string }[];
   const repo = new FieldsRepo(project.db);
-  const frows = fields.map((f) => repo.get(f.name)!);
-  const get = project.db.prepare('SELECT num, text FROM field_values WHERE image_id = ? AND field_id = ?');
-  const meta: FieldValue[][] = rows.map((r) =>
-    frows.map((f) => {
-      const v = get.get(r.image_id, f.id) as { num: number | null; text: string | null } | undefined;
-      return v ? decodeValue(f.type, v.num, v.text) : null;
-    }),
-  );
+  const meta = repo.rows(rows.map((r) => r.image_id), fields.map((f) => repo.get(f.name)));
   const probs = Float64Array.from(rows.flatMap((r) => JSON.parse(r.probs) as number[]));
   return subgroupMetrics(fields, meta, probs, Int32Array.from(rows.map((r) => r.label)), classes);
 }

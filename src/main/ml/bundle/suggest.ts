@@ -1,6 +1,5 @@
 import { DermFuseError } from '../../../shared/errors.ts';
-import type { FieldValue } from '../../../shared/types.ts';
-import { decodeValue, FieldsRepo } from '../../db/repos/fieldsRepo.ts';
+import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
 import { LabelsRepo } from '../../db/repos/labelsRepo.ts';
 import type { Project } from '../../project.ts';
 import type { BackendName } from '../backend.ts';
@@ -22,15 +21,8 @@ export async function suggestFromBundle(project: Project, bundleDir: string, bac
     )
     .all(set.id) as { id: number; external_id: string; path: string }[];
   const repo = new FieldsRepo(project.db);
-  const get = project.db.prepare('SELECT num, text FROM field_values WHERE image_id = ? AND field_id = ?');
   const fields = bundle.pre.mode === 'image' ? [] : bundle.pre.fields.map((f) => repo.get(f.name));
-  const meta: FieldValue[][] = images.map((img) =>
-    fields.map((f) => {
-      if (!f) return null;
-      const v = get.get(img.id, f.id) as { num: number | null; text: string | null } | undefined;
-      return v ? decodeValue(f.type, v.num, v.text) : null;
-    }),
-  );
+  const meta = repo.rows(images.map((i) => i.id), fields);
   const rows = await scoreImages(bundle, images.map((i) => ({ id: String(i.id), path: i.path })), meta, backend);
   const put = project.db.prepare(
     `INSERT INTO suggestions (image_id, label, probability, bundle, created_at) VALUES (?, ?, ?, ?, ?)

@@ -1,6 +1,6 @@
 import { DermFuseError } from '../../../shared/errors.ts';
 import type { FieldValue } from '../../../shared/types.ts';
-import { decodeValue, FieldsRepo } from '../../db/repos/fieldsRepo.ts';
+import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
 import type { Project } from '../../project.ts';
 import { findBackboneKey } from '../exportFeatures.ts';
 import { FeatureStore } from '../featureStore.ts';
@@ -82,18 +82,12 @@ export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
     const classes = cfg.positive ? [`not ${cfg.positive.join('/')}`, cfg.positive.join('/')] : present;
     const labelOf = (l: string) => (cfg.positive ? (cfg.positive.includes(l) ? 1 : 0) : classes.indexOf(l));
     if (classes.length < 2) throw new DermFuseError('INVALID_ARGUMENT', `Training needs two classes or more; "${cfg.label}" has ${classes.length} among images with features.`);
-    const fieldRows = new FieldsRepo(db).list();
-    const get = db.prepare('SELECT field_id, num, text FROM field_values WHERE image_id = ?');
+    const repo = new FieldsRepo(db);
+    const fieldRows = repo.list();
     const d = vectors.values().next().value!.length;
     const image = new Float32Array(usable.length * d);
     usable.forEach((r, i) => image.set(vectors.get(r.id)!, i * d));
-    const meta = usable.map((r) => {
-      const byField = new Map((get.all(r.id) as { field_id: number; num: number | null; text: string | null }[]).map((v) => [v.field_id, v]));
-      return fieldRows.map((f) => {
-        const v = byField.get(f.id);
-        return v ? decodeValue(f.type, v.num, v.text) : null;
-      });
-    });
+    const meta = repo.rows(usable.map((r) => r.id), fieldRows);
     const labels = Int32Array.from(usable.map((r) => labelOf(r.label)));
     const classCounts: Record<string, number> = {};
     for (const l of labels) classCounts[classes[l]!] = (classCounts[classes[l]!] ?? 0) + 1;

@@ -1,11 +1,10 @@
 import { DermFuseError } from '../../../shared/errors.ts';
-import type { FieldValue } from '../../../shared/types.ts';
-import { decodeValue, FieldsRepo } from '../../db/repos/fieldsRepo.ts';
+import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
 import type { Project } from '../../project.ts';
 import { FeatureStore } from '../featureStore.ts';
 import { applyModels } from './apply.ts';
-import type { FinalModels, Mode } from './crossval.ts';
-import { runReport } from './runs.ts';
+import type { Mode } from './crossval.ts';
+import { runModels, runReport } from './runs.ts';
 
 /**
  * The workbench's own predictions of a run's final model (fitted on all images) for images of the project that
@@ -14,18 +13,12 @@ import { runReport } from './runs.ts';
 export function predictWithRun(project: Project, runId: number, mode: Mode, imageIds?: number[]): { imageIds: number[]; externalIds: string[]; probs: Float64Array; classes: string[] } {
   const report = runReport(project, runId);
   if (!report.result) throw new DermFuseError('INVALID_ARGUMENT', `Run ${runId} is ${report.status}.`);
-  const models = JSON.parse(project.db.prepare('SELECT models FROM run_models WHERE run_id = ?').pluck().get(runId) as string) as FinalModels;
+  const models = runModels(project, runId);
   const wanted = imageIds ? new Set(imageIds) : null;
   const vectors = new FeatureStore(project.db).imageVectors(report.snapshot.backboneKey).filter((v) => !wanted || wanted.has(v.imageId));
   const repo = new FieldsRepo(project.db);
   const fields = report.result.fieldsUsed.map((n) => repo.get(n)!);
-  const get = project.db.prepare('SELECT num, text FROM field_values WHERE image_id = ? AND field_id = ?');
-  const meta: FieldValue[][] = vectors.map((v) =>
-    fields.map((f) => {
-      const r = get.get(v.imageId, f.id) as { num: number | null; text: string | null } | undefined;
-      return r ? decodeValue(f.type, r.num, r.text) : null;
-    }),
-  );
+  const meta = repo.rows(vectors.map((v) => v.imageId), fields);
   const dim = vectors[0]?.vector.length ?? 0;
   const flat = new Float32Array(vectors.length * dim);
   vectors.forEach((v, i) => flat.set(v.vector, i * dim));

@@ -1,5 +1,6 @@
 import { DermFuseError } from '../../../shared/errors.ts';
 import type { Project } from '../../project.ts';
+import type { FinalModels } from './crossval.ts';
 import type { Snapshot, TrainConfig } from './dataset.ts';
 import type { RunResult } from './train.ts';
 
@@ -53,6 +54,13 @@ export function listRuns(project: Project) {
       error: r.error,
     };
   });
+}
+
+/** The models of a finished run fitted on all its images (PCA, encoder, heads, fusion, thresholds). */
+export function runModels(project: Project, runId: number): FinalModels {
+  const json = project.db.prepare('SELECT models FROM run_models WHERE run_id = ?').pluck().get(runId) as string | undefined;
+  if (!json) throw new DermFuseError('NOT_FOUND', `Run ${runId} has no fitted models (it did not finish).`);
+  return JSON.parse(json) as FinalModels;
 }
 
 /** Everything about one run: configuration, snapshot, all metrics. */
