@@ -85,6 +85,8 @@ void app.whenReady().then(() => {
 });
 
 app.on('window-all-closed', () => {
-  service?.close();
-  if (process.platform !== 'darwin') app.quit();
+  // A running job is cancelled and waited for, so the project is left consistent.
+  void (service?.close() ?? Promise.resolve()).finally(() => {
+    if (process.platform !== 'darwin') app.quit();
+  });
 });

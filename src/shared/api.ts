@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { ErrorPayload } from './errors.ts';
-import type { FieldValue, ImageDetail, ImageList, ProjectInfo } from './types.ts';
+import type { BrowseFacets, ImageDetail, ImageList, ImportPreview, JobInfo, LabelSetInfo, ProjectInfo } from './types.ts';
 
 /** Declares a call: the request schema, with the response type carried along as a phantom. */
 function call<Req extends z.ZodType, Res>(request: Req): { request: Req; response: Res } {
@@ -14,15 +14,63 @@ function call<Req extends z.ZodType, Res>(request: Req): { request: Req; respons
 
 const projectDir = z.string().min(1, 'choose a project folder').max(4096);
 const imageId = z.number().int().positive();
+const fieldName = z.string().min(1).max(200);
+const FieldFilterSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('range'), field: fieldName, min: z.number().nullable(), max: z.number().nullable() }),
+  z.object({ kind: z.literal('values'), field: fieldName, values: z.array(z.union([z.string().max(500), z.number(), z.boolean()])).min(1).max(1000) }),
+  z.object({ kind: z.literal('missing'), field: fieldName }),
+]);
 const ListRequest = z.object({
   /** A class name, or null for unlabelled images only; absent: every image. */
   label: z.string().max(200).nullable().optional(),
   search: z.string().max(200).optional(),
+  /** Only images whose current label was set by this annotator. */
+  annotator: z.string().max(100).optional(),
+  filters: z.array(FieldFilterSchema).max(50).optional(),
+  /** Only these images (a confusion-matrix cell, a lasso on the embedding map). */
+  ids: z.array(z.number().int().positive()).max(100_000).optional(),
+  /** `id` (the default), `label`, `annotated` (time of the current label) or a metadata field's name. */
+  sort: z.object({ by: z.string().min(1).max(200), desc: z.boolean() }).optional(),
+  /** Count the matches and the classes (the first page of a query); later pages skip it. Default: offset 0 only. */
+  counts: z.boolean().optional(),
   offset: z.number().int().min(0),
   limit: z.number().int().min(1).max(2000),
 });
+const imageIds = z.array(imageId).min(1).max(100_000);
+const fieldValue = z.union([z.number(), z.string().max(10_000), z.boolean(), z.null()]);
+const ImportRequestSchema = z.object({
+  imagesDir: z.string().min(1, 'choose the image folder').max(4096),
+  metadataPath: z.string().max(4096).optional(),
+  preset: z.enum(['auto', 'isic', 'ham10000', 'pad-ufes-20', 'generic']).optional(),
+  idColumn: z.string().max(200).optional(),
+  labelColumn: z.string().max(200).optional(),
+  patientColumn: z.string().max(200).optional(),
+  lesionColumn: z.string().max(200).optional(),
+});
+const JobRequest = z.discriminatedUnion('kind', [
+  ImportRequestSchema.extend({ kind: z.literal('import') }),
+  z.object({ kind: z.literal('extract'), backbone: z.string().min(1).max(4096), tta: z.boolean().optional() }),
+  z.object({
+    kind: z.literal('train'),
+    label: z.string().min(1).max(200),
+    /** A derived target of the label set, or a list of positive classes; neither: every class. */
+    target: z.string().max(200).optional(),
+    positive: z.array(z.string().max(200)).max(200).optional(),
+    fields: z.array(fieldName).max(200).optional(),
+    group: z.enum(['patient', 'lesion', 'image']).optional(),
+    folds: z.number().int().min(2).max(20).optional(),
+    backbone: z.string().max(200).optional(),
+    seed: z.number().int().min(1).max(1_000_000).optional(),
+  }),
+]);
+const hexColor = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour is #rrggbb');
+const LabelSetSave = z.object({
+  classes: z.array(z.object({ name: z.string().trim().min(1).max(200), color: hexColor.nullable(), hotkey: z.string().length(1).nullable() })).min(1).max(200),
+  targets: z.array(z.object({ name: z.string().trim().min(1).max(200), classes: z.array(z.string().max(200)).min(1).max(200) })).max(50),
+});
 const LabelRequest = z.object({ imageId, className: z.string().max(200).nullable(), unsure: z.boolean().optional() });
-const FieldRequest = z.object({ imageId, field: z.string().min(1).max(200), value: z.union([z.number(), z.string().max(10_000), z.boolean(), z.null()]) });
+const FieldRequest = z.object({ imageId, field: fieldName, value: fieldValue });
+const jobId = z.object({ id: z.number().int().positive() });
 
 export const API = {
   /** Creates a project folder (or opens it if it is one) and makes it the open project. */
@@ -40,7 +88,25 @@ export const API = {
   /** Sets (or clears, with null) the label of an image; recorded with the annotator and time. */
   'labels.set': call<typeof LabelRequest, ImageDetail>(LabelRequest),
   /** Undoes the last label or metadata edit of this session (itself recorded as an edit). */
-  'edits.undo': call<z.ZodObject<{}>, ImageDetail | null>(z.object({})),
+  'edits.undo': call<z.ZodObject<{}>, { image: ImageDetail | null; images: number }>(z.object({})),
+  /** Sets one label on many images (grid multi-select): one edit, undone as one. */
+  'labels.setMany': call<z.ZodObject<{ imageIds: typeof imageIds; className: z.ZodNullable<z.ZodString> }>, { changed: number }>(z.object({ imageIds, className: z.string().max(200).nullable() })),
+  /** Sets one metadata value on many images, each checked; nothing is written if any is invalid. */
+  'fields.setMany': call<z.ZodObject<{ imageIds: typeof imageIds; field: typeof fieldName; value: typeof fieldValue }>, { changed: number }>(z.object({ imageIds, field: fieldName, value: fieldValue })),
+  /** Observed values and ranges of every field, and the annotators: what the filter panel offers. */
+  'images.facets': call<z.ZodObject<{}>, BrowseFacets>(z.object({})),
+  /** The primary label set: classes with colours and hotkeys, and derived targets. */
+  'labelSets.get': call<z.ZodObject<{}>, LabelSetInfo>(z.object({})),
+  /** Saves the label-set editor: classes (new ones added, unused ones removed, order kept), colours, hotkeys, targets. */
+  'labelSets.save': call<typeof LabelSetSave, LabelSetInfo>(LabelSetSave),
+  /** What an import would do (preset, mapping, types, problems), before anything is written. */
+  'import.plan': call<typeof ImportRequestSchema, ImportPreview>(ImportRequestSchema),
+  /** Starts long work (import, feature extraction, training) as a job; one at a time. */
+  'jobs.start': call<typeof JobRequest, JobInfo>(JobRequest),
+  'jobs.list': call<z.ZodObject<{}>, JobInfo[]>(z.object({})),
+  /** Answers as soon as the job has news past `after` (a version), or after 15 s: progress as a long poll. */
+  'jobs.watch': call<z.ZodObject<{ id: z.ZodNumber; after: z.ZodNumber }>, JobInfo>(z.object({ id: z.number().int().positive(), after: z.number().int().min(-1) })),
+  'jobs.cancel': call<typeof jobId, JobInfo>(jobId),
   /** Sets a metadata value after checking it against the field's type and allowed values. */
   'fields.set': call<typeof FieldRequest, ImageDetail>(FieldRequest),
   /** The annotator name stored with every edit. */

@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   'INVALID_VALUE',
   'NOT_FOUND',
   'CANCELLED',
+  'BUSY',
   'UNSUPPORTED',
   'UNAUTHORIZED',
   'INTERNAL',

@@ -72,6 +72,27 @@ export interface Progress {
   message?: string;
 }
 
+export const JOB_KINDS = ['import', 'extract', 'train'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+/** Long work as the UI sees it: progress with an estimate of the time left, then a result or an error. */
+export interface JobInfo {
+  id: number;
+  kind: JobKind;
+  title: string;
+  status: 'running' | 'done' | 'failed' | 'cancelled';
+  progress: Progress | null;
+  startedAt: string;
+  finishedAt: string | null;
+  /** Seconds left at the current phase's rate; null until it can be estimated. */
+  etaSeconds: number | null;
+  elapsedSeconds: number;
+  result: unknown;
+  error: { code: string; message: string } | null;
+  /** Bumped on every change: watchers ask for news past the version they have. */
+  version: number;
+}
+
 export interface ImageSummary {
   id: number;
   externalId: string;
@@ -81,15 +102,20 @@ export interface ImageSummary {
   suggestion: { label: string; probability: number } | null;
 }
 
-export interface ImageList {
-  /** Images matching the filter (before paging). */
+/** The counts the browser shows: computed for the first page of a query only (the hot path pages without them). */
+export interface BrowseCounts {
+  /** Images matching the filter. */
   total: number;
   /** All readable images and those without a label, whatever the filter. */
   all: number;
   unlabelled: number;
+  classes: { name: string; hotkey: string | null; color: string | null; count: number }[];
+}
+
+export interface ImageList {
   offset: number;
   items: ImageSummary[];
-  classes: { name: string; hotkey: string | null; count: number }[];
+  counts: BrowseCounts | null;
 }
 
 export interface LabelEvent {
@@ -111,4 +137,65 @@ export interface ImageDetail extends ImageSummary {
   /** Other images of the same lesion, and of the same patient. */
   sameLesion: number[];
   samePatient: number[];
+}
+
+/** A filter on one metadata field: a numeric range, a set of values, or "missing". */
+export type FieldFilter =
+  | { kind: 'range'; field: string; min: number | null; max: number | null }
+  | { kind: 'values'; field: string; values: (string | number | boolean)[] }
+  | { kind: 'missing'; field: string };
+
+/** What the filter panel offers per field: observed values with counts (categories) or the observed range. */
+export interface FieldSummary {
+  name: string;
+  type: FieldType;
+  unit: string | null;
+  missing: number;
+  min: number | null;
+  max: number | null;
+  values: { value: string | number | boolean; count: number }[];
+}
+
+export interface BrowseFacets {
+  fields: FieldSummary[];
+  annotators: { name: string; count: number }[];
+}
+
+/** What an import would do, shown before anything is written. */
+export interface ImportPreview {
+  imagesDir: string;
+  metadataPath: string | null;
+  preset: Exclude<PresetName, 'auto'> | null;
+  header: string[];
+  mapping: { id: string; label: string | null; labelSet: string | null; patient: string | null; lesion: string | null; fields: FieldSpec[] } | null;
+  images: number;
+  rows: number;
+  rowsMatched: number;
+  rowsWithoutImage: number;
+  imagesWithoutRow: number;
+  /** Up to the first 200 problems; problemCount has them all. */
+  problems: ImportProblem[];
+  problemCount: number;
+  /** Label counts over matched rows. */
+  classes: Record<string, number>;
+}
+
+export interface LabelClass {
+  name: string;
+  /** #rrggbb */
+  color: string | null;
+  /** One character; null: none. */
+  hotkey: string | null;
+  count: number;
+}
+
+export interface DerivedTarget {
+  name: string;
+  classes: string[];
+}
+
+export interface LabelSetInfo {
+  name: string;
+  classes: LabelClass[];
+  targets: DerivedTarget[];
 }

@@ -45,7 +45,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await page.close();
   await server.close();
-  service.close();
+  await service.close();
   tmp.cleanup();
 });
 

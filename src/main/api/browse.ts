@@ -1,57 +1,160 @@
 import { DermFuseError } from '../../shared/errors.ts';
-import type { FieldValue, ImageDetail, ImageList } from '../../shared/types.ts';
-import { FieldsRepo, toField } from '../db/repos/fieldsRepo.ts';
+import type { BrowseFacets, FieldFilter, FieldSummary, FieldValue, ImageDetail, ImageList } from '../../shared/types.ts';
+import { FieldsRepo, toField, type FieldRow } from '../db/repos/fieldsRepo.ts';
 import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import type { Project } from '../project.ts';
 
 export interface ListQuery {
   label?: string | null;
   search?: string;
+  annotator?: string;
+  filters?: FieldFilter[];
+  ids?: number[];
+  sort?: { by: string; desc: boolean };
+  counts?: boolean;
   offset: number;
   limit: number;
 }
 
-/** A page of the grid: filter by label (or unlabelled) and id text; counts for the status line. */
-export function listImages(project: Project, q: ListQuery): ImageList {
-  const db = project.db;
-  const set = new LabelsRepo(db).primarySet();
-  const setId = set?.id ?? -1;
-  const where: string[] = [`i.status = 'ok'`];
-  const params: unknown[] = [setId];
-  if (q.label === null) where.push('l.class_id IS NULL');
+interface Where {
+  joins: string[];
+  where: string[];
+  params: unknown[];
+}
+
+function fieldRow(fields: FieldsRepo, name: string): FieldRow {
+  const f = fields.get(name);
+  if (!f) throw new DermFuseError('NOT_FOUND', `No metadata field "${name}".`);
+  return f;
+}
+
+/** The SQL condition of one field filter; every one runs on the (field_id, num|text) indexes. */
+function fieldCondition(f: FieldRow, filter: FieldFilter, params: unknown[]): string {
+  switch (filter.kind) {
+    case 'missing':
+      params.push(f.id);
+      return 'i.id NOT IN (SELECT image_id FROM field_values WHERE field_id = ?)';
+    case 'range': {
+      if (f.type !== 'number' && f.type !== 'ordinal') throw new DermFuseError('INVALID_REQUEST', `${f.name} is a ${f.type} field: filter it by values, not by a range.`);
+      params.push(f.id, filter.min ?? -Infinity, filter.max ?? Infinity);
+      return 'i.id IN (SELECT image_id FROM field_values WHERE field_id = ? AND num >= ? AND num <= ?)';
+    }
+    case 'values': {
+      const numeric = f.type !== 'category' && f.type !== 'text';
+      const values = filter.values.map((v) => (numeric ? (typeof v === 'boolean' ? Number(v) : Number(v)) : String(v)));
+      if (numeric && values.some((v) => !Number.isFinite(v))) throw new DermFuseError('INVALID_REQUEST', `${f.name}: filter values must be numbers.`);
+      params.push(f.id, ...values);
+      return `i.id IN (SELECT image_id FROM field_values WHERE field_id = ? AND ${numeric ? 'num' : 'text'} IN (${values.map(() => '?').join(', ')}))`;
+    }
+    default: {
+      const never: never = filter;
+      throw new Error(`unknown filter ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Everything but paging and sorting: shared by the count and the page query. */
+function whereOf(project: Project, q: ListQuery, setId: number): Where {
+  const fields = new FieldsRepo(project.db);
+  const w: Where = { joins: [], where: [`i.status = 'ok'`], params: [] };
+  if (q.label === null) w.where.push('l.class_id IS NULL');
   else if (q.label !== undefined) {
-    where.push('c.name = ?');
-    params.push(q.label);
+    const classId = project.db.prepare('SELECT id FROM classes WHERE label_set_id = ? AND name = ?').pluck().get(setId, q.label);
+    w.where.push('l.class_id = ?');
+    w.params.push(classId ?? -1);
+  }
+  if (q.annotator !== undefined) {
+    w.where.push('l.author = ?');
+    w.params.push(q.annotator);
   }
   if (q.search) {
-    where.push(`i.external_id LIKE ? ESCAPE '\\'`);
-    params.push(`%${q.search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
+    w.where.push(`i.external_id LIKE ? ESCAPE '\\'`);
+    w.params.push(`%${q.search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
   }
-  const from = `FROM images i LEFT JOIN current_labels l ON l.image_id = i.id AND l.label_set_id = ? LEFT JOIN classes c ON c.id = l.class_id WHERE ${where.join(' AND ')}`;
-  const total = db.prepare(`SELECT COUNT(*) ${from}`).pluck().get(...params) as number;
+  if (q.ids) {
+    w.where.push(`i.id IN (SELECT value FROM json_each(?))`);
+    w.params.push(JSON.stringify(q.ids));
+  }
+  for (const filter of q.filters ?? []) w.where.push(fieldCondition(fieldRow(fields, filter.field), filter, w.params));
+  return w;
+}
+
+/** ORDER BY for a sort key; images without a value come last whichever the direction. Ties break on the id. */
+function orderOf(project: Project, sort: ListQuery['sort'], joins: string[], params: unknown[]): string {
+  const dir = sort?.desc ? 'DESC' : 'ASC';
+  const by = sort?.by ?? 'id';
+  if (by === 'id') return `i.external_id ${dir}`;
+  if (by === 'label') return `c.name IS NULL, c.name ${dir}, i.external_id`;
+  if (by === 'annotated') return `l.created_at IS NULL, l.created_at ${dir}, i.external_id`;
+  const f = fieldRow(new FieldsRepo(project.db), by);
+  joins.push('LEFT JOIN field_values sv ON sv.image_id = i.id AND sv.field_id = ?');
+  params.push(f.id);
+  const col = f.type === 'category' || f.type === 'text' ? 'sv.text' : 'sv.num';
+  return `${col} IS NULL, ${col} ${dir}, i.external_id`;
+}
+
+/** A page of the grid: filter by label, annotator, id text, any metadata field; sort by any field; counts on the first page. */
+export function listImages(project: Project, q: ListQuery): ImageList {
+  const db = project.db;
+  const labels = new LabelsRepo(db);
+  const set = labels.primarySet();
+  const setId = set?.id ?? -1;
+  const w = whereOf(project, q, setId);
+  const base = `FROM images i LEFT JOIN current_labels l ON l.image_id = i.id AND l.label_set_id = ${Number(setId)} LEFT JOIN classes c ON c.id = l.class_id`;
+  const sortJoins: string[] = [];
+  const sortParams: unknown[] = [];
+  const order = orderOf(project, q.sort, sortJoins, sortParams);
   const items = (
     db
       .prepare(
         `SELECT i.id, i.external_id, c.name AS label, COALESCE(l.unsure, 0) AS unsure, s.label AS s_label, s.probability AS s_p
-         ${from.replace('WHERE', 'LEFT JOIN suggestions s ON s.image_id = i.id WHERE')} ORDER BY i.external_id LIMIT ? OFFSET ?`,
+         ${base} ${sortJoins.join(' ')} LEFT JOIN suggestions s ON s.image_id = i.id
+         WHERE ${w.where.join(' AND ')} ORDER BY ${order} LIMIT ? OFFSET ?`,
       )
-      .all(...params, q.limit, q.offset) as { id: number; external_id: string; label: string | null; unsure: number; s_label: string | null; s_p: number | null }[]
+      .all(...sortParams, ...w.params, q.limit, q.offset) as { id: number; external_id: string; label: string | null; unsure: number; s_label: string | null; s_p: number | null }[]
   ).map((r) => ({ id: r.id, externalId: r.external_id, label: r.label, unsure: r.unsure === 1, suggestion: r.s_label ? { label: r.s_label, probability: r.s_p! } : null }));
+  if (!(q.counts ?? q.offset === 0)) return { offset: q.offset, items, counts: null };
+
+  const total = db.prepare(`SELECT COUNT(*) ${base} WHERE ${w.where.join(' AND ')}`).pluck().get(...w.params) as number;
   const all = db.prepare(`SELECT COUNT(*) FROM images WHERE status = 'ok'`).pluck().get() as number;
-  const labelled = set
-    ? (db.prepare(`SELECT COUNT(*) FROM current_labels l JOIN images i ON i.id = l.image_id WHERE l.label_set_id = ? AND l.class_id IS NOT NULL AND i.status = 'ok'`).pluck().get(setId) as number)
-    : 0;
-  const counts = set ? new LabelsRepo(db).classCounts(setId) : {};
-  const hotkeys = db.prepare('SELECT name, hotkey FROM classes WHERE label_set_id = ? ORDER BY position').all(setId) as { name: string; hotkey: string | null }[];
+  const perClass = new Map(
+    (db.prepare(`SELECT l.class_id AS id, COUNT(*) AS n FROM current_labels l JOIN images i ON i.id = l.image_id AND i.status = 'ok' WHERE l.label_set_id = ? AND l.class_id IS NOT NULL GROUP BY l.class_id`).all(setId) as { id: number; n: number }[]).map((r) => [r.id, r.n]),
+  );
+  const labelled = [...perClass.values()].reduce((a, b) => a + b, 0);
+  const classes = db.prepare('SELECT id, name, hotkey, color FROM classes WHERE label_set_id = ? AND retired = 0 ORDER BY position').all(setId) as { id: number; name: string; hotkey: string | null; color: string | null }[];
   return {
-    total,
-    all,
-    unlabelled: all - labelled,
     offset: q.offset,
     items,
-    // Number keys 1-9 follow the class order unless the label-set editor set others.
-    classes: hotkeys.map((h, i) => ({ name: h.name, hotkey: h.hotkey ?? (i < 9 ? String(i + 1) : null), count: counts[h.name] ?? 0 })),
+    counts: {
+      total,
+      all,
+      unlabelled: all - labelled,
+      classes: classes.map((c) => ({ name: c.name, hotkey: c.hotkey, color: c.color, count: perClass.get(c.id) ?? 0 })),
+    },
   };
+}
+
+/** Values to filter on: per field, the observed values (categories, ordinals, booleans) or range (numbers), and missing. */
+export function browseFacets(project: Project): BrowseFacets {
+  const db = project.db;
+  const all = db.prepare(`SELECT COUNT(*) FROM images WHERE status = 'ok'`).pluck().get() as number;
+  const fields = new FieldsRepo(db).list();
+  const out: FieldSummary[] = fields.map((f) => {
+    const present = db.prepare(`SELECT COUNT(*) FROM field_values v JOIN images i ON i.id = v.image_id AND i.status = 'ok' WHERE v.field_id = ?`).pluck().get(f.id) as number;
+    const range = db.prepare('SELECT MIN(num) AS min, MAX(num) AS max FROM field_values WHERE field_id = ?').get(f.id) as { min: number | null; max: number | null };
+    const col = f.type === 'category' || f.type === 'text' ? 'text' : 'num';
+    const values =
+      f.type === 'number'
+        ? []
+        : (db.prepare(`SELECT v.${col} AS value, COUNT(*) AS count FROM field_values v JOIN images i ON i.id = v.image_id AND i.status = 'ok' WHERE v.field_id = ? GROUP BY v.${col} ORDER BY count DESC LIMIT 200`).all(f.id) as { value: string | number; count: number }[]).map((r) => ({
+            value: f.type === 'boolean' ? r.value === 1 : r.value,
+            count: r.count,
+          }));
+    return { name: f.name, type: f.type, unit: f.unit, missing: all - present, min: range.min, max: range.max, values };
+  });
+  const setId = new LabelsRepo(db).primarySet()?.id ?? -1;
+  const annotators = db.prepare(`SELECT author AS name, COUNT(*) AS count FROM current_labels WHERE label_set_id = ? GROUP BY author ORDER BY count DESC`).all(setId) as { name: string; count: number }[];
+  return { fields: out, annotators };
 }
 
 export function imageDetail(project: Project, id: number): ImageDetail {

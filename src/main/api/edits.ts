@@ -9,6 +9,9 @@ export type UndoEntry =
   | { kind: 'label'; imageId: number; labelSetId: number; classId: number | null; unsure: boolean }
   | { kind: 'field'; imageId: number; field: string; value: FieldValue };
 
+/** Undo entries are batches: one key press undoes a whole multi-select edit. */
+type UndoBatch = UndoEntry[];
+
 /** Checks a value against its field: type, range, allowed values. Returns the value to store or throws why not. */
 export function validateValue(f: FieldRow, value: FieldValue): FieldValue {
   if (value === null || value === '') return null;
@@ -44,47 +47,83 @@ export function validateValue(f: FieldRow, value: FieldValue): FieldValue {
 
 /** Label and metadata edits by an annotator: written at once, in the history, undoable. */
 export class Editor {
-  private readonly undoStack: UndoEntry[] = [];
+  private readonly undoStack: UndoBatch[] = [];
 
   constructor(private readonly project: Project) {}
 
   setLabel(imageId: number, className: string | null, unsure: boolean, author: string): void {
+    this.setLabels([imageId], className, unsure, author);
+  }
+
+  /** Sets one label on many images in one transaction; undone as one. Images already so labelled are left alone. */
+  setLabels(imageIds: number[], className: string | null, unsure: boolean, author: string): number {
     const db = this.project.db;
     const labels = new LabelsRepo(db);
     const set = labels.primarySet();
     if (!set) throw new DermFuseError('NOT_FOUND', 'The project has no label set yet.');
     const classId = className === null ? null : (db.prepare('SELECT id FROM classes WHERE label_set_id = ? AND name = ?').pluck().get(set.id, className) as number | undefined);
     if (classId === undefined) throw new DermFuseError('NOT_FOUND', `No class "${className}" in label set "${set.name}".`);
-    this.requireImage(imageId);
-    const before = db.prepare('SELECT class_id, unsure FROM current_labels WHERE image_id = ? AND label_set_id = ?').get(imageId, set.id) as { class_id: number | null; unsure: number } | undefined;
-    labels.annotate(imageId, set.id, classId, author, 'user', unsure);
-    this.undoStack.push({ kind: 'label', imageId, labelSetId: set.id, classId: before?.class_id ?? null, unsure: before?.unsure === 1 });
+    this.requireImages(imageIds);
+    const current = db.prepare('SELECT class_id, unsure FROM current_labels WHERE image_id = ? AND label_set_id = ?');
+    const batch: UndoBatch = [];
+    db.transaction(() => {
+      for (const imageId of imageIds) {
+        const before = current.get(imageId, set.id) as { class_id: number | null; unsure: number } | undefined;
+        // A single edit is always written (it may only toggle "unsure"); a batch skips images it would not change.
+        if (imageIds.length > 1 && before && before.class_id === classId && (before.unsure === 1) === unsure) continue;
+        labels.annotate(imageId, set.id, classId, author, 'user', unsure);
+        batch.push({ kind: 'label', imageId, labelSetId: set.id, classId: before?.class_id ?? null, unsure: before?.unsure === 1 });
+      }
+    })();
+    if (batch.length > 0) this.undoStack.push(batch);
+    return batch.length;
   }
 
   setField(imageId: number, name: string, value: FieldValue, author: string): void {
+    this.setFields([imageId], name, value, author);
+  }
+
+  /** Sets one metadata value on many images: checked once against the field, written in one transaction, undone as one. */
+  setFields(imageIds: number[], name: string, value: FieldValue, author: string): number {
     const fields = new FieldsRepo(this.project.db);
     const f = fields.get(name);
     if (!f) throw new DermFuseError('NOT_FOUND', `No metadata field "${name}".`);
-    this.requireImage(imageId);
+    this.requireImages(imageIds);
     const checked = validateValue(f, value);
-    const before = fields.value(imageId, f)?.value ?? null;
-    this.project.db.transaction(() => fields.set(imageId, f, checked, author, 'user', true))();
-    this.undoStack.push({ kind: 'field', imageId, field: name, value: before });
+    const batch: UndoBatch = [];
+    this.project.db.transaction(() => {
+      for (const imageId of imageIds) {
+        const before = fields.value(imageId, f)?.value ?? null;
+        if (imageIds.length > 1 && before === checked) continue;
+        fields.set(imageId, f, checked, author, 'user', true);
+        batch.push({ kind: 'field', imageId, field: name, value: before });
+      }
+    })();
+    if (batch.length > 0) this.undoStack.push(batch);
+    return batch.length;
   }
 
-  /** Reverts the newest edit of this session by writing the old value back (the history keeps both). */
-  undo(author: string): number | null {
-    const e = this.undoStack.pop();
-    if (!e) return null;
-    if (e.kind === 'label') new LabelsRepo(this.project.db).annotate(e.imageId, e.labelSetId, e.classId, author, 'user', e.unsure);
-    else {
-      const fields = new FieldsRepo(this.project.db);
-      this.project.db.transaction(() => fields.set(e.imageId, fields.get(e.field)!, e.value, author, 'user', true))();
+  /** Reverts the newest edit of this session (a batch as a whole) by writing the old values back; the history keeps both. */
+  undo(author: string): { imageIds: number[] } | null {
+    const batch = this.undoStack.pop();
+    if (!batch) return null;
+    const db = this.project.db;
+    const labels = new LabelsRepo(db);
+    const fields = new FieldsRepo(db);
+    db.transaction(() => {
+      for (const e of [...batch].reverse()) {
+        if (e.kind === 'label') labels.annotate(e.imageId, e.labelSetId, e.classId, author, 'user', e.unsure);
+        else fields.set(e.imageId, fields.get(e.field)!, e.value, author, 'user', true);
+      }
+    })();
+    return { imageIds: batch.map((e) => e.imageId) };
+  }
+
+  private requireImages(ids: number[]): void {
+    const known = this.project.db.prepare(`SELECT COUNT(*) FROM images WHERE id IN (SELECT DISTINCT value FROM json_each(?))`).pluck().get(JSON.stringify(ids)) as number;
+    if (known !== new Set(ids).size) {
+      const missing = ids.find((id) => !this.project.db.prepare('SELECT 1 FROM images WHERE id = ?').get(id));
+      throw new DermFuseError('NOT_FOUND', `No image ${missing} in this project.`);
     }
-    return e.imageId;
-  }
-
-  private requireImage(id: number): void {
-    if (!this.project.db.prepare('SELECT 1 FROM images WHERE id = ?').get(id)) throw new DermFuseError('NOT_FOUND', `No image ${id} in this project.`);
   }
 }

@@ -4,7 +4,10 @@ import { projectInfo } from '../images/info.ts';
 import { logger } from '../log.ts';
 import { Project } from '../project.ts';
 import { RecentProjects } from './recent.ts';
-import { imageDetail, listImages } from './browse.ts';
+import { browseFacets, imageDetail, listImages } from './browse.ts';
+import { importPreview, jobFor } from './jobRequests.ts';
+import { labelSetInfo, saveLabelSet } from './labelSets.ts';
+import { JobManager } from '../jobs/manager.ts';
 import { Editor } from './edits.ts';
 
 const log = logger('api');
@@ -20,6 +23,7 @@ type Handlers = { [K in CallName]: (req: RequestOf<K>) => Promise<ResponseOf<K>>
 export class Service {
   private project: Project | null = null;
   private editor: Editor | null = null;
+  private jobs = new JobManager();
   private readonly handlers: Handlers;
 
   constructor(
@@ -42,9 +46,22 @@ export class Service {
         return imageDetail(this.open(), imageId);
       },
       'edits.undo': async () => {
-        const id = this.edits().undo(this.annotator());
-        return id === null ? null : imageDetail(this.open(), id);
+        const undone = this.edits().undo(this.annotator());
+        return { image: undone ? imageDetail(this.open(), undone.imageIds[0]!) : null, images: undone?.imageIds.length ?? 0 };
       },
+      'labels.setMany': async ({ imageIds, className }) => ({ changed: this.edits().setLabels(imageIds, className, false, this.annotator()) }),
+      'fields.setMany': async ({ imageIds, field, value }) => ({ changed: this.edits().setFields(imageIds, field, value, this.annotator()) }),
+      'images.facets': async () => browseFacets(this.open()),
+      'labelSets.get': async () => labelSetInfo(this.open()),
+      'labelSets.save': async (edit) => saveLabelSet(this.open(), edit),
+      'import.plan': async (req) => importPreview(this.open(), req),
+      'jobs.start': async (req) => {
+        const { title, body } = jobFor(this.open(), req);
+        return this.jobs.start(req.kind, title, body);
+      },
+      'jobs.list': async () => this.jobs.list(),
+      'jobs.watch': async ({ id, after }) => this.jobs.watch(id, after),
+      'jobs.cancel': async ({ id }) => this.jobs.cancel(id),
       'settings.getAnnotator': async () => this.annotator(),
       'settings.setAnnotator': async ({ name }) => {
         this.open().db.prepare(`INSERT INTO settings (key, value) VALUES ('annotator', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(name);
@@ -84,7 +101,8 @@ export class Service {
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    await this.jobs.cancelAll();
     this.project?.close();
     this.project = null;
   }
@@ -111,7 +129,12 @@ export class Service {
   }
 
   private switchTo(project: Project) {
+    if (this.jobs.list().some((j) => j.status === 'running')) {
+      project.close();
+      throw new DermFuseError('BUSY', 'A job is running in the open project: wait for it or cancel it before switching projects.');
+    }
     this.project?.close();
+    this.jobs = new JobManager();
     this.project = project;
     this.editor = null;
     this.recent.add(project.dir);

@@ -33,6 +33,6 @@ export async function serveProject(dir: string, host: string, port: number, json
   );
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   await server.close();
-  service.close();
+  await service.close();
   process.stderr.write('Stopped.\n');
 }

@@ -1,44 +1,86 @@
 import { AppShell, Button, Group, Text } from '@mantine/core';
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import type { ProjectInfo } from '../../shared/types.ts';
 import { AnnotatorName } from './AnnotatorName.tsx';
 import { api } from './api.ts';
 import { BrowseScreen } from './browse/BrowseScreen.tsx';
+import { JobBar, JobsProvider } from './jobs/JobsContext.tsx';
+import { ImportScreen } from './screens/ImportScreen.tsx';
+import { LabelSetEditor } from './screens/LabelSetEditor.tsx';
 import { ProjectHome } from './screens/ProjectHome.tsx';
 import { StartScreen } from './screens/StartScreen.tsx';
 
-type View = 'browse' | 'overview';
+const VIEWS = [
+  ['browse', 'Browse'],
+  ['import', 'Import'],
+  ['labels', 'Label set'],
+  ['overview', 'Overview'],
+] as const;
+type View = (typeof VIEWS)[number][0];
 
 export function App() {
   const [project, setProject] = useState<ProjectInfo | null>(null);
   const [view, setView] = useState<View>('browse');
+  /** Bumped when the data under the browser changed (import, label-set edit): it re-queries. */
+  const [generation, setGeneration] = useState(0);
   // In serve mode the project is already open: pick it up instead of asking for a folder.
+  const opened = useCallback((p: ProjectInfo) => {
+    setProject(p);
+    // An empty project has nothing to browse yet: start at the import.
+    setView(p.images === 0 ? 'import' : 'browse');
+  }, []);
   useEffect(() => {
+    api['project.info']({}).then(opened, () => undefined);
+  }, [opened]);
+  const changed = useCallback(() => {
+    setGeneration((g) => g + 1);
     api['project.info']({}).then(setProject, () => undefined);
   }, []);
-  if (!project) return <StartScreen onOpened={setProject} />;
+  if (!project) return <StartScreen onOpened={opened} />;
+  const screen = (() => {
+    switch (view) {
+      case 'browse':
+        return <BrowseScreen key={generation} />;
+      case 'import':
+        return <ImportScreen onImported={changed} />;
+      case 'labels':
+        return <LabelSetEditor onSaved={changed} />;
+      case 'overview':
+        return <ProjectHome info={project} onClose={() => setProject(null)} />;
+      default: {
+        const never: never = view;
+        return never;
+      }
+    }
+  })();
   return (
-    <AppShell header={{ height: 48 }} padding={0}>
-      <AppShell.Header>
-        <Group h="100%" px="md" justify="space-between">
-          <Group>
-            <Text fw={700}>DermFuse</Text>
-            <Button size="xs" variant={view === 'browse' ? 'filled' : 'subtle'} onClick={() => setView('browse')}>
-              Browse
-            </Button>
-            <Button size="xs" variant={view === 'overview' ? 'filled' : 'subtle'} onClick={() => setView('overview')}>
-              Overview
-            </Button>
+    <JobsProvider>
+      <AppShell header={{ height: 48 }} padding={0}>
+        <AppShell.Header>
+          <Group h="100%" px="md" justify="space-between">
+            <Group gap={4}>
+              <Text fw={700} mr="sm">
+                DermFuse
+              </Text>
+              {VIEWS.map(([v, title]) => (
+                <Button key={v} size="xs" variant={view === v ? 'filled' : 'subtle'} onClick={() => setView(v)} data-testid={`nav-${v}`}>
+                  {title}
+                </Button>
+              ))}
+            </Group>
+            <Group gap="sm">
+              <Text size="xs" c="dimmed">
+                {project.dir}
+              </Text>
+              <AnnotatorName />
+            </Group>
           </Group>
-          <Group gap="sm">
-            <Text size="xs" c="dimmed">
-              {project.dir}
-            </Text>
-            <AnnotatorName />
-          </Group>
-        </Group>
-      </AppShell.Header>
-      <AppShell.Main>{view === 'browse' ? <BrowseScreen /> : <ProjectHome info={project} onClose={() => setProject(null)} />}</AppShell.Main>
-    </AppShell>
+        </AppShell.Header>
+        <AppShell.Main>
+          <JobBar />
+          {screen}
+        </AppShell.Main>
+      </AppShell>
+    </JobsProvider>
   );
 }

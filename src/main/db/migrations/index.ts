@@ -3,6 +3,7 @@ import * as m0001 from './0001-initial.ts';
 import * as m0002 from './0002-features.ts';
 import * as m0003 from './0003-runs.ts';
 import * as m0004 from './0004-suggestions.ts';
+import * as m0005 from './0005-workbench.ts';
 
 export interface Migration {
   version: number;
@@ -10,4 +11,4 @@ export interface Migration {
 }
 
 /** Every shipped migration, in order. Shipped migrations are never edited: add a new file instead. */
-export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004];
+export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005];

@@ -16,7 +16,7 @@ export class LabelsRepo {
   private readonly insertSet: Statement<[string, number, string]>;
   private readonly classByName: Statement<[number, string], { id: number }>;
   private readonly classCount: Statement<[number], { n: number }>;
-  private readonly insertClass: Statement<[number, string, number]>;
+  private readonly insertClass: Statement<[number, string, number, number, string | null, string | null]>;
   private readonly lastImport: Statement<[number, number], { class_id: number | null }>;
   private readonly insertAnnotation: Statement<[number, number, number | null, number, string, string, string]>;
   private readonly counts: Statement<[number], { name: string; n: number }>;
@@ -27,7 +27,11 @@ export class LabelsRepo {
     this.insertSet = db.prepare('INSERT INTO label_sets (name, is_primary, created_at) VALUES (?, ?, ?)');
     this.classByName = db.prepare('SELECT id FROM classes WHERE label_set_id = ? AND name = ?');
     this.classCount = db.prepare('SELECT COUNT(*) AS n FROM classes WHERE label_set_id = ?');
-    this.insertClass = db.prepare('INSERT INTO classes (label_set_id, name, position) VALUES (?, ?, ?)');
+    // Number keys 1-9 follow the class order until the label-set editor sets others (a key already taken is skipped).
+    this.insertClass = db.prepare(
+      `INSERT INTO classes (label_set_id, name, position, hotkey) VALUES (?, ?, ?,
+         CASE WHEN NOT EXISTS (SELECT 1 FROM classes WHERE label_set_id = ? AND hotkey = ?) THEN ? END)`,
+    );
     this.lastImport = db.prepare(
       `SELECT class_id FROM annotations WHERE image_id = ? AND label_set_id = ? AND source = 'import' ORDER BY id DESC LIMIT 1`,
     );
@@ -36,8 +40,8 @@ export class LabelsRepo {
     );
     this.counts = db.prepare(
       `SELECT c.name, (SELECT COUNT(*) FROM current_labels l JOIN images i ON i.id = l.image_id
-                        WHERE l.class_id = c.id AND i.status = 'ok') AS n
-       FROM classes c WHERE c.label_set_id = ? ORDER BY c.position`,
+                        WHERE l.label_set_id = c.label_set_id AND l.class_id = c.id AND i.status = 'ok') AS n
+       FROM classes c WHERE c.label_set_id = ? AND c.retired = 0 ORDER BY c.position`,
     );
   }
 
@@ -57,7 +61,8 @@ export class LabelsRepo {
     const found = this.classByName.get(labelSetId, name);
     if (found) return found.id;
     const position = this.classCount.get(labelSetId)!.n;
-    return Number(this.insertClass.run(labelSetId, name, position).lastInsertRowid);
+    const key = position < 9 ? String(position + 1) : null;
+    return Number(this.insertClass.run(labelSetId, name, position, labelSetId, key, key).lastInsertRowid);
   }
 
   /** The class the last import gave this image (undefined: never imported; null: imported without label). */

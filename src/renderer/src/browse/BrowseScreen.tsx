@@ -1,38 +1,58 @@
-import { Alert, Box, Group, NavLink, ScrollArea, Stack, Text, TextInput } from '@mantine/core';
-import { useCallback, useEffect, useState } from 'react';
+import { Alert, Badge, Box, Button, CloseButton, Group, NavLink, ScrollArea, Select, Stack, Switch, Text, TextInput } from '@mantine/core';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
-import type { ImageDetail } from '../../../shared/types.ts';
+import type { BrowseFacets, ImageDetail } from '../../../shared/types.ts';
 import { api } from '../api.ts';
-import { ImageGrid } from './ImageGrid.tsx';
 import { ApplyBundle } from './ApplyBundle.tsx';
+import { BatchBar } from './BatchBar.tsx';
+import { FilterPanel } from './FilterPanel.tsx';
+import { ImageGrid } from './ImageGrid.tsx';
 import { ImagePanel } from './ImagePanel.tsx';
-import { useImagePages, type LabelFilter } from './useImagePages.ts';
+import { describeFilter, EMPTY_QUERY, withFieldFilter, type BrowseQuery } from './query.ts';
+import { clickSelect, NO_SELECTION, type Selection } from './selection.ts';
+import { useImagePages } from './useImagePages.ts';
+
+const errorText = (e: unknown) => (e instanceof ApiError ? e.message : String(e));
 
 /**
- * The annotator's workbench: filter, grid, detail. Keys: arrows move, number keys set the class with that hotkey,
- * U toggles unsure, A accepts a model's suggestion, Delete clears the label, Ctrl/Cmd+Z undoes the last edit.
- * Every edit is saved at once.
+ * The annotator's workbench: filters, grid, lesion view. Keys: arrows move, number keys (or the label set's hotkeys)
+ * set the class — on every selected image when several are selected — U toggles unsure, A accepts a model's
+ * suggestion, Delete clears the label, Enter enlarges the image, Esc clears the selection, Ctrl/Cmd+Z undoes the
+ * last edit. Every edit is saved at once.
  */
-export function BrowseScreen() {
-  const [filter, setFilter] = useState<LabelFilter>({ kind: 'all' });
-  const [search, setSearch] = useState('');
+export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: string } | null }) {
+  const [query, setQuery] = useState<BrowseQuery>(() => (initial ? { ...EMPTY_QUERY, ids: initial.ids } : EMPTY_QUERY));
+  const [idsTitle, setIdsTitle] = useState(initial?.title ?? null);
   const [selected, setSelected] = useState(0);
+  const [selection, setSelection] = useState<Selection>(NO_SELECTION);
   const [columns, setColumns] = useState(1);
   const [detail, setDetail] = useState<ImageDetail | null>(null);
+  /** An image opened from "same lesion / same patient" (may lie outside the filter); null: the focused cell. */
+  const [opened, setOpened] = useState<number | null>(null);
+  const [large, setLarge] = useState(false);
+  const [facets, setFacets] = useState<BrowseFacets | null>(null);
+  const [showFilters, setShowFilters] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  /** Bumped when something outside the panel changed the selected image (a model's suggestions). */
   const [refresh, setRefresh] = useState(0);
-  const pages = useImagePages(filter, search);
-  const total = pages.head?.total ?? 0;
+  const pages = useImagePages(query);
+  const counts = pages.counts;
+  const total = counts?.total ?? 0;
   const current = pages.itemAt(selected);
+  const shownId = opened ?? current?.id;
+  const colors = useMemo(() => new Map((counts?.classes ?? []).filter((c) => c.color).map((c) => [c.name, c.color!])), [counts]);
+  const marked = useMemo(() => new Set(selection.ids), [selection]);
 
+  const loadFacets = useCallback(() => api['images.facets']({}).then(setFacets, (e: unknown) => setError(errorText(e))), []);
+  useEffect(() => void loadFacets(), [loadFacets]);
   useEffect(() => {
     setSelected(0);
-  }, [filter, search]);
+    setSelection(NO_SELECTION);
+  }, [query]);
+  useEffect(() => setOpened(null), [selected]);
   useEffect(() => {
-    if (!current) return setDetail(null);
-    api['images.get']({ id: current.id }).then(setDetail, (e: Error) => setError(e.message));
-  }, [current?.id, refresh]);
+    if (shownId === undefined) return setDetail(null);
+    api['images.get']({ id: shownId }).then(setDetail, (e: unknown) => setError(errorText(e)));
+  }, [shownId, refresh]);
 
   const applied = useCallback(
     (d: ImageDetail | null) => {
@@ -43,13 +63,28 @@ export function BrowseScreen() {
     },
     [pages],
   );
-  const run = (p: Promise<ImageDetail | null>) => p.then(applied, (e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
+  const run = (p: Promise<ImageDetail | null>) => p.then(applied, (e: unknown) => setError(errorText(e)));
+  const afterBatch = () => {
+    pages.reload();
+    setRefresh((n) => n + 1);
+    void loadFacets();
+  };
+  const batch = (p: Promise<{ changed: number }>) => p.then(afterBatch, (e: unknown) => setError(errorText(e)));
 
-  const setLabel = (name: string | null, unsure = false) => current && run(api['labels.set']({ imageId: current.id, className: name, unsure }));
+  const setLabel = (name: string | null, unsure = false) => {
+    if (selection.ids.length > 1) return batch(api['labels.setMany']({ imageIds: selection.ids, className: name }));
+    const id = detail?.id ?? current?.id;
+    return id !== undefined && run(api['labels.set']({ imageId: id, className: name, unsure }));
+  };
+  const undo = () =>
+    api['edits.undo']({}).then((r) => {
+      if (r.images > 1) afterBatch();
+      else applied(r.image);
+    }, (e: unknown) => setError(errorText(e)));
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if ((e.target as HTMLElement).closest('input, textarea, [contenteditable]')) return;
+      if ((e.target as HTMLElement).closest('input, textarea, [contenteditable], [role="listbox"]')) return;
       const move = (d: number) => {
         e.preventDefault();
         setSelected((s) => Math.min(Math.max(0, s + d), Math.max(0, total - 1)));
@@ -60,55 +95,113 @@ export function BrowseScreen() {
       if (e.key === 'ArrowUp') return move(-columns);
       if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'z') {
         e.preventDefault();
-        return void run(api['edits.undo']({}));
+        return void undo();
       }
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.key === 'Escape') return setSelection(NO_SELECTION);
+      if (e.key === 'Enter') return setLarge((l) => !l);
       if (e.key === 'Delete' || e.key === 'Backspace') return void setLabel(null);
-      if (e.key.toLowerCase() === 'u' && detail) return void setLabel(detail.label, !detail.unsure);
+      if (e.key.toLowerCase() === 'u' && detail) return void run(api['labels.set']({ imageId: detail.id, className: detail.label, unsure: !detail.unsure }));
       if (e.key.toLowerCase() === 'a' && detail?.suggestion) {
         const s = detail.suggestion;
-        if (!pages.head?.classes.some((c) => c.name === s.label)) return setError(`The suggestion "${s.label}" is not a class of this label set: set the label with its number key.`);
+        if (!counts?.classes.some((c) => c.name === s.label)) return setError(`The suggestion "${s.label}" is not a class of this label set: set the label with its number key.`);
         return void setLabel(s.label);
       }
-      const cls = pages.head?.classes.find((c) => c.hotkey === e.key);
-      if (cls && !e.ctrlKey && !e.metaKey && !e.altKey) void setLabel(cls.name);
+      const cls = counts?.classes.find((c) => c.hotkey !== null && c.hotkey.toLowerCase() === e.key.toLowerCase());
+      if (cls) void setLabel(cls.name);
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   });
 
-  const head = pages.head;
+  const select = (i: number, mods: { toggle: boolean; extend: boolean }) => {
+    const item = pages.itemAt(i);
+    setSelected(i);
+    if (!item) return;
+    setSelection((sel) => {
+      // The focused image joins a multi-selection started with Ctrl+click, as in file managers.
+      const base = mods.toggle && sel.ids.length === 0 && current ? { ids: [current.id], anchor: selected } : sel;
+      return clickSelect(base, i, item.id, mods, (k) => pages.itemAt(k)?.id);
+    });
+  };
+  const sortOptions = [
+    { value: 'id', label: 'Image id' },
+    { value: 'label', label: 'Label' },
+    { value: 'annotated', label: 'Last labelled' },
+    ...(facets?.fields.map((f) => ({ value: f.name, label: f.name })) ?? []),
+  ];
+  const filterChips = Object.values(query.fields);
   return (
     <Group align="stretch" gap={0} wrap="nowrap" style={{ height: 'calc(100vh - 60px)' }}>
-      <ScrollArea w={220} p="xs" style={{ borderRight: '1px solid var(--mantine-color-gray-3)' }}>
-        <TextInput placeholder="Search id" value={search} onChange={(e) => setSearch(e.currentTarget.value)} mb="xs" data-testid="search" />
-        <NavLink label={`All (${head?.all ?? 0})`} active={filter.kind === 'all'} onClick={() => setFilter({ kind: 'all' })} data-testid="filter-all" />
-        <NavLink label={`Unlabelled (${head?.unlabelled ?? 0})`} active={filter.kind === 'unlabelled'} onClick={() => setFilter({ kind: 'unlabelled' })} data-testid="filter-unlabelled" />
-        {head?.classes.map((c) => (
-          <NavLink key={c.name} label={`${c.hotkey ? `${c.hotkey} · ` : ''}${c.name} (${c.count})`} active={filter.kind === 'class' && filter.name === c.name} onClick={() => setFilter({ kind: 'class', name: c.name })} data-testid={`filter-${c.name}`} />
+      <ScrollArea w={240} p="xs" style={{ borderRight: '1px solid var(--mantine-color-gray-3)' }}>
+        <TextInput placeholder="Search id" value={query.search} onChange={(e) => setQuery({ ...query, search: e.currentTarget.value })} mb="xs" data-testid="search" />
+        <NavLink label={`All (${counts?.all ?? 0})`} active={query.label.kind === 'all'} onClick={() => setQuery({ ...query, label: { kind: 'all' } })} data-testid="filter-all" />
+        <NavLink label={`Unlabelled (${counts?.unlabelled ?? 0})`} active={query.label.kind === 'unlabelled'} onClick={() => setQuery({ ...query, label: { kind: 'unlabelled' } })} data-testid="filter-unlabelled" />
+        {counts?.classes.map((c) => (
+          <NavLink
+            key={c.name}
+            leftSection={<Box w={10} h={10} style={{ borderRadius: 5, background: c.color ?? 'var(--mantine-color-blue-6)' }} />}
+            label={`${c.hotkey ? `${c.hotkey} · ` : ''}${c.name} (${c.count})`}
+            active={query.label.kind === 'class' && query.label.name === c.name}
+            onClick={() => setQuery({ ...query, label: { kind: 'class', name: c.name } })}
+            data-testid={`filter-${c.name}`}
+          />
         ))}
-        <ApplyBundle
-          onApplied={() => {
-            pages.reload();
-            setRefresh((n) => n + 1);
-          }}
-          onError={setError}
-        />
+        <Switch size="xs" mt="sm" label="Filter by metadata" checked={showFilters} onChange={(e) => setShowFilters(e.currentTarget.checked)} data-testid="show-filters" />
+        {showFilters && facets && (
+          <Box mt="xs">
+            <FilterPanel facets={facets} fields={query.fields} annotator={query.annotator} onField={(field, f) => setQuery(withFieldFilter(query, field, f))} onAnnotator={(a) => setQuery({ ...query, annotator: a })} />
+          </Box>
+        )}
+        <ApplyBundle onApplied={afterBatch} onError={setError} />
       </ScrollArea>
       <Stack gap={4} style={{ flex: 1, minWidth: 0 }} p="xs">
-        <Text size="sm" data-testid="counts">
-          {total} of {head?.all ?? 0} shown, {head?.unlabelled ?? 0} unlabelled
-        </Text>
+        <Group justify="space-between" wrap="nowrap">
+          <Text size="sm" data-testid="counts">
+            {total} of {counts?.all ?? 0} shown, {counts?.unlabelled ?? 0} unlabelled
+          </Text>
+          <Group gap={4} wrap="nowrap">
+            <Select size="xs" w={150} data={sortOptions} value={query.sort.by} onChange={(v) => setQuery({ ...query, sort: { ...query.sort, by: v ?? 'id' } })} allowDeselect={false} aria-label="sort by" data-testid="sort-by" />
+            <Button size="xs" variant="default" onClick={() => setQuery({ ...query, sort: { ...query.sort, desc: !query.sort.desc } })} data-testid="sort-dir">
+              {query.sort.desc ? '↓ desc' : '↑ asc'}
+            </Button>
+          </Group>
+        </Group>
+        {(filterChips.length > 0 || query.ids || query.annotator) && (
+          <Group gap={4}>
+            {query.ids && (
+              <Badge rightSection={<CloseButton size="xs" onClick={() => { setQuery({ ...query, ids: null }); setIdsTitle(null); }} />} color="grape">
+                {idsTitle ?? `${query.ids.length} chosen images`}
+              </Badge>
+            )}
+            {query.annotator && <Badge rightSection={<CloseButton size="xs" onClick={() => setQuery({ ...query, annotator: null })} />}>by {query.annotator}</Badge>}
+            {filterChips.map((f) => (
+              <Badge key={f.field} variant="light" rightSection={<CloseButton size="xs" onClick={() => setQuery(withFieldFilter(query, f.field, null))} />} data-testid={`chip-${f.field}`}>
+                {describeFilter(f)}
+              </Badge>
+            ))}
+          </Group>
+        )}
+        {selection.ids.length > 1 && counts && detail && (
+          <BatchBar count={selection.ids.length} classes={counts.classes} fields={detail.fields} onLabel={(n) => void setLabel(n)} onField={(field, value) => void batch(api['fields.setMany']({ imageIds: selection.ids, field, value }))} onClear={() => setSelection(NO_SELECTION)} />
+        )}
         {(error || pages.error) && (
           <Alert color="red" withCloseButton onClose={() => setError(null)} data-testid="browse-error">
             {error ?? pages.error}
           </Alert>
         )}
         <Box style={{ flex: 1, minHeight: 0 }}>
-          <ImageGrid total={total} itemAt={pages.itemAt} ensure={pages.ensure} selected={selected} onSelect={setSelected} onColumns={setColumns} />
+          <ImageGrid total={total} itemAt={pages.itemAt} ensure={pages.ensure} selected={selected} marked={marked} colors={colors} onSelect={select} onColumns={setColumns} />
         </Box>
       </Stack>
-      <Box w={380} style={{ borderLeft: '1px solid var(--mantine-color-gray-3)' }}>
-        {detail && head ? <ImagePanel detail={detail} classes={head.classes} onLabel={(n) => void setLabel(n)} onSaved={applied} /> : <Text p="md" c="dimmed">Select an image.</Text>}
+      <Box w={large ? '55vw' : 400} style={{ borderLeft: '1px solid var(--mantine-color-gray-3)', flexShrink: 0 }}>
+        {detail && counts ? (
+          <ImagePanel detail={detail} classes={counts.classes} large={large} onLabel={(n) => void setLabel(n)} onSaved={applied} onOpen={setOpened} onToggleLarge={() => setLarge((l) => !l)} />
+        ) : (
+          <Text p="md" c="dimmed">
+            Select an image.
+          </Text>
+        )}
       </Box>
     </Group>
   );

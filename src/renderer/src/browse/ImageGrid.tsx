@@ -10,12 +10,15 @@ export interface GridProps {
   itemAt(i: number): ImageSummary | undefined;
   ensure(i: number): void;
   selected: number;
-  onSelect(i: number): void;
+  /** Ids of a multi-selection (highlighted); the focused cell is `selected`. */
+  marked: ReadonlySet<number>;
+  colors: ReadonlyMap<string, string>;
+  onSelect(i: number, mods: { toggle: boolean; extend: boolean }): void;
   onColumns(n: number): void;
 }
 
 /** A virtualised thumbnail grid: only the rows in view (plus a margin) are in the DOM, so 50,000 images scroll smoothly. */
-export function ImageGrid({ total, itemAt, ensure, selected, onSelect, onColumns }: GridProps) {
+export function ImageGrid({ total, itemAt, ensure, selected, marked, colors, onSelect, onColumns }: GridProps) {
   const box = useRef<HTMLDivElement>(null);
   const [scroll, setScroll] = useState(0);
   const [size, setSize] = useState({ w: 800, h: 600 });
@@ -50,7 +53,8 @@ export function ImageGrid({ total, itemAt, ensure, selected, onSelect, onColumns
           key={i}
           data-testid={item ? `cell-${item.externalId}` : undefined}
           data-selected={i === selected || undefined}
-          onClick={() => onSelect(i)}
+          data-marked={(item && marked.has(item.id)) || undefined}
+          onClick={(e) => onSelect(i, { toggle: e.ctrlKey || e.metaKey, extend: e.shiftKey })}
           style={{
             position: 'absolute',
             top: r * CELL,
@@ -60,12 +64,12 @@ export function ImageGrid({ total, itemAt, ensure, selected, onSelect, onColumns
             borderRadius: 6,
             overflow: 'hidden',
             cursor: 'pointer',
-            outline: i === selected ? '3px solid var(--mantine-color-blue-6)' : '1px solid var(--mantine-color-gray-4)',
+            outline: i === selected ? '3px solid var(--mantine-color-blue-6)' : item && marked.has(item.id) ? '3px solid var(--mantine-color-orange-5)' : '1px solid var(--mantine-color-gray-4)',
           }}
         >
           {item && <img src={mediaUrl('thumb', item.id)} alt={item.externalId} loading="lazy" style={{ width: '100%', height: '100%', objectFit: 'cover' }} />}
           {item && (
-            <Badge size="xs" style={{ position: 'absolute', left: 4, bottom: 4 }} color={item.label ? 'blue' : item.suggestion ? 'grape' : 'gray'} variant={item.unsure || (!item.label && item.suggestion) ? 'outline' : 'filled'} data-testid={`label-${item.externalId}`}>
+            <Badge size="xs" style={{ position: 'absolute', left: 4, bottom: 4 }} color={item.label ? (colors.get(item.label) ?? 'blue') : item.suggestion ? 'grape' : 'gray'} variant={item.unsure || (!item.label && item.suggestion) ? 'outline' : 'filled'} data-testid={`label-${item.externalId}`}>
               {item.label ?? (item.suggestion ? `${item.suggestion.label}? ${Math.round(item.suggestion.probability * 100)}%` : 'unlabelled')}
               {item.unsure ? '?' : ''}
             </Badge>

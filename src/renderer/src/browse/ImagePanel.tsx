@@ -1,25 +1,44 @@
-import { Badge, Button, Group, Image, ScrollArea, Stack, Table, Text, Title } from '@mantine/core';
-import type { ImageDetail, ImageList } from '../../../shared/types.ts';
+import { Badge, Button, Group, ScrollArea, Stack, Table, Text, Title } from '@mantine/core';
+import type { BrowseCounts, ImageDetail } from '../../../shared/types.ts';
 import { mediaUrl } from '../media.ts';
 import { MetadataForm } from './MetadataForm.tsx';
+import { ZoomImage } from './ZoomImage.tsx';
+
+/** Thumbnails of other images of the same lesion or patient; a click shows one in the panel. */
+function Related({ title, ids, onOpen }: { title: string; ids: number[]; onOpen(id: number): void }) {
+  if (ids.length === 0) return null;
+  return (
+    <Stack gap={2}>
+      <Text size="xs" fw={600}>{title} ({ids.length})</Text>
+      <Group gap={4}>
+        {ids.slice(0, 24).map((id) => (
+          <img key={id} src={mediaUrl('thumb', id)} alt={`image ${id}`} width={56} height={56} style={{ objectFit: 'cover', borderRadius: 4, cursor: 'pointer' }} onClick={() => onOpen(id)} data-testid={`related-${id}`} />
+        ))}
+      </Group>
+    </Stack>
+  );
+}
 
 /** The selected image large, its label buttons (with their keys), the metadata form and the label history. */
-export function ImagePanel({ detail, classes, onLabel, onSaved }: { detail: ImageDetail; classes: ImageList['classes']; onLabel(name: string | null): void; onSaved(d: ImageDetail): void }) {
+export function ImagePanel({ detail, classes, large, onLabel, onSaved, onOpen, onToggleLarge }: { detail: ImageDetail; classes: BrowseCounts['classes']; large: boolean; onLabel(name: string | null): void; onSaved(d: ImageDetail): void; onOpen(id: number): void; onToggleLarge(): void }) {
   return (
     <ScrollArea h="100%" data-testid="image-panel">
       <Stack gap="sm" p="sm">
-        <Title order={4} data-testid="detail-id">
-          {detail.externalId}
-        </Title>
-        <a href={mediaUrl('image', detail.id)} target="_blank" rel="noreferrer">
-          <Image src={mediaUrl('image', detail.id)} alt={detail.externalId} radius="sm" mah={360} fit="contain" />
-        </a>
+        <Group justify="space-between">
+          <Title order={4} data-testid="detail-id">
+            {detail.externalId}
+          </Title>
+          <Button size="compact-xs" variant="subtle" onClick={onToggleLarge} data-testid="toggle-large">
+            {large ? 'Smaller (Enter)' : 'Larger (Enter)'}
+          </Button>
+        </Group>
+        <ZoomImage src={mediaUrl('image', detail.id)} alt={detail.externalId} height={large ? 'calc(100vh - 260px)' : 340} />
         <Text size="xs" c="dimmed">
           {detail.width}×{detail.height} px · patient {detail.patient ?? '–'} · lesion {detail.lesion ?? '–'} · {detail.sameLesion.length} more of this lesion, {detail.samePatient.length} of this patient
         </Text>
         <Group gap={6}>
           {classes.map((c) => (
-            <Button key={c.name} size="xs" variant={detail.label === c.name ? 'filled' : 'light'} onClick={() => onLabel(c.name)} data-testid={`set-${c.name}`}>
+            <Button key={c.name} size="xs" color={c.color ?? undefined} variant={detail.label === c.name ? 'filled' : 'light'} onClick={() => onLabel(c.name)} data-testid={`set-${c.name}`}>
               {c.hotkey ? `${c.hotkey} · ` : ''}
               {c.name}
             </Button>
@@ -36,6 +55,8 @@ export function ImagePanel({ detail, classes, onLabel, onSaved }: { detail: Imag
             Suggested: {detail.suggestion.label} ({Math.round(detail.suggestion.probability * 100)}%) — press A to accept, or a number key to correct
           </Text>
         )}
+        <Related title="Same lesion" ids={detail.sameLesion} onOpen={onOpen} />
+        <Related title="Same patient" ids={detail.samePatient.filter((id) => !detail.sameLesion.includes(id))} onOpen={onOpen} />
         <Title order={5}>Metadata</Title>
         <MetadataForm detail={detail} onSaved={onSaved} />
         <Title order={5}>History</Title>

@@ -1,33 +1,31 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { ImageList, ImageSummary } from '../../../shared/types.ts';
+import type { BrowseCounts, ImageSummary } from '../../../shared/types.ts';
 import { api } from '../api.ts';
+import { toRequest, type BrowseQuery } from './query.ts';
 
 /** Pages of this many images are fetched as the grid scrolls to them. */
 export const PAGE = 200;
 
-export type LabelFilter = { kind: 'all' } | { kind: 'unlabelled' } | { kind: 'class'; name: string };
-
-/** The grid's data: counts from the first page, items fetched page by page on demand, refreshed after edits. */
-export function useImagePages(filter: LabelFilter, search: string) {
-  const [head, setHead] = useState<ImageList | null>(null);
+/**
+ * The grid's data: counts with the first page, items fetched page by page on demand (without counts: the hot path),
+ * refreshed after edits.
+ */
+export function useImagePages(q: BrowseQuery) {
+  const [counts, setCounts] = useState<BrowseCounts | null>(null);
   const [pages, setPages] = useState<Map<number, ImageSummary[]>>(new Map());
   const [error, setError] = useState<string | null>(null);
   const loading = useRef(new Set<number>());
   const generation = useRef(0);
 
-  const query = useCallback(
-    (offset: number) =>
-      api['images.list']({ offset, limit: PAGE, search: search || undefined, label: filter.kind === 'all' ? undefined : filter.kind === 'unlabelled' ? null : filter.name }),
-    [filter, search],
-  );
+  const query = useCallback((offset: number, withCounts: boolean) => api['images.list'](toRequest(q, offset, PAGE, withCounts)), [q]);
 
   const reload = useCallback(() => {
     const gen = ++generation.current;
     loading.current.clear();
-    query(0).then(
+    query(0, true).then(
       (first) => {
         if (gen !== generation.current) return;
-        setHead(first);
+        setCounts(first.counts);
         setPages(new Map([[0, first.items]]));
         setError(null);
       },
@@ -43,14 +41,14 @@ export function useImagePages(filter: LabelFilter, search: string) {
       if (pages.has(page) || loading.current.has(page)) return;
       loading.current.add(page);
       const gen = generation.current;
-      void query(page * PAGE).then((r) => {
+      void query(page * PAGE, false).then((r) => {
         if (gen === generation.current) setPages((old) => new Map(old).set(page, r.items));
       });
     },
     [pages, query],
   );
 
-  const itemAt = (index: number): ImageSummary | undefined => pages.get(Math.floor(index / PAGE))?.[index % PAGE];
+  const itemAt = useCallback((index: number): ImageSummary | undefined => pages.get(Math.floor(index / PAGE))?.[index % PAGE], [pages]);
 
   /** Updates one image in place after an edit (no refetch, no jump), and the counts in the background. */
   const patch = (item: ImageSummary) => {
@@ -62,8 +60,8 @@ export function useImagePages(filter: LabelFilter, search: string) {
       }
       return next;
     });
-    void query(0).then((first) => setHead((h) => (h ? { ...h, all: first.all, unlabelled: first.unlabelled, classes: first.classes } : first)));
+    void query(0, true).then((first) => setCounts((c) => (first.counts && c ? { ...first.counts, total: c.total } : first.counts)));
   };
 
-  return { head, itemAt, ensure, reload, patch, error };
+  return { counts, itemAt, ensure, reload, patch, error };
 }

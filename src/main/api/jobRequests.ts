@@ -1,0 +1,83 @@
+import type { RequestOf } from '../../shared/api.ts';
+import type { ImportPreview } from '../../shared/types.ts';
+import { planImport, type ImportPlan, type ImportRequest } from '../images/importPlan.ts';
+import type { JobBody } from '../jobs/manager.ts';
+import type { Project } from '../project.ts';
+import { targetClasses } from './labelSets.ts';
+
+type JobRequest = RequestOf<'jobs.start'>;
+/** The import screen lists this many problems; the count says how many there are in all. */
+const PREVIEW_PROBLEMS = 200;
+
+function importRequest(req: Omit<Extract<JobRequest, { kind: 'import' }>, 'kind'>): ImportRequest {
+  return { imagesDir: req.imagesDir, metadataPath: req.metadataPath || undefined, preset: req.preset, idColumn: req.idColumn || undefined, labelColumn: req.labelColumn || undefined, patientColumn: req.patientColumn || undefined, lesionColumn: req.lesionColumn || undefined };
+}
+
+/** What the import screen shows before anything is written: the same plan the import job will run. */
+export function previewOf(plan: ImportPlan): ImportPreview {
+  const classes: Record<string, number> = {};
+  const stems = new Set(plan.files.map((f) => f.stem));
+  for (const r of plan.records.values()) if (r.label !== null && stems.has(r.id)) classes[r.label] = (classes[r.label] ?? 0) + 1;
+  const m = plan.mapping;
+  return {
+    imagesDir: plan.imagesDir,
+    metadataPath: plan.metadataPath,
+    preset: m?.preset ?? null,
+    header: plan.header,
+    mapping: m ? { id: m.id, label: m.label ?? (m.oneHotLabels ? `one-hot: ${m.oneHotLabels.join(', ')}` : null), labelSet: m.labelSet, patient: m.patient, lesion: m.lesion, fields: m.fields } : null,
+    images: plan.files.length,
+    rows: plan.records.size,
+    rowsMatched: plan.rowsMatched,
+    rowsWithoutImage: plan.rowsWithoutImage,
+    imagesWithoutRow: plan.imagesWithoutRow,
+    problems: plan.problems.slice(0, PREVIEW_PROBLEMS),
+    problemCount: plan.problems.length,
+    classes,
+  };
+}
+
+export async function importPreview(project: Project, req: RequestOf<'import.plan'>): Promise<ImportPreview> {
+  return previewOf(await planImport(importRequest(req), project.dir));
+}
+
+/** The title and body of a job: the same functions the CLI runs, with the job's signal and progress. */
+export function jobFor(project: Project, req: JobRequest): { title: string; body: JobBody } {
+  switch (req.kind) {
+    case 'import':
+      return {
+        title: `Import of ${req.imagesDir}`,
+        body: async (signal, onProgress) => {
+          const { runImport } = await import('../images/importRun.ts');
+          const plan = await planImport(importRequest(req), project.dir);
+          return runImport(project, plan, { signal, onProgress });
+        },
+      };
+    case 'extract':
+      return {
+        title: `Feature extraction (${req.backbone})`,
+        body: async (signal, onProgress) => {
+          const { extractFeatures } = await import('../ml/extract.ts');
+          return extractFeatures(project, req.backbone, { signal, onProgress, tta: req.tta });
+        },
+      };
+    case 'train': {
+      const positive = req.target ? targetClasses(project, req.label, req.target) : req.positive?.length ? req.positive : null;
+      return {
+        title: `Training on ${req.label}${req.target ? ` (${req.target})` : ''}`,
+        body: async (signal, onProgress) => {
+          const { trainRun } = await import('../ml/fusion/train.ts');
+          const { evaluation: _e, innerScores: _i, ...summary } = await trainRun(
+            project,
+            { label: req.label, positive, fields: req.fields?.length ? req.fields : null, group: req.group ?? 'patient', folds: req.folds ?? 5, backbone: req.backbone || null, seed: req.seed ?? 1 },
+            { signal, onProgress },
+          );
+          return summary;
+        },
+      };
+    }
+    default: {
+      const never: never = req;
+      throw new Error(`unknown job ${JSON.stringify(never)}`);
+    }
+  }
+}

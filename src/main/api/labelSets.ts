@@ -1,0 +1,92 @@
+import { DermFuseError } from '../../shared/errors.ts';
+import type { DerivedTarget, LabelClass, LabelSetInfo } from '../../shared/types.ts';
+import { LabelsRepo, type LabelSetRow } from '../db/repos/labelsRepo.ts';
+import type { Project } from '../project.ts';
+
+/** Keys the browser uses for something else: a class cannot take them. */
+const RESERVED_KEYS = new Set(['u', 'a', ' ']);
+
+export interface LabelSetEdit {
+  classes: { name: string; color: string | null; hotkey: string | null }[];
+  targets: DerivedTarget[];
+}
+
+function primary(project: Project): LabelSetRow {
+  const set = new LabelsRepo(project.db).primarySet();
+  if (!set) throw new DermFuseError('NOT_FOUND', 'The project has no label set yet: import labels or add classes first.');
+  return set;
+}
+
+/** The primary label set with its classes (colour, hotkey, current count) and derived targets. */
+export function labelSetInfo(project: Project, name?: string): LabelSetInfo {
+  const db = project.db;
+  const set = name ? (db.prepare('SELECT id, name, is_primary FROM label_sets WHERE name = ?').get(name) as LabelSetRow | undefined) : primary(project);
+  if (!set) throw new DermFuseError('NOT_FOUND', `No label set "${name}".`);
+  const counts = new LabelsRepo(db).classCounts(set.id);
+  const classes = (db.prepare('SELECT name, color, hotkey FROM classes WHERE label_set_id = ? AND retired = 0 ORDER BY position').all(set.id) as Omit<LabelClass, 'count'>[]).map((c) => ({ ...c, count: counts[c.name] ?? 0 }));
+  const targets = (db.prepare('SELECT name, classes FROM derived_targets WHERE label_set_id = ? ORDER BY name').all(set.id) as { name: string; classes: string }[]).map((t) => ({ name: t.name, classes: JSON.parse(t.classes) as string[] }));
+  return { name: set.name, classes, targets };
+}
+
+/** Checks an edit of the label set; throws naming the class, key or target at fault. */
+function check(edit: LabelSetEdit, existing: LabelClass[]): void {
+  const names = new Set<string>();
+  const keys = new Map<string, string>();
+  for (const c of edit.classes) {
+    if (names.has(c.name)) throw new DermFuseError('INVALID_VALUE', `Class "${c.name}" appears twice.`);
+    names.add(c.name);
+    if (c.hotkey === null) continue;
+    const key = c.hotkey.toLowerCase();
+    if (RESERVED_KEYS.has(key)) throw new DermFuseError('INVALID_VALUE', `Class "${c.name}": the key "${c.hotkey}" is taken by the browser (U unsure, A accept a suggestion).`);
+    if (keys.has(key)) throw new DermFuseError('INVALID_VALUE', `Classes "${keys.get(key)}" and "${c.name}" both use the key "${c.hotkey}".`);
+    keys.set(key, c.name);
+  }
+  for (const old of existing) {
+    if (!names.has(old.name) && old.count > 0) throw new DermFuseError('INVALID_VALUE', `Class "${old.name}" labels ${old.count} images: relabel them before removing it.`);
+  }
+  const targetNames = new Set<string>();
+  for (const t of edit.targets) {
+    if (targetNames.has(t.name)) throw new DermFuseError('INVALID_VALUE', `Target "${t.name}" appears twice.`);
+    targetNames.add(t.name);
+    if (names.has(t.name)) throw new DermFuseError('INVALID_VALUE', `Target "${t.name}" has the name of a class.`);
+    const unknown = t.classes.filter((c) => !names.has(c));
+    if (unknown.length > 0) throw new DermFuseError('INVALID_VALUE', `Target "${t.name}": no class ${unknown.join(', ')}.`);
+    if (t.classes.length >= names.size) throw new DermFuseError('INVALID_VALUE', `Target "${t.name}" takes every class: leave at least one out.`);
+  }
+}
+
+/** Saves the label-set editor in one transaction: order, colours, hotkeys, new and removed (unused) classes, targets. */
+export function saveLabelSet(project: Project, edit: LabelSetEdit): LabelSetInfo {
+  const db = project.db;
+  const set = primary(project);
+  check(edit, labelSetInfo(project).classes);
+  db.transaction(() => {
+    const keep = new Set(edit.classes.map((c) => c.name));
+    const existing = db.prepare('SELECT id, name FROM classes WHERE label_set_id = ?').all(set.id) as { id: number; name: string }[];
+    for (const c of existing) {
+      // A class no image has now but the label history names is retired (kept for the history, out of every list).
+      if (!keep.has(c.name)) {
+        const referenced = db.prepare('SELECT 1 FROM annotations WHERE class_id = ? LIMIT 1').get(c.id);
+        if (referenced) db.prepare('UPDATE classes SET hotkey = NULL, retired = 1 WHERE id = ?').run(c.id);
+        else db.prepare('DELETE FROM classes WHERE id = ?').run(c.id);
+      }
+    }
+    const upsert = db.prepare(
+      `INSERT INTO classes (label_set_id, name, color, hotkey, position) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (label_set_id, name) DO UPDATE SET color = excluded.color, hotkey = excluded.hotkey, position = excluded.position, retired = 0`,
+    );
+    edit.classes.forEach((c, i) => upsert.run(set.id, c.name, c.color, c.hotkey, i));
+    db.prepare('DELETE FROM derived_targets WHERE label_set_id = ?').run(set.id);
+    const addTarget = db.prepare('INSERT INTO derived_targets (label_set_id, name, classes) VALUES (?, ?, ?)');
+    for (const t of edit.targets) addTarget.run(set.id, t.name, JSON.stringify(t.classes));
+  })();
+  return labelSetInfo(project);
+}
+
+/** The positive classes of a derived target of a label set (for training "malignant" vs the rest). */
+export function targetClasses(project: Project, labelSet: string, target: string): string[] {
+  const info = labelSetInfo(project, labelSet);
+  const t = info.targets.find((x) => x.name === target);
+  if (!t) throw new DermFuseError('NOT_FOUND', `Label set "${labelSet}" has no target "${target}". Targets: ${info.targets.map((x) => x.name).join(', ') || 'none (define them in the label-set editor)'}.`);
+  return t.classes;
+}

@@ -1,0 +1,80 @@
+import { ActionIcon, Box, Group, Text } from '@mantine/core';
+import { useEffect, useRef, useState } from 'react';
+import { actualSizeScale, FIT, zoomAt, type View } from './zoom.ts';
+
+/** The image at original resolution with zoom (wheel, +/-, buttons) and pan (drag); double-click toggles 1:1 and fit. */
+export function ZoomImage({ src, alt, height }: { src: string; alt: string; height: number | string }) {
+  const box = useRef<HTMLDivElement>(null);
+  const img = useRef<HTMLImageElement>(null);
+  const [view, setView] = useState<View>(FIT);
+  const drag = useRef<{ x: number; y: number; vx: number; vy: number } | null>(null);
+  useEffect(() => setView(FIT), [src]);
+
+  const centre = () => ({ x: (box.current?.clientWidth ?? 0) / 2, y: (box.current?.clientHeight ?? 0) / 2 });
+  const zoom = (factor: number) => setView((v) => zoomAt(v, factor, centre().x, centre().y));
+  const actual = () => {
+    const el = img.current;
+    const b = box.current;
+    if (!el || !b || !el.naturalWidth) return;
+    const s = actualSizeScale({ w: el.naturalWidth, h: el.naturalHeight }, { w: b.clientWidth, h: b.clientHeight });
+    setView(zoomAt(FIT, s, b.clientWidth / 2, b.clientHeight / 2));
+  };
+  // Wheel zoom needs a non-passive listener to keep the page from scrolling.
+  useEffect(() => {
+    const el = box.current!;
+    const onWheel = (e: WheelEvent) => {
+      e.preventDefault();
+      const r = el.getBoundingClientRect();
+      setView((v) => zoomAt(v, e.deltaY < 0 ? 1.25 : 0.8, e.clientX - r.left, e.clientY - r.top));
+    };
+    el.addEventListener('wheel', onWheel, { passive: false });
+    return () => el.removeEventListener('wheel', onWheel);
+  }, []);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.target as HTMLElement).closest('input, textarea, [contenteditable]')) return;
+      if (e.key === '+' || e.key === '=') zoom(1.25);
+      else if (e.key === '-') zoom(0.8);
+      else if (e.key === '0') setView(FIT);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  return (
+    <Box>
+      <Box
+        ref={box}
+        h={height}
+        data-testid="zoom-box"
+        data-scale={view.scale.toFixed(3)}
+        style={{ overflow: 'hidden', position: 'relative', background: 'var(--mantine-color-dark-7)', borderRadius: 4, cursor: view.scale > 1 ? 'grab' : 'zoom-in', touchAction: 'none' }}
+        onPointerDown={(e) => {
+          drag.current = { x: e.clientX, y: e.clientY, vx: view.x, vy: view.y };
+          e.currentTarget.setPointerCapture(e.pointerId);
+        }}
+        onPointerMove={(e) => {
+          const d = drag.current;
+          if (d && view.scale > 1) setView((v) => ({ ...v, x: d.vx + e.clientX - d.x, y: d.vy + e.clientY - d.y }));
+        }}
+        onPointerUp={() => (drag.current = null)}
+        onDoubleClick={() => (view.scale > 1 ? setView(FIT) : actual())}
+      >
+        <img
+          ref={img}
+          src={src}
+          alt={alt}
+          draggable={false}
+          style={{ width: '100%', height: '100%', objectFit: 'contain', transformOrigin: '0 0', transform: `translate(${view.x}px, ${view.y}px) scale(${view.scale})`, userSelect: 'none' }}
+        />
+      </Box>
+      <Group gap={4} mt={4}>
+        <ActionIcon size="sm" variant="default" onClick={() => zoom(0.8)} aria-label="zoom out">−</ActionIcon>
+        <ActionIcon size="sm" variant="default" onClick={() => zoom(1.25)} aria-label="zoom in" data-testid="zoom-in">+</ActionIcon>
+        <ActionIcon size="sm" variant="default" onClick={() => setView(FIT)} aria-label="fit">⤢</ActionIcon>
+        <ActionIcon size="sm" variant="default" onClick={actual} aria-label="original resolution" data-testid="zoom-actual">1:1</ActionIcon>
+        <Text size="xs" c="dimmed">{Math.round(view.scale * 100)}% · wheel or +/− to zoom, drag to pan, 0 to fit</Text>
+      </Group>
+    </Box>
+  );
+}

@@ -1,0 +1,58 @@
+import type { RequestOf } from '../../../shared/api.ts';
+import type { FieldFilter } from '../../../shared/types.ts';
+
+export type LabelFilter = { kind: 'all' } | { kind: 'unlabelled' } | { kind: 'class'; name: string };
+
+/** Everything the browser filters and sorts by: one value, so a change re-queries once. */
+export interface BrowseQuery {
+  label: LabelFilter;
+  search: string;
+  annotator: string | null;
+  /** At most one filter per field. */
+  fields: Record<string, FieldFilter>;
+  sort: { by: string; desc: boolean };
+  /** Only these images (from the results screens); null: no such restriction. */
+  ids: number[] | null;
+}
+
+export const EMPTY_QUERY: BrowseQuery = { label: { kind: 'all' }, search: '', annotator: null, fields: {}, sort: { by: 'id', desc: false }, ids: null };
+
+/** Sets or (with null) removes the filter of one field. An empty value list or open range removes it too. */
+export function withFieldFilter(q: BrowseQuery, field: string, filter: FieldFilter | null): BrowseQuery {
+  const fields = { ...q.fields };
+  const empty = filter === null || (filter.kind === 'values' && filter.values.length === 0) || (filter.kind === 'range' && filter.min === null && filter.max === null);
+  if (empty) delete fields[field];
+  else fields[field] = filter;
+  return { ...q, fields };
+}
+
+/** The `images.list` request of a query and page. */
+export function toRequest(q: BrowseQuery, offset: number, limit: number, counts: boolean): RequestOf<'images.list'> {
+  return {
+    offset,
+    limit,
+    counts,
+    search: q.search || undefined,
+    label: q.label.kind === 'all' ? undefined : q.label.kind === 'unlabelled' ? null : q.label.name,
+    annotator: q.annotator ?? undefined,
+    filters: Object.values(q.fields),
+    ids: q.ids ?? undefined,
+    sort: q.sort,
+  };
+}
+
+/** One line per active filter, for the chips above the grid. */
+export function describeFilter(f: FieldFilter): string {
+  switch (f.kind) {
+    case 'missing':
+      return `${f.field}: missing`;
+    case 'range':
+      return f.min !== null && f.max !== null ? `${f.field}: ${f.min}–${f.max}` : f.min !== null ? `${f.field} ≥ ${f.min}` : `${f.field} ≤ ${f.max}`;
+    case 'values':
+      return `${f.field}: ${f.values.map((v) => (typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v))).join(', ')}`;
+    default: {
+      const never: never = f;
+      return String(never);
+    }
+  }
+}
