@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     // Integration tests spawn the CLI and run sharp; two cores are shared with them.
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -49,7 +49,7 @@ export class JobManager {
       (err: unknown) => {
         const payload = toErrorPayload(err);
         const cancelled = job.controller.signal.aborted || payload.code === 'CANCELLED';
-        if (!cancelled) log.error(`${title} failed`, err);
+        if (!cancelled && payload.code === 'INTERNAL') log.error(`${title} failed`, err);
         this.finish(job, cancelled ? 'cancelled' : 'failed', null, cancelled ? null : payload, started);
       },
     );

@@ -1,0 +1,42 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { startServer, type Server } from '../../src/main/api/http.ts';
+import { RecentProjects } from '../../src/main/api/recent.ts';
+import { Service } from '../../src/main/api/service.ts';
+import { Project } from '../../src/main/project.ts';
+
+export const RENDERER = path.resolve(__dirname, '../../out/renderer');
+
+/** A project served as `dermfuse serve` serves it, on a free port; `read` opens the same file to check what was stored. */
+export interface Served {
+  server: Server;
+  service: Service;
+  dir: string;
+  read<T>(fn: (p: Project) => T): T;
+  close(): Promise<void>;
+}
+
+export async function serveProject(projectDir: string, scratch: string): Promise<Served> {
+  if (!fs.existsSync(path.join(RENDERER, 'index.html'))) throw new Error('Build the renderer first: npm run build (npm test does).');
+  if (!fs.existsSync(path.join(projectDir, 'project.sqlite'))) Project.create(projectDir).project.close();
+  const service = new Service({}, new RecentProjects(path.join(scratch, 'recent.json')));
+  service.openProject(projectDir);
+  const server = await startServer({ service, rendererDir: RENDERER, port: 0 });
+  return {
+    server,
+    service,
+    dir: projectDir,
+    read(fn) {
+      const p = Project.open(projectDir);
+      try {
+        return fn(p);
+      } finally {
+        p.close();
+      }
+    },
+    async close() {
+      await server.close();
+      await service.close();
+    },
+  };
+}
