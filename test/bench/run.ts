@@ -5,6 +5,7 @@ import path from 'node:path';
 import { cnnBench } from './cnnBench.ts';
 import { extractBench } from './extractBench.ts';
 import { fusionBench, padTables } from './fusionBench.ts';
+import { gridBench } from './gridBench.ts';
 import { importBench } from './importBench.ts';
 
 const SHARED = path.resolve(import.meta.dirname, '../../../shared');
@@ -12,6 +13,7 @@ const PAD = path.join(SHARED, 'data/pad-ufes-20');
 
 const SECTIONS: Record<string, () => Promise<object>> = {
   import: () => importBench(PAD),
+  grid: () => gridBench(),
   extract: () => extractBench(SHARED),
   cnn: () => cnnBench(PAD),
   fusion: () => fusionBench(),

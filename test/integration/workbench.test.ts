@@ -128,3 +128,14 @@ describe('label-set editor', () => {
     expect(saveLabelSet(project, { classes: edit.classes.filter((c) => c.name !== 'scc'), targets: [] }).classes.map((c) => c.name)).toEqual(['mel', 'bcc', 'nev']);
   });
 });
+
+describe('grid query cache', () => {
+  it('never answers "unlabelled" with the cached "all" result, and sees an edit made since', () => {
+    const all = listImages(project, { offset: 0, limit: 500 }).counts!.total;
+    const unlabelled = listImages(project, { offset: 0, limit: 500, label: null });
+    expect(unlabelled.counts!.total).toBeLessThan(all);
+    expect(unlabelled.items.every((i) => i.label === null)).toBe(true);
+    new Editor(project).setLabel(unlabelled.items[0]!.id, 'mel', false, 'cache');
+    expect(listImages(project, { offset: 0, limit: 500, label: null }).counts!.total).toBe(unlabelled.counts!.total - 1);
+  });
+});

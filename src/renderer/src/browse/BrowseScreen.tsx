@@ -43,7 +43,10 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
   const marked = useMemo(() => new Set(selection.ids), [selection]);
 
   const loadFacets = useCallback(() => api['images.facets']({}).then(setFacets, (e: unknown) => setError(errorText(e))), []);
-  useEffect(() => void loadFacets(), [loadFacets]);
+  // Facets count every value of every field: asked for only when the filter panel opens, not on the way to the first thumbnails.
+  useEffect(() => {
+    if (showFilters) void loadFacets();
+  }, [showFilters, loadFacets]);
   useEffect(() => {
     setSelected(0);
     setSelection(NO_SELECTION);
@@ -67,7 +70,7 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
   const afterBatch = () => {
     pages.reload();
     setRefresh((n) => n + 1);
-    void loadFacets();
+    if (showFilters) void loadFacets();
   };
   const batch = (p: Promise<{ changed: number }>) => p.then(afterBatch, (e: unknown) => setError(errorText(e)));
 
@@ -128,7 +131,7 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
     { value: 'id', label: 'Image id' },
     { value: 'label', label: 'Label' },
     { value: 'annotated', label: 'Last labelled' },
-    ...(facets?.fields.map((f) => ({ value: f.name, label: f.name })) ?? []),
+    ...(detail?.fields.map((f) => ({ value: f.name, label: f.name })) ?? []),
   ];
   const filterChips = Object.values(query.fields);
   return (
