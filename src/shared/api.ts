@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { ErrorPayload } from './errors.ts';
+import { CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, type RunListItem, type RunReportView } from './results.ts';
 import type { BrowseFacets, ImageDetail, ImageList, ImportPreview, JobInfo, LabelSetInfo, ProjectInfo } from './types.ts';
 
 /** Declares a call: the request schema, with the response type carried along as a phantom. */
@@ -63,6 +64,17 @@ const JobRequest = z.discriminatedUnion('kind', [
     seed: z.number().int().min(1).max(1_000_000).optional(),
   }),
 ]);
+const runId = z.number().int().positive();
+const mode = z.enum(MODES);
+const CasesRequest = z.object({
+  runId,
+  mode,
+  trueClass: z.string().max(200).optional(),
+  predictedClass: z.string().max(200).optional(),
+  filter: z.enum(CASE_FILTERS),
+  limit: z.number().int().min(1).max(5000),
+});
+const ReviewRequest = z.object({ runId, imageId, decision: z.enum(['keep', 'relabel']), className: z.string().max(200).optional() });
 const hexColor = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour is #rrggbb');
 const LabelSetSave = z.object({
   classes: z.array(z.object({ name: z.string().trim().min(1).max(200), color: hexColor.nullable(), hotkey: z.string().length(1).nullable() })).min(1).max(200),
@@ -107,6 +119,20 @@ export const API = {
   /** Answers as soon as the job has news past `after` (a version), or after 15 s: progress as a long poll. */
   'jobs.watch': call<z.ZodObject<{ id: z.ZodNumber; after: z.ZodNumber }>, JobInfo>(z.object({ id: z.number().int().positive(), after: z.number().int().min(-1) })),
   'jobs.cancel': call<typeof jobId, JobInfo>(jobId),
+  /** Feature sets of the project (one per backbone configuration), for the training form. */
+  'features.list': call<z.ZodObject<{}>, { key: string; name: string; dim: number; count: number }[]>(z.object({})),
+  /** Training runs with their configuration and headline metrics, newest first. */
+  'runs.list': call<z.ZodObject<{}>, RunListItem[]>(z.object({})),
+  /** The three modes side by side: intervals, paired tests, curves, calibration, confusion matrices, subgroups. */
+  'runs.report': call<z.ZodObject<{ runId: typeof runId; curveClass: z.ZodOptional<z.ZodString> }>, RunReportView>(z.object({ runId, curveClass: z.string().max(200).optional() })),
+  /** The images behind a number: a confusion cell, the mistakes, where the metadata changed the answer; worst first. */
+  'runs.cases': call<typeof CasesRequest, { total: number; rows: CaseRow[] }>(CasesRequest),
+  /** Likely label errors by confident learning, most suspect first, with the decisions taken. */
+  'runs.labelIssues': call<z.ZodObject<{ runId: typeof runId }>, LabelIssue[]>(z.object({ runId })),
+  /** The 2-D map of the run's features with label, prediction, correctness and every field. */
+  'runs.map': call<z.ZodObject<{ runId: typeof runId }>, EmbeddingMap>(z.object({ runId })),
+  /** Keeps (re-confirms) or changes a label from the label-error review; recorded as an annotation and a review. */
+  'labels.review': call<typeof ReviewRequest, { currentLabel: string | null; review: 'keep' | 'relabel' }>(ReviewRequest),
   /** Sets a metadata value after checking it against the field's type and allowed values. */
   'fields.set': call<typeof FieldRequest, ImageDetail>(FieldRequest),
   /** The annotator name stored with every edit. */

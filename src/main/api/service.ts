@@ -8,6 +8,10 @@ import { browseFacets, imageDetail, listImages } from './browse.ts';
 import { importPreview, jobFor } from './jobRequests.ts';
 import { labelSetInfo, saveLabelSet } from './labelSets.ts';
 import { JobManager } from '../jobs/manager.ts';
+import { embeddingMap, labelIssues, runCases } from '../results/cases.ts';
+import { runList, runReportView } from '../results/report.ts';
+import { reviewLabel } from '../results/review.ts';
+import { FeatureStore } from '../ml/featureStore.ts';
 import { Editor } from './edits.ts';
 
 const log = logger('api');
@@ -62,6 +66,13 @@ export class Service {
       'jobs.list': async () => this.jobs.list(),
       'jobs.watch': async ({ id, after }) => this.jobs.watch(id, after),
       'jobs.cancel': async ({ id }) => this.jobs.cancel(id),
+      'features.list': async () => new FeatureStore(this.open().db).backbones().map(({ key, name, dim, count }) => ({ key, name, dim, count })),
+      'runs.list': async () => runList(this.open()),
+      'runs.report': async ({ runId, curveClass }) => runReportView(this.open(), runId, curveClass),
+      'runs.cases': async (q) => runCases(this.open(), q),
+      'runs.labelIssues': async ({ runId }) => labelIssues(this.open(), runId),
+      'runs.map': async ({ runId }) => embeddingMap(this.open(), runId),
+      'labels.review': async (req) => reviewLabel(this.open(), this.edits(), req, this.annotator()),
       'settings.getAnnotator': async () => this.annotator(),
       'settings.setAnnotator': async ({ name }) => {
         this.open().db.prepare(`INSERT INTO settings (key, value) VALUES ('annotator', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(name);

@@ -3,6 +3,7 @@ import type { Project } from '../../project.ts';
 import type { FinalModels } from './crossval.ts';
 import type { Snapshot, TrainConfig } from './dataset.ts';
 import type { RunResult } from './train.ts';
+import { staleImageCount } from '../../results/runData.ts';
 
 interface RunRow {
   id: number;
@@ -15,20 +16,9 @@ interface RunRow {
   finished_at: string | null;
 }
 
-/**
- * True when labels of the run's images changed after the run started (a relabel, say): its metrics describe
- * older labels. Derived from the annotation history, never stored.
- */
-export function isStale(project: Project, runId: number, snap: Snapshot): boolean {
-  return (
-    project.db
-      .prepare(
-        `SELECT EXISTS (SELECT 1 FROM annotations a JOIN run_predictions p ON p.image_id = a.image_id AND p.run_id = ?
-                        WHERE a.id > ? AND a.label_set_id = ?)`,
-      )
-      .pluck()
-      .get(runId, snap.maxAnnotationId, snap.labelSetId) === 1
-  );
+/** True when some of the run's images carry a different label now (a relabel): its metrics describe older labels. */
+export function isStale(project: Project, runId: number): boolean {
+  return staleImageCount(project, runId) > 0;
 }
 
 export function listRuns(project: Project) {
@@ -50,7 +40,7 @@ export function listRuns(project: Project) {
       task: res?.task ?? null,
       fusion: res?.fusion ?? null,
       auc: res ? { image: res.modes.image.auc, metadata: res.modes.metadata.auc, fused: res.modes.fused.auc } : null,
-      stale: r.status === 'done' ? isStale(project, r.id, snap) : false,
+      stale: r.status === 'done' ? isStale(project, r.id) : false,
       error: r.error,
     };
   });
@@ -75,7 +65,7 @@ export function runReport(project: Project, runId: number) {
     finishedAt: r.finished_at,
     config: JSON.parse(r.config) as TrainConfig,
     snapshot: snap,
-    stale: r.status === 'done' ? isStale(project, r.id, snap) : false,
+    stale: r.status === 'done' ? isStale(project, r.id) : false,
     result: r.result ? (JSON.parse(r.result) as RunResult) : null,
     error: r.error,
   };

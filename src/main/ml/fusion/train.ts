@@ -47,6 +47,8 @@ export interface RunSummary {
 export interface RunResult extends RunSummary {
   evaluation: Evaluation;
   innerScores: Record<string, number>[];
+  /** Binary: each fold's decision thresholds per mode (fitted on that fold's training images). */
+  foldThresholds?: CrossValResult['thresholds'];
 }
 
 /**
@@ -149,6 +151,7 @@ export async function trainRun(project: Project, cfg: TrainConfig, opts: TrainOp
     backend: reply.backend.backend,
     evaluation,
     innerScores: cv.innerScores,
+    foldThresholds: cv.thresholds,
   };
   storeRun(project, runId, result, cv, ds.imageIds, ds.labels);
   log.info(`run ${runId}: fused ${ev.fused.auc.toFixed(3)} image ${ev.image.auc.toFixed(3)} metadata ${ev.metadata.auc.toFixed(3)}`);

@@ -1,0 +1,130 @@
+import { DermFuseError } from '../../shared/errors.ts';
+import { MODES, type Curve, type Mode, type ModeReport, type RunListItem, type RunReportView, type SubgroupReport } from '../../shared/results.ts';
+import type { FieldValue } from '../../shared/types.ts';
+import { FieldsRepo } from '../db/repos/fieldsRepo.ts';
+import { subgroupMetrics } from '../ml/bundle/subgroups.ts';
+import type { TrainConfig } from '../ml/fusion/dataset.ts';
+import { confusionMatrix } from '../ml/fusion/metrics.ts';
+import type { RunResult } from '../ml/fusion/train.ts';
+import type { Project } from '../project.ts';
+import { loadRunData, predictedClasses, staleImageCount, type RunData } from './runData.ts';
+
+/** Curves are thinned to about this many points: enough to read, small enough to send. */
+const CURVE_POINTS = 200;
+
+interface RunRow {
+  id: number;
+  status: string;
+  config: string;
+  snapshot: string;
+  result: string | null;
+  error: string | null;
+  created_at: string;
+}
+
+function listItem(project: Project, r: RunRow): RunListItem {
+  const cfg = JSON.parse(r.config) as TrainConfig & { fieldsUsed: string[] };
+  const snap = JSON.parse(r.snapshot) as { backboneKey: string; images: number };
+  const res = r.result ? (JSON.parse(r.result) as RunResult) : null;
+  const iv = (value: number, ci: [number, number]) => ({ value, ci });
+  return {
+    runId: r.id,
+    status: r.status,
+    createdAt: r.created_at,
+    label: cfg.label,
+    positive: cfg.positive,
+    fields: cfg.fieldsUsed,
+    folds: cfg.folds,
+    group: cfg.group,
+    seed: cfg.seed,
+    backbone: snap.backboneKey,
+    images: snap.images,
+    task: res?.task ?? null,
+    fusion: res?.fusion ?? null,
+    modes: res ? (Object.fromEntries(MODES.map((m) => [m, { auc: iv(res.modes[m].auc, res.modes[m].aucCI), balancedAccuracy: iv(res.modes[m].balancedAccuracy, res.modes[m].balancedAccuracyCI) }])) as RunListItem['modes']) : null,
+    staleImages: r.status === 'done' ? staleImageCount(project, r.id) : 0,
+    error: r.error,
+  };
+}
+
+export function runList(project: Project): RunListItem[] {
+  return (project.db.prepare('SELECT id, status, config, snapshot, result, error, created_at FROM runs ORDER BY id DESC').all() as RunRow[]).map((r) => listItem(project, r));
+}
+
+/** Evenly thinned points of a curve, always keeping both ends. */
+function thin(points: [number, number][]): Curve {
+  const step = Math.max(1, Math.floor(points.length / CURVE_POINTS));
+  const kept = points.filter((_, i) => i % step === 0 || i === points.length - 1);
+  return { x: kept.map((p) => round(p[0])), y: kept.map((p) => round(p[1])) };
+}
+const round = (x: number) => Math.round(x * 1e4) / 1e4;
+
+/** ROC (false vs true positive rate) and precision-recall curves of one score against one class. */
+export function rocPr(scores: ArrayLike<number>, positive: ArrayLike<boolean>): { roc: Curve; pr: Curve } {
+  const idx = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
+  const P = Array.from(positive).filter(Boolean).length;
+  const N = scores.length - P;
+  const roc: [number, number][] = [[0, 0]];
+  const pr: [number, number][] = [];
+  let tp = 0;
+  let fp = 0;
+  for (let k = 0; k < idx.length; k++) {
+    if (positive[idx[k]!]) tp++;
+    else fp++;
+    // Tied scores are one threshold: emit a point only after the last of them.
+    if (k + 1 < idx.length && scores[idx[k + 1]!] === scores[idx[k]!]) continue;
+    roc.push([N ? fp / N : 0, P ? tp / P : 0]);
+    pr.push([P ? tp / P : 0, tp / (tp + fp)]);
+  }
+  return { roc: thin(roc), pr: thin(pr) };
+}
+
+function modeReport(d: RunData, mode: Mode, curveClass: number): ModeReport {
+  const C = d.classes.length;
+  const ev = d.result.evaluation.modes[mode];
+  const cm = confusionMatrix(d.labels, predictedClasses(d, mode), C);
+  const scores = Array.from(d.labels, (_, i) => d.probs[mode][i * C + curveClass]!);
+  const { roc, pr } = rocPr(scores, Array.from(d.labels, (l) => l === curveClass));
+  const sum = d.result.modes[mode];
+  return {
+    auc: { value: sum.auc, ci: sum.aucCI },
+    balancedAccuracy: { value: sum.balancedAccuracy, ci: sum.balancedAccuracyCI },
+    brier: ev.brier,
+    calibrationError: ev.calibrationError,
+    calibration: ev.calibration,
+    confusion: cm,
+    roc,
+    pr,
+    perClass: ev.perClass,
+  };
+}
+
+/** Metadata values of the run's images, now, for every field (subgroups, case lists, the map). */
+export function metadataOf(project: Project, imageIds: number[]): { fields: { name: string; type: string }[]; rows: FieldValue[][] } {
+  const repo = new FieldsRepo(project.db);
+  const fields = repo.list();
+  return { fields: fields.map((f) => ({ name: f.name, type: f.type })), rows: repo.rows(imageIds, fields) };
+}
+
+/** Everything the report screen shows for one run. `curveClass`: which class the curves are for (multiclass). */
+export function runReportView(project: Project, runId: number, curveClass?: string): RunReportView {
+  const d = loadRunData(project, runId);
+  const C = d.classes.length;
+  const k = curveClass === undefined ? (C === 2 ? 1 : 0) : d.classes.indexOf(curveClass);
+  if (k < 0) throw new DermFuseError('NOT_FOUND', `Run ${runId} has no class "${curveClass}". Classes: ${d.classes.join(', ')}.`);
+  const row = project.db.prepare('SELECT id, status, config, snapshot, result, error, created_at FROM runs WHERE id = ?').get(runId) as RunRow;
+  const meta = metadataOf(project, d.imageIds);
+  const perMode = Object.fromEntries(MODES.map((m) => [m, subgroupMetrics(meta.fields, meta.rows, d.probs[m], d.labels, C)])) as Record<Mode, ReturnType<typeof subgroupMetrics>>;
+  const subgroups: SubgroupReport[] = perMode.fused.map((r, i) => ({ field: r.field, group: r.group, n: r.n, auc: { image: perMode.image[i]!.auc, metadata: perMode.metadata[i]!.auc, fused: r.auc } }));
+  const cmp = (name: string, c: RunResult['fusedVsImage']) => ({ name, difference: c.difference, ci: c.ci, p: c.p });
+  return {
+    run: listItem(project, row),
+    classes: d.classes,
+    curveClass: d.classes[k]!,
+    modes: Object.fromEntries(MODES.map((m) => [m, modeReport(d, m, k)])) as Record<Mode, ModeReport>,
+    comparisons: [cmp('fused − image', d.result.fusedVsImage), cmp('fused − metadata', d.result.fusedVsMetadata)],
+    subgroups,
+    leakage: d.result.leakage.map((l) => ({ field: l.field, message: l.message })),
+    fieldsExcluded: d.result.fieldsExcluded,
+  };
+}

@@ -1,0 +1,112 @@
+/** What the results screens show: runs, their report, the cases behind each number, likely label errors, the map. */
+import type { FieldValue } from './types.ts';
+
+export const MODES = ['image', 'metadata', 'fused'] as const;
+export type Mode = (typeof MODES)[number];
+
+export interface Interval {
+  value: number;
+  ci: [number, number];
+}
+
+export interface RunListItem {
+  runId: number;
+  status: string;
+  createdAt: string;
+  label: string;
+  positive: string[] | null;
+  fields: string[];
+  folds: number;
+  group: string;
+  seed: number;
+  backbone: string;
+  images: number;
+  task: 'binary' | 'multiclass' | null;
+  fusion: string | null;
+  modes: Record<Mode, { auc: Interval; balancedAccuracy: Interval }> | null;
+  /** Images whose label changed since the run: its figures describe older labels. */
+  staleImages: number;
+  error: string | null;
+}
+
+export interface Curve {
+  x: number[];
+  y: number[];
+}
+
+export interface ModeReport {
+  auc: Interval;
+  balancedAccuracy: Interval;
+  brier: number;
+  calibrationError: number;
+  calibration: { confidence: number; accuracy: number; count: number }[];
+  /** confusion[true][predicted], from the stored out-of-fold predictions and each fold's decision rule. */
+  confusion: number[][];
+  roc: Curve;
+  pr: Curve;
+  perClass: { class: string; recall: number; precision: number; support: number }[];
+}
+
+export interface SubgroupReport {
+  field: string;
+  group: string;
+  n: number;
+  auc: Record<Mode, number | null>;
+}
+
+export interface RunReportView {
+  run: RunListItem;
+  classes: string[];
+  /** The class the curves are drawn for (binary: the positive one; multiclass: one vs rest). */
+  curveClass: string;
+  modes: Record<Mode, ModeReport>;
+  comparisons: { name: string; difference: number; ci: [number, number]; p: number }[];
+  subgroups: SubgroupReport[];
+  leakage: { field: string; message: string }[];
+  fieldsExcluded: { field: string; reason: string }[];
+}
+
+export const CASE_FILTERS = ['all', 'wrong', 'fusedRightImageWrong', 'imageRightFusedWrong', 'fusedRightMetadataWrong'] as const;
+export type CaseFilter = (typeof CASE_FILTERS)[number];
+
+export interface CaseRow {
+  imageId: number;
+  externalId: string;
+  /** The label the run trained on, and the image's label now. */
+  trueLabel: string;
+  currentLabel: string | null;
+  probs: Record<Mode, number[]>;
+  predicted: Record<Mode, string>;
+  /** Cross-entropy of the chosen mode's probability of the true label. */
+  loss: number;
+  metadata: Record<string, FieldValue>;
+}
+
+export interface LabelIssue {
+  imageId: number;
+  externalId: string;
+  given: string;
+  suggested: string;
+  /** Probability of the given label (low: the models doubt it). */
+  selfConfidence: number;
+  /** Suggested minus given probability: the ranking score. */
+  margin: number;
+  currentLabel: string | null;
+  review: 'keep' | 'relabel' | null;
+}
+
+export interface MapPoint {
+  imageId: number;
+  x: number;
+  y: number;
+  label: string | null;
+  predicted: string | null;
+  correct: boolean | null;
+}
+
+export interface EmbeddingMap {
+  backbone: string;
+  points: MapPoint[];
+  /** Values of every metadata field, aligned with points. */
+  fields: Record<string, FieldValue[]>;
+}

@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Editor } from '../../src/main/api/edits.ts';
+import { trainRun } from '../../src/main/ml/fusion/train.ts';
+import { rngFrom } from '../../src/main/ml/random.ts';
+import type { Project } from '../../src/main/project.ts';
+import { embeddingMap, labelIssues, runCases } from '../../src/main/results/cases.ts';
+import { rocPr, runList, runReportView } from '../../src/main/results/report.ts';
+import { reviewLabel } from '../../src/main/results/review.ts';
+import { MODES } from '../../src/shared/results.ts';
+import { fusionProject } from '../fixtures/fusionData.ts';
+import { tempDir } from '../fixtures/generate.ts';
+
+const tmp = tempDir();
+let project: Project;
+let runId: number;
+/** Images whose label was flipped on purpose before training. */
+let flipped: Set<number>;
+const FLIP_FRACTION = 0.1;
+
+beforeAll(async () => {
+  // No noise in the labels but the flips: every label error is one put there on purpose.
+  project = await fusionProject(tmp.dir, 300, 9, 0);
+  const rows = project.db.prepare(`SELECT l.image_id AS id, c.name FROM current_labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id ORDER BY i.external_id`).all() as { id: number; name: string }[];
+  const r = rngFrom(3);
+  const chosen = rows.filter(() => r() < FLIP_FRACTION);
+  const editor = new Editor(project);
+  for (const x of chosen) editor.setLabel(x.id, x.name === 'MEL' ? 'NEV' : 'MEL', false, 'saboteur');
+  flipped = new Set(chosen.map((x) => x.id));
+  runId = (await trainRun(project, { label: 'diagnosis_label', positive: null, fields: ['age', 'site'], group: 'patient', folds: 5, backbone: null, seed: 1 })).runId;
+}, 240_000);
+afterAll(() => {
+  project.close();
+  tmp.cleanup();
+});
+
+describe('run report', () => {
+  it('shows the three modes with intervals, curves from (0,0) to (1,1), and confusion matrices over every image', () => {
+    const r = runReportView(project, runId);
+    expect(r.classes).toEqual(['MEL', 'NEV']);
+    for (const m of MODES) {
+      const mr = r.modes[m];
+      expect(mr.auc.ci[0]).toBeLessThanOrEqual(mr.auc.value);
+      expect(mr.auc.ci[1]).toBeGreaterThanOrEqual(mr.auc.value);
+      expect(mr.confusion.flat().reduce((a, b) => a + b, 0)).toBe(r.run.images);
+      expect([mr.roc.x[0], mr.roc.y[0], mr.roc.x.at(-1), mr.roc.y.at(-1)]).toEqual([0, 0, 1, 1]);
+    }
+    expect(r.comparisons.map((c) => c.name)).toEqual(['fused − image', 'fused − metadata']);
+    expect(r.subgroups.some((s) => s.field === 'site')).toBe(true);
+    expect(runList(project)[0]).toMatchObject({ runId, status: 'done', staleImages: 0 });
+  });
+
+  it('lists exactly the images of each confusion cell, under each mode', () => {
+    const r = runReportView(project, runId);
+    for (const m of MODES) {
+      r.classes.forEach((t, ti) =>
+        r.classes.forEach((p, pi) => {
+          const cell = runCases(project, { runId, mode: m, trueClass: t, predictedClass: p, filter: 'all', limit: 5000 });
+          expect(cell.total).toBe(r.modes[m].confusion[ti]![pi]);
+          expect(cell.rows.every((row) => row.trueLabel === t && row.predicted[m] === p)).toBe(true);
+        }),
+      );
+    }
+    const changed = runCases(project, { runId, mode: 'fused', filter: 'fusedRightImageWrong', limit: 5000 });
+    expect(changed.rows.every((c) => c.predicted.fused === c.trueLabel && c.predicted.image !== c.trueLabel)).toBe(true);
+    const losses = runCases(project, { runId, mode: 'fused', filter: 'wrong', limit: 5000 }).rows.map((c) => c.loss);
+    expect(losses).toEqual([...losses].sort((a, b) => b - a));
+  });
+
+  it('computes ROC and PR curves that a perfect and a useless score tell apart', () => {
+    const perfect = rocPr([0.9, 0.8, 0.2, 0.1], [true, true, false, false]);
+    expect(perfect.roc.y[1]).toBe(0.5);
+    expect(perfect.pr.y.slice(0, 2)).toEqual([1, 1]);
+    const tied = rocPr([0.5, 0.5, 0.5, 0.5], [true, false, true, false]);
+    expect(tied.roc).toEqual({ x: [0, 1], y: [0, 1] });
+  });
+
+  it('draws the map from the stored feature coordinates with prediction and correctness', () => {
+    const map = embeddingMap(project, runId);
+    expect(map.points.length).toBe(300);
+    expect(map.fields.age).toHaveLength(300);
+    expect(map.points.every((p) => p.correct === (p.label === p.predicted))).toBe(true);
+  });
+});
+
+describe('likely label errors', () => {
+  it('ranks the labels flipped on purpose first (precision at k)', () => {
+    const issues = labelIssues(project, runId);
+    const k = flipped.size;
+    const hits = issues.slice(0, k).filter((x) => flipped.has(x.imageId)).length;
+    const precision = hits / k;
+    const auc = runReportView(project, runId).modes.fused.auc.value;
+    process.stderr.write(`fused AUC on flipped labels ${auc.toFixed(3)}; label errors: ${k} flipped of 300, ${issues.length} flagged, precision@${k} = ${precision.toFixed(2)}, recall among flagged = ${(issues.filter((x) => flipped.has(x.imageId)).length / k).toFixed(2)}\n`);
+    // A ranking by chance scores the flip rate, 0.1; measured here 0.47 with a fused model at AUC 0.78 on these labels.
+    expect(precision).toBeGreaterThanOrEqual(0.4);
+  });
+
+  it('records keep and relabel as annotations and reviews; only a relabel makes the run stale', () => {
+    const editor = new Editor(project);
+    const [a, b] = labelIssues(project, runId);
+    const before = project.db.prepare('SELECT COUNT(*) FROM annotations').pluck().get() as number;
+    reviewLabel(project, editor, { runId, imageId: a!.imageId, decision: 'keep' }, 'Dr. Reviewer');
+    expect(runList(project)[0]!.staleImages).toBe(0);
+    reviewLabel(project, editor, { runId, imageId: b!.imageId, decision: 'relabel', className: b!.suggested }, 'Dr. Reviewer');
+    expect(project.db.prepare('SELECT COUNT(*) FROM annotations').pluck().get()).toBe(before + 2);
+    expect(project.db.prepare(`SELECT decision, author FROM label_reviews ORDER BY id`).all()).toEqual([{ decision: 'keep', author: 'Dr. Reviewer' }, { decision: 'relabel', author: 'Dr. Reviewer' }]);
+    expect(runList(project)[0]!.staleImages).toBe(1);
+    const after = labelIssues(project, runId);
+    expect(after.find((x) => x.imageId === b!.imageId)).toMatchObject({ review: 'relabel', currentLabel: b!.suggested });
+    expect(() => reviewLabel(project, editor, { runId, imageId: 999_999, decision: 'keep' }, 'x')).toThrow(/not in run/);
+  });
+});
