@@ -1,5 +1,5 @@
 import { AppShell, Button, Group, Text } from '@mantine/core';
-import { useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import type { ProjectInfo } from '../../shared/types.ts';
 import { AnnotatorName } from './AnnotatorName.tsx';
 import { api } from './api.ts';
@@ -10,10 +10,14 @@ import { LabelSetEditor } from './screens/LabelSetEditor.tsx';
 import { ProjectHome } from './screens/ProjectHome.tsx';
 import { StartScreen } from './screens/StartScreen.tsx';
 
+/** The results screens carry the charting library: loaded when first opened, not on the way to the first thumbnails. */
+const ResultsScreen = lazy(() => import('./results/ResultsScreen.tsx').then((m) => ({ default: m.ResultsScreen })));
+
 const VIEWS = [
   ['browse', 'Browse'],
   ['import', 'Import'],
   ['labels', 'Label set'],
+  ['results', 'Models & results'],
   ['overview', 'Overview'],
 ] as const;
 type View = (typeof VIEWS)[number][0];
@@ -23,6 +27,8 @@ export function App() {
   const [view, setView] = useState<View>('browse');
   /** Bumped when the data under the browser changed (import, label-set edit): it re-queries. */
   const [generation, setGeneration] = useState(0);
+  /** Images sent to the browser from the results screens (a confusion cell, a lasso on the map). */
+  const [chosen, setChosen] = useState<{ ids: number[]; title: string } | null>(null);
   // In serve mode the project is already open: pick it up instead of asking for a folder.
   const opened = useCallback((p: ProjectInfo) => {
     setProject(p);
@@ -40,11 +46,23 @@ export function App() {
   const screen = (() => {
     switch (view) {
       case 'browse':
-        return <BrowseScreen key={generation} />;
+        return <BrowseScreen key={`${generation}-${chosen?.title ?? ''}`} initial={chosen} />;
       case 'import':
         return <ImportScreen onImported={changed} />;
       case 'labels':
         return <LabelSetEditor onSaved={changed} />;
+      case 'results':
+        return (
+          <Suspense fallback={<Text p="md">Loading…</Text>}>
+            <ResultsScreen
+              info={project}
+              onOpenInBrowser={(ids, title) => {
+                setChosen({ ids, title });
+                setView('browse');
+              }}
+            />
+          </Suspense>
+        );
       case 'overview':
         return <ProjectHome info={project} onClose={() => setProject(null)} />;
       default: {
@@ -63,7 +81,16 @@ export function App() {
                 DermFuse
               </Text>
               {VIEWS.map(([v, title]) => (
-                <Button key={v} size="xs" variant={view === v ? 'filled' : 'subtle'} onClick={() => setView(v)} data-testid={`nav-${v}`}>
+                <Button
+                  key={v}
+                  size="xs"
+                  variant={view === v ? 'filled' : 'subtle'}
+                  onClick={() => {
+                    if (v === 'browse') setChosen(null);
+                    setView(v);
+                  }}
+                  data-testid={`nav-${v}`}
+                >
                   {title}
                 </Button>
               ))}
@@ -76,9 +103,9 @@ export function App() {
             </Group>
           </Group>
         </AppShell.Header>
-        <AppShell.Main>
+        <AppShell.Main style={{ display: 'flex', flexDirection: 'column', height: '100vh' }}>
           <JobBar />
-          {screen}
+          <div style={{ flex: 1, minHeight: 0, overflow: 'auto' }}>{screen}</div>
         </AppShell.Main>
       </AppShell>
     </JobsProvider>

@@ -135,7 +135,7 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
   ];
   const filterChips = Object.values(query.fields);
   return (
-    <Group align="stretch" gap={0} wrap="nowrap" style={{ height: 'calc(100vh - 60px)' }}>
+    <Group align="stretch" gap={0} wrap="nowrap" style={{ height: '100%' }}>
       <ScrollArea w={240} p="xs" style={{ borderRight: '1px solid var(--mantine-color-gray-3)' }}>
         <TextInput placeholder="Search id" value={query.search} onChange={(e) => setQuery({ ...query, search: e.currentTarget.value })} mb="xs" data-testid="search" />
         <NavLink label={`All (${counts?.all ?? 0})`} active={query.label.kind === 'all'} onClick={() => setQuery({ ...query, label: { kind: 'all' } })} data-testid="filter-all" />

@@ -1,0 +1,124 @@
+import { Badge, Button, Group, Image, ScrollArea, SegmentedControl, Stack, Table, Text } from '@mantine/core';
+import { useEffect, useState } from 'react';
+import { ApiError } from '../../../shared/api.ts';
+import { MODES, type CaseFilter, type CaseRow, type Mode } from '../../../shared/results.ts';
+import { api } from '../api.ts';
+import { mediaUrl } from '../media.ts';
+import { MODE_COLORS } from './chartOptions.ts';
+
+export interface CaseSelection {
+  mode: Mode;
+  trueClass?: string;
+  predictedClass?: string;
+  filter: CaseFilter;
+}
+
+const FILTER_LABELS: Record<CaseFilter, string> = {
+  all: 'All',
+  wrong: 'Wrong',
+  fusedRightImageWrong: 'Fused right, image wrong',
+  imageRightFusedWrong: 'Image right, fused wrong',
+  fusedRightMetadataWrong: 'Fused right, metadata wrong',
+};
+const LIMIT = 500;
+
+/**
+ * The images behind a number, worst first: the image, its metadata and what each mode said; a wrong label is fixed
+ * here with one click (written as the annotator's label, undoable in the browser).
+ */
+export function CasesList({ runId, classes, selection, onSelection, onChanged, onOpenInBrowser }: { runId: number; classes: string[]; selection: CaseSelection; onSelection(s: CaseSelection): void; onChanged(): void; onOpenInBrowser(ids: number[], title: string): void }) {
+  const [rows, setRows] = useState<CaseRow[]>([]);
+  const [total, setTotal] = useState(0);
+  const [focus, setFocus] = useState(0);
+  const [error, setError] = useState<string | null>(null);
+  const [allClasses, setAllClasses] = useState<string[]>([]);
+  useEffect(() => {
+    api['runs.cases']({ runId, ...selection, limit: LIMIT }).then((r) => {
+      setRows(r.rows);
+      setTotal(r.total);
+      setFocus(0);
+    }, (e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
+  }, [runId, selection]);
+  useEffect(() => {
+    api['labelSets.get']({}).then((s) => setAllClasses(s.classes.map((c) => c.name)), () => undefined);
+  }, []);
+  const current = rows[focus];
+  const relabel = async (name: string) => {
+    if (!current) return;
+    try {
+      const d = await api['labels.set']({ imageId: current.imageId, className: name });
+      setRows(rows.map((r) => (r.imageId === current.imageId ? { ...r, currentLabel: d.label } : r)));
+      onChanged();
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+    }
+  };
+  const title = `${selection.trueClass ? `true ${selection.trueClass}` : ''}${selection.predictedClass ? `, ${selection.mode} predicted ${selection.predictedClass}` : ''} ${FILTER_LABELS[selection.filter]}`.trim();
+  return (
+    <Stack gap="xs">
+      <Group justify="space-between">
+        <SegmentedControl size="xs" data={Object.entries(FILTER_LABELS).map(([value, label]) => ({ value, label }))} value={selection.filter} onChange={(v) => onSelection({ ...selection, filter: v as CaseFilter })} data-testid="case-filter" />
+        <Group gap={4}>
+          {(selection.trueClass || selection.predictedClass) && <Badge data-testid="case-cell" rightSection={<span style={{ cursor: 'pointer' }} onClick={() => onSelection({ mode: selection.mode, filter: selection.filter })}>×</span>}>{title}</Badge>}
+          <Text size="xs" data-testid="case-count">{total} images{total > LIMIT ? ` (worst ${LIMIT} shown)` : ''}</Text>
+          <Button size="compact-xs" variant="light" disabled={rows.length === 0} onClick={() => onOpenInBrowser(rows.map((r) => r.imageId), title || `run ${runId} cases`)}>Open in browser</Button>
+        </Group>
+      </Group>
+      {error && <Text c="red" size="sm">{error}</Text>}
+      <Group align="start" wrap="nowrap" gap="sm">
+        <ScrollArea h={480} style={{ flex: 1 }}>
+          <Table fz="xs" highlightOnHover data-testid="case-table">
+            <Table.Thead>
+              <Table.Tr><Table.Th /><Table.Th>Image</Table.Th><Table.Th>True</Table.Th>{MODES.map((m) => <Table.Th key={m} c={MODE_COLORS[m]}>{m}</Table.Th>)}<Table.Th>Loss</Table.Th></Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {rows.map((r, i) => (
+                <Table.Tr key={r.imageId} onClick={() => setFocus(i)} bg={i === focus ? 'var(--mantine-color-blue-light)' : undefined} style={{ cursor: 'pointer' }} data-testid={`case-${r.externalId}`}>
+                  <Table.Td><img src={mediaUrl('thumb', r.imageId)} alt="" width={36} height={36} style={{ objectFit: 'cover', borderRadius: 3 }} /></Table.Td>
+                  <Table.Td>{r.externalId}</Table.Td>
+                  <Table.Td>
+                    {r.trueLabel}
+                    {r.currentLabel !== null && classIndexChanged(r) && <Badge size="xs" color="yellow" ml={4}>now {r.currentLabel}</Badge>}
+                  </Table.Td>
+                  {MODES.map((m) => (
+                    <Table.Td key={m} c={r.predicted[m] === r.trueLabel ? undefined : 'red'}>
+                      {r.predicted[m]} {Math.round(100 * Math.max(...r.probs[m]))}%
+                    </Table.Td>
+                  ))}
+                  <Table.Td>{r.loss.toFixed(2)}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </ScrollArea>
+        {current && (
+          <Stack w={320} gap={6} data-testid="case-detail">
+            <Image src={mediaUrl('image', current.imageId)} alt={current.externalId} mah={240} fit="contain" radius="sm" />
+            <Text size="sm" fw={600}>{current.externalId}: trained as {current.trueLabel}, now {current.currentLabel ?? 'unlabelled'}</Text>
+            <Table fz="xs">
+              <Table.Tbody>
+                {classes.map((c, k) => (
+                  <Table.Tr key={c}><Table.Td>{c}</Table.Td>{MODES.map((m) => <Table.Td key={m} c={MODE_COLORS[m]}>{(current.probs[m][k]! * 100).toFixed(0)}%</Table.Td>)}</Table.Tr>
+                ))}
+                {Object.entries(current.metadata).map(([k, v]) => (
+                  <Table.Tr key={k}><Table.Td c="dimmed">{k}</Table.Td><Table.Td colSpan={3}>{v === null ? '–' : String(v)}</Table.Td></Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+            <Text size="xs" fw={600}>Fix the label</Text>
+            <Group gap={4}>
+              {allClasses.map((c) => (
+                <Button key={c} size="compact-xs" variant={current.currentLabel === c ? 'filled' : 'light'} onClick={() => void relabel(c)} data-testid={`case-relabel-${c}`}>{c}</Button>
+              ))}
+            </Group>
+          </Stack>
+        )}
+      </Group>
+    </Stack>
+  );
+}
+
+/** True when the image's label now is not the one the run trained on (derived targets aside: a class name differs). */
+function classIndexChanged(r: CaseRow): boolean {
+  return r.currentLabel !== r.trueLabel && !r.trueLabel.includes('/');
+}

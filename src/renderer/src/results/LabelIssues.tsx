@@ -1,0 +1,88 @@
+import { Badge, Button, Group, Image, Kbd, ScrollArea, Stack, Table, Text } from '@mantine/core';
+import { useEffect, useState } from 'react';
+import { ApiError } from '../../../shared/api.ts';
+import type { LabelIssue } from '../../../shared/results.ts';
+import { api } from '../api.ts';
+import { mediaUrl } from '../media.ts';
+
+/**
+ * Likely label errors, most suspect first. Keys: ↑/↓ move, K keeps the label, R relabels to the suggestion, a
+ * class's hotkey relabels to that class. Each decision is an annotation; a relabel makes the run stale.
+ */
+export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): void }) {
+  const [issues, setIssues] = useState<LabelIssue[]>([]);
+  const [focus, setFocus] = useState(0);
+  const [classes, setClasses] = useState<{ name: string; hotkey: string | null }[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api['runs.labelIssues']({ runId }).then(setIssues, (e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
+    api['labelSets.get']({}).then((s) => setClasses(s.classes), () => undefined);
+  }, [runId]);
+  const current = issues[focus];
+  const decide = async (decision: 'keep' | 'relabel', className?: string) => {
+    if (!current) return;
+    try {
+      const r = await api['labels.review']({ runId, imageId: current.imageId, decision, className });
+      setIssues((list) => list.map((x) => (x.imageId === current.imageId ? { ...x, review: r.review, currentLabel: r.currentLabel } : x)));
+      setFocus((f) => Math.min(f + 1, issues.length - 1));
+      setError(null);
+      onChanged();
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+    }
+  };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.target as HTMLElement).closest('input, textarea, [contenteditable]') || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        return setFocus((f) => Math.max(0, Math.min(issues.length - 1, f + (e.key === 'ArrowDown' ? 1 : -1))));
+      }
+      if (e.key.toLowerCase() === 'k') return void decide('keep');
+      if (e.key.toLowerCase() === 'r' && current) return void decide('relabel', current.suggested);
+      const cls = classes.find((c) => c.hotkey !== null && c.hotkey.toLowerCase() === e.key.toLowerCase());
+      if (cls) void decide('relabel', cls.name);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  });
+  if (issues.length === 0) return <Text c="dimmed">{error ?? 'No likely label errors: every label agrees with the out-of-fold predictions above their class thresholds.'}</Text>;
+  return (
+    <Group align="start" wrap="nowrap" gap="sm">
+      <ScrollArea h={480} style={{ flex: 1 }}>
+        <Text size="xs" c="dimmed" mb={4}>
+          {issues.length} images whose out-of-fold prediction confidently disagrees with their label (confident learning). <Kbd>K</Kbd> keep · <Kbd>R</Kbd> relabel to the suggestion · class key: relabel · <Kbd>↑</Kbd>/<Kbd>↓</Kbd> move
+        </Text>
+        <Table fz="xs" highlightOnHover data-testid="issue-table">
+          <Table.Thead>
+            <Table.Tr><Table.Th>#</Table.Th><Table.Th /><Table.Th>Image</Table.Th><Table.Th>Label</Table.Th><Table.Th>Suggested</Table.Th><Table.Th>P(label)</Table.Th><Table.Th>Decision</Table.Th></Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {issues.map((x, i) => (
+              <Table.Tr key={x.imageId} onClick={() => setFocus(i)} bg={i === focus ? 'var(--mantine-color-blue-light)' : undefined} style={{ cursor: 'pointer' }} data-testid={`issue-${x.externalId}`}>
+                <Table.Td>{i + 1}</Table.Td>
+                <Table.Td><img src={mediaUrl('thumb', x.imageId)} alt="" width={32} height={32} style={{ objectFit: 'cover', borderRadius: 3 }} /></Table.Td>
+                <Table.Td>{x.externalId}</Table.Td>
+                <Table.Td>{x.given}</Table.Td>
+                <Table.Td>{x.suggested}</Table.Td>
+                <Table.Td>{(x.selfConfidence * 100).toFixed(0)}%</Table.Td>
+                <Table.Td>{x.review && <Badge size="xs" color={x.review === 'keep' ? 'gray' : 'yellow'} data-testid={`issue-review-${x.externalId}`}>{x.review === 'keep' ? 'kept' : `→ ${x.currentLabel}`}</Badge>}</Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </ScrollArea>
+      {current && (
+        <Stack w={320} gap={6}>
+          <Image src={mediaUrl('image', current.imageId)} alt={current.externalId} mah={260} fit="contain" radius="sm" />
+          <Text size="sm" fw={600}>{current.externalId}: labelled {current.given}, the models say {current.suggested}</Text>
+          <Group gap={4}>
+            <Button size="xs" variant="default" onClick={() => void decide('keep')} data-testid="issue-keep">K · keep {current.given}</Button>
+            <Button size="xs" color="yellow" onClick={() => void decide('relabel', current.suggested)} data-testid="issue-relabel">R · relabel {current.suggested}</Button>
+          </Group>
+          {error && <Text c="red" size="xs">{error}</Text>}
+        </Stack>
+      )}
+    </Group>
+  );
+}

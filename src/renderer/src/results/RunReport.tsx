@@ -1,0 +1,139 @@
+import { Alert, Badge, Card, Group, SegmentedControl, Select, SimpleGrid, Stack, Table, Tabs, Text, Title } from '@mantine/core';
+import { useEffect, useMemo, useState } from 'react';
+import { ApiError } from '../../../shared/api.ts';
+import { MODES, type Mode, type RunReportView } from '../../../shared/results.ts';
+import { api } from '../api.ts';
+import { Chart } from '../charts/Chart.tsx';
+import { CasesList, type CaseSelection } from './CasesList.tsx';
+import { calibrationOption, cellOf, confusionOption, MODE_COLORS, prOption, rocOption, subgroupOption } from './chartOptions.ts';
+import { EmbeddingMapView } from './EmbeddingMapView.tsx';
+import { LabelIssues } from './LabelIssues.tsx';
+
+const f3 = (x: number) => x.toFixed(3);
+const ci = (c: [number, number]) => `[${f3(c[0])}, ${f3(c[1])}]`;
+
+/** Whether the metadata helped, at a glance: the three modes with intervals and the paired tests. */
+function Summary({ r }: { r: RunReportView }) {
+  const best = MODES.reduce((a, b) => (r.modes[b].auc.value > r.modes[a].auc.value ? b : a));
+  const vsImage = r.comparisons[0]!;
+  return (
+    <Stack gap="sm">
+      <SimpleGrid cols={3}>
+        {MODES.map((m) => (
+          <Card withBorder key={m} data-testid={`mode-${m}`} style={{ borderTop: `4px solid ${MODE_COLORS[m]}` }}>
+            <Text size="xs" c="dimmed">{m === 'image' ? 'Image only' : m === 'metadata' ? 'Metadata only' : 'Fused'}</Text>
+            <Text size="xl" fw={700}>AUC {f3(r.modes[m].auc.value)}</Text>
+            <Text size="xs">95% CI {ci(r.modes[m].auc.ci)}</Text>
+            <Text size="xs">balanced accuracy {f3(r.modes[m].balancedAccuracy.value)} {ci(r.modes[m].balancedAccuracy.ci)}</Text>
+            <Text size="xs" c="dimmed">Brier {f3(r.modes[m].brier)} · ECE {f3(r.modes[m].calibrationError)}</Text>
+            {m === best && <Badge size="xs" mt={4}>best</Badge>}
+          </Card>
+        ))}
+      </SimpleGrid>
+      <Alert color={vsImage.ci[0] > 0 ? 'green' : 'gray'} data-testid="verdict">
+        {vsImage.ci[0] > 0
+          ? `The metadata helped: fused beats image-only by ${f3(vsImage.difference)} AUC (95% CI ${ci(vsImage.ci)}, p = ${vsImage.p.toFixed(3)}).`
+          : `No clear gain from the metadata over the image: fused − image = ${f3(vsImage.difference)} AUC (95% CI ${ci(vsImage.ci)}, p = ${vsImage.p.toFixed(3)}).`}
+      </Alert>
+      <Table fz="sm">
+        <Table.Thead><Table.Tr><Table.Th>Paired comparison (patient bootstrap)</Table.Th><Table.Th>ΔAUC</Table.Th><Table.Th>95% CI</Table.Th><Table.Th>p</Table.Th></Table.Tr></Table.Thead>
+        <Table.Tbody>
+          {r.comparisons.map((c) => (
+            <Table.Tr key={c.name}><Table.Td>{c.name}</Table.Td><Table.Td>{f3(c.difference)}</Table.Td><Table.Td>{ci(c.ci)}</Table.Td><Table.Td>{c.p.toFixed(3)}</Table.Td></Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+      <Text size="xs" c="dimmed">
+        {r.run.images} images, {r.run.folds} folds grouped by {r.run.group}, seed {r.run.seed}; fields {r.run.fields.join(', ')}; fusion {r.run.fusion}.
+        {r.fieldsExcluded.length > 0 && ` Left out: ${r.fieldsExcluded.map((f) => `${f.field} (${f.reason})`).join('; ')}.`}
+      </Text>
+      {r.leakage.map((l) => <Alert key={l.field} color="orange">{l.message}</Alert>)}
+    </Stack>
+  );
+}
+
+export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number; onChanged(): void; onOpenInBrowser(ids: number[], title: string): void }) {
+  const [report, setReport] = useState<RunReportView | null>(null);
+  const [curveClass, setCurveClass] = useState<string | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  const [tab, setTab] = useState<string | null>('summary');
+  const [cmMode, setCmMode] = useState<Mode>('fused');
+  const [cases, setCases] = useState<CaseSelection>({ mode: 'fused', filter: 'wrong' });
+  const [subField, setSubField] = useState<string | null>(null);
+  const [version, setVersion] = useState(0);
+  useEffect(() => {
+    api['runs.report']({ runId, curveClass }).then((r) => {
+      setReport(r);
+      setError(null);
+      setSubField((f) => f ?? r.subgroups[0]?.field ?? null);
+    }, (e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
+  }, [runId, curveClass, version]);
+  const changed = () => {
+    setVersion((v) => v + 1);
+    onChanged();
+  };
+  const options = useMemo(() => (report ? { roc: rocOption(report), pr: prOption(report), cal: calibrationOption(report) } : null), [report]);
+  const cm = useMemo(() => (report ? confusionOption(report.modes[cmMode].confusion, report.classes) : null), [report, cmMode]);
+  const sub = useMemo(() => (report && subField ? subgroupOption(report, subField) : null), [report, subField]);
+  if (error) return <Alert color="red">{error}</Alert>;
+  if (!report || !options || !cm) return <Text c="dimmed">Loading run {runId}…</Text>;
+  return (
+    <Stack gap="xs" data-testid="run-report">
+      <Group>
+        <Title order={3}>Run #{runId}: {report.run.positive ? `${report.run.positive.join('/')} vs rest` : report.run.label}</Title>
+        {report.run.staleImages > 0 && <Badge color="yellow" data-testid="report-stale">based on older labels: {report.run.staleImages} changed since</Badge>}
+      </Group>
+      <Tabs value={tab} onChange={setTab} keepMounted={false}>
+        <Tabs.List>
+          <Tabs.Tab value="summary">Summary</Tabs.Tab>
+          <Tabs.Tab value="curves" data-testid="tab-curves">Curves</Tabs.Tab>
+          <Tabs.Tab value="confusion" data-testid="tab-confusion">Confusion &amp; cases</Tabs.Tab>
+          <Tabs.Tab value="subgroups" data-testid="tab-subgroups">Subgroups</Tabs.Tab>
+          <Tabs.Tab value="issues" data-testid="tab-issues">Likely label errors</Tabs.Tab>
+          <Tabs.Tab value="map" data-testid="tab-map">Map</Tabs.Tab>
+        </Tabs.List>
+        <Tabs.Panel value="summary" pt="xs"><Summary r={report} /></Tabs.Panel>
+        <Tabs.Panel value="curves" pt="xs">
+          {report.classes.length > 2 && <Select size="xs" w={200} label="Curves for class (one vs rest)" data={report.classes} value={report.curveClass} onChange={(v) => setCurveClass(v ?? undefined)} allowDeselect={false} />}
+          <SimpleGrid cols={3}>
+            <div><Title order={6}>ROC</Title><Chart option={options.roc} height={300} name={`run-${runId}-roc`} testId="chart-roc" /></div>
+            <div><Title order={6}>Precision–recall</Title><Chart option={options.pr} height={300} name={`run-${runId}-pr`} testId="chart-pr" /></div>
+            <div><Title order={6}>Calibration</Title><Chart option={options.cal} height={300} name={`run-${runId}-calibration`} testId="chart-calibration" /></div>
+          </SimpleGrid>
+        </Tabs.Panel>
+        <Tabs.Panel value="confusion" pt="xs">
+          <Group align="start" wrap="nowrap">
+            <Stack w={360} gap={4}>
+              <SegmentedControl size="xs" data={[...MODES]} value={cmMode} onChange={(v) => setCmMode(v as Mode)} data-testid="cm-mode" />
+              <Chart option={cm} height={320} name={`run-${runId}-confusion-${cmMode}`} testId="chart-confusion" onClick={(p) => setCases({ ...cellOf(p.value as [number, number, number], report.classes), mode: cmMode, filter: 'all' })} />
+              <Text size="xs" c="dimmed">Click a cell to list its images.</Text>
+            </Stack>
+            <div style={{ flex: 1, minWidth: 0 }}>
+              <CasesList runId={runId} classes={report.classes} selection={cases} onSelection={setCases} onChanged={changed} onOpenInBrowser={onOpenInBrowser} />
+            </div>
+          </Group>
+        </Tabs.Panel>
+        <Tabs.Panel value="subgroups" pt="xs">
+          {report.subgroups.length === 0 ? (
+            <Text c="dimmed">No subgroup field (sex, age, site, Fitzpatrick type) with two or more groups.</Text>
+          ) : (
+            <Stack gap="xs">
+              <Select size="xs" w={200} label="Subgroups by" data={[...new Set(report.subgroups.map((s) => s.field))]} value={subField} onChange={setSubField} allowDeselect={false} data-testid="subgroup-field" />
+              {sub && <Chart option={sub} height={300} name={`run-${runId}-subgroups-${subField}`} testId="chart-subgroups" />}
+              <Table fz="xs" data-testid="subgroup-table">
+                <Table.Thead><Table.Tr><Table.Th>Group</Table.Th><Table.Th>n</Table.Th>{MODES.map((m) => <Table.Th key={m}>AUC {m}</Table.Th>)}</Table.Tr></Table.Thead>
+                <Table.Tbody>
+                  {report.subgroups.filter((s) => s.field === subField).map((s) => (
+                    <Table.Tr key={s.group}><Table.Td>{s.group}</Table.Td><Table.Td>{s.n}</Table.Td>{MODES.map((m) => <Table.Td key={m}>{s.auc[m] === null ? 'too few' : f3(s.auc[m]!)}</Table.Td>)}</Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+            </Stack>
+          )}
+        </Tabs.Panel>
+        <Tabs.Panel value="issues" pt="xs"><LabelIssues runId={runId} onChanged={changed} /></Tabs.Panel>
+        <Tabs.Panel value="map" pt="xs"><EmbeddingMapView runId={runId} onOpen={onOpenInBrowser} /></Tabs.Panel>
+      </Tabs>
+    </Stack>
+  );
+}

@@ -1,0 +1,121 @@
+import { MODES, type EmbeddingMap, type Mode, type RunReportView } from '../../../shared/results.ts';
+import type { FieldValue } from '../../../shared/types.ts';
+import type { ChartOption } from '../charts/Chart.tsx';
+
+/** One colour per mode everywhere: image blue, metadata orange, fused green. */
+export const MODE_COLORS: Record<Mode, string> = { image: '#1c7ed6', metadata: '#f08c00', fused: '#2f9e44' };
+const PALETTE = ['#1c7ed6', '#e03131', '#2f9e44', '#f08c00', '#7048e8', '#0c8599', '#c2255c', '#5c940d', '#495057', '#e8590c'];
+const f3 = (x: number) => x.toFixed(3);
+
+const axes = (x: string, y: string) => ({
+  xAxis: { type: 'value', name: x, nameLocation: 'middle', nameGap: 25, min: 0, max: 1 },
+  yAxis: { type: 'value', name: y, nameLocation: 'middle', nameGap: 35, min: 0, max: 1 },
+  grid: { left: 50, right: 15, top: 35, bottom: 40 },
+  tooltip: { trigger: 'item' },
+  legend: { top: 0 },
+});
+
+/** ROC curves of the three modes with their AUC in the legend, and the chance diagonal. */
+export function rocOption(r: RunReportView): ChartOption {
+  return {
+    ...axes('false positive rate', 'true positive rate'),
+    series: [
+      ...MODES.map((m) => ({ name: `${m} AUC ${f3(r.modes[m].auc.value)}`, type: 'line', showSymbol: false, color: MODE_COLORS[m], data: r.modes[m].roc.x.map((x, i) => [x, r.modes[m].roc.y[i]]) })),
+      { name: 'chance', type: 'line', showSymbol: false, color: '#adb5bd', lineStyle: { type: 'dashed' }, data: [[0, 0], [1, 1]] },
+    ],
+  };
+}
+
+export function prOption(r: RunReportView): ChartOption {
+  return {
+    ...axes(`recall (${r.curveClass})`, 'precision'),
+    series: MODES.map((m) => ({ name: m, type: 'line', showSymbol: false, color: MODE_COLORS[m], data: r.modes[m].pr.x.map((x, i) => [x, r.modes[m].pr.y[i]]) })),
+  };
+}
+
+/** Reliability diagram: observed accuracy per confidence bin; the diagonal is perfect calibration. */
+export function calibrationOption(r: RunReportView): ChartOption {
+  return {
+    ...axes('predicted confidence', 'observed accuracy'),
+    series: [
+      ...MODES.map((m) => ({ name: `${m} ECE ${f3(r.modes[m].calibrationError)}`, type: 'line', color: MODE_COLORS[m], data: r.modes[m].calibration.filter((b) => b.count > 0).map((b) => [b.confidence, b.accuracy, b.count]) })),
+      { name: 'perfect', type: 'line', showSymbol: false, color: '#adb5bd', lineStyle: { type: 'dashed' }, data: [[0, 0], [1, 1]] },
+    ],
+  };
+}
+
+/** Confusion matrix as a heatmap: rows true class, columns predicted; each cell is clickable. */
+export function confusionOption(cm: number[][], classes: string[]): ChartOption {
+  const data: [number, number, number][] = [];
+  cm.forEach((row, t) => row.forEach((n, p) => data.push([p, classes.length - 1 - t, n])));
+  const max = Math.max(1, ...data.map((d) => d[2]));
+  return {
+    tooltip: { formatter: (p: { value: [number, number, number] }) => `true ${classes[classes.length - 1 - p.value[1]]}, predicted ${classes[p.value[0]]}: ${p.value[2]}` },
+    grid: { left: 80, right: 20, top: 20, bottom: 50 },
+    xAxis: { type: 'category', data: classes, name: 'predicted', nameLocation: 'middle', nameGap: 30 },
+    yAxis: { type: 'category', data: [...classes].reverse(), name: 'true', nameLocation: 'middle', nameGap: 60 },
+    visualMap: { min: 0, max, show: false, inRange: { color: ['#f8f9fa', '#1c7ed6'] } },
+    series: [{ type: 'heatmap', data, label: { show: true }, emphasis: { itemStyle: { borderColor: '#000', borderWidth: 1 } } }],
+  };
+}
+
+/** The cell of a heatmap click, as class names. */
+export function cellOf(value: [number, number, number], classes: string[]): { trueClass: string; predictedClass: string } {
+  return { predictedClass: classes[value[0]]!, trueClass: classes[classes.length - 1 - value[1]]! };
+}
+
+/** AUC per subgroup and mode, one field at a time. */
+export function subgroupOption(r: RunReportView, field: string): ChartOption {
+  const rows = r.subgroups.filter((s) => s.field === field);
+  return {
+    tooltip: { trigger: 'axis' },
+    legend: { top: 0 },
+    grid: { left: 50, right: 15, top: 35, bottom: 50 },
+    xAxis: { type: 'category', data: rows.map((s) => `${s.group} (n=${s.n})`), axisLabel: { interval: 0, rotate: rows.length > 6 ? 30 : 0 } },
+    yAxis: { type: 'value', min: 0, max: 1, name: 'AUC' },
+    series: MODES.map((m) => ({ name: m, type: 'bar', color: MODE_COLORS[m], data: rows.map((s) => s.auc[m]) })),
+  };
+}
+
+export type ColorBy = 'label' | 'predicted' | 'correct' | `field:${string}`;
+
+/** The colour key of each point: its label, prediction, correctness or a field's value (numbers in quintile bands). */
+export function colourKeys(map: EmbeddingMap, by: ColorBy): string[] {
+  if (by === 'label') return map.points.map((p) => p.label ?? 'none');
+  if (by === 'predicted') return map.points.map((p) => p.predicted ?? 'none');
+  if (by === 'correct') return map.points.map((p) => (p.correct === null ? 'none' : p.correct ? 'right' : 'wrong'));
+  const values = map.fields[by.slice(6)] ?? [];
+  const nums = values.filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
+  const distinct = new Set(values.map(String)).size;
+  if (nums.length > 0 && distinct > 10) {
+    const cuts = [0.2, 0.4, 0.6, 0.8].map((q) => nums[Math.floor(q * (nums.length - 1))]!);
+    const band = (v: number) => {
+      const k = cuts.filter((c) => v > c).length;
+      return `${k === 0 ? nums[0] : cuts[k - 1]}–${k === 4 ? nums.at(-1) : cuts[k]}`;
+    };
+    return values.map((v: FieldValue) => (typeof v === 'number' ? band(v) : 'missing'));
+  }
+  return values.map((v) => (v === null ? 'missing' : String(v)));
+}
+
+/** The map: one scatter series per colour key (so the legend names them), lasso and box selection on. */
+export function mapOption(map: EmbeddingMap, by: ColorBy): ChartOption {
+  const keys = colourKeys(map, by);
+  const groups = [...new Set(keys)].sort();
+  return {
+    tooltip: { trigger: 'item', formatter: (p: { data: [number, number, number] }) => `image ${p.data[2]}` },
+    legend: { top: 0, type: 'scroll' },
+    grid: { left: 40, right: 15, top: 35, bottom: 30 },
+    xAxis: { type: 'value', name: 'PC 1', scale: true },
+    yAxis: { type: 'value', name: 'PC 2', scale: true },
+    brush: { toolbox: ['lasso', 'rect', 'clear'], xAxisIndex: 'all', throttleType: 'debounce', throttleDelay: 200 },
+    toolbox: { show: false },
+    series: groups.map((g, k) => ({
+      name: g,
+      type: 'scatter',
+      symbolSize: 6,
+      color: g === 'wrong' ? '#e03131' : g === 'right' ? '#2f9e44' : PALETTE[k % PALETTE.length],
+      data: map.points.map((p, i) => [p.x, p.y, p.imageId, i] as const).filter((_, i) => keys[i] === g),
+    })),
+  };
+}

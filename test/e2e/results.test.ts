@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCases } from '../../src/main/results/cases.ts';
+import { fusionProject } from '../fixtures/fusionData.ts';
+import { tempDir } from '../fixtures/generate.ts';
+import { launch } from './browser.ts';
+import { serveProject, type Served } from './serveProject.ts';
+
+const tmp = tempDir();
+let browser: Browser;
+let served: Served;
+let page: Page;
+
+beforeAll(async () => {
+  browser = await launch();
+  // Images, metadata and image features of a generated dataset; the run itself is trained through the UI.
+  const p = await fusionProject(tmp.dir, 160, 21);
+  const dir = p.dir;
+  p.close();
+  served = await serveProject(dir, tmp.dir);
+  page = await browser.newPage({ acceptDownloads: true });
+}, 120_000);
+afterAll(async () => {
+  await page?.close();
+  await browser?.close();
+  await served?.close();
+  tmp.cleanup();
+});
+
+describe('results in serve mode', () => {
+  it('trains from the UI, shows the report, lists exactly the images of a clicked confusion cell, and a relabel marks the run stale', async () => {
+    await page.goto(served.server.url);
+    await page.getByTestId('nav-results').click();
+    await page.getByTestId('train-start').click();
+    await expect.poll(() => page.getByTestId('job-bar').getAttribute('data-status'), { timeout: 120_000 }).toBe('done');
+    await expect.poll(() => page.getByTestId('run-report').count()).toBe(1);
+    const runId = served.read((p) => p.db.prepare(`SELECT MAX(id) FROM runs WHERE status = 'done'`).pluck().get()) as number;
+    expect(await page.getByTestId('mode-fused').textContent()).toMatch(/AUC 0\.\d{3}95% CI \[0\.\d{3}, [01]\.\d{3}\]/);
+    await expect.poll(() => page.getByTestId('verdict').textContent()).toMatch(/fused − image = |fused beats image-only/);
+
+    await page.getByTestId('tab-confusion').click();
+    const box = (await page.getByTestId('chart-confusion').boundingBox())!;
+    // The heatmap's grid: 80 px left, 20 right, 20 top, 50 bottom; rows are true classes from the top, columns predicted.
+    const cellCentre = (t: number, pr: number) => ({ x: 80 + ((pr + 0.5) * (box.width - 100)) / 2, y: 20 + ((t + 0.5) * (box.height - 70)) / 2 });
+    await page.getByTestId('chart-confusion').click({ position: cellCentre(0, 1) });
+    await expect.poll(() => page.getByTestId('case-cell').textContent()).toContain('true MEL, fused predicted NEV');
+    const expected = served.read((p) => runCases(p, { runId, mode: 'fused', trueClass: 'MEL', predictedClass: 'NEV', filter: 'all', limit: 5000 }));
+    expect(expected.total).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId('case-count').textContent()).toBe(`${expected.total} images`);
+    const rows = await page.getByTestId('case-table').locator('tbody tr').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')!.slice(5)));
+    expect(rows.sort()).toEqual(expected.rows.map((r) => r.externalId).sort());
+
+    // Relabel the first (worst) image of the cell from the case view.
+    const first = expected.rows[0]!;
+    await page.getByTestId(`case-${first.externalId}`).click();
+    await page.getByTestId('case-relabel-NEV').click();
+    await expect.poll(() => served.read((p) => p.db.prepare(`SELECT c.name AS label, a.source FROM annotations a JOIN classes c ON c.id = a.class_id WHERE a.image_id = ? ORDER BY a.id DESC LIMIT 1`).get(first.imageId))).toEqual({ label: 'NEV', source: 'user' });
+    await expect.poll(() => page.getByTestId(`stale-${runId}`).count()).toBe(1);
+    await expect.poll(() => page.getByTestId('report-stale').textContent()).toContain('1 changed since');
+
+    // Every chart exports as SVG (vector) and PNG.
+    const [svg] = await Promise.all([page.waitForEvent('download'), page.getByTestId('chart-confusion-svg').click()]);
+    expect(fs.readFileSync((await svg.path())!, 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
+    const [png] = await Promise.all([page.waitForEvent('download'), page.getByTestId('chart-confusion-png').click()]);
+    expect(fs.readFileSync((await png.path())!).subarray(1, 4).toString()).toBe('PNG');
+    expect(png.suggestedFilename()).toBe(`run-${runId}-confusion-fused.png`);
+  });
+
+  it('walks the likely label errors by keyboard: K keeps, R relabels to the suggestion, each an annotation', async () => {
+    await page.getByTestId('tab-issues').click();
+    const rows = page.getByTestId('issue-table').locator('tbody tr');
+    await expect.poll(() => rows.count()).toBeGreaterThan(1);
+    const ids = await rows.evaluateAll((els) => els.slice(0, 2).map((e) => e.getAttribute('data-testid')!.slice(6)));
+    const before = served.read((p) => p.db.prepare('SELECT COUNT(*) FROM label_reviews').pluck().get()) as number;
+    await page.keyboard.press('k');
+    await expect.poll(() => page.getByTestId(`issue-review-${ids[0]}`).textContent()).toBe('kept');
+    await page.keyboard.press('r');
+    await expect.poll(() => page.getByTestId(`issue-review-${ids[1]}`).textContent()).toMatch(/^→ /);
+    expect(served.read((p) => p.db.prepare('SELECT decision FROM label_reviews ORDER BY id').pluck().all()).slice(before)).toEqual(['keep', 'relabel']);
+  });
+
+  it('colours the map by a field and opens a clicked point in the browser', async () => {
+    await page.getByTestId('tab-map').click();
+    await expect.poll(() => page.getByTestId('chart-map').locator('canvas').count()).toBeGreaterThan(0);
+    await page.getByTestId('map-colour').click();
+    await page.getByRole('option', { name: 'right / wrong' }).click();
+    const [svg] = await Promise.all([page.waitForEvent('download'), page.getByTestId('chart-map-svg').click()]);
+    const text = fs.readFileSync((await svg.path())!, 'utf8');
+    expect(text).toContain('right');
+    expect(text).toContain('wrong');
+  });
+});
