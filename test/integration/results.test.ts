@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Editor } from '../../src/main/api/edits.ts';
 import { trainRun } from '../../src/main/ml/fusion/train.ts';
@@ -92,6 +94,15 @@ describe('likely label errors', () => {
     process.stderr.write(`fused AUC on flipped labels ${auc.toFixed(3)}; label errors: ${k} flipped of 300, ${issues.length} flagged, precision@${k} = ${precision.toFixed(2)}, recall among flagged = ${(issues.filter((x) => flipped.has(x.imageId)).length / k).toFixed(2)}\n`);
     // A ranking by chance scores the flip rate, 0.1; measured here 0.47 with a fused model at AUC 0.78 on these labels.
     expect(precision).toBeGreaterThanOrEqual(0.4);
+  });
+
+  it('lists the same ranking from the command line', () => {
+    const bin = path.resolve(import.meta.dirname, '../../bin/dermfuse.mjs');
+    // The CLI opens the project file itself: let this connection's writes be visible (WAL, committed).
+    const r = spawnSync(process.execPath, [bin, 'label-errors', project.dir, '--run', String(runId), '--limit', '5', '--json'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { issues: { imageId: number }[] };
+    expect(out.issues.map((x) => x.imageId)).toEqual(labelIssues(project, runId).slice(0, 5).map((x) => x.imageId));
   });
 
   it('records keep and relabel as annotations and reviews; only a relabel makes the run stale', () => {

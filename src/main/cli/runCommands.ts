@@ -82,6 +82,21 @@ export const RUN_COMMANDS: Record<string, Command> = {
   },
 };
 
+RUN_COMMANDS['label-errors'] = {
+  usage: 'dermfuse label-errors DIR --run ID [--limit N] [--json]',
+  summary: 'images whose out-of-fold predictions confidently disagree with their label (confident learning), most suspect first',
+  options: { run: { type: 'string' }, limit: { type: 'string' } },
+  positionals: ['DIR'],
+  async run(v, [dir]) {
+    const { labelIssues } = await import('../results/cases.ts');
+    return withProject(dir!, async (project) => {
+      const issues = labelIssues(project, positiveInt(requireString(v, 'run'), 'run')!).slice(0, positiveInt(optionalString(v, 'limit'), 'limit') ?? 50);
+      const text = issues.map((x, i) => `${String(i + 1).padStart(3)} ${x.externalId} labelled ${x.given}, models say ${x.suggested} (P(label) ${f3(x.selfConfidence)})${x.review ? ` [${x.review}]` : ''}`).join('\n');
+      return { json: { issues }, text: text || 'No likely label errors.' };
+    });
+  },
+};
+
 RUN_COMMANDS.serve = {
   usage: 'dermfuse serve DIR [--port P] [--host H]',
   summary: 'serve the app to a browser (127.0.0.1 by default; the printed URL carries the access token)',

@@ -7,7 +7,8 @@ import { useEffect, useRef } from 'react';
 
 echarts.use([BarChart, HeatmapChart, LineChart, ScatterChart, BrushComponent, GridComponent, LegendComponent, MarkLineComponent, TitleComponent, TooltipComponent, VisualMapComponent, CanvasRenderer, SVGRenderer]);
 
-export type ChartOption = echarts.EChartsCoreOption;
+import type { ChartOption } from './option.ts';
+export type { ChartOption };
 
 function download(name: string, href: string): void {
   const a = document.createElement('a');

@@ -1,6 +1,6 @@
 import { MODES, type EmbeddingMap, type Mode, type RunReportView } from '../../../shared/results.ts';
 import type { FieldValue } from '../../../shared/types.ts';
-import type { ChartOption } from '../charts/Chart.tsx';
+import type { ChartOption } from '../charts/option.ts';
 
 /** One colour per mode everywhere: image blue, metadata orange, fused green. */
 export const MODE_COLORS: Record<Mode, string> = { image: '#1c7ed6', metadata: '#f08c00', fused: '#2f9e44' };

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { cellOf, colourKeys, confusionOption } from '../../src/renderer/src/results/chartOptions.ts';
+import type { EmbeddingMap } from '../../src/shared/results.ts';
+
+describe('chart options', () => {
+  it('maps every heatmap cell back to the confusion cell it draws', () => {
+    const classes = ['ACK', 'BCC', 'MEL'];
+    const cm = [[5, 1, 0], [2, 7, 3], [0, 4, 9]];
+    const data = (confusionOption(cm, classes) as { series: { data: [number, number, number][] }[] }).series[0]!.data;
+    for (const v of data) {
+      const { trueClass, predictedClass } = cellOf(v, classes);
+      expect(cm[classes.indexOf(trueClass)]![classes.indexOf(predictedClass)]).toBe(v[2]);
+    }
+    expect(data).toHaveLength(9);
+  });
+
+  it('colours the map by right/wrong, by a category, and by numeric bands with missing kept apart', () => {
+    const map: EmbeddingMap = {
+      backbone: 'k',
+      points: Array.from({ length: 20 }, (_, i) => ({ imageId: i + 1, x: i, y: -i, label: i % 2 ? 'MEL' : 'NEV', predicted: 'MEL', correct: i % 2 === 1 })),
+      fields: { age: Array.from({ length: 20 }, (_, i) => (i === 0 ? null : i * 3)), site: Array.from({ length: 20 }, (_, i) => (i < 10 ? 'back' : 'face')) },
+    };
+    expect(colourKeys(map, 'correct').filter((k) => k === 'wrong')).toHaveLength(10);
+    expect(new Set(colourKeys(map, 'field:site'))).toEqual(new Set(['back', 'face']));
+    const bands = colourKeys(map, 'field:age');
+    expect(bands[0]).toBe('missing');
+    expect(new Set(bands.slice(1)).size).toBe(5);
+  });
+});
