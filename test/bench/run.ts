@@ -14,6 +14,7 @@ const PAD = path.join(SHARED, 'data/pad-ufes-20');
 const SECTIONS: Record<string, () => Promise<object>> = {
   import: () => importBench(PAD),
   grid: () => gridBench(),
+  'grid-query': () => gridBench({ thumbnails: false }),
   extract: () => extractBench(SHARED),
   cnn: () => cnnBench(PAD),
   fusion: () => fusionBench(),

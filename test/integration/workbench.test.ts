@@ -7,7 +7,9 @@ import { labelSetInfo, saveLabelSet, targetClasses } from '../../src/main/api/la
 import { FieldsRepo } from '../../src/main/db/repos/fieldsRepo.ts';
 import { planImport } from '../../src/main/images/importPlan.ts';
 import { runImport } from '../../src/main/images/importRun.ts';
+import { rngFrom } from '../../src/main/ml/random.ts';
 import { Project } from '../../src/main/project.ts';
+import type { FieldFilter } from '../../src/shared/types.ts';
 import { hamCsv, makeImages, tempDir, type FakeImage } from '../fixtures/generate.ts';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -137,5 +139,62 @@ describe('grid query cache', () => {
     expect(unlabelled.items.every((i) => i.label === null)).toBe(true);
     new Editor(project).setLabel(unlabelled.items[0]!.id, 'mel', false, 'cache');
     expect(listImages(project, { offset: 0, limit: 500, label: null }).counts!.total).toBe(unlabelled.counts!.total - 1);
+  });
+});
+
+describe('grid index', () => {
+  /** The plain SQL answer to a query: what the index must reproduce exactly, order included. */
+  function reference(q: { label?: string | null; filters?: FieldFilter[]; sort: { by: string; desc: boolean }; annotator?: string }): number[] {
+    const db = project.db;
+    const setId = db.prepare('SELECT id FROM label_sets ORDER BY is_primary DESC, id LIMIT 1').pluck().get() as number;
+    const where = [`i.status = 'ok'`];
+    const params: unknown[] = [];
+    if (q.label === null) where.push('l.class_id IS NULL');
+    else if (q.label !== undefined) (where.push('c.name = ?'), params.push(q.label));
+    if (q.annotator !== undefined) (where.push('l.author = ?'), params.push(q.annotator));
+    for (const f of q.filters ?? []) {
+      const fid = db.prepare('SELECT id FROM fields WHERE name = ?').pluck().get(f.field);
+      if (f.kind === 'missing') (where.push('i.id NOT IN (SELECT image_id FROM field_values WHERE field_id = ?)'), params.push(fid));
+      else if (f.kind === 'range') (where.push('i.id IN (SELECT image_id FROM field_values WHERE field_id = ? AND num BETWEEN ? AND ?)'), params.push(fid, f.min, f.max));
+      else (where.push(`i.id IN (SELECT image_id FROM field_values WHERE field_id = ? AND text IN (${f.values.map(() => '?').join(',')}))`), params.push(fid, ...f.values));
+    }
+    const dir = q.sort.desc ? 'DESC' : 'ASC';
+    let join = '';
+    let order = `i.external_id ${dir}`;
+    if (q.sort.by === 'label') order = `c.name IS NULL, c.name ${dir}, i.external_id`;
+    else if (q.sort.by === 'annotated') order = `l.created_at IS NULL, l.created_at ${dir}, i.external_id`;
+    else if (q.sort.by !== 'id') {
+      const fid = db.prepare('SELECT id, type FROM fields WHERE name = ?').get(q.sort.by) as { id: number; type: string };
+      join = `LEFT JOIN field_values sv ON sv.image_id = i.id AND sv.field_id = ${fid.id}`;
+      const col = fid.type === 'category' ? 'sv.text' : 'sv.num';
+      order = `${col} IS NULL, ${col} ${dir}, i.external_id`;
+    }
+    return db.prepare(`SELECT i.id FROM images i LEFT JOIN current_labels l ON l.image_id = i.id AND l.label_set_id = ${setId} LEFT JOIN classes c ON c.id = l.class_id ${join} WHERE ${where.join(' AND ')} ORDER BY ${order}`).pluck().all(...params) as number[];
+  }
+
+  it('answers exactly as SQL does, through edits, batch edits, undo and writes it did not see', () => {
+    const r = rngFrom(17);
+    const pick = <T,>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
+    const editor = new Editor(project);
+    const all = () => listImages(project, { offset: 0, limit: 2000 }).items.map((i) => i.id);
+    const classes = ['bcc', 'mel', 'nev'];
+    const queries = () => {
+      const label = pick([undefined, null, ...classes]);
+      const filters: FieldFilter[] = pick([[], [{ kind: 'range', field: 'age', min: 20, max: 60 }], [{ kind: 'missing', field: 'age' }], [{ kind: 'values', field: 'sex', values: ['male'] }]]);
+      const sort = { by: pick(['id', 'label', 'annotated', 'age', 'sex']), desc: r() < 0.5 };
+      return { label, filters, sort, annotator: r() < 0.2 ? 'prop' : undefined };
+    };
+    for (let step = 0; step < 60; step++) {
+      const ids = all();
+      const op = pick(['label', 'batch', 'field', 'undo', 'foreign']);
+      if (op === 'label') editor.setLabel(pick(ids), pick([...classes, null]), r() < 0.2, 'prop');
+      else if (op === 'batch') editor.setLabels(ids.filter(() => r() < 0.2), pick(classes), false, 'prop');
+      else if (op === 'field') editor.setFields(ids.filter(() => r() < 0.15), 'age', pick([null, 33, 71]), 'prop');
+      else if (op === 'undo') editor.undo('prop');
+      // A write the index was not told of (as another process, or an import, would make).
+      else project.db.prepare(`INSERT INTO annotations (image_id, label_set_id, class_id, author, source, created_at) VALUES (?, (SELECT id FROM label_sets LIMIT 1), NULL, 'other', 'user', ?)`).run(pick(ids), new Date().toISOString());
+      const q = queries();
+      expect(listImages(project, { ...q, offset: 0, limit: 2000 }).items.map((i) => i.id), `step ${step} ${op} ${JSON.stringify(q)}`).toEqual(reference(q));
+    }
   });
 });

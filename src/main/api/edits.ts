@@ -3,6 +3,7 @@ import type { FieldValue } from '../../shared/types.ts';
 import { FieldsRepo, toField, type FieldRow } from '../db/repos/fieldsRepo.ts';
 import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import type { Project } from '../project.ts';
+import { editThrough, patchField, patchLabels } from './gridIndex.ts';
 
 /** What an undo puts back. */
 export type UndoEntry =
@@ -66,15 +67,20 @@ export class Editor {
     this.requireImages(imageIds);
     const current = db.prepare('SELECT class_id, unsure FROM current_labels WHERE image_id = ? AND label_set_id = ?');
     const batch: UndoBatch = [];
-    db.transaction(() => {
-      for (const imageId of imageIds) {
-        const before = current.get(imageId, set.id) as { class_id: number | null; unsure: number } | undefined;
-        // A single edit is always written (it may only toggle "unsure"); a batch skips images it would not change.
-        if (imageIds.length > 1 && before && before.class_id === classId && (before.unsure === 1) === unsure) continue;
-        labels.annotate(imageId, set.id, classId, author, 'user', unsure);
-        batch.push({ kind: 'label', imageId, labelSetId: set.id, classId: before?.class_id ?? null, unsure: before?.unsure === 1 });
-      }
-    })();
+    editThrough(
+      this.project,
+      () =>
+        db.transaction(() => {
+          for (const imageId of imageIds) {
+            const before = current.get(imageId, set.id) as { class_id: number | null; unsure: number } | undefined;
+            // A single edit is always written (it may only toggle "unsure"); a batch skips images it would not change.
+            if (imageIds.length > 1 && before && before.class_id === classId && (before.unsure === 1) === unsure) continue;
+            labels.annotate(imageId, set.id, classId, author, 'user', unsure);
+            batch.push({ kind: 'label', imageId, labelSetId: set.id, classId: before?.class_id ?? null, unsure: before?.unsure === 1 });
+          }
+        })(),
+      (ix) => patchLabels(this.project, ix, batch.map((e) => e.imageId)),
+    );
     if (batch.length > 0) this.undoStack.push(batch);
     return batch.length;
   }
@@ -91,14 +97,19 @@ export class Editor {
     this.requireImages(imageIds);
     const checked = validateValue(f, value);
     const batch: UndoBatch = [];
-    this.project.db.transaction(() => {
-      for (const imageId of imageIds) {
-        const before = fields.value(imageId, f)?.value ?? null;
-        if (imageIds.length > 1 && before === checked) continue;
-        fields.set(imageId, f, checked, author, 'user', true);
-        batch.push({ kind: 'field', imageId, field: name, value: before });
-      }
-    })();
+    editThrough(
+      this.project,
+      () =>
+        this.project.db.transaction(() => {
+          for (const imageId of imageIds) {
+            const before = fields.value(imageId, f)?.value ?? null;
+            if (imageIds.length > 1 && before === checked) continue;
+            fields.set(imageId, f, checked, author, 'user', true);
+            batch.push({ kind: 'field', imageId, field: name, value: before });
+          }
+        })(),
+      (ix) => patchField(this.project, ix, name, batch.map((e) => e.imageId)),
+    );
     if (batch.length > 0) this.undoStack.push(batch);
     return batch.length;
   }
@@ -110,12 +121,20 @@ export class Editor {
     const db = this.project.db;
     const labels = new LabelsRepo(db);
     const fields = new FieldsRepo(db);
-    db.transaction(() => {
-      for (const e of [...batch].reverse()) {
-        if (e.kind === 'label') labels.annotate(e.imageId, e.labelSetId, e.classId, author, 'user', e.unsure);
-        else fields.set(e.imageId, fields.get(e.field)!, e.value, author, 'user', true);
-      }
-    })();
+    editThrough(
+      this.project,
+      () =>
+        db.transaction(() => {
+          for (const e of [...batch].reverse()) {
+            if (e.kind === 'label') labels.annotate(e.imageId, e.labelSetId, e.classId, author, 'user', e.unsure);
+            else fields.set(e.imageId, fields.get(e.field)!, e.value, author, 'user', true);
+          }
+        })(),
+      (ix) => {
+        patchLabels(this.project, ix, batch.filter((e) => e.kind === 'label').map((e) => e.imageId));
+        for (const e of batch) if (e.kind === 'field') patchField(this.project, ix, e.field, [e.imageId]);
+      },
+    );
     return { imageIds: batch.map((e) => e.imageId) };
   }
 
