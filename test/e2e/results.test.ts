@@ -80,7 +80,7 @@ describe('results in serve mode', () => {
     expect(served.read((p) => p.db.prepare('SELECT decision FROM label_reviews ORDER BY id').pluck().all()).slice(before)).toEqual(['keep', 'relabel']);
   });
 
-  it('colours the map by a field and opens a clicked point in the browser', async () => {
+  it('colours the map by right/wrong and exports it as SVG with that legend', async () => {
     await page.getByTestId('tab-map').click();
     await expect.poll(() => page.getByTestId('chart-map').locator('canvas').count()).toBeGreaterThan(0);
     await page.getByTestId('map-colour').click();
@@ -89,5 +89,17 @@ describe('results in serve mode', () => {
     const text = fs.readFileSync((await svg.path())!, 'utf8');
     expect(text).toContain('right');
     expect(text).toContain('wrong');
+  });
+});
+
+describe('from results to the browser', () => {
+  it('opens the images of a confusion cell in the browser, and only those', async () => {
+    await page.getByTestId('tab-confusion').click();
+    await page.getByTestId('case-filter').getByText('Wrong', { exact: true }).click();
+    const n = Number((await page.getByTestId('case-count').textContent())!.split(' ')[0]);
+    expect(n).toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'Open in browser' }).click();
+    const all = served.read((p) => p.db.prepare(`SELECT COUNT(*) FROM images WHERE status = 'ok'`).pluck().get()) as number;
+    await expect.poll(() => page.getByTestId('counts').textContent()).toMatch(new RegExp(`^${n} of ${all} shown`));
   });
 });
