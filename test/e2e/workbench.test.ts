@@ -135,6 +135,7 @@ describe('workbench in serve mode', () => {
     await page.getByTestId('filter-unlabelled').click();
     await expect.poll(() => page.getByTestId('counts').textContent()).toBe('4 of 30 shown, 4 unlabelled');
     await expect.poll(() => page.getByTestId('detail-label').textContent()).toContain('none');
+    await expect.poll(() => page.getByTestId('filter-mel').textContent()).toMatch(/^m · mel/);
     await page.keyboard.press('m');
     await expect.poll(() => page.getByTestId('detail-label').textContent()).toContain('mel');
   });
