@@ -87,6 +87,8 @@ export interface LabelIssue {
   externalId: string;
   given: string;
   suggested: string;
+  /** The label-set class a relabel to the suggestion sets; null when the run trained on a derived target (choose a class). */
+  relabelTo: string | null;
   /** Probability of the given label (low: the models doubt it). */
   selfConfidence: number;
   /** Suggested minus given probability: the ranking score. */

@@ -112,6 +112,7 @@ export function labelIssues(project: Project, runId: number, mode: Mode = 'fused
     externalId: d.externalIds[x.index]!,
     given: d.classes[d.labels[x.index]!]!,
     suggested: d.classes[x.suggested]!,
+    relabelTo: d.cfg.positive ? null : d.classes[x.suggested]!,
     selfConfidence: Math.round(x.selfConfidence * 1e4) / 1e4,
     margin: Math.round(x.margin * 1e4) / 1e4,
     currentLabel: now.get(d.imageIds[x.index]!) ?? null,

@@ -39,7 +39,10 @@ export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): 
         return setFocus((f) => Math.max(0, Math.min(issues.length - 1, f + (e.key === 'ArrowDown' ? 1 : -1))));
       }
       if (e.key.toLowerCase() === 'k') return void decide('keep');
-      if (e.key.toLowerCase() === 'r' && current) return void decide('relabel', current.suggested);
+      if (e.key.toLowerCase() === 'r' && current) {
+        if (current.relabelTo === null) return setError(`"${current.suggested}" is a derived target: press the key of the class to set.`);
+        return void decide('relabel', current.relabelTo);
+      }
       const cls = classes.find((c) => c.hotkey !== null && c.hotkey.toLowerCase() === e.key.toLowerCase());
       if (cls) void decide('relabel', cls.name);
     };
@@ -78,7 +81,11 @@ export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): 
           <Text size="sm" fw={600}>{current.externalId}: labelled {current.given}, the models say {current.suggested}</Text>
           <Group gap={4}>
             <Button size="xs" variant="default" onClick={() => void decide('keep')} data-testid="issue-keep">K · keep {current.given}</Button>
-            <Button size="xs" color="yellow" onClick={() => void decide('relabel', current.suggested)} data-testid="issue-relabel">R · relabel {current.suggested}</Button>
+            {current.relabelTo !== null ? (
+              <Button size="xs" color="yellow" onClick={() => void decide('relabel', current.relabelTo!)} data-testid="issue-relabel">R · relabel {current.relabelTo}</Button>
+            ) : (
+              <Text size="xs" c="dimmed">Relabel: press the key of the class ({classes.map((c) => `${c.hotkey ?? '–'} ${c.name}`).join(', ')}).</Text>
+            )}
           </Group>
           {error && <Text c="red" size="xs">{error}</Text>}
         </Stack>
