@@ -5,7 +5,7 @@ import { RecentProjects } from '../../src/main/api/recent.ts';
 import { Service } from '../../src/main/api/service.ts';
 import { Project } from '../../src/main/project.ts';
 
-export const RENDERER = path.resolve(__dirname, '../../out/renderer');
+export const RENDERER = path.resolve(import.meta.dirname, '../../out/renderer');
 
 /** A project served as `dermfuse serve` serves it, on a free port; `read` opens the same file to check what was stored. */
 export interface Served {

@@ -69,7 +69,7 @@ export function CasesList({ runId, classes, selection, onSelection, onChanged, o
         <ScrollArea h={480} style={{ flex: 1 }}>
           <Table fz="xs" highlightOnHover data-testid="case-table">
             <Table.Thead>
-              <Table.Tr><Table.Th /><Table.Th>Image</Table.Th><Table.Th>True</Table.Th>{MODES.map((m) => <Table.Th key={m} c={MODE_COLORS[m]}>{m}</Table.Th>)}<Table.Th>Loss</Table.Th></Table.Tr>
+              <Table.Tr><Table.Th /><Table.Th>Image</Table.Th><Table.Th>True</Table.Th>{MODES.map((m) => <Table.Th key={m} c={MODE_COLORS[m]} title={`${m}: probability of the true class (red: predicted another)`}>P {m}</Table.Th>)}<Table.Th>Loss</Table.Th></Table.Tr>
             </Table.Thead>
             <Table.Tbody>
               {rows.map((r, i) => (
@@ -81,8 +81,8 @@ export function CasesList({ runId, classes, selection, onSelection, onChanged, o
                     {r.currentLabel !== null && classIndexChanged(r) && <Badge size="xs" color="yellow" ml={4}>now {r.currentLabel}</Badge>}
                   </Table.Td>
                   {MODES.map((m) => (
-                    <Table.Td key={m} c={r.predicted[m] === r.trueLabel ? undefined : 'red'}>
-                      {r.predicted[m]} {Math.round(100 * Math.max(...r.probs[m]))}%
+                    <Table.Td key={m} c={r.predicted[m] === r.trueLabel ? undefined : 'red'} title={`${m} predicted ${r.predicted[m]}`}>
+                      {Math.round(100 * r.probs[m][classes.indexOf(r.trueLabel)]!)}%
                     </Table.Td>
                   ))}
                   <Table.Td>{r.loss.toFixed(2)}</Table.Td>
@@ -92,7 +92,7 @@ export function CasesList({ runId, classes, selection, onSelection, onChanged, o
           </Table>
         </ScrollArea>
         {current && (
-          <Stack w={320} gap={6} data-testid="case-detail">
+          <Stack w={300} gap={6} data-testid="case-detail" style={{ flexShrink: 0 }}>
             <Image src={mediaUrl('image', current.imageId)} alt={current.externalId} mah={240} fit="contain" radius="sm" />
             <Text size="sm" fw={600}>{current.externalId}: trained as {current.trueLabel}, now {current.currentLabel ?? 'unlabelled'}</Text>
             <Table fz="xs">

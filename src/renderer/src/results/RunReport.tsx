@@ -11,6 +11,8 @@ import { LabelIssues } from './LabelIssues.tsx';
 
 const f3 = (x: number) => x.toFixed(3);
 const ci = (c: [number, number]) => `[${f3(c[0])}, ${f3(c[1])}]`;
+/** p from 1000 bootstrap resamples: below 0.001 cannot be told apart. */
+const pText = (p: number) => (p < 0.001 ? '< 0.001' : p.toFixed(3));
 
 /** Whether the metadata helped, at a glance: the three modes with intervals and the paired tests. */
 function Summary({ r }: { r: RunReportView }) {
@@ -32,14 +34,14 @@ function Summary({ r }: { r: RunReportView }) {
       </SimpleGrid>
       <Alert color={vsImage.ci[0] > 0 ? 'green' : 'gray'} data-testid="verdict">
         {vsImage.ci[0] > 0
-          ? `The metadata helped: fused beats image-only by ${f3(vsImage.difference)} AUC (95% CI ${ci(vsImage.ci)}, p = ${vsImage.p.toFixed(3)}).`
-          : `No clear gain from the metadata over the image: fused − image = ${f3(vsImage.difference)} AUC (95% CI ${ci(vsImage.ci)}, p = ${vsImage.p.toFixed(3)}).`}
+          ? `The metadata helped: fused beats image-only by ${f3(vsImage.difference)} AUC (95% CI ${ci(vsImage.ci)}, p ${pText(vsImage.p).startsWith('<') ? pText(vsImage.p) : `= ${pText(vsImage.p)}`}).`
+          : `No clear gain from the metadata over the image: fused − image = ${f3(vsImage.difference)} AUC (95% CI ${ci(vsImage.ci)}, p ${pText(vsImage.p).startsWith('<') ? pText(vsImage.p) : `= ${pText(vsImage.p)}`}).`}
       </Alert>
       <Table fz="sm">
         <Table.Thead><Table.Tr><Table.Th>Paired comparison (patient bootstrap)</Table.Th><Table.Th>ΔAUC</Table.Th><Table.Th>95% CI</Table.Th><Table.Th>p</Table.Th></Table.Tr></Table.Thead>
         <Table.Tbody>
           {r.comparisons.map((c) => (
-            <Table.Tr key={c.name}><Table.Td>{c.name}</Table.Td><Table.Td>{f3(c.difference)}</Table.Td><Table.Td>{ci(c.ci)}</Table.Td><Table.Td>{c.p.toFixed(3)}</Table.Td></Table.Tr>
+            <Table.Tr key={c.name}><Table.Td>{c.name}</Table.Td><Table.Td>{f3(c.difference)}</Table.Td><Table.Td>{ci(c.ci)}</Table.Td><Table.Td>{pText(c.p)}</Table.Td></Table.Tr>
           ))}
         </Table.Tbody>
       </Table>
@@ -47,7 +49,10 @@ function Summary({ r }: { r: RunReportView }) {
         {r.run.images} images, {r.run.folds} folds grouped by {r.run.group}, seed {r.run.seed}; fields {r.run.fields.join(', ')}; fusion {r.run.fusion}.
         {r.fieldsExcluded.length > 0 && ` Left out: ${r.fieldsExcluded.map((f) => `${f.field} (${f.reason})`).join('; ')}.`}
       </Text>
-      {r.leakage.map((l) => <Alert key={l.field} color="orange">{l.message}</Alert>)}
+      {r.leakage.filter((l) => r.run.fields.includes(l.field)).map((l) => <Alert key={l.field} color="orange" data-testid="leakage-used">Used although flagged: {l.message}</Alert>)}
+      {r.leakage.some((l) => !r.run.fields.includes(l.field)) && (
+        <Text size="xs" c="dimmed">Flagged as possible leakage and not used: {r.leakage.filter((l) => !r.run.fields.includes(l.field)).map((l) => l.field).join(', ')}.</Text>
+      )}
     </Stack>
   );
 }

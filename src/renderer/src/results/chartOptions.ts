@@ -10,7 +10,7 @@ const f3 = (x: number) => x.toFixed(3);
 const axes = (x: string, y: string) => ({
   xAxis: { type: 'value', name: x, nameLocation: 'middle', nameGap: 25, min: 0, max: 1 },
   yAxis: { type: 'value', name: y, nameLocation: 'middle', nameGap: 35, min: 0, max: 1 },
-  grid: { left: 50, right: 15, top: 35, bottom: 40 },
+  grid: { left: 50, right: 15, top: 60, bottom: 40 },
   tooltip: { trigger: 'item' },
   legend: { top: 0 },
 });
