@@ -20,6 +20,8 @@ beforeAll(async () => {
   p.close();
   served = await serveProject(dir, tmp.dir);
   page = await browser.newPage({ acceptDownloads: true });
+  // A step that cannot happen fails in 15 s naming the locator, rather than the test timing out silently.
+  page.setDefaultTimeout(15_000);
 }, 120_000);
 afterAll(async () => {
   await page?.close();

@@ -64,8 +64,11 @@ describe('training runs', () => {
     expect(listRuns(project)[0]).toMatchObject({ runId: run.runId, status: 'done', stale: false });
     const labels = new LabelsRepo(project.db);
     const set = labels.primarySet()!;
-    const img = project.db.prepare('SELECT image_id FROM run_predictions WHERE run_id = ? LIMIT 1').pluck().get(run.runId) as number;
-    labels.annotate(img, set.id, labels.ensureClass(set.id, 'NEV'), 'dr. b', 'user');
+    const { img, name } = project.db.prepare('SELECT p.image_id AS img, c.name FROM run_predictions p JOIN current_labels l ON l.image_id = p.image_id JOIN classes c ON c.id = l.class_id WHERE p.run_id = ? LIMIT 1').get(run.runId) as { img: number; name: string };
+    // Re-confirming the label the run trained on changes nothing; another label does.
+    labels.annotate(img, set.id, labels.ensureClass(set.id, name), 'dr. b', 'user');
+    expect(listRuns(project)[0]!.stale).toBe(false);
+    labels.annotate(img, set.id, labels.ensureClass(set.id, name === 'NEV' ? 'MEL' : 'NEV'), 'dr. b', 'user');
     expect(listRuns(project)[0]!.stale).toBe(true);
   });
 
