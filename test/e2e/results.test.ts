@@ -95,6 +95,25 @@ describe('results in serve mode', () => {
 });
 
 describe('from results to the browser', () => {
+  it('selects every point of the map with a box and opens them in the browser', async () => {
+    await page.getByTestId('tab-map').click();
+    await expect.poll(() => page.getByTestId('chart-map').locator('canvas').count()).toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'Box' }).click();
+    const box = (await page.getByTestId('chart-map').boundingBox())!;
+    // From just inside the plot's top-left corner to its bottom-right: every point is inside.
+    await page.mouse.move(box.x + 42, box.y + 37);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.move(box.x + box.width - 16, box.y + box.height - 31, { steps: 5 });
+    await page.mouse.up();
+    const points = served.read((p) => p.db.prepare(`SELECT COUNT(*) FROM run_predictions WHERE run_id = (SELECT MAX(id) FROM runs WHERE status = 'done')`).pluck().get()) as number;
+    await expect.poll(() => page.getByTestId('map-picked').textContent(), { timeout: 5000 }).toBe(`${points} images selected`);
+    await page.getByTestId('map-open').click();
+    await expect.poll(() => page.getByTestId('counts').textContent()).toMatch(new RegExp(`^${points} of \\d+ shown`));
+    await page.getByTestId('nav-results').click();
+    await page.getByTestId('run-report').waitFor();
+  });
+
   it('opens the images of a confusion cell in the browser, and only those', async () => {
     await page.getByTestId('tab-confusion').click();
     await page.getByTestId('case-filter').getByText('Wrong', { exact: true }).click();
