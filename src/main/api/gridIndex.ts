@@ -9,8 +9,11 @@ import type { Project } from '../project.ts';
  * another process). Filtering and sorting 100,000 images is then a pass over arrays, not a query over joins.
  */
 interface Column {
+  id: number;
   name: string;
   type: FieldType;
+  /** Values are read when a query first filters or sorts by the field (opening the grid needs none). */
+  loaded: boolean;
   /** number, ordinal, boolean: the value, NaN when missing. */
   num: Float64Array | null;
   /** category, text: an index into `dict`, -1 when missing. */
@@ -26,12 +29,11 @@ export interface GridIndex {
   labelSetId: number;
   ids: Int32Array;
   externalIds: string[];
-  slotOf: Map<number, number>;
+  /** Slot of an image id (-1: not a readable image), indexed by id. */
+  slotOf: Int32Array;
   label: Int32Array;
-  author: Int32Array;
-  authors: string[];
-  authorCodes: Map<string, number>;
-  labelledAt: string[];
+  /** Who labelled each image and when: read when first filtered or sorted by (counting needs only the class). */
+  who: { author: Int32Array; authors: string[]; authorCodes: Map<string, number>; labelledAt: string[] } | null;
   columns: Map<string, Column>;
 }
 
@@ -59,41 +61,62 @@ function build(project: Project, version: string): GridIndex {
   const labelSetId = (db.prepare('SELECT id FROM label_sets ORDER BY is_primary DESC, id LIMIT 1').pluck().get() as number | undefined) ?? -1;
   const rows = db.prepare(`SELECT id, external_id FROM images WHERE status = 'ok' ORDER BY external_id`).raw().all() as [number, string][];
   const n = rows.length;
+  const maxId = (db.prepare('SELECT COALESCE(MAX(id), 0) FROM images').pluck().get() as number) + 1;
   const ix: GridIndex = {
     version,
     labelSetId,
     ids: Int32Array.from(rows, (r) => r[0]),
     externalIds: rows.map((r) => r[1]),
-    slotOf: new Map(rows.map((r, i) => [r[0], i])),
+    slotOf: new Int32Array(maxId).fill(-1),
     label: new Int32Array(n).fill(-1),
-    author: new Int32Array(n).fill(-1),
-    authors: [],
-    authorCodes: new Map(),
-    labelledAt: new Array<string>(n).fill(''),
+    who: null,
     columns: new Map(),
   };
-  for (const [id, cls, author, at] of db.prepare('SELECT image_id, class_id, author, created_at FROM current_labels WHERE label_set_id = ?').raw().all(labelSetId) as [number, number | null, string, string][]) {
-    const s = ix.slotOf.get(id);
-    if (s === undefined) continue;
-    ix.label[s] = cls ?? -1;
-    ix.author[s] = codeOf(ix.authorCodes, ix.authors, author);
-    ix.labelledAt[s] = at;
+  rows.forEach((r, i) => (ix.slotOf[r[0]] = i));
+  for (const [id, cls] of db.prepare('SELECT image_id, class_id FROM current_labels WHERE label_set_id = ? AND class_id IS NOT NULL').raw().iterate(labelSetId) as IterableIterator<[number, number]>) {
+    const s = slot(ix, id);
+    if (s >= 0) ix.label[s] = cls;
   }
-  const byId = new Map<number, Column>();
   for (const f of db.prepare('SELECT id, name, type FROM fields').all() as { id: number; name: string; type: FieldType }[]) {
-    const textual = f.type === 'category' || f.type === 'text';
-    const col: Column = { name: f.name, type: f.type, num: textual ? null : new Float64Array(n).fill(NaN), code: textual ? new Int32Array(n).fill(-1) : null, dict: [], codes: new Map(), rank: null };
-    ix.columns.set(f.name, col);
-    byId.set(f.id, col);
-  }
-  for (const [id, fid, num, text] of db.prepare('SELECT image_id, field_id, num, text FROM field_values').raw().all() as [number, number, number | null, string | null][]) {
-    const s = ix.slotOf.get(id);
-    const col = byId.get(fid);
-    if (s === undefined || !col) continue;
-    if (col.num) col.num[s] = num ?? NaN;
-    else if (text !== null) col.code![s] = codeOf(col.codes, col.dict, text);
+    ix.columns.set(f.name, { id: f.id, name: f.name, type: f.type, loaded: false, num: null, code: null, dict: [], codes: new Map(), rank: null });
   }
   return ix;
+}
+
+function slot(ix: GridIndex, id: number): number {
+  return id < ix.slotOf.length ? ix.slotOf[id]! : -1;
+}
+
+function whoOf(project: Project, ix: GridIndex): NonNullable<GridIndex['who']> {
+  if (ix.who) return ix.who;
+  const n = ix.ids.length;
+  const who = { author: new Int32Array(n).fill(-1), authors: [] as string[], authorCodes: new Map<string, number>(), labelledAt: new Array<string>(n).fill('') };
+  for (const [id, author, at] of project.db.prepare('SELECT image_id, author, created_at FROM current_labels WHERE label_set_id = ?').raw().iterate(ix.labelSetId) as IterableIterator<[number, string, string]>) {
+    const s = slot(ix, id);
+    if (s < 0) continue;
+    who.author[s] = codeOf(who.authorCodes, who.authors, author);
+    who.labelledAt[s] = at;
+  }
+  ix.who = who;
+  return who;
+}
+
+/** Reads one field's values into its column. */
+function load(project: Project, ix: GridIndex, col: Column): Column {
+  if (col.loaded) return col;
+  const n = ix.ids.length;
+  const textual = col.type === 'category' || col.type === 'text';
+  col.num = textual ? null : new Float64Array(n).fill(NaN);
+  col.code = textual ? new Int32Array(n).fill(-1) : null;
+  const sql = textual ? 'SELECT image_id, text FROM field_values WHERE field_id = ?' : 'SELECT image_id, num FROM field_values WHERE field_id = ?';
+  for (const [id, v] of project.db.prepare(sql).raw().iterate(col.id) as IterableIterator<[number, number | string | null]>) {
+    const s = slot(ix, id);
+    if (s < 0) continue;
+    if (col.num) col.num[s] = (v as number | null) ?? NaN;
+    else if (v !== null) col.code![s] = codeOf(col.codes, col.dict, v as string);
+  }
+  col.loaded = true;
+  return col;
 }
 
 /** The index of the project as it is now: reused while nothing else was written, else built anew. */
@@ -127,23 +150,26 @@ export function editThrough<T>(project: Project, write: () => T, patch: (ix: Gri
 export function patchLabels(project: Project, ix: GridIndex, imageIds: number[]): void {
   const get = project.db.prepare('SELECT class_id, author, created_at FROM current_labels WHERE image_id = ? AND label_set_id = ?');
   for (const id of imageIds) {
-    const s = ix.slotOf.get(id);
-    if (s === undefined) continue;
+    const s = slot(ix, id);
+    if (s < 0) continue;
     const r = get.get(id, ix.labelSetId) as { class_id: number | null; author: string; created_at: string } | undefined;
     ix.label[s] = r?.class_id ?? -1;
-    ix.author[s] = r ? codeOf(ix.authorCodes, ix.authors, r.author) : -1;
-    ix.labelledAt[s] = r?.created_at ?? '';
+    if (ix.who) {
+      ix.who.author[s] = r ? codeOf(ix.who.authorCodes, ix.who.authors, r.author) : -1;
+      ix.who.labelledAt[s] = r?.created_at ?? '';
+    }
   }
 }
 
 /** Re-reads one field's values of some images into the index. */
 export function patchField(project: Project, ix: GridIndex, field: string, imageIds: number[]): void {
   const col = ix.columns.get(field);
-  if (!col) return;
+  // A column not read yet will be read as it is now when first needed.
+  if (!col?.loaded) return;
   const get = project.db.prepare('SELECT v.num, v.text FROM field_values v JOIN fields f ON f.id = v.field_id WHERE v.image_id = ? AND f.name = ?');
   for (const id of imageIds) {
-    const s = ix.slotOf.get(id);
-    if (s === undefined) continue;
+    const s = slot(ix, id);
+    if (s < 0) continue;
     const r = get.get(id, field) as { num: number | null; text: string | null } | undefined;
     if (col.num) col.num[s] = r?.num ?? NaN;
     else col.code![s] = r?.text == null ? -1 : codeOf(col.codes, col.dict, r.text);
@@ -161,15 +187,15 @@ export interface IndexQuery {
   sort?: { by: string; desc: boolean };
 }
 
-function column(ix: GridIndex, name: string): Column {
+function column(project: Project, ix: GridIndex, name: string): Column {
   const col = ix.columns.get(name);
   if (!col) throw new DermFuseError('NOT_FOUND', `No metadata field "${name}".`);
-  return col;
+  return load(project, ix, col);
 }
 
 /** A test per slot for one field filter. */
-function predicate(ix: GridIndex, f: FieldFilter): (s: number) => boolean {
-  const col = column(ix, f.field);
+function predicate(project: Project, ix: GridIndex, f: FieldFilter): (s: number) => boolean {
+  const col = column(project, ix, f.field);
   switch (f.kind) {
     case 'missing':
       return col.num ? (s) => Number.isNaN(col.num![s]!) : (s) => col.code![s] === -1;
@@ -220,8 +246,11 @@ function sortRanks(project: Project, ix: GridIndex, by: string): Int32Array | nu
     const names = new Map((project.db.prepare('SELECT id, name FROM classes WHERE label_set_id = ?').all(ix.labelSetId) as { id: number; name: string }[]).map((c) => [c.id, c.name]));
     return ranks(ix, (s) => (ix.label[s]! < 0 ? null : names.get(ix.label[s]!) ?? null));
   }
-  if (by === 'annotated') return ranks(ix, (s) => ix.labelledAt[s] || null);
-  const col = column(ix, by);
+  if (by === 'annotated') {
+    const who = whoOf(project, ix);
+    return ranks(ix, (s) => who.labelledAt[s] || null);
+  }
+  const col = column(project, ix, by);
   col.rank ??= col.num ? ranks(ix, (s) => (Number.isNaN(col.num![s]!) ? null : col.num![s]!)) : ranks(ix, (s) => (col.code![s]! < 0 ? null : col.dict[col.code![s]!]!));
   return col.rank;
 }
@@ -232,8 +261,9 @@ export function querySlots(project: Project, ix: GridIndex, q: IndexQuery): Int3
   const tests: ((s: number) => boolean)[] = [];
   if (q.labelClass !== undefined) tests.push((s) => ix.label[s] === q.labelClass);
   if (q.annotator !== undefined) {
-    const a = ix.authorCodes.get(q.annotator) ?? -2;
-    tests.push((s) => ix.author[s] === a);
+    const who = whoOf(project, ix);
+    const a = who.authorCodes.get(q.annotator) ?? -2;
+    tests.push((s) => who.author[s] === a);
   }
   if (q.search) {
     const needle = q.search.toLowerCase();
@@ -243,7 +273,7 @@ export function querySlots(project: Project, ix: GridIndex, q: IndexQuery): Int3
     const wanted = new Set(q.ids);
     tests.push((s) => wanted.has(ix.ids[s]!));
   }
-  for (const f of q.filters ?? []) tests.push(predicate(ix, f));
+  for (const f of q.filters ?? []) tests.push(predicate(project, ix, f));
   const matched = new Int32Array(n);
   let m = 0;
   if (tests.length === 0) {
