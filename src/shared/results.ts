@@ -75,6 +75,8 @@ export interface CaseRow {
   /** The label the run trained on, and the image's label now. */
   trueLabel: string;
   currentLabel: string | null;
+  /** The label now maps to another class of the run than the one it trained on (a relabel since). */
+  labelChanged: boolean;
   probs: Record<Mode, number[]>;
   predicted: Record<Mode, string>;
   /** Cross-entropy of the chosen mode's probability of the true label. */

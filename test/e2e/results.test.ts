@@ -58,6 +58,7 @@ describe('results in serve mode', () => {
     await page.getByTestId(`case-${first.externalId}`).click();
     await page.getByTestId('case-relabel-NEV').click();
     await expect.poll(() => served.read((p) => p.db.prepare(`SELECT c.name AS label, a.source FROM annotations a JOIN classes c ON c.id = a.class_id WHERE a.image_id = ? ORDER BY a.id DESC LIMIT 1`).get(first.imageId))).toEqual({ label: 'NEV', source: 'user' });
+    await expect.poll(() => page.getByTestId(`case-changed-${first.externalId}`).textContent()).toBe('now NEV');
     await expect.poll(() => page.getByTestId(`stale-${runId}`).count()).toBe(1);
     await expect.poll(() => page.getByTestId('report-stale').textContent()).toContain('1 changed since');
 

@@ -117,6 +117,8 @@ describe('likely label errors', () => {
     expect(project.db.prepare('SELECT COUNT(*) FROM annotations').pluck().get()).toBe(before + 2);
     expect(project.db.prepare(`SELECT decision, author FROM label_reviews ORDER BY id`).all()).toEqual([{ decision: 'keep', author: 'Dr. Reviewer' }, { decision: 'relabel', author: 'Dr. Reviewer' }]);
     expect(runList(project)[0]!.staleImages).toBe(1);
+    const cases = runCases(project, { runId, mode: 'fused', filter: 'all', limit: 5000 }).rows;
+    expect(cases.filter((c) => c.labelChanged).map((c) => c.imageId)).toEqual([b!.imageId]);
     const after = labelIssues(project, runId);
     expect(after.find((x) => x.imageId === b!.imageId)).toMatchObject({ review: 'relabel', currentLabel: b!.suggested });
     expect(() => reviewLabel(project, editor, { runId, imageId: 999_999, decision: 'keep' }, 'x')).toThrow(/not in run/);

@@ -47,7 +47,10 @@ export function CasesList({ runId, classes, selection, onSelection, onChanged, o
     if (!current) return;
     try {
       const d = await api['labels.set']({ imageId: current.imageId, className: name });
-      setRows(rows.map((r) => (r.imageId === current.imageId ? { ...r, currentLabel: d.label } : r)));
+      // Whether the new label differs from the run's is the server's call (derived targets group classes): ask again.
+      const fresh = await api['runs.cases']({ runId, ...selection, limit: LIMIT });
+      const changed = fresh.rows.find((r) => r.imageId === current.imageId)?.labelChanged ?? d.label !== current.trueLabel;
+      setRows(rows.map((r) => (r.imageId === current.imageId ? { ...r, currentLabel: d.label, labelChanged: changed } : r)));
       onChanged();
     } catch (e) {
       setError(e instanceof ApiError ? e.message : String(e));
@@ -78,7 +81,7 @@ export function CasesList({ runId, classes, selection, onSelection, onChanged, o
                   <Table.Td>{r.externalId}</Table.Td>
                   <Table.Td>
                     {r.trueLabel}
-                    {r.currentLabel !== null && classIndexChanged(r) && <Badge size="xs" color="yellow" ml={4}>now {r.currentLabel}</Badge>}
+                    {r.labelChanged && <Badge size="xs" color="yellow" ml={4} data-testid={`case-changed-${r.externalId}`}>now {r.currentLabel ?? 'unlabelled'}</Badge>}
                   </Table.Td>
                   {MODES.map((m) => (
                     <Table.Td key={m} c={r.predicted[m] === r.trueLabel ? undefined : 'red'} title={`${m} predicted ${r.predicted[m]}`}>
@@ -116,9 +119,4 @@ export function CasesList({ runId, classes, selection, onSelection, onChanged, o
       </Group>
     </Stack>
   );
-}
-
-/** True when the image's label now is not the one the run trained on (derived targets aside: a class name differs). */
-function classIndexChanged(r: CaseRow): boolean {
-  return r.currentLabel !== r.trueLabel && !r.trueLabel.includes('/');
 }

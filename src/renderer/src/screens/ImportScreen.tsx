@@ -15,11 +15,13 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
   const [preset, setPreset] = useState<PresetName>('auto');
   const [idColumn, setIdColumn] = useState('');
   const [labelColumn, setLabelColumn] = useState('');
+  const [patientColumn, setPatientColumn] = useState('');
+  const [lesionColumn, setLesionColumn] = useState('');
   const [preview, setPreview] = useState<ImportPreview | null>(null);
   const [summary, setSummary] = useState<ImportSummary | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const request = { imagesDir, metadataPath: metadataPath || undefined, preset, idColumn: idColumn || undefined, labelColumn: labelColumn || undefined };
+  const request = { imagesDir, metadataPath: metadataPath || undefined, preset, idColumn: idColumn || undefined, labelColumn: labelColumn || undefined, patientColumn: patientColumn || undefined, lesionColumn: lesionColumn || undefined };
 
   const plan = async () => {
     setBusy(true);
@@ -69,6 +71,8 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
               <Select label="Preset" data={[...PRESET_NAMES]} value={preset} onChange={(v) => { setPreset((v ?? 'auto') as PresetName); edited(); }} allowDeselect={false} data-testid="import-preset" />
               <TextInput label="Id column (generic)" value={idColumn} onChange={(e) => { setIdColumn(e.currentTarget.value); edited(); }} />
               <TextInput label="Label column (generic)" value={labelColumn} onChange={(e) => { setLabelColumn(e.currentTarget.value); edited(); }} />
+              <TextInput label="Patient column" value={patientColumn} onChange={(e) => { setPatientColumn(e.currentTarget.value); edited(); }} />
+              <TextInput label="Lesion column" value={lesionColumn} onChange={(e) => { setLesionColumn(e.currentTarget.value); edited(); }} />
             </Group>
             <Group>
               <Button onClick={() => void plan()} loading={busy} disabled={!imagesDir} data-testid="import-preview">
