@@ -3,6 +3,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
 import type { BrowseFacets, ImageDetail } from '../../../shared/types.ts';
 import { api } from '../api.ts';
+import { useWindowKeys } from '../useWindowKeys.ts';
 import { ApplyBundle } from './ApplyBundle.tsx';
 import { BatchBar } from './BatchBar.tsx';
 import { FilterPanel } from './FilterPanel.tsx';
@@ -85,36 +86,32 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
       else applied(r.image);
     }, (e: unknown) => setError(errorText(e)));
 
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if ((e.target as HTMLElement).closest('input, textarea, [contenteditable], [role="listbox"]')) return;
-      const move = (d: number) => {
-        e.preventDefault();
-        setSelected((s) => Math.min(Math.max(0, s + d), Math.max(0, total - 1)));
-      };
-      if (e.key === 'ArrowRight') return move(1);
-      if (e.key === 'ArrowLeft') return move(-1);
-      if (e.key === 'ArrowDown') return move(columns);
-      if (e.key === 'ArrowUp') return move(-columns);
-      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'z') {
-        e.preventDefault();
-        return void undo();
-      }
-      if (e.ctrlKey || e.metaKey || e.altKey) return;
-      if (e.key === 'Escape') return setSelection(NO_SELECTION);
-      if (e.key === 'Enter') return setLarge((l) => !l);
-      if (e.key === 'Delete' || e.key === 'Backspace') return void setLabel(null);
-      if (e.key.toLowerCase() === 'u' && detail) return void run(api['labels.set']({ imageId: detail.id, className: detail.label, unsure: !detail.unsure }));
-      if (e.key.toLowerCase() === 'a' && detail?.suggestion) {
-        const s = detail.suggestion;
-        if (!counts?.classes.some((c) => c.name === s.label)) return setError(`The suggestion "${s.label}" is not a class of this label set: set the label with its number key.`);
-        return void setLabel(s.label);
-      }
-      const cls = counts?.classes.find((c) => c.hotkey !== null && c.hotkey.toLowerCase() === e.key.toLowerCase());
-      if (cls) void setLabel(cls.name);
+  useWindowKeys((e) => {
+    if ((e.target as HTMLElement).closest('input, textarea, [contenteditable], [role="listbox"]')) return;
+    const move = (d: number) => {
+      e.preventDefault();
+      setSelected((s) => Math.min(Math.max(0, s + d), Math.max(0, total - 1)));
     };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
+    if (e.key === 'ArrowRight') return move(1);
+    if (e.key === 'ArrowLeft') return move(-1);
+    if (e.key === 'ArrowDown') return move(columns);
+    if (e.key === 'ArrowUp') return move(-columns);
+    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'z') {
+      e.preventDefault();
+      return void undo();
+    }
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === 'Escape') return setSelection(NO_SELECTION);
+    if (e.key === 'Enter') return setLarge((l) => !l);
+    if (e.key === 'Delete' || e.key === 'Backspace') return void setLabel(null);
+    if (e.key.toLowerCase() === 'u' && detail) return void run(api['labels.set']({ imageId: detail.id, className: detail.label, unsure: !detail.unsure }));
+    if (e.key.toLowerCase() === 'a' && detail?.suggestion) {
+      const s = detail.suggestion;
+      if (!counts?.classes.some((c) => c.name === s.label)) return setError(`The suggestion "${s.label}" is not a class of this label set: set the label with its number key.`);
+      return void setLabel(s.label);
+    }
+    const cls = counts?.classes.find((c) => c.hotkey !== null && c.hotkey.toLowerCase() === e.key.toLowerCase());
+    if (cls) void setLabel(cls.name);
   });
 
   const select = (i: number, mods: { toggle: boolean; extend: boolean }) => {

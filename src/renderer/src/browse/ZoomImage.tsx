@@ -1,5 +1,6 @@
 import { ActionIcon, Box, Group, Text } from '@mantine/core';
 import { useEffect, useRef, useState } from 'react';
+import { useWindowKeys } from '../useWindowKeys.ts';
 import { actualSizeScale, FIT, zoomAt, type View } from './zoom.ts';
 
 /** The image at original resolution with zoom (wheel, +/-, buttons) and pan (drag); double-click toggles 1:1 and fit. */
@@ -30,16 +31,12 @@ export function ZoomImage({ src, alt, height }: { src: string; alt: string; heig
     el.addEventListener('wheel', onWheel, { passive: false });
     return () => el.removeEventListener('wheel', onWheel);
   }, []);
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if ((e.target as HTMLElement).closest('input, textarea, [contenteditable]')) return;
-      if (e.key === '+' || e.key === '=') zoom(1.25);
-      else if (e.key === '-') zoom(0.8);
-      else if (e.key === '0') setView(FIT);
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, []);
+  useWindowKeys((e) => {
+    if ((e.target as HTMLElement).closest('input, textarea, [contenteditable]')) return;
+    if (e.key === '+' || e.key === '=') zoom(1.25);
+    else if (e.key === '-') zoom(0.8);
+    else if (e.key === '0') setView(FIT);
+  });
 
   return (
     <Box>

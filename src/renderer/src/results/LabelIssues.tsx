@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
 import type { LabelIssue } from '../../../shared/results.ts';
 import { api } from '../api.ts';
+import { useWindowKeys } from '../useWindowKeys.ts';
 import { mediaUrl } from '../media.ts';
 
 /**
@@ -31,23 +32,19 @@ export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): 
       setError(e instanceof ApiError ? e.message : String(e));
     }
   };
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if ((e.target as HTMLElement).closest('input, textarea, [contenteditable]') || e.ctrlKey || e.metaKey || e.altKey) return;
-      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-        e.preventDefault();
-        return setFocus((f) => Math.max(0, Math.min(issues.length - 1, f + (e.key === 'ArrowDown' ? 1 : -1))));
-      }
-      if (e.key.toLowerCase() === 'k') return void decide('keep');
-      if (e.key.toLowerCase() === 'r' && current) {
-        if (current.relabelTo === null) return setError(`"${current.suggested}" is a derived target: press the key of the class to set.`);
-        return void decide('relabel', current.relabelTo);
-      }
-      const cls = classes.find((c) => c.hotkey !== null && c.hotkey.toLowerCase() === e.key.toLowerCase());
-      if (cls) void decide('relabel', cls.name);
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
+  useWindowKeys((e) => {
+    if ((e.target as HTMLElement).closest('input, textarea, [contenteditable]') || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      return setFocus((f) => Math.max(0, Math.min(issues.length - 1, f + (e.key === 'ArrowDown' ? 1 : -1))));
+    }
+    if (e.key.toLowerCase() === 'k') return void decide('keep');
+    if (e.key.toLowerCase() === 'r' && current) {
+      if (current.relabelTo === null) return setError(`"${current.suggested}" is a derived target: press the key of the class to set.`);
+      return void decide('relabel', current.relabelTo);
+    }
+    const cls = classes.find((c) => c.hotkey !== null && c.hotkey.toLowerCase() === e.key.toLowerCase());
+    if (cls) void decide('relabel', cls.name);
   });
   if (issues.length === 0) return <Text c="dimmed">{error ?? 'No likely label errors: every label agrees with the out-of-fold predictions above their class thresholds.'}</Text>;
   return (
