@@ -4,6 +4,16 @@ import type { FieldValue } from './types.ts';
 export const MODES = ['image', 'metadata', 'fused'] as const;
 export type Mode = (typeof MODES)[number];
 
+/**
+ * The run class index of a label, mapped as the run mapped labels: a derived target folds classes into 1 (in
+ * `positive`) and 0; otherwise the class's place in the run's classes. -1 for no label, or a class the run lacks.
+ */
+export function runClassOf(positive: string[] | null, classes: string[], name: string | null): number {
+  if (name === null) return -1;
+  if (positive) return positive.includes(name) ? 1 : 0;
+  return classes.indexOf(name);
+}
+
 export interface Interval {
   value: number;
   ci: [number, number];

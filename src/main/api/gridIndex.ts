@@ -1,5 +1,6 @@
 import { DermFuseError } from '../../shared/errors.ts';
 import type { FieldFilter, FieldType } from '../../shared/types.ts';
+import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import type { Project } from '../project.ts';
 
 /**
@@ -58,7 +59,7 @@ function codeOf(map: Map<string, number>, list: string[], s: string): number {
 
 function build(project: Project, version: string): GridIndex {
   const db = project.db;
-  const labelSetId = (db.prepare('SELECT id FROM label_sets ORDER BY is_primary DESC, id LIMIT 1').pluck().get() as number | undefined) ?? -1;
+  const labelSetId = new LabelsRepo(db).primarySet()?.id ?? -1;
   const rows = db.prepare(`SELECT id, external_id FROM images WHERE status = 'ok' ORDER BY external_id`).raw().all() as [number, string][];
   const n = rows.length;
   const maxId = (db.prepare('SELECT COALESCE(MAX(id), 0) FROM images').pluck().get() as number) + 1;

@@ -1,10 +1,10 @@
 import { DermFuseError } from '../../shared/errors.ts';
-import { MODES, type CaseFilter, type CaseRow, type EmbeddingMap, type LabelIssue, type Mode } from '../../shared/results.ts';
+import { MODES, runClassOf, type CaseFilter, type CaseRow, type EmbeddingMap, type LabelIssue, type Mode } from '../../shared/results.ts';
 import { storePcaMap } from '../ml/extract.ts';
 import { FeatureStore } from '../ml/featureStore.ts';
 import type { Project } from '../project.ts';
 import { metadataOf } from './report.ts';
-import { classIndexOf, currentLabels, loadRunData, predictedClasses, type RunData } from './runData.ts';
+import { currentLabels, loadRunData, predictedClasses, type RunData } from './runData.ts';
 
 export interface CaseQuery {
   runId: number;
@@ -66,7 +66,7 @@ export function runCases(project: Project, q: CaseQuery): { total: number; rows:
       externalId: d.externalIds[i]!,
       trueLabel: d.classes[d.labels[i]!]!,
       currentLabel: now.get(d.imageIds[i]!) ?? null,
-      labelChanged: classIndexOf(d, now.get(d.imageIds[i]!) ?? null) !== d.labels[i],
+      labelChanged: runClassOf(d.cfg.positive, d.classes, now.get(d.imageIds[i]!) ?? null) !== d.labels[i],
       probs: Object.fromEntries(MODES.map((m) => [m, Array.from(d.probs[m].subarray(i * C, (i + 1) * C), (x) => Math.round(x * 1e4) / 1e4)])) as Record<Mode, number[]>,
       predicted: Object.fromEntries(MODES.map((m) => [m, d.classes[pred[m][i]!]!])) as Record<Mode, string>,
       loss: loss(i),

@@ -3,7 +3,7 @@ import { MODES, type Curve, type Mode, type ModeReport, type RunListItem, type R
 import type { FieldValue } from '../../shared/types.ts';
 import { FieldsRepo } from '../db/repos/fieldsRepo.ts';
 import { subgroupMetrics } from '../ml/bundle/subgroups.ts';
-import type { TrainConfig } from '../ml/fusion/dataset.ts';
+import { allRunRows, parseRun, type RunRow } from '../ml/fusion/runRow.ts';
 import { confusionMatrix } from '../ml/fusion/metrics.ts';
 import type { RunResult } from '../ml/fusion/train.ts';
 import type { Project } from '../project.ts';
@@ -12,20 +12,8 @@ import { loadRunData, predictedClasses, staleImageCount, type RunData } from './
 /** Curves are thinned to about this many points: enough to read, small enough to send. */
 const CURVE_POINTS = 200;
 
-interface RunRow {
-  id: number;
-  status: string;
-  config: string;
-  snapshot: string;
-  result: string | null;
-  error: string | null;
-  created_at: string;
-}
-
 function listItem(project: Project, r: RunRow): RunListItem {
-  const cfg = JSON.parse(r.config) as TrainConfig & { fieldsUsed: string[] };
-  const snap = JSON.parse(r.snapshot) as { backboneKey: string; images: number };
-  const res = r.result ? (JSON.parse(r.result) as RunResult) : null;
+  const { cfg, snap, result: res } = parseRun(r);
   const iv = (value: number, ci: [number, number]) => ({ value, ci });
   return {
     runId: r.id,
@@ -42,13 +30,13 @@ function listItem(project: Project, r: RunRow): RunListItem {
     task: res?.task ?? null,
     fusion: res?.fusion ?? null,
     modes: res ? (Object.fromEntries(MODES.map((m) => [m, { auc: iv(res.modes[m].auc, res.modes[m].aucCI), balancedAccuracy: iv(res.modes[m].balancedAccuracy, res.modes[m].balancedAccuracyCI) }])) as RunListItem['modes']) : null,
-    staleImages: r.status === 'done' ? staleImageCount(project, r.id) : 0,
+    staleImages: staleImageCount(project, r),
     error: r.error,
   };
 }
 
 export function runList(project: Project): RunListItem[] {
-  return (project.db.prepare('SELECT id, status, config, snapshot, result, error, created_at FROM runs ORDER BY id DESC').all() as RunRow[]).map((r) => listItem(project, r));
+  return allRunRows(project).map((r) => listItem(project, r));
 }
 
 /** Evenly thinned points of a curve, always keeping both ends. */
@@ -112,13 +100,12 @@ export function runReportView(project: Project, runId: number, curveClass?: stri
   const C = d.classes.length;
   const k = curveClass === undefined ? (C === 2 ? 1 : 0) : d.classes.indexOf(curveClass);
   if (k < 0) throw new DermFuseError('NOT_FOUND', `Run ${runId} has no class "${curveClass}". Classes: ${d.classes.join(', ')}.`);
-  const row = project.db.prepare('SELECT id, status, config, snapshot, result, error, created_at FROM runs WHERE id = ?').get(runId) as RunRow;
   const meta = metadataOf(project, d.imageIds);
   const perMode = Object.fromEntries(MODES.map((m) => [m, subgroupMetrics(meta.fields, meta.rows, d.probs[m], d.labels, C)])) as Record<Mode, ReturnType<typeof subgroupMetrics>>;
   const subgroups: SubgroupReport[] = perMode.fused.map((r, i) => ({ field: r.field, group: r.group, n: r.n, auc: { image: perMode.image[i]!.auc, metadata: perMode.metadata[i]!.auc, fused: r.auc } }));
   const cmp = (name: string, c: RunResult['fusedVsImage']) => ({ name, difference: c.difference, ci: c.ci, p: c.p });
   return {
-    run: listItem(project, row),
+    run: listItem(project, d.row),
     classes: d.classes,
     curveClass: d.classes[k]!,
     modes: Object.fromEntries(MODES.map((m) => [m, modeReport(d, m, k)])) as Record<Mode, ModeReport>,

@@ -1,5 +1,6 @@
 import { DermFuseError } from '../../shared/errors.ts';
 import type { Editor } from '../api/edits.ts';
+import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import type { Project } from '../project.ts';
 import { currentLabels, loadRunData } from './runData.ts';
 
@@ -23,8 +24,7 @@ export function reviewLabel(project: Project, editor: Editor, req: ReviewRequest
   if (target === null || target === undefined) {
     throw new DermFuseError('INVALID_REQUEST', req.decision === 'keep' ? 'This image has no label to keep: choose a class.' : 'Relabel needs the class to set.');
   }
-  const primary = project.db.prepare('SELECT id FROM label_sets ORDER BY is_primary DESC, id LIMIT 1').pluck().get() as number;
-  if (primary !== d.labelSetId) throw new DermFuseError('UNSUPPORTED', 'This run was trained on a label set that is not the primary one: relabel in that label set from the CLI.');
+  if (new LabelsRepo(project.db).primarySet()?.id !== d.labelSetId) throw new DermFuseError('UNSUPPORTED', 'This run was trained on a label set that is not the primary one: relabel in that label set from the CLI.');
   project.db.transaction(() => {
     editor.setLabel(req.imageId, target, false, author);
     const annotationId = project.db.prepare('SELECT MAX(id) FROM annotations WHERE image_id = ?').pluck().get(req.imageId) as number;

@@ -1,13 +1,14 @@
 import { DermFuseError } from '../../shared/errors.ts';
-import { MODES, type Mode } from '../../shared/results.ts';
+import { MODES, runClassOf, type Mode } from '../../shared/results.ts';
 import type { Project } from '../project.ts';
-import type { TrainConfig } from '../ml/fusion/dataset.ts';
+import { parseRun, runRow, type ParsedRun, type RunRow } from '../ml/fusion/runRow.ts';
 import type { RunResult } from '../ml/fusion/train.ts';
 
 /** A finished run's stored out-of-fold predictions, in the order of its images. */
 export interface RunData {
   runId: number;
-  cfg: TrainConfig & { fieldsUsed: string[] };
+  row: RunRow;
+  cfg: ParsedRun['cfg'];
   result: RunResult;
   classes: string[];
   labelSetId: number;
@@ -19,10 +20,9 @@ export interface RunData {
 }
 
 export function loadRunData(project: Project, runId: number): RunData {
-  const row = project.db.prepare('SELECT status, config, snapshot, result FROM runs WHERE id = ?').get(runId) as { status: string; config: string; snapshot: string; result: string | null } | undefined;
-  if (!row) throw new DermFuseError('NOT_FOUND', `No run ${runId} in this project.`);
-  if (row.status !== 'done' || !row.result) throw new DermFuseError('NOT_FOUND', `Run ${runId} is ${row.status}: only finished runs have results.`);
-  const result = JSON.parse(row.result) as RunResult;
+  const row = runRow(project, runId);
+  const { cfg, snap, result } = parseRun(row);
+  if (row.status !== 'done' || !result) throw new DermFuseError('NOT_FOUND', `Run ${runId} is ${row.status}: only finished runs have results.`);
   const C = result.classes.length;
   const preds = project.db
     .prepare('SELECT p.image_id, i.external_id, p.fold, p.label, p.image, p.metadata, p.fused FROM run_predictions p JOIN images i ON i.id = p.image_id WHERE p.run_id = ? ORDER BY i.external_id')
@@ -33,10 +33,11 @@ export function loadRunData(project: Project, runId: number): RunData {
   });
   return {
     runId,
-    cfg: JSON.parse(row.config) as RunData['cfg'],
+    row,
+    cfg,
     result,
     classes: result.classes,
-    labelSetId: (JSON.parse(row.snapshot) as { labelSetId: number }).labelSetId,
+    labelSetId: snap.labelSetId,
     imageIds: preds.map((p) => p.image_id),
     externalIds: preds.map((p) => p.external_id),
     fold: Int32Array.from(preds, (p) => p.fold),
@@ -62,13 +63,6 @@ export function predictedClasses(d: RunData, mode: Mode): Int32Array {
   });
 }
 
-/** The run's class index of a current label, mapped as the run mapped labels (a derived target folds classes). */
-export function classIndexOf(d: Pick<RunData, 'cfg' | 'classes'>, name: string | null): number {
-  if (name === null) return -1;
-  if (d.cfg.positive) return d.cfg.positive.includes(name) ? 1 : 0;
-  return d.classes.indexOf(name);
-}
-
 /** Current labels of the run's images (null: cleared), by image id. */
 export function currentLabels(project: Project, runId: number, labelSetId: number): Map<number, string | null> {
   const rows = project.db
@@ -78,13 +72,11 @@ export function currentLabels(project: Project, runId: number, labelSetId: numbe
 }
 
 /** How many of a run's images now carry a different label than the run trained on (a "keep label" changes nothing). */
-export function staleImageCount(project: Project, runId: number): number {
-  const row = project.db.prepare('SELECT config, snapshot, result FROM runs WHERE id = ?').get(runId) as { config: string; snapshot: string; result: string | null } | undefined;
-  if (!row?.result) return 0;
-  const d = { cfg: JSON.parse(row.config) as RunData['cfg'], classes: (JSON.parse(row.result) as RunResult).classes };
-  const labelSetId = (JSON.parse(row.snapshot) as { labelSetId: number }).labelSetId;
-  const trained = new Map((project.db.prepare('SELECT image_id, label FROM run_predictions WHERE run_id = ?').all(runId) as { image_id: number; label: number }[]).map((r) => [r.image_id, r.label]));
-  let n = 0;
-  for (const [id, name] of currentLabels(project, runId, labelSetId)) if (classIndexOf(d, name) !== trained.get(id)) n++;
-  return n;
+export function staleImageCount(project: Project, row: RunRow): number {
+  const { cfg, snap, result } = parseRun(row);
+  if (row.status !== 'done' || !result) return 0;
+  const rows = project.db
+    .prepare('SELECT p.label AS trained, c.name FROM run_predictions p LEFT JOIN current_labels l ON l.image_id = p.image_id AND l.label_set_id = ? LEFT JOIN classes c ON c.id = l.class_id WHERE p.run_id = ?')
+    .all(snap.labelSetId, row.id) as { trained: number; name: string | null }[];
+  return rows.filter((r) => runClassOf(cfg.positive, result.classes, r.name) !== r.trained).length;
 }

@@ -60,7 +60,8 @@ export function useImagePages(q: BrowseQuery) {
       }
       return next;
     });
-    void query(0, true).then((first) => setCounts((c) => (first.counts && c ? { ...first.counts, total: c.total } : first.counts)));
+    // Only the counts are wanted: one item, not a page.
+    void api['images.list'](toRequest(q, 0, 1, true)).then((first) => setCounts((c) => (first.counts && c ? { ...first.counts, total: c.total } : first.counts)));
   };
 
   return { counts, itemAt, ensure, reload, patch, error };

@@ -1,7 +1,7 @@
 import { Badge, Button, Group, Image, ScrollArea, SegmentedControl, Stack, Table, Text } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
-import { MODES, type CaseFilter, type CaseRow, type Mode } from '../../../shared/results.ts';
+import { MODES, runClassOf, type CaseFilter, type CaseRow, type Mode } from '../../../shared/results.ts';
 import { api } from '../api.ts';
 import { mediaUrl } from '../media.ts';
 import { MODE_COLORS } from './chartOptions.ts';
@@ -26,7 +26,7 @@ const LIMIT = 500;
  * The images behind a number, worst first: the image, its metadata and what each mode said; a wrong label is fixed
  * here with one click (written as the annotator's label, undoable in the browser).
  */
-export function CasesList({ runId, classes, selection, onSelection, onChanged, onOpenInBrowser }: { runId: number; classes: string[]; selection: CaseSelection; onSelection(s: CaseSelection): void; onChanged(): void; onOpenInBrowser(ids: number[], title: string): void }) {
+export function CasesList({ runId, classes, positive, selection, onSelection, onChanged, onOpenInBrowser }: { runId: number; classes: string[]; positive: string[] | null; selection: CaseSelection; onSelection(s: CaseSelection): void; onChanged(): void; onOpenInBrowser(ids: number[], title: string): void }) {
   const [rows, setRows] = useState<CaseRow[]>([]);
   const [total, setTotal] = useState(0);
   const [focus, setFocus] = useState(0);
@@ -47,9 +47,8 @@ export function CasesList({ runId, classes, selection, onSelection, onChanged, o
     if (!current) return;
     try {
       const d = await api['labels.set']({ imageId: current.imageId, className: name });
-      // Whether the new label differs from the run's is the server's call (derived targets group classes): ask again.
-      const fresh = await api['runs.cases']({ runId, ...selection, limit: LIMIT });
-      const changed = fresh.rows.find((r) => r.imageId === current.imageId)?.labelChanged ?? d.label !== current.trueLabel;
+      // The same mapping main uses: a derived target folds classes, so another class may still be the same target.
+      const changed = runClassOf(positive, classes, d.label) !== classes.indexOf(current.trueLabel);
       setRows(rows.map((r) => (r.imageId === current.imageId ? { ...r, currentLabel: d.label, labelChanged: changed } : r)));
       onChanged();
     } catch (e) {

@@ -114,7 +114,7 @@ export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number
               <Text size="xs" c="dimmed">Click a cell to list its images.</Text>
             </Stack>
             <div style={{ flex: 1, minWidth: 0 }}>
-              <CasesList runId={runId} classes={report.classes} selection={cases} onSelection={setCases} onChanged={changed} onOpenInBrowser={onOpenInBrowser} />
+              <CasesList runId={runId} classes={report.classes} positive={report.run.positive} selection={cases} onSelection={setCases} onChanged={changed} onOpenInBrowser={onOpenInBrowser} />
             </div>
           </Group>
         </Tabs.Panel>
