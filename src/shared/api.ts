@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { ErrorPayload } from './errors.ts';
 import { CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, type RunListItem, type RunReportView } from './results.ts';
-import type { BrowseFacets, ImageDetail, ImageList, ImportPreview, JobInfo, LabelSetInfo, ProjectInfo } from './types.ts';
+import { MAX_VALUE_CHARS, type BrowseFacets, type ImageDetail, type ImageList, type ImportPreview, type JobInfo, type LabelSetInfo, type ProjectInfo } from './types.ts';
 
 /** Declares a call: the request schema, with the response type carried along as a phantom. */
 function call<Req extends z.ZodType, Res>(request: Req): { request: Req; response: Res } {
@@ -38,7 +38,7 @@ const ListRequest = z.object({
   limit: z.number().int().min(1).max(2000),
 });
 const imageIds = z.array(imageId).min(1).max(100_000);
-const fieldValue = z.union([z.number(), z.string().max(10_000), z.boolean(), z.null()]);
+const fieldValue = z.union([z.number(), z.string().max(MAX_VALUE_CHARS), z.boolean(), z.null()]);
 const ImportRequestSchema = z.object({
   imagesDir: z.string().min(1, 'choose the image folder').max(4096),
   metadataPath: z.string().max(4096).optional(),

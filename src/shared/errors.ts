@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'BUSY',
   'UNSUPPORTED',
   'UNAUTHORIZED',
+  'FORBIDDEN',
   'INTERNAL',
 ] as const;
 

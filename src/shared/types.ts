@@ -24,6 +24,8 @@ export interface Field extends FieldSpec {
 
 /** A typed metadata value: numbers for number/ordinal, booleans, strings for category/text; null is missing. */
 export type FieldValue = number | boolean | string | null;
+/** The longest metadata value, in characters: one rule for the editor, the API and imported CSV cells. */
+export const MAX_VALUE_CHARS = 10_000;
 
 export interface ImportProblem {
   /** What the problem is about: a file path, or `metadata.csv line 12`. */

@@ -119,9 +119,11 @@ describe('annotator workbench in serve mode', () => {
 
   it('refuses requests without the token, image requests outside the project, and foreign Host headers', async () => {
     const base = server.url.split('?')[0]!;
-    expect((await fetch(base)).status).toBe(401);
-    expect((await fetch(`${base}api/project.info`, { method: 'POST', body: '{}' })).status).toBe(401);
-    const auth = { authorization: `Bearer ${server.token}` };
+    // The app's code is public (it holds no data); every call and every image needs the token.
+    expect((await fetch(base)).status).toBe(200);
+    expect((await fetch(`${base}api/project.info`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(401);
+    expect((await fetch(`${base}media/thumb/1`)).status).toBe(401);
+    const auth = { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' };
     expect((await fetch(`${base}api/project.info`, { method: 'POST', body: '{}', headers: auth })).status).toBe(200);
     expect((await fetch(`${base}media/thumb/1`, { headers: auth })).status).toBe(200);
     expect((await fetch(`${base}media/image/99999`, { headers: auth })).status).toBe(404);

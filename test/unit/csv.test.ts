@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { csvCell, parseCsv, sniffDelimiter, splitRecords } from '../../src/main/images/csv.ts';
+import { csvCell, decodeCsvBytes, parseCsv, sniffDelimiter, splitRecords } from '../../src/main/images/csv.ts';
+import { rngFrom } from '../../src/main/ml/random.ts';
 
 describe('CSV parsing', () => {
   it('strips a UTF-8 BOM from the first header name', () => {
@@ -55,5 +56,48 @@ describe('CSV parsing', () => {
     const cells = ['plain', 'with,comma', 'with "quote"', 'multi\nline', ' padded ', 'semi;colon', ''];
     const text = `a,b,c,d,e,f,g\n${cells.map(csvCell).join(',')}\n`;
     expect(parseCsv(text, 'x.csv').rows[0]!.cells).toEqual(cells);
+  });
+
+  it('refuses characters after a closing quote ("MEL"x) instead of reading MELx, naming line and column', () => {
+    expect(() => splitRecords('id,dx\nA,"MEL"x\n', ',')).toThrow(/line 2, column 2: characters follow the closing quote/);
+    expect(splitRecords('id,dx\nA,"MEL"\r\nB,"NEV",\n', ',').map((r) => r.cells)).toEqual([['id', 'dx'], ['A', 'MEL'], ['B', 'NEV', '']]);
+  });
+
+  it('decodes UTF-16 by its byte-order mark, refuses NUL bytes without one, and reads Windows-1252 saying so', () => {
+    const text = 'image_id,site\nA,Região\n';
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const be = Buffer.from(le.subarray(2)).swap16();
+    expect(decodeCsvBytes(le, 'm.csv').text).toBe(text);
+    expect(decodeCsvBytes(Buffer.concat([Buffer.from([0xfe, 0xff]), be]), 'm.csv').text).toBe(text);
+    expect(() => decodeCsvBytes(Buffer.from(text, 'utf16le'), 'm.csv')).toThrow(/m\.csv is not a text CSV file: it holds NUL bytes/);
+    const cp1252 = decodeCsvBytes(Buffer.from('id,site\nA,Regi\xe3o\n', 'latin1'), 'm.csv');
+    expect(cp1252.text).toBe('id,site\nA,Região\n');
+    expect(cp1252.problems[0]!.message).toMatch(/not valid UTF-8: read as Windows-1252/);
+    expect(decodeCsvBytes(Buffer.from('\ufeffid\nA\n'), 'm.csv')).toEqual({ text: 'id\nA\n', problems: [] });
+  });
+
+  it('writes cells a spreadsheet would run as formulas with a leading apostrophe, and numbers as they are', () => {
+    expect(csvCell('=HYPERLINK("http://x","y")')).toBe(`"'=HYPERLINK(""http://x"",""y"")"`);
+    expect(csvCell('+cmd|calc')).toBe("'+cmd|calc");
+    expect(csvCell('@SUM(A1)')).toBe("'@SUM(A1)");
+    expect(csvCell('-2+3')).toBe("'-2+3");
+    expect(csvCell('\t=1')).toBe("'\t=1");
+    expect(csvCell('-3.5')).toBe('-3.5');
+    expect(csvCell('+7')).toBe('+7');
+    expect(csvCell('plain')).toBe('plain');
+  });
+
+  it('round-trips random cells, formula-like ones included, through csvCell and the parser', () => {
+    const rand = rngFrom(7);
+    const alphabet = ["'", '=', '+', '-', '@', '\t', '\r', '\n', '"', ',', ';', 'a', '1', '.', ' ', 'é'];
+    for (let trial = 0; trial < 300; trial++) {
+      const cells = Array.from({ length: 4 }, () => Array.from({ length: Math.floor(rand() * 7) }, () => alphabet[Math.floor(rand() * alphabet.length)]!).join(''));
+      const text = `a,b,c,d\n${cells.map(csvCell).join(',')}\n`;
+      const parsed = parseCsv(text, 'x.csv').rows[0]?.cells ?? ['', '', '', ''];
+      // A record of four empty cells is a blank line; every other record must come back exactly (CR inside a
+      // quoted field included).
+      if (cells.every((c) => c === '')) continue;
+      expect(parsed, JSON.stringify(cells)).toEqual(cells);
+    }
   });
 });

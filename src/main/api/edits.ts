@@ -4,6 +4,7 @@ import { FieldsRepo, toField, type FieldRow } from '../db/repos/fieldsRepo.ts';
 import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import type { Project } from '../project.ts';
 import { editThrough, patchField, patchLabels } from './gridIndex.ts';
+import { writeTransaction } from '../db/open.ts';
 
 /** What an undo puts back. */
 export type UndoEntry =
@@ -70,7 +71,7 @@ export class Editor {
     editThrough(
       this.project,
       () =>
-        db.transaction(() => {
+        writeTransaction(db, () => {
           for (const imageId of imageIds) {
             const before = current.get(imageId, set.id) as { class_id: number | null; unsure: number } | undefined;
             // A single edit is always written (it may only toggle "unsure"); a batch skips images it would not change.
@@ -100,7 +101,7 @@ export class Editor {
     editThrough(
       this.project,
       () =>
-        this.project.db.transaction(() => {
+        writeTransaction(this.project.db, () => {
           for (const imageId of imageIds) {
             const before = fields.value(imageId, f)?.value ?? null;
             if (imageIds.length > 1 && before === checked) continue;
@@ -124,7 +125,7 @@ export class Editor {
     editThrough(
       this.project,
       () =>
-        db.transaction(() => {
+        writeTransaction(db, () => {
           for (const e of [...batch].reverse()) {
             if (e.kind === 'label') labels.annotate(e.imageId, e.labelSetId, e.classId, author, 'user', e.unsure);
             else fields.set(e.imageId, fields.get(e.field)!, e.value, author, 'user', true);

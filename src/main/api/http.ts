@@ -1,15 +1,16 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { logger } from '../log.ts';
 import { CONTENT_SECURITY_POLICY } from '../security.ts';
+import { bearerToken, cookieToken, foreignRequest, hostPort, isJson, limitConnections, machineAddresses, MEDIA_COOKIE, sameToken } from './httpGuard.ts';
 import { mediaFile } from './media.ts';
 import type { Service } from './service.ts';
 
 const log = logger('http');
-const COOKIE = 'dermfuse_token';
 /** Requests to the API carry small JSON; anything larger is refused before it is read. */
 const MAX_BODY_BYTES = 1 << 20;
 const STATIC_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2', '.json': 'application/json' };
@@ -20,37 +21,45 @@ export interface ServeOptions {
   host?: string;
   port?: number;
   token?: string;
+  /** PEM certificate and key: serve HTTPS (the token then does not cross the network in clear text). */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 export interface Server {
   url: string;
+  /** The URLs other machines reach (a wildcard bind), else just `url`. */
+  urls: string[];
   port: number;
   token: string;
   close(): Promise<void>;
 }
 
-function sameToken(a: string | undefined, b: string): boolean {
-  if (!a) return false;
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-function cookieToken(req: http.IncomingMessage): string | undefined {
-  return (req.headers.cookie ?? '').split(';').map((c) => c.trim().split('=')).find(([k]) => k === COOKIE)?.[1];
+class HttpRefusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /**
- * Serves the built renderer and the contract over HTTP for `dermfuse serve`. Every request needs the token: once
- * in the URL (then kept in an HttpOnly, SameSite=Strict cookie), or as a bearer header. Requests whose Host is not
- * this server's (DNS rebinding) are refused. Image bytes are served by image id only.
+ * Serves the built renderer and the contract over HTTP(S) for `dermfuse serve`.
+ * - The app's code (index.html, assets) is public: it holds no data.
+ * - The API takes the token only as a bearer header, JSON bodies only, and refuses requests a browser marks as
+ *   coming from another origin; so a page on another port of this machine cannot act for the annotator.
+ * - Images (`/media`, by image id only) take the bearer header or the HttpOnly cookie set when the printed URL is
+ *   opened; the cookie is scoped to `/media`, and cross-origin reads are refused there too.
+ * - A Host header that names none of this server's addresses is refused (DNS rebinding).
  */
 export async function startServer(opts: ServeOptions): Promise<Server> {
   const token = opts.token ?? randomBytes(24).toString('hex');
   const host = opts.host ?? '127.0.0.1';
+  const scheme = opts.tls ? 'https' : 'http';
   const root = path.resolve(opts.rendererDir);
-  let port = 0;
-  const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${host}:${port}`]);
+  const addresses = machineAddresses(host);
+  let allowedHosts = new Set<string>();
+  let ownOrigins = new Set<string>();
 
   const send = (res: http.ServerResponse, status: number, body: string | Buffer, type = 'text/plain; charset=utf-8', extra: http.OutgoingHttpHeaders = {}) => {
     res.writeHead(status, {
@@ -58,57 +67,60 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
       'content-security-policy': CONTENT_SECURITY_POLICY,
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
+      'cross-origin-resource-policy': 'same-origin',
+      'cross-origin-opener-policy': 'same-origin',
       'cache-control': 'no-store',
       ...extra,
     });
     res.end(body);
   };
 
-  const server = http.createServer((req, res) => {
+  const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     void handle(req, res).catch((err: unknown) => {
+      if (err instanceof HttpRefusal) return send(res, err.status, err.message);
       log.error('request failed', err);
       if (!res.headersSent) send(res, 500, 'Internal error');
     });
-  });
+  };
+  const serverOptions = { connectionsCheckingInterval: 1000 };
+  const server = opts.tls ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key, handshakeTimeout: 10_000 }, listener) : http.createServer(serverOptions, listener);
+  limitConnections(server, opts.tls !== undefined);
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (!allowedHosts().has(req.headers.host ?? '')) return send(res, 403, 'Wrong host.');
-    const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
-    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const fromQuery = url.searchParams.get('token') ?? undefined;
-    const ok = sameToken(bearer, token) || sameToken(cookieToken(req), token) || sameToken(fromQuery, token);
-    if (!ok) return send(res, 401, 'DermFuse: this server needs its token. Open the URL that `dermfuse serve` printed.');
-    const setCookie = sameToken(fromQuery, token) ? { 'set-cookie': `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/` } : {};
+    if (!allowedHosts.has((req.headers.host ?? '').toLowerCase())) return send(res, 403, 'Wrong host.');
+    const url = parseUrl(req);
 
     if (url.pathname.startsWith('/api/')) {
       if (req.method !== 'POST') return send(res, 405, 'POST only.');
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const c of req) {
-        size += (c as Buffer).length;
-        if (size > MAX_BODY_BYTES) return send(res, 413, 'Request too large.');
-        chunks.push(c as Buffer);
-      }
-      let body: unknown;
-      try {
-        body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
-      } catch {
-        return send(res, 400, JSON.stringify({ ok: false, error: { code: 'INVALID_REQUEST', message: 'The request body is not JSON.' } }), 'application/json');
-      }
-      const envelope = await opts.service.dispatch(decodeURIComponent(url.pathname.slice(5)), body);
-      return send(res, 200, JSON.stringify(envelope), 'application/json', setCookie);
+      const foreign = foreignRequest(req, ownOrigins);
+      if (foreign) return send(res, 403, `DermFuse: ${foreign}.`);
+      if (!sameToken(bearerToken(req), token)) return send(res, 401, 'DermFuse: this server needs its token. Open the URL that `dermfuse serve` printed.');
+      if (!isJson(req)) return send(res, 415, 'DermFuse: the API takes application/json only.');
+      const body = await readJson(req);
+      const envelope = await opts.service.dispatch(decodePath(url.pathname.slice(5)), body);
+      return send(res, 200, JSON.stringify(envelope), 'application/json');
     }
+
     const media = /^\/media\/(thumb|image)\/([^/]+)$/.exec(url.pathname);
     if (media) {
+      if (req.method !== 'GET') return send(res, 405, 'GET only.');
+      const foreign = foreignRequest(req, ownOrigins);
+      if (foreign) return send(res, 403, `DermFuse: ${foreign}.`);
+      if (!sameToken(bearerToken(req), token) && !sameToken(cookieToken(req), token)) return send(res, 401, 'DermFuse: this server needs its token.');
       const project = opts.service.current();
       const file = project ? mediaFile(project, media[1] as 'thumb' | 'image', media[2]!) : null;
       if (!file) return send(res, 404, 'No such image.');
       return send(res, 200, await fs.promises.readFile(file.file), file.contentType, { 'cache-control': 'private, max-age=3600' });
     }
+
     if (req.method !== 'GET') return send(res, 405, 'GET only.');
-    const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1));
+    const rel = url.pathname === '/' ? 'index.html' : decodePath(url.pathname.slice(1));
     const file = path.resolve(root, rel);
     if (!file.startsWith(root + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) return send(res, 404, 'Not found.');
+    // Opening the printed URL hands the token to the image route as a cookie (an <img> cannot send a header).
+    const fromQuery = url.searchParams.get('token');
+    const secure = opts.tls ? '; Secure' : '';
+    const setCookie = sameToken(fromQuery, token) ? { 'set-cookie': `${MEDIA_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/media${secure}` } : {};
     return send(res, 200, await fs.promises.readFile(file), STATIC_TYPES[path.extname(file)] ?? 'application/octet-stream', setCookie);
   }
 
@@ -116,12 +128,52 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
   });
-  port = (server.address() as AddressInfo).port;
-  const shownHost = host.includes(':') ? `[${host}]` : host;
+  const port = (server.address() as AddressInfo).port;
+  allowedHosts = new Set(addresses.map((a) => hostPort(a, port).toLowerCase()));
+  ownOrigins = new Set(addresses.map((a) => `${scheme}://${hostPort(a, port)}`));
+  const urlOf = (address: string) => `${scheme}://${hostPort(address, port)}/?token=${token}`;
+  const wildcard = host === '0.0.0.0' || host === '::';
+  const reachable = wildcard ? addresses.filter((a) => a !== 'localhost' && !a.startsWith('127.') && a !== '::1') : [host];
   return {
-    url: `http://${shownHost}:${port}/?token=${token}`,
+    url: urlOf(wildcard ? '127.0.0.1' : host),
+    urls: reachable.map(urlOf),
     port,
     token,
-    close: () => new Promise((r) => server.close(() => r())),
+    close: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
+}
+
+function parseUrl(req: http.IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://server');
+  } catch {
+    throw new HttpRefusal(400, 'Bad request.');
+  }
+}
+
+function decodePath(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    throw new HttpRefusal(400, 'Bad request: malformed escape in the path.');
+  }
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpRefusal(413, 'Request too large.');
+    chunks.push(c as Buffer);
+  }
+  try {
+    return chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown) : {};
+  } catch {
+    throw new HttpRefusal(400, 'The request body is not JSON.');
+  }
 }

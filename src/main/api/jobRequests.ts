@@ -37,7 +37,7 @@ export function previewOf(plan: ImportPlan): ImportPreview {
 }
 
 export async function importPreview(project: Project, req: RequestOf<'import.plan'>): Promise<ImportPreview> {
-  return previewOf(await planImport(importRequest(req), project.dir));
+  return previewOf(await planImport(importRequest(req), project.dir, { preview: true }));
 }
 
 /** The title and body of a job: the same functions the CLI runs, with the job's signal and progress. */

@@ -2,6 +2,7 @@ import { DermFuseError } from '../../shared/errors.ts';
 import type { DerivedTarget, LabelClass, LabelSetInfo } from '../../shared/types.ts';
 import { LabelsRepo, type LabelSetRow } from '../db/repos/labelsRepo.ts';
 import type { Project } from '../project.ts';
+import { writeTransaction } from '../db/open.ts';
 
 /** Keys the browser uses for something else: a class cannot take them. */
 const RESERVED_KEYS = new Set(['u', 'a', ' ']);
@@ -60,7 +61,7 @@ export function saveLabelSet(project: Project, edit: LabelSetEdit): LabelSetInfo
   const db = project.db;
   const set = primary(project);
   check(edit, labelSetInfo(project).classes);
-  db.transaction(() => {
+  writeTransaction(db, () => {
     const keep = new Set(edit.classes.map((c) => c.name));
     const existing = db.prepare('SELECT id, name FROM classes WHERE label_set_id = ?').all(set.id) as { id: number; name: string }[];
     for (const c of existing) {

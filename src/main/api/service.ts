@@ -12,7 +12,9 @@ import { embeddingMap, labelIssues, runCases } from '../results/cases.ts';
 import { runList, runReportView } from '../results/report.ts';
 import { reviewLabel } from '../results/review.ts';
 import { FeatureStore } from '../ml/featureStore.ts';
+import { catalogueEntry } from '../ml/catalogue.ts';
 import { Editor } from './edits.ts';
+import { checkReadable, DESKTOP_ACCESS, type AccessPolicy } from './access.ts';
 
 const log = logger('api');
 
@@ -33,12 +35,14 @@ export class Service {
   constructor(
     private readonly platform: Platform,
     private readonly recent: RecentProjects,
+    private readonly access: AccessPolicy = DESKTOP_ACCESS,
   ) {
     this.handlers = {
-      'project.create': async ({ dir }) => this.switchTo(Project.create(dir).project),
-      'project.open': async ({ dir }) => this.switchTo(Project.open(dir)),
+      'project.create': async ({ dir }) => this.switchTo(() => Project.create(dir).project),
+      'project.open': async ({ dir }) => this.switchTo(() => Project.open(dir)),
       'project.info': async () => projectInfo(this.open()),
-      'project.recent': async () => this.recent.list(),
+      // A pinned server names no other project folder of this machine.
+      'project.recent': async () => (this.access.pinned ? (this.project ? [this.project.dir] : []) : this.recent.list()),
       'images.list': async (q) => listImages(this.open(), q),
       'images.get': async ({ id }) => imageDetail(this.open(), id),
       'labels.set': async ({ imageId, className, unsure }) => {
@@ -58,8 +62,17 @@ export class Service {
       'images.facets': async () => browseFacets(this.open()),
       'labelSets.get': async () => labelSetInfo(this.open()),
       'labelSets.save': async (edit) => saveLabelSet(this.open(), edit),
-      'import.plan': async (req) => importPreview(this.open(), req),
+      'import.plan': async (req) => {
+        this.readable(req.imagesDir, 'imagesDir');
+        if (req.metadataPath) this.readable(req.metadataPath, 'metadataPath');
+        return importPreview(this.open(), req);
+      },
       'jobs.start': async (req) => {
+        if (req.kind === 'import') {
+          this.readable(req.imagesDir, 'imagesDir');
+          if (req.metadataPath) this.readable(req.metadataPath, 'metadataPath');
+        }
+        if (req.kind === 'extract') this.backboneAllowed(req.backbone);
         const { title, body } = jobFor(this.open(), req);
         return this.jobs.start(req.kind, title, body);
       },
@@ -79,6 +92,7 @@ export class Service {
         return name;
       },
       'suggestions.apply': async ({ bundle }) => {
+        this.readable(bundle, 'bundle');
         const { suggestFromBundle } = await import('../ml/bundle/suggest.ts');
         return suggestFromBundle(this.open(), bundle);
       },
@@ -89,9 +103,9 @@ export class Service {
     };
   }
 
-  /** Opens `dir` as the current project (used by `serve DIR`). */
+  /** Opens `dir` as the current project (used by `serve DIR`, which then pins it). */
   openProject(dir: string): void {
-    this.switchTo(Project.open(dir));
+    this.switchTo(() => Project.open(dir), true);
   }
 
   /** Validates an untrusted request against the contract, runs it, and wraps the outcome. */
@@ -139,7 +153,23 @@ export class Service {
     return this.project;
   }
 
-  private switchTo(project: Project) {
+  /** Refuses a file outside what this service's callers may read (serve: the project and its --data folders). */
+  private readable(file: string, what: string): void {
+    checkReadable(this.access, this.open().dir, file, what);
+  }
+
+  /** A catalogue id is always allowed; a URL (the server would fetch it) or a folder only where files may be read. */
+  private backboneAllowed(backbone: string): void {
+    if (catalogueEntry(backbone) || this.access.dataRoots === null) return;
+    if (/^[a-z]+:\/\//i.test(backbone)) throw new DermFuseError('FORBIDDEN', `backbone: ${backbone}: this server downloads catalogue backbones only; name a catalogue id or a model folder under --data.`);
+    this.readable(backbone, 'backbone');
+  }
+
+  private switchTo(openIt: () => Project, initial = false) {
+    if (this.access.pinned && !initial) {
+      throw new DermFuseError('FORBIDDEN', 'This server serves one project; it cannot open or create another. Start dermfuse serve on the other project instead.');
+    }
+    const project = openIt();
     if (this.jobs.list().some((j) => j.status === 'running')) {
       project.close();
       throw new DermFuseError('BUSY', 'A job is running in the open project: wait for it or cancel it before switching projects.');
@@ -152,3 +182,4 @@ export class Service {
     return projectInfo(project);
   }
 }
+

@@ -98,15 +98,26 @@ RUN_COMMANDS['label-errors'] = {
 };
 
 RUN_COMMANDS.serve = {
-  usage: 'dermfuse serve DIR [--port P] [--host H]',
+  usage: 'dermfuse serve DIR [--port P] [--host H] [--data FOLDER]... [--tls-cert PEM --tls-key PEM]',
   summary: 'serve the app to a browser (127.0.0.1 by default; the printed URL carries the access token)',
-  options: { port: { type: 'string' }, host: { type: 'string' } },
+  options: { port: { type: 'string' }, host: { type: 'string' }, data: { type: 'string', multiple: true }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' } },
   positionals: ['DIR'],
   async run(v, [dir], ctx) {
     const { serveProject } = await import('./serve.ts');
     const port = optionalString(v, 'port');
     if (port !== undefined && !/^\d{1,5}$/.test(port)) throw new DermFuseError('INVALID_ARGUMENT', `--port takes a port number (0 for any free port), got "${port}"`);
-    await serveProject(dir!, optionalString(v, 'host') ?? '127.0.0.1', port === undefined ? 0 : Number(port), v.json === true, ctx.signal);
+    const cert = optionalString(v, 'tls-cert');
+    const key = optionalString(v, 'tls-key');
+    if ((cert === undefined) !== (key === undefined)) throw new DermFuseError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together');
+    const data = (v as Record<string, unknown>).data as string[] | undefined;
+    await serveProject(dir!, {
+      host: optionalString(v, 'host') ?? '127.0.0.1',
+      port: port === undefined ? 0 : Number(port),
+      dataRoots: data ?? [],
+      tls: cert && key ? { cert, key } : undefined,
+      json: v.json === true,
+      signal: ctx.signal,
+    });
     return null;
   },
 };

@@ -20,18 +20,58 @@ function rendererDir(): string {
   return dir;
 }
 
-/** Opens the project and serves it until Ctrl+C. Prints the URL (with its token) as soon as it listens. */
-export async function serveProject(dir: string, host: string, port: number, json: boolean, signal: AbortSignal): Promise<void> {
-  const service = new Service({}, new RecentProjects());
-  service.openProject(dir);
-  const server = await startServer({ service, rendererDir: rendererDir(), host, port });
-  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
-    process.stderr.write(`Warning: listening on ${host}: anyone who can reach it and has the token can read and edit this project.\n`);
+export interface ServeCommandOptions {
+  host: string;
+  port: number;
+  /** Folders imports, bundles and model folders may be read from, besides the project. */
+  dataRoots: string[];
+  tls?: { cert: string; key: string };
+  json: boolean;
+  signal: AbortSignal;
+}
+
+function readPem(file: string, flag: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new DermFuseError('FILE_NOT_FOUND', `${flag} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/**
+ * Opens the project, pins it (a served project cannot be switched by a caller) and serves it until Ctrl+C.
+ * Prints the URL (with its token) as soon as it listens.
+ */
+export async function serveProject(dir: string, o: ServeCommandOptions): Promise<void> {
+  for (const d of o.dataRoots) {
+    if (!fs.existsSync(d) || !fs.statSync(d).isDirectory()) throw new DermFuseError('FILE_NOT_FOUND', `--data ${d}: no such folder.`);
+  }
+  const service = new Service({}, new RecentProjects(), { pinned: true, dataRoots: o.dataRoots.map((d) => path.resolve(d)) });
+  service.openProject(dir);
+  const tls = o.tls ? { cert: readPem(o.tls.cert, '--tls-cert'), key: readPem(o.tls.key, '--tls-key') } : undefined;
+  let server;
+  try {
+    server = await startServer({ service, rendererDir: rendererDir(), host: o.host, port: o.port, tls });
+  } catch (err) {
+    await service.close();
+    throw err;
+  }
+  if (!LOOPBACK.has(o.host)) {
+    process.stderr.write(
+      tls
+        ? `Warning: listening on ${o.host}: anyone who can reach it and has the token can read and edit this project.\n`
+        : `Warning: listening on ${o.host} without TLS: the token and patient data cross the network in clear text. Give --tls-cert and --tls-key to serve HTTPS.\n`,
+    );
+  }
+  const project = path.resolve(dir);
   process.stdout.write(
-    json ? `${JSON.stringify({ url: server.url, port: server.port, project: path.resolve(dir) })}\n` : `DermFuse serves ${path.resolve(dir)} at\n  ${server.url}\n(Ctrl+C to stop)\n`,
+    o.json
+      ? `${JSON.stringify({ url: server.url, urls: server.urls, port: server.port, project, dataRoots: o.dataRoots.map((d) => path.resolve(d)) })}\n`
+      : `DermFuse serves ${project} at\n${server.urls.map((u) => `  ${u}`).join('\n')}\n(Ctrl+C to stop)\n`,
   );
-  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  await new Promise<void>((resolve) => o.signal.addEventListener('abort', () => resolve(), { once: true }));
   await server.close();
   await service.close();
   process.stderr.write('Stopped.\n');

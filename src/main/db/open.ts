@@ -26,6 +26,21 @@ export function openDatabase(file: string, opts: { create: boolean }): Db {
   }
 }
 
+/**
+ * A write transaction that takes the write lock when it begins (`BEGIN IMMEDIATE`). A deferred transaction that
+ * reads first and writes later cannot wait for another writer: SQLite answers "database is locked" at once, because
+ * `busy_timeout` does not apply to a read lock being upgraded. Every multi-step write goes through here.
+ */
+export function writeTransaction<A extends unknown[], R>(db: Db, fn: (...args: A) => R): (...args: A) => R {
+  const tx = db.transaction(fn);
+  return (...args: A) => tx.immediate(...args);
+}
+
+/** A read-only transaction: one consistent snapshot of several queries; never blocks or waits for writers (WAL). */
+export function readTransaction<R>(db: Db, fn: () => R): R {
+  return db.transaction(fn).deferred();
+}
+
 /** Applies pending migrations in one transaction; refuses a database written by a newer DermFuse. */
 export function migrate(db: Db, migrations: readonly Migration[]): void {
   const current = db.pragma('user_version', { simple: true }) as number;
@@ -38,7 +53,7 @@ export function migrate(db: Db, migrations: readonly Migration[]): void {
   }
   const pending = migrations.filter((m) => m.version > current);
   if (pending.length === 0) return;
-  db.transaction(() => {
+  writeTransaction(db, () => {
     for (const m of pending) {
       m.up(db);
       db.pragma(`user_version = ${m.version}`);

@@ -63,6 +63,11 @@ export function splitRecords(text: string, delimiter: string): CsvRow[] {
           continue;
         }
         quoted = false;
+        const next = text[i + 1];
+        // `"MEL"x` is not a field: guessing MELx would change the data silently.
+        if (next !== undefined && next !== delimiter && next !== '\n' && next !== '\r') {
+          throw new DermFuseError('CSV_INVALID', `line ${line}, column ${cells.length + 1}: characters follow the closing quote of a quoted field; quote the whole field or remove the quotes`);
+        }
       } else {
         if (ch === '\n') line++;
         cell += ch;
@@ -99,7 +104,7 @@ export function parseCsv(text: string, fileName: string): CsvTable {
   const records = splitRecords(clean, delimiter);
   const headerRow = records.shift();
   if (!headerRow) throw new DermFuseError('CSV_INVALID', `${fileName} is empty: it needs a header row and data rows.`);
-  let header = headerRow.cells.map((h) => h.trim());
+  let header = headerRow.cells.map((h) => restoreFormula(h).trim());
   const problems: ImportProblem[] = [];
 
   // Trailing unnamed columns (a trailing delimiter, or spreadsheet leftovers) are dropped when they hold nothing.
@@ -132,14 +137,50 @@ export function parseCsv(text: string, fileName: string): CsvTable {
         message: `row has ${r.cells.length} cells but the header has ${width} columns; the missing ones are read as empty`,
       });
     }
-    const cells = r.cells.slice(0, width);
+    const cells = r.cells.slice(0, width).map(restoreFormula);
     while (cells.length < width) cells.push('');
     rows.push({ line: r.line, cells });
   }
   return { header, rows, delimiter, problems };
 }
 
-/** Quotes a cell for writing CSV when it needs it. */
-export function csvCell(value: string): string {
+/**
+ * Decodes a CSV file's bytes: UTF-8 (with or without BOM), UTF-16 by its BOM, and Windows-1252 (what Excel writes
+ * on Windows) when the bytes are not valid UTF-8, saying so. A file with NUL bytes and no BOM is refused.
+ */
+export function decodeCsvBytes(bytes: Uint8Array, fileName: string): { text: string; problems: ImportProblem[] } {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return { text: new TextDecoder('utf-16le').decode(bytes.subarray(2)), problems: [] };
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return { text: new TextDecoder('utf-16be').decode(bytes.subarray(2)), problems: [] };
+  if (bytes.subarray(0, 1 << 16).includes(0)) {
+    throw new DermFuseError('CSV_INVALID', `${fileName} is not a text CSV file: it holds NUL bytes (a binary file, or UTF-16 without a byte-order mark). Save it as "CSV UTF-8".`);
+  }
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes), problems: [] };
+  } catch {
+    return { text: new TextDecoder('windows-1252').decode(bytes), problems: [{ source: fileName, message: 'not valid UTF-8: read as Windows-1252 (check accented letters; save as "CSV UTF-8" to be sure)' }] };
+  }
+}
+
+/**
+ * Spreadsheets run a cell that starts with = + - @ (or a tab or CR before one) as a formula: `=HYPERLINK(...)` in a
+ * metadata value would run when the export is opened. Such cells are written with a leading apostrophe (shown as
+ * text, not run); plain numbers such as -3.5 are left alone. A cell that already starts with apostrophes before one
+ * of those characters gets one more, so reading strips exactly one and every value round-trips.
+ */
+const FORMULA_START = /^'*[=+\-@\t\r]/;
+const PLAIN_NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+export function neutraliseFormula(value: string): string {
+  return FORMULA_START.test(value) && !PLAIN_NUMBER.test(value) ? `'${value}` : value;
+}
+
+/** Undoes `neutraliseFormula` when a CSV is read back. */
+export function restoreFormula(cell: string): string {
+  return cell.startsWith("'") && FORMULA_START.test(cell) && !PLAIN_NUMBER.test(cell.slice(1)) ? cell.slice(1) : cell;
+}
+
+/** A cell for writing CSV: formula-neutralised, quoted when it needs it. */
+export function csvCell(raw: string): string {
+  const value = neutraliseFormula(raw);
   return /[",\r\n;]/.test(value) || value !== value.trim() ? `"${value.replace(/"/g, '""')}"` : value;
 }

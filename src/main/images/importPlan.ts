@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DermFuseError } from '../../shared/errors.ts';
 import type { ImportProblem } from '../../shared/types.ts';
-import { parseCsv } from './csv.ts';
+import { decodeCsvBytes, parseCsv, type CsvRow } from './csv.ts';
 import { mapColumns, rowLabel, type ColumnMapping, type MappingOptions } from './presets.ts';
 import { idFromCell, scanImages, type ScannedFile } from './scan.ts';
 import { isMissing } from './values.ts';
@@ -38,22 +38,34 @@ export interface ImportPlan {
 }
 
 /** Reads and maps the CSV, scans the folder and joins the two on the image id (the file stem). */
-export async function planImport(req: ImportRequest, projectDir: string): Promise<ImportPlan> {
+export async function planImport(req: ImportRequest, projectDir: string, opts: { preview?: boolean } = {}): Promise<ImportPlan> {
   const problems: ImportProblem[] = [];
   let header: string[] = [];
   let mapping: ColumnMapping | null = null;
   const records = new Map<string, MetadataRecord>();
   const metadataPath = req.metadataPath ? path.resolve(req.metadataPath) : null;
   const metadataName = metadataPath ? path.basename(metadataPath) : '';
+  let tableRows: CsvRow[] = [];
 
   if (metadataPath) {
-    const text = await fs.readFile(metadataPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      throw new DermFuseError('FILE_NOT_FOUND', `Cannot read metadata file ${metadataPath}: ${err.code === 'ENOENT' ? 'it does not exist' : err.message}`);
+    const bytes = await fs.readFile(metadataPath).catch((err: NodeJS.ErrnoException) => {
+      throw new DermFuseError('FILE_NOT_FOUND', `Cannot read metadata file ${metadataPath}: ${err.code === 'ENOENT' ? 'it does not exist' : err.code === 'EISDIR' ? 'it is a folder' : err.message}`);
     });
-    const table = parseCsv(text, metadataName);
+    const decoded = decodeCsvBytes(bytes, metadataName);
+    problems.push(...decoded.problems);
+    const table = parseCsv(decoded.text, metadataName);
+    tableRows = table.rows;
     problems.push(...table.problems);
     header = table.header;
-    mapping = mapColumns(table, metadataName, req);
+    try {
+      mapping = mapColumns(table, metadataName, req);
+    } catch (err) {
+      // A preview shows the columns beside why they could not be mapped, so the user can name the right ones.
+      if (!opts.preview || !(err instanceof DermFuseError) || (err.code !== 'PRESET_UNRECOGNISED' && err.code !== 'COLUMN_NOT_FOUND')) throw err;
+      problems.unshift({ source: metadataName, message: err.message });
+    }
+  }
+  if (metadataPath && mapping) {
     const col = (name: string | null): number => (name === null ? -1 : header.indexOf(name));
     const idCol = col(mapping.id);
     const patientCol = col(mapping.patient);
@@ -63,7 +75,7 @@ export async function planImport(req: ImportRequest, projectDir: string): Promis
       const v = cells[i] ?? '';
       return isMissing(v) ? null : v.trim();
     };
-    for (const row of table.rows) {
+    for (const row of tableRows) {
       const id = idFromCell(row.cells[idCol] ?? '');
       if (id === '') {
         problems.push({ source: `${metadataName} line ${row.line}`, message: `empty image id in column "${mapping.id}"; row skipped` });

@@ -14,6 +14,7 @@ import type { ScannedFile } from './scan.ts';
 import { MAX_INPUT_PIXELS, processImage, thumbnailRelPath, writeAtomic } from './thumbnails.ts';
 import { parseCell } from './values.ts';
 import { findLabelConflicts } from './conflicts.ts';
+import { writeTransaction } from '../db/open.ts';
 
 const log = logger('import');
 
@@ -60,13 +61,14 @@ export async function runImport(project: Project, plan: ImportPlan, opts: Import
   );
 
   // The schema first, in one transaction: fields (the stored type wins), the label set and its classes.
-  const { fieldRows, labelSetId, classIds } = db.transaction(() => {
+  const columnOf = new Map(plan.header.map((h, i) => [h, i] as const));
+  const { fieldRows, labelSetId, classIds } = writeTransaction(db, () => {
     const fieldRows = (plan.mapping?.fields ?? []).map((spec) => {
       const row = fields.ensure(spec);
       if (row.type !== spec.type) {
         problems.push({ source: plan.metadataName, message: `field "${spec.name}" is stored as ${row.type}; values are read as ${row.type}, not ${spec.type}` });
       }
-      return { row, column: plan.header.indexOf(spec.name) };
+      return { row, column: columnOf.get(spec.name) ?? -1 };
     });
     const labelSetId = plan.mapping?.labelSet ? labels.ensureSet(plan.mapping.labelSet).id : null;
     const classIds = new Map<string, number>();
@@ -114,7 +116,7 @@ export async function runImport(project: Project, plan: ImportPlan, opts: Import
     if (!same) fields.set(imageId, row, value, IMPORT_AUTHOR, 'import', current !== null);
   };
 
-  const flush = db.transaction((batch: FileResult[]) => {
+  const flush = writeTransaction(db, (batch: FileResult[]) => {
     for (const r of batch) {
       counts[r.outcome]++;
       const imageId = r.write ? images.upsert(r.write) : r.existingId;
@@ -168,7 +170,7 @@ export async function runImport(project: Project, plan: ImportPlan, opts: Import
     seconds: (Date.now() - started) / 1000,
   };
   const cancelled = opts.signal?.aborted ?? false;
-  db.transaction(() => {
+  writeTransaction(db, () => {
     db.prepare(`UPDATE imports SET status = ?, summary = ?, finished_at = ? WHERE id = ?`).run(
       cancelled ? 'cancelled' : 'done',
       JSON.stringify({ ...summary, errors: undefined }),

@@ -115,9 +115,14 @@ function column(table: CsvTable, name: string): string[] {
   return i < 0 ? [] : table.rows.map((r) => r.cells[i] ?? '');
 }
 
+/** Errors name how many columns a file has, never their text: a message must not quote a file's contents. */
+function columnCount(table: CsvTable): string {
+  return `${table.header.length} column${table.header.length === 1 ? '' : 's'}`;
+}
+
 function requireColumn(table: CsvTable, name: string, what: string, file: string): string {
   if (!table.header.includes(name)) {
-    throw new DermFuseError('COLUMN_NOT_FOUND', `${file} has no column "${name}" (${what}). Its columns are: ${table.header.join(', ')}`);
+    throw new DermFuseError('COLUMN_NOT_FOUND', `${file} has no column "${name}" (${what}); it has ${columnCount(table)} (the import preview lists them).`);
   }
   return name;
 }
@@ -131,13 +136,13 @@ export function mapColumns(table: CsvTable, file: string, opts: MappingOptions =
   else if (wanted !== 'generic') {
     def = PRESETS.find((p) => p.name === wanted);
     if (def && !def.recognise(cols) && !opts.idColumn) {
-      throw new DermFuseError('PRESET_UNRECOGNISED', `${file} does not look like ${wanted} (columns: ${table.header.join(', ')}). Try --preset auto or generic with --id-column.`);
+      throw new DermFuseError('PRESET_UNRECOGNISED', `${file} does not look like ${wanted} (it has ${columnCount(table)}; the import preview lists them). Try --preset auto or generic with --id-column.`);
     }
   }
   if (!def && !opts.idColumn) {
     throw new DermFuseError(
       'PRESET_UNRECOGNISED',
-      `${file}: the column layout matches no preset (ISIC, HAM10000, PAD-UFES-20). Its columns are: ${table.header.join(', ')}. Use --preset generic --id-column C [--label-column C --patient-column C --lesion-column C].`,
+      `${file}: the column layout matches no preset (ISIC, HAM10000, PAD-UFES-20); it has ${columnCount(table)} (the import preview lists them). Use --preset generic --id-column C [--label-column C --patient-column C --lesion-column C].`,
     );
   }
   const pick = (cands: string[] | undefined): string | null => cands?.find((c) => cols.has(c)) ?? null;

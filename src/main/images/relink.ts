@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { ImagesRepo } from '../db/repos/imagesRepo.ts';
 import type { Project } from '../project.ts';
 import { scanImages } from './scan.ts';
+import { writeTransaction } from '../db/open.ts';
 
 export interface RelinkSummary {
   missing: number;
@@ -25,7 +26,7 @@ export async function relinkImages(project: Project, dir: string): Promise<Relin
   const update = project.db.prepare('UPDATE images SET path = ?, mtime_ms = ?, updated_at = ? WHERE id = ?');
   const stillMissing: string[] = [];
   let relinked = 0;
-  project.db.transaction(() => {
+  writeTransaction(project.db, () => {
     for (const m of missing) {
       const found = bySha.get(m.sha256!);
       if (!found) {

@@ -1,4 +1,4 @@
-import type { FieldType, FieldValue } from '../../shared/types.ts';
+import { MAX_VALUE_CHARS, type FieldType, type FieldValue } from '../../shared/types.ts';
 
 /** Cells that mean "not recorded" (PAD-UFES-20 writes UNK in its boolean columns; ISIC writes unknown). */
 const MISSING_MARKERS = new Set(['', 'unk', 'unknown', 'na', 'n/a', 'nan', 'null', 'none', '?', '-', '#n/a']);
@@ -65,6 +65,7 @@ export type ParsedCell = { ok: true; value: FieldValue } | { ok: false; reason: 
 /** Parses one cell as the field's type; missing markers become null. */
 export function parseCell(type: FieldType, cell: string): ParsedCell {
   if (isMissing(cell)) return { ok: true, value: null };
+  if (cell.length > MAX_VALUE_CHARS) return { ok: false, reason: `the value is ${cell.length.toLocaleString('en')} characters long (at most ${MAX_VALUE_CHARS.toLocaleString('en')})` };
   switch (type) {
     case 'number':
     case 'ordinal': {

@@ -1,4 +1,4 @@
-import type { Db } from '../db/open.ts';
+import { type Db, writeTransaction } from '../db/open.ts';
 import type { BackboneSpec } from './backboneSpec.ts';
 
 export function vectorToBlob(v: Float32Array): Buffer {
@@ -39,7 +39,7 @@ export class FeatureStore {
       `INSERT INTO features (backbone_key, sha256, vector, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET vector = excluded.vector`,
     );
     const now = new Date().toISOString();
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       for (const r of rows) stmt.run(key, r.sha256, vectorToBlob(r.vector), now);
     })();
   };
@@ -69,7 +69,7 @@ export class FeatureStore {
   putMap(key: string, method: 'pca' | 'umap', points: { sha256: string; x: number; y: number }[]): void {
     const del = this.db.prepare('DELETE FROM feature_maps WHERE backbone_key = ? AND method = ?');
     const add = this.db.prepare('INSERT INTO feature_maps (backbone_key, method, sha256, x, y) VALUES (?, ?, ?, ?, ?)');
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       del.run(key, method);
       for (const p of points) add.run(key, method, p.sha256, p.x, p.y);
     })();

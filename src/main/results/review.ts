@@ -3,6 +3,7 @@ import type { Editor } from '../api/edits.ts';
 import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import type { Project } from '../project.ts';
 import { currentLabels, loadRunData } from './runData.ts';
+import { writeTransaction } from '../db/open.ts';
 
 export interface ReviewRequest {
   runId: number;
@@ -25,7 +26,7 @@ export function reviewLabel(project: Project, editor: Editor, req: ReviewRequest
     throw new DermFuseError('INVALID_REQUEST', req.decision === 'keep' ? 'This image has no label to keep: choose a class.' : 'Relabel needs the class to set.');
   }
   if (new LabelsRepo(project.db).primarySet()?.id !== d.labelSetId) throw new DermFuseError('UNSUPPORTED', 'This run was trained on a label set that is not the primary one: relabel in that label set from the CLI.');
-  project.db.transaction(() => {
+  writeTransaction(project.db, () => {
     editor.setLabel(req.imageId, target, false, author);
     const annotationId = project.db.prepare('SELECT MAX(id) FROM annotations WHERE image_id = ?').pluck().get(req.imageId) as number;
     project.db.prepare(`INSERT INTO label_reviews (image_id, run_id, decision, annotation_id, author, created_at) VALUES (?, ?, ?, ?, ?, ?)`).run(req.imageId, req.runId, req.decision, annotationId, author, new Date().toISOString());

@@ -44,6 +44,8 @@ export function decodeValue(type: FieldType, num: number | null, text: string | 
 export class FieldsRepo {
   private readonly all: Statement<[], FieldRow>;
   private readonly byName: Statement<[string], FieldRow>;
+  private readonly nextPosition: Statement<[], number>;
+  private position: number | null = null;
   private readonly insert: Statement<[string, string, string | null, string | null, number | null, number | null, number]>;
   private readonly setAllowed: Statement<[string | null, number]>;
   private readonly getValue: Statement<[number, number], { num: number | null; text: string | null; source: string }>;
@@ -55,6 +57,7 @@ export class FieldsRepo {
   constructor(private readonly db: Db) {
     this.all = db.prepare('SELECT * FROM fields ORDER BY position');
     this.byName = db.prepare('SELECT * FROM fields WHERE name = ?');
+    this.nextPosition = db.prepare<[], number>('SELECT COALESCE(MAX(position) + 1, 0) FROM fields').pluck();
     this.insert = db.prepare(
       `INSERT INTO fields (name, type, allowed_values, unit, min, max, position) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -87,7 +90,9 @@ export class FieldsRepo {
   ensure(spec: FieldSpec): FieldRow {
     const existing = this.byName.get(spec.name);
     if (!existing) {
-      const position = this.all.all().length;
+      // Read once, then counted here: a 10,000-column CSV would otherwise scan the whole schema per new field.
+      this.position ??= this.nextPosition.get()!;
+      const position = this.position++;
       this.insert.run(spec.name, spec.type, spec.allowedValues ? JSON.stringify(spec.allowedValues) : null, spec.unit, spec.min, spec.max, position);
       return this.byName.get(spec.name)!;
     }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DermFuseError } from '../../../shared/errors.ts';
 import type { FieldValue, PresetName } from '../../../shared/types.ts';
-import { csvCell, parseCsv } from '../../images/csv.ts';
+import { csvCell, decodeCsvBytes, parseCsv } from '../../images/csv.ts';
 import { mapColumns } from '../../images/presets.ts';
 import { idFromCell, scanImages } from '../../images/scan.ts';
 import { writeAtomic } from '../../images/thumbnails.ts';
@@ -47,7 +47,7 @@ function readMetadata(bundleFields: { name: string; type: string }[], opts: Pred
     return ids.map(empty);
   }
   const name = path.basename(opts.metadataPath);
-  const table = parseCsv(fs.readFileSync(opts.metadataPath, 'utf8'), name);
+  const table = parseCsv(decodeCsvBytes(fs.readFileSync(opts.metadataPath), name).text, name);
   const mapping = mapColumns(table, name, { preset: opts.preset ?? 'auto', idColumn: opts.idColumn });
   const idCol = table.header.indexOf(mapping.id);
   const cols = bundleFields.map((f) => table.header.indexOf(f.name));

@@ -5,6 +5,7 @@ import type { Project } from '../../project.ts';
 import type { BackendName } from '../backend.ts';
 import { loadBundle } from './loadBundle.ts';
 import { scoreImages } from './predict.ts';
+import { writeTransaction } from '../../db/open.ts';
 
 /**
  * Applies a bundle to the project's unlabelled images and stores each prediction as a suggestion (the class and its
@@ -30,7 +31,7 @@ export async function suggestFromBundle(project: Project, bundleDir: string, bac
   );
   const now = new Date().toISOString();
   let suggested = 0;
-  project.db.transaction(() => {
+  writeTransaction(project.db, () => {
     for (const r of rows) {
       if (!r.predicted) continue;
       put.run(Number(r.imageId), r.predicted, r.probabilities[r.predicted]!, bundle.dir, now);

@@ -5,6 +5,7 @@ import type { Project } from '../../project.ts';
 import { findBackboneKey } from '../exportFeatures.ts';
 import { FeatureStore } from '../featureStore.ts';
 import type { FieldInput } from './tabular.ts';
+import { readTransaction } from '../../db/open.ts';
 
 export interface TrainConfig {
   label: string;
@@ -51,7 +52,7 @@ export interface Dataset {
  */
 export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
   const db = project.db;
-  return db.transaction(() => {
+  return readTransaction(db, () => {
     const set = db.prepare('SELECT id, name FROM label_sets WHERE name = ?').get(cfg.label) as { id: number; name: string } | undefined;
     if (!set) {
       const known = (db.prepare('SELECT name FROM label_sets').pluck().all() as string[]).join(', ') || 'none';
@@ -113,5 +114,5 @@ export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
         classCounts,
       },
     };
-  })();
+  });
 }

@@ -9,6 +9,7 @@ import { loadDataset, type TrainConfig } from './dataset.ts';
 import type { Evaluation } from './evaluate.ts';
 import type { FusionReply, FusionRequest } from './fusionWorker.ts';
 import { detectLeakage, type LeakageWarning } from './leakage.ts';
+import { writeTransaction } from '../../db/open.ts';
 
 const log = logger('train');
 
@@ -163,7 +164,7 @@ function storeRun(project: Project, runId: number, result: RunResult, cv: CrossV
   const C = result.classes.length;
   const row = (a: Float64Array, i: number) => JSON.stringify(Array.from(a.subarray(i * C, (i + 1) * C), (x) => Math.round(x * 1e6) / 1e6));
   const put = db.prepare('INSERT INTO run_predictions (run_id, image_id, fold, label, image, metadata, fused) VALUES (?, ?, ?, ?, ?, ?, ?)');
-  db.transaction(() => {
+  writeTransaction(db, () => {
     imageIds.forEach((id, i) => put.run(runId, id, cv.fold[i]!, labels[i]!, row(cv.oof.image, i), row(cv.oof.metadata, i), row(cv.oof.fused, i)));
     // Typed arrays (PCA mean and components) as plain arrays: JSON would write them as {"0": …} objects.
     const plain = (_k: string, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v);

@@ -120,6 +120,11 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
                   </Table.Tbody>
                 </Table>
               )}
+              {!m && preview.header.length > 0 && (
+                <Text size="sm" data-testid="plan-columns">
+                  No preset fits these columns: choose the id, label, patient and lesion columns from {preview.header.join(', ')}.
+                </Text>
+              )}
               {Object.keys(preview.classes).length > 0 && (
                 <Group gap={4}>{Object.entries(preview.classes).map(([c, n]) => <Badge key={c} variant="light">{c}: {n}</Badge>)}</Group>
               )}

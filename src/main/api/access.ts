@@ -1,0 +1,51 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DermFuseError } from '../../shared/errors.ts';
+
+/**
+ * What the callers of a service may reach on this machine. The desktop window belongs to the person at it: any
+ * folder. `serve` hands a token to whoever opens its URL, so it pins one project and reads only inside that project
+ * and the folders named with `--data`.
+ */
+export interface AccessPolicy {
+  /** Opening or creating another project is refused. */
+  pinned: boolean;
+  /** Folders that files may be read from (besides the open project); null: anywhere. */
+  dataRoots: string[] | null;
+}
+
+export const DESKTOP_ACCESS: AccessPolicy = { pinned: false, dataRoots: null };
+
+/** A path with every symbolic link resolved (of its nearest existing ancestor, when it does not exist yet). */
+export function realPath(p: string): string {
+  const abs = path.resolve(p);
+  let existing = abs;
+  const rest: string[] = [];
+  while (!fs.existsSync(existing)) {
+    const parent = path.dirname(existing);
+    if (parent === existing) break;
+    rest.unshift(path.basename(existing));
+    existing = parent;
+  }
+  return path.join(fs.realpathSync(existing), ...rest);
+}
+
+export function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * Refuses a path outside the allowed folders, naming which request field it came from. Symbolic links are resolved
+ * first, so a link inside a data folder cannot point out of it.
+ */
+export function checkReadable(policy: AccessPolicy, projectDir: string, file: string, what: string): void {
+  if (policy.dataRoots === null) return;
+  const real = realPath(file);
+  const roots = [projectDir, ...policy.dataRoots].map(realPath);
+  if (roots.some((r) => isInside(real, r))) return;
+  throw new DermFuseError(
+    'FORBIDDEN',
+    `${what}: ${file} is outside the folders this server may read (the project and the --data folders). Restart dermfuse serve with --data naming the folder that holds it.`,
+  );
+}

@@ -1,0 +1,133 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Project } from '../../src/main/project.ts';
+import { tempDir } from '../fixtures/generate.ts';
+import { apiCall, rawRequest } from '../fixtures/rawHttp.ts';
+
+const BIN = path.resolve(__dirname, '../../bin/dermfuse.mjs');
+let tmp: ReturnType<typeof tempDir>;
+let projectDir: string;
+
+interface Running {
+  child: ChildProcess;
+  info: { url: string; urls: string[]; port: number };
+  token: string;
+  stderr(): string;
+  stop(): Promise<number | null>;
+}
+
+/** `dermfuse serve` in its own process (optionally under a lower open-file limit), as a user starts it. */
+async function serve(args: string[], openFiles?: number): Promise<Running> {
+  const cmd = [process.execPath, BIN, 'serve', projectDir, '--json', ...args].map((a) => `'${a}'`).join(' ');
+  const child = spawn('bash', ['-c', `${openFiles ? `ulimit -n ${openFiles} && ` : ''}exec ${cmd}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const info = await new Promise<Running['info']>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!) as Running['info']);
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
+  });
+  return {
+    child,
+    info,
+    token: new URL(info.url).searchParams.get('token')!,
+    stderr: () => err,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', (code) => resolve(code));
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+beforeAll(() => {
+  tmp = tempDir();
+  projectDir = path.join(tmp.dir, 'project');
+  Project.create(projectDir).project.close();
+});
+afterAll(() => tmp.cleanup());
+
+describe('dermfuse serve as a process', () => {
+  it('keeps answering real requests while 400 idle sockets are open, under a 256 open-file limit', async () => {
+    const s = await serve([], 256);
+    const sockets: net.Socket[] = [];
+    try {
+      for (let i = 0; i < 400; i++) {
+        const sock = net.connect(s.info.port, '127.0.0.1');
+        sock.on('error', () => undefined);
+        // Half of them start a request and never finish it (slowloris); the others say nothing.
+        if (i % 2) sock.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+        sockets.push(sock);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      for (let k = 0; k < 5; k++) {
+        const r = await apiCall(s.info.port, s.token, 'project.info', {});
+        expect(r.status).toBe(200);
+      }
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      expect(await s.stop()).toBe(0);
+    }
+    expect(s.stderr()).not.toMatch(/EMFILE|    at /);
+  });
+
+  it('answers a malformed request line with 400 and logs no stack trace', async () => {
+    const s = await serve([]);
+    try {
+      const reply = await new Promise<string>((resolve) => {
+        const sock = net.connect(s.info.port, '127.0.0.1', () => sock.write('GARBAGE \x01 NOT-HTTP\r\n\r\n'));
+        let data = '';
+        sock.on('data', (d) => (data += d.toString()));
+        sock.on('close', () => resolve(data));
+        sock.on('error', () => resolve(data));
+      });
+      expect(reply).toMatch(/^HTTP\/1\.1 400 Bad Request/);
+      const bad = await rawRequest(s.info.port, { path: '/%E0%A4%A', headers: { host: `127.0.0.1:${s.info.port}` } });
+      expect(bad.status).toBe(400);
+      expect((await apiCall(s.info.port, s.token, 'project.info', {})).status).toBe(200);
+    } finally {
+      await s.stop();
+    }
+    expect(s.stderr()).not.toMatch(/    at |Error:/);
+  });
+
+  it('on --host 0.0.0.0 accepts the machine’s own addresses, prints them, and warns of clear text', async () => {
+    const s = await serve(['--host', '0.0.0.0']);
+    try {
+      expect(s.stderr()).toMatch(/without TLS: the token and patient data cross the network in clear text/);
+      const own = s.info.urls.map((u) => new URL(u).host);
+      expect(own.length).toBeGreaterThan(0);
+      // Sent over loopback (no traffic leaves this machine) with the Host header another machine would send.
+      for (const host of own) {
+        const r = await rawRequest(s.info.port, { method: 'POST', path: '/api/project.info', headers: { host, authorization: `Bearer ${s.token}`, 'content-type': 'application/json', origin: `http://${host}` }, body: '{}' });
+        expect(r.status, host).toBe(200);
+      }
+      const rebinding = await rawRequest(s.info.port, { method: 'POST', path: '/api/project.info', headers: { host: `evil.example:${s.info.port}`, authorization: `Bearer ${s.token}`, 'content-type': 'application/json' }, body: '{}' });
+      expect(rebinding.status).toBe(403);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('serves HTTPS with --tls-cert and --tls-key and sets a Secure cookie', async () => {
+    const cert = path.join(tmp.dir, 'cert.pem');
+    const key = path.join(tmp.dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    const s = await serve(['--tls-cert', cert, '--tls-key', key]);
+    try {
+      expect(s.info.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/\?token=/);
+      const page = await rawRequest(s.info.port, { path: `/?token=${s.token}`, headers: { host: `127.0.0.1:${s.info.port}` }, tls: true });
+      expect(page.status).toBe(200);
+      expect(String(page.headers['set-cookie'])).toMatch(/Secure/);
+      const r = await rawRequest(s.info.port, { method: 'POST', path: '/api/project.info', headers: { host: `127.0.0.1:${s.info.port}`, authorization: `Bearer ${s.token}`, 'content-type': 'application/json' }, body: '{}', tls: true });
+      expect(JSON.parse(r.body)).toMatchObject({ ok: true });
+    } finally {
+      await s.stop();
+    }
+  });
+});
