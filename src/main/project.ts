@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DermFuseError } from '../shared/errors.ts';
 import { openDatabase, type Db } from './db/open.ts';
+import { makeDirs } from './fsChecks.ts';
 import { logger } from './log.ts';
 
 const log = logger('project');
@@ -28,7 +29,7 @@ export class Project {
     if (fs.existsSync(abs) && !fs.statSync(abs).isDirectory()) {
       throw new DermFuseError('INVALID_ARGUMENT', `${abs} is a file, not a folder: choose a folder for the project.`);
     }
-    fs.mkdirSync(abs, { recursive: true });
+    makeDirs(abs, 'project folder');
     for (const sub of PROJECT_FOLDERS) fs.mkdirSync(path.join(abs, sub), { recursive: true });
     const db = openDatabase(path.join(abs, DB_FILE), { create: true });
     return { project: new Project(abs, db), created };
@@ -61,6 +62,13 @@ export class Project {
     this.db.close();
   }
 
+  private removeTempThumbnails(): void {
+    const root = path.join(this.dir, 'thumbnails');
+    for (const entry of fs.readdirSync(root, { recursive: true, withFileTypes: true })) {
+      if (entry.isFile() && entry.name.endsWith('.tmp')) fs.rmSync(path.join(entry.parentPath, entry.name), { force: true });
+    }
+  }
+
   private markInterruptedImports(): void {
     // A 'running' import whose process is gone was killed mid-way.
     const running = this.db.prepare(`SELECT id, pid FROM imports WHERE status = 'running'`).all() as { id: number; pid: number }[];
@@ -73,7 +81,11 @@ export class Project {
     for (const r of runs.filter((x) => !isAlive(x.pid))) {
       this.db.prepare(`UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?`).run(now, r.id);
     }
-    if (n > 0) log.warn(`${n} import(s) were interrupted; importing the same folder again completes them`);
+    if (n > 0) {
+      log.warn(`${n} import(s) were interrupted; importing the same folder again completes them`);
+      // A thumbnail being written when the import was killed is a temp file that no one will rename.
+      if (running.every((r) => !isAlive(r.pid))) this.removeTempThumbnails();
+    }
   }
 }
 

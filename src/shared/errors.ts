@@ -40,6 +40,10 @@ export interface ErrorPayload {
 export function toErrorPayload(err: unknown): ErrorPayload {
   if (err instanceof DermFuseError) return { code: err.code, message: err.message };
   if (err instanceof Error && err.name === 'AbortError') return { code: 'CANCELLED', message: 'Cancelled.' };
+  // SQLite's "database is locked" after its busy timeout: another process held the project's write lock too long.
+  if (err instanceof Error && (err as { code?: unknown }).code === 'SQLITE_BUSY') {
+    return { code: 'BUSY', message: 'The project is busy with a long write in another DermFuse process; nothing was changed. Try again in a moment.' };
+  }
   const message = err instanceof Error ? err.message : String(err);
   return { code: 'INTERNAL', message };
 }

@@ -26,4 +26,12 @@ describe('chart options', () => {
     expect(bands[0]).toBe('missing');
     expect(new Set(bands.slice(1)).size).toBe(5);
   });
+
+  it('escapes class names in the confusion tooltip (they come from the CSV)', () => {
+    const classes = ['<img src=x onerror=alert(1)>', 'NEV'];
+    const option = confusionOption([[1, 0], [0, 1]], classes) as { tooltip: { formatter(p: { value: [number, number, number] }): string } };
+    const html = option.tooltip.formatter({ value: [0, 1, 1] });
+    expect(html).toBe('true &#60;img src=x onerror=alert(1)&#62;, predicted &#60;img src=x onerror=alert(1)&#62;: 1');
+    expect(html).not.toContain('<img');
+  });
 });

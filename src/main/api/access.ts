@@ -1,6 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { DermFuseError } from '../../shared/errors.ts';
+import { isInside, realPath } from '../fsChecks.ts';
 
 /**
  * What the callers of a service may reach on this machine. The desktop window belongs to the person at it: any
@@ -15,25 +14,6 @@ export interface AccessPolicy {
 }
 
 export const DESKTOP_ACCESS: AccessPolicy = { pinned: false, dataRoots: null };
-
-/** A path with every symbolic link resolved (of its nearest existing ancestor, when it does not exist yet). */
-export function realPath(p: string): string {
-  const abs = path.resolve(p);
-  let existing = abs;
-  const rest: string[] = [];
-  while (!fs.existsSync(existing)) {
-    const parent = path.dirname(existing);
-    if (parent === existing) break;
-    rest.unshift(path.basename(existing));
-    existing = parent;
-  }
-  return path.join(fs.realpathSync(existing), ...rest);
-}
-
-export function isInside(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
 
 /**
  * Refuses a path outside the allowed folders, naming which request field it came from. Symbolic links are resolved

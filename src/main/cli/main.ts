@@ -6,6 +6,12 @@ import { RUN_COMMANDS } from './runCommands.ts';
 
 const COMMANDS = { ...BASE_COMMANDS, ...ML_COMMANDS, ...RUN_COMMANDS };
 
+/**
+ * After Ctrl+C (or SIGTERM) a command finishes the work in flight and stops; if it has not within this long, the
+ * process quits anyway. Writes are transactions, so quitting loses only the batch in flight, never consistency.
+ */
+const STOP_GRACE_MS = 10_000;
+
 function usage(): string {
   const lines = ['Usage: dermfuse COMMAND [options]   (every command takes --json)', ''];
   for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(12)} ${c.summary}`, `               ${c.usage}`);
@@ -29,6 +35,10 @@ export async function main(argv: string[]): Promise<number> {
     if (controller.signal.aborted) process.exit(130);
     process.stderr.write('dermfuse: stopping (work done so far is kept; Ctrl+C again to quit at once)\n');
     controller.abort();
+    setTimeout(() => {
+      process.stderr.write(`dermfuse: did not stop within ${STOP_GRACE_MS / 1000} s; quitting (finished batches are kept)\n`);
+      process.exit(130);
+    }, STOP_GRACE_MS).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -100,7 +100,7 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
     }
   }
 
-  const scanned = await scanImages(req.imagesDir, [projectDir]);
+  const scanned = await scanImages(req.imagesDir, [projectDir], problems);
   const byStem = new Map<string, ScannedFile>();
   for (const f of scanned) {
     const first = byStem.get(f.stem);

@@ -1,3 +1,4 @@
+import { checkWritableDir } from '../fsChecks.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -53,6 +54,7 @@ export function thumbnailRelPath(sha256: string): string {
  * writers of the same content-addressed file never trip over each other's temp file.
  */
 export async function writeAtomic(file: string, data: Buffer): Promise<void> {
+  checkWritableDir(path.dirname(file), 'output folder');
   await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${randomUUID()}.tmp`;
   await fs.writeFile(tmp, data);

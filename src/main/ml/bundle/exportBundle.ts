@@ -1,3 +1,4 @@
+import { makeDirs } from '../../fsChecks.ts';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -37,7 +38,7 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
   if (fs.existsSync(target) && fs.readdirSync(target).length > 0) throw new DermFuseError('INVALID_ARGUMENT', `${target} exists and is not empty: choose a new folder for the bundle.`);
   const tmp = `${target}.partial-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
+  makeDirs(tmp, 'bundle folder');
   try {
     let backbone: PreprocessingFile['backbone'] = null;
     if (mode !== 'metadata') {

@@ -44,13 +44,18 @@ export function calibrationOption(r: RunReportView): ChartOption {
   };
 }
 
+/** Class names and field values come from users' CSVs: a tooltip is HTML, so they are escaped before they go in. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 /** Confusion matrix as a heatmap: rows true class, columns predicted; each cell is clickable. */
 export function confusionOption(cm: number[][], classes: string[]): ChartOption {
   const data: [number, number, number][] = [];
   cm.forEach((row, t) => row.forEach((n, p) => data.push([p, classes.length - 1 - t, n])));
   const max = Math.max(1, ...data.map((d) => d[2]));
   return {
-    tooltip: { formatter: (p: { value: [number, number, number] }) => `true ${classes[classes.length - 1 - p.value[1]]}, predicted ${classes[p.value[0]]}: ${p.value[2]}` },
+    tooltip: { formatter: (p: { value: [number, number, number] }) => `true ${escapeHtml(classes[classes.length - 1 - p.value[1]]!)}, predicted ${escapeHtml(classes[p.value[0]]!)}: ${p.value[2]}` },
     grid: { left: 80, right: 20, top: 20, bottom: 50 },
     xAxis: { type: 'category', data: classes, name: 'predicted', nameLocation: 'middle', nameGap: 30 },
     yAxis: { type: 'category', data: [...classes].reverse(), name: 'true', nameLocation: 'middle', nameGap: 60 },
