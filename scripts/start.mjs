@@ -41,7 +41,11 @@ if (!electronBinary()) {
   }
 }
 
-// 3. better-sqlite3 compiled for Electron's ABI, once per Electron version.
+// 3. Fuses: no ELECTRON_RUN_AS_NODE, NODE_OPTIONS or --inspect on this binary (scripts/fuses.mjs).
+const { applyFuses } = await import('./fuses.mjs');
+await applyFuses(electronBinary(), false);
+
+// 4. better-sqlite3 compiled for Electron's ABI, once per Electron version.
 const nativeDir = path.join(root, '.cache/electron-native', electronVersion);
 const binding = path.join(nativeDir, 'build/Release/better_sqlite3.node');
 if (!fs.existsSync(binding)) {
@@ -57,6 +61,6 @@ if (!fs.existsSync(binding)) {
   }
 }
 
-// 4. Launch.
+// 5. Launch.
 const child = spawn(electronBinary(), [root], { stdio: 'inherit', env: { ...process.env, DERMFUSE_SQLITE_BINDING: binding } });
 child.on('exit', (code) => process.exit(code ?? 0));

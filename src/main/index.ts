@@ -1,29 +1,24 @@
-// The thin Electron entry: window, security, and the IPC binding of the contract. Everything else is shared
-// with the CLI and `serve` mode and never imports electron.
-import path from 'node:path';
+// The thin Electron entry: window, security, the app scheme and the IPC binding of the contract. Everything else is
+// shared with the CLI and `serve` mode and never imports electron.
 import fs from 'node:fs';
-import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell } from 'electron';
+import path from 'node:path';
+import { app, BrowserWindow, dialog, ipcMain, protocol, session } from 'electron';
 import { mediaFile } from './api/media.ts';
-import { Service } from './api/service.ts';
 import { RecentProjects } from './api/recent.ts';
+import { Service } from './api/service.ts';
 import { setSqliteNativeBinding } from './db/open.ts';
+import { APP_SCHEME, isOwnUrl, rendererUrl, resolveAppRequest } from './desktopUrls.ts';
 import { CONTENT_SECURITY_POLICY } from './security.ts';
 
 // The Electron-ABI build of better-sqlite3 made by scripts/start.mjs; the Node build stays for tests and the CLI.
 setSqliteNativeBinding(process.env.DERMFUSE_SQLITE_BINDING || undefined);
 app.enableSandbox();
-// Images reach the renderer through this scheme, by image id only (the same lookup as serve's /media route).
-protocol.registerSchemesAsPrivileged([{ scheme: 'dermfuse-image', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+// The renderer and its images come from this scheme: standard (relative URLs), secure (no mixed content), fetchable.
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 
+const devServer = process.env.ELECTRON_RENDERER_URL || undefined;
+const RENDERER_DIR = path.join(__dirname, '../renderer');
 let service: Service;
-
-function rendererUrl(): string {
-  return process.env.ELECTRON_RENDERER_URL ?? `file://${path.join(__dirname, '../renderer/index.html')}`;
-}
-
-function isOwnUrl(url: string): boolean {
-  return url.startsWith(rendererUrl().split('#')[0]!.replace(/index\.html$/, ''));
-}
 
 function createWindow(): void {
   const win = new BrowserWindow({
@@ -35,19 +30,41 @@ function createWindow(): void {
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
+      nodeIntegrationInSubFrames: false,
       webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
       spellcheck: false,
     },
   });
-  // Nothing leaves the app: new windows open in the system browser (http/https only), navigation away is blocked.
-  win.webContents.setWindowOpenHandler(({ url }) => {
-    if (/^https?:\/\//.test(url)) void shell.openExternal(url);
-    return { action: 'deny' };
-  });
-  win.webContents.on('will-navigate', (event, url) => {
-    if (!isOwnUrl(url)) event.preventDefault();
-  });
-  void win.loadURL(rendererUrl());
+  // Nothing leaves the app: no new windows, no system browser, no navigation or redirect to another origin.
+  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  const stayInApp = (event: { preventDefault(): void }, url: string) => {
+    if (!isOwnUrl(url, devServer)) event.preventDefault();
+  };
+  win.webContents.on('will-navigate', stayInApp);
+  win.webContents.on('will-redirect', stayInApp);
+  void win.loadURL(rendererUrl(devServer));
+}
+
+async function serveAppRequest(request: Request): Promise<Response> {
+  const target = resolveAppRequest(request.url, RENDERER_DIR);
+  switch (target.kind) {
+    case 'media': {
+      const project = service.current();
+      const file = project ? mediaFile(project, target.media, target.id) : null;
+      if (!file) return new Response('No such image.', { status: 404 });
+      return new Response(await fs.promises.readFile(file.file), { headers: { 'content-type': file.contentType } });
+    }
+    case 'file':
+      return new Response(await fs.promises.readFile(target.file), { headers: { 'content-type': target.contentType, 'content-security-policy': CONTENT_SECURITY_POLICY } });
+    case 'none':
+      return new Response('Not found.', { status: 404 });
+    default: {
+      const never: never = target;
+      throw new Error(`unknown app request ${JSON.stringify(never)}`);
+    }
+  }
 }
 
 void app.whenReady().then(() => {
@@ -55,6 +72,7 @@ void app.whenReady().then(() => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
   service = new Service(
     {
       pickFolder: async (title) => {
@@ -64,16 +82,9 @@ void app.whenReady().then(() => {
     },
     new RecentProjects(path.join(app.getPath('userData'), 'recent.json')),
   );
-  protocol.handle('dermfuse-image', async (request) => {
-    const url = new URL(request.url);
-    const project = service.current();
-    const kind = url.hostname === 'thumb' ? 'thumb' : url.hostname === 'image' ? 'image' : null;
-    const file = project && kind ? mediaFile(project, kind, url.pathname.replace(/^\//, '')) : null;
-    if (!file) return new Response('No such image.', { status: 404 });
-    return new Response(await fs.promises.readFile(file.file), { headers: { 'content-type': file.contentType } });
-  });
+  protocol.handle(APP_SCHEME, serveAppRequest);
   ipcMain.handle('dermfuse:call', (event, name: unknown, req: unknown) => {
-    if (!event.senderFrame || !isOwnUrl(event.senderFrame.url)) {
+    if (!event.senderFrame || !isOwnUrl(event.senderFrame.url, devServer)) {
       return { ok: false, error: { code: 'UNAUTHORIZED', message: 'Calls are accepted only from the DermFuse window.' } };
     }
     return service.dispatch(name, req);

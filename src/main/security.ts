@@ -6,7 +6,7 @@ export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob: dermfuse-image:",
+  "img-src 'self' data: blob: dermfuse:",
   "font-src 'self' data:",
   "connect-src 'self'",
   "object-src 'none'",
