@@ -4,12 +4,10 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planImport } from '../../src/main/images/importPlan.ts';
-import { runImport } from '../../src/main/images/importRun.ts';
-import { Project } from '../../src/main/project.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
 import { launch } from './browser.ts';
 import { serveProject, type Served } from './serveProject.ts';
+import { importedProject } from '../fixtures/project.ts';
 
 let browser: Browser;
 let tmp: ReturnType<typeof tempDir>;
@@ -50,9 +48,7 @@ beforeAll(async () => {
   const images = path.join(tmp.dir, 'images');
   const fakes = await makeImages(images, 8, 4, 48).then((f) => f.map((x) => ({ ...x, label: 'NEV' })));
   fs.writeFileSync(path.join(tmp.dir, 'm.csv'), hamCsv(fakes) + 'L9,EXTRA,mel,histo,40.0,male,back\n');
-  const p = Project.create(path.join(tmp.dir, 'p')).project;
-  await runImport(p, await planImport({ imagesDir: images, metadataPath: path.join(tmp.dir, 'm.csv') }, p.dir));
-  p.close();
+  await importedProject(path.join(tmp.dir, 'p'), images, path.join(tmp.dir, 'm.csv'));
   served = await serveProject(path.join(tmp.dir, 'p'), tmp.dir);
   evil = http.createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html' });

@@ -3,11 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planImport } from '../../src/main/images/importPlan.ts';
-import { runImport } from '../../src/main/images/importRun.ts';
 import { Project } from '../../src/main/project.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
 import { launch } from './browser.ts';
+import { importedProject } from '../fixtures/project.ts';
 
 const HARNESS = path.resolve(__dirname, 'electron/harness.mjs');
 const PRELOAD = path.resolve(__dirname, '../../out/preload/index.cjs');
@@ -74,9 +73,7 @@ beforeAll(async () => {
   const fakes = await makeImages(images, 12, 6, 48);
   fs.writeFileSync(path.join(tmp.dir, 'm.csv'), hamCsv(fakes.slice(0, 9)));
   projectDir = path.join(tmp.dir, 'project');
-  const p = Project.create(projectDir).project;
-  await runImport(p, await planImport({ imagesDir: images, metadataPath: path.join(tmp.dir, 'm.csv') }, p.dir));
-  p.close();
+  await importedProject(projectDir, images, path.join(tmp.dir, 'm.csv'));
   moreImages = path.join(tmp.dir, 'more');
   await makeImages(moreImages, 40, 7, 160).then((f) => f.forEach((x) => fs.renameSync(x.file, path.join(moreImages, `M_${path.basename(x.file)}`))));
   browser = await launch();

@@ -4,10 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecentProjects } from '../../src/main/api/recent.ts';
 import { Service } from '../../src/main/api/service.ts';
-import { planImport } from '../../src/main/images/importPlan.ts';
-import { runImport } from '../../src/main/images/importRun.ts';
 import { Project } from '../../src/main/project.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
+import { importedProject } from '../fixtures/project.ts';
 
 const BIN = path.resolve(__dirname, '../../bin/dermfuse.mjs');
 /** Imports run one after the other in another process while the edits run here. */
@@ -32,9 +31,7 @@ beforeAll(async () => {
   const seed = path.join(tmp.dir, 'seed');
   const fakes = await makeImages(seed, 30, 3);
   fs.writeFileSync(path.join(tmp.dir, 'seed.csv'), hamCsv(fakes));
-  const p = Project.create(projectDir).project;
-  await runImport(p, await planImport({ imagesDir: seed, metadataPath: path.join(tmp.dir, 'seed.csv') }, p.dir));
-  p.close();
+  await importedProject(projectDir, seed, path.join(tmp.dir, 'seed.csv'));
   for (let k = 0; k < IMPORTS; k++) {
     const dir = path.join(tmp.dir, `batch${k}`);
     // Distinct ids per batch: each import adds new images, so it writes in every transaction.

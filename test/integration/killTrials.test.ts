@@ -3,13 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planImport } from '../../src/main/images/importPlan.ts';
-import { runImport } from '../../src/main/images/importRun.ts';
 import { rngFrom } from '../../src/main/ml/random.ts';
 import { Project } from '../../src/main/project.ts';
 import { countRows, waitForCount } from '../fixtures/db.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
 import { makeTinyLayersModel } from '../fixtures/tinyModel.ts';
+import { importedProject } from '../fixtures/project.ts';
 
 /** kill -9 at this many random moments of each kind of job, as the hardening issue asks. */
 const TRIALS = 20;
@@ -20,11 +19,9 @@ const imagesDir = path.join(tmp.dir, 'images');
 const csv = path.join(tmp.dir, 'm.csv');
 const IMAGES = 80;
 
-async function importedProject(name: string): Promise<string> {
+async function freshProject(name: string): Promise<string> {
   const dir = path.join(tmp.dir, name);
-  const p = Project.create(dir).project;
-  await runImport(p, await planImport({ imagesDir, metadataPath: csv }, p.dir));
-  p.close();
+  await importedProject(dir, imagesDir, csv);
   return dir;
 }
 
@@ -67,12 +64,12 @@ afterAll(() => tmp.cleanup());
 
 describe(`kill -9 at ${TRIALS} random moments`, () => {
   it('during extraction: the database stays intact, no vector is half-written, and the rerun completes', async () => {
-    const reference = await importedProject('reference');
+    const reference = await freshProject('reference');
     expect(spawnSync(process.execPath, [BIN, 'extract', reference, '--backbone', modelDir, '--json']).status).toBe(0);
     const want = vectors(reference);
     expect(want.size).toBe(IMAGES);
 
-    const dir = await importedProject('killed');
+    const dir = await freshProject('killed');
     const rand = rngFrom(11);
     const count = () => countRows(path.join(dir, 'project.sqlite'), 'SELECT COUNT(*) FROM features');
     const seen: number[] = [];
@@ -100,7 +97,7 @@ describe(`kill -9 at ${TRIALS} random moments`, () => {
   });
 
   it('during training: the database stays intact, no run stays "running", and the rerun completes', async () => {
-    const dir = await importedProject('train');
+    const dir = await freshProject('train');
     expect(spawnSync(process.execPath, [BIN, 'extract', dir, '--backbone', modelDir]).status).toBe(0);
     const rand = rngFrom(12);
     const runs = () => countRows(path.join(dir, 'project.sqlite'), 'SELECT COUNT(*) FROM runs');

@@ -4,12 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type Server } from '../../src/main/api/http.ts';
 import { RecentProjects } from '../../src/main/api/recent.ts';
 import { Service } from '../../src/main/api/service.ts';
-import { planImport } from '../../src/main/images/importPlan.ts';
-import { runImport } from '../../src/main/images/importRun.ts';
 import { Project } from '../../src/main/project.ts';
 import { RENDERER } from '../e2e/serveProject.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
 import { apiCall, rawRequest } from '../fixtures/rawHttp.ts';
+import { importedProject } from '../fixtures/project.ts';
 
 let tmp: ReturnType<typeof tempDir>;
 let server: Server;
@@ -37,9 +36,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(outsideDir, 'secret.csv'), 'root:x:0:0:root:/root:/bin/bash\n');
   fs.symlinkSync(outsideDir, path.join(dataDir, 'escape'));
   projectDir = path.join(tmp.dir, 'project');
-  const p = Project.create(projectDir).project;
-  await runImport(p, await planImport({ imagesDir: path.join(dataDir, 'images'), metadataPath: path.join(dataDir, 'm.csv') }, p.dir));
-  p.close();
+  await importedProject(projectDir, path.join(dataDir, 'images'), path.join(dataDir, 'm.csv'));
   service = new Service({}, new RecentProjects(path.join(tmp.dir, 'recent.json')), { pinned: true, dataRoots: [dataDir] });
   service.openProject(projectDir);
   server = await startServer({ service, rendererDir: RENDERER, port: 0 });
