@@ -2,7 +2,7 @@ import type { FieldValue } from '../../shared/types.ts';
 import { FieldsRepo, decodeValue } from '../db/repos/fieldsRepo.ts';
 import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import type { Project } from '../project.ts';
-import { writeAtomic } from './thumbnails.ts';
+import { writeOutputFile } from './thumbnails.ts';
 import { csvCell } from './csv.ts';
 
 function formatValue(v: FieldValue): string {
@@ -44,7 +44,7 @@ export async function exportCsv(project: Project, out: string): Promise<{ rows: 
     }
     lines.push(cells.map(csvCell).join(','));
   }
-  await writeAtomic(out, Buffer.from(lines.join('\n') + '\n', 'utf8'));
+  await writeOutputFile(out, Buffer.from(lines.join('\n') + '\n', 'utf8'));
   return { rows: images.length, columns };
 }
 

@@ -1,6 +1,6 @@
 import { DermFuseError } from '../../shared/errors.ts';
 import { csvCell } from '../images/csv.ts';
-import { writeAtomic } from '../images/thumbnails.ts';
+import { writeOutputFile } from '../images/thumbnails.ts';
 import type { Project } from '../project.ts';
 import { FeatureStore } from './featureStore.ts';
 
@@ -23,6 +23,6 @@ export async function exportFeatures(project: Project, ref: string, out: string)
   const dim = rows[0]?.vector.length ?? 0;
   const lines = [['image_id', ...Array.from({ length: dim }, (_, i) => `f${i}`)].join(',')];
   for (const r of rows) lines.push(`${csvCell(r.externalId)},${Array.from(r.vector, (v) => String(v)).join(',')}`);
-  await writeAtomic(out, Buffer.from(lines.join('\n') + '\n', 'utf8'));
+  await writeOutputFile(out, Buffer.from(lines.join('\n') + '\n', 'utf8'));
   return { key, rows: rows.length, dim };
 }

@@ -5,7 +5,7 @@ import type { FieldValue, PresetName } from '../../../shared/types.ts';
 import { csvCell, decodeCsvBytes, parseCsv } from '../../images/csv.ts';
 import { mapColumns } from '../../images/presets.ts';
 import { idFromCell, scanImages } from '../../images/scan.ts';
-import { writeAtomic } from '../../images/thumbnails.ts';
+import { writeOutputFile } from '../../images/thumbnails.ts';
 import { parseCell } from '../../images/values.ts';
 import { initBackend, type BackendName } from '../backend.ts';
 import { decodeForBackbone } from '../decode.ts';
@@ -140,5 +140,5 @@ export async function writePredictionsCsv(s: PredictSummary, out: string): Promi
   for (const r of s.rows) {
     lines.push([r.imageId, r.predicted ?? '', ...s.classes.map((c) => (r.probabilities[c] === undefined ? '' : String(r.probabilities[c]))), r.missingFields.join(';'), r.error ?? ''].map(csvCell).join(','));
   }
-  await writeAtomic(out, Buffer.from(lines.join('\n') + '\n'));
+  await writeOutputFile(out, Buffer.from(lines.join('\n') + '\n'));
 }
