@@ -56,7 +56,7 @@ function vectors(dir: string): Map<string, Buffer> {
 }
 
 beforeAll(async () => {
-  await makeTinyLayersModel(modelDir, 96);
+  await makeTinyLayersModel(modelDir, 160);
   const fakes = await makeImages(imagesDir, IMAGES, 21, 96);
   fs.writeFileSync(csv, hamCsv(fakes));
 }, 120_000);
@@ -74,27 +74,24 @@ describe(`kill -9 at ${TRIALS} random moments`, () => {
     const count = () => countRows(path.join(dir, 'project.sqlite'), 'SELECT COUNT(*) FROM features');
     const seen: number[] = [];
     for (let t = 0; t < TRIALS; t++) {
-      // Start again from scratch every fourth trial, so kills also land early in a run.
-      if (t % 4 === 0) {
-        const db = new Database(path.join(dir, 'project.sqlite'));
-        db.prepare('DELETE FROM features').run();
-        db.close();
-      }
-      const before = count();
-      await killMidway(['extract', dir, '--backbone', modelDir, '--batch-size', '4', '--workers', '1'], () => count() > before || before === IMAGES, rand() * 800);
+      // Every trial starts from no vectors, so each kill lands somewhere inside a run.
+      const db = new Database(path.join(dir, 'project.sqlite'));
+      db.prepare('DELETE FROM features').run();
+      db.close();
+      await killMidway(['extract', dir, '--backbone', modelDir, '--batch-size', '2', '--workers', '1'], () => count() > 0, rand() * 400);
       expect(integrity(dir)).toBe('ok');
       const got = vectors(dir);
       seen.push(got.size);
       for (const [sha, v] of got) expect(v.equals(want.get(sha)!), `vector of ${sha} after trial ${t}`).toBe(true);
     }
     process.stdout.write(`kill trials, extraction: vectors present after each of ${TRIALS} kills: ${seen.join(' ')} (of ${IMAGES}); integrity ok every time\n`);
-    // Some kills must have landed mid-run, or the trials proved nothing.
-    expect(seen.some((n) => n > 0 && n < IMAGES)).toBe(true);
+    // Most kills must land mid-run, or the trials prove nothing.
+    expect(seen.filter((n) => n > 0 && n < IMAGES).length).toBeGreaterThanOrEqual(TRIALS / 2);
     const rerun = spawnSync(process.execPath, [BIN, 'extract', dir, '--backbone', modelDir, '--json'], { encoding: 'utf8' });
     expect(rerun.status).toBe(0);
     expect(JSON.parse(rerun.stdout)).toMatchObject({ failed: 0 });
     expect(vectors(dir).size).toBe(IMAGES);
-  });
+  }, 300_000);
 
   it('during training: the database stays intact, no run stays "running", and the rerun completes', async () => {
     const dir = await freshProject('train');
@@ -118,5 +115,5 @@ describe(`kill -9 at ${TRIALS} random moments`, () => {
     expect(rerun.status, rerun.stderr).toBe(0);
     expect(JSON.parse(rerun.stdout)).toMatchObject({ images: IMAGES });
     await waitForCount(() => countRows(path.join(dir, 'project.sqlite'), `SELECT COUNT(*) FROM runs WHERE status = 'done'`), 1, 1000);
-  });
+  }, 300_000);
 });
