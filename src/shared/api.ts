@@ -50,7 +50,8 @@ const ImportRequestSchema = z.object({
 });
 const JobRequest = z.discriminatedUnion('kind', [
   ImportRequestSchema.extend({ kind: z.literal('import') }),
-  z.object({ kind: z.literal('extract'), backbone: z.string().min(1).max(4096), tta: z.boolean().optional() }),
+  /** A catalogue id, a model folder or a URL; absent: the built-in default backbone. */
+  z.object({ kind: z.literal('extract'), backbone: z.string().min(1).max(4096).optional(), tta: z.boolean().optional() }),
   z.object({
     kind: z.literal('train'),
     label: z.string().min(1).max(200),
@@ -89,6 +90,8 @@ export const API = {
   'project.create': call<z.ZodObject<{ dir: typeof projectDir }>, ProjectInfo>(z.object({ dir: projectDir })),
   /** Opens an existing project. */
   'project.open': call<z.ZodObject<{ dir: typeof projectDir }>, ProjectInfo>(z.object({ dir: projectDir })),
+  /** Creates the built-in PAD-UFES-20 sample project in `dir` (default: dermfuse-sample in the home folder) and opens it; opens it when it is already there. */
+  'project.sample': call<z.ZodObject<{ dir: z.ZodOptional<typeof projectDir> }>, ProjectInfo>(z.object({ dir: projectDir.optional() })),
   /** Counts and schema of the open project. */
   'project.info': call<z.ZodObject<{}>, ProjectInfo>(z.object({})),
   /** Recently opened project folders, newest first. */

@@ -91,6 +91,9 @@ describe('serve: the token opens the served project only', () => {
     const created = JSON.parse((await apiCall(server.port, server.token, 'project.create', { dir: path.join(tmp.dir, 'remote') })).body);
     expect(created).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect(fs.existsSync(path.join(tmp.dir, 'remote'))).toBe(false);
+    const sample = JSON.parse((await apiCall(server.port, server.token, 'project.sample', { dir: path.join(tmp.dir, 'remote-sample') })).body);
+    expect(sample).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(fs.existsSync(path.join(tmp.dir, 'remote-sample'))).toBe(false);
     const recent = JSON.parse((await apiCall(server.port, server.token, 'project.recent', {})).body);
     expect(recent).toEqual({ ok: true, value: [projectDir] });
   });

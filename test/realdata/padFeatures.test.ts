@@ -41,4 +41,16 @@ describe.skipIf(!HAS_PAD)('real MobileNets from ../shared on PAD-UFES-20 photos'
     expect(vectors.every((v) => v.vector.every((x) => x >= 0 && Number.isFinite(x)))).toBe(true);
     expect(vectors[0]!.vector).not.toEqual(vectors[1]!.vector);
   });
+
+  it('the built-in default backbone gives the same features as the shared MobileNetV2-0.35 it was cut from', async () => {
+    const builtIn = await extractFeatures(project, 'default');
+    const shared = await extractFeatures(project, path.join(MODELS, 'mobilenet_v2_0.35_224_tm'));
+    const store = new FeatureStore(project.db);
+    const a = store.imageVectors(builtIn.key);
+    const b = store.imageVectors(shared.key);
+    expect(a).toHaveLength(40);
+    let maxDiff = 0;
+    a.forEach((v, i) => v.vector.forEach((x, j) => (maxDiff = Math.max(maxDiff, Math.abs(x - b[i]!.vector[j]!)))));
+    expect(maxDiff).toBeLessThan(1e-5);
+  });
 });

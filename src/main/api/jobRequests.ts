@@ -4,6 +4,7 @@ import { planImport, type ImportPlan, type ImportRequest } from '../images/impor
 import type { JobBody } from '../jobs/manager.ts';
 import type { Project } from '../project.ts';
 import { targetClasses } from './labelSets.ts';
+import { DEFAULT_BACKBONE } from '../ml/catalogue.ts';
 
 type JobRequest = RequestOf<'jobs.start'>;
 /** The import screen lists this many problems; the count says how many there are in all. */
@@ -52,14 +53,16 @@ export function jobFor(project: Project, req: JobRequest): { title: string; body
           return runImport(project, plan, { signal, onProgress });
         },
       };
-    case 'extract':
+    case 'extract': {
+      const backbone = req.backbone ?? DEFAULT_BACKBONE;
       return {
-        title: `Feature extraction (${req.backbone})`,
+        title: `Feature extraction (${backbone})`,
         body: async (signal, onProgress) => {
           const { extractFeatures } = await import('../ml/extract.ts');
-          return extractFeatures(project, req.backbone, { signal, onProgress, tta: req.tta });
+          return extractFeatures(project, backbone, { signal, onProgress, tta: req.tta });
         },
       };
+    }
     case 'train': {
       const positive = req.target ? targetClasses(project, req.label, req.target) : req.positive?.length ? req.positive : null;
       return {

@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import { API, isCallName, type CallName, type Envelope, type RequestOf, type ResponseOf } from '../../shared/api.ts';
 import { DermFuseError, toErrorPayload } from '../../shared/errors.ts';
 import { projectInfo } from '../images/info.ts';
@@ -40,6 +42,13 @@ export class Service {
     this.handlers = {
       'project.create': async ({ dir }) => this.switchTo(() => Project.create(dir).project),
       'project.open': async ({ dir }) => this.switchTo(() => Project.open(dir)),
+      'project.sample': async ({ dir }) => {
+        if (this.access.pinned) throw new DermFuseError('FORBIDDEN', 'This server serves one project; start dermfuse serve --sample to serve the sample.');
+        const target = path.resolve(dir ?? path.join(os.homedir(), 'dermfuse-sample'));
+        const { createSampleProject, isSampleProject } = await import('../images/sample.ts');
+        if (!isSampleProject(target)) await createSampleProject(target);
+        return this.switchTo(() => Project.open(target));
+      },
       'project.info': async () => projectInfo(this.open()),
       // A pinned server names no other project folder of this machine.
       'project.recent': async () => (this.access.pinned ? (this.project ? [this.project.dir] : []) : this.recent.list()),
@@ -72,7 +81,7 @@ export class Service {
           this.readable(req.imagesDir, 'imagesDir');
           if (req.metadataPath) this.readable(req.metadataPath, 'metadataPath');
         }
-        if (req.kind === 'extract') this.backboneAllowed(req.backbone);
+        if (req.kind === 'extract' && req.backbone) this.backboneAllowed(req.backbone);
         const { title, body } = jobFor(this.open(), req);
         return this.jobs.start(req.kind, title, body);
       },

@@ -84,6 +84,23 @@ export const COMMANDS: Record<string, Command> = {
       return { json, text: `${created ? 'Created' : 'Already a project:'} ${json.dir}` };
     },
   },
+  sample: {
+    usage: 'dermfuse sample [DIR] [--json]',
+    summary: 'create a project from the built-in PAD-UFES-20 sample (86 photos, 12 left to label); DIR defaults to ./dermfuse-sample',
+    options: {},
+    positionals: [],
+    async run(_v, [dir], ctx) {
+      const { createSampleProject, defaultSampleDir } = await import('../images/sample.ts');
+      const s = await createSampleProject(dir ?? defaultSampleDir(), { signal: ctx.signal, onProgress: (p) => ctx.progress(`${p.phase} ${p.done}/${p.total}`) });
+      return {
+        json: s,
+        text: [
+          `Created the sample project ${s.dir}: ${s.imagesAdded} photos of PAD-UFES-20 (CC BY 4.0, see SAMPLE-DATA-LICENCE.md), ${s.heldBack} diagnoses held back to label.`,
+          `Next: dermfuse serve ${s.dir}   (or dermfuse extract ${s.dir} && dermfuse train ${s.dir} --label diagnostic --positive BCC,MEL,SCC)`,
+        ].join('\n'),
+      };
+    },
+  },
   import: {
     usage:
       'dermfuse import DIR --images PATH [--metadata CSV] [--preset auto|isic|ham10000|pad-ufes-20|generic]\n' +

@@ -3,6 +3,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { DermFuseError } from '../../shared/errors.ts';
 import { BACKEND_NAMES, initBackend, type BackendName } from '../ml/backend.ts';
+import { DEFAULT_BACKBONE } from '../ml/catalogue.ts';
 import { extractFeatures } from '../ml/extract.ts';
 import { exportFeatures } from '../ml/exportFeatures.ts';
 import { trainBackbone } from '../ml/trainBackbone.ts';
@@ -39,7 +40,7 @@ export const ML_COMMANDS: Record<string, Command> = {
   },
   extract: {
     usage:
-      'dermfuse extract DIR --backbone PATH|URL|ID [--layer NAME] [--input-size N] [--range LOW,HIGH | --mean R,G,B --std R,G,B]\n' +
+      'dermfuse extract DIR [--backbone PATH|URL|ID (default: the built-in MobileNetV2 0.35)] [--layer NAME] [--input-size N] [--range LOW,HIGH | --mean R,G,B --std R,G,B]\n' +
       '        [--resize squash|center-crop] [--tta] [--backend tensorflow|wasm|cpu] [--workers N] [--batch-size N] [--json]',
     summary: 'compute CNN features of every image (cached; a re-run only does what is missing)',
     options: {
@@ -60,7 +61,7 @@ export const ML_COMMANDS: Record<string, Command> = {
       const resize = optionalString(v, 'resize');
       if (resize && resize !== 'squash' && resize !== 'center-crop') throw new DermFuseError('INVALID_ARGUMENT', '--resize must be squash or center-crop');
       return withProject(dir!, async (project) => {
-        const s = await extractFeatures(project, requireString(v, 'backbone'), {
+        const s = await extractFeatures(project, optionalString(v, 'backbone') ?? DEFAULT_BACKBONE, {
           layer: optionalString(v, 'layer'),
           inputSize: positiveInt(optionalString(v, 'input-size'), 'input-size'),
           range: numbers(optionalString(v, 'range'), 2, 'range') as [number, number] | undefined,

@@ -98,19 +98,26 @@ RUN_COMMANDS['label-errors'] = {
 };
 
 RUN_COMMANDS.serve = {
-  usage: 'dermfuse serve DIR [--port P] [--host H] [--data FOLDER]... [--tls-cert PEM --tls-key PEM]',
+  usage: 'dermfuse serve DIR [--port P] [--host H] [--data FOLDER]... [--tls-cert PEM --tls-key PEM]\n       dermfuse serve --sample [DIR]   (creates the sample project first when DIR, default ./dermfuse-sample, has none)',
   summary: 'serve the app to a browser (127.0.0.1 by default; the printed URL carries the access token)',
-  options: { port: { type: 'string' }, host: { type: 'string' }, data: { type: 'string', multiple: true }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' } },
-  positionals: ['DIR'],
-  async run(v, [dir], ctx) {
+  options: { port: { type: 'string' }, host: { type: 'string' }, data: { type: 'string', multiple: true }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, sample: { type: 'boolean' } },
+  positionals: [],
+  async run(v, [given], ctx) {
     const { serveProject } = await import('./serve.ts');
+    let dir = given;
+    if (v.sample === true) {
+      const { createSampleProject, defaultSampleDir, isSampleProject } = await import('../images/sample.ts');
+      dir ??= defaultSampleDir();
+      if (!isSampleProject(dir)) await createSampleProject(dir, { signal: ctx.signal });
+    }
+    if (!dir) throw new DermFuseError('INVALID_ARGUMENT', 'missing DIR (or --sample)');
     const port = optionalString(v, 'port');
     if (port !== undefined && !/^\d{1,5}$/.test(port)) throw new DermFuseError('INVALID_ARGUMENT', `--port takes a port number (0 for any free port), got "${port}"`);
     const cert = optionalString(v, 'tls-cert');
     const key = optionalString(v, 'tls-key');
     if ((cert === undefined) !== (key === undefined)) throw new DermFuseError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together');
     const data = (v as Record<string, unknown>).data as string[] | undefined;
-    await serveProject(dir!, {
+    await serveProject(dir, {
       host: optionalString(v, 'host') ?? '127.0.0.1',
       port: port === undefined ? 0 : Number(port),
       dataRoots: data ?? [],

@@ -4,8 +4,12 @@ import { rangePreprocessing, type Preprocessing } from './backboneSpec.ts';
 export interface CatalogueEntry {
   id: string;
   description: string;
-  /** URL of model.json; weight files are fetched relative to it, as TF.js does. */
-  url: string;
+  /** URL of model.json; weight files are fetched relative to it, as TF.js does. Null: built in (see `builtIn`). */
+  url: string | null;
+  /** Folder under resources/models/ that ships with DermFuse: used offline, never downloaded. */
+  builtIn?: string;
+  /** Licence of the weights, shown beside the entry. */
+  licence: string;
   format: 'layers' | 'graph';
   featureLayer: string | null;
   preprocessing: Preprocessing;
@@ -20,12 +24,28 @@ export interface CatalogueEntry {
 const GOOGLE_MOBILENET_V1 = 'https://storage.googleapis.com/tfjs-models/tfjs';
 const TEACHABLE_MACHINE = 'https://storage.googleapis.com/teachable-machine-models';
 
+/** What `extract` uses when no backbone is named, and what the extract form offers first. */
+export const DEFAULT_BACKBONE = 'default';
+
 /** Google's hosted TF.js MobileNets (Apache-2.0). The v1 0.75 digest was checked against a verified copy. */
 export const CATALOGUE: readonly CatalogueEntry[] = [
+  {
+    id: DEFAULT_BACKBONE,
+    description: 'MobileNetV2, width 0.35, ImageNet, 224x224, built in (works offline): resources/models/mobilenet_v2_0.35_224',
+    url: null,
+    builtIn: 'mobilenet_v2_0.35_224',
+    licence: 'Apache-2.0',
+    format: 'layers',
+    featureLayer: null,
+    preprocessing: rangePreprocessing(224, -1, 1),
+    dim: 1280,
+    digest: 'a5e65b45e44af0cb25e0dd90e22f2fcfa931c7aabd9db39bcab9f35f2f486306',
+  },
   ...(['0.25', '0.50', '0.75', '1.0'] as const).map((alpha) => ({
     id: `mobilenet_v1_${alpha}_224`,
     description: `MobileNet v1, width ${alpha}, ImageNet, 224x224 (the model behind @tensorflow-models/mobilenet)`,
     url: `${GOOGLE_MOBILENET_V1}/mobilenet_v1_${alpha}_224/model.json`,
+    licence: 'Apache-2.0',
     format: 'layers' as const,
     featureLayer: 'global_average_pooling2d_1',
     preprocessing: rangePreprocessing(224, -1, 1),
@@ -36,6 +56,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     id: 'mobilenet_v2_0.35_224',
     description: 'MobileNetV2, width 0.35, ImageNet backbone without top, 224x224 (the one Teachable Machine downloads)',
     url: `${TEACHABLE_MACHINE}/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top/model.json`,
+    licence: 'Apache-2.0',
     format: 'layers',
     featureLayer: null,
     preprocessing: rangePreprocessing(224, -1, 1),

@@ -7,6 +7,7 @@ import { BackboneSpecSchema, meanStdPreprocessing, rangePreprocessing, type Back
 import { catalogueEntry, CATALOGUE } from './catalogue.ts';
 import { ensureModel, folderDigest, type DownloadOptions } from './download.ts';
 import { modelFormat, readModelJson } from './modelFiles.ts';
+import { resourcesDir } from '../resources.ts';
 
 export interface BackboneOptions extends DownloadOptions {
   layer?: string;
@@ -59,7 +60,15 @@ export async function resolveBackbone(ref: string, opts: BackboneOptions = {}): 
   let digest: string;
   let name: string;
   let base: Partial<BackboneSpec> = {};
-  if (entry) {
+  if (entry?.builtIn) {
+    dir = path.join(resourcesDir(), 'models', entry.builtIn);
+    digest = folderDigest(dir);
+    if (entry.digest && digest !== entry.digest) {
+      throw new DermFuseError('INVALID_VALUE', `The built-in backbone in ${dir} does not match its checksum (files changed or damaged): reinstall DermFuse.`);
+    }
+    name = entry.builtIn;
+    base = { featureLayer: entry.featureLayer, preprocessing: entry.preprocessing, format: entry.format };
+  } else if (entry?.url) {
     dir = path.join(cache, entry.id);
     digest = await ensureModel(entry.url, dir, entry.digest, opts);
     name = entry.id;

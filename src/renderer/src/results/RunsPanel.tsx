@@ -20,7 +20,7 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
   const [folds, setFolds] = useState<number>(5);
   const [group, setGroup] = useState<'patient' | 'lesion' | 'image'>('patient');
   const [seed, setSeed] = useState<number>(1);
-  const [extractRef, setExtractRef] = useState('');
+  const [extractRef, setExtractRef] = useState('default');
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const loadFeatures = () => api['features.list']({}).then((f) => {
@@ -62,7 +62,7 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
       <Stack gap="xs">
         <Title order={5}>Image features</Title>
         <Group align="end" gap="xs">
-          <TextInput size="xs" style={{ flex: 1 }} label="Backbone (catalogue id, model folder or URL)" placeholder="mobilenet-v2-0.35" value={extractRef} onChange={(e) => setExtractRef(e.currentTarget.value)} data-testid="extract-backbone" />
+          <TextInput size="xs" style={{ flex: 1 }} label="Backbone: default is the built-in MobileNetV2 0.35 (offline); or a catalogue id, model folder or URL" placeholder="default" value={extractRef} onChange={(e) => setExtractRef(e.currentTarget.value)} data-testid="extract-backbone" />
           <Button size="xs" disabled={!extractRef || busy} onClick={() => void extract()} data-testid="extract-start">Extract</Button>
         </Group>
         {note && <Text size="xs" c="dimmed" data-testid="extract-note">{note}</Text>}

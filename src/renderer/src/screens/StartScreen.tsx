@@ -15,11 +15,11 @@ export function StartScreen({ onOpened }: { onOpened(info: ProjectInfo): void })
     api['project.recent']({}).then(setRecent, () => setRecent([]));
   }, []);
 
-  const run = async (action: 'project.open' | 'project.create', target: string) => {
+  const run = async (action: 'project.open' | 'project.create' | 'project.sample', target: string) => {
     setBusy(true);
     setError(null);
     try {
-      onOpened(await api[action]({ dir: target }));
+      onOpened(await api[action]({ dir: target || undefined } as { dir: string }));
     } catch (err) {
       setError(err instanceof ApiError ? err.message : String(err));
     } finally {
@@ -64,6 +64,14 @@ export function StartScreen({ onOpened }: { onOpened(info: ProjectInfo): void })
               <Button variant="light" disabled={!dir || busy} onClick={() => void run('project.create', dir)} data-testid="create-project">
                 Create
               </Button>
+            </Group>
+            <Group gap="xs">
+              <Button variant="outline" disabled={busy} loading={busy} onClick={() => void run('project.sample', dir)} data-testid="try-sample">
+                Try the sample
+              </Button>
+              <Text size="xs" c="dimmed">
+                86 photos of PAD-UFES-20 with their patient data (CC BY 4.0), 12 left to label; works offline. It goes into the folder above, or dermfuse-sample in your home folder when that is empty.
+              </Text>
             </Group>
             {error && (
               <Alert color="red" title="Could not open the project" data-testid="start-error">
