@@ -57,11 +57,54 @@ export interface ModeReport {
   perClass: { class: string; recall: number; precision: number; support: number }[];
 }
 
-export interface SubgroupReport {
+/** One mode's figures in one subgroup; null where the subgroup is too small or lacks a class. */
+export interface SubgroupModeStats {
+  auc: Interval | null;
+  /** Binary runs, at the run's decision rule (each image's fold threshold). */
+  sensitivity: number | null;
+  specificity: number | null;
+  calibrationError: number | null;
+}
+
+export interface SubgroupRow {
   field: string;
+  /** A value of the field, an age band, or "missing". */
   group: string;
   n: number;
-  auc: Record<Mode, number | null>;
+  /** Binary runs: images of the positive class. */
+  positives: number | null;
+  /** Fewer than the minimum images, or not every class present: no figures. */
+  tooFew: boolean;
+  modes: Record<Mode, SubgroupModeStats>;
+}
+
+/** The best and worst subgroup of a field by AUC, and their difference with a patient-bootstrap interval. */
+export interface SubgroupGap {
+  field: string;
+  mode: Mode;
+  best: string;
+  worst: string;
+  gap: Interval;
+  /** The interval lies above 0: a difference chance alone would rarely give. */
+  significant: boolean;
+}
+
+export interface SubgroupTable {
+  rows: SubgroupRow[];
+  gaps: SubgroupGap[];
+  /** One line: the worst subgroup (fused) and by how much; null when no field has two subgroups with an AUC. */
+  summary: string | null;
+  /** Fields the table slices by that the model did not use as inputs. */
+  notInModel: string[];
+  minN: number;
+  /** ... or fewer images than this of a class: too few. */
+  minPerClass: number;
+}
+
+/** A p-value as reports print it: three decimals, and "< 0.001" below that (never "0.000"). */
+export function formatP(p: number): string {
+  if (Number.isNaN(p)) return '–';
+  return p < 0.001 ? '< 0.001' : p.toFixed(3);
 }
 
 export interface RunReportView {
@@ -71,7 +114,7 @@ export interface RunReportView {
   curveClass: string;
   modes: Record<Mode, ModeReport>;
   comparisons: { name: string; difference: number; ci: [number, number]; p: number }[];
-  subgroups: SubgroupReport[];
+  subgroups: SubgroupTable;
   leakage: { field: string; message: string }[];
   fieldsExcluded: { field: string; reason: string }[];
 }

@@ -70,6 +70,21 @@ describe('results in serve mode', () => {
     expect(png.suggestedFilename()).toBe(`run-${runId}-confusion-fused.png`);
   });
 
+  it('shows every subgroup of a field as a forest plot with intervals and the field’s gap, exportable as SVG and PNG', async () => {
+    await page.getByTestId('tab-subgroups').click();
+    await page.getByTestId('subgroup-field').click();
+    await page.getByRole('option', { name: 'site', exact: true }).click();
+    const rows = page.getByTestId('subgroup-table').locator('tbody tr');
+    await expect.poll(() => rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')))).toEqual(['subgroup-row-ARM', 'subgroup-row-BACK', 'subgroup-row-FACE']);
+    await expect.poll(() => page.getByTestId('subgroup-row-ARM').textContent()).toMatch(/ARM\d+\d+0\.\d{3} \[0\.\d{3}, [01]\.\d{3}\]/);
+    await expect.poll(() => page.getByTestId('subgroup-gap-fused').textContent()).toMatch(/^fused: gap 0\.\d{3} \[-?\d\.\d{3}, \d\.\d{3}\]/);
+    const [svg] = await Promise.all([page.waitForEvent('download'), page.getByTestId('chart-subgroups-svg').click()]);
+    const text = fs.readFileSync((await svg.path())!, 'utf8');
+    for (const g of ['ARM', 'BACK', 'FACE', 'ROC AUC (95% CI)']) expect(text).toContain(g);
+    const [png] = await Promise.all([page.waitForEvent('download'), page.getByTestId('chart-subgroups-png').click()]);
+    expect(fs.readFileSync((await png.path())!).subarray(1, 4).toString()).toBe('PNG');
+  });
+
   it('walks the likely label errors by keyboard: K keeps, R relabels to the suggestion, each an annotation', async () => {
     await page.getByTestId('tab-issues').click();
     const rows = page.getByTestId('issue-table').locator('tbody tr');

@@ -47,7 +47,7 @@ describe('run report', () => {
       expect([mr.roc.x[0], mr.roc.y[0], mr.roc.x.at(-1), mr.roc.y.at(-1)]).toEqual([0, 0, 1, 1]);
     }
     expect(r.comparisons.map((c) => c.name)).toEqual(['fused − image', 'fused − metadata']);
-    expect(r.subgroups.some((s) => s.field === 'site')).toBe(true);
+    expect(r.subgroups.rows.some((s) => s.field === 'site')).toBe(true);
     expect(runList(project)[0]).toMatchObject({ runId, status: 'done', staleImages: 0 });
   });
 
@@ -105,6 +105,21 @@ describe('likely label errors', () => {
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { issues: { imageId: number }[] };
     expect(out.issues.map((x) => x.imageId)).toEqual(labelIssues(project, runId).slice(0, 5).map((x) => x.imageId));
+  });
+
+  it('prints the subgroup table from the command line, the same as the report screen’s', () => {
+    const bin = path.resolve(import.meta.dirname, '../../bin/dermfuse.mjs');
+    const json = spawnSync(process.execPath, [bin, 'subgroups', project.dir, '--run', String(runId), '--json'], { encoding: 'utf8' });
+    expect(json.status, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual(runReportView(project, runId).subgroups);
+    const text = spawnSync(process.execPath, [bin, 'subgroups', project.dir, '--run', String(runId), '--mode', 'image'], { encoding: 'utf8' });
+    expect(text.stdout).toMatch(/^image model, per subgroup/);
+    expect(text.stdout).toMatch(/\n  site: gap \d\.\d{3} \[-?\d\.\d{3}, \d\.\d{3}\] \w+ vs \w+/);
+    const report = JSON.parse(spawnSync(process.execPath, [bin, 'report', project.dir, '--run', String(runId), '--json'], { encoding: 'utf8' }).stdout);
+    expect(report.subgroups.rows.length).toBeGreaterThan(0);
+    const bad = spawnSync(process.execPath, [bin, 'subgroups', project.dir, '--run', String(runId), '--mode', 'best'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--mode must be one of image, metadata, fused/);
   });
 
   it('records keep and relabel as annotations and reviews; only a relabel makes the run stale', () => {

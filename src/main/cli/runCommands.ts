@@ -1,3 +1,6 @@
+import { formatP, MODES, type Mode, type SubgroupTable } from '../../shared/results.ts';
+import { loadRunData } from '../ml/fusion/runData.ts';
+import { runSubgroups } from '../ml/fusion/subgroups.ts';
 import { DermFuseError } from '../../shared/errors.ts';
 import { listRuns, runReport } from '../ml/fusion/runs.ts';
 import { trainRun, type RunResult } from '../ml/fusion/train.ts';
@@ -20,7 +23,7 @@ function describe(r: RunResult): string {
     const x = r.modes[m];
     lines.push(`  ${m.padEnd(10)} ${f3(x.auc)}  [${f3(x.aucCI[0])}, ${f3(x.aucCI[1])}]   ${f3(x.balancedAccuracy)}`);
   }
-  lines.push(`  fused ${r.fusion}; fused - image AUC ${r.fusedVsImage.difference >= 0 ? '+' : ''}${f3(r.fusedVsImage.difference)} [${f3(r.fusedVsImage.ci[0])}, ${f3(r.fusedVsImage.ci[1])}], p=${r.fusedVsImage.p.toFixed(3)}`);
+  lines.push(`  fused ${r.fusion}; fused - image AUC ${r.fusedVsImage.difference >= 0 ? '+' : ''}${f3(r.fusedVsImage.difference)} [${f3(r.fusedVsImage.ci[0])}, ${f3(r.fusedVsImage.ci[1])}], p ${formatP(r.fusedVsImage.p).startsWith('<') ? formatP(r.fusedVsImage.p) : `= ${formatP(r.fusedVsImage.p)}`}`);
   lines.push(r.fusedBeatsBoth ? '  The metadata helps: the fused model beats both single modalities.' : '  The fused model does not beat both single modalities on this data.');
   return lines.join('\n');
 }
@@ -76,11 +79,45 @@ export const RUN_COMMANDS: Record<string, Command> = {
     async run(v, [dir]) {
       return withProject(dir!, async (project) => {
         const r = runReport(project, positiveInt(requireString(v, 'run'), 'run')!);
-        return { json: r, text: r.result ? describe(r.result) : `Run ${r.runId}: ${r.status}${r.error ? ` (${r.error})` : ''}` };
+        if (!r.result) return { json: r, text: `Run ${r.runId}: ${r.status}${r.error ? ` (${r.error})` : ''}` };
+        const subgroups = runSubgroups(project, loadRunData(project, r.runId));
+        return { json: { ...r, subgroups }, text: `${describe(r.result)}${subgroups.summary ? `\n  ${subgroups.summary}` : ''}` };
+      });
+    },
+  },
+  subgroups: {
+    usage: 'dermfuse subgroups DIR --run ID [--mode fused|image|metadata] [--json]',
+    summary: 'a run’s performance per subgroup of every field (skin type first), with intervals and the largest gap per field',
+    options: { run: { type: 'string' }, mode: { type: 'string' } },
+    positionals: ['DIR'],
+    async run(v, [dir]) {
+      const mode = (optionalString(v, 'mode') ?? 'fused') as Mode;
+      if (!(MODES as readonly string[]).includes(mode)) throw new DermFuseError('INVALID_ARGUMENT', `--mode must be one of ${MODES.join(', ')}`);
+      return withProject(dir!, async (project) => {
+        const t = runSubgroups(project, loadRunData(project, positiveInt(requireString(v, 'run'), 'run')!));
+        return { json: t, text: subgroupText(t, mode) };
       });
     },
   },
 };
+
+/** The subgroup table as text: one line per subgroup, the gaps, and the summary. */
+function subgroupText(t: SubgroupTable, mode: Mode): string {
+  const lines = [`${mode} model, per subgroup (n, positives, AUC [95% CI], sensitivity / specificity, calibration error):`];
+  let field = '';
+  for (const s of t.rows) {
+    if (s.field !== field) {
+      field = s.field;
+      const gap = t.gaps.find((g) => g.field === field && g.mode === mode);
+      lines.push(`  ${field}${t.notInModel.includes(field) ? ' (not a model input)' : ''}${gap ? `: gap ${f3(gap.gap.value)} [${f3(gap.gap.ci[0])}, ${f3(gap.gap.ci[1])}] ${gap.best} vs ${gap.worst}${gap.significant ? ' — interval excludes 0' : ''}` : ''}`);
+    }
+    const m = s.modes[mode];
+    const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
+    lines.push(`    ${s.group.padEnd(12)} n ${String(s.n).padStart(4)}  pos ${String(s.positives ?? '–').padStart(4)}  ${m.auc ? `AUC ${f3(m.auc.value)} [${f3(m.auc.ci[0])}, ${f3(m.auc.ci[1])}]  ${pct(m.sensitivity)} / ${pct(m.specificity)}  ECE ${f3(m.calibrationError!)}` : 'too few'}`);
+  }
+  if (t.summary) lines.push(t.summary);
+  return lines.join('\n');
+}
 
 RUN_COMMANDS['label-errors'] = {
   usage: 'dermfuse label-errors DIR --run ID [--limit N] [--json]',

@@ -3,8 +3,7 @@ import { MODES, runClassOf, type CaseFilter, type CaseRow, type EmbeddingMap, ty
 import { storePcaMap } from '../ml/extract.ts';
 import { FeatureStore } from '../ml/featureStore.ts';
 import type { Project } from '../project.ts';
-import { metadataOf } from './report.ts';
-import { currentLabels, loadRunData, predictedClasses, type RunData } from './runData.ts';
+import { currentLabels, loadRunData, metadataOf, predictedClasses, type RunData } from '../ml/fusion/runData.ts';
 
 export interface CaseQuery {
   runId: number;

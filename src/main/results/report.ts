@@ -1,13 +1,11 @@
 import { DermFuseError } from '../../shared/errors.ts';
-import { MODES, type Curve, type Mode, type ModeReport, type RunListItem, type RunReportView, type SubgroupReport } from '../../shared/results.ts';
-import type { FieldValue } from '../../shared/types.ts';
-import { FieldsRepo } from '../db/repos/fieldsRepo.ts';
-import { subgroupMetrics } from '../ml/bundle/subgroups.ts';
+import { MODES, type Curve, type Mode, type ModeReport, type RunListItem, type RunReportView } from '../../shared/results.ts';
 import { allRunRows, parseRun, type RunRow } from '../ml/fusion/runRow.ts';
 import { confusionMatrix } from '../ml/fusion/metrics.ts';
 import type { RunResult } from '../ml/fusion/train.ts';
 import type { Project } from '../project.ts';
-import { loadRunData, predictedClasses, staleImageCount, type RunData } from './runData.ts';
+import { loadRunData, predictedClasses, staleImageCount, type RunData } from '../ml/fusion/runData.ts';
+import { runSubgroups } from '../ml/fusion/subgroups.ts';
 
 /** Curves are thinned to about this many points: enough to read, small enough to send. */
 const CURVE_POINTS = 200;
@@ -87,22 +85,13 @@ function modeReport(d: RunData, mode: Mode, curveClass: number): ModeReport {
   };
 }
 
-/** Metadata values of the run's images, now, for every field (subgroups, case lists, the map). */
-export function metadataOf(project: Project, imageIds: number[]): { fields: { name: string; type: string }[]; rows: FieldValue[][] } {
-  const repo = new FieldsRepo(project.db);
-  const fields = repo.list();
-  return { fields: fields.map((f) => ({ name: f.name, type: f.type })), rows: repo.rows(imageIds, fields) };
-}
-
 /** Everything the report screen shows for one run. `curveClass`: which class the curves are for (multiclass). */
 export function runReportView(project: Project, runId: number, curveClass?: string): RunReportView {
   const d = loadRunData(project, runId);
   const C = d.classes.length;
   const k = curveClass === undefined ? (C === 2 ? 1 : 0) : d.classes.indexOf(curveClass);
   if (k < 0) throw new DermFuseError('NOT_FOUND', `Run ${runId} has no class "${curveClass}". Classes: ${d.classes.join(', ')}.`);
-  const meta = metadataOf(project, d.imageIds);
-  const perMode = Object.fromEntries(MODES.map((m) => [m, subgroupMetrics(meta.fields, meta.rows, d.probs[m], d.labels, C)])) as Record<Mode, ReturnType<typeof subgroupMetrics>>;
-  const subgroups: SubgroupReport[] = perMode.fused.map((r, i) => ({ field: r.field, group: r.group, n: r.n, auc: { image: perMode.image[i]!.auc, metadata: perMode.metadata[i]!.auc, fused: r.auc } }));
+  const subgroups = runSubgroups(project, d);
   const cmp = (name: string, c: RunResult['fusedVsImage']) => ({ name, difference: c.difference, ci: c.ci, p: c.p });
   return {
     run: listItem(project, d.row),

@@ -2,7 +2,7 @@ import { DermFuseError } from '../../shared/errors.ts';
 import type { Editor } from '../api/edits.ts';
 import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import type { Project } from '../project.ts';
-import { currentLabels, loadRunData } from './runData.ts';
+import { currentLabels, loadRunData } from '../ml/fusion/runData.ts';
 import { writeTransaction } from '../db/open.ts';
 
 export interface ReviewRequest {

@@ -14,7 +14,8 @@ import { runModels, runReport } from '../fusion/runs.ts';
 import { readModelJson } from '../modelFiles.ts';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, type Manifest, type PreprocessingFile } from './format.ts';
 import { modelCard } from './modelCard.ts';
-import { subgroupMetrics } from './subgroups.ts';
+import { loadRunData } from '../fusion/runData.ts';
+import { runSubgroups } from '../fusion/subgroups.ts';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -74,7 +75,7 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
       },
     };
     fs.writeFileSync(path.join(tmp, 'preprocessing.json'), JSON.stringify(pre));
-    fs.writeFileSync(path.join(tmp, 'MODEL_CARD.md'), modelCard(result, mode, subgroups(project, runId, mode, fields, result.classes.length)));
+    fs.writeFileSync(path.join(tmp, 'MODEL_CARD.md'), modelCard(result, mode, runSubgroups(project, loadRunData(project, runId))));
     const files: Manifest['files'] = {};
     const walk = (dir: string): void => {
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -100,13 +101,4 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-}
-
-/** Subgroup AUCs of the exported mode from the run's out-of-fold predictions. */
-function subgroups(project: Project, runId: number, mode: Mode, fields: { name: string; type: string }[], classes: number) {
-  const rows = project.db.prepare(`SELECT image_id, label, ${mode} AS probs FROM run_predictions WHERE run_id = ? ORDER BY image_id`).all(runId) as { image_id: number; label: number; probs: string }[];
-  const repo = new FieldsRepo(project.db);
-  const meta = repo.rows(rows.map((r) => r.image_id), fields.map((f) => repo.get(f.name)));
-  const probs = Float64Array.from(rows.flatMap((r) => JSON.parse(r.probs) as number[]));
-  return subgroupMetrics(fields, meta, probs, Int32Array.from(rows.map((r) => r.label)), classes);
 }

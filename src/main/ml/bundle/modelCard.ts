@@ -1,11 +1,11 @@
 import type { Mode } from '../fusion/crossval.ts';
 import type { RunResult } from '../fusion/train.ts';
-import type { SubgroupRow } from './subgroups.ts';
+import { formatP, type SubgroupTable } from '../../../shared/results.ts';
 
 const f3 = (x: number | null) => (x === null || Number.isNaN(x) ? '–' : x.toFixed(3));
 
 /** The model card: what the model is, what it was trained and measured on, and what it must not be used for. */
-export function modelCard(r: RunResult, mode: Mode, subgroups: SubgroupRow[]): string {
+export function modelCard(r: RunResult, mode: Mode, subgroups: SubgroupTable): string {
   const m = r.evaluation.modes[mode];
   const lines = [
     `# DermFuse model card — run ${r.runId}, ${mode} model`,
@@ -29,19 +29,40 @@ export function modelCard(r: RunResult, mode: Mode, subgroups: SubgroupRow[]): s
       return `| ${k}${k === mode ? ' (this model)' : ''} | ${f3(x.auc)} | ${f3(x.aucCI[0])}–${f3(x.aucCI[1])} | ${f3(x.balancedAccuracy)} |`;
     }),
     '',
-    `Fused minus image-only AUC: ${f3(r.fusedVsImage.difference)} (95% CI ${f3(r.fusedVsImage.ci[0])}–${f3(r.fusedVsImage.ci[1])}, paired bootstrap p = ${f3(r.fusedVsImage.p)}). Fusion: ${r.fusion}.`,
+    `Fused minus image-only AUC: ${f3(r.fusedVsImage.difference)} (95% CI ${f3(r.fusedVsImage.ci[0])}–${f3(r.fusedVsImage.ci[1])}, paired bootstrap p ${formatP(r.fusedVsImage.p).startsWith('<') ? formatP(r.fusedVsImage.p) : `= ${formatP(r.fusedVsImage.p)}`}). Fusion: ${r.fusion}.`,
     m.sensitivityAtSpecificity ? `Sensitivity at 80/90/95% specificity: ${Object.values(m.sensitivityAtSpecificity).map(f3).join(' / ')}.` : '',
     `Brier score ${f3(m.brier)}, expected calibration error ${f3(m.calibrationError)}.`,
     '',
-    '## Subgroups (this model, out-of-fold)',
-    '| field | group | n | ROC AUC |',
-    '|---|---|---|---|',
-    ...subgroups.map((s) => `| ${s.field} | ${s.group} | ${s.n} | ${f3(s.auc)} |`),
+    ...subgroupSection(subgroups, mode),
     '',
     '## Known limitations and warnings',
     ...r.leakage.map((w) => `- ${w.field}: ${w.message}${r.fieldsUsed.includes(w.field) ? ' (used by this model)' : ' (left out)'}`),
     '- Performance was measured on the project\'s own images; other cameras, populations and skin types may differ.',
-    '- Subgroups with fewer than 20 images, or without both classes, have no AUC.',
+    `- Subgroups with fewer than ${subgroups.minN} images, or fewer than ${subgroups.minPerClass} of a class, have no figures ("too few").`,
   ];
   return lines.filter((l) => l !== undefined).join('\n') + '\n';
+}
+
+/** Per-subgroup figures of the exported mode, the largest gap per field, and which sliced fields the model did not use. */
+function subgroupSection(t: SubgroupTable, mode: Mode): string[] {
+  const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
+  return [
+    '## Subgroups (this model, out-of-fold)',
+    t.notInModel.length ? `Sliced also by fields the model does not use as inputs (a valid way to look for its failures): ${t.notInModel.join(', ')}.` : 'Every sliced field is an input of the model.',
+    ...(t.summary ? ['', t.summary] : []),
+    '',
+    '| field | group | n | positives | ROC AUC | 95% CI | sensitivity | specificity | calibration error |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...t.rows.map((s) => {
+      const m = s.modes[mode];
+      if (s.tooFew) return `| ${s.field} | ${s.group} | ${s.n} | ${s.positives ?? '–'} | too few | | | | |`;
+      return `| ${s.field} | ${s.group} | ${s.n} | ${s.positives ?? '–'} | ${f3(m.auc!.value)} | ${f3(m.auc!.ci[0])}–${f3(m.auc!.ci[1])} | ${pct(m.sensitivity)} | ${pct(m.specificity)} | ${f3(m.calibrationError)} |`;
+    }),
+    '',
+    'Largest gap per field (best minus worst subgroup AUC, patient bootstrap):',
+    '',
+    '| field | best | worst | gap | 95% CI | |',
+    '|---|---|---|---|---|---|',
+    ...t.gaps.filter((g) => g.mode === mode).map((g) => `| ${g.field} | ${g.best} | ${g.worst} | ${f3(g.gap.value)} | ${f3(g.gap.ci[0])}–${f3(g.gap.ci[1])} | ${g.significant ? 'interval excludes 0' : ''} |`),
+  ];
 }

@@ -47,6 +47,14 @@ export interface Dataset {
 }
 
 /**
+ * SQL for an image's cross-validation group (over `images i`, `patients p`, `lesions le`): its patient, else its
+ * lesion, else the image itself; the same unit the bootstrap resamples.
+ */
+export function groupExpression(group: 'patient' | 'lesion' | 'image'): string {
+  return group === 'patient' ? 'COALESCE(p.external_id, le.external_id, i.external_id)' : group === 'lesion' ? 'COALESCE(le.external_id, i.external_id)' : 'i.external_id';
+}
+
+/**
  * Reads, in one read transaction, everything a run needs: labels, metadata and features as they are now. Edits
  * made while the run trains do not reach it; the snapshot says which edits it saw.
  */
@@ -62,7 +70,7 @@ export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
     const backboneKey = cfg.backbone ? findBackboneKey(store, cfg.backbone) : store.backbones()[0]?.key;
     if (!backboneKey) throw new DermFuseError('NOT_FOUND', 'No image features in this project yet: run dermfuse extract first.');
     const vectors = new Map(store.imageVectors(backboneKey).map((v) => [v.imageId, v.vector]));
-    const groupExpr = cfg.group === 'patient' ? 'COALESCE(p.external_id, le.external_id, i.external_id)' : cfg.group === 'lesion' ? 'COALESCE(le.external_id, i.external_id)' : 'i.external_id';
+    const groupExpr = groupExpression(cfg.group);
     const rows = db
       .prepare(
         `SELECT i.id, i.external_id, i.sha256, c.name AS label, ${groupExpr} AS grp

@@ -163,9 +163,12 @@ export function subset(p: Predictions, idx: Int32Array): Predictions {
   return { probs, classes: p.classes, labels };
 }
 
-/** 2.5th and 97.5th percentiles of a metric over the resamples (NaNs, from a resample missing a class, dropped). */
-export function percentileInterval(values: number[]): [number, number] {
+/**
+ * The central 1 - alpha interval of a metric over the resamples (2.5th and 97.5th percentiles by default; NaNs,
+ * from a resample missing a class, dropped).
+ */
+export function percentileInterval(values: number[], alpha = 0.05): [number, number] {
   const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
   const at = (q: number) => v[Math.min(v.length - 1, Math.max(0, Math.round(q * (v.length - 1))))]!;
-  return [at(0.025), at(0.975)];
+  return [at(alpha / 2), at(1 - alpha / 2)];
 }

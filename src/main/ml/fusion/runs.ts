@@ -2,7 +2,7 @@ import { DermFuseError } from '../../../shared/errors.ts';
 import type { Project } from '../../project.ts';
 import type { FinalModels } from './crossval.ts';
 import { allRunRows, parseRun, runRow, type RunRow } from './runRow.ts';
-import { staleImageCount } from '../../results/runData.ts';
+import { staleImageCount } from './runData.ts';
 
 /** True when some of the run's images carry a different label now (a relabel): its metrics describe older labels. */
 export function isStale(project: Project, r: RunRow): boolean {

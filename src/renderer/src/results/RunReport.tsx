@@ -1,9 +1,9 @@
 import { Alert, Badge, Card, Group, SegmentedControl, Select, SimpleGrid, Stack, Table, Tabs, Text, Title } from '@mantine/core';
 import { useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
-import { MODES, type Mode, type RunReportView } from '../../../shared/results.ts';
+import { formatP, MODES, type Mode, type RunReportView } from '../../../shared/results.ts';
 import { api } from '../api.ts';
-import { Chart } from '../charts/Chart.tsx';
+import { Chart, type ChartOption } from '../charts/Chart.tsx';
 import { CasesList, type CaseSelection } from './CasesList.tsx';
 import { calibrationOption, cellOf, confusionOption, MODE_COLORS, prOption, rocOption, subgroupOption } from './chartOptions.ts';
 import { EmbeddingMapView } from './EmbeddingMapView.tsx';
@@ -12,7 +12,47 @@ import { LabelIssues } from './LabelIssues.tsx';
 const f3 = (x: number) => x.toFixed(3);
 const ci = (c: [number, number]) => `[${f3(c[0])}, ${f3(c[1])}]`;
 /** p from 1000 bootstrap resamples: below 0.001 cannot be told apart. */
-const pText = (p: number) => (p < 0.001 ? '< 0.001' : p.toFixed(3));
+const pText = formatP;
+const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
+
+/** Every subgroup of one field as a forest plot and a table, with the field's largest gap; fields not in the model say so. */
+function Subgroups({ r, field, onField, option, runId }: { r: RunReportView; field: string | null; onField(f: string | null): void; option: ChartOption | null; runId: number }) {
+  const t = r.subgroups;
+  if (t.rows.length === 0) return <Text c="dimmed">No field with two or more subgroups to slice by.</Text>;
+  const fields = [...new Set(t.rows.map((s) => s.field))];
+  const gaps = t.gaps.filter((g) => g.field === field);
+  return (
+    <Stack gap="xs">
+      <Group align="end">
+        <Select size="xs" w={220} label="Subgroups by" data={fields.map((f) => ({ value: f, label: t.notInModel.includes(f) ? `${f} (not a model input)` : f }))} value={field} onChange={onField} allowDeselect={false} data-testid="subgroup-field" />
+        {gaps.map((g) => (
+          <Badge key={g.mode} color={g.significant ? 'red' : 'gray'} variant="light" data-testid={`subgroup-gap-${g.mode}`}>
+            {g.mode}: gap {f3(g.gap.value)} {ci(g.gap.ci)} ({g.best} vs {g.worst})
+          </Badge>
+        ))}
+      </Group>
+      {option && <Chart option={option} height={Math.max(160, 70 + 34 * t.rows.filter((s) => s.field === field).length)} name={`run-${runId}-subgroups-${field}`} testId="chart-subgroups" />}
+      <Table fz="xs" data-testid="subgroup-table">
+        <Table.Thead>
+          <Table.Tr><Table.Th>Group</Table.Th><Table.Th>n</Table.Th><Table.Th>positives</Table.Th>{MODES.map((m) => <Table.Th key={m}>AUC {m} (95% CI)</Table.Th>)}<Table.Th>fused sens. / spec.</Table.Th><Table.Th>fused ECE</Table.Th></Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {t.rows.filter((s) => s.field === field).map((s) => (
+            <Table.Tr key={s.group} data-testid={`subgroup-row-${s.group}`}>
+              <Table.Td>{s.group}</Table.Td>
+              <Table.Td>{s.n}</Table.Td>
+              <Table.Td>{s.positives ?? '–'}</Table.Td>
+              {MODES.map((m) => <Table.Td key={m}>{s.modes[m].auc ? `${f3(s.modes[m].auc!.value)} ${ci(s.modes[m].auc!.ci)}` : 'too few'}</Table.Td>)}
+              <Table.Td>{s.tooFew ? '' : `${pct(s.modes.fused.sensitivity)} / ${pct(s.modes.fused.specificity)}`}</Table.Td>
+              <Table.Td>{s.tooFew ? '' : f3(s.modes.fused.calibrationError!)}</Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+      <Text size="xs" c="dimmed">Intervals and gaps from {r.run.group}-level bootstrap of the out-of-fold predictions; fewer than {t.minN} images, or fewer than {t.minPerClass} of a class: too few.</Text>
+    </Stack>
+  );
+}
 
 /** Whether the metadata helped, at a glance: the three modes with intervals and the paired tests. */
 function Summary({ r }: { r: RunReportView }) {
@@ -49,6 +89,7 @@ function Summary({ r }: { r: RunReportView }) {
         {r.run.images} images, {r.run.folds} folds grouped by {r.run.group}, seed {r.run.seed}; fields {r.run.fields.join(', ')}; fusion {r.run.fusion}.
         {r.fieldsExcluded.length > 0 && ` Left out: ${r.fieldsExcluded.map((f) => `${f.field} (${f.reason})`).join('; ')}.`}
       </Text>
+      {r.subgroups.summary && <Alert color={r.subgroups.gaps.some((g) => g.mode === 'fused' && g.significant) ? 'orange' : 'gray'} data-testid="subgroup-summary">{r.subgroups.summary}</Alert>}
       {r.leakage.filter((l) => r.run.fields.includes(l.field)).map((l) => <Alert key={l.field} color="orange" data-testid="leakage-used">Used although flagged: {l.message}</Alert>)}
       {r.leakage.some((l) => !r.run.fields.includes(l.field)) && (
         <Text size="xs" c="dimmed">Flagged as possible leakage and not used: {r.leakage.filter((l) => !r.run.fields.includes(l.field)).map((l) => l.field).join(', ')}.</Text>
@@ -70,7 +111,7 @@ export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number
     api['runs.report']({ runId, curveClass }).then((r) => {
       setReport(r);
       setError(null);
-      setSubField((f) => f ?? r.subgroups[0]?.field ?? null);
+      setSubField((f) => f ?? r.subgroups.rows[0]?.field ?? null);
     }, (e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
   }, [runId, curveClass, version]);
   const changed = () => {
@@ -118,24 +159,7 @@ export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number
             </div>
           </Group>
         </Tabs.Panel>
-        <Tabs.Panel value="subgroups" pt="xs">
-          {report.subgroups.length === 0 ? (
-            <Text c="dimmed">No subgroup field (sex, age, site, Fitzpatrick type) with two or more groups.</Text>
-          ) : (
-            <Stack gap="xs">
-              <Select size="xs" w={200} label="Subgroups by" data={[...new Set(report.subgroups.map((s) => s.field))]} value={subField} onChange={setSubField} allowDeselect={false} data-testid="subgroup-field" />
-              {sub && <Chart option={sub} height={300} name={`run-${runId}-subgroups-${subField}`} testId="chart-subgroups" />}
-              <Table fz="xs" data-testid="subgroup-table">
-                <Table.Thead><Table.Tr><Table.Th>Group</Table.Th><Table.Th>n</Table.Th>{MODES.map((m) => <Table.Th key={m}>AUC {m}</Table.Th>)}</Table.Tr></Table.Thead>
-                <Table.Tbody>
-                  {report.subgroups.filter((s) => s.field === subField).map((s) => (
-                    <Table.Tr key={s.group}><Table.Td>{s.group}</Table.Td><Table.Td>{s.n}</Table.Td>{MODES.map((m) => <Table.Td key={m}>{s.auc[m] === null ? 'too few' : f3(s.auc[m]!)}</Table.Td>)}</Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-            </Stack>
-          )}
-        </Tabs.Panel>
+        <Tabs.Panel value="subgroups" pt="xs"><Subgroups r={report} field={subField} onField={setSubField} option={sub} runId={runId} /></Tabs.Panel>
         <Tabs.Panel value="issues" pt="xs"><LabelIssues runId={runId} onChanged={changed} /></Tabs.Panel>
         <Tabs.Panel value="map" pt="xs"><EmbeddingMapView runId={runId} onOpen={onOpenInBrowser} /></Tabs.Panel>
       </Tabs>

@@ -69,16 +69,42 @@ export function cellOf(value: [number, number, number], classes: string[]): { tr
   return { predictedClass: classes[value[0]]!, trueClass: classes[classes.length - 1 - value[1]]! };
 }
 
-/** AUC per subgroup and mode, one field at a time. */
+/** Where each mode's row sits within a subgroup's band of the forest plot. */
+const MODE_OFFSET: Record<Mode, number> = { image: -0.22, metadata: 0, fused: 0.22 };
+
+/**
+ * Forest plot of one field's subgroups: a row per subgroup (top to bottom), per mode the AUC as a point and its
+ * patient-bootstrap 95% interval as a line; "too few" subgroups keep their row, empty.
+ */
 export function subgroupOption(r: RunReportView, field: string): ChartOption {
-  const rows = r.subgroups.filter((s) => s.field === field);
+  const rows = r.subgroups.rows.filter((s) => s.field === field);
+  const labels = rows.map((s) => `${s.group} (n=${s.n}${s.tooFew ? ', too few' : ''})`);
+  const series = MODES.flatMap((m) => {
+    const y = (k: number) => k + MODE_OFFSET[m];
+    const points = rows.flatMap((s, k) => (s.modes[m].auc ? [[s.modes[m].auc!.value, y(k), k]] : []));
+    const bars = rows.flatMap((s, k) => (s.modes[m].auc ? [[s.modes[m].auc!.ci[0], y(k)], [s.modes[m].auc!.ci[1], y(k)], '-'] : []));
+    return [
+      { name: m, type: 'scatter', yAxisIndex: 1, color: MODE_COLORS[m], symbolSize: 8, data: points },
+      { name: m, type: 'line', yAxisIndex: 1, color: MODE_COLORS[m], showSymbol: false, connectNulls: false, lineStyle: { width: 2 }, tooltip: { show: false }, data: bars },
+    ];
+  });
   return {
-    tooltip: { trigger: 'axis' },
-    legend: { top: 0 },
-    grid: { left: 50, right: 15, top: 35, bottom: 50 },
-    xAxis: { type: 'category', data: rows.map((s) => `${s.group} (n=${s.n})`), axisLabel: { interval: 0, rotate: rows.length > 6 ? 30 : 0 } },
-    yAxis: { type: 'value', min: 0, max: 1, name: 'AUC' },
-    series: MODES.map((m) => ({ name: m, type: 'bar', color: MODE_COLORS[m], data: rows.map((s) => s.auc[m]) })),
+    tooltip: {
+      trigger: 'item',
+      formatter: (p: { seriesName: string; data: [number, number, number] }) => {
+        const s = rows[p.data[2]]!.modes[p.seriesName as Mode];
+        return `${escapeHtml(field)} = ${escapeHtml(rows[p.data[2]]!.group)}<br>${p.seriesName}: AUC ${s.auc!.value.toFixed(3)} [${s.auc!.ci[0].toFixed(3)}, ${s.auc!.ci[1].toFixed(3)}]`;
+      },
+    },
+    legend: { top: 0, data: [...MODES] },
+    grid: { left: 170, right: 20, top: 35, bottom: 40 },
+    xAxis: { type: 'value', min: 0, max: 1, name: 'ROC AUC (95% CI)', nameLocation: 'middle', nameGap: 25, axisLine: { onZero: false } },
+    // Labels on a category axis; the data on a hidden value axis over the same bands, so modes sit side by side.
+    yAxis: [
+      { type: 'category', inverse: true, data: labels },
+      { type: 'value', inverse: true, min: -0.5, max: rows.length - 0.5, show: false },
+    ],
+    series: [...series, { type: 'line', yAxisIndex: 1, data: [], markLine: { silent: true, symbol: 'none', label: { show: false }, lineStyle: { type: 'dashed', color: '#adb5bd' }, data: [{ xAxis: 0.5 }] } }],
   };
 }
 

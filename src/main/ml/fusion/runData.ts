@@ -1,8 +1,11 @@
-import { DermFuseError } from '../../shared/errors.ts';
-import { MODES, runClassOf, type Mode } from '../../shared/results.ts';
-import type { Project } from '../project.ts';
-import { parseRun, runRow, type ParsedRun, type RunRow } from '../ml/fusion/runRow.ts';
-import type { RunResult } from '../ml/fusion/train.ts';
+import { DermFuseError } from '../../../shared/errors.ts';
+import type { FieldValue } from '../../../shared/types.ts';
+import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
+import { MODES, runClassOf, type Mode } from '../../../shared/results.ts';
+import type { Project } from '../../project.ts';
+import { parseRun, runRow, type ParsedRun, type RunRow } from './runRow.ts';
+import type { RunResult } from './train.ts';
+import { groupExpression } from './dataset.ts';
 
 /** A finished run's stored out-of-fold predictions, in the order of its images. */
 export interface RunData {
@@ -63,6 +66,18 @@ export function predictedClasses(d: RunData, mode: Mode): Int32Array {
   });
 }
 
+/** The bootstrap unit of each of the run's images, in RunData order: grouped as the run grouped its folds. */
+export function bootstrapUnits(project: Project, d: RunData): string[] {
+  const rows = project.db
+    .prepare(
+      `SELECT i.id, ${groupExpression(d.cfg.group as 'patient' | 'lesion' | 'image')} AS grp FROM run_predictions r JOIN images i ON i.id = r.image_id
+       LEFT JOIN patients p ON p.id = i.patient_id LEFT JOIN lesions le ON le.id = i.lesion_id WHERE r.run_id = ?`,
+    )
+    .all(d.runId) as { id: number; grp: string }[];
+  const unit = new Map(rows.map((r) => [r.id, r.grp]));
+  return d.imageIds.map((id) => unit.get(id)!);
+}
+
 /** Current labels of the run's images (null: cleared), by image id. */
 export function currentLabels(project: Project, runId: number, labelSetId: number): Map<number, string | null> {
   const rows = project.db
@@ -79,4 +94,11 @@ export function staleImageCount(project: Project, row: RunRow): number {
     .prepare('SELECT p.label AS trained, c.name FROM run_predictions p LEFT JOIN current_labels l ON l.image_id = p.image_id AND l.label_set_id = ? LEFT JOIN classes c ON c.id = l.class_id WHERE p.run_id = ?')
     .all(snap.labelSetId, row.id) as { trained: number; name: string | null }[];
   return rows.filter((r) => runClassOf(cfg.positive, result.classes, r.name) !== r.trained).length;
+}
+
+/** Metadata values of the run's images, now, for every field (subgroups, case lists, the map). */
+export function metadataOf(project: Project, imageIds: number[]): { fields: { name: string; type: string }[]; rows: FieldValue[][] } {
+  const repo = new FieldsRepo(project.db);
+  const fields = repo.list();
+  return { fields: fields.map((f) => ({ name: f.name, type: f.type })), rows: repo.rows(imageIds, fields) };
 }
