@@ -74,26 +74,8 @@ export interface Progress {
   message?: string;
 }
 
-export const JOB_KINDS = ['import', 'extract', 'train'] as const;
-export type JobKind = (typeof JOB_KINDS)[number];
-
-/** Long work as the UI sees it: progress with an estimate of the time left, then a result or an error. */
-export interface JobInfo {
-  id: number;
-  kind: JobKind;
-  title: string;
-  status: 'running' | 'done' | 'failed' | 'cancelled';
-  progress: Progress | null;
-  startedAt: string;
-  finishedAt: string | null;
-  /** Seconds left at the current phase's rate; null until it can be estimated. */
-  etaSeconds: number | null;
-  elapsedSeconds: number;
-  result: unknown;
-  error: { code: string; message: string } | null;
-  /** Bumped on every change: watchers ask for news past the version they have. */
-  version: number;
-}
+export type { JobInfo, JobKind } from './jobs.ts';
+export { JOB_KINDS } from './jobs.ts';
 
 export interface ImageSummary {
   id: number;

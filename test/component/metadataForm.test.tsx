@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { act, cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { validateValue } from '../../src/main/api/edits.ts';
+import { validateValue } from '../../src/main/workbench/edits.ts';
 import { ApiError } from '../../src/shared/api.ts';
 import type { Field, FieldValue, ImageDetail } from '../../src/shared/types.ts';
 import { installDomShims, renderUi } from './setup.tsx';

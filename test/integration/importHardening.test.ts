@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Editor } from '../../src/main/api/edits.ts';
+import { Editor } from '../../src/main/workbench/edits.ts';
 import { FieldsRepo } from '../../src/main/db/repos/fieldsRepo.ts';
 import { planImport } from '../../src/main/images/importPlan.ts';
 import { runImport } from '../../src/main/images/importRun.ts';

@@ -4,13 +4,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RecentProjects } from '../../src/main/api/recent.ts';
 import { Service } from '../../src/main/api/service.ts';
 import { JobManager } from '../../src/main/jobs/manager.ts';
-import type { JobInfo } from '../../src/shared/types.ts';
+import type { JobInfoOf, JobKind } from '../../src/shared/jobs.ts';
+
+/** The manager is generic over result types: these tests give their jobs plain results of their own. */
+type TestResults = Record<JobKind, unknown>;
+type JobInfo = JobInfoOf<TestResults>;
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
 
 let tmp: ReturnType<typeof tempDir> | undefined;
 afterEach(() => tmp?.cleanup());
 
-async function until(m: JobManager, id: number): Promise<JobInfo> {
+async function until(m: JobManager<TestResults>, id: number): Promise<JobInfo> {
   let j = m.get(id);
   while (j.status === 'running') j = await m.watch(id, j.version, 2000);
   return j;
@@ -18,7 +22,7 @@ async function until(m: JobManager, id: number): Promise<JobInfo> {
 
 describe('job manager', () => {
   it('reports progress with an estimate of the time left, then the result', async () => {
-    const m = new JobManager();
+    const m = new JobManager<TestResults>();
     const seen: JobInfo[] = [];
     const job = m.start('import', 'count', async (_signal, progress) => {
       for (let i = 1; i <= 6; i++) {
@@ -27,7 +31,7 @@ describe('job manager', () => {
       }
       return { counted: 6 };
     });
-    let j = job;
+    let j: JobInfo = job;
     while (j.status === 'running') {
       j = await m.watch(j.id, j.version, 2000);
       seen.push(j);
@@ -41,7 +45,7 @@ describe('job manager', () => {
   });
 
   it('cancels through the signal, refuses a second job while one runs, and keeps a failure with its message', async () => {
-    const m = new JobManager();
+    const m = new JobManager<TestResults>();
     const job = m.start('extract', 'slow', (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })))));
     expect(() => m.start('import', 'other', async () => 1)).toThrow(/slow is still running/);
     m.cancel(job.id);

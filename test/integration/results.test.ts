@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Editor } from '../../src/main/api/edits.ts';
+import { Editor } from '../../src/main/workbench/edits.ts';
 import { trainRun } from '../../src/main/ml/fusion/train.ts';
 import { rngFrom } from '../../src/main/ml/random.ts';
 import type { Project } from '../../src/main/project.ts';
 import { embeddingMap, labelIssues, runCases } from '../../src/main/results/cases.ts';
-import { rocPr, runList, runReportView } from '../../src/main/results/report.ts';
+import { runList } from '../../src/main/ml/fusion/runs.ts';
+import { rocPr, runReportView } from '../../src/main/results/report.ts';
 import { reviewLabel } from '../../src/main/results/review.ts';
 import { MODES } from '../../src/shared/results.ts';
 import { fusionProject } from '../fixtures/fusionData.ts';

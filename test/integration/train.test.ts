@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabelsRepo } from '../../src/main/db/repos/labelsRepo.ts';
-import { listRuns, runReport } from '../../src/main/ml/fusion/runs.ts';
+import { runList, runReport } from '../../src/main/ml/fusion/runs.ts';
 import { trainRun, type RunResult } from '../../src/main/ml/fusion/train.ts';
 import type { Project } from '../../src/main/project.ts';
 import { FEATURE_KEY, fusionProject } from '../fixtures/fusionData.ts';
@@ -61,15 +61,15 @@ describe('training runs', () => {
     const report = runReport(project, run.runId);
     expect(report.result!.evaluation.modes.fused.confusion).toHaveLength(2);
     expect(report.result!.evaluation.modes.fused.sensitivityAtSpecificity).toHaveProperty('0.9');
-    expect(listRuns(project)[0]).toMatchObject({ runId: run.runId, status: 'done', stale: false });
+    expect(runList(project)[0]).toMatchObject({ runId: run.runId, status: 'done', staleImages: 0 });
     const labels = new LabelsRepo(project.db);
     const set = labels.primarySet()!;
     const { img, name } = project.db.prepare('SELECT p.image_id AS img, c.name FROM run_predictions p JOIN current_labels l ON l.image_id = p.image_id JOIN classes c ON c.id = l.class_id WHERE p.run_id = ? LIMIT 1').get(run.runId) as { img: number; name: string };
     // Re-confirming the label the run trained on changes nothing; another label does.
     labels.annotate(img, set.id, labels.ensureClass(set.id, name), 'dr. b', 'user');
-    expect(listRuns(project)[0]!.stale).toBe(false);
+    expect(runList(project)[0]!.staleImages).toBe(0);
     labels.annotate(img, set.id, labels.ensureClass(set.id, name === 'NEV' ? 'MEL' : 'NEV'), 'dr. b', 'user');
-    expect(listRuns(project)[0]!.stale).toBe(true);
+    expect(runList(project)[0]!.staleImages).toBeGreaterThan(0);
   });
 
   it('is reproducible: the same seed gives the same metrics', async () => {
@@ -89,6 +89,6 @@ describe('training runs', () => {
   it('stops on cancel and records the run as cancelled', async () => {
     const controller = new AbortController();
     await expect(trainRun(project, config, { signal: controller.signal, onProgress: (p) => p.done >= 3 && controller.abort() })).rejects.toMatchObject({ code: 'CANCELLED' });
-    expect(listRuns(project)[0]).toMatchObject({ status: 'cancelled' });
+    expect(runList(project)[0]).toMatchObject({ status: 'cancelled' });
   });
 });

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browseFacets, listImages } from '../../src/main/api/browse.ts';
-import { Editor } from '../../src/main/api/edits.ts';
-import { labelSetInfo, saveLabelSet, targetClasses } from '../../src/main/api/labelSets.ts';
+import { browseFacets, listImages } from '../../src/main/workbench/browse.ts';
+import { Editor } from '../../src/main/workbench/edits.ts';
+import { labelSetInfo, saveLabelSet, targetClasses } from '../../src/main/workbench/labelSets.ts';
 import { FieldsRepo } from '../../src/main/db/repos/fieldsRepo.ts';
 import { planImport } from '../../src/main/images/importPlan.ts';
 import { runImport } from '../../src/main/images/importRun.ts';

@@ -3,7 +3,7 @@ import type { ImportPreview } from '../../shared/types.ts';
 import { planImport, type ImportPlan, type ImportRequest } from '../images/importPlan.ts';
 import type { JobBody } from '../jobs/manager.ts';
 import type { Project } from '../project.ts';
-import { targetClasses } from './labelSets.ts';
+import { targetClasses } from '../workbench/labelSets.ts';
 import { DEFAULT_BACKBONE } from '../ml/catalogue.ts';
 
 type JobRequest = RequestOf<'jobs.start'>;

@@ -2,7 +2,7 @@ import { formatP, MODES, type Mode, type SubgroupTable } from '../../shared/resu
 import { loadRunData } from '../ml/fusion/runData.ts';
 import { runSubgroups } from '../ml/fusion/subgroups.ts';
 import { DermFuseError } from '../../shared/errors.ts';
-import { listRuns, runReport } from '../ml/fusion/runs.ts';
+import { runList, runReport } from '../ml/fusion/runs.ts';
 import { trainRun, type RunResult } from '../ml/fusion/train.ts';
 import type { TrainConfig } from '../ml/fusion/dataset.ts';
 import { optionalString, positiveInt, requireString } from './args.ts';
@@ -65,8 +65,10 @@ export const RUN_COMMANDS: Record<string, Command> = {
     positionals: ['DIR'],
     async run(_v, [dir]) {
       return withProject(dir!, async (project) => {
-        const runs = listRuns(project);
-        const text = runs.map((r) => `#${r.runId} ${r.status}${r.stale ? ' (labels changed since)' : ''} ${r.label} ${r.auc ? `image ${f3(r.auc.image)} metadata ${f3(r.auc.metadata)} fused ${f3(r.auc.fused)} (${r.fusion})` : r.error ?? ''}`).join('\n');
+        const runs = runList(project);
+        const text = runs
+          .map((r) => `#${r.runId} ${r.status}${r.staleImages > 0 ? ` (${r.staleImages} labels changed since)` : ''} ${r.label} ${r.modes ? `image ${f3(r.modes.image.auc.value)} metadata ${f3(r.modes.metadata.auc.value)} fused ${f3(r.modes.fused.auc.value)} (${r.fusion})` : (r.error ?? '')}`)
+          .join('\n');
         return { json: { runs }, text: text || 'No runs yet.' };
       });
     },

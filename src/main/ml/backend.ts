@@ -1,3 +1,4 @@
+import type { BackendInfo, BackendName } from '../../shared/jobs.ts';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -6,21 +7,8 @@ import { logger } from '../log.ts';
 const log = logger('backend');
 const requireHere = createRequire(import.meta.url);
 
-export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
-
-export interface BackendInfo {
-  backend: BackendName;
-  /** Version of the package that provides the backend. */
-  version: string;
-  /** Why a faster backend was not used, one line each. */
-  fallbacks: string[];
-  /** wasm only: SIMD and threads as configured. */
-  simd?: boolean;
-  threads?: boolean;
-  /** True when the backend runs its kernels on several cores itself (so one worker is enough). */
-  multiThreaded: boolean;
-}
+export { BACKEND_NAMES } from '../../shared/jobs.ts';
+export type { BackendInfo, BackendName } from '../../shared/jobs.ts';
 
 function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 200);

@@ -1,3 +1,4 @@
+import type { ExtractSummary } from '../../shared/jobs.ts';
 import os from 'node:os';
 import { DermFuseError } from '../../shared/errors.ts';
 import type { ImportProblem } from '../../shared/types.ts';
@@ -27,29 +28,7 @@ export interface ExtractOptions extends BackboneOptions {
   progressIntervalMs?: number;
 }
 
-export interface ExtractSummary {
-  backbone: string;
-  key: string;
-  dim: number;
-  images: number;
-  extracted: number;
-  cached: number;
-  failed: number;
-  failures: ImportProblem[];
-  seconds: number;
-  imagesPerSecond: number;
-  /** Time to start the workers and load the backbone (included in seconds). */
-  loadSeconds: number;
-  /** Throughput once the backbone is loaded: what a peer timing only its inference loop would report. */
-  steadyImagesPerSecond: number;
-  /** True when BatchNorm and activations were fused into the convolutions (checked against the standard path). */
-  fused: boolean;
-  backend: string;
-  backendInfo: BackendInfo | null;
-  workers: number;
-  /** Tensors alive in each worker after its last batch: flat across a run, so nothing leaks. */
-  workerTensors: number[];
-}
+export type { ExtractSummary } from '../../shared/jobs.ts';
 
 interface Item {
   sha256: string;

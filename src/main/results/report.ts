@@ -1,41 +1,14 @@
 import { DermFuseError } from '../../shared/errors.ts';
-import { MODES, type Curve, type Mode, type ModeReport, type RunListItem, type RunReportView } from '../../shared/results.ts';
-import { allRunRows, parseRun, type RunRow } from '../ml/fusion/runRow.ts';
+import { MODES, type Curve, type Mode, type ModeReport, type RunReportView } from '../../shared/results.ts';
 import { confusionMatrix } from '../ml/fusion/metrics.ts';
 import type { RunResult } from '../ml/fusion/train.ts';
 import type { Project } from '../project.ts';
-import { loadRunData, predictedClasses, staleImageCount, type RunData } from '../ml/fusion/runData.ts';
+import { loadRunData, predictedClasses, type RunData } from '../ml/fusion/runData.ts';
+import { runListItem } from '../ml/fusion/runs.ts';
 import { runSubgroups } from '../ml/fusion/subgroups.ts';
 
 /** Curves are thinned to about this many points: enough to read, small enough to send. */
 const CURVE_POINTS = 200;
-
-function listItem(project: Project, r: RunRow): RunListItem {
-  const { cfg, snap, result: res } = parseRun(r);
-  const iv = (value: number, ci: [number, number]) => ({ value, ci });
-  return {
-    runId: r.id,
-    status: r.status,
-    createdAt: r.created_at,
-    label: cfg.label,
-    positive: cfg.positive,
-    fields: cfg.fieldsUsed,
-    folds: cfg.folds,
-    group: cfg.group,
-    seed: cfg.seed,
-    backbone: snap.backboneKey,
-    images: snap.images,
-    task: res?.task ?? null,
-    fusion: res?.fusion ?? null,
-    modes: res ? (Object.fromEntries(MODES.map((m) => [m, { auc: iv(res.modes[m].auc, res.modes[m].aucCI), balancedAccuracy: iv(res.modes[m].balancedAccuracy, res.modes[m].balancedAccuracyCI) }])) as RunListItem['modes']) : null,
-    staleImages: staleImageCount(project, r),
-    error: r.error,
-  };
-}
-
-export function runList(project: Project): RunListItem[] {
-  return allRunRows(project).map((r) => listItem(project, r));
-}
 
 /** Evenly thinned points of a curve, always keeping both ends. */
 function thin(points: [number, number][]): Curve {
@@ -94,7 +67,7 @@ export function runReportView(project: Project, runId: number, curveClass?: stri
   const subgroups = runSubgroups(project, d);
   const cmp = (name: string, c: RunResult['fusedVsImage']) => ({ name, difference: c.difference, ci: c.ci, p: c.p });
   return {
-    run: listItem(project, d.row),
+    run: runListItem(project, d.row),
     classes: d.classes,
     curveClass: d.classes[k]!,
     modes: Object.fromEntries(MODES.map((m) => [m, modeReport(d, m, k)])) as Record<Mode, ModeReport>,

@@ -1,5 +1,5 @@
 import { DermFuseError } from '../../shared/errors.ts';
-import type { Editor } from '../api/edits.ts';
+import type { Editor } from '../workbench/edits.ts';
 import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import type { Project } from '../project.ts';
 import { currentLabels, loadRunData } from '../ml/fusion/runData.ts';

@@ -1,3 +1,4 @@
+import type { PhaseTimings } from '../../../shared/jobs.ts';
 import type { FieldValue } from '../../../shared/types.ts';
 import { groupedStratifiedFolds } from '../splits.ts';
 import { fitHead, predictHead, type HeadData, type HeadKind, type HeadModel } from './heads.ts';
@@ -50,12 +51,7 @@ export interface FinalModels {
 }
 
 /** Seconds spent per phase over the whole run. */
-export interface Timings {
-  pca: number;
-  heads: number;
-  selection: number;
-  evaluation: number;
-}
+export type Timings = PhaseTimings;
 
 const timings: Timings = { pca: 0, heads: 0, selection: 0, evaluation: 0 };
 function timed<T>(phase: keyof Timings, fn: () => T): T {

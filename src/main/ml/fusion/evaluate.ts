@@ -1,3 +1,4 @@
+import type { Comparison } from '../../../shared/jobs.ts';
 import type { CrossValResult, Mode } from './crossval.ts';
 import { MODES } from './crossval.ts';
 import {
@@ -30,12 +31,7 @@ export interface ModeMetrics {
   calibration: { confidence: number; accuracy: number; count: number }[];
 }
 
-export interface Comparison {
-  /** AUC of the first mode minus the second, with a paired group-bootstrap interval and two-sided p-value. */
-  difference: number;
-  ci: [number, number];
-  p: number;
-}
+export type { Comparison } from '../../../shared/jobs.ts';
 
 export interface Evaluation {
   modes: Record<Mode, ModeMetrics>;

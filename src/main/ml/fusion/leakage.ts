@@ -1,13 +1,7 @@
+import type { LeakageWarning } from '../../../shared/jobs.ts';
 import type { FieldType, FieldValue } from '../../../shared/types.ts';
 
-export interface LeakageWarning {
-  field: string;
-  kind: 'post-diagnosis' | 'missingness';
-  /** Why, with the numbers. */
-  message: string;
-  /** Cramér's V between "value missing" and the target (missingness), else 1. */
-  strength: number;
-}
+export type { LeakageWarning } from '../../../shared/jobs.ts';
 
 /** Field names that are recorded after (or because of) the diagnosis: biopsy, confirmation type, derived targets. */
 const POST_DIAGNOSIS = /biops|dx_type|diagnosis_confirm|confirm_type|histopath|benign_malignant|^target$|^diagnos/i;

@@ -1,34 +1,37 @@
 import { DermFuseError } from '../../../shared/errors.ts';
+import { MODES, type RunListItem } from '../../../shared/results.ts';
 import type { Project } from '../../project.ts';
 import type { FinalModels } from './crossval.ts';
 import { allRunRows, parseRun, runRow, type RunRow } from './runRow.ts';
 import { staleImageCount } from './runData.ts';
 
-/** True when some of the run's images carry a different label now (a relabel): its metrics describe older labels. */
-export function isStale(project: Project, r: RunRow): boolean {
-  return staleImageCount(project, r) > 0;
+/** A run as every list shows it (the UI's runs panel and `dermfuse runs`): configuration, headline AUCs with intervals, staleness. */
+export function runListItem(project: Project, r: RunRow): RunListItem {
+  const { cfg, snap, result: res } = parseRun(r);
+  const iv = (value: number, ci: [number, number]) => ({ value, ci });
+  return {
+    runId: r.id,
+    status: r.status,
+    createdAt: r.created_at,
+    label: cfg.label,
+    positive: cfg.positive,
+    fields: cfg.fieldsUsed,
+    folds: cfg.folds,
+    group: cfg.group,
+    seed: cfg.seed,
+    backbone: snap.backboneKey,
+    images: snap.images,
+    task: res?.task ?? null,
+    fusion: res?.fusion ?? null,
+    modes: res ? (Object.fromEntries(MODES.map((m) => [m, { auc: iv(res.modes[m].auc, res.modes[m].aucCI), balancedAccuracy: iv(res.modes[m].balancedAccuracy, res.modes[m].balancedAccuracyCI) }])) as RunListItem['modes']) : null,
+    staleImages: staleImageCount(project, r),
+    error: r.error,
+  };
 }
 
-export function listRuns(project: Project) {
-  return allRunRows(project).map((r) => {
-    const { cfg, snap, result: res } = parseRun(r);
-    return {
-      runId: r.id,
-      status: r.status,
-      createdAt: r.created_at,
-      finishedAt: r.finished_at,
-      label: cfg.label,
-      positive: cfg.positive,
-      fields: cfg.fieldsUsed,
-      backbone: snap.backboneKey,
-      images: snap.images,
-      task: res?.task ?? null,
-      fusion: res?.fusion ?? null,
-      auc: res ? { image: res.modes.image.auc, metadata: res.modes.metadata.auc, fused: res.modes.fused.auc } : null,
-      stale: isStale(project, r),
-      error: r.error,
-    };
-  });
+/** Every run of the project, newest first. */
+export function runList(project: Project): RunListItem[] {
+  return allRunRows(project).map((r) => runListItem(project, r));
 }
 
 /** The models of a finished run fitted on all its images (PCA, encoder, heads, fusion, thresholds). */
@@ -49,7 +52,7 @@ export function runReport(project: Project, runId: number) {
     finishedAt: r.finished_at,
     config: cfg,
     snapshot: snap,
-    stale: isStale(project, r),
+    staleImages: staleImageCount(project, r),
     result,
     error: r.error,
   };

@@ -1,3 +1,4 @@
+import type { TrainSummary } from '../../../shared/jobs.ts';
 import { DermFuseError } from '../../../shared/errors.ts';
 import type { ProgressFn } from '../../jobs/progress.ts';
 import { logger } from '../../log.ts';
@@ -19,30 +20,8 @@ export interface TrainOptions {
   onProgress?: ProgressFn;
 }
 
-export interface RunSummary {
-  runId: number;
-  task: 'binary' | 'multiclass';
-  label: string;
-  classes: string[];
-  folds: number;
-  groups: number;
-  groupBy: TrainConfig['group'];
-  images: number;
-  backbone: string;
-  fieldsUsed: string[];
-  fieldsExcluded: { field: string; reason: string }[];
-  leakage: LeakageWarning[];
-  fusion: string;
-  fusionPerFold: string[];
-  modes: Record<'image' | 'metadata' | 'fused', { auc: number; aucCI: [number, number]; balancedAccuracy: number; balancedAccuracyCI: [number, number] }>;
-  fusedVsImage: Evaluation['fusedVsImage'];
-  fusedVsMetadata: Evaluation['fusedVsMetadata'];
-  fusedBeatsBoth: boolean;
-  seconds: number;
-  /** Seconds per phase: PCA fits, reported heads, fusion selection (inner CV), evaluation (bootstrap). */
-  timings: CrossValResult['timings'];
-  backend: string;
-}
+/** What a run reports when it finishes: the contract's train job result. */
+export type RunSummary = TrainSummary;
 
 /** The stored result of a run: the summary plus every metric. */
 export interface RunResult extends RunSummary {

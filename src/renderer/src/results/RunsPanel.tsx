@@ -2,7 +2,7 @@ import { Alert, Badge, Button, Card, Checkbox, Group, MultiSelect, NumberInput, 
 import { useEffect, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
 import type { RunListItem } from '../../../shared/results.ts';
-import type { ExtractSummaryLike, LabelSetInfo, ProjectInfo } from './types.ts';
+import type { LabelSetInfo, ProjectInfo } from './types.ts';
 import { api } from '../api.ts';
 import { useJobs } from '../jobs/JobsContext.tsx';
 
@@ -38,7 +38,7 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
     try {
       const job = await jobs.run({ kind: 'train', label: labelSet.name, target: target ?? undefined, fields, folds, group, backbone: backbone ?? undefined, seed });
       if (job.status === 'failed') setError(job.error?.message ?? 'Training failed.');
-      onDone(job.status === 'done' ? (job.result as { runId: number }).runId : null);
+      onDone(job.kind === 'train' && job.status === 'done' && job.result ? job.result.runId : null);
     } catch (e) {
       setError(message(e));
     }
@@ -48,8 +48,8 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
     try {
       const job = await jobs.run({ kind: 'extract', backbone: extractRef });
       if (job.status === 'failed') setError(job.error?.message ?? 'Extraction failed.');
-      if (job.status === 'done') {
-        const r = job.result as ExtractSummaryLike;
+      if (job.kind === 'extract' && job.status === 'done' && job.result) {
+        const r = job.result;
         setNote(`${r.extracted} images embedded (${r.cached} cached, ${r.failed} failed), ${r.dim}-d, ${r.imagesPerSecond.toFixed(1)} img/s on ${r.backend}.`);
         void loadFeatures();
       }

@@ -40,8 +40,8 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
     setError(null);
     try {
       const job = await jobs.run({ kind: 'import', ...request });
-      if (job.status === 'done') {
-        setSummary(job.result as ImportSummary);
+      if (job.kind === 'import' && job.status === 'done' && job.result) {
+        setSummary(job.result);
         setPreview(null);
         onImported();
       } else if (job.status === 'failed') setError(job.error?.message ?? 'The import failed.');

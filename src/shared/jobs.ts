@@ -1,0 +1,124 @@
+/** Long work as the contract carries it: a job per kind, each with its own typed result. */
+import type { ImportProblem, ImportSummary, Progress } from './types.ts';
+
+export const JOB_KINDS = ['import', 'extract', 'train'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** Which TensorFlow.js backend ran, and why not a faster one. */
+export interface BackendInfo {
+  backend: BackendName;
+  /** Version of the package that provides the backend. */
+  version: string;
+  /** Why a faster backend was not used, one line each. */
+  fallbacks: string[];
+  /** wasm only: SIMD and threads as configured. */
+  simd?: boolean;
+  threads?: boolean;
+  /** True when the backend runs its kernels on several cores itself (so one worker is enough). */
+  multiThreaded: boolean;
+}
+
+/** What a feature extraction did. */
+export interface ExtractSummary {
+  backbone: string;
+  key: string;
+  dim: number;
+  images: number;
+  extracted: number;
+  cached: number;
+  failed: number;
+  failures: ImportProblem[];
+  seconds: number;
+  imagesPerSecond: number;
+  /** Time to start the workers and load the backbone (included in seconds). */
+  loadSeconds: number;
+  /** Throughput once the backbone is loaded: what a peer timing only its inference loop would report. */
+  steadyImagesPerSecond: number;
+  /** True when BatchNorm and activations were fused into the convolutions (checked against the standard path). */
+  fused: boolean;
+  backend: string;
+  backendInfo: BackendInfo | null;
+  workers: number;
+  /** Tensors alive in each worker after its last batch: flat across a run, so nothing leaks. */
+  workerTensors: number[];
+}
+
+export interface LeakageWarning {
+  field: string;
+  kind: 'post-diagnosis' | 'missingness';
+  /** Why, with the numbers. */
+  message: string;
+  /** Cramér's V between "value missing" and the target (missingness), else 1. */
+  strength: number;
+}
+
+/** AUC of one mode minus another, with a paired group-bootstrap interval and two-sided p-value. */
+export interface Comparison {
+  difference: number;
+  ci: [number, number];
+  p: number;
+}
+
+/** Seconds per phase of a run: PCA fits, reported heads, fusion selection (inner CV), evaluation (bootstrap). */
+export interface PhaseTimings {
+  pca: number;
+  heads: number;
+  selection: number;
+  evaluation: number;
+}
+
+/** What a training run reports when it finishes (its full result is stored with the run). */
+export interface TrainSummary {
+  runId: number;
+  task: 'binary' | 'multiclass';
+  label: string;
+  classes: string[];
+  folds: number;
+  groups: number;
+  groupBy: 'patient' | 'lesion' | 'image';
+  images: number;
+  backbone: string;
+  fieldsUsed: string[];
+  fieldsExcluded: { field: string; reason: string }[];
+  leakage: LeakageWarning[];
+  fusion: string;
+  fusionPerFold: string[];
+  modes: Record<'image' | 'metadata' | 'fused', { auc: number; aucCI: [number, number]; balancedAccuracy: number; balancedAccuracyCI: [number, number] }>;
+  fusedVsImage: Comparison;
+  fusedVsMetadata: Comparison;
+  fusedBeatsBoth: boolean;
+  seconds: number;
+  timings: PhaseTimings;
+  backend: string;
+}
+
+/** The result each kind of job ends with. */
+export interface JobResults {
+  import: ImportSummary;
+  extract: ExtractSummary;
+  train: TrainSummary;
+}
+
+export interface JobBase {
+  id: number;
+  title: string;
+  status: 'running' | 'done' | 'failed' | 'cancelled';
+  progress: Progress | null;
+  startedAt: string;
+  finishedAt: string | null;
+  /** Seconds left at the current phase's rate; null until it can be estimated. */
+  etaSeconds: number | null;
+  elapsedSeconds: number;
+  error: { code: string; message: string } | null;
+  /** Bumped on every change: watchers ask for news past the version they have. */
+  version: number;
+}
+
+/** A job whose result types come from `R` (the app's JobResults, or a test's own). */
+export type JobInfoOf<R extends Record<JobKind, unknown>, K extends JobKind = JobKind> = { [P in K]: JobBase & { kind: P; result: R[P] | null } }[K];
+/** Long work as the UI sees it: progress with an estimate of the time left, then its kind's result or an error. */
+export type JobInfo = JobInfoOf<JobResults>;
+export type JobOf<K extends JobKind> = JobInfoOf<JobResults, K>;
