@@ -1,13 +1,25 @@
 import { defineConfig } from 'vitest/config';
 
+/** One project per kind of test, so `npm run test:unit` runs in seconds and `npm test` runs them all. */
+const project = (name: string, include: string[]) => ({ extends: true as const, test: { name, include } });
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     // Integration tests spawn the CLI and run sharp; two cores are shared with them.
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
     // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
     reporters: ['default', ['json', { outputFile: '.cache/vitest-report.json' }]],
+    projects: [
+      // Pure logic and components (jsdom): no disk, no workers, no browser.
+      project('unit', ['test/unit/**/*.test.ts', 'test/component/**/*.test.tsx']),
+      // Real SQLite, sharp, tfjs and the CLI on generated data.
+      project('integration', ['test/integration/**/*.test.ts']),
+      // ../shared's photos and models, when present.
+      project('realdata', ['test/realdata/**/*.test.ts']),
+      // The built renderer in Chromium.
+      project('e2e', ['test/e2e/**/*.test.ts']),
+    ],
   },
 });

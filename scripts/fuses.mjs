@@ -37,7 +37,9 @@ export async function readFuses(binary) {
 export async function applyFuses(binary, packaged) {
   const wanted = fuseConfig(packaged);
   const current = await readFuses(binary);
-  const differs = Object.entries(wanted).some(([index, on]) => index !== 'version' && current[FuseV1Options[Number(index)]] !== on && current[FuseV1Options[Number(index)]] !== 'removed');
+  const differs = Object.entries(wanted).some(
+    ([index, on]) => index !== 'version' && current[FuseV1Options[Number(index)]] !== on && current[FuseV1Options[Number(index)]] !== 'removed',
+  );
   // An arm64 macOS binary must be re-signed ad hoc after its bytes change, or it will not start.
   if (differs) await flipFuses(binary, { ...wanted, resetAdHocDarwinSignature: process.platform === 'darwin' && process.arch === 'arm64' });
   return readFuses(binary);

@@ -28,7 +28,11 @@ const patients = [...byPatient.entries()].sort((a, b) => b[1].length - a[1].leng
 const taken = Object.fromEntries(Object.keys(QUOTA).map((k) => [k, 0]));
 const chosen = [];
 for (const [, photos] of patients) {
-  const fits = photos.every((r) => taken[r.cells[col('diagnostic')]] + photos.filter((x) => x.cells[col('diagnostic')] === r.cells[col('diagnostic')]).length <= QUOTA[r.cells[col('diagnostic')]]);
+  const fits = photos.every(
+    (r) =>
+      taken[r.cells[col('diagnostic')]] + photos.filter((x) => x.cells[col('diagnostic')] === r.cells[col('diagnostic')]).length <=
+      QUOTA[r.cells[col('diagnostic')]],
+  );
   if (!fits || photos.length > 3) continue;
   for (const r of photos) taken[r.cells[col('diagnostic')]]++;
   chosen.push(...photos);
@@ -41,4 +45,6 @@ for (const r of chosen) {
 }
 fs.writeFileSync(path.join(out, 'metadata.csv'), [headerLine, ...chosen.map((r) => r.line)].join('\n') + '\n');
 const multi = new Set(chosen.map((r) => r.cells[col('patient_id')]).filter((p, i, all) => all.indexOf(p) !== i));
-process.stdout.write(`${chosen.length} photos, ${new Set(chosen.map((r) => r.cells[col('patient_id')])).size} patients (${multi.size} with several photos): ${JSON.stringify(taken)}\n`);
+process.stdout.write(
+  `${chosen.length} photos, ${new Set(chosen.map((r) => r.cells[col('patient_id')])).size} patients (${multi.size} with several photos): ${JSON.stringify(taken)}\n`,
+);

@@ -36,7 +36,10 @@ if (!electronBinary()) {
   process.stderr.write(`Downloading Electron ${electronVersion} (first start only)…\n`);
   const dl = run(process.execPath, [path.join(electronDir, 'install.js')]);
   if (dl.status !== 0 || !electronBinary()) {
-    const reason = (dl.stderr || dl.stdout || '').split('\n').find((l) => /error|ENOTFOUND|EAI_AGAIN|ECONN|fetch failed/i.test(l))?.trim();
+    const reason = (dl.stderr || dl.stdout || '')
+      .split('\n')
+      .find((l) => /error|ENOTFOUND|EAI_AGAIN|ECONN|fetch failed/i.test(l))
+      ?.trim();
     fail(`the Electron ${electronVersion} binary could not be downloaded${reason ? ` (${reason})` : ''}; the desktop window needs it once, with network.`);
   }
 }
@@ -53,11 +56,20 @@ if (!fs.existsSync(binding)) {
   fs.rmSync(nativeDir, { recursive: true, force: true });
   fs.cpSync(path.join(root, 'node_modules/better-sqlite3'), nativeDir, { recursive: true, filter: (src) => !src.includes(`${path.sep}build${path.sep}`) });
   const env = { ...process.env, npm_config_runtime: 'electron', npm_config_target: electronVersion, npm_config_disturl: 'https://electronjs.org/headers' };
-  const prebuilt = run(process.execPath, [path.join(root, 'node_modules/prebuild-install/bin.js'), '--runtime', 'electron', '--target', electronVersion], { cwd: nativeDir, env });
+  const prebuilt = run(process.execPath, [path.join(root, 'node_modules/prebuild-install/bin.js'), '--runtime', 'electron', '--target', electronVersion], {
+    cwd: nativeDir,
+    env,
+  });
   if (prebuilt.status !== 0 || !fs.existsSync(binding)) {
     const gyp = process.env.npm_config_node_gyp;
-    const compiled = gyp ? run(process.execPath, [gyp, 'rebuild', '--release', `--target=${electronVersion}`, '--dist-url=https://electronjs.org/headers'], { cwd: nativeDir, env }) : { status: 1 };
-    if (compiled.status !== 0 || !fs.existsSync(binding)) fail(`better-sqlite3 could not be built for Electron ${electronVersion} (no prebuilt binary and no compiler run succeeded).`);
+    const compiled = gyp
+      ? run(process.execPath, [gyp, 'rebuild', '--release', `--target=${electronVersion}`, '--dist-url=https://electronjs.org/headers'], {
+          cwd: nativeDir,
+          env,
+        })
+      : { status: 1 };
+    if (compiled.status !== 0 || !fs.existsSync(binding))
+      fail(`better-sqlite3 could not be built for Electron ${electronVersion} (no prebuilt binary and no compiler run succeeded).`);
   }
 }
 

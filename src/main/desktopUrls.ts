@@ -44,10 +44,7 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
-export type AppRequest =
-  | { kind: 'media'; media: 'thumb' | 'image'; id: string }
-  | { kind: 'file'; file: string; contentType: string }
-  | { kind: 'none' };
+export type AppRequest = { kind: 'media'; media: 'thumb' | 'image'; id: string } | { kind: 'file'; file: string; contentType: string } | { kind: 'none' };
 
 /** What a `dermfuse://` request asks for: an image by id, or a file of the built renderer (never outside it). */
 export function resolveAppRequest(url: string, rendererDir: string): AppRequest {

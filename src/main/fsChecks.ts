@@ -7,7 +7,9 @@ import { DermFuseError } from '../shared/errors.ts';
  * tracefs, bpf, pstore, configfs, fusectl, binfmt_misc. Files there are not storage, and a recursive mkdir under
  * /proc never returns (Node spins on the EEXIST/ENOENT answers it gets there).
  */
-const PSEUDO_FILE_SYSTEMS = new Set([0x9fa0, 0x62656572, 0x27e0eb, 0x63677270, 0x64626720, 0x73636673, 0x1cd1, 0x74726163, 0xcafe4a11, 0x6165676c, 0x62656570, 0x65735543, 0x42494e4d]);
+const PSEUDO_FILE_SYSTEMS = new Set([
+  0x9fa0, 0x62656572, 0x27e0eb, 0x63677270, 0x64626720, 0x73636673, 0x1cd1, 0x74726163, 0xcafe4a11, 0x6165676c, 0x62656570, 0x65735543, 0x42494e4d,
+]);
 
 function nearestExisting(abs: string): string {
   let dir = abs;
@@ -34,7 +36,10 @@ export function checkWritableDir(dir: string, what: string): void {
     fs.accessSync(existing, fs.constants.W_OK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new DermFuseError('INVALID_ARGUMENT', `${what} ${abs}: ${code === 'EROFS' ? `${existing} is on a read-only file system` : `no permission to write in ${existing}`}; choose another folder.`);
+    throw new DermFuseError(
+      'INVALID_ARGUMENT',
+      `${what} ${abs}: ${code === 'EROFS' ? `${existing} is on a read-only file system` : `no permission to write in ${existing}`}; choose another folder.`,
+    );
   }
 }
 

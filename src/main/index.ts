@@ -8,6 +8,7 @@ import { RecentProjects } from './api/recent.ts';
 import { Service } from './api/service.ts';
 import { setSqliteNativeBinding } from './db/open.ts';
 import { APP_SCHEME, isOwnUrl, rendererUrl, resolveAppRequest } from './desktopUrls.ts';
+import { resourcesDir } from './resources.ts';
 import { CONTENT_SECURITY_POLICY } from './security.ts';
 
 // The Electron-ABI build of better-sqlite3 made by scripts/start.mjs; the Node build stays for tests and the CLI.
@@ -25,6 +26,7 @@ function createWindow(): void {
     width: 1400,
     height: 900,
     title: 'DermFuse',
+    icon: path.join(resourcesDir(), 'icon.png'),
     webPreferences: {
       preload: path.join(__dirname, '../preload/index.cjs'),
       contextIsolation: true,
@@ -57,7 +59,9 @@ async function serveAppRequest(request: Request): Promise<Response> {
       return new Response(await fs.promises.readFile(file.file), { headers: { 'content-type': file.contentType } });
     }
     case 'file':
-      return new Response(await fs.promises.readFile(target.file), { headers: { 'content-type': target.contentType, 'content-security-policy': CONTENT_SECURITY_POLICY } });
+      return new Response(await fs.promises.readFile(target.file), {
+        headers: { 'content-type': target.contentType, 'content-security-policy': CONTENT_SECURITY_POLICY },
+      });
     case 'none':
       return new Response('Not found.', { status: 404 });
     default: {

@@ -17,5 +17,8 @@ export function resourcesDir(): string {
     if (fs.existsSync(path.join(candidate, 'models'))) return candidate;
     dir = path.dirname(dir);
   }
-  throw new DermFuseError('FILE_NOT_FOUND', 'The app’s resources folder (built-in backbone and sample) is missing: reinstall DermFuse, or set DERMFUSE_RESOURCES.');
+  throw new DermFuseError(
+    'FILE_NOT_FOUND',
+    'The app’s resources folder (built-in backbone and sample) is missing: reinstall DermFuse, or set DERMFUSE_RESOURCES.',
+  );
 }

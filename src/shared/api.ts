@@ -6,7 +6,16 @@
 import { z } from 'zod';
 import type { ErrorPayload } from './errors.ts';
 import { CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, type RunListItem, type RunReportView } from './results.ts';
-import { MAX_VALUE_CHARS, type BrowseFacets, type ImageDetail, type ImageList, type ImportPreview, type JobInfo, type LabelSetInfo, type ProjectInfo } from './types.ts';
+import {
+  MAX_VALUE_CHARS,
+  type BrowseFacets,
+  type ImageDetail,
+  type ImageList,
+  type ImportPreview,
+  type JobInfo,
+  type LabelSetInfo,
+  type ProjectInfo,
+} from './types.ts';
 
 /** Declares a call: the request schema, with the response type carried along as a phantom. */
 function call<Req extends z.ZodType, Res>(request: Req): { request: Req; response: Res } {
@@ -18,7 +27,14 @@ const imageId = z.number().int().positive();
 const fieldName = z.string().min(1).max(200);
 const FieldFilterSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('range'), field: fieldName, min: z.number().nullable(), max: z.number().nullable() }),
-  z.object({ kind: z.literal('values'), field: fieldName, values: z.array(z.union([z.string().max(500), z.number(), z.boolean()])).min(1).max(1000) }),
+  z.object({
+    kind: z.literal('values'),
+    field: fieldName,
+    values: z
+      .array(z.union([z.string().max(500), z.number(), z.boolean()]))
+      .min(1)
+      .max(1000),
+  }),
   z.object({ kind: z.literal('missing'), field: fieldName }),
 ]);
 const ListRequest = z.object({
@@ -78,7 +94,10 @@ const CasesRequest = z.object({
 const ReviewRequest = z.object({ runId, imageId, decision: z.enum(['keep', 'relabel']), className: z.string().max(200).optional() });
 const hexColor = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour is #rrggbb');
 const LabelSetSave = z.object({
-  classes: z.array(z.object({ name: z.string().trim().min(1).max(200), color: hexColor.nullable(), hotkey: z.string().length(1).nullable() })).min(1).max(200),
+  classes: z
+    .array(z.object({ name: z.string().trim().min(1).max(200), color: hexColor.nullable(), hotkey: z.string().length(1).nullable() }))
+    .min(1)
+    .max(200),
   targets: z.array(z.object({ name: z.string().trim().min(1).max(200), classes: z.array(z.string().max(200)).min(1).max(200) })).max(50),
 });
 const LabelRequest = z.object({ imageId, className: z.string().max(200).nullable(), unsure: z.boolean().optional() });
@@ -105,9 +124,13 @@ export const API = {
   /** Undoes the last label or metadata edit of this session (itself recorded as an edit). */
   'edits.undo': call<z.ZodObject<{}>, { image: ImageDetail | null; images: number }>(z.object({})),
   /** Sets one label on many images (grid multi-select): one edit, undone as one. */
-  'labels.setMany': call<z.ZodObject<{ imageIds: typeof imageIds; className: z.ZodNullable<z.ZodString> }>, { changed: number }>(z.object({ imageIds, className: z.string().max(200).nullable() })),
+  'labels.setMany': call<z.ZodObject<{ imageIds: typeof imageIds; className: z.ZodNullable<z.ZodString> }>, { changed: number }>(
+    z.object({ imageIds, className: z.string().max(200).nullable() }),
+  ),
   /** Sets one metadata value on many images, each checked; nothing is written if any is invalid. */
-  'fields.setMany': call<z.ZodObject<{ imageIds: typeof imageIds; field: typeof fieldName; value: typeof fieldValue }>, { changed: number }>(z.object({ imageIds, field: fieldName, value: fieldValue })),
+  'fields.setMany': call<z.ZodObject<{ imageIds: typeof imageIds; field: typeof fieldName; value: typeof fieldValue }>, { changed: number }>(
+    z.object({ imageIds, field: fieldName, value: fieldValue }),
+  ),
   /** Observed values and ranges of every field, and the annotators: what the filter panel offers. */
   'images.facets': call<z.ZodObject<{}>, BrowseFacets>(z.object({})),
   /** The primary label set: classes with colours and hotkeys, and derived targets. */
@@ -120,14 +143,18 @@ export const API = {
   'jobs.start': call<typeof JobRequest, JobInfo>(JobRequest),
   'jobs.list': call<z.ZodObject<{}>, JobInfo[]>(z.object({})),
   /** Answers as soon as the job has news past `after` (a version), or after 15 s: progress as a long poll. */
-  'jobs.watch': call<z.ZodObject<{ id: z.ZodNumber; after: z.ZodNumber }>, JobInfo>(z.object({ id: z.number().int().positive(), after: z.number().int().min(-1) })),
+  'jobs.watch': call<z.ZodObject<{ id: z.ZodNumber; after: z.ZodNumber }>, JobInfo>(
+    z.object({ id: z.number().int().positive(), after: z.number().int().min(-1) }),
+  ),
   'jobs.cancel': call<typeof jobId, JobInfo>(jobId),
   /** Feature sets of the project (one per backbone configuration), for the training form. */
   'features.list': call<z.ZodObject<{}>, { key: string; name: string; dim: number; count: number }[]>(z.object({})),
   /** Training runs with their configuration and headline metrics, newest first. */
   'runs.list': call<z.ZodObject<{}>, RunListItem[]>(z.object({})),
   /** The three modes side by side: intervals, paired tests, curves, calibration, confusion matrices, subgroups. */
-  'runs.report': call<z.ZodObject<{ runId: typeof runId; curveClass: z.ZodOptional<z.ZodString> }>, RunReportView>(z.object({ runId, curveClass: z.string().max(200).optional() })),
+  'runs.report': call<z.ZodObject<{ runId: typeof runId; curveClass: z.ZodOptional<z.ZodString> }>, RunReportView>(
+    z.object({ runId, curveClass: z.string().max(200).optional() }),
+  ),
   /** The images behind a number: a confusion cell, the mistakes, where the metadata changed the answer; worst first. */
   'runs.cases': call<typeof CasesRequest, { total: number; rows: CaseRow[] }>(CasesRequest),
   /** Likely label errors by confident learning, most suspect first, with the decisions taken. */
@@ -142,7 +169,9 @@ export const API = {
   'settings.getAnnotator': call<z.ZodObject<{}>, string>(z.object({})),
   'settings.setAnnotator': call<z.ZodObject<{ name: z.ZodString }>, string>(z.object({ name: z.string().trim().min(1).max(100) })),
   /** Applies an exported bundle to the unlabelled images; its predictions become suggestions. */
-  'suggestions.apply': call<z.ZodObject<{ bundle: z.ZodString }>, { suggested: number; failed: number; classes: string[] }>(z.object({ bundle: z.string().min(1).max(4096) })),
+  'suggestions.apply': call<z.ZodObject<{ bundle: z.ZodString }>, { suggested: number; failed: number; classes: string[] }>(
+    z.object({ bundle: z.string().min(1).max(4096) }),
+  ),
   /** Asks the desktop for a folder (Electron only; elsewhere UNSUPPORTED and the UI takes a typed path). */
   'system.pickFolder': call<z.ZodObject<{ title: z.ZodOptional<z.ZodString> }>, string | null>(z.object({ title: z.string().max(200).optional() })),
 } as const;

@@ -25,7 +25,12 @@ export async function cnnBench(padDir: string): Promise<object> {
     const out: Record<string, unknown> = {};
     for (const backend of ['wasm', 'cpu'] as const) {
       const s = await trainBackbone(project, { epochs: 1, name: `bench-${backend}`, backend, seed: 1 });
-      out[backend] = { backend: s.backend?.backend, trainImages: s.trainImages, trainImagesPerSecond: round(s.trainImagesPerSecond, 2), seconds: round(s.seconds, 1) };
+      out[backend] = {
+        backend: s.backend?.backend,
+        trainImages: s.trainImages,
+        trainImagesPerSecond: round(s.trainImagesPerSecond, 2),
+        seconds: round(s.seconds, 1),
+      };
     }
     const w = out.wasm as { trainImagesPerSecond: number };
     const c = out.cpu as { trainImagesPerSecond: number };

@@ -17,7 +17,11 @@ import { round } from './importBench.ts';
 function torchPeer(benchDir: string, imagesDir: string, width: string): { imgPerSecond: number | null; torch?: string; note?: string } {
   const script = path.join(benchDir, 'reference_extract_torch.py');
   const r = spawnSync('/usr/bin/python3', [script, imagesDir, width], { encoding: 'utf8' });
-  if (r.status !== 0) return { imgPerSecond: null, note: `peer did not run (apt-get install -y python3-torchvision): ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}` };
+  if (r.status !== 0)
+    return {
+      imgPerSecond: null,
+      note: `peer did not run (apt-get install -y python3-torchvision): ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`,
+    };
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { img_per_s: number; torch: string };
   return { imgPerSecond: out.img_per_s, torch: out.torch };
 }

@@ -19,7 +19,11 @@ import { round } from './importBench.ts';
 const CANCER = ['BCC', 'MEL', 'SCC'];
 
 function sklearnPeer(shared: string, featuresCsv: string): Record<string, number> | { error: string } {
-  const r = spawnSync('/usr/bin/python3', [path.join(shared, 'bench/reference_fusion_sklearn.py'), featuresCsv, path.join(shared, 'data/pad-ufes-20/metadata.csv')], { encoding: 'utf8' });
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [path.join(shared, 'bench/reference_fusion_sklearn.py'), featuresCsv, path.join(shared, 'data/pad-ufes-20/metadata.csv')],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) return { error: `peer did not run (apt-get install -y python3-sklearn python3-pandas): ${(r.stderr || '').trim().split('\n').pop()}` };
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
 }
@@ -71,18 +75,43 @@ function syntheticProject(dir: string, n: number, dim: number): Project {
   const fields = new FieldsRepo(db);
   const labels = new LabelsRepo(db);
   const store = new FeatureStore(db);
-  store.registerBackbone('bench', { name: 'bench', dir: '-', format: 'layers', featureLayer: null, preprocessing: rangePreprocessing(224, -1, 1), tta: false }, dim);
+  store.registerBackbone(
+    'bench',
+    { name: 'bench', dir: '-', format: 'layers', featureLayer: null, preprocessing: rangePreprocessing(224, -1, 1), tta: false },
+    dim,
+  );
   db.transaction(() => {
     const set = labels.ensureSet('label');
     const cls = [labels.ensureClass(set.id, 'benign'), labels.ensureClass(set.id, 'malignant')];
-    const specs = Array.from({ length: 10 }, (_, j) => fields.ensure({ name: `f${j}`, type: j < 6 ? 'number' : 'category', allowedValues: j < 6 ? null : ['a', 'b', 'c', 'd'], unit: null, min: null, max: null }));
+    const specs = Array.from({ length: 10 }, (_, j) =>
+      fields.ensure({
+        name: `f${j}`,
+        type: j < 6 ? 'number' : 'category',
+        allowedValues: j < 6 ? null : ['a', 'b', 'c', 'd'],
+        unit: null,
+        min: null,
+        max: null,
+      }),
+    );
     const feats: { sha256: string; vector: Float32Array }[] = [];
     for (let i = 0; i < n; i++) {
       const a = gauss();
       const b = gauss();
       const y = a + b + 0.5 * gauss() > 0.8 ? 1 : 0;
       const sha = i.toString(16).padStart(64, '0');
-      const id = images.upsert({ external_id: `IMG_${i}`, path: `/nowhere/IMG_${i}.jpg`, sha256: sha, bytes: 1, mtime_ms: 0, width: 224, height: 224, format: 'jpeg', thumb: null, status: 'ok', error: null });
+      const id = images.upsert({
+        external_id: `IMG_${i}`,
+        path: `/nowhere/IMG_${i}.jpg`,
+        sha256: sha,
+        bytes: 1,
+        mtime_ms: 0,
+        width: 224,
+        height: 224,
+        format: 'jpeg',
+        thumb: null,
+        status: 'ok',
+        error: null,
+      });
       images.link(id, `P${Math.floor(i / 2)}`, null);
       labels.annotate(id, set.id, cls[y]!, 'bench', 'import');
       specs.forEach((f, j) => {
@@ -103,7 +132,15 @@ export async function fusionBench(): Promise<object> {
     const project = syntheticProject(path.join(tmp, 'synthetic'), 10_000, 1280);
     const rssBefore = process.resourceUsage().maxRSS;
     const r = await trainRun(project, { label: 'label', positive: ['malignant'], fields: null, group: 'patient', folds: 5, backbone: 'bench', seed: 1 });
-    const synthetic = { images: r.images, dim: 1280, fieldCount: r.fieldsUsed.length, peakRssMiB: round(process.resourceUsage().maxRSS / 1024, 0), peakRssBeforeRunMiB: round(rssBefore / 1024, 0), backend: r.backend, ...table(r) };
+    const synthetic = {
+      images: r.images,
+      dim: 1280,
+      fieldCount: r.fieldsUsed.length,
+      peakRssMiB: round(process.resourceUsage().maxRSS / 1024, 0),
+      peakRssBeforeRunMiB: round(rssBefore / 1024, 0),
+      backend: r.backend,
+      ...table(r),
+    };
     project.close();
     return { synthetic10k: synthetic };
   } finally {

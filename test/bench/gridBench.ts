@@ -32,7 +32,9 @@ async function generatedProject(n: number): Promise<{ project: Project; tmp: str
     const sha = t.toString(16).padStart(64, '0');
     const rel = thumbnailRelPath(sha);
     fs.mkdirSync(path.join(project.dir, path.dirname(rel)), { recursive: true });
-    await sharp({ create: { width: 256, height: 192, channels: 3, background: { r: 120 + t, g: 80, b: 60 + t } } }).jpeg().toFile(path.join(project.dir, rel));
+    await sharp({ create: { width: 256, height: 192, channels: 3, background: { r: 120 + t, g: 80, b: 60 + t } } })
+      .jpeg()
+      .toFile(path.join(project.dir, rel));
     thumbs.push(rel);
   }
   const rand = rng(42);
@@ -46,8 +48,12 @@ async function generatedProject(n: number): Promise<{ project: Project; tmp: str
       ['region', 'category', JSON.stringify(SITES)],
       ['fitspatrick', 'ordinal', JSON.stringify(['1', '2', '3', '4', '5', '6'])],
     ] as const;
-    fields.forEach(([name, type, allowed], i) => db.prepare(`INSERT INTO fields (name, type, allowed_values, position) VALUES (?, ?, ?, ?)`).run(name, type, allowed, i));
-    const img = db.prepare(`INSERT INTO images (id, external_id, path, sha256, bytes, mtime_ms, width, height, format, thumb, status, created_at, updated_at) VALUES (?, ?, ?, ?, 1000, 0, 1024, 768, 'jpeg', ?, 'ok', ?, ?)`);
+    fields.forEach(([name, type, allowed], i) =>
+      db.prepare(`INSERT INTO fields (name, type, allowed_values, position) VALUES (?, ?, ?, ?)`).run(name, type, allowed, i),
+    );
+    const img = db.prepare(
+      `INSERT INTO images (id, external_id, path, sha256, bytes, mtime_ms, width, height, format, thumb, status, created_at, updated_at) VALUES (?, ?, ?, ?, 1000, 0, 1024, 768, 'jpeg', ?, 'ok', ?, ?)`,
+    );
     const val = db.prepare(`INSERT INTO field_values (image_id, field_id, num, text, source, updated_at) VALUES (?, ?, ?, ?, 'import', ?)`);
     const ann = db.prepare(`INSERT INTO annotations (image_id, label_set_id, class_id, author, source, created_at) VALUES (?, 1, ?, ?, ?, ?)`);
     for (let i = 1; i <= n; i++) {
@@ -76,11 +82,30 @@ const round = (x: number) => Math.round(x * 100) / 100;
 const QUERIES: Record<string, RequestOf<'images.list'>> = {
   open: { offset: 0, limit: 200 },
   unlabelled: { offset: 0, limit: 200, label: null },
-  'class+age range, sorted by age desc': { offset: 0, limit: 200, label: 'MEL', filters: [{ kind: 'range', field: 'age', min: 40, max: 70 }], sort: { by: 'age', desc: true } },
-  'two sites + missing Fitzpatrick, scrolled to 20,000': { offset: 20_000, limit: 200, filters: [{ kind: 'values', field: 'region', values: ['face', 'nose'] }, { kind: 'missing', field: 'fitspatrick' }], counts: false },
+  'class+age range, sorted by age desc': {
+    offset: 0,
+    limit: 200,
+    label: 'MEL',
+    filters: [{ kind: 'range', field: 'age', min: 40, max: 70 }],
+    sort: { by: 'age', desc: true },
+  },
+  'two sites + missing Fitzpatrick, scrolled to 20,000': {
+    offset: 20_000,
+    limit: 200,
+    filters: [
+      { kind: 'values', field: 'region', values: ['face', 'nose'] },
+      { kind: 'missing', field: 'fitspatrick' },
+    ],
+    counts: false,
+  },
   'sorted by site, scrolled to 50,000': { offset: 50_000, limit: 200, sort: { by: 'region', desc: false }, counts: false },
   'annotator + id search': { offset: 0, limit: 200, annotator: 'Dr. Ana Lima', search: '_12' },
-  'first page of a new sort (with counts)': { offset: 0, limit: 200, sort: { by: 'fitspatrick', desc: true }, filters: [{ kind: 'values', field: 'gender', values: ['FEMALE'] }] },
+  'first page of a new sort (with counts)': {
+    offset: 0,
+    limit: 200,
+    sort: { by: 'fitspatrick', desc: true },
+    filters: [{ kind: 'values', field: 'gender', values: ['FEMALE'] }],
+  },
 };
 
 /**
@@ -119,7 +144,16 @@ async function gridQuery(n: number) {
       cold.push(...c);
       warm.push(...w);
     }
-    return { images: n, generateSeconds: round(generateSeconds), indexBuildMs: round(indexBuildMs), repeats: REPEATS, coldP95Ms: round(percentile(cold, 95)), warmP95Ms: round(percentile(warm, 95)), aimMs: 30, queries: perQuery };
+    return {
+      images: n,
+      generateSeconds: round(generateSeconds),
+      indexBuildMs: round(indexBuildMs),
+      repeats: REPEATS,
+      coldP95Ms: round(percentile(cold, 95)),
+      warmP95Ms: round(percentile(warm, 95)),
+      aimMs: 30,
+      queries: perQuery,
+    };
   } finally {
     project.close();
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -143,17 +177,29 @@ async function firstThumbnails(n: number) {
       const page = await context.newPage();
       const t = performance.now();
       await page.goto(server.url);
-      const loaded = await page.waitForFunction(() => {
-        // Runs in the page: the DOM types are not in the Node tsconfig.
-        const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ complete: boolean; naturalWidth: number }> } }).document;
-        const imgs = Array.from(doc.querySelectorAll('[data-testid="grid"] img'));
-        return imgs.length >= 20 && imgs.slice(0, 20).every((i) => i.complete && i.naturalWidth > 0) ? imgs.length : 0;
-      }, undefined, { timeout: 60_000, polling: 10 });
+      const loaded = await page.waitForFunction(
+        () => {
+          // Runs in the page: the DOM types are not in the Node tsconfig.
+          const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ complete: boolean; naturalWidth: number }> } }).document;
+          const imgs = Array.from(doc.querySelectorAll('[data-testid="grid"] img'));
+          return imgs.length >= 20 && imgs.slice(0, 20).every((i) => i.complete && i.naturalWidth > 0) ? imgs.length : 0;
+        },
+        undefined,
+        { timeout: 60_000, polling: 10 },
+      );
       runs.push({ firstThumbnailsMs: Math.round(performance.now() - t), thumbnails: (await loaded.jsonValue()) as number });
       await context.close();
     }
     const ms = runs.map((x) => x.firstThumbnailsMs);
-    return { images: n, runs: runs.length, firstRunMs: ms[0], medianMs: percentile(ms, 50), maxMs: Math.max(...ms), thumbnailsInFirstScreen: runs[0]!.thumbnails, what: 'navigation to the first 20 thumbnails decoded (renderer load, project info, first page with counts, thumbnails), fresh browser context each run; the first run also builds the grid index in the server' };
+    return {
+      images: n,
+      runs: runs.length,
+      firstRunMs: ms[0],
+      medianMs: percentile(ms, 50),
+      maxMs: Math.max(...ms),
+      thumbnailsInFirstScreen: runs[0]!.thumbnails,
+      what: 'navigation to the first 20 thumbnails decoded (renderer load, project info, first page with counts, thumbnails), fresh browser context each run; the first run also builds the grid index in the server',
+    };
   } finally {
     await browser.close();
     await server.close();
@@ -166,4 +212,3 @@ export async function gridBench(opts: { thumbnails?: boolean } = {}): Promise<ob
   const query = await gridQuery(100_000);
   return opts.thumbnails === false ? { query } : { query, firstThumbnails: await firstThumbnails(50_000) };
 }
-

@@ -16,7 +16,11 @@ async function bareSharp(dir: string): Promise<number> {
   const files = await scanImages(dir);
   const t = performance.now();
   await runPool(files, CONCURRENCY, async (f) => {
-    await sharp(await fs.promises.readFile(f.path)).rotate().resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 80 }).toBuffer();
+    await sharp(await fs.promises.readFile(f.path))
+      .rotate()
+      .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
+      .jpeg({ quality: 80 })
+      .toBuffer();
   });
   return files.length / ((performance.now() - t) / 1000);
 }
@@ -66,7 +70,10 @@ async function wideCsvBench(padImages: string): Promise<object> {
   const COLUMNS = 10_000;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dermfuse-bench-'));
   try {
-    const ids = fs.readdirSync(padImages).slice(0, 3).map((f) => path.parse(f).name);
+    const ids = fs
+      .readdirSync(padImages)
+      .slice(0, 3)
+      .map((f) => path.parse(f).name);
     const images = path.join(tmp, 'images');
     fs.mkdirSync(images);
     for (const id of ids) fs.copyFileSync(path.join(padImages, `${id}.jpg`), path.join(images, `${id}.jpg`));
@@ -77,7 +84,10 @@ async function wideCsvBench(padImages: string): Promise<object> {
     const project = Project.create(path.join(tmp, 'p')).project;
     try {
       const t = performance.now();
-      await runImport(project, await planImport({ imagesDir: images, metadataPath: csv, preset: 'generic', idColumn: 'image_id', labelColumn: 'label' }, project.dir));
+      await runImport(
+        project,
+        await planImport({ imagesDir: images, metadataPath: csv, preset: 'generic', idColumn: 'image_id', labelColumn: 'label' }, project.dir),
+      );
       return { columns: COLUMNS, rows: ids.length, seconds: round((performance.now() - t) / 1000), aimSeconds: 3 };
     } finally {
       project.close();

@@ -9,12 +9,29 @@ import { installDomShims, renderUi } from './setup.tsx';
 beforeAll(installDomShims);
 afterEach(cleanup);
 
-const item = (i: number): ImageSummary => ({ id: i + 1, externalId: `img${String(i).padStart(5, '0')}`, label: i % 3 === 0 ? 'mel' : null, unsure: false, suggestion: null });
+const item = (i: number): ImageSummary => ({
+  id: i + 1,
+  externalId: `img${String(i).padStart(5, '0')}`,
+  label: i % 3 === 0 ? 'mel' : null,
+  unsure: false,
+  suggestion: null,
+});
 
 describe('thumbnail grid', () => {
   it('puts only the rows in view in the DOM for 50,000 images, and asks for the pages it shows', () => {
     const ensure = vi.fn();
-    renderUi(<ImageGrid total={50_000} itemAt={item} ensure={ensure} selected={0} marked={new Set()} colors={new Map([['mel', '#e03131']])} onSelect={() => {}} onColumns={() => {}} />);
+    renderUi(
+      <ImageGrid
+        total={50_000}
+        itemAt={item}
+        ensure={ensure}
+        selected={0}
+        marked={new Set()}
+        colors={new Map([['mel', '#e03131']])}
+        onSelect={() => {}}
+        onColumns={() => {}}
+      />,
+    );
     const cells = screen.getByTestId('grid').querySelectorAll('img');
     expect(cells.length).toBeGreaterThan(0);
     expect(cells.length).toBeLessThan(200);
@@ -24,10 +41,15 @@ describe('thumbnail grid', () => {
 
   it('reports Ctrl+click as a toggle and Shift+click as an extension, and marks selected cells', () => {
     const onSelect = vi.fn();
-    renderUi(<ImageGrid total={20} itemAt={item} ensure={() => {}} selected={0} marked={new Set([3])} colors={new Map()} onSelect={onSelect} onColumns={() => {}} />);
+    renderUi(
+      <ImageGrid total={20} itemAt={item} ensure={() => {}} selected={0} marked={new Set([3])} colors={new Map()} onSelect={onSelect} onColumns={() => {}} />,
+    );
     fireEvent.click(screen.getByTestId('cell-img00004'), { ctrlKey: true });
     fireEvent.click(screen.getByTestId('cell-img00006'), { shiftKey: true });
-    expect(onSelect.mock.calls).toEqual([[4, { toggle: true, extend: false }], [6, { toggle: false, extend: true }]]);
+    expect(onSelect.mock.calls).toEqual([
+      [4, { toggle: true, extend: false }],
+      [6, { toggle: false, extend: true }],
+    ]);
     expect(screen.getByTestId('cell-img00002').getAttribute('data-marked')).toBe('true');
   });
 });
@@ -36,7 +58,18 @@ describe('filter panel', () => {
   const facets: BrowseFacets = {
     fields: [
       { name: 'age', type: 'number', unit: 'years', missing: 3, min: 5, max: 90, values: [] },
-      { name: 'sex', type: 'category', unit: null, missing: 0, min: null, max: null, values: [{ value: 'male', count: 4 }, { value: 'female', count: 6 }] },
+      {
+        name: 'sex',
+        type: 'category',
+        unit: null,
+        missing: 0,
+        min: null,
+        max: null,
+        values: [
+          { value: 'male', count: 4 },
+          { value: 'female', count: 6 },
+        ],
+      },
     ],
     annotators: [{ name: 'Dr. Ana', count: 2 }],
   };

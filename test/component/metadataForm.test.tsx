@@ -11,7 +11,22 @@ const FIELDS: Field[] = [
   { name: 'site', type: 'category', allowedValues: ['back', 'face'], unit: null, min: null, max: null, missingAllowed: true },
   { name: 'itch', type: 'boolean', allowedValues: null, unit: null, min: null, max: null, missingAllowed: true },
 ];
-const detail = (metadata: Record<string, FieldValue>): ImageDetail => ({ id: 7, externalId: 'img7', label: null, unsure: false, suggestion: null, width: 10, height: 10, patient: null, lesion: null, metadata, fields: FIELDS, history: [], sameLesion: [], samePatient: [] });
+const detail = (metadata: Record<string, FieldValue>): ImageDetail => ({
+  id: 7,
+  externalId: 'img7',
+  label: null,
+  unsure: false,
+  suggestion: null,
+  width: 10,
+  height: 10,
+  patient: null,
+  lesion: null,
+  metadata,
+  fields: FIELDS,
+  history: [],
+  sameLesion: [],
+  samePatient: [],
+});
 
 // The form talks to the contract; here the contract checks values with main's own validator.
 const calls: { field: string; value: FieldValue }[] = [];
@@ -21,7 +36,20 @@ vi.mock('../../src/renderer/src/api.ts', () => ({
     'fields.set': async ({ field, value }: { field: string; value: FieldValue }) => {
       const f = FIELDS.find((x) => x.name === field)!;
       try {
-        const checked = validateValue({ id: 1, name: f.name, type: f.type, allowed_values: f.allowedValues ? JSON.stringify(f.allowedValues) : null, unit: f.unit, min: f.min, max: f.max, missing_allowed: 1, position: 0 }, value);
+        const checked = validateValue(
+          {
+            id: 1,
+            name: f.name,
+            type: f.type,
+            allowed_values: f.allowedValues ? JSON.stringify(f.allowedValues) : null,
+            unit: f.unit,
+            min: f.min,
+            max: f.max,
+            missing_allowed: 1,
+            position: 0,
+          },
+          value,
+        );
         calls.push({ field, value: checked });
         return detail({ age: null, site: null, itch: null, [field]: checked });
       } catch (err) {

@@ -71,7 +71,13 @@ describe('annotator workbench in serve mode', () => {
     await page.keyboard.press('2');
     await expect.poll(() => page.getByTestId('detail-label').textContent()).toContain('mel');
     await expect.poll(() => page.getByTestId('counts').textContent()).toContain('5 unlabelled');
-    const stored = readDb((p) => p.db.prepare(`SELECT c.name, a.source FROM annotations a JOIN classes c ON c.id = a.class_id JOIN images i ON i.id = a.image_id WHERE i.external_id = ? ORDER BY a.id DESC LIMIT 1`).get(first));
+    const stored = readDb((p) =>
+      p.db
+        .prepare(
+          `SELECT c.name, a.source FROM annotations a JOIN classes c ON c.id = a.class_id JOIN images i ON i.id = a.image_id WHERE i.external_id = ? ORDER BY a.id DESC LIMIT 1`,
+        )
+        .get(first),
+    );
     expect(stored).toEqual({ name: 'mel', source: 'user' });
     await page.keyboard.press('Control+z');
     await expect.poll(() => page.getByTestId('detail-label').textContent()).toContain('none');
@@ -92,11 +98,15 @@ describe('annotator workbench in serve mode', () => {
     await expect.poll(() => page.getByText('age: 300 is above the maximum 120').count()).toBe(1);
     await age.fill('42');
     await age.press('Enter');
-    await expect.poll(() => readDb((p) => {
-      const f = new FieldsRepo(p.db).get('age')!;
-      const img = p.db.prepare('SELECT id FROM images WHERE external_id = ?').pluck().get(id) as number;
-      return new FieldsRepo(p.db).value(img, f);
-    })).toEqual({ value: 42, source: 'user' });
+    await expect
+      .poll(() =>
+        readDb((p) => {
+          const f = new FieldsRepo(p.db).get('age')!;
+          const img = p.db.prepare('SELECT id FROM images WHERE external_id = ?').pluck().get(id) as number;
+          return new FieldsRepo(p.db).value(img, f);
+        }),
+      )
+      .toEqual({ value: 42, source: 'user' });
     await page.reload();
     await expect.poll(() => page.getByTestId('detail-id').textContent()).toBe(id);
     await expect.poll(() => page.getByTestId('field-age').inputValue()).toBe('42');
@@ -114,7 +124,16 @@ describe('annotator workbench in serve mode', () => {
     await page.getByTestId('annotator').press('Enter');
     await expect.poll(() => readDb((p) => p.db.prepare(`SELECT value FROM settings WHERE key = 'annotator'`).pluck().get())).toBe('Dr. Ana Lima');
     await page.keyboard.press('1');
-    await expect.poll(() => readDb((p) => p.db.prepare(`SELECT a.author FROM annotations a JOIN images i ON i.id = a.image_id WHERE i.external_id = ? ORDER BY a.id DESC LIMIT 1`).pluck().get(id))).toBe('Dr. Ana Lima');
+    await expect
+      .poll(() =>
+        readDb((p) =>
+          p.db
+            .prepare(`SELECT a.author FROM annotations a JOIN images i ON i.id = a.image_id WHERE i.external_id = ? ORDER BY a.id DESC LIMIT 1`)
+            .pluck()
+            .get(id),
+        ),
+      )
+      .toBe('Dr. Ana Lima');
   });
 
   it('refuses requests without the token, image requests outside the project, and foreign Host headers', async () => {
@@ -132,13 +151,19 @@ describe('annotator workbench in serve mode', () => {
     expect((await fetch(`${base}%2Fetc%2Fpasswd`, { headers: auth })).status).toBe(404);
     // fetch() may not set Host; a raw request can, as a DNS-rebinding page would make the browser do.
     const rebinding = await new Promise<number>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: server.port, path: '/api/project.info', method: 'POST', headers: { ...auth, host: 'evil.example:80' } }, (res) => resolve(res.statusCode!));
+      const req = http.request(
+        { host: '127.0.0.1', port: server.port, path: '/api/project.info', method: 'POST', headers: { ...auth, host: 'evil.example:80' } },
+        (res) => resolve(res.statusCode!),
+      );
       req.on('error', reject);
       req.end('{}');
     });
     expect(rebinding).toBe(403);
     // A malformed call is refused by the contract's validation, naming the field.
-    const bad = (await (await fetch(`${base}api/labels.set`, { method: "POST", body: JSON.stringify({ imageId: "x" }), headers: auth })).json()) as { ok: boolean; error: { code: string; message: string } };
+    const bad = (await (await fetch(`${base}api/labels.set`, { method: 'POST', body: JSON.stringify({ imageId: 'x' }), headers: auth })).json()) as {
+      ok: boolean;
+      error: { code: string; message: string };
+    };
     expect(bad).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
     expect(bad.error.message).toMatch(/imageId/);
   });

@@ -73,7 +73,8 @@ describe('a page on another local port, in the annotator’s browser', () => {
     await expect.poll(() => page.getByTestId('counts').textContent()).toMatch(/8 of 8/);
     const own = await page.evaluate(async () => (await fetch('/media/image/6')).status);
     expect(own).toBe(200);
-    const labelOf6 = () => served.read((p) => p.db.prepare(`SELECT c.name FROM current_labels l JOIN classes c ON c.id = l.class_id WHERE l.image_id = 6`).pluck().get());
+    const labelOf6 = () =>
+      served.read((p) => p.db.prepare(`SELECT c.name FROM current_labels l JOIN classes c ON c.id = l.class_id WHERE l.image_id = 6`).pluck().get());
     expect(labelOf6()).toBe('nev');
 
     const attacker = await context.newPage();

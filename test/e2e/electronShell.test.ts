@@ -10,9 +10,22 @@ import { importedProject } from '../fixtures/project.ts';
 
 const HARNESS = path.resolve(__dirname, 'electron/harness.mjs');
 const PRELOAD = path.resolve(__dirname, '../../out/preload/index.cjs');
-const FOREIGN = ['https://example.com/', 'file:///etc/passwd', 'dermfuse://app.evil/', 'dermfuse://other/index.html', 'http://localhost:5173.evil.com/', 'javascript:alert(1)'];
+const FOREIGN = [
+  'https://example.com/',
+  'file:///etc/passwd',
+  'dermfuse://app.evil/',
+  'dermfuse://other/index.html',
+  'http://localhost:5173.evil.com/',
+  'javascript:alert(1)',
+];
 const OWN = ['dermfuse://app/index.html', 'dermfuse://app/index.html#/browse'];
-const TRAVERSAL = ['dermfuse://app/../../etc/passwd', 'dermfuse://app/%2e%2e/%2e%2e/etc/passwd', 'dermfuse://app/..%2F..%2Fpackage.json', 'dermfuse://app/media/image/..%2F..%2Fproject.sqlite', 'dermfuse://other/index.html'];
+const TRAVERSAL = [
+  'dermfuse://app/../../etc/passwd',
+  'dermfuse://app/%2e%2e/%2e%2e/etc/passwd',
+  'dermfuse://app/..%2F..%2Fpackage.json',
+  'dermfuse://app/media/image/..%2F..%2Fproject.sqlite',
+  'dermfuse://other/index.html',
+];
 
 interface Summary {
   sandbox: boolean;
@@ -87,7 +100,15 @@ describe('the Electron main bundle, under a stand-in electron module', () => {
   it('locks the window down: sandbox, isolation, app scheme, no new windows, no navigation away, no permissions', async () => {
     const { summary: s } = await startHarness({}, true);
     expect(s.sandbox).toBe(true);
-    expect(s.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, nodeIntegrationInSubFrames: false, webSecurity: true, allowRunningInsecureContent: false, webviewTag: false });
+    expect(s.webPreferences).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+    });
     expect(fs.existsSync(s.preloadFile)).toBe(true);
     expect(s.loadedUrl).toBe('dermfuse://app/index.html');
     expect(s.schemes).toEqual([{ scheme: 'dermfuse', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
@@ -123,7 +144,14 @@ describe('the Electron main bundle, under a stand-in electron module', () => {
       await page.getByTestId('open-project').click();
       await expect.poll(() => page.getByTestId('counts').textContent(), { timeout: 15_000 }).toBe('12 of 12 shown, 3 unlabelled');
       // Thumbnails arrive through the recorded dermfuse:// protocol handler.
-      await expect.poll(() => page.locator('img[src^="/media/thumb/"]').first().evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
+      await expect
+        .poll(() =>
+          page
+            .locator('img[src^="/media/thumb/"]')
+            .first()
+            .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
+        )
+        .toBeGreaterThan(0);
 
       await page.getByTestId('filter-unlabelled').click();
       await expect.poll(() => page.getByTestId('detail-label').textContent()).toContain('none');
@@ -133,7 +161,12 @@ describe('the Electron main bundle, under a stand-in electron module', () => {
       const labelOf = () => {
         const p = Project.open(projectDir);
         try {
-          return p.db.prepare(`SELECT c.name FROM current_labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id WHERE i.external_id = ?`).pluck().get(first) ?? null;
+          return (
+            p.db
+              .prepare(`SELECT c.name FROM current_labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id WHERE i.external_id = ?`)
+              .pluck()
+              .get(first) ?? null
+          );
         } finally {
           p.close();
         }
@@ -146,7 +179,8 @@ describe('the Electron main bundle, under a stand-in electron module', () => {
       // An import as a job, watched by long polls over IPC while other calls keep answering.
       const outcome = await page.evaluate(async (dir) => {
         type Env = { ok: boolean; value: { id: number; status: string; version: number; result: { imagesAdded: number } | null } };
-        const call = (name: string, req: unknown) => (globalThis as unknown as { dermfuse: { call(n: string, r: unknown): Promise<Env> } }).dermfuse.call(name, req);
+        const call = (name: string, req: unknown) =>
+          (globalThis as unknown as { dermfuse: { call(n: string, r: unknown): Promise<Env> } }).dermfuse.call(name, req);
         const started = await call('jobs.start', { kind: 'import', imagesDir: dir });
         let job = started.value;
         let watches = 0;

@@ -50,14 +50,25 @@ describe('results in serve mode', () => {
     const expected = served.read((p) => runCases(p, { runId, mode: 'fused', trueClass: 'MEL', predictedClass: 'NEV', filter: 'all', limit: 5000 }));
     expect(expected.total).toBeGreaterThan(0);
     await expect.poll(() => page.getByTestId('case-count').textContent()).toBe(`${expected.total} images`);
-    const rows = await page.getByTestId('case-table').locator('tbody tr').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')!.slice(5)));
+    const rows = await page
+      .getByTestId('case-table')
+      .locator('tbody tr')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')!.slice(5)));
     expect(rows.sort()).toEqual(expected.rows.map((r) => r.externalId).sort());
 
     // Relabel the first (worst) image of the cell from the case view.
     const first = expected.rows[0]!;
     await page.getByTestId(`case-${first.externalId}`).click();
     await page.getByTestId('case-relabel-NEV').click();
-    await expect.poll(() => served.read((p) => p.db.prepare(`SELECT c.name AS label, a.source FROM annotations a JOIN classes c ON c.id = a.class_id WHERE a.image_id = ? ORDER BY a.id DESC LIMIT 1`).get(first.imageId))).toEqual({ label: 'NEV', source: 'user' });
+    await expect
+      .poll(() =>
+        served.read((p) =>
+          p.db
+            .prepare(`SELECT c.name AS label, a.source FROM annotations a JOIN classes c ON c.id = a.class_id WHERE a.image_id = ? ORDER BY a.id DESC LIMIT 1`)
+            .get(first.imageId),
+        ),
+      )
+      .toEqual({ label: 'NEV', source: 'user' });
     await expect.poll(() => page.getByTestId(`case-changed-${first.externalId}`).textContent()).toBe('now NEV');
     await expect.poll(() => page.getByTestId(`stale-${runId}`).count()).toBe(1);
     await expect.poll(() => page.getByTestId('report-stale').textContent()).toContain('1 changed since');
@@ -66,7 +77,12 @@ describe('results in serve mode', () => {
     const [svg] = await Promise.all([page.waitForEvent('download'), page.getByTestId('chart-confusion-svg').click()]);
     expect(fs.readFileSync((await svg.path())!, 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
     const [png] = await Promise.all([page.waitForEvent('download'), page.getByTestId('chart-confusion-png').click()]);
-    expect(fs.readFileSync((await png.path())!).subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      fs
+        .readFileSync((await png.path())!)
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
     expect(png.suggestedFilename()).toBe(`run-${runId}-confusion-fused.png`);
   });
 
@@ -75,14 +91,21 @@ describe('results in serve mode', () => {
     await page.getByTestId('subgroup-field').click();
     await page.getByRole('option', { name: 'site', exact: true }).click();
     const rows = page.getByTestId('subgroup-table').locator('tbody tr');
-    await expect.poll(() => rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')))).toEqual(['subgroup-row-ARM', 'subgroup-row-BACK', 'subgroup-row-FACE']);
+    await expect
+      .poll(() => rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-testid'))))
+      .toEqual(['subgroup-row-ARM', 'subgroup-row-BACK', 'subgroup-row-FACE']);
     await expect.poll(() => page.getByTestId('subgroup-row-ARM').textContent()).toMatch(/ARM\d+\d+0\.\d{3} \[0\.\d{3}, [01]\.\d{3}\]/);
     await expect.poll(() => page.getByTestId('subgroup-gap-fused').textContent()).toMatch(/^fused: gap 0\.\d{3} \[-?\d\.\d{3}, \d\.\d{3}\]/);
     const [svg] = await Promise.all([page.waitForEvent('download'), page.getByTestId('chart-subgroups-svg').click()]);
     const text = fs.readFileSync((await svg.path())!, 'utf8');
     for (const g of ['ARM', 'BACK', 'FACE', 'ROC AUC (95% CI)']) expect(text).toContain(g);
     const [png] = await Promise.all([page.waitForEvent('download'), page.getByTestId('chart-subgroups-png').click()]);
-    expect(fs.readFileSync((await png.path())!).subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      fs
+        .readFileSync((await png.path())!)
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
   });
 
   it('walks the likely label errors by keyboard: K keeps, R relabels to the suggestion, each an annotation', async () => {
@@ -122,7 +145,9 @@ describe('from results to the browser', () => {
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 5 });
     await page.mouse.move(box.x + box.width - 16, box.y + box.height - 31, { steps: 5 });
     await page.mouse.up();
-    const points = served.read((p) => p.db.prepare(`SELECT COUNT(*) FROM run_predictions WHERE run_id = (SELECT MAX(id) FROM runs WHERE status = 'done')`).pluck().get()) as number;
+    const points = served.read((p) =>
+      p.db.prepare(`SELECT COUNT(*) FROM run_predictions WHERE run_id = (SELECT MAX(id) FROM runs WHERE status = 'done')`).pluck().get(),
+    ) as number;
     await expect.poll(() => page.getByTestId('map-picked').textContent(), { timeout: 5000 }).toBe(`${points} images selected`);
     await page.getByTestId('map-open').click();
     await expect.poll(() => page.getByTestId('counts').textContent()).toMatch(new RegExp(`^${points} of \\d+ shown`));

@@ -39,7 +39,14 @@ describe('first run', () => {
     await page.getByTestId('project-dir').fill(dir);
     await page.getByTestId('try-sample').click();
     await expect.poll(() => page.getByTestId('counts').textContent(), { timeout: 30_000 }).toBe('86 of 86 shown, 12 unlabelled');
-    await expect.poll(() => page.locator('img[src^="/media/thumb/"]').first().evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
+    await expect
+      .poll(() =>
+        page
+          .locator('img[src^="/media/thumb/"]')
+          .first()
+          .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
+      )
+      .toBeGreaterThan(0);
 
     // Label one of the held-back images by key.
     await page.getByTestId('filter-unlabelled').click();

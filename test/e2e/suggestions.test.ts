@@ -65,7 +65,11 @@ describe('model suggestions in the workbench', () => {
     await expect.poll(() => page.getByTestId('counts').textContent()).toContain('11 unlabelled');
     const p = Project.open(projectDir);
     try {
-      const stored = p.db.prepare(`SELECT c.name, a.source FROM annotations a JOIN classes c ON c.id = a.class_id JOIN images i ON i.id = a.image_id WHERE i.external_id = ? ORDER BY a.id DESC LIMIT 1`).get(id);
+      const stored = p.db
+        .prepare(
+          `SELECT c.name, a.source FROM annotations a JOIN classes c ON c.id = a.class_id JOIN images i ON i.id = a.image_id WHERE i.external_id = ? ORDER BY a.id DESC LIMIT 1`,
+        )
+        .get(id);
       expect(stored).toEqual({ name: suggested, source: 'user' });
       expect(p.db.prepare('SELECT COUNT(*) FROM suggestions').pluck().get()).toBe(12);
     } finally {

@@ -60,15 +60,22 @@ describe('workbench in serve mode', () => {
     await importThroughUi();
     await page.getByTestId('show-filters').click();
     await page.getByTestId('filter-min-age').fill('40');
-    const fromDb = served.read((p) => p.db.prepare(`SELECT COUNT(*) FROM field_values v JOIN fields f ON f.id = v.field_id WHERE f.name = 'age' AND v.num >= 40`).pluck().get());
+    const fromDb = served.read((p) =>
+      p.db.prepare(`SELECT COUNT(*) FROM field_values v JOIN fields f ON f.id = v.field_id WHERE f.name = 'age' AND v.num >= 40`).pluck().get(),
+    );
     await expect.poll(() => page.getByTestId('counts').textContent()).toBe(`${fromDb} of 30 shown, 4 unlabelled`);
     await expect.poll(() => page.getByTestId('chip-age').textContent()).toBe('age ≥ 40');
     await page.getByTestId('filter-values-sex').click();
     await page.getByRole('option', { name: /^male/ }).click();
     await page.keyboard.press('Escape');
     const both = served.read((p) =>
-      p.db.prepare(`SELECT COUNT(*) FROM images i WHERE i.id IN (SELECT image_id FROM field_values v JOIN fields f ON f.id = v.field_id WHERE f.name = 'age' AND v.num >= 40)
-        AND i.id IN (SELECT image_id FROM field_values v JOIN fields f ON f.id = v.field_id WHERE f.name = 'sex' AND v.text = 'male')`).pluck().get(),
+      p.db
+        .prepare(
+          `SELECT COUNT(*) FROM images i WHERE i.id IN (SELECT image_id FROM field_values v JOIN fields f ON f.id = v.field_id WHERE f.name = 'age' AND v.num >= 40)
+        AND i.id IN (SELECT image_id FROM field_values v JOIN fields f ON f.id = v.field_id WHERE f.name = 'sex' AND v.text = 'male')`,
+        )
+        .pluck()
+        .get(),
     );
     await expect.poll(() => page.getByTestId('counts').textContent()).toBe(`${both} of 30 shown, 4 unlabelled`);
     // Sorted by age, oldest first: the panel shows the oldest matching image.
@@ -87,7 +94,14 @@ describe('workbench in serve mode', () => {
     await page.getByTestId(`cell-${ids[1]}`).click({ modifiers: ['Control'] });
     await page.getByTestId(`cell-${ids[2]}`).click({ modifiers: ['Control'] });
     await expect.poll(() => page.getByTestId('batch-count').textContent()).toBe('3 selected');
-    const labelOf = (id: string) => served.read((p) => p.db.prepare(`SELECT c.name FROM current_labels l JOIN images i ON i.id = l.image_id LEFT JOIN classes c ON c.id = l.class_id WHERE i.external_id = ?`).pluck().get(id) ?? null);
+    const labelOf = (id: string) =>
+      served.read(
+        (p) =>
+          p.db
+            .prepare(`SELECT c.name FROM current_labels l JOIN images i ON i.id = l.image_id LEFT JOIN classes c ON c.id = l.class_id WHERE i.external_id = ?`)
+            .pluck()
+            .get(id) ?? null,
+      );
     const before = ids.map(labelOf);
     // Key 3 is the third class, nev.
     await page.keyboard.press('3');
@@ -108,7 +122,12 @@ describe('workbench in serve mode', () => {
     await page.getByTestId('zoom-in').click();
     await page.getByTestId('zoom-in').click();
     await expect.poll(async () => Number(await page.getByTestId('zoom-box').getAttribute('data-scale'))).toBeGreaterThan(1);
-    const sibling = served.read((p) => p.db.prepare(`SELECT id FROM images WHERE lesion_id = (SELECT lesion_id FROM images WHERE external_id = ?) AND external_id <> ? LIMIT 1`).pluck().get(withSibling!.id, withSibling!.id)) as number;
+    const sibling = served.read((p) =>
+      p.db
+        .prepare(`SELECT id FROM images WHERE lesion_id = (SELECT lesion_id FROM images WHERE external_id = ?) AND external_id <> ? LIMIT 1`)
+        .pluck()
+        .get(withSibling!.id, withSibling!.id),
+    ) as number;
     await page.getByTestId(`related-${sibling}`).click();
     await expect.poll(() => page.getByTestId('detail-id').textContent()).not.toBe(withSibling!.id);
   });

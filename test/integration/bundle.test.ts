@@ -29,10 +29,28 @@ beforeAll(async () => {
   const fakes = await makeImages(images, 60, 9, 32);
   // Labels follow age (metadata) and, through the disc colour, the image.
   const lines = ['image_id,dx,patient_id,lesion_id,age,site'];
-  fakes.forEach((f, i) => lines.push(`${f.id},${i % 3 === 0 ? 'mel' : 'nev'},${f.patient},${f.lesion},${i % 3 === 0 ? 60 + (i % 7) : 30 + (i % 11)},${['ARM', 'LEG', 'BACK'][i % 3]}`));
+  fakes.forEach((f, i) =>
+    lines.push(
+      `${f.id},${i % 3 === 0 ? 'mel' : 'nev'},${f.patient},${f.lesion},${i % 3 === 0 ? 60 + (i % 7) : 30 + (i % 11)},${['ARM', 'LEG', 'BACK'][i % 3]}`,
+    ),
+  );
   fs.writeFileSync(csv, lines.join('\n') + '\n');
   project = Project.create(path.join(tmp.dir, 'p')).project;
-  await runImport(project, await planImport({ imagesDir: images, metadataPath: csv, preset: 'generic', idColumn: 'image_id', labelColumn: 'dx', patientColumn: 'patient_id', lesionColumn: 'lesion_id' }, project.dir));
+  await runImport(
+    project,
+    await planImport(
+      {
+        imagesDir: images,
+        metadataPath: csv,
+        preset: 'generic',
+        idColumn: 'image_id',
+        labelColumn: 'dx',
+        patientColumn: 'patient_id',
+        lesionColumn: 'lesion_id',
+      },
+      project.dir,
+    ),
+  );
   const model = path.join(tmp.dir, 'tiny');
   await makeTinyLayersModel(model);
   await extractFeatures(project, model, { workers: 1 });
@@ -48,7 +66,14 @@ describe('exported bundles', () => {
   it('hold the backbone, preprocessing, a model card and a manifest with the SHA-256 of every file', () => {
     const b = loadBundle(bundle);
     expect(Object.keys(b.manifest.files).sort()).toEqual(['MODEL_CARD.md', 'backbone/model.json', 'backbone/weights.bin', 'preprocessing.json']);
-    expect(b.pre).toMatchObject({ mode: 'fused', classes: ['not mel', 'mel'], fields: [{ name: 'age', type: 'number' }, { name: 'site', type: 'category' }] });
+    expect(b.pre).toMatchObject({
+      mode: 'fused',
+      classes: ['not mel', 'mel'],
+      fields: [
+        { name: 'age', type: 'number' },
+        { name: 'site', type: 'category' },
+      ],
+    });
     const card = fs.readFileSync(path.join(bundle, 'MODEL_CARD.md'), 'utf8');
     expect(card).toMatch(/## Intended use/);
     expect(card).toMatch(/\| fused \(this model\) \| \d\.\d{3} \|/);
@@ -71,10 +96,16 @@ describe('exported bundles', () => {
     const partial = path.join(tmp.dir, 'partial.csv');
     fs.writeFileSync(partial, ['image_id,age', 'IMG_00000,61', 'IMG_00001,'].join('\n') + '\n');
     const out = path.join(tmp.dir, 'pred.csv');
-    const r = spawnSync(process.execPath, [BIN, 'predict', bundle, '--images', images, '--metadata', partial, '--id-column', 'image_id', '--out', out, '--json'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [BIN, 'predict', bundle, '--images', images, '--metadata', partial, '--id-column', 'image_id', '--out', out, '--json'],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(0);
     const summary = JSON.parse(r.stdout);
-    expect(summary.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/partial\.csv has no column "site"/), expect.stringMatching(/58 image\(s\) have no row in partial\.csv/)]));
+    expect(summary.warnings).toEqual(
+      expect.arrayContaining([expect.stringMatching(/partial\.csv has no column "site"/), expect.stringMatching(/58 image\(s\) have no row in partial\.csv/)]),
+    );
     const table = parseCsv(fs.readFileSync(out, 'utf8'), 'pred.csv');
     expect(table.header).toEqual(['image_id', 'predicted', 'p_not mel', 'p_mel', 'missing_fields', 'error']);
     expect(table.rows).toHaveLength(60);
@@ -87,8 +118,24 @@ describe('exported bundles', () => {
   it.each([
     ['a missing file', (d: string) => fs.rmSync(path.join(d, 'backbone/weights.bin')), /backbone\/weights\.bin is missing/],
     ['an edited JSON', (d: string) => fs.appendFileSync(path.join(d, 'preprocessing.json'), ' '), /preprocessing\.json does not match its SHA-256/],
-    ['a damaged weight file', (d: string) => { const f = path.join(d, 'backbone/weights.bin'); const b = fs.readFileSync(f); b[3] = b[3]! ^ 1; fs.writeFileSync(f, b); }, /weights\.bin does not match its SHA-256/],
-    ['a newer format version', (d: string) => { const f = path.join(d, 'manifest.json'); fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('"version": 1', '"version": 2')); }, /format version 2 is newer than this DermFuse reads \(1\)/],
+    [
+      'a damaged weight file',
+      (d: string) => {
+        const f = path.join(d, 'backbone/weights.bin');
+        const b = fs.readFileSync(f);
+        b[3] = b[3]! ^ 1;
+        fs.writeFileSync(f, b);
+      },
+      /weights\.bin does not match its SHA-256/,
+    ],
+    [
+      'a newer format version',
+      (d: string) => {
+        const f = path.join(d, 'manifest.json');
+        fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('"version": 1', '"version": 2'));
+      },
+      /format version 2 is newer than this DermFuse reads \(1\)/,
+    ],
     ['a foreign folder', (d: string) => fs.rmSync(path.join(d, 'manifest.json')), /not a DermFuse bundle \(no manifest\.json\)/],
   ])('refuses %s, naming what is wrong', (_what, damage, message) => {
     const copy = path.join(tmp.dir, `damaged-${Math.random().toString(36).slice(2)}`);

@@ -32,7 +32,16 @@ describe('dermfuse CLI', () => {
     const imp = cli('import', proj, '--images', images, '--metadata', csv, '--json');
     expect(imp.code).toBe(0);
     const s = JSON.parse(imp.stdout);
-    expect(s).toMatchObject({ imagesAdded: 6, imagesUpdated: 0, imagesUnchanged: 0, imagesFailed: 0, rowsMatched: 6, rowsWithoutImage: 2, imagesWithoutRow: 0, label: 'dx' });
+    expect(s).toMatchObject({
+      imagesAdded: 6,
+      imagesUpdated: 0,
+      imagesUnchanged: 0,
+      imagesFailed: 0,
+      rowsMatched: 6,
+      rowsWithoutImage: 2,
+      imagesWithoutRow: 0,
+      label: 'dx',
+    });
     expect(s.seconds).toBeGreaterThan(0);
     expect(Array.isArray(s.errors)).toBe(true);
     const info = JSON.parse(cli('info', proj, '--json').stdout);
@@ -79,7 +88,9 @@ describe('dermfuse CLI', () => {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     const rows = db.prepare('SELECT id, thumb FROM images').all() as { id: number; thumb: string }[];
     for (const r of rows) expect(fs.existsSync(path.join(proj, r.thumb))).toBe(true);
-    const unlabelled = db.prepare('SELECT COUNT(*) AS n FROM images i WHERE NOT EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = i.id)').get() as { n: number };
+    const unlabelled = db.prepare('SELECT COUNT(*) AS n FROM images i WHERE NOT EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = i.id)').get() as {
+      n: number;
+    };
     expect(unlabelled.n).toBe(0);
     db.close();
 

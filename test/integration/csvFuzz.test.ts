@@ -10,7 +10,33 @@ import { makeImages, tempDir } from '../fixtures/generate.ts';
 
 /** The errors a bad CSV may give: each names the file and what is wrong. Anything else is a crash. */
 const NAMED = new Set(['CSV_INVALID', 'PRESET_UNRECOGNISED', 'COLUMN_NOT_FOUND']);
-const PIECES = ['image_id', 'isic_id', 'img_id', 'dx', 'diagnostic', 'patient_id', 'age', '"', '""', ',', ';', '\t', '\n', '\r\n', '\r', 'é', '\ufeff', '\u0000', ' ', 'MEL', '=1+1', "'", 'True', '3.5', 'UNK'];
+const PIECES = [
+  'image_id',
+  'isic_id',
+  'img_id',
+  'dx',
+  'diagnostic',
+  'patient_id',
+  'age',
+  '"',
+  '""',
+  ',',
+  ';',
+  '\t',
+  '\n',
+  '\r\n',
+  '\r',
+  'é',
+  '\ufeff',
+  '\u0000',
+  ' ',
+  'MEL',
+  '=1+1',
+  "'",
+  'True',
+  '3.5',
+  'UNK',
+];
 
 let tmp: ReturnType<typeof tempDir>;
 let images: string;

@@ -16,7 +16,10 @@ let requests = 0;
 
 beforeAll(async () => {
   await makeTinyLayersModel(path.join(served, 'tiny'));
-  fs.writeFileSync(path.join(served, 'tiny', 'weights.bin'), Buffer.concat([fs.readFileSync(path.join(served, 'tiny', 'weights.bin')), Buffer.alloc(200_000, 7)]));
+  fs.writeFileSync(
+    path.join(served, 'tiny', 'weights.bin'),
+    Buffer.concat([fs.readFileSync(path.join(served, 'tiny', 'weights.bin')), Buffer.alloc(200_000, 7)]),
+  );
   server = http.createServer((req, res) => {
     requests++;
     const file = path.join(served, decodeURIComponent(new URL(req.url!, 'http://x').pathname));

@@ -11,7 +11,15 @@ import { tempDir } from '../fixtures/generate.ts';
 const tmp = tempDir();
 const layersDir = path.join(tmp.dir, 'tiny-layers');
 const graphDir = path.join(tmp.dir, 'tiny-graph');
-const spec = (over: Partial<BackboneSpec> = {}): BackboneSpec => ({ name: 'tiny', dir: layersDir, format: 'layers', featureLayer: null, preprocessing: rangePreprocessing(32, -1, 1), tta: false, ...over });
+const spec = (over: Partial<BackboneSpec> = {}): BackboneSpec => ({
+  name: 'tiny',
+  dir: layersDir,
+  format: 'layers',
+  featureLayer: null,
+  preprocessing: rangePreprocessing(32, -1, 1),
+  tta: false,
+  ...over,
+});
 const pixels = (n: number, s = 32) => new Uint8Array(n * s * s * 3).map((_, i) => (i * 31 + (i >> 7)) % 256);
 
 beforeAll(async () => {
@@ -103,7 +111,9 @@ describe('fused inference graph', () => {
     const model = await tf.loadLayersModel(folderHandler(layersDir));
     // Give BatchNorm non-trivial statistics so folding is really exercised.
     const bn = model.getLayer('conv1_bn');
-    tf.tidy(() => bn.setWeights(bn.getWeights().map((w, i) => tf.add(tf.mul(tf.randomUniform(w.shape, 0.5, 1.5, 'float32', i + 1), i === 3 ? 1 : 0.7), i === 3 ? 0.1 : 0))));
+    tf.tidy(() =>
+      bn.setWeights(bn.getWeights().map((w, i) => tf.add(tf.mul(tf.randomUniform(w.shape, 0.5, 1.5, 'float32', i + 1), i === 3 ? 1 : 0.7), i === 3 ? 0.1 : 0))),
+    );
     const cut = featureModel(model, null);
     const compiled = compileFused(cut);
     expect(compiled).not.toBeNull();

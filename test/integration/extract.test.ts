@@ -74,7 +74,13 @@ describe('feature extraction job', () => {
     const p = Project.open(dir);
     const controller = new AbortController();
     await expect(
-      extractFeatures(p, modelDir, { workers: 1, batchSize: 2, signal: controller.signal, progressIntervalMs: 0, onProgress: (x) => x.done >= 4 && controller.abort() }),
+      extractFeatures(p, modelDir, {
+        workers: 1,
+        batchSize: 2,
+        signal: controller.signal,
+        progressIntervalMs: 0,
+        onProgress: (x) => x.done >= 4 && controller.abort(),
+      }),
     ).rejects.toMatchObject({ code: 'CANCELLED' });
     const kept = p.db.prepare('SELECT COUNT(*) FROM features').pluck().get() as number;
     expect(kept).toBeGreaterThanOrEqual(4);

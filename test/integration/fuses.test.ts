@@ -10,7 +10,10 @@ afterAll(() => tmp.cleanup());
 
 /** A file laid out as an Electron binary's fuse wire is (sentinel, version 1, length, one byte per fuse), all on. */
 function fakeElectron(file: string): void {
-  fs.writeFileSync(file, Buffer.concat([Buffer.alloc(4096, 7), Buffer.from('dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX'), Buffer.from([1, 8]), Buffer.from('11111111'), Buffer.alloc(64, 3)]));
+  fs.writeFileSync(
+    file,
+    Buffer.concat([Buffer.alloc(4096, 7), Buffer.from('dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX'), Buffer.from([1, 8]), Buffer.from('11111111'), Buffer.alloc(64, 3)]),
+  );
 }
 
 describe('Electron fuses', () => {
@@ -18,7 +21,14 @@ describe('Electron fuses', () => {
     const dev = path.join(tmp.dir, 'electron-dev');
     fakeElectron(dev);
     const set = await applyFuses(dev, false);
-    expect(set).toMatchObject({ RunAsNode: false, EnableNodeOptionsEnvironmentVariable: false, EnableNodeCliInspectArguments: false, GrantFileProtocolExtraPrivileges: false, EnableCookieEncryption: true, OnlyLoadAppFromAsar: true });
+    expect(set).toMatchObject({
+      RunAsNode: false,
+      EnableNodeOptionsEnvironmentVariable: false,
+      EnableNodeCliInspectArguments: false,
+      GrantFileProtocolExtraPrivileges: false,
+      EnableCookieEncryption: true,
+      OnlyLoadAppFromAsar: true,
+    });
     expect(await readFuses(dev)).toEqual(set);
     // Already set: the binary is not rewritten again on the next start.
     const before = fs.statSync(dev).mtimeMs;
@@ -29,7 +39,12 @@ describe('Electron fuses', () => {
     const packaged = path.join(tmp.dir, 'electron-packaged');
     fakeElectron(packaged);
     fs.writeFileSync(packaged, Buffer.from(fs.readFileSync(packaged).toString('latin1').replace('11111111', '10101000'), 'latin1'));
-    expect(await applyFuses(packaged, true)).toMatchObject({ RunAsNode: false, EnableEmbeddedAsarIntegrityValidation: true, OnlyLoadAppFromAsar: true, EnableNodeCliInspectArguments: false });
+    expect(await applyFuses(packaged, true)).toMatchObject({
+      RunAsNode: false,
+      EnableEmbeddedAsarIntegrityValidation: true,
+      OnlyLoadAppFromAsar: true,
+      EnableNodeCliInspectArguments: false,
+    });
   });
 
   it('refuses a file that is not an Electron binary', async () => {

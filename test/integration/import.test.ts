@@ -43,7 +43,12 @@ describe('import', () => {
     const expected: Record<string, number> = {};
     for (const f of fakes) expected[f.label.toLowerCase()] = (expected[f.label.toLowerCase()] ?? 0) + 1;
     expect(s.classes).toEqual(expected);
-    expect(s.fields).toEqual(expect.arrayContaining([{ name: 'age', type: 'number' }, { name: 'sex', type: 'category' }]));
+    expect(s.fields).toEqual(
+      expect.arrayContaining([
+        { name: 'age', type: 'number' },
+        { name: 'sex', type: 'category' },
+      ]),
+    );
     const rows = project.db.prepare('SELECT * FROM images').all() as { thumb: string; sha256: string; width: number; format: string }[];
     for (const r of rows) {
       expect(r.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -92,14 +97,22 @@ describe('import', () => {
   it('detects a changed file by its hash and a changed CSV label, keeping the label history', async () => {
     await importAll();
     const target = fakes[3]!;
-    await sharp({ create: { width: 40, height: 30, channels: 3, background: '#336699' } }).toFormat(path.extname(target.file).slice(1) === 'jpg' ? 'jpeg' : (path.extname(target.file).slice(1) as 'png' | 'webp')).toFile(target.file);
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: '#336699' } })
+      .toFormat(path.extname(target.file).slice(1) === 'jpg' ? 'jpeg' : (path.extname(target.file).slice(1) as 'png' | 'webp'))
+      .toFile(target.file);
     const newLabel = target.label === 'MEL' ? 'bcc' : 'mel';
     fs.writeFileSync(csvPath, hamCsv(fakes, 3).replace(`${target.id},${target.label.toLowerCase()}`, `${target.id},${newLabel}`));
     const s = await importAll();
     expect(s.imagesUpdated).toBe(1);
-    const row = project.db.prepare('SELECT id, width, height FROM images WHERE external_id = ?').get(target.id) as { id: number; width: number; height: number };
+    const row = project.db.prepare('SELECT id, width, height FROM images WHERE external_id = ?').get(target.id) as {
+      id: number;
+      width: number;
+      height: number;
+    };
     expect([row.width, row.height]).toEqual([40, 30]);
-    const history = project.db.prepare('SELECT c.name FROM annotations a JOIN classes c ON c.id = a.class_id WHERE image_id = ? ORDER BY a.id').all(row.id) as { name: string }[];
+    const history = project.db.prepare('SELECT c.name FROM annotations a JOIN classes c ON c.id = a.class_id WHERE image_id = ? ORDER BY a.id').all(row.id) as {
+      name: string;
+    }[];
     expect(history.map((h) => h.name)).toEqual([target.label.toLowerCase(), newLabel]);
   });
 
@@ -112,7 +125,9 @@ describe('import', () => {
     const cls = project.db.prepare('SELECT id FROM classes WHERE name = ?').get(fakes[0]!.label === 'NEV' ? 'mel' : 'nev') as { id: number };
     project.db.transaction(() => {
       fields.set(img.id, age, 99, 'dr. a', 'user', true);
-      project.db.prepare(`INSERT INTO annotations (image_id, label_set_id, class_id, author, source, created_at) VALUES (?, ?, ?, 'dr. a', 'user', '2026-01-01')`).run(img.id, set.id, cls.id);
+      project.db
+        .prepare(`INSERT INTO annotations (image_id, label_set_id, class_id, author, source, created_at) VALUES (?, ?, ?, 'dr. a', 'user', '2026-01-01')`)
+        .run(img.id, set.id, cls.id);
     })();
     const s = await importAll();
     expect(s.userEditsKept).toBe(1);
@@ -187,7 +202,18 @@ describe('import', () => {
     const controller = new AbortController();
     let seen = 0;
     await expect(
-      importAll({}, { concurrency: 1, progressIntervalMs: 0, signal: controller.signal, onProgress: (p) => { seen = p.done; if (p.done >= 5) controller.abort(); } }),
+      importAll(
+        {},
+        {
+          concurrency: 1,
+          progressIntervalMs: 0,
+          signal: controller.signal,
+          onProgress: (p) => {
+            seen = p.done;
+            if (p.done >= 5) controller.abort();
+          },
+        },
+      ),
     ).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(seen).toBeGreaterThanOrEqual(5);
     const partial = projectInfo(project).images;
@@ -206,7 +232,10 @@ describe('image orientation', () => {
       const dir = path.join(t.dir, 'img');
       fs.mkdirSync(dir);
       // Stored 80x40 landscape, EXIF orientation 6: displayed as 40x80 portrait.
-      await sharp({ create: { width: 80, height: 40, channels: 3, background: '#aa5500' } }).withMetadata({ orientation: 6 }).jpeg().toFile(path.join(dir, 'ROT.jpg'));
+      await sharp({ create: { width: 80, height: 40, channels: 3, background: '#aa5500' } })
+        .withMetadata({ orientation: 6 })
+        .jpeg()
+        .toFile(path.join(dir, 'ROT.jpg'));
       const p = Project.create(path.join(t.dir, 'p')).project;
       const s = await runImport(p, await planImport({ imagesDir: dir }, p.dir));
       expect(s.imagesAdded).toBe(1);

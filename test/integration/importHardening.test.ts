@@ -33,7 +33,13 @@ describe('import of hostile or unusual files', () => {
     const rows = ['IMG_00000', 'IMG_00001', 'IMG_00002'].map((id, r) => [id, 'A', ...cols.map((_, i) => String((i * 7 + r) % 101))].join(','));
     fs.writeFileSync(path.join(tmp.dir, 'wide.csv'), [['image_id', 'label', ...cols].join(','), ...rows].join('\n') + '\n');
     const p = await freshProject('wide');
-    const s = await runImport(p, await planImport({ imagesDir: images, metadataPath: path.join(tmp.dir, 'wide.csv'), preset: 'generic', idColumn: 'image_id', labelColumn: 'label' }, p.dir));
+    const s = await runImport(
+      p,
+      await planImport(
+        { imagesDir: images, metadataPath: path.join(tmp.dir, 'wide.csv'), preset: 'generic', idColumn: 'image_id', labelColumn: 'label' },
+        p.dir,
+      ),
+    );
     expect(s.fields).toHaveLength(9_998);
     expect(s.rowsMatched).toBe(3);
     const fields = new FieldsRepo(p.db);
@@ -47,8 +53,16 @@ describe('import of hostile or unusual files', () => {
     const long = 'x'.repeat(1_000_000);
     fs.writeFileSync(path.join(tmp.dir, 'long.csv'), `image_id,label,note,site\nIMG_00000,A,${long},arm\nIMG_00001,B,short,leg\n`);
     const p = await freshProject('long');
-    const s = await runImport(p, await planImport({ imagesDir: images, metadataPath: path.join(tmp.dir, 'long.csv'), preset: 'generic', idColumn: 'image_id', labelColumn: 'label' }, p.dir));
-    expect(s.errors.find((e) => e.source === 'long.csv line 2')?.message).toMatch(/column "note": the value is 1,000,000 characters long \(at most 10,000\); stored as missing/);
+    const s = await runImport(
+      p,
+      await planImport(
+        { imagesDir: images, metadataPath: path.join(tmp.dir, 'long.csv'), preset: 'generic', idColumn: 'image_id', labelColumn: 'label' },
+        p.dir,
+      ),
+    );
+    expect(s.errors.find((e) => e.source === 'long.csv line 2')?.message).toMatch(
+      /column "note": the value is 1,000,000 characters long \(at most 10,000\); stored as missing/,
+    );
     const fields = new FieldsRepo(p.db);
     const img = p.db.prepare(`SELECT id FROM images WHERE external_id = 'IMG_00000'`).pluck().get() as number;
     expect(fields.value(img, fields.get('note')!)).toBeNull();
@@ -59,10 +73,15 @@ describe('import of hostile or unusual files', () => {
   it('reads a UTF-16 CSV and refuses `"MEL"x` by line', async () => {
     const text = 'image_id,label,site\nIMG_00000,MEL,Região\n';
     fs.writeFileSync(path.join(tmp.dir, 'u16.csv'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
-    const plan = await planImport({ imagesDir: images, metadataPath: path.join(tmp.dir, 'u16.csv'), preset: 'generic', idColumn: 'image_id', labelColumn: 'label' }, tmp.dir);
+    const plan = await planImport(
+      { imagesDir: images, metadataPath: path.join(tmp.dir, 'u16.csv'), preset: 'generic', idColumn: 'image_id', labelColumn: 'label' },
+      tmp.dir,
+    );
     expect(plan.records.get('IMG_00000')?.cells).toEqual(['IMG_00000', 'MEL', 'Região']);
     fs.writeFileSync(path.join(tmp.dir, 'quote.csv'), 'image_id,label\nIMG_00000,"MEL"x\n');
-    await expect(planImport({ imagesDir: images, metadataPath: path.join(tmp.dir, 'quote.csv'), preset: 'generic', idColumn: 'image_id', labelColumn: 'label' }, tmp.dir)).rejects.toThrow(/line 2, column 2/);
+    await expect(
+      planImport({ imagesDir: images, metadataPath: path.join(tmp.dir, 'quote.csv'), preset: 'generic', idColumn: 'image_id', labelColumn: 'label' }, tmp.dir),
+    ).rejects.toThrow(/line 2, column 2/);
   });
 
   it('reports every symbolic link it does not follow, and follows those inside the image folder', async () => {
@@ -88,8 +107,21 @@ describe('import of hostile or unusual files', () => {
   it('neutralises formula cells in export-csv and restores them when the export is imported again', async () => {
     fs.writeFileSync(path.join(tmp.dir, 'notes.csv'), 'image_id,label,note\nIMG_00000,A,plain\nIMG_00001,B,x\nIMG_00002,A,y\n');
     const p = await freshProject('formula');
-    await runImport(p, await planImport({ imagesDir: images, metadataPath: path.join(tmp.dir, 'notes.csv'), preset: 'generic', idColumn: 'image_id', labelColumn: 'label', types: { note: 'text' } }, p.dir));
-    const evil = ['=HYPERLINK("http://evil.example","click")', '+cmd|\' /C calc\'!A0', '@SUM(1+1)'];
+    await runImport(
+      p,
+      await planImport(
+        {
+          imagesDir: images,
+          metadataPath: path.join(tmp.dir, 'notes.csv'),
+          preset: 'generic',
+          idColumn: 'image_id',
+          labelColumn: 'label',
+          types: { note: 'text' },
+        },
+        p.dir,
+      ),
+    );
+    const evil = ['=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0", '@SUM(1+1)'];
     const editor = new Editor(p);
     evil.forEach((v, i) => editor.setField(i + 1, 'note', v, 'tester'));
     p.close();
@@ -99,9 +131,17 @@ describe('import of hostile or unusual files', () => {
     for (const v of evil) expect(written).not.toMatch(new RegExp(`(^|,|")${v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'));
     expect(written).toContain(`"'=HYPERLINK(""http://evil.example"",""click"")"`);
     const again = await freshProject('reimported');
-    await runImport(again, await planImport({ imagesDir: images, metadataPath: out, preset: 'generic', idColumn: 'image_id', labelColumn: 'label', types: { note: 'text' } }, again.dir));
+    await runImport(
+      again,
+      await planImport(
+        { imagesDir: images, metadataPath: out, preset: 'generic', idColumn: 'image_id', labelColumn: 'label', types: { note: 'text' } },
+        again.dir,
+      ),
+    );
     const fields = new FieldsRepo(again.db);
-    const notes = (again.db.prepare('SELECT id FROM images ORDER BY external_id').pluck().all() as number[]).map((id) => fields.value(id, fields.get('note')!)?.value);
+    const notes = (again.db.prepare('SELECT id FROM images ORDER BY external_id').pluck().all() as number[]).map(
+      (id) => fields.value(id, fields.get('note')!)?.value,
+    );
     expect(notes.sort()).toEqual([...evil].sort());
     again.close();
   });
@@ -112,7 +152,9 @@ describe('import of hostile or unusual files', () => {
     fs.mkdirSync(path.dirname(tmpFile), { recursive: true });
     fs.writeFileSync(tmpFile, 'half');
     // An import whose process is gone (pid 2^22 + 1 is above Linux's pid_max).
-    p.db.prepare(`INSERT INTO imports (images_dir, metadata_path, options, pid, status, started_at) VALUES ('x', NULL, '{}', 4194305, 'running', '2026-01-01')`).run();
+    p.db
+      .prepare(`INSERT INTO imports (images_dir, metadata_path, options, pid, status, started_at) VALUES ('x', NULL, '{}', 4194305, 'running', '2026-01-01')`)
+      .run();
     p.close();
     Project.open(path.join(tmp.dir, 'tmpthumbs')).close();
     expect(fs.existsSync(tmpFile)).toBe(false);

@@ -46,7 +46,11 @@ describe('job manager', () => {
 
   it('cancels through the signal, refuses a second job while one runs, and keeps a failure with its message', async () => {
     const m = new JobManager<TestResults>();
-    const job = m.start('extract', 'slow', (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })))));
+    const job = m.start(
+      'extract',
+      'slow',
+      (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })))),
+    );
     expect(() => m.start('import', 'other', async () => 1)).toThrow(/slow is still running/);
     m.cancel(job.id);
     expect((await until(m, job.id)).status).toBe('cancelled');
@@ -70,7 +74,13 @@ describe('jobs through the service contract', () => {
       return env.value as never;
     };
     await call('project.create', { dir: path.join(tmp.dir, 'p') });
-    const preview = (await call('import.plan', { imagesDir: images, metadataPath: path.join(tmp.dir, 'm.csv') })) as { preset: string; images: number; rowsMatched: number; rowsWithoutImage: number; mapping: { fields: { name: string; type: string }[] } };
+    const preview = (await call('import.plan', { imagesDir: images, metadataPath: path.join(tmp.dir, 'm.csv') })) as {
+      preset: string;
+      images: number;
+      rowsMatched: number;
+      rowsWithoutImage: number;
+      mapping: { fields: { name: string; type: string }[] };
+    };
     expect(preview).toMatchObject({ preset: 'ham10000', images: 24, rowsMatched: 20, rowsWithoutImage: 3 });
     expect(preview.mapping.fields.find((f) => f.name === 'age')?.type).toBe('number');
     // Nothing was written by the preview.

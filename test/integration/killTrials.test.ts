@@ -108,7 +108,9 @@ describe(`kill -9 at ${TRIALS} random moments`, () => {
     const p = Project.open(dir);
     const statuses = p.db.prepare('SELECT status, COUNT(*) AS n FROM runs GROUP BY status').all() as { status: string; n: number }[];
     p.close();
-    process.stdout.write(`kill trials, training: run statuses after ${TRIALS} kills: ${statuses.map((s) => `${s.status} ${s.n}`).join(', ')}; integrity ok every time\n`);
+    process.stdout.write(
+      `kill trials, training: run statuses after ${TRIALS} kills: ${statuses.map((s) => `${s.status} ${s.n}`).join(', ')}; integrity ok every time\n`,
+    );
     expect(statuses.find((s) => s.status === 'running')).toBeUndefined();
     expect(statuses.reduce((a, s) => a + s.n, 0)).toBeGreaterThanOrEqual(TRIALS);
     const rerun = spawnSync(process.execPath, [BIN, 'train', ...args.slice(1), '--json'], { encoding: 'utf8' });

@@ -34,11 +34,20 @@ describe('project store', () => {
   it('upgrades a version-4 project: current labels become a table that matches the history and follows new annotations', () => {
     const db = new Database(':memory:');
     db.pragma('foreign_keys = ON');
-    migrate(db, MIGRATIONS.filter((m) => m.version <= 4));
+    migrate(
+      db,
+      MIGRATIONS.filter((m) => m.version <= 4),
+    );
     const now = new Date().toISOString();
     db.exec(`INSERT INTO label_sets (id, name, is_primary, created_at) VALUES (1, 'dx', 1, '${now}');
       INSERT INTO classes (id, label_set_id, name, position) VALUES (1, 1, 'NEV', 0), (2, 1, 'MEL', 1);`);
-    for (let i = 1; i <= 3; i++) db.prepare(`INSERT INTO images (id, external_id, path, bytes, mtime_ms, status, created_at, updated_at) VALUES (?, ?, 'x', 1, 1, 'ok', ?, ?)`).run(i, `img${i}`, now, now);
+    for (let i = 1; i <= 3; i++)
+      db.prepare(`INSERT INTO images (id, external_id, path, bytes, mtime_ms, status, created_at, updated_at) VALUES (?, ?, 'x', 1, 1, 'ok', ?, ?)`).run(
+        i,
+        `img${i}`,
+        now,
+        now,
+      );
     const annotate = db.prepare(`INSERT INTO annotations (image_id, label_set_id, class_id, author, source, created_at) VALUES (?, 1, ?, 'a', 'user', ?)`);
     annotate.run(1, 1, now);
     annotate.run(1, 2, now);
@@ -46,11 +55,21 @@ describe('project store', () => {
     annotate.run(2, null, now);
     migrate(db, MIGRATIONS);
     const current = () => db.prepare('SELECT image_id, class_id FROM current_labels ORDER BY image_id').all();
-    expect(current()).toEqual([{ image_id: 1, class_id: 2 }, { image_id: 2, class_id: null }]);
-    expect(db.prepare('SELECT name, hotkey FROM classes ORDER BY position').all()).toEqual([{ name: 'NEV', hotkey: '1' }, { name: 'MEL', hotkey: '2' }]);
+    expect(current()).toEqual([
+      { image_id: 1, class_id: 2 },
+      { image_id: 2, class_id: null },
+    ]);
+    expect(db.prepare('SELECT name, hotkey FROM classes ORDER BY position').all()).toEqual([
+      { name: 'NEV', hotkey: '1' },
+      { name: 'MEL', hotkey: '2' },
+    ]);
     annotate.run(3, 2, now);
     annotate.run(1, 1, now);
-    expect(current()).toEqual([{ image_id: 1, class_id: 1 }, { image_id: 2, class_id: null }, { image_id: 3, class_id: 2 }]);
+    expect(current()).toEqual([
+      { image_id: 1, class_id: 1 },
+      { image_id: 2, class_id: null },
+      { image_id: 3, class_id: 2 },
+    ]);
     db.close();
   });
 
@@ -58,7 +77,12 @@ describe('project store', () => {
     const db = new Database(':memory:');
     const bad = [
       { version: 1, up: (d: Database.Database) => d.exec('CREATE TABLE a (x INTEGER) STRICT') },
-      { version: 2, up: () => { throw new Error('boom'); } },
+      {
+        version: 2,
+        up: () => {
+          throw new Error('boom');
+        },
+      },
     ];
     expect(() => migrate(db, bad)).toThrow('boom');
     expect(db.pragma('user_version', { simple: true })).toBe(0);

@@ -20,7 +20,10 @@ let outsideDir: string;
 const labelOf = (imageId: number): string | null => {
   const p = Project.open(projectDir);
   try {
-    return (p.db.prepare(`SELECT c.name FROM current_labels l JOIN classes c ON c.id = l.class_id WHERE l.image_id = ?`).pluck().get(imageId) as string | undefined) ?? null;
+    return (
+      (p.db.prepare(`SELECT c.name FROM current_labels l JOIN classes c ON c.id = l.class_id WHERE l.image_id = ?`).pluck().get(imageId) as
+        string | undefined) ?? null
+    );
   } finally {
     p.close();
   }
@@ -54,9 +57,19 @@ describe('serve: no other page acts for the annotator', () => {
     const host = `127.0.0.1:${server.port}`;
     const body = JSON.stringify({ imageId: 6, className: other });
     // The reproduction from the issue: the cookie, a page on another local port, a "simple" (no preflight) request.
-    const viaCookie = await rawRequest(server.port, { method: 'POST', path: '/api/labels.set', headers: { host, cookie: `dermfuse_token=${server.token}`, origin: 'http://127.0.0.1:8099', 'content-type': 'text/plain' }, body });
+    const viaCookie = await rawRequest(server.port, {
+      method: 'POST',
+      path: '/api/labels.set',
+      headers: { host, cookie: `dermfuse_token=${server.token}`, origin: 'http://127.0.0.1:8099', 'content-type': 'text/plain' },
+      body,
+    });
     expect(viaCookie.status).toBe(403);
-    const cookieOnly = await rawRequest(server.port, { method: 'POST', path: '/api/labels.set', headers: { host, cookie: `dermfuse_token=${server.token}`, 'content-type': 'application/json' }, body });
+    const cookieOnly = await rawRequest(server.port, {
+      method: 'POST',
+      path: '/api/labels.set',
+      headers: { host, cookie: `dermfuse_token=${server.token}`, 'content-type': 'application/json' },
+      body,
+    });
     expect(cookieOnly.status).toBe(401);
     expect((await apiCall(server.port, server.token, 'labels.set', { imageId: 6, className: other }, { origin: 'http://127.0.0.1:8099' })).status).toBe(403);
     expect((await apiCall(server.port, server.token, 'labels.set', { imageId: 6, className: other }, { 'sec-fetch-site': 'same-site' })).status).toBe(403);
@@ -64,7 +77,13 @@ describe('serve: no other page acts for the annotator', () => {
     expect((await apiCall(server.port, server.token, 'labels.set', { imageId: 6, className: other }, { 'content-type': 'text/plain' })).status).toBe(415);
     expect(labelOf(6)).toBe(before);
     // The renderer's own request: bearer, JSON, same origin.
-    const own = await apiCall(server.port, server.token, 'labels.set', { imageId: 6, className: other }, { origin: `http://${host}`, 'sec-fetch-site': 'same-origin' });
+    const own = await apiCall(
+      server.port,
+      server.token,
+      'labels.set',
+      { imageId: 6, className: other },
+      { origin: `http://${host}`, 'sec-fetch-site': 'same-origin' },
+    );
     expect(own.status).toBe(200);
     expect(labelOf(6)).toBe(other);
   });
@@ -77,7 +96,11 @@ describe('serve: no other page acts for the annotator', () => {
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Strict/);
     const jar = cookie.split(';')[0]!;
-    const img = (site?: string) => rawRequest(server.port, { path: '/media/thumb/1', headers: { host: `127.0.0.1:${server.port}`, cookie: jar, ...(site ? { 'sec-fetch-site': site } : {}) } });
+    const img = (site?: string) =>
+      rawRequest(server.port, {
+        path: '/media/thumb/1',
+        headers: { host: `127.0.0.1:${server.port}`, cookie: jar, ...(site ? { 'sec-fetch-site': site } : {}) },
+      });
     expect((await img('same-origin')).status).toBe(200);
     expect((await img('same-site')).status).toBe(403);
     expect((await img()).headers['cross-origin-resource-policy']).toBe('same-origin');
@@ -99,7 +122,8 @@ describe('serve: the token opens the served project only', () => {
   });
 
   it('reads imports, bundles and backbones only under --data, with links resolved, and never quotes a refused file', async () => {
-    const call = async (name: string, body: unknown) => JSON.parse((await apiCall(server.port, server.token, name, body)).body) as { ok: boolean; error?: { code: string; message: string } };
+    const call = async (name: string, body: unknown) =>
+      JSON.parse((await apiCall(server.port, server.token, name, body)).body) as { ok: boolean; error?: { code: string; message: string } };
     const passwd = await call('import.plan', { imagesDir: path.join(dataDir, 'images'), metadataPath: '/etc/passwd' });
     expect(passwd).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect(passwd.error!.message).toMatch(/metadataPath: \/etc\/passwd is outside the folders this server may read/);
@@ -107,19 +131,27 @@ describe('serve: the token opens the served project only', () => {
     expect(await call('import.plan', { imagesDir: outsideDir })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     // A link inside the data folder that points out of it is refused like the folder it points to.
     expect(await call('import.plan', { imagesDir: path.join(dataDir, 'escape') })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
-    expect(await call('import.plan', { imagesDir: path.join(dataDir, 'images'), metadataPath: path.join(dataDir, 'escape', 'secret.csv') })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await call('import.plan', { imagesDir: path.join(dataDir, 'images'), metadataPath: path.join(dataDir, 'escape', 'secret.csv') })).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
     expect(await call('jobs.start', { kind: 'import', imagesDir: outsideDir })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect(await call('suggestions.apply', { bundle: outsideDir })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect(await call('jobs.start', { kind: 'extract', backbone: 'http://127.0.0.1:9/model.json' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect(await call('jobs.start', { kind: 'extract', backbone: outsideDir })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     // Inside --data the preview works as on the desktop.
-    const ok = (await call('import.plan', { imagesDir: path.join(dataDir, 'images'), metadataPath: path.join(dataDir, 'm.csv') })) as { ok: boolean; value?: { images: number } };
+    const ok = (await call('import.plan', { imagesDir: path.join(dataDir, 'images'), metadataPath: path.join(dataDir, 'm.csv') })) as {
+      ok: boolean;
+      value?: { images: number };
+    };
     expect(ok).toMatchObject({ ok: true, value: { images: 8 } });
   });
 
   it('previews a CSV whose columns fit no preset: the problem, and the columns to choose from', async () => {
     fs.writeFileSync(path.join(dataDir, 'odd.csv'), 'file,class\nIMG_00000,x\n');
-    const r = JSON.parse((await apiCall(server.port, server.token, 'import.plan', { imagesDir: path.join(dataDir, 'images'), metadataPath: path.join(dataDir, 'odd.csv') })).body);
+    const r = JSON.parse(
+      (await apiCall(server.port, server.token, 'import.plan', { imagesDir: path.join(dataDir, 'images'), metadataPath: path.join(dataDir, 'odd.csv') })).body,
+    );
     expect(r.ok).toBe(true);
     expect(r.value.header).toEqual(['file', 'class']);
     expect(r.value.mapping).toBeNull();
@@ -131,8 +163,26 @@ describe('serve: malformed requests', () => {
   it('answers a malformed path or body with 400 and keeps serving', async () => {
     const host = `127.0.0.1:${server.port}`;
     expect((await rawRequest(server.port, { path: '/%E0%A4%A', headers: { host } })).status).toBe(400);
-    expect((await rawRequest(server.port, { method: 'POST', path: '/api/%E0%A4%A', headers: { host, authorization: `Bearer ${server.token}`, 'content-type': 'application/json' }, body: '{}' })).status).toBe(400);
-    expect((await rawRequest(server.port, { method: 'POST', path: '/api/project.info', headers: { host, authorization: `Bearer ${server.token}`, 'content-type': 'application/json' }, body: '{nope' })).status).toBe(400);
+    expect(
+      (
+        await rawRequest(server.port, {
+          method: 'POST',
+          path: '/api/%E0%A4%A',
+          headers: { host, authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+          body: '{}',
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await rawRequest(server.port, {
+          method: 'POST',
+          path: '/api/project.info',
+          headers: { host, authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+          body: '{nope',
+        })
+      ).status,
+    ).toBe(400);
     expect((await apiCall(server.port, server.token, 'project.info', {})).status).toBe(200);
   });
 });

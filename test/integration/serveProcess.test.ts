@@ -73,7 +73,7 @@ describe('dermfuse serve as a process', () => {
       for (const sock of sockets) sock.destroy();
       expect(await s.stop()).toBe(0);
     }
-    expect(s.stderr()).not.toMatch(/EMFILE|    at /);
+    expect(s.stderr()).not.toMatch(/EMFILE| {4}at /);
   });
 
   it('answers a malformed request line with 400 and logs no stack trace', async () => {
@@ -93,7 +93,7 @@ describe('dermfuse serve as a process', () => {
     } finally {
       await s.stop();
     }
-    expect(s.stderr()).not.toMatch(/    at |Error:/);
+    expect(s.stderr()).not.toMatch(/ {4}at |Error:/);
   });
 
   it('on --host 0.0.0.0 accepts the machine’s own addresses, prints them, and warns of clear text', async () => {
@@ -104,10 +104,20 @@ describe('dermfuse serve as a process', () => {
       expect(own.length).toBeGreaterThan(0);
       // Sent over loopback (no traffic leaves this machine) with the Host header another machine would send.
       for (const host of own) {
-        const r = await rawRequest(s.info.port, { method: 'POST', path: '/api/project.info', headers: { host, authorization: `Bearer ${s.token}`, 'content-type': 'application/json', origin: `http://${host}` }, body: '{}' });
+        const r = await rawRequest(s.info.port, {
+          method: 'POST',
+          path: '/api/project.info',
+          headers: { host, authorization: `Bearer ${s.token}`, 'content-type': 'application/json', origin: `http://${host}` },
+          body: '{}',
+        });
         expect(r.status, host).toBe(200);
       }
-      const rebinding = await rawRequest(s.info.port, { method: 'POST', path: '/api/project.info', headers: { host: `evil.example:${s.info.port}`, authorization: `Bearer ${s.token}`, 'content-type': 'application/json' }, body: '{}' });
+      const rebinding = await rawRequest(s.info.port, {
+        method: 'POST',
+        path: '/api/project.info',
+        headers: { host: `evil.example:${s.info.port}`, authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
       expect(rebinding.status).toBe(403);
     } finally {
       await s.stop();
@@ -117,14 +127,22 @@ describe('dermfuse serve as a process', () => {
   it('serves HTTPS with --tls-cert and --tls-key and sets a Secure cookie', async () => {
     const cert = path.join(tmp.dir, 'cert.pem');
     const key = path.join(tmp.dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], {
+      stdio: 'ignore',
+    });
     const s = await serve(['--tls-cert', cert, '--tls-key', key]);
     try {
       expect(s.info.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/\?token=/);
       const page = await rawRequest(s.info.port, { path: `/?token=${s.token}`, headers: { host: `127.0.0.1:${s.info.port}` }, tls: true });
       expect(page.status).toBe(200);
       expect(String(page.headers['set-cookie'])).toMatch(/Secure/);
-      const r = await rawRequest(s.info.port, { method: 'POST', path: '/api/project.info', headers: { host: `127.0.0.1:${s.info.port}`, authorization: `Bearer ${s.token}`, 'content-type': 'application/json' }, body: '{}', tls: true });
+      const r = await rawRequest(s.info.port, {
+        method: 'POST',
+        path: '/api/project.info',
+        headers: { host: `127.0.0.1:${s.info.port}`, authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
+        body: '{}',
+        tls: true,
+      });
       expect(JSON.parse(r.body)).toMatchObject({ ok: true });
     } finally {
       await s.stop();

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabelsRepo } from '../../src/main/db/repos/labelsRepo.ts';
 import { runList, runReport } from '../../src/main/ml/fusion/runs.ts';
@@ -42,7 +41,9 @@ describe('training runs', () => {
   });
 
   it('stores out-of-fold predictions of every image and mode, with no patient in two folds', () => {
-    const preds = project.db.prepare('SELECT p.fold, p.image, p.fused, i.patient_id FROM run_predictions p JOIN images i ON i.id = p.image_id WHERE run_id = ?').all(run.runId) as { fold: number; image: string; fused: string; patient_id: number }[];
+    const preds = project.db
+      .prepare('SELECT p.fold, p.image, p.fused, i.patient_id FROM run_predictions p JOIN images i ON i.id = p.image_id WHERE run_id = ?')
+      .all(run.runId) as { fold: number; image: string; fused: string; patient_id: number }[];
     expect(preds).toHaveLength(240);
     const foldOf = new Map<number, number>();
     for (const p of preds) {
@@ -64,7 +65,11 @@ describe('training runs', () => {
     expect(runList(project)[0]).toMatchObject({ runId: run.runId, status: 'done', staleImages: 0 });
     const labels = new LabelsRepo(project.db);
     const set = labels.primarySet()!;
-    const { img, name } = project.db.prepare('SELECT p.image_id AS img, c.name FROM run_predictions p JOIN current_labels l ON l.image_id = p.image_id JOIN classes c ON c.id = l.class_id WHERE p.run_id = ? LIMIT 1').get(run.runId) as { img: number; name: string };
+    const { img, name } = project.db
+      .prepare(
+        'SELECT p.image_id AS img, c.name FROM run_predictions p JOIN current_labels l ON l.image_id = p.image_id JOIN classes c ON c.id = l.class_id WHERE p.run_id = ? LIMIT 1',
+      )
+      .get(run.runId) as { img: number; name: string };
     // Re-confirming the label the run trained on changes nothing; another label does.
     labels.annotate(img, set.id, labels.ensureClass(set.id, name), 'dr. b', 'user');
     expect(runList(project)[0]!.staleImages).toBe(0);
@@ -81,14 +86,18 @@ describe('training runs', () => {
   });
 
   it('refuses an unknown label set, field or class with a message naming them', async () => {
-    await expect(trainRun(project, { ...config, label: 'nope' })).rejects.toThrow(/--label nope: no such label set\. Label sets of this project: diagnosis_label/);
+    await expect(trainRun(project, { ...config, label: 'nope' })).rejects.toThrow(
+      /--label nope: no such label set\. Label sets of this project: diagnosis_label/,
+    );
     await expect(trainRun(project, { ...config, fields: ['agee'] })).rejects.toThrow(/no such metadata field: agee/);
     await expect(trainRun(project, { ...config, positive: ['XYZ'] })).rejects.toThrow(/--positive names classes with no labelled images: XYZ/);
   });
 
   it('stops on cancel and records the run as cancelled', async () => {
     const controller = new AbortController();
-    await expect(trainRun(project, config, { signal: controller.signal, onProgress: (p) => p.done >= 3 && controller.abort() })).rejects.toMatchObject({ code: 'CANCELLED' });
+    await expect(trainRun(project, config, { signal: controller.signal, onProgress: (p) => p.done >= 3 && controller.abort() })).rejects.toMatchObject({
+      code: 'CANCELLED',
+    });
     expect(runList(project)[0]).toMatchObject({ status: 'cancelled' });
   });
 });

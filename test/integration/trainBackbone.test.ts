@@ -27,7 +27,13 @@ afterAll(() => {
 describe('small CNN trained on the project’s labels', () => {
   it('trains on wasm, holds out patients, saves a backbone folder that extraction can use', async () => {
     const epochs: string[] = [];
-    const s = await trainBackbone(project, { inputSize: 32, epochs: 2, batchSize: 8, name: 'tiny-cnn', onProgress: (p) => p.phase === 'train' && epochs.push(p.message ?? '') });
+    const s = await trainBackbone(project, {
+      inputSize: 32,
+      epochs: 2,
+      batchSize: 8,
+      name: 'tiny-cnn',
+      onProgress: (p) => p.phase === 'train' && epochs.push(p.message ?? ''),
+    });
     expect(s.backend?.backend).toBe('wasm');
     expect(s.trainImages + s.valImages).toBe(40);
     expect(s.valImages).toBeGreaterThan(0);
@@ -49,7 +55,14 @@ describe('small CNN trained on the project’s labels', () => {
   it('stops on cancel and saves nothing', async () => {
     const controller = new AbortController();
     await expect(
-      trainBackbone(project, { inputSize: 32, epochs: 50, batchSize: 8, name: 'cancelled', signal: controller.signal, onProgress: (p) => p.phase === 'train' && controller.abort() }),
+      trainBackbone(project, {
+        inputSize: 32,
+        epochs: 50,
+        batchSize: 8,
+        name: 'cancelled',
+        signal: controller.signal,
+        onProgress: (p) => p.phase === 'train' && controller.abort(),
+      }),
     ).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(fs.existsSync(path.join(project.dir, 'models', 'cancelled'))).toBe(false);
     expect(fs.existsSync(path.join(project.dir, 'models', 'cancelled.partial'))).toBe(false);

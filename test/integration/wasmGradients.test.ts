@@ -26,7 +26,13 @@ function gradients(c: Case): [Float32Array, Float32Array] {
     const x = tf.randomUniform(c.x, -1, 1, 'float32', 1);
     const w = tf.randomUniform(c.w, -1, 1, 'float32', 2);
     const loss = (a: tf.Tensor, b: tf.Tensor) =>
-      tf.sum(tf.square(c.depthwise ? tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad) : tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad)));
+      tf.sum(
+        tf.square(
+          c.depthwise
+            ? tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad)
+            : tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad),
+        ),
+      );
     const [gx, gw] = tf.grads(loss)([x, w]);
     return [gx!.dataSync() as Float32Array, gw!.dataSync() as Float32Array];
   });
@@ -64,7 +70,15 @@ describe('wasm gradient kernels', () => {
     await tf.setBackend('wasm');
     const model = tf.sequential({
       layers: [
-        tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 6, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+        tf.layers.conv2d({
+          inputShape: [16, 16, 3],
+          filters: 6,
+          kernelSize: 3,
+          strides: 2,
+          padding: 'same',
+          activation: 'relu',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+        }),
         tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', activation: 'relu', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
         tf.layers.globalAveragePooling2d({}),
         tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
@@ -75,7 +89,10 @@ describe('wasm gradient kernels', () => {
     const [xs, ys] = tf.tidy(() => {
       const n = 32;
       const base = tf.randomUniform([n, 16, 16, 3], 0, 0.3, 'float32', 4);
-      const labels = tf.tensor1d(Array.from({ length: n }, (_, i) => i % 2), 'int32');
+      const labels = tf.tensor1d(
+        Array.from({ length: n }, (_, i) => i % 2),
+        'int32',
+      );
       const mask = tf.concat([tf.ones([16, 8, 3]), tf.zeros([16, 8, 3])], 1);
       const x = tf.add(base, tf.mul(tf.reshape(tf.cast(labels, 'float32'), [n, 1, 1, 1]), mask));
       return [x, tf.oneHot(labels, 2)];

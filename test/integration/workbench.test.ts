@@ -35,13 +35,28 @@ const withCsv = (all: FakeImage[]) => all.slice(0, 36);
 describe('grid query', () => {
   it('filters by a numeric range, by category values and by missing, exactly as the metadata says', () => {
     const rows = withCsv(fakes);
-    const adults = rows.filter((f) => f.age !== null && f.age >= 30 && f.age <= 60).map((f) => f.id).sort();
+    const adults = rows
+      .filter((f) => f.age !== null && f.age >= 30 && f.age <= 60)
+      .map((f) => f.id)
+      .sort();
     expect(ids({ offset: 0, limit: 100, filters: [{ kind: 'range', field: 'age', min: 30, max: 60 }] })).toEqual(adults);
     const noAge = [...rows.filter((f) => f.age === null), ...fakes.slice(36)].map((f) => f.id).sort();
     expect(ids({ offset: 0, limit: 100, filters: [{ kind: 'missing', field: 'age' }] })).toEqual(noAge);
     const site = rows[0]!.site.toLowerCase();
-    const males = rows.filter((f, i) => i % 2 === 1 && f.site.toLowerCase() === site).map((f) => f.id).sort();
-    expect(ids({ offset: 0, limit: 100, filters: [{ kind: 'values', field: 'sex', values: ['male'] }, { kind: 'values', field: 'localization', values: [site] }] })).toEqual(males);
+    const males = rows
+      .filter((f, i) => i % 2 === 1 && f.site.toLowerCase() === site)
+      .map((f) => f.id)
+      .sort();
+    expect(
+      ids({
+        offset: 0,
+        limit: 100,
+        filters: [
+          { kind: 'values', field: 'sex', values: ['male'] },
+          { kind: 'values', field: 'localization', values: [site] },
+        ],
+      }),
+    ).toEqual(males);
   });
 
   it('sorts by a field either way with missing values last, and pages without recounting', () => {
@@ -70,10 +85,18 @@ describe('grid query', () => {
   it('offers every field in the facets with its observed values, range and missing count', () => {
     const facets = browseFacets(project);
     const age = facets.fields.find((f) => f.name === 'age')!;
-    const known = fakes.slice(0, 36).filter((f) => f.age !== null).map((f) => f.age!);
+    const known = fakes
+      .slice(0, 36)
+      .filter((f) => f.age !== null)
+      .map((f) => f.age!);
     expect([age.min, age.max]).toEqual([Math.min(...known), Math.max(...known)]);
     expect(age.missing).toBe(40 - known.length);
-    expect(facets.fields.find((f) => f.name === 'sex')!.values.map((v) => v.value).sort()).toEqual(['female', 'male']);
+    expect(
+      facets.fields
+        .find((f) => f.name === 'sex')!
+        .values.map((v) => v.value)
+        .sort(),
+    ).toEqual(['female', 'male']);
   });
 });
 
@@ -82,7 +105,12 @@ describe('batch edits', () => {
     const editor = new Editor(project);
     const page = listImages(project, { offset: 0, limit: 6 }).items;
     const before = page.map((i) => i.label);
-    const changed = editor.setLabels(page.map((i) => i.id), 'nev', false, 'batcher');
+    const changed = editor.setLabels(
+      page.map((i) => i.id),
+      'nev',
+      false,
+      'batcher',
+    );
     expect(changed).toBe(before.filter((l) => l !== 'nev').length);
     expect(listImages(project, { offset: 0, limit: 6 }).items.every((i) => i.label === 'nev')).toBe(true);
     expect(editor.undo('batcher')?.imageIds).toHaveLength(changed);
@@ -108,7 +136,11 @@ describe('batch edits', () => {
 describe('label-set editor', () => {
   it('saves order, colours, hotkeys, a new class and a derived target; refuses clashes and removing a used class', () => {
     const info = labelSetInfo(project);
-    expect(info.classes.map((c) => [c.name, c.hotkey])).toEqual([['bcc', '1'], ['mel', '2'], ['nev', '3']]);
+    expect(info.classes.map((c) => [c.name, c.hotkey])).toEqual([
+      ['bcc', '1'],
+      ['mel', '2'],
+      ['nev', '3'],
+    ]);
     const edit = {
       classes: [
         { name: 'mel', color: '#e03131', hotkey: 'm' },
@@ -122,12 +154,20 @@ describe('label-set editor', () => {
     expect(saved.classes.map((c) => `${c.name}:${c.hotkey}:${c.color}`)).toEqual(['mel:m:#e03131', 'bcc:b:null', 'nev:n:#2f9e44', 'scc:s:null']);
     expect(targetClasses(project, info.name, 'malignant')).toEqual(['mel', 'bcc', 'scc']);
     expect(listImages(project, { offset: 0, limit: 1 }).counts!.classes.map((c) => c.hotkey)).toEqual(['m', 'b', 'n', 's']);
-    expect(() => saveLabelSet(project, { ...edit, classes: edit.classes.map((c) => (c.name === 'nev' ? { ...c, hotkey: 'M' } : c)) })).toThrow(/"mel" and "nev" both use the key "M"/);
-    expect(() => saveLabelSet(project, { ...edit, classes: edit.classes.map((c) => (c.name === 'nev' ? { ...c, hotkey: 'u' } : c)) })).toThrow(/taken by the browser/);
+    expect(() => saveLabelSet(project, { ...edit, classes: edit.classes.map((c) => (c.name === 'nev' ? { ...c, hotkey: 'M' } : c)) })).toThrow(
+      /"mel" and "nev" both use the key "M"/,
+    );
+    expect(() => saveLabelSet(project, { ...edit, classes: edit.classes.map((c) => (c.name === 'nev' ? { ...c, hotkey: 'u' } : c)) })).toThrow(
+      /taken by the browser/,
+    );
     expect(() => saveLabelSet(project, { classes: edit.classes.filter((c) => c.name !== 'nev'), targets: [] })).toThrow(/Class "nev" labels \d+ images/);
     expect(() => saveLabelSet(project, { ...edit, targets: [{ name: 'x', classes: ['mel', 'nope'] }] })).toThrow(/Target "x": no class nope/);
     // An unused class goes; the saved set is unchanged by the refused edits.
-    expect(saveLabelSet(project, { classes: edit.classes.filter((c) => c.name !== 'scc'), targets: [] }).classes.map((c) => c.name)).toEqual(['mel', 'bcc', 'nev']);
+    expect(saveLabelSet(project, { classes: edit.classes.filter((c) => c.name !== 'scc'), targets: [] }).classes.map((c) => c.name)).toEqual([
+      'mel',
+      'bcc',
+      'nev',
+    ]);
   });
 });
 
@@ -150,13 +190,26 @@ describe('grid index', () => {
     const where = [`i.status = 'ok'`];
     const params: unknown[] = [];
     if (q.label === null) where.push('l.class_id IS NULL');
-    else if (q.label !== undefined) (where.push('c.name = ?'), params.push(q.label));
-    if (q.annotator !== undefined) (where.push('l.author = ?'), params.push(q.annotator));
+    else if (q.label !== undefined) {
+      where.push('c.name = ?');
+      params.push(q.label);
+    }
+    if (q.annotator !== undefined) {
+      where.push('l.author = ?');
+      params.push(q.annotator);
+    }
     for (const f of q.filters ?? []) {
       const fid = db.prepare('SELECT id FROM fields WHERE name = ?').pluck().get(f.field);
-      if (f.kind === 'missing') (where.push('i.id NOT IN (SELECT image_id FROM field_values WHERE field_id = ?)'), params.push(fid));
-      else if (f.kind === 'range') (where.push('i.id IN (SELECT image_id FROM field_values WHERE field_id = ? AND num BETWEEN ? AND ?)'), params.push(fid, f.min, f.max));
-      else (where.push(`i.id IN (SELECT image_id FROM field_values WHERE field_id = ? AND text IN (${f.values.map(() => '?').join(',')}))`), params.push(fid, ...f.values));
+      if (f.kind === 'missing') {
+        where.push('i.id NOT IN (SELECT image_id FROM field_values WHERE field_id = ?)');
+        params.push(fid);
+      } else if (f.kind === 'range') {
+        where.push('i.id IN (SELECT image_id FROM field_values WHERE field_id = ? AND num BETWEEN ? AND ?)');
+        params.push(fid, f.min, f.max);
+      } else {
+        where.push(`i.id IN (SELECT image_id FROM field_values WHERE field_id = ? AND text IN (${f.values.map(() => '?').join(',')}))`);
+        params.push(fid, ...f.values);
+      }
     }
     const dir = q.sort.desc ? 'DESC' : 'ASC';
     let join = '';
@@ -169,18 +222,28 @@ describe('grid index', () => {
       const col = fid.type === 'category' ? 'sv.text' : 'sv.num';
       order = `${col} IS NULL, ${col} ${dir}, i.external_id`;
     }
-    return db.prepare(`SELECT i.id FROM images i LEFT JOIN current_labels l ON l.image_id = i.id AND l.label_set_id = ${setId} LEFT JOIN classes c ON c.id = l.class_id ${join} WHERE ${where.join(' AND ')} ORDER BY ${order}`).pluck().all(...params) as number[];
+    return db
+      .prepare(
+        `SELECT i.id FROM images i LEFT JOIN current_labels l ON l.image_id = i.id AND l.label_set_id = ${setId} LEFT JOIN classes c ON c.id = l.class_id ${join} WHERE ${where.join(' AND ')} ORDER BY ${order}`,
+      )
+      .pluck()
+      .all(...params) as number[];
   }
 
   it('answers exactly as SQL does, through edits, batch edits, undo and writes it did not see', () => {
     const r = rngFrom(17);
-    const pick = <T,>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
     const editor = new Editor(project);
     const all = () => listImages(project, { offset: 0, limit: 2000 }).items.map((i) => i.id);
     const classes = ['bcc', 'mel', 'nev'];
     const queries = () => {
       const label = pick([undefined, null, ...classes]);
-      const filters: FieldFilter[] = pick([[], [{ kind: 'range', field: 'age', min: 20, max: 60 }], [{ kind: 'missing', field: 'age' }], [{ kind: 'values', field: 'sex', values: ['male'] }]]);
+      const filters: FieldFilter[] = pick([
+        [],
+        [{ kind: 'range', field: 'age', min: 20, max: 60 }],
+        [{ kind: 'missing', field: 'age' }],
+        [{ kind: 'values', field: 'sex', values: ['male'] }],
+      ]);
       const sort = { by: pick(['id', 'label', 'annotated', 'age', 'sex']), desc: r() < 0.5 };
       return { label, filters, sort, annotator: r() < 0.2 ? 'prop' : undefined };
     };
@@ -188,13 +251,33 @@ describe('grid index', () => {
       const ids = all();
       const op = pick(['label', 'batch', 'field', 'undo', 'foreign']);
       if (op === 'label') editor.setLabel(pick(ids), pick([...classes, null]), r() < 0.2, 'prop');
-      else if (op === 'batch') editor.setLabels(ids.filter(() => r() < 0.2), pick(classes), false, 'prop');
-      else if (op === 'field') editor.setFields(ids.filter(() => r() < 0.15), 'age', pick([null, 33, 71]), 'prop');
+      else if (op === 'batch')
+        editor.setLabels(
+          ids.filter(() => r() < 0.2),
+          pick(classes),
+          false,
+          'prop',
+        );
+      else if (op === 'field')
+        editor.setFields(
+          ids.filter(() => r() < 0.15),
+          'age',
+          pick([null, 33, 71]),
+          'prop',
+        );
       else if (op === 'undo') editor.undo('prop');
       // A write the index was not told of (as another process, or an import, would make).
-      else project.db.prepare(`INSERT INTO annotations (image_id, label_set_id, class_id, author, source, created_at) VALUES (?, (SELECT id FROM label_sets LIMIT 1), NULL, 'other', 'user', ?)`).run(pick(ids), new Date().toISOString());
+      else
+        project.db
+          .prepare(
+            `INSERT INTO annotations (image_id, label_set_id, class_id, author, source, created_at) VALUES (?, (SELECT id FROM label_sets LIMIT 1), NULL, 'other', 'user', ?)`,
+          )
+          .run(pick(ids), new Date().toISOString());
       const q = queries();
-      expect(listImages(project, { ...q, offset: 0, limit: 2000 }).items.map((i) => i.id), `step ${step} ${op} ${JSON.stringify(q)}`).toEqual(reference(q));
+      expect(
+        listImages(project, { ...q, offset: 0, limit: 2000 }).items.map((i) => i.id),
+        `step ${step} ${op} ${JSON.stringify(q)}`,
+      ).toEqual(reference(q));
     }
   });
 });

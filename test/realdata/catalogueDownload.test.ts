@@ -41,7 +41,15 @@ describe.skipIf(!HAS_MODELS)('catalogue download of a real model, from a local s
   });
 
   it('resolves the catalogue id from the cache, offline, with the catalogue’s preprocessing and feature layer', async () => {
-    const { spec } = await resolveBackbone('mobilenet_v1_0.75_224', { cacheDir: path.join(tmp.dir, 'cache'), fetchImpl: () => Promise.reject(new Error('offline')) });
-    expect(spec).toMatchObject({ name: 'mobilenet_v1_0.75_224', featureLayer: 'global_average_pooling2d_1', format: 'layers', preprocessing: { inputSize: 224, resize: 'squash' } });
+    const { spec } = await resolveBackbone('mobilenet_v1_0.75_224', {
+      cacheDir: path.join(tmp.dir, 'cache'),
+      fetchImpl: () => Promise.reject(new Error('offline')),
+    });
+    expect(spec).toMatchObject({
+      name: 'mobilenet_v1_0.75_224',
+      featureLayer: 'global_average_pooling2d_1',
+      format: 'layers',
+      preprocessing: { inputSize: 224, resize: 'squash' },
+    });
   });
 });

@@ -24,7 +24,15 @@ describe.skipIf(!HAS_PAD)('PAD-UFES-20 from ../shared', () => {
   });
 
   it('joins the 686 photos to their rows (img_id says .png, files are .jpg) with the auto preset', () => {
-    expect(summary).toMatchObject({ preset: 'pad-ufes-20', imagesAdded: 686, imagesFailed: 0, rowsMatched: 686, rowsWithoutImage: 1612, imagesWithoutRow: 0, label: 'diagnostic' });
+    expect(summary).toMatchObject({
+      preset: 'pad-ufes-20',
+      imagesAdded: 686,
+      imagesFailed: 0,
+      rowsMatched: 686,
+      rowsWithoutImage: 1612,
+      imagesWithoutRow: 0,
+      label: 'diagnostic',
+    });
   });
 
   it('counts the dataset’s classes, patients and lesions', () => {
@@ -35,7 +43,15 @@ describe.skipIf(!HAS_PAD)('PAD-UFES-20 from ../shared', () => {
 
   it('types the clinical fields: age a number, region and gender categories, fitspatrick ordinal, UNK booleans', () => {
     const types = Object.fromEntries(summary.fields.map((f) => [f.name, f.type]));
-    expect(types).toMatchObject({ age: 'number', region: 'category', gender: 'category', fitspatrick: 'ordinal', smoke: 'boolean', biopsed: 'boolean', diameter_1: 'number' });
+    expect(types).toMatchObject({
+      age: 'number',
+      region: 'category',
+      gender: 'category',
+      fitspatrick: 'ordinal',
+      smoke: 'boolean',
+      biopsed: 'boolean',
+      diameter_1: 'number',
+    });
     expect(types).not.toHaveProperty('img_id');
     expect(types).not.toHaveProperty('diagnostic');
   });

@@ -22,7 +22,17 @@ describe.skipIf(!HAS_PAD)('subgroups of a PAD-UFES-20 run (686 photos, built-in 
     project = Project.open(dir);
     await extractFeatures(project, 'default');
     // Cancer vs not from age and region only: Fitzpatrick type is not an input, and must still be sliced.
-    runId = (await trainRun(project, { label: 'diagnostic', positive: ['BCC', 'MEL', 'SCC'], fields: ['age', 'region'], group: 'patient', folds: 5, backbone: null, seed: 1 })).runId;
+    runId = (
+      await trainRun(project, {
+        label: 'diagnostic',
+        positive: ['BCC', 'MEL', 'SCC'],
+        fields: ['age', 'region'],
+        group: 'patient',
+        folds: 5,
+        backbone: null,
+        seed: 1,
+      })
+    ).runId;
   }, 600_000);
   afterAll(() => {
     project?.close();

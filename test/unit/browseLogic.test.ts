@@ -27,7 +27,12 @@ describe('browse query', () => {
     q = withFieldFilter(q, 'sex', { kind: 'values', field: 'sex', values: [] });
     expect(Object.keys(q.fields)).toEqual(['age']);
     q = withFieldFilter(q, 'age', { kind: 'missing', field: 'age' });
-    expect(toRequest({ ...q, label: { kind: 'unlabelled' } }, 200, 200, false)).toMatchObject({ offset: 200, counts: false, label: null, filters: [{ kind: 'missing', field: 'age' }] });
+    expect(toRequest({ ...q, label: { kind: 'unlabelled' } }, 200, 200, false)).toMatchObject({
+      offset: 200,
+      counts: false,
+      label: null,
+      filters: [{ kind: 'missing', field: 'age' }],
+    });
     expect(Object.keys(withFieldFilter(q, 'age', { kind: 'range', field: 'age', min: null, max: null }).fields)).toEqual([]);
   });
 });
@@ -48,7 +53,20 @@ describe('lesion view zoom', () => {
 describe('job text', () => {
   it('says phase, count, percent and time left', () => {
     expect(formatSeconds(65)).toBe('1 min 05 s');
-    const job = { id: 1, kind: 'import' as const, title: 'Import', status: 'running' as const, progress: { phase: 'thumbnails', done: 50, total: 200 }, startedAt: '', finishedAt: null, etaSeconds: 30, elapsedSeconds: 10, result: null, error: null, version: 3 };
+    const job = {
+      id: 1,
+      kind: 'import' as const,
+      title: 'Import',
+      status: 'running' as const,
+      progress: { phase: 'thumbnails', done: 50, total: 200 },
+      startedAt: '',
+      finishedAt: null,
+      etaSeconds: 30,
+      elapsedSeconds: 10,
+      result: null,
+      error: null,
+      version: 3,
+    };
     expect(describeJob(job)).toBe('Import: thumbnails 50/200 (25%) · 30 s left');
     expect(describeJob({ ...job, etaSeconds: null })).toContain('estimating time left');
   });

@@ -5,7 +5,11 @@ import type { EmbeddingMap } from '../../src/shared/results.ts';
 describe('chart options', () => {
   it('maps every heatmap cell back to the confusion cell it draws', () => {
     const classes = ['ACK', 'BCC', 'MEL'];
-    const cm = [[5, 1, 0], [2, 7, 3], [0, 4, 9]];
+    const cm = [
+      [5, 1, 0],
+      [2, 7, 3],
+      [0, 4, 9],
+    ];
     const data = (confusionOption(cm, classes) as { series: { data: [number, number, number][] }[] }).series[0]!.data;
     for (const v of data) {
       const { trueClass, predictedClass } = cellOf(v, classes);
@@ -29,7 +33,13 @@ describe('chart options', () => {
 
   it('escapes class names in the confusion tooltip (they come from the CSV)', () => {
     const classes = ['<img src=x onerror=alert(1)>', 'NEV'];
-    const option = confusionOption([[1, 0], [0, 1]], classes) as { tooltip: { formatter(p: { value: [number, number, number] }): string } };
+    const option = confusionOption(
+      [
+        [1, 0],
+        [0, 1],
+      ],
+      classes,
+    ) as { tooltip: { formatter(p: { value: [number, number, number] }): string } };
     const html = option.tooltip.formatter({ value: [0, 1, 1] });
     expect(html).toBe('true &#60;img src=x onerror=alert(1)&#62;, predicted &#60;img src=x onerror=alert(1)&#62;: 1');
     expect(html).not.toContain('<img');

@@ -60,7 +60,11 @@ describe('CSV parsing', () => {
 
   it('refuses characters after a closing quote ("MEL"x) instead of reading MELx, naming line and column', () => {
     expect(() => splitRecords('id,dx\nA,"MEL"x\n', ',')).toThrow(/line 2, column 2: characters follow the closing quote/);
-    expect(splitRecords('id,dx\nA,"MEL"\r\nB,"NEV",\n', ',').map((r) => r.cells)).toEqual([['id', 'dx'], ['A', 'MEL'], ['B', 'NEV', '']]);
+    expect(splitRecords('id,dx\nA,"MEL"\r\nB,"NEV",\n', ',').map((r) => r.cells)).toEqual([
+      ['id', 'dx'],
+      ['A', 'MEL'],
+      ['B', 'NEV', ''],
+    ]);
   });
 
   it('decodes UTF-16 by its byte-order mark, refuses NUL bytes without one, and reads Windows-1252 saying so', () => {
@@ -91,7 +95,9 @@ describe('CSV parsing', () => {
     const rand = rngFrom(7);
     const alphabet = ["'", '=', '+', '-', '@', '\t', '\r', '\n', '"', ',', ';', 'a', '1', '.', ' ', 'é'];
     for (let trial = 0; trial < 300; trial++) {
-      const cells = Array.from({ length: 4 }, () => Array.from({ length: Math.floor(rand() * 7) }, () => alphabet[Math.floor(rand() * alphabet.length)]!).join(''));
+      const cells = Array.from({ length: 4 }, () =>
+        Array.from({ length: Math.floor(rand() * 7) }, () => alphabet[Math.floor(rand() * alphabet.length)]!).join(''),
+      );
       const text = `a,b,c,d\n${cells.map(csvCell).join(',')}\n`;
       const parsed = parseCsv(text, 'x.csv').rows[0]?.cells ?? ['', '', '', ''];
       // A record of four empty cells is a blank line; every other record must come back exactly (CR inside a

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { auc, balancedAccuracy, brier, confusionMatrix, groupBootstrapSamples, percentileInterval, predictClasses, rocAuc, sensitivityAtSpecificity, youdenThreshold } from '../../src/main/ml/fusion/metrics.ts';
+import {
+  auc,
+  balancedAccuracy,
+  brier,
+  confusionMatrix,
+  groupBootstrapSamples,
+  percentileInterval,
+  predictClasses,
+  rocAuc,
+  sensitivityAtSpecificity,
+  youdenThreshold,
+} from '../../src/main/ml/fusion/metrics.ts';
 import { detectLeakage } from '../../src/main/ml/fusion/leakage.ts';
 import { encodeRow, fitEncoder } from '../../src/main/ml/fusion/tabular.ts';
 
@@ -19,7 +30,10 @@ describe('metrics', () => {
   it('derives confusion matrix, balanced accuracy and Brier score', () => {
     const p = { probs: Float64Array.from([0.9, 0.1, 0.2, 0.8, 0.6, 0.4, 0.3, 0.7]), classes: 2, labels: Int32Array.from([0, 1, 1, 1]) };
     const cm = confusionMatrix(p.labels, predictClasses(p), 2);
-    expect(cm).toEqual([[1, 0], [1, 2]]);
+    expect(cm).toEqual([
+      [1, 0],
+      [1, 2],
+    ]);
     expect(balancedAccuracy(cm)).toBeCloseTo((1 + 2 / 3) / 2, 10);
     expect(brier(p)).toBeCloseTo((0.02 + 0.08 + 0.72 + 0.18) / 4, 10);
   });
@@ -48,8 +62,16 @@ describe('metrics', () => {
 describe('tabular encoding', () => {
   it('standardises numbers, one-hots categories with missing and unseen columns, fitted on training rows', () => {
     const enc = fitEncoder(
-      [{ name: 'age', type: 'number' }, { name: 'site', type: 'category' }, { name: 'smoke', type: 'boolean' }],
-      [[20, 'ARM', true], [40, 'LEG', null], [null, 'ARM', false]],
+      [
+        { name: 'age', type: 'number' },
+        { name: 'site', type: 'category' },
+        { name: 'smoke', type: 'boolean' },
+      ],
+      [
+        [20, 'ARM', true],
+        [40, 'LEG', null],
+        [null, 'ARM', false],
+      ],
     );
     expect(enc.columns).toEqual(['age', 'age:missing', 'site=ARM', 'site=LEG', 'site=<other>', 'smoke', 'smoke:missing']);
     expect(Array.from(encodeRow(enc, [30, 'FACE', null]))).toEqual([0, 0, 0, 0, 1, 0, 1]);
@@ -62,8 +84,20 @@ describe('leakage checks', () => {
   it('flags post-diagnosis fields and fields whose missingness follows the label', () => {
     const labels = Int32Array.from({ length: 100 }, (_, i) => (i < 50 ? 1 : 0));
     const rows = Array.from({ length: 100 }, (_, i) => [i % 2 === 0, i < 50 ? 'F' : i % 5 === 0 ? 'M' : null, 30 + (i % 7)]);
-    const w = detectLeakage([{ name: 'biopsed', type: 'boolean' }, { name: 'gender', type: 'category' }, { name: 'age', type: 'number' }], rows, labels, 2);
-    expect(w.map((x) => [x.field, x.kind])).toEqual([['biopsed', 'post-diagnosis'], ['gender', 'missingness']]);
+    const w = detectLeakage(
+      [
+        { name: 'biopsed', type: 'boolean' },
+        { name: 'gender', type: 'category' },
+        { name: 'age', type: 'number' },
+      ],
+      rows,
+      labels,
+      2,
+    );
+    expect(w.map((x) => [x.field, x.kind])).toEqual([
+      ['biopsed', 'post-diagnosis'],
+      ['gender', 'missingness'],
+    ]);
     expect(w[1]!.message).toMatch(/Cramér's V 0\.\d\d/);
   });
 });

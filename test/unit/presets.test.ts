@@ -6,7 +6,9 @@ const table = (text: string) => parseCsv(text, 'meta.csv');
 
 describe('presets', () => {
   it('recognises PAD-UFES-20 and types its clinical fields', () => {
-    const t = table('patient_id,lesion_id,age,fitspatrick,region,smoke,diagnostic,img_id,biopsed\nPAT_1,1,8,,ARM,UNK,NEV,PAT_1_1_1.png,False\nPAT_2,2,55,3.0,NECK,False,BCC,PAT_2_2_2.png,True\n');
+    const t = table(
+      'patient_id,lesion_id,age,fitspatrick,region,smoke,diagnostic,img_id,biopsed\nPAT_1,1,8,,ARM,UNK,NEV,PAT_1_1_1.png,False\nPAT_2,2,55,3.0,NECK,False,BCC,PAT_2_2_2.png,True\n',
+    );
     const m = mapColumns(t, 'meta.csv');
     expect(m).toMatchObject({ preset: 'pad-ufes-20', id: 'img_id', label: 'diagnostic', patient: 'patient_id', lesion: 'lesion_id' });
     const byName = Object.fromEntries(m.fields.map((f) => [f.name, f]));
@@ -24,7 +26,8 @@ describe('presets', () => {
 
   it('recognises ISIC 2020 and prefers benign_malignant when diagnosis is mostly unknown', () => {
     const rows = ['image_name,patient_id,sex,age_approx,anatom_site_general_challenge,diagnosis,benign_malignant,target'];
-    for (let i = 0; i < 10; i++) rows.push(`ISIC_${i},IP_${i},male,45.0,torso,${i < 2 ? 'nevus' : 'unknown'},${i % 3 ? 'benign' : 'malignant'},${i % 3 ? 0 : 1}`);
+    for (let i = 0; i < 10; i++)
+      rows.push(`ISIC_${i},IP_${i},male,45.0,torso,${i < 2 ? 'nevus' : 'unknown'},${i % 3 ? 'benign' : 'malignant'},${i % 3 ? 0 : 1}`);
     const m = mapColumns(table(rows.join('\n')), 'm.csv');
     expect(m).toMatchObject({ preset: 'isic', id: 'image_name', label: 'benign_malignant', patient: 'patient_id' });
     expect(m.fields.map((f) => f.name)).toContain('diagnosis');
@@ -44,13 +47,23 @@ describe('presets', () => {
   });
 
   it('asks for generic options when no preset fits, counting the columns without quoting the file', () => {
-    expect(() => mapColumns(table('file,class\na,b\n'), 'mine.csv')).toThrow(/matches no preset.*; it has 2 columns \(the import preview lists them\).*--id-column/s);
+    expect(() => mapColumns(table('file,class\na,b\n'), 'mine.csv')).toThrow(
+      /matches no preset.*; it has 2 columns \(the import preview lists them\).*--id-column/s,
+    );
     expect(() => mapColumns(table('root:x:0:0:root:/root:/bin/bash\n'), 'passwd')).toThrow(/^(?!.*root:x).*matches no preset.*; it has 1 column /s);
-    expect(() => mapColumns(table('file,class\na,b\n'), 'mine.csv', { preset: 'generic', idColumn: 'nope' })).toThrow(/no column "nope" \(image id\); it has 2 columns/);
+    expect(() => mapColumns(table('file,class\na,b\n'), 'mine.csv', { preset: 'generic', idColumn: 'nope' })).toThrow(
+      /no column "nope" \(image id\); it has 2 columns/,
+    );
   });
 
   it('takes generic id/label/patient columns and type overrides from options', () => {
-    const m = mapColumns(table('file,class,who,score\na,x,p1,3\n'), 'm.csv', { preset: 'generic', idColumn: 'file', labelColumn: 'class', patientColumn: 'who', types: { score: 'category' } });
+    const m = mapColumns(table('file,class,who,score\na,x,p1,3\n'), 'm.csv', {
+      preset: 'generic',
+      idColumn: 'file',
+      labelColumn: 'class',
+      patientColumn: 'who',
+      types: { score: 'category' },
+    });
     expect(m).toMatchObject({ preset: 'generic', id: 'file', label: 'class', patient: 'who' });
     expect(m.fields).toEqual([expect.objectContaining({ name: 'score', type: 'category' })]);
   });

@@ -92,7 +92,9 @@ describe('subgroup table', () => {
     expect(gap.worst).toBe('5');
     expect(gap.significant).toBe(true);
     expect(gap.gap.ci[0]).toBeGreaterThan(0);
-    expect(t.summary).toMatch(/^Worst subgroup \(fused\): fitzpatrick = 5, AUC 0\.\d{3} against 0\.\d{3} for fitzpatrick = [23]; gap 0\.\d{3} \(95% CI 0\.\d{3} to 0\.\d{3}\): a gap chance alone would rarely give\.$/);
+    expect(t.summary).toMatch(
+      /^Worst subgroup \(fused\): fitzpatrick = 5, AUC 0\.\d{3} against 0\.\d{3} for fitzpatrick = [23]; gap 0\.\d{3} \(95% CI 0\.\d{3} to 0\.\d{3}\): a gap chance alone would rarely give\.$/,
+    );
     const five = t.rows.find((r) => r.field === 'fitzpatrick' && r.group === '5')!;
     for (const m of MODES) expect(five.modes[m].auc!.ci[0]).toBeLessThanOrEqual(five.modes[m].auc!.value);
     expect(five.positives).toBeGreaterThan(0);
@@ -125,7 +127,12 @@ describe('subgroup table', () => {
       const idx = patients.flatMap(() => imagesOf.get(patients[Math.floor(rand() * patients.length)]!)!).filter((i) => input.rows[i]![1] === '2');
       const labels = idx.map((i) => input.labels[i]!);
       if (labels.filter((l) => l === 1).length < 5 || labels.filter((l) => l === 0).length < 5) continue;
-      aucs.push(plainAuc(idx.map((i) => input.probs.fused[i * 2 + 1]!), labels));
+      aucs.push(
+        plainAuc(
+          idx.map((i) => input.probs.fused[i * 2 + 1]!),
+          labels,
+        ),
+      );
     }
     aucs.sort((a, b) => a - b);
     const plain = [aucs[Math.round(0.025 * (aucs.length - 1))]!, aucs[Math.round(0.975 * (aucs.length - 1))]!];

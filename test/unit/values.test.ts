@@ -21,7 +21,12 @@ describe('missing markers and values', () => {
     expect(inferType('fitspatrick', ['3.0', '2.0', '', '6.0'])).toBe('ordinal');
     expect(inferType('age', ['55', '8', '71'])).toBe('number');
     expect(inferType('region', ['NECK', 'ARM', 'FACE', 'ARM'])).toBe('category');
-    expect(inferType('note', Array.from({ length: 200 }, (_, i) => `free text ${i}`))).toBe('text');
+    expect(
+      inferType(
+        'note',
+        Array.from({ length: 200 }, (_, i) => `free text ${i}`),
+      ),
+    ).toBe('text');
     expect(inferType('empty', ['', 'UNK'])).toBe('text');
   });
 

@@ -13,7 +13,15 @@ import type { Service } from './service.ts';
 const log = logger('http');
 /** Requests to the API carry small JSON; anything larger is refused before it is read. */
 const MAX_BODY_BYTES = 1 << 20;
-const STATIC_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2', '.json': 'application/json' };
+const STATIC_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json',
+};
 
 export interface ServeOptions {
   service: Service;
@@ -83,7 +91,9 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
     });
   };
   const serverOptions = { connectionsCheckingInterval: 1000 };
-  const server = opts.tls ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key, handshakeTimeout: 10_000 }, listener) : http.createServer(serverOptions, listener);
+  const server = opts.tls
+    ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key, handshakeTimeout: 10_000 }, listener)
+    : http.createServer(serverOptions, listener);
   limitConnections(server, opts.tls !== undefined);
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

@@ -11,7 +11,15 @@ type JobRequest = RequestOf<'jobs.start'>;
 const PREVIEW_PROBLEMS = 200;
 
 function importRequest(req: Omit<Extract<JobRequest, { kind: 'import' }>, 'kind'>): ImportRequest {
-  return { imagesDir: req.imagesDir, metadataPath: req.metadataPath || undefined, preset: req.preset, idColumn: req.idColumn || undefined, labelColumn: req.labelColumn || undefined, patientColumn: req.patientColumn || undefined, lesionColumn: req.lesionColumn || undefined };
+  return {
+    imagesDir: req.imagesDir,
+    metadataPath: req.metadataPath || undefined,
+    preset: req.preset,
+    idColumn: req.idColumn || undefined,
+    labelColumn: req.labelColumn || undefined,
+    patientColumn: req.patientColumn || undefined,
+    lesionColumn: req.lesionColumn || undefined,
+  };
 }
 
 /** What the import screen shows before anything is written: the same plan the import job will run. */
@@ -25,7 +33,16 @@ export function previewOf(plan: ImportPlan): ImportPreview {
     metadataPath: plan.metadataPath,
     preset: m?.preset ?? null,
     header: plan.header,
-    mapping: m ? { id: m.id, label: m.label ?? (m.oneHotLabels ? `one-hot: ${m.oneHotLabels.join(', ')}` : null), labelSet: m.labelSet, patient: m.patient, lesion: m.lesion, fields: m.fields } : null,
+    mapping: m
+      ? {
+          id: m.id,
+          label: m.label ?? (m.oneHotLabels ? `one-hot: ${m.oneHotLabels.join(', ')}` : null),
+          labelSet: m.labelSet,
+          patient: m.patient,
+          lesion: m.lesion,
+          fields: m.fields,
+        }
+      : null,
     images: plan.files.length,
     rows: plan.records.size,
     rowsMatched: plan.rowsMatched,
@@ -69,9 +86,21 @@ export function jobFor(project: Project, req: JobRequest): { title: string; body
         title: `Training on ${req.label}${req.target ? ` (${req.target})` : ''}`,
         body: async (signal, onProgress) => {
           const { trainRun } = await import('../ml/fusion/train.ts');
-          const { evaluation: _e, innerScores: _i, ...summary } = await trainRun(
+          const {
+            evaluation: _e,
+            innerScores: _i,
+            ...summary
+          } = await trainRun(
             project,
-            { label: req.label, positive, fields: req.fields?.length ? req.fields : null, group: req.group ?? 'patient', folds: req.folds ?? 5, backbone: req.backbone || null, seed: req.seed ?? 1 },
+            {
+              label: req.label,
+              positive,
+              fields: req.fields?.length ? req.fields : null,
+              group: req.group ?? 'patient',
+              folds: req.folds ?? 5,
+              backbone: req.backbone || null,
+              seed: req.seed ?? 1,
+            },
             { signal, onProgress },
           );
           return summary;

@@ -22,7 +22,8 @@ const TYPES: Record<string, string> = {
  */
 export function mediaFile(project: Project, kind: 'thumb' | 'image', idText: string): MediaFile | null {
   if (!/^\d{1,12}$/.test(idText)) return null;
-  const row = project.db.prepare(`SELECT path, thumb FROM images WHERE id = ? AND status = 'ok'`).get(Number(idText)) as { path: string; thumb: string | null } | undefined;
+  const row = project.db.prepare(`SELECT path, thumb FROM images WHERE id = ? AND status = 'ok'`).get(Number(idText)) as
+    { path: string; thumb: string | null } | undefined;
   if (!row) return null;
   if (kind === 'thumb') {
     if (!row.thumb) return null;

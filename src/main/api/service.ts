@@ -171,13 +171,20 @@ export class Service {
   /** A catalogue id is always allowed; a URL (the server would fetch it) or a folder only where files may be read. */
   private backboneAllowed(backbone: string): void {
     if (catalogueEntry(backbone) || this.access.dataRoots === null) return;
-    if (/^[a-z]+:\/\//i.test(backbone)) throw new DermFuseError('FORBIDDEN', `backbone: ${backbone}: this server downloads catalogue backbones only; name a catalogue id or a model folder under --data.`);
+    if (/^[a-z]+:\/\//i.test(backbone))
+      throw new DermFuseError(
+        'FORBIDDEN',
+        `backbone: ${backbone}: this server downloads catalogue backbones only; name a catalogue id or a model folder under --data.`,
+      );
     this.readable(backbone, 'backbone');
   }
 
   private switchTo(openIt: () => Project, initial = false) {
     if (this.access.pinned && !initial) {
-      throw new DermFuseError('FORBIDDEN', 'This server serves one project; it cannot open or create another. Start dermfuse serve on the other project instead.');
+      throw new DermFuseError(
+        'FORBIDDEN',
+        'This server serves one project; it cannot open or create another. Start dermfuse serve on the other project instead.',
+      );
     }
     const project = openIt();
     if (this.jobs.list().some((j) => j.status === 'running')) {
@@ -192,4 +199,3 @@ export class Service {
     return projectInfo(project);
   }
 }
-

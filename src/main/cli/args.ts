@@ -4,7 +4,11 @@ import { DermFuseError } from '../../shared/errors.ts';
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** Parses a command's arguments; unknown flags and missing positionals are usage errors naming the flag. */
-export function parseCommand(argv: string[], options: Options, positionals: string[]): { values: Record<string, string | boolean | undefined>; args: string[] } {
+export function parseCommand(
+  argv: string[],
+  options: Options,
+  positionals: string[],
+): { values: Record<string, string | boolean | undefined>; args: string[] } {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: { ...options, json: { type: 'boolean' }, help: { type: 'boolean' } }, allowPositionals: true, strict: true });

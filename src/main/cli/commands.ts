@@ -7,7 +7,7 @@ import { runImport } from '../images/importRun.ts';
 import { projectInfo } from '../images/info.ts';
 import { relinkImages } from '../images/relink.ts';
 import { Project } from '../project.ts';
-import { optionalString, parseCommand, requireString, type Options } from './args.ts';
+import { optionalString, requireString, type Options } from './args.ts';
 
 export interface CommandContext {
   signal: AbortSignal;
@@ -44,7 +44,9 @@ export function withProject<T>(dir: string, fn: (p: Project) => Promise<T>): Pro
 }
 
 function describeImport(s: ImportSummary): string {
-  const classes = Object.entries(s.classes).map(([k, v]) => `${k} ${v}`).join(', ');
+  const classes = Object.entries(s.classes)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   const lines = [
     `Imported in ${s.seconds.toFixed(1)} s (preset ${s.preset ?? 'none'}):`,
     `  images: ${s.imagesAdded} added, ${s.imagesUpdated} updated, ${s.imagesUnchanged} unchanged, ${s.imagesRelinked} relinked, ${s.imagesFailed} failed`,
@@ -62,7 +64,9 @@ function describeImport(s: ImportSummary): string {
 }
 
 function describeInfo(i: ProjectInfo): string {
-  const classes = Object.entries(i.classes).map(([k, v]) => `${k} ${v}`).join(', ');
+  const classes = Object.entries(i.classes)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   return [
     `Project ${i.dir}`,
     `  ${i.images} images (${i.imagesFailed} unreadable), ${i.labelled} labelled, ${i.patients} patients, ${i.lesions} lesions`,
@@ -91,7 +95,10 @@ export const COMMANDS: Record<string, Command> = {
     positionals: [],
     async run(_v, [dir], ctx) {
       const { createSampleProject, defaultSampleDir } = await import('../images/sample.ts');
-      const s = await createSampleProject(dir ?? defaultSampleDir(), { signal: ctx.signal, onProgress: (p) => ctx.progress(`${p.phase} ${p.done}/${p.total}`) });
+      const s = await createSampleProject(dir ?? defaultSampleDir(), {
+        signal: ctx.signal,
+        onProgress: (p) => ctx.progress(`${p.phase} ${p.done}/${p.total}`),
+      });
       return {
         json: s,
         text: [

@@ -13,7 +13,8 @@ import { withProject, type Command } from './commands.ts';
 function numbers(v: string | undefined, count: number, flag: string): number[] | undefined {
   if (v === undefined) return undefined;
   const xs = v.split(',').map(Number);
-  if (xs.length !== count || xs.some((x) => !Number.isFinite(x))) throw new DermFuseError('INVALID_ARGUMENT', `--${flag} takes ${count} comma-separated numbers, got "${v}"`);
+  if (xs.length !== count || xs.some((x) => !Number.isFinite(x)))
+    throw new DermFuseError('INVALID_ARGUMENT', `--${flag} takes ${count} comma-separated numbers, got "${v}"`);
   return xs;
 }
 
@@ -32,7 +33,9 @@ export const ML_COMMANDS: Record<string, Command> = {
     async run(v) {
       const b = await initBackend(backendFlag(optionalString(v, 'backend')));
       const json = { ...b, node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.availableParallelism(), sharp: sharp.versions };
-      const lines = [`TensorFlow.js backend: ${b.backend} ${b.version}${b.backend === 'wasm' ? ` (SIMD ${b.simd ? 'on' : 'off'}, threads ${b.threads ? 'on' : 'off'})` : ''}`];
+      const lines = [
+        `TensorFlow.js backend: ${b.backend} ${b.version}${b.backend === 'wasm' ? ` (SIMD ${b.simd ? 'on' : 'off'}, threads ${b.threads ? 'on' : 'off'})` : ''}`,
+      ];
       for (const f of b.fallbacks) lines.push(`  not used: ${f}`);
       lines.push(`Node ${process.version} on ${json.platform}, ${json.cpus} cores`);
       return { json, text: lines.join('\n') };
@@ -102,7 +105,14 @@ export const ML_COMMANDS: Record<string, Command> = {
 ML_COMMANDS['train-backbone'] = {
   usage: 'dermfuse train-backbone DIR [--name NAME] [--input-size 96] [--epochs 30] [--batch-size 32] [--seed 1] [--backend wasm|cpu|tensorflow] [--json]',
   summary: 'train a small CNN on the project’s own labels, to use as a backbone when no pretrained one fits',
-  options: { name: { type: 'string' }, 'input-size': { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' } },
+  options: {
+    name: { type: 'string' },
+    'input-size': { type: 'string' },
+    epochs: { type: 'string' },
+    'batch-size': { type: 'string' },
+    seed: { type: 'string' },
+    backend: { type: 'string' },
+  },
   positionals: ['DIR'],
   async run(v, [dir], ctx) {
     return withProject(dir!, async (project) => {

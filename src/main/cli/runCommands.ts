@@ -8,7 +8,13 @@ import type { TrainConfig } from '../ml/fusion/dataset.ts';
 import { optionalString, positiveInt, requireString } from './args.ts';
 import { withProject, type Command } from './commands.ts';
 
-const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : null);
+const list = (v: string | undefined) =>
+  v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : null;
 const f3 = (x: number) => x.toFixed(3);
 
 function describe(r: RunResult): string {
@@ -23,16 +29,31 @@ function describe(r: RunResult): string {
     const x = r.modes[m];
     lines.push(`  ${m.padEnd(10)} ${f3(x.auc)}  [${f3(x.aucCI[0])}, ${f3(x.aucCI[1])}]   ${f3(x.balancedAccuracy)}`);
   }
-  lines.push(`  fused ${r.fusion}; fused - image AUC ${r.fusedVsImage.difference >= 0 ? '+' : ''}${f3(r.fusedVsImage.difference)} [${f3(r.fusedVsImage.ci[0])}, ${f3(r.fusedVsImage.ci[1])}], p ${formatP(r.fusedVsImage.p).startsWith('<') ? formatP(r.fusedVsImage.p) : `= ${formatP(r.fusedVsImage.p)}`}`);
-  lines.push(r.fusedBeatsBoth ? '  The metadata helps: the fused model beats both single modalities.' : '  The fused model does not beat both single modalities on this data.');
+  lines.push(
+    `  fused ${r.fusion}; fused - image AUC ${r.fusedVsImage.difference >= 0 ? '+' : ''}${f3(r.fusedVsImage.difference)} [${f3(r.fusedVsImage.ci[0])}, ${f3(r.fusedVsImage.ci[1])}], p ${formatP(r.fusedVsImage.p).startsWith('<') ? formatP(r.fusedVsImage.p) : `= ${formatP(r.fusedVsImage.p)}`}`,
+  );
+  lines.push(
+    r.fusedBeatsBoth
+      ? '  The metadata helps: the fused model beats both single modalities.'
+      : '  The fused model does not beat both single modalities on this data.',
+  );
   return lines.join('\n');
 }
 
 export const RUN_COMMANDS: Record<string, Command> = {
   train: {
-    usage: 'dermfuse train DIR --label SET [--positive A,B,C] [--fields a,b,c] [--group patient|lesion|image] [--folds 5] [--backbone KEY|NAME] [--seed N] [--json]',
+    usage:
+      'dermfuse train DIR --label SET [--positive A,B,C] [--fields a,b,c] [--group patient|lesion|image] [--folds 5] [--backbone KEY|NAME] [--seed N] [--json]',
     summary: 'image-only vs metadata-only vs fused models, patient-grouped cross-validation',
-    options: { label: { type: 'string' }, positive: { type: 'string' }, fields: { type: 'string' }, group: { type: 'string' }, folds: { type: 'string' }, backbone: { type: 'string' }, seed: { type: 'string' } },
+    options: {
+      label: { type: 'string' },
+      positive: { type: 'string' },
+      fields: { type: 'string' },
+      group: { type: 'string' },
+      folds: { type: 'string' },
+      backbone: { type: 'string' },
+      seed: { type: 'string' },
+    },
     positionals: ['DIR'],
     async run(v, [dir], ctx) {
       const group = (optionalString(v, 'group') ?? 'patient') as TrainConfig['group'];
@@ -67,7 +88,10 @@ export const RUN_COMMANDS: Record<string, Command> = {
       return withProject(dir!, async (project) => {
         const runs = runList(project);
         const text = runs
-          .map((r) => `#${r.runId} ${r.status}${r.staleImages > 0 ? ` (${r.staleImages} labels changed since)` : ''} ${r.label} ${r.modes ? `image ${f3(r.modes.image.auc.value)} metadata ${f3(r.modes.metadata.auc.value)} fused ${f3(r.modes.fused.auc.value)} (${r.fusion})` : (r.error ?? '')}`)
+          .map(
+            (r) =>
+              `#${r.runId} ${r.status}${r.staleImages > 0 ? ` (${r.staleImages} labels changed since)` : ''} ${r.label} ${r.modes ? `image ${f3(r.modes.image.auc.value)} metadata ${f3(r.modes.metadata.auc.value)} fused ${f3(r.modes.fused.auc.value)} (${r.fusion})` : (r.error ?? '')}`,
+          )
           .join('\n');
         return { json: { runs }, text: text || 'No runs yet.' };
       });
@@ -111,11 +135,15 @@ function subgroupText(t: SubgroupTable, mode: Mode): string {
     if (s.field !== field) {
       field = s.field;
       const gap = t.gaps.find((g) => g.field === field && g.mode === mode);
-      lines.push(`  ${field}${t.notInModel.includes(field) ? ' (not a model input)' : ''}${gap ? `: gap ${f3(gap.gap.value)} [${f3(gap.gap.ci[0])}, ${f3(gap.gap.ci[1])}] ${gap.best} vs ${gap.worst}${gap.significant ? ' — interval excludes 0' : ''}` : ''}`);
+      lines.push(
+        `  ${field}${t.notInModel.includes(field) ? ' (not a model input)' : ''}${gap ? `: gap ${f3(gap.gap.value)} [${f3(gap.gap.ci[0])}, ${f3(gap.gap.ci[1])}] ${gap.best} vs ${gap.worst}${gap.significant ? ' — interval excludes 0' : ''}` : ''}`,
+      );
     }
     const m = s.modes[mode];
     const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
-    lines.push(`    ${s.group.padEnd(12)} n ${String(s.n).padStart(4)}  pos ${String(s.positives ?? '–').padStart(4)}  ${m.auc ? `AUC ${f3(m.auc.value)} [${f3(m.auc.ci[0])}, ${f3(m.auc.ci[1])}]  ${pct(m.sensitivity)} / ${pct(m.specificity)}  ECE ${f3(m.calibrationError!)}` : 'too few'}`);
+    lines.push(
+      `    ${s.group.padEnd(12)} n ${String(s.n).padStart(4)}  pos ${String(s.positives ?? '–').padStart(4)}  ${m.auc ? `AUC ${f3(m.auc.value)} [${f3(m.auc.ci[0])}, ${f3(m.auc.ci[1])}]  ${pct(m.sensitivity)} / ${pct(m.specificity)}  ECE ${f3(m.calibrationError!)}` : 'too few'}`,
+    );
   }
   if (t.summary) lines.push(t.summary);
   return lines.join('\n');
@@ -130,16 +158,29 @@ RUN_COMMANDS['label-errors'] = {
     const { labelIssues } = await import('../results/cases.ts');
     return withProject(dir!, async (project) => {
       const issues = labelIssues(project, positiveInt(requireString(v, 'run'), 'run')!).slice(0, positiveInt(optionalString(v, 'limit'), 'limit') ?? 50);
-      const text = issues.map((x, i) => `${String(i + 1).padStart(3)} ${x.externalId} labelled ${x.given}, models say ${x.suggested} (P(label) ${f3(x.selfConfidence)})${x.review ? ` [${x.review}]` : ''}`).join('\n');
+      const text = issues
+        .map(
+          (x, i) =>
+            `${String(i + 1).padStart(3)} ${x.externalId} labelled ${x.given}, models say ${x.suggested} (P(label) ${f3(x.selfConfidence)})${x.review ? ` [${x.review}]` : ''}`,
+        )
+        .join('\n');
       return { json: { issues }, text: text || 'No likely label errors.' };
     });
   },
 };
 
 RUN_COMMANDS.serve = {
-  usage: 'dermfuse serve DIR [--port P] [--host H] [--data FOLDER]... [--tls-cert PEM --tls-key PEM]\n       dermfuse serve --sample [DIR]   (creates the sample project first when DIR, default ./dermfuse-sample, has none)',
+  usage:
+    'dermfuse serve DIR [--port P] [--host H] [--data FOLDER]... [--tls-cert PEM --tls-key PEM]\n       dermfuse serve --sample [DIR]   (creates the sample project first when DIR, default ./dermfuse-sample, has none)',
   summary: 'serve the app to a browser (127.0.0.1 by default; the printed URL carries the access token)',
-  options: { port: { type: 'string' }, host: { type: 'string' }, data: { type: 'string', multiple: true }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, sample: { type: 'boolean' } },
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    data: { type: 'string', multiple: true },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    sample: { type: 'boolean' },
+  },
   positionals: [],
   async run(v, [given], ctx) {
     const { serveProject } = await import('./serve.ts');
@@ -151,7 +192,8 @@ RUN_COMMANDS.serve = {
     }
     if (!dir) throw new DermFuseError('INVALID_ARGUMENT', 'missing DIR (or --sample)');
     const port = optionalString(v, 'port');
-    if (port !== undefined && !/^\d{1,5}$/.test(port)) throw new DermFuseError('INVALID_ARGUMENT', `--port takes a port number (0 for any free port), got "${port}"`);
+    if (port !== undefined && !/^\d{1,5}$/.test(port))
+      throw new DermFuseError('INVALID_ARGUMENT', `--port takes a port number (0 for any free port), got "${port}"`);
     const cert = optionalString(v, 'tls-cert');
     const key = optionalString(v, 'tls-key');
     if ((cert === undefined) !== (key === undefined)) throw new DermFuseError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together');
@@ -192,11 +234,16 @@ RUN_COMMANDS.predict = {
   async run(v, [bundle]) {
     const { predictWithBundle, writePredictionsCsv } = await import('../ml/bundle/predict.ts');
     const out = requireString(v, 'out');
-    const s = await predictWithBundle(bundle!, requireString(v, 'images'), { metadataPath: optionalString(v, 'metadata'), idColumn: optionalString(v, 'id-column') });
+    const s = await predictWithBundle(bundle!, requireString(v, 'images'), {
+      metadataPath: optionalString(v, 'metadata'),
+      idColumn: optionalString(v, 'id-column'),
+    });
     await writePredictionsCsv(s, out);
     const { rows: _rows, ...summary } = s;
     const text = [
-      `Predicted ${s.images - s.failed} of ${s.images} images (${s.mode} model) into ${out}: ${Object.entries(s.predicted).map(([k, n]) => `${k} ${n}`).join(', ')}`,
+      `Predicted ${s.images - s.failed} of ${s.images} images (${s.mode} model) into ${out}: ${Object.entries(s.predicted)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}`,
       ...s.warnings.map((w) => `  warning: ${w}`),
     ].join('\n');
     return { json: { out, ...summary }, text };

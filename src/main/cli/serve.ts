@@ -14,8 +14,12 @@ function rendererDir(): string {
   const dir = path.join(ROOT, 'out/renderer');
   if (!fs.existsSync(path.join(dir, 'index.html'))) {
     process.stderr.write('Building the renderer (first run)…\n');
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-    if (r.status !== 0 || !fs.existsSync(path.join(dir, 'index.html'))) throw new DermFuseError('INTERNAL', 'Could not build the renderer: run npm run build and look at its errors.');
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    if (r.status !== 0 || !fs.existsSync(path.join(dir, 'index.html')))
+      throw new DermFuseError('INTERNAL', 'Could not build the renderer: run npm run build and look at its errors.');
   }
   return dir;
 }

@@ -66,7 +66,10 @@ export function splitRecords(text: string, delimiter: string): CsvRow[] {
         const next = text[i + 1];
         // `"MEL"x` is not a field: guessing MELx would change the data silently.
         if (next !== undefined && next !== delimiter && next !== '\n' && next !== '\r') {
-          throw new DermFuseError('CSV_INVALID', `line ${line}, column ${cells.length + 1}: characters follow the closing quote of a quoted field; quote the whole field or remove the quotes`);
+          throw new DermFuseError(
+            'CSV_INVALID',
+            `line ${line}, column ${cells.length + 1}: characters follow the closing quote of a quoted field; quote the whole field or remove the quotes`,
+          );
         }
       } else {
         if (ch === '\n') line++;
@@ -152,12 +155,18 @@ export function decodeCsvBytes(bytes: Uint8Array, fileName: string): { text: str
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return { text: new TextDecoder('utf-16le').decode(bytes.subarray(2)), problems: [] };
   if (bytes[0] === 0xfe && bytes[1] === 0xff) return { text: new TextDecoder('utf-16be').decode(bytes.subarray(2)), problems: [] };
   if (bytes.subarray(0, 1 << 16).includes(0)) {
-    throw new DermFuseError('CSV_INVALID', `${fileName} is not a text CSV file: it holds NUL bytes (a binary file, or UTF-16 without a byte-order mark). Save it as "CSV UTF-8".`);
+    throw new DermFuseError(
+      'CSV_INVALID',
+      `${fileName} is not a text CSV file: it holds NUL bytes (a binary file, or UTF-16 without a byte-order mark). Save it as "CSV UTF-8".`,
+    );
   }
   try {
     return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes), problems: [] };
   } catch {
-    return { text: new TextDecoder('windows-1252').decode(bytes), problems: [{ source: fileName, message: 'not valid UTF-8: read as Windows-1252 (check accented letters; save as "CSV UTF-8" to be sure)' }] };
+    return {
+      text: new TextDecoder('windows-1252').decode(bytes),
+      problems: [{ source: fileName, message: 'not valid UTF-8: read as Windows-1252 (check accented letters; save as "CSV UTF-8" to be sure)' }],
+    };
   }
 }
 

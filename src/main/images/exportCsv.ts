@@ -47,4 +47,3 @@ export async function exportCsv(project: Project, out: string): Promise<{ rows: 
   await writeOutputFile(out, Buffer.from(lines.join('\n') + '\n', 'utf8'));
   return { rows: images.length, columns };
 }
-

@@ -49,7 +49,10 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
 
   if (metadataPath) {
     const bytes = await fs.readFile(metadataPath).catch((err: NodeJS.ErrnoException) => {
-      throw new DermFuseError('FILE_NOT_FOUND', `Cannot read metadata file ${metadataPath}: ${err.code === 'ENOENT' ? 'it does not exist' : err.code === 'EISDIR' ? 'it is a folder' : err.message}`);
+      throw new DermFuseError(
+        'FILE_NOT_FOUND',
+        `Cannot read metadata file ${metadataPath}: ${err.code === 'ENOENT' ? 'it does not exist' : err.code === 'EISDIR' ? 'it is a folder' : err.message}`,
+      );
     });
     const decoded = decodeCsvBytes(bytes, metadataName);
     problems.push(...decoded.problems);

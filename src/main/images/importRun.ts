@@ -66,7 +66,10 @@ export async function runImport(project: Project, plan: ImportPlan, opts: Import
     const fieldRows = (plan.mapping?.fields ?? []).map((spec) => {
       const row = fields.ensure(spec);
       if (row.type !== spec.type) {
-        problems.push({ source: plan.metadataName, message: `field "${spec.name}" is stored as ${row.type}; values are read as ${row.type}, not ${spec.type}` });
+        problems.push({
+          source: plan.metadataName,
+          message: `field "${spec.name}" is stored as ${row.type}; values are read as ${row.type}, not ${spec.type}`,
+        });
       }
       return { row, column: columnOf.get(spec.name) ?? -1 };
     });

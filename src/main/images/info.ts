@@ -6,7 +6,11 @@ import type { Project } from '../project.ts';
 /** Counts and schema of a project, as `dermfuse info` and the start screen show them. */
 export function projectInfo(project: Project): ProjectInfo {
   const db = project.db;
-  const one = (sql: string, ...params: unknown[]): number => (db.prepare(sql).pluck().get(...params) as number) ?? 0;
+  const one = (sql: string, ...params: unknown[]): number =>
+    (db
+      .prepare(sql)
+      .pluck()
+      .get(...params) as number) ?? 0;
   const labels = new LabelsRepo(db);
   const primary = labels.primarySet();
   return {

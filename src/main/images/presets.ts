@@ -136,7 +136,10 @@ export function mapColumns(table: CsvTable, file: string, opts: MappingOptions =
   else if (wanted !== 'generic') {
     def = PRESETS.find((p) => p.name === wanted);
     if (def && !def.recognise(cols) && !opts.idColumn) {
-      throw new DermFuseError('PRESET_UNRECOGNISED', `${file} does not look like ${wanted} (it has ${columnCount(table)}; the import preview lists them). Try --preset auto or generic with --id-column.`);
+      throw new DermFuseError(
+        'PRESET_UNRECOGNISED',
+        `${file} does not look like ${wanted} (it has ${columnCount(table)}; the import preview lists them). Try --preset auto or generic with --id-column.`,
+      );
     }
   }
   if (!def && !opts.idColumn) {

@@ -20,7 +20,9 @@ export async function relinkImages(project: Project, dir: string): Promise<Relin
   const bySha = new Map<string, string>();
   for (const f of await scanImages(dir, [project.dir])) {
     if (!wantedSizes.has(f.bytes)) continue;
-    const sha = createHash('sha256').update(await fs.promises.readFile(f.path)).digest('hex');
+    const sha = createHash('sha256')
+      .update(await fs.promises.readFile(f.path))
+      .digest('hex');
     if (!bySha.has(sha)) bySha.set(sha, f.path);
   }
   const update = project.db.prepare('UPDATE images SET path = ?, mtime_ms = ?, updated_at = ? WHERE id = ?');

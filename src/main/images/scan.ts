@@ -36,10 +36,12 @@ export async function scanImages(root: string, skip: readonly string[] = [], pro
   const followLink = async (full: string, name: string): Promise<void> => {
     const target = await fs.realpath(full).catch(() => null);
     if (target === null) return void problems.push({ source: full, message: 'broken symbolic link; skipped' });
-    if (!isInside(target, realRoot)) return void problems.push({ source: full, message: `symbolic link to ${target}, outside the image folder; skipped (links are followed only inside it)` });
+    if (!isInside(target, realRoot))
+      return void problems.push({ source: full, message: `symbolic link to ${target}, outside the image folder; skipped (links are followed only inside it)` });
     const s = await fs.stat(target);
     if (s.isDirectory()) {
-      if (visited.has(target) || skipSet.has(target)) return void problems.push({ source: full, message: 'symbolic link to a folder already scanned (a loop or a second path); skipped' });
+      if (visited.has(target) || skipSet.has(target))
+        return void problems.push({ source: full, message: 'symbolic link to a folder already scanned (a loop or a second path); skipped' });
       await walk(full, target);
     } else if (s.isFile()) await addFile(full, name);
   };

@@ -30,11 +30,7 @@ export async function processImage(bytes: Buffer, maxPixels = MAX_INPUT_PIXELS):
     throw new Error(`image is ${meta.width}x${meta.height} pixels, above the limit of ${maxPixels} (a decompression bomb?)`);
   }
   const swap = (meta.orientation ?? 1) >= 5;
-  const thumbnail = await img
-    .rotate()
-    .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
-    .jpeg({ quality: THUMB_QUALITY })
-    .toBuffer();
+  const thumbnail = await img.rotate().resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: THUMB_QUALITY }).toBuffer();
   return {
     sha256,
     width: swap ? meta.height : meta.width,

@@ -65,7 +65,8 @@ export type ParsedCell = { ok: true; value: FieldValue } | { ok: false; reason: 
 /** Parses one cell as the field's type; missing markers become null. */
 export function parseCell(type: FieldType, cell: string): ParsedCell {
   if (isMissing(cell)) return { ok: true, value: null };
-  if (cell.length > MAX_VALUE_CHARS) return { ok: false, reason: `the value is ${cell.length.toLocaleString('en')} characters long (at most ${MAX_VALUE_CHARS.toLocaleString('en')})` };
+  if (cell.length > MAX_VALUE_CHARS)
+    return { ok: false, reason: `the value is ${cell.length.toLocaleString('en')} characters long (at most ${MAX_VALUE_CHARS.toLocaleString('en')})` };
   switch (type) {
     case 'number':
     case 'ordinal': {

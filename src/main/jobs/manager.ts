@@ -21,7 +21,10 @@ interface Job<R extends Record<JobKind, unknown>> {
 }
 
 /** The work of a job: resolves to its kind's result. */
-export type JobBody<K extends JobKind = JobKind, R extends Record<JobKind, unknown> = JobResults> = (signal: AbortSignal, progress: ProgressFn) => Promise<R[K]>;
+export type JobBody<K extends JobKind = JobKind, R extends Record<JobKind, unknown> = JobResults> = (
+  signal: AbortSignal,
+  progress: ProgressFn,
+) => Promise<R[K]>;
 
 /**
  * Long work (import, feature extraction, training) as jobs: an id at once, progress with an estimate of the time
@@ -37,7 +40,20 @@ export class JobManager<R extends Record<JobKind, unknown> = JobResults> {
     if (running) throw new DermFuseError('BUSY', `${running.info.title} is still running: wait for it or cancel it first.`);
     const now = Date.now();
     const job: Job<R> = {
-      info: { id: this.nextId++, kind, title, status: 'running', progress: null, startedAt: new Date(now).toISOString(), finishedAt: null, etaSeconds: null, elapsedSeconds: 0, result: null, error: null, version: 0 } as JobInfoOf<R>,
+      info: {
+        id: this.nextId++,
+        kind,
+        title,
+        status: 'running',
+        progress: null,
+        startedAt: new Date(now).toISOString(),
+        finishedAt: null,
+        etaSeconds: null,
+        elapsedSeconds: 0,
+        result: null,
+        error: null,
+        version: 0,
+      } as JobInfoOf<R>,
       controller: new AbortController(),
       phaseStart: { phase: '', at: now, done: 0 },
       waiters: new Set(),
@@ -117,7 +133,15 @@ export class JobManager<R extends Record<JobKind, unknown> = JobResults> {
 
   private finish(job: Job<R>, status: JobInfoOf<R>['status'], result: R[JobKind] | null, error: JobInfoOf<R>['error'], started: number): void {
     // The result comes from this job's own body, so it is of the job's kind (a correlation the type cannot follow).
-    this.publish(job, { ...job.info, status, result: result ?? null, error, etaSeconds: null, finishedAt: new Date().toISOString(), elapsedSeconds: Math.round((Date.now() - started) / 100) / 10 } as JobInfoOf<R>);
+    this.publish(job, {
+      ...job.info,
+      status,
+      result: result ?? null,
+      error,
+      etaSeconds: null,
+      finishedAt: new Date().toISOString(),
+      elapsedSeconds: Math.round((Date.now() - started) / 100) / 10,
+    } as JobInfoOf<R>);
   }
 
   private publish(job: Job<R>, info: JobInfoOf<R>): void {

@@ -32,7 +32,12 @@ export function rangePreprocessing(inputSize: number, low: number, high: number,
 }
 
 /** Preprocessing from ImageNet-style mean and std on 0-1 values (e.g. mean 0.485,0.456,0.406, std 0.229,0.224,0.225). */
-export function meanStdPreprocessing(inputSize: number, mean: [number, number, number], std: [number, number, number], resize: Preprocessing['resize'] = 'center-crop'): Preprocessing {
+export function meanStdPreprocessing(
+  inputSize: number,
+  mean: [number, number, number],
+  std: [number, number, number],
+  resize: Preprocessing['resize'] = 'center-crop',
+): Preprocessing {
   return {
     inputSize,
     scale: [0, 1, 2].map((i) => 1 / (255 * std[i]!)) as [number, number, number],

@@ -63,7 +63,14 @@ export async function initBackend(only?: BackendName): Promise<BackendInfo> {
       tf.env().set('WASM_HAS_SIMD_SUPPORT', true);
       if (await tf.setBackend('wasm')) {
         await tf.ready();
-        return (active = { backend: 'wasm', version: packageVersion('@tensorflow/tfjs-backend-wasm'), fallbacks, simd: true, threads: false, multiThreaded: false });
+        return (active = {
+          backend: 'wasm',
+          version: packageVersion('@tensorflow/tfjs-backend-wasm'),
+          fallbacks,
+          simd: true,
+          threads: false,
+          multiThreaded: false,
+        });
       }
       fallbacks.push('wasm: the WebAssembly backend did not start');
     } catch (err) {

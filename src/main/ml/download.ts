@@ -55,7 +55,10 @@ export async function ensureModel(url: string, dir: string, expectedDigest: stri
     const actual = folderDigest(dir);
     const wanted = expectedDigest ?? recorded;
     if (!wanted || wanted === actual) return actual;
-    throw new DermFuseError('INVALID_VALUE', `The cached model in ${dir} does not match its checksum (files changed or damaged). Delete the folder to download it again.`);
+    throw new DermFuseError(
+      'INVALID_VALUE',
+      `The cached model in ${dir} does not match its checksum (files changed or damaged). Delete the folder to download it again.`,
+    );
   }
   const tmp = `${dir}.partial-${randomUUID()}`;
   fs.mkdirSync(tmp, { recursive: true });
@@ -76,7 +79,10 @@ export async function ensureModel(url: string, dir: string, expectedDigest: stri
     for (const name of names) files.push({ name, bytes: await fetchBytes(new URL(name, url).toString(), opts, report(0)) });
     const digest = modelDigest(files);
     if (expectedDigest && digest !== expectedDigest) {
-      throw new DermFuseError('INVALID_VALUE', `Checksum mismatch for ${url}: expected ${expectedDigest.slice(0, 12)}…, got ${digest.slice(0, 12)}…. The download was discarded.`);
+      throw new DermFuseError(
+        'INVALID_VALUE',
+        `Checksum mismatch for ${url}: expected ${expectedDigest.slice(0, 12)}…, got ${digest.slice(0, 12)}…. The download was discarded.`,
+      );
     }
     for (const f of files) fs.writeFileSync(path.join(tmp, f.name), f.bytes);
     fs.writeFileSync(path.join(tmp, DIGEST_FILE), `${digest}\n`);

@@ -5,9 +5,7 @@ import { initBackend, tf, type BackendName } from './backend.ts';
 import type { BackboneSpec } from './backboneSpec.ts';
 import { Embedder } from './embedder.ts';
 
-export type WorkerRequest =
-  | { type: 'load'; spec: BackboneSpec; backend?: BackendName }
-  | { type: 'embed'; id: number; n: number; pixels: Uint8Array };
+export type WorkerRequest = { type: 'load'; spec: BackboneSpec; backend?: BackendName } | { type: 'embed'; id: number; n: number; pixels: Uint8Array };
 
 export type WorkerReply =
   | { type: 'loaded'; dim: number; fused: boolean; numTensors: number; backend: Awaited<ReturnType<typeof initBackend>> }
@@ -19,7 +17,11 @@ const port = parentPort!;
 
 port.on('message', (msg: WorkerRequest) => {
   void handle(msg).catch((err: unknown) => {
-    port.postMessage({ type: 'error', id: msg.type === 'embed' ? msg.id : undefined, message: err instanceof Error ? err.message : String(err) } satisfies WorkerReply);
+    port.postMessage({
+      type: 'error',
+      id: msg.type === 'embed' ? msg.id : undefined,
+      message: err instanceof Error ? err.message : String(err),
+    } satisfies WorkerReply);
   });
 });
 

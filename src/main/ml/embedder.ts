@@ -39,7 +39,10 @@ export function featureModel(model: tf.LayersModel, name: string | null): tf.Lay
   // Keras applications wrapped in a Sequential (Teachable Machine): the backbone is a nested model ending in pooling.
   const nested = model.layers.filter((l) => isLayersModel(l) && POOLING.test(l.layers.at(-1)?.getClassName() ?? ''));
   if (nested.length > 0) return sub(nested.at(-1)!.output as tf.SymbolicTensor);
-  throw new DermFuseError('NOT_FOUND', `The model has no global pooling layer to take features from; name one with --layer. Its layers: ${layerNames(model).slice(-40).join(', ')}`);
+  throw new DermFuseError(
+    'NOT_FOUND',
+    `The model has no global pooling layer to take features from; name one with --layer. Its layers: ${layerNames(model).slice(-40).join(', ')}`,
+  );
 }
 
 /** Last pooling node of a graph model (Mean or AvgPool), else null (the model's own output is used). */

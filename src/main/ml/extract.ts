@@ -5,7 +5,7 @@ import type { ImportProblem } from '../../shared/types.ts';
 import { runPool, throttleProgress, type ProgressFn } from '../jobs/progress.ts';
 import { logger } from '../log.ts';
 import type { Project } from '../project.ts';
-import type { BackendInfo, BackendName } from './backend.ts';
+import type { BackendName } from './backend.ts';
 import { backboneKey } from './backboneSpec.ts';
 import { decodeForBackbone } from './decode.ts';
 import { FeatureStore } from './featureStore.ts';
@@ -116,7 +116,10 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
         if (opts.signal?.aborted || ok.length === 0) return;
         const vectors = await pool!.embed(pixels.subarray(0, ok.length * s * s * 3).slice(), ok.length);
         const dim = pool!.dim;
-        store.put(key, ok.map((item, i) => ({ sha256: item.sha256, vector: vectors.slice(i * dim, (i + 1) * dim) })));
+        store.put(
+          key,
+          ok.map((item, i) => ({ sha256: item.sha256, vector: vectors.slice(i * dim, (i + 1) * dim) })),
+        );
         extracted += ok.length;
         progress({ phase: 'features', done: extracted + failures.length, total: todo.length });
       },
@@ -126,7 +129,10 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
     await pool.close();
   }
   if (opts.signal?.aborted) {
-    throw new DermFuseError('CANCELLED', `Feature extraction cancelled after ${extracted} of ${todo.length} images; they are kept and the next run continues from there.`);
+    throw new DermFuseError(
+      'CANCELLED',
+      `Feature extraction cancelled after ${extracted} of ${todo.length} images; they are kept and the next run continues from there.`,
+    );
   }
   storePcaMap(store, key);
   return summary();
@@ -140,8 +146,12 @@ export function storePcaMap(store: FeatureStore, key: string): void {
   const shas = [...unique.keys()];
   const vecs = [...unique.values()];
   const model = fitPca(vecs, 2);
-  store.putMap(key, 'pca', shas.map((sha256, i) => {
-    const p = pcaTransform(model, vecs[i]!);
-    return { sha256, x: p[0]!, y: p[1] ?? 0 };
-  }));
+  store.putMap(
+    key,
+    'pca',
+    shas.map((sha256, i) => {
+      const p = pcaTransform(model, vecs[i]!);
+      return { sha256, x: p[0]!, y: p[1] ?? 0 };
+    }),
+  );
 }

@@ -17,7 +17,10 @@ export function readModelJson(dir: string): ModelJson {
   try {
     json = JSON.parse(fs.readFileSync(file, 'utf8')) as ModelJson;
   } catch (err) {
-    throw new DermFuseError('FILE_NOT_FOUND', `Cannot read ${file}: ${(err as Error).message}. A backbone is a TF.js model folder holding model.json and its weight files.`);
+    throw new DermFuseError(
+      'FILE_NOT_FOUND',
+      `Cannot read ${file}: ${(err as Error).message}. A backbone is a TF.js model folder holding model.json and its weight files.`,
+    );
   }
   if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
     throw new DermFuseError('INVALID_ARGUMENT', `${file} is not a TF.js model (no modelTopology or weightsManifest).`);
@@ -64,7 +67,11 @@ export function folderSaver(dir: string): tf.io.IOHandler {
     save: async (artifacts) => {
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(path.join(dir, 'weights.bin'), Buffer.from(artifacts.weightData as ArrayBuffer));
-      const json = { format: artifacts.format, modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }] };
+      const json = {
+        format: artifacts.format,
+        modelTopology: artifacts.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+      };
       fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     },

@@ -19,7 +19,12 @@ export function buildSmallCnn(inputSize: number, classes: number, seed: number):
   const input = tf.input({ shape: [inputSize, inputSize, 3], name: 'image' });
   const bnRelu = (x: tf.SymbolicTensor, name: string) =>
     tf.layers.reLU({ name: `${name}_relu` }).apply(tf.layers.batchNormalization({ name: `${name}_bn`, momentum: BN_MOMENTUM }).apply(x)) as tf.SymbolicTensor;
-  let x = bnRelu(tf.layers.conv2d({ filters: 24, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(), name: 'stem' }).apply(input) as tf.SymbolicTensor, 'stem');
+  let x = bnRelu(
+    tf.layers
+      .conv2d({ filters: 24, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(), name: 'stem' })
+      .apply(input) as tf.SymbolicTensor,
+    'stem',
+  );
   const blocks: [number, number][] = [
     [48, 2],
     [64, 1],
@@ -28,11 +33,18 @@ export function buildSmallCnn(inputSize: number, classes: number, seed: number):
     [160, 1],
   ];
   blocks.forEach(([filters, stride], i) => {
-    x = bnRelu(tf.layers.depthwiseConv2d({ kernelSize: 3, strides: stride, padding: 'same', useBias: false, depthwiseInitializer: init(), name: `dw${i}` }).apply(x) as tf.SymbolicTensor, `dw${i}`);
+    x = bnRelu(
+      tf.layers
+        .depthwiseConv2d({ kernelSize: 3, strides: stride, padding: 'same', useBias: false, depthwiseInitializer: init(), name: `dw${i}` })
+        .apply(x) as tf.SymbolicTensor,
+      `dw${i}`,
+    );
     x = bnRelu(tf.layers.conv2d({ filters, kernelSize: 1, useBias: false, kernelInitializer: init(), name: `pw${i}` }).apply(x) as tf.SymbolicTensor, `pw${i}`);
   });
   const features = tf.layers.globalAveragePooling2d({ name: CNN_FEATURE_LAYER }).apply(x) as tf.SymbolicTensor;
   const dropped = tf.layers.dropout({ rate: HEAD_DROPOUT, seed: s++, name: 'head_dropout' }).apply(features) as tf.SymbolicTensor;
-  const out = tf.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }), name: 'classifier' }).apply(dropped) as tf.SymbolicTensor;
+  const out = tf.layers
+    .dense({ units: classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }), name: 'classifier' })
+    .apply(dropped) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out, name: 'dermfuse_small_cnn' });
 }

@@ -71,7 +71,8 @@ export async function trainBackbone(project: Project, opts: TrainBackboneOptions
     )
     .all(labelSet.id) as { id: number; path: string; sha256: string; label: string; grp: string }[];
   const classes = [...new Set(rows.map((r) => r.label))].sort();
-  if (classes.length < 2) throw new DermFuseError('INVALID_ARGUMENT', `Training needs at least two classes; label set "${labelSet.name}" has ${classes.length}.`);
+  if (classes.length < 2)
+    throw new DermFuseError('INVALID_ARGUMENT', `Training needs at least two classes; label set "${labelSet.name}" has ${classes.length}.`);
 
   const size = opts.inputSize ?? CNN_INPUT_SIZE;
   const pre = rangePreprocessing(size, -1, 1);
@@ -96,7 +97,11 @@ export async function trainBackbone(project: Project, opts: TrainBackboneOptions
   if (opts.signal?.aborted) throw new DermFuseError('CANCELLED', 'Training cancelled while reading images.');
   const usable = rows.map((_, i) => i).filter((i) => ok[i]);
   const labels = Int32Array.from(rows.map((r) => classes.indexOf(r.label)));
-  const folds = groupedStratifiedFolds(usable.map((i) => ({ group: rows[i]!.grp, sha256: rows[i]!.sha256, label: labels[i]! })), VALIDATION_FOLDS, opts.seed ?? 1);
+  const folds = groupedStratifiedFolds(
+    usable.map((i) => ({ group: rows[i]!.grp, sha256: rows[i]!.sha256, label: labels[i]! })),
+    VALIDATION_FOLDS,
+    opts.seed ?? 1,
+  );
   const train = usable.filter((_, k) => folds[k] !== 0);
   const val = usable.filter((_, k) => folds[k] === 0);
 
@@ -118,7 +123,12 @@ export async function trainBackbone(project: Project, opts: TrainBackboneOptions
         if (m.type === 'started') backend = m.backend;
         else if (m.type === 'epoch') {
           lastRate = m.imagesPerSecond;
-          opts.onProgress?.({ phase: 'train', done: m.epoch, total: m.epochs, message: `loss ${m.loss.toFixed(3)}, val loss ${m.valLoss.toFixed(3)}, val accuracy ${m.valAccuracy.toFixed(3)}` });
+          opts.onProgress?.({
+            phase: 'train',
+            done: m.epoch,
+            total: m.epochs,
+            message: `loss ${m.loss.toFixed(3)}, val loss ${m.valLoss.toFixed(3)}, val accuracy ${m.valAccuracy.toFixed(3)}`,
+          });
         } else if (m.type === 'done') resolve(m);
         else reject(new DermFuseError('INTERNAL', `CNN training failed: ${m.message}`));
       });

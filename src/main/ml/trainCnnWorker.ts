@@ -77,7 +77,13 @@ async function train(req: TrainCnnRequest): Promise<void> {
   const classWeight = Object.fromEntries(counts.map((n, c) => [c, n > 0 ? req.train.length / (req.classes.length * n) : 0]));
   const rand = rngFrom(req.seed);
   const valX = batch(req, req.val, [false, false]);
-  const valY = tf.oneHot(tf.tensor1d(req.val.map((i) => req.labels[i]!), 'int32'), req.classes.length);
+  const valY = tf.oneHot(
+    tf.tensor1d(
+      req.val.map((i) => req.labels[i]!),
+      'int32',
+    ),
+    req.classes.length,
+  );
   let best = { loss: Infinity, epoch: -1, accuracy: 0 };
   let bestWeights: tf.Tensor[] | null = null;
   let epoch = 0;
@@ -88,7 +94,13 @@ async function train(req: TrainCnnRequest): Promise<void> {
     for (let b = 0; b < order.length && !stopRequested; b += req.batchSize) {
       const idx = order.slice(b, b + req.batchSize);
       const x = batch(req, idx, [rand() < 0.5, rand() < 0.5]);
-      const y = tf.oneHot(tf.tensor1d(idx.map((i) => req.labels[i]!), 'int32'), req.classes.length);
+      const y = tf.oneHot(
+        tf.tensor1d(
+          idx.map((i) => req.labels[i]!),
+          'int32',
+        ),
+        req.classes.length,
+      );
       const w = tf.tensor1d(idx.map((i) => classWeight[req.labels[i]!]!));
       const loss = optimizer.minimize(() => weightedCrossEntropy(model.apply(x, { training: true }) as tf.Tensor2D, y, w), true)!;
       lossSum += loss.dataSync()[0]! * idx.length;
@@ -104,7 +116,15 @@ async function train(req: TrainCnnRequest): Promise<void> {
       return [loss, acc];
     });
     const imagesPerSecond = order.length / ((performance.now() - t) / 1000);
-    port.postMessage({ type: 'epoch', epoch: epoch + 1, epochs: req.epochs, loss: lossSum / order.length, valLoss: valLoss!, valAccuracy: valAcc!, imagesPerSecond } satisfies TrainCnnReply);
+    port.postMessage({
+      type: 'epoch',
+      epoch: epoch + 1,
+      epochs: req.epochs,
+      loss: lossSum / order.length,
+      valLoss: valLoss!,
+      valAccuracy: valAcc!,
+      imagesPerSecond,
+    } satisfies TrainCnnReply);
     if (valLoss! < best.loss) {
       best = { loss: valLoss!, epoch: epoch + 1, accuracy: valAcc! };
       bestWeights?.forEach((w) => w.dispose());
@@ -118,7 +138,14 @@ async function train(req: TrainCnnRequest): Promise<void> {
   tf.dispose([valX, valY]);
   if (!stopRequested) {
     await model.save(folderSaver(req.outDir));
-    const sidecar = { name: req.name, format: 'layers', featureLayer: CNN_FEATURE_LAYER, preprocessing: rangePreprocessing(req.size, -1, 1), tta: false, classes: req.classes };
+    const sidecar = {
+      name: req.name,
+      format: 'layers',
+      featureLayer: CNN_FEATURE_LAYER,
+      preprocessing: rangePreprocessing(req.size, -1, 1),
+      tta: false,
+      classes: req.classes,
+    };
     fs.writeFileSync(path.join(req.outDir, 'dermfuse-backbone.json'), JSON.stringify(sidecar, null, 2));
   }
   model.dispose();

@@ -47,7 +47,12 @@ function windows(x: tf.Tensor4D, info: ReturnType<typeof convInfo>) {
   const needW = (info.filterWidth - 1) * dw + (outWidth - 1) * sw + 1;
   const bottom = Math.max(0, needH - h - padInfo.top);
   const right = Math.max(0, needW - w - padInfo.left);
-  const xp = tf.pad(x, [[0, 0], [padInfo.top, bottom], [padInfo.left, right], [0, 0]]);
+  const xp = tf.pad(x, [
+    [0, 0],
+    [padInfo.top, bottom],
+    [padInfo.left, right],
+    [0, 0],
+  ]);
   return (i: number, j: number): tf.Tensor4D =>
     tf.stridedSlice(xp, [0, i * dh, j * dw, 0], [b, i * dh + (outHeight - 1) * sh + 1, j * dw + (outWidth - 1) * sw + 1, c], [1, sh, sw, 1]) as tf.Tensor4D;
 }
@@ -103,11 +108,23 @@ function depthwiseBackpropInput({ inputs, attrs }: { inputs: tf.NamedTensorInfoM
         // ...spread back to input rows y*stride + i*dilation (zeros between for stride > 1)...
         if (sh > 1 || sw > 1) {
           part = tf
-            .pad(part.reshape([b, oh, 1, ow, 1, c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]])
+            .pad(part.reshape([b, oh, 1, ow, 1, c]), [
+              [0, 0],
+              [0, 0],
+              [0, sh - 1],
+              [0, 0],
+              [0, sw - 1],
+              [0, 0],
+            ])
             .reshape([b, oh * sh, ow * sw, c])
             .slice([0, 0, 0, 0], [b, spanH, spanW, c]) as tf.Tensor4D;
         }
-        part = tf.pad(part, [[0, 0], [i * dh, canvasH - i * dh - spanH], [j * dw, canvasW - j * dw - spanW], [0, 0]]);
+        part = tf.pad(part, [
+          [0, 0],
+          [i * dh, canvasH - i * dh - spanH],
+          [j * dw, canvasW - j * dw - spanW],
+          [0, 0],
+        ]);
         acc = acc ? (tf.add(acc, part) as tf.Tensor4D) : part;
       }
     }

@@ -56,7 +56,10 @@ export function runCases(project: Project, q: CaseQuery): { total: number; rows:
   const loss = (i: number) => -Math.log(Math.max(EPS, d.probs[q.mode][i * C + d.labels[i]!]!));
   const chosen = d.labels.reduce<number[]>((acc, _, i) => (keep(i) ? (acc.push(i), acc) : acc), []).sort((a, b) => loss(b) - loss(a));
   const page = chosen.slice(0, q.limit);
-  const meta = metadataOf(project, page.map((i) => d.imageIds[i]!));
+  const meta = metadataOf(
+    project,
+    page.map((i) => d.imageIds[i]!),
+  );
   const now = currentLabels(project, q.runId, d.labelSetId);
   return {
     total: chosen.length,
@@ -66,7 +69,10 @@ export function runCases(project: Project, q: CaseQuery): { total: number; rows:
       trueLabel: d.classes[d.labels[i]!]!,
       currentLabel: now.get(d.imageIds[i]!) ?? null,
       labelChanged: runClassOf(d.cfg.positive, d.classes, now.get(d.imageIds[i]!) ?? null) !== d.labels[i],
-      probs: Object.fromEntries(MODES.map((m) => [m, Array.from(d.probs[m].subarray(i * C, (i + 1) * C), (x) => Math.round(x * 1e4) / 1e4)])) as Record<Mode, number[]>,
+      probs: Object.fromEntries(MODES.map((m) => [m, Array.from(d.probs[m].subarray(i * C, (i + 1) * C), (x) => Math.round(x * 1e4) / 1e4)])) as Record<
+        Mode,
+        number[]
+      >,
       predicted: Object.fromEntries(MODES.map((m) => [m, d.classes[pred[m][i]!]!])) as Record<Mode, string>,
       loss: loss(i),
       metadata: Object.fromEntries(meta.fields.map((f, j) => [f.name, meta.rows[r]![j] ?? null])),
@@ -80,7 +86,10 @@ export function runCases(project: Project, q: CaseQuery): { total: number; rows:
  * suspect when the most probable class above its threshold is not its label. Ranked by how much more probable that
  * class is than the given label (normalised margin), most suspect first.
  */
-export function confidentLearning(d: Pick<RunData, 'classes' | 'labels'>, probs: Float64Array): { index: number; suggested: number; selfConfidence: number; margin: number }[] {
+export function confidentLearning(
+  d: Pick<RunData, 'classes' | 'labels'>,
+  probs: Float64Array,
+): { index: number; suggested: number; selfConfidence: number; margin: number }[] {
   const C = d.classes.length;
   const n = d.labels.length;
   const sum = new Float64Array(C);
@@ -106,7 +115,14 @@ export function confidentLearning(d: Pick<RunData, 'classes' | 'labels'>, probs:
 export function labelIssues(project: Project, runId: number, mode: Mode = 'fused'): LabelIssue[] {
   const d = loadRunData(project, runId);
   const now = currentLabels(project, runId, d.labelSetId);
-  const reviews = new Map((project.db.prepare(`SELECT image_id, decision FROM label_reviews WHERE run_id = ? ORDER BY id`).all(runId) as { image_id: number; decision: 'keep' | 'relabel' }[]).map((r) => [r.image_id, r.decision]));
+  const reviews = new Map(
+    (
+      project.db.prepare(`SELECT image_id, decision FROM label_reviews WHERE run_id = ? ORDER BY id`).all(runId) as {
+        image_id: number;
+        decision: 'keep' | 'relabel';
+      }[]
+    ).map((r) => [r.image_id, r.decision]),
+  );
   return confidentLearning(d, d.probs[mode]).map((x) => ({
     imageId: d.imageIds[x.index]!,
     externalId: d.externalIds[x.index]!,
@@ -125,11 +141,16 @@ export function embeddingMap(project: Project, runId: number, mode: Mode = 'fuse
   const d = loadRunData(project, runId);
   const key = d.result.backbone;
   const mapRows = () =>
-    project.db.prepare(`SELECT i.id, m.x, m.y FROM feature_maps m JOIN images i ON i.sha256 = m.sha256 WHERE m.backbone_key = ? AND m.method = 'pca' AND i.status = 'ok'`).all(key) as { id: number; x: number; y: number }[];
+    project.db
+      .prepare(
+        `SELECT i.id, m.x, m.y FROM feature_maps m JOIN images i ON i.sha256 = m.sha256 WHERE m.backbone_key = ? AND m.method = 'pca' AND i.status = 'ok'`,
+      )
+      .all(key) as { id: number; x: number; y: number }[];
   let rows = mapRows();
   if (rows.length === 0) {
     const store = new FeatureStore(project.db);
-    if (!store.backbones().some((b) => b.key === key)) throw new DermFuseError('NOT_FOUND', `The features of run ${runId} (${key}) are gone: extract them again.`);
+    if (!store.backbones().some((b) => b.key === key))
+      throw new DermFuseError('NOT_FOUND', `The features of run ${runId} (${key}) are gone: extract them again.`);
     // Features stored without their map (older projects, imported vectors): compute it once now.
     storePcaMap(store, key);
     rows = mapRows();
@@ -137,10 +158,20 @@ export function embeddingMap(project: Project, runId: number, mode: Mode = 'fuse
   const coords = new Map(rows.map((r) => [r.id, r]));
   const pred = predictedClasses(d, mode);
   const idx = d.imageIds.map((id, i) => [id, i] as const).filter(([id]) => coords.has(id));
-  const meta = metadataOf(project, idx.map(([id]) => id));
+  const meta = metadataOf(
+    project,
+    idx.map(([id]) => id),
+  );
   return {
     backbone: key,
-    points: idx.map(([id, i]) => ({ imageId: id, x: coords.get(id)!.x, y: coords.get(id)!.y, label: d.classes[d.labels[i]!]!, predicted: d.classes[pred[i]!]!, correct: pred[i] === d.labels[i] })),
+    points: idx.map(([id, i]) => ({
+      imageId: id,
+      x: coords.get(id)!.x,
+      y: coords.get(id)!.y,
+      label: d.classes[d.labels[i]!]!,
+      predicted: d.classes[pred[i]!]!,
+      correct: pred[i] === d.labels[i],
+    })),
     fields: Object.fromEntries(meta.fields.map((f, j) => [f.name, meta.rows.map((r) => r[j] ?? null)])),
   };
 }

@@ -43,7 +43,10 @@ function modeReport(d: RunData, mode: Mode, curveClass: number): ModeReport {
   const ev = d.result.evaluation.modes[mode];
   const cm = confusionMatrix(d.labels, predictedClasses(d, mode), C);
   const scores = Array.from(d.labels, (_, i) => d.probs[mode][i * C + curveClass]!);
-  const { roc, pr } = rocPr(scores, Array.from(d.labels, (l) => l === curveClass));
+  const { roc, pr } = rocPr(
+    scores,
+    Array.from(d.labels, (l) => l === curveClass),
+  );
   const sum = d.result.modes[mode];
   return {
     auc: { value: sum.auc, ci: sum.aucCI },

@@ -23,13 +23,19 @@ export function reviewLabel(project: Project, editor: Editor, req: ReviewRequest
   const current = currentLabels(project, req.runId, d.labelSetId).get(req.imageId) ?? null;
   const target = req.decision === 'keep' ? current : req.className;
   if (target === null || target === undefined) {
-    throw new DermFuseError('INVALID_REQUEST', req.decision === 'keep' ? 'This image has no label to keep: choose a class.' : 'Relabel needs the class to set.');
+    throw new DermFuseError(
+      'INVALID_REQUEST',
+      req.decision === 'keep' ? 'This image has no label to keep: choose a class.' : 'Relabel needs the class to set.',
+    );
   }
-  if (new LabelsRepo(project.db).primarySet()?.id !== d.labelSetId) throw new DermFuseError('UNSUPPORTED', 'This run was trained on a label set that is not the primary one: relabel in that label set from the CLI.');
+  if (new LabelsRepo(project.db).primarySet()?.id !== d.labelSetId)
+    throw new DermFuseError('UNSUPPORTED', 'This run was trained on a label set that is not the primary one: relabel in that label set from the CLI.');
   writeTransaction(project.db, () => {
     editor.setLabel(req.imageId, target, false, author);
     const annotationId = project.db.prepare('SELECT MAX(id) FROM annotations WHERE image_id = ?').pluck().get(req.imageId) as number;
-    project.db.prepare(`INSERT INTO label_reviews (image_id, run_id, decision, annotation_id, author, created_at) VALUES (?, ?, ?, ?, ?, ?)`).run(req.imageId, req.runId, req.decision, annotationId, author, new Date().toISOString());
+    project.db
+      .prepare(`INSERT INTO label_reviews (image_id, run_id, decision, annotation_id, author, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
+      .run(req.imageId, req.runId, req.decision, annotationId, author, new Date().toISOString());
   })();
   return { currentLabel: target, review: req.decision };
 }

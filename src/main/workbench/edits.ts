@@ -23,8 +23,10 @@ export function validateValue(f: FieldRow, value: FieldValue): FieldValue {
     case 'ordinal': {
       const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.replace(',', '.')) : NaN;
       if (!Number.isFinite(n)) throw new DermFuseError('INVALID_VALUE', `${f.name}: "${String(value)}" is not a number.`);
-      if (field.min !== null && n < field.min) throw new DermFuseError('INVALID_VALUE', `${f.name}: ${n} is below the minimum ${field.min}${field.unit ? ` ${field.unit}` : ''}.`);
-      if (field.max !== null && n > field.max) throw new DermFuseError('INVALID_VALUE', `${f.name}: ${n} is above the maximum ${field.max}${field.unit ? ` ${field.unit}` : ''}.`);
+      if (field.min !== null && n < field.min)
+        throw new DermFuseError('INVALID_VALUE', `${f.name}: ${n} is below the minimum ${field.min}${field.unit ? ` ${field.unit}` : ''}.`);
+      if (field.max !== null && n > field.max)
+        throw new DermFuseError('INVALID_VALUE', `${f.name}: ${n} is above the maximum ${field.max}${field.unit ? ` ${field.unit}` : ''}.`);
       if (field.type === 'ordinal' && field.allowedValues && !field.allowedValues.includes(String(n))) {
         throw new DermFuseError('INVALID_VALUE', `${f.name}: ${n} is not one of ${field.allowedValues.join(', ')}.`);
       }
@@ -35,7 +37,8 @@ export function validateValue(f: FieldRow, value: FieldValue): FieldValue {
       return value;
     case 'category': {
       const v = String(value).trim();
-      if (field.allowedValues && !field.allowedValues.includes(v)) throw new DermFuseError('INVALID_VALUE', `${f.name}: "${v}" is not one of ${field.allowedValues.join(', ')}.`);
+      if (field.allowedValues && !field.allowedValues.includes(v))
+        throw new DermFuseError('INVALID_VALUE', `${f.name}: "${v}" is not one of ${field.allowedValues.join(', ')}.`);
       return v;
     }
     case 'text':
@@ -63,7 +66,10 @@ export class Editor {
     const labels = new LabelsRepo(db);
     const set = labels.primarySet();
     if (!set) throw new DermFuseError('NOT_FOUND', 'The project has no label set yet.');
-    const classId = className === null ? null : (db.prepare('SELECT id FROM classes WHERE label_set_id = ? AND name = ?').pluck().get(set.id, className) as number | undefined);
+    const classId =
+      className === null
+        ? null
+        : (db.prepare('SELECT id FROM classes WHERE label_set_id = ? AND name = ?').pluck().get(set.id, className) as number | undefined);
     if (classId === undefined) throw new DermFuseError('NOT_FOUND', `No class "${className}" in label set "${set.name}".`);
     this.requireImages(imageIds);
     const current = db.prepare('SELECT class_id, unsure FROM current_labels WHERE image_id = ? AND label_set_id = ?');
@@ -80,7 +86,12 @@ export class Editor {
             batch.push({ kind: 'label', imageId, labelSetId: set.id, classId: before?.class_id ?? null, unsure: before?.unsure === 1 });
           }
         })(),
-      (ix) => patchLabels(this.project, ix, batch.map((e) => e.imageId)),
+      (ix) =>
+        patchLabels(
+          this.project,
+          ix,
+          batch.map((e) => e.imageId),
+        ),
     );
     if (batch.length > 0) this.undoStack.push(batch);
     return batch.length;
@@ -109,7 +120,13 @@ export class Editor {
             batch.push({ kind: 'field', imageId, field: name, value: before });
           }
         })(),
-      (ix) => patchField(this.project, ix, name, batch.map((e) => e.imageId)),
+      (ix) =>
+        patchField(
+          this.project,
+          ix,
+          name,
+          batch.map((e) => e.imageId),
+        ),
     );
     if (batch.length > 0) this.undoStack.push(batch);
     return batch.length;
@@ -132,7 +149,11 @@ export class Editor {
           }
         })(),
       (ix) => {
-        patchLabels(this.project, ix, batch.filter((e) => e.kind === 'label').map((e) => e.imageId));
+        patchLabels(
+          this.project,
+          ix,
+          batch.filter((e) => e.kind === 'label').map((e) => e.imageId),
+        );
         for (const e of batch) if (e.kind === 'field') patchField(this.project, ix, e.field, [e.imageId]);
       },
     );
@@ -140,7 +161,10 @@ export class Editor {
   }
 
   private requireImages(ids: number[]): void {
-    const known = this.project.db.prepare(`SELECT COUNT(*) FROM images WHERE id IN (SELECT DISTINCT value FROM json_each(?))`).pluck().get(JSON.stringify(ids)) as number;
+    const known = this.project.db
+      .prepare(`SELECT COUNT(*) FROM images WHERE id IN (SELECT DISTINCT value FROM json_each(?))`)
+      .pluck()
+      .get(JSON.stringify(ids)) as number;
     if (known !== new Set(ids).size) {
       const missing = ids.find((id) => !this.project.db.prepare('SELECT 1 FROM images WHERE id = ?').get(id));
       throw new DermFuseError('NOT_FOUND', `No image ${missing} in this project.`);

@@ -74,7 +74,10 @@ function build(project: Project, version: string): GridIndex {
     columns: new Map(),
   };
   rows.forEach((r, i) => (ix.slotOf[r[0]] = i));
-  for (const [id, cls] of db.prepare('SELECT image_id, class_id FROM current_labels WHERE label_set_id = ? AND class_id IS NOT NULL').raw().iterate(labelSetId) as IterableIterator<[number, number]>) {
+  for (const [id, cls] of db
+    .prepare('SELECT image_id, class_id FROM current_labels WHERE label_set_id = ? AND class_id IS NOT NULL')
+    .raw()
+    .iterate(labelSetId) as IterableIterator<[number, number]>) {
     const s = slot(ix, id);
     if (s >= 0) ix.label[s] = cls;
   }
@@ -91,8 +94,16 @@ function slot(ix: GridIndex, id: number): number {
 function whoOf(project: Project, ix: GridIndex): NonNullable<GridIndex['who']> {
   if (ix.who) return ix.who;
   const n = ix.ids.length;
-  const who = { author: new Int32Array(n).fill(-1), authors: [] as string[], authorCodes: new Map<string, number>(), labelledAt: new Array<string>(n).fill('') };
-  for (const [id, author, at] of project.db.prepare('SELECT image_id, author, created_at FROM current_labels WHERE label_set_id = ?').raw().iterate(ix.labelSetId) as IterableIterator<[number, string, string]>) {
+  const who = {
+    author: new Int32Array(n).fill(-1),
+    authors: [] as string[],
+    authorCodes: new Map<string, number>(),
+    labelledAt: new Array<string>(n).fill(''),
+  };
+  for (const [id, author, at] of project.db
+    .prepare('SELECT image_id, author, created_at FROM current_labels WHERE label_set_id = ?')
+    .raw()
+    .iterate(ix.labelSetId) as IterableIterator<[number, string, string]>) {
     const s = slot(ix, id);
     if (s < 0) continue;
     who.author[s] = codeOf(who.authorCodes, who.authors, author);
@@ -201,7 +212,8 @@ function predicate(project: Project, ix: GridIndex, f: FieldFilter): (s: number)
     case 'missing':
       return col.num ? (s) => Number.isNaN(col.num![s]!) : (s) => col.code![s] === -1;
     case 'range': {
-      if (col.type !== 'number' && col.type !== 'ordinal') throw new DermFuseError('INVALID_REQUEST', `${col.name} is a ${col.type} field: filter it by values, not by a range.`);
+      if (col.type !== 'number' && col.type !== 'ordinal')
+        throw new DermFuseError('INVALID_REQUEST', `${col.name} is a ${col.type} field: filter it by values, not by a range.`);
       const lo = f.min ?? -Infinity;
       const hi = f.max ?? Infinity;
       return (s) => col.num![s]! >= lo && col.num![s]! <= hi;
@@ -244,15 +256,22 @@ function ranks(ix: GridIndex, values: (s: number) => number | string | null): In
 function sortRanks(project: Project, ix: GridIndex, by: string): Int32Array | null {
   if (by === 'id') return null;
   if (by === 'label') {
-    const names = new Map((project.db.prepare('SELECT id, name FROM classes WHERE label_set_id = ?').all(ix.labelSetId) as { id: number; name: string }[]).map((c) => [c.id, c.name]));
-    return ranks(ix, (s) => (ix.label[s]! < 0 ? null : names.get(ix.label[s]!) ?? null));
+    const names = new Map(
+      (project.db.prepare('SELECT id, name FROM classes WHERE label_set_id = ?').all(ix.labelSetId) as { id: number; name: string }[]).map((c) => [
+        c.id,
+        c.name,
+      ]),
+    );
+    return ranks(ix, (s) => (ix.label[s]! < 0 ? null : (names.get(ix.label[s]!) ?? null)));
   }
   if (by === 'annotated') {
     const who = whoOf(project, ix);
     return ranks(ix, (s) => who.labelledAt[s] || null);
   }
   const col = column(project, ix, by);
-  col.rank ??= col.num ? ranks(ix, (s) => (Number.isNaN(col.num![s]!) ? null : col.num![s]!)) : ranks(ix, (s) => (col.code![s]! < 0 ? null : col.dict[col.code![s]!]!));
+  col.rank ??= col.num
+    ? ranks(ix, (s) => (Number.isNaN(col.num![s]!) ? null : col.num![s]!))
+    : ranks(ix, (s) => (col.code![s]! < 0 ? null : col.dict[col.code![s]!]!));
   return col.rank;
 }
 
@@ -283,7 +302,11 @@ export function querySlots(project: Project, ix: GridIndex, q: IndexQuery): Int3
   } else {
     for (let s = 0; s < n; s++) {
       let ok = true;
-      for (const t of tests) if (!t(s)) { ok = false; break; }
+      for (const t of tests)
+        if (!t(s)) {
+          ok = false;
+          break;
+        }
       if (ok) matched[m++] = s;
     }
   }

@@ -24,8 +24,12 @@ export function labelSetInfo(project: Project, name?: string): LabelSetInfo {
   const set = name ? (db.prepare('SELECT id, name, is_primary FROM label_sets WHERE name = ?').get(name) as LabelSetRow | undefined) : primary(project);
   if (!set) throw new DermFuseError('NOT_FOUND', `No label set "${name}".`);
   const counts = new LabelsRepo(db).classCounts(set.id);
-  const classes = (db.prepare('SELECT name, color, hotkey FROM classes WHERE label_set_id = ? AND retired = 0 ORDER BY position').all(set.id) as Omit<LabelClass, 'count'>[]).map((c) => ({ ...c, count: counts[c.name] ?? 0 }));
-  const targets = (db.prepare('SELECT name, classes FROM derived_targets WHERE label_set_id = ? ORDER BY name').all(set.id) as { name: string; classes: string }[]).map((t) => ({ name: t.name, classes: JSON.parse(t.classes) as string[] }));
+  const classes = (
+    db.prepare('SELECT name, color, hotkey FROM classes WHERE label_set_id = ? AND retired = 0 ORDER BY position').all(set.id) as Omit<LabelClass, 'count'>[]
+  ).map((c) => ({ ...c, count: counts[c.name] ?? 0 }));
+  const targets = (
+    db.prepare('SELECT name, classes FROM derived_targets WHERE label_set_id = ? ORDER BY name').all(set.id) as { name: string; classes: string }[]
+  ).map((t) => ({ name: t.name, classes: JSON.parse(t.classes) as string[] }));
   return { name: set.name, classes, targets };
 }
 
@@ -38,12 +42,14 @@ function check(edit: LabelSetEdit, existing: LabelClass[]): void {
     names.add(c.name);
     if (c.hotkey === null) continue;
     const key = c.hotkey.toLowerCase();
-    if (RESERVED_KEYS.has(key)) throw new DermFuseError('INVALID_VALUE', `Class "${c.name}": the key "${c.hotkey}" is taken by the browser (U unsure, A accept a suggestion).`);
+    if (RESERVED_KEYS.has(key))
+      throw new DermFuseError('INVALID_VALUE', `Class "${c.name}": the key "${c.hotkey}" is taken by the browser (U unsure, A accept a suggestion).`);
     if (keys.has(key)) throw new DermFuseError('INVALID_VALUE', `Classes "${keys.get(key)}" and "${c.name}" both use the key "${c.hotkey}".`);
     keys.set(key, c.name);
   }
   for (const old of existing) {
-    if (!names.has(old.name) && old.count > 0) throw new DermFuseError('INVALID_VALUE', `Class "${old.name}" labels ${old.count} images: relabel them before removing it.`);
+    if (!names.has(old.name) && old.count > 0)
+      throw new DermFuseError('INVALID_VALUE', `Class "${old.name}" labels ${old.count} images: relabel them before removing it.`);
   }
   const targetNames = new Set<string>();
   for (const t of edit.targets) {
@@ -88,6 +94,10 @@ export function saveLabelSet(project: Project, edit: LabelSetEdit): LabelSetInfo
 export function targetClasses(project: Project, labelSet: string, target: string): string[] {
   const info = labelSetInfo(project, labelSet);
   const t = info.targets.find((x) => x.name === target);
-  if (!t) throw new DermFuseError('NOT_FOUND', `Label set "${labelSet}" has no target "${target}". Targets: ${info.targets.map((x) => x.name).join(', ') || 'none (define them in the label-set editor)'}.`);
+  if (!t)
+    throw new DermFuseError(
+      'NOT_FOUND',
+      `Label set "${labelSet}" has no target "${target}". Targets: ${info.targets.map((x) => x.name).join(', ') || 'none (define them in the label-set editor)'}.`,
+    );
   return t.classes;
 }

@@ -9,6 +9,8 @@ import { ImportScreen } from './screens/ImportScreen.tsx';
 import { LabelSetEditor } from './screens/LabelSetEditor.tsx';
 import { ProjectHome } from './screens/ProjectHome.tsx';
 import { StartScreen } from './screens/StartScreen.tsx';
+import { useShowError } from './errors.tsx';
+import { ApiError } from '../../shared/api.ts';
 
 /** The results screens carry the charting library: loaded when first opened, not on the way to the first thumbnails. */
 const ResultsScreen = lazy(() => import('./results/ResultsScreen.tsx').then((m) => ({ default: m.ResultsScreen })));
@@ -35,13 +37,17 @@ export function App() {
     // An empty project has nothing to browse yet: start at the import.
     setView(p.images === 0 ? 'import' : 'browse');
   }, []);
+  const showError = useShowError();
   useEffect(() => {
-    api['project.info']({}).then(opened, () => undefined);
-  }, [opened]);
+    // No project open yet is the normal first start: the start screen asks for one. Anything else is shown.
+    api['project.info']({}).then(opened, (err: unknown) => {
+      if (!(err instanceof ApiError && err.payload.code === 'NOT_A_PROJECT')) showError('Opening the project', err);
+    });
+  }, [opened, showError]);
   const changed = useCallback(() => {
     setGeneration((g) => g + 1);
-    api['project.info']({}).then(setProject, () => undefined);
-  }, []);
+    api['project.info']({}).then(setProject, (err: unknown) => showError('Refreshing the project', err));
+  }, [showError]);
   if (!project) return <StartScreen onOpened={opened} />;
   const screen = (() => {
     switch (view) {

@@ -29,14 +29,16 @@ function httpTransport(): (name: CallName, req: unknown) => Promise<Envelope<unk
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify(req ?? {}),
     });
-    if (res.status === 401) return { ok: false, error: { code: 'UNAUTHORIZED', message: 'The server refused the request: open the URL that `dermfuse serve` printed (it carries the token).' } };
+    if (res.status === 401)
+      return {
+        ok: false,
+        error: { code: 'UNAUTHORIZED', message: 'The server refused the request: open the URL that `dermfuse serve` printed (it carries the token).' },
+      };
     return (await res.json()) as Envelope<unknown>;
   };
 }
 
 /** The contract client: Electron IPC through the preload, or HTTP in `serve` mode. Screens cannot tell which. */
-export const api: ApiClient = makeClient(
-  window.dermfuse ? (name, req) => window.dermfuse!.call(name, req) as Promise<Envelope<unknown>> : httpTransport(),
-);
+export const api: ApiClient = makeClient(window.dermfuse ? (name, req) => window.dermfuse!.call(name, req) as Promise<Envelope<unknown>> : httpTransport());
 
 export const isDesktop = window.dermfuse !== undefined;

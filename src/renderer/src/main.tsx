@@ -3,11 +3,14 @@ import { MantineProvider } from '@mantine/core';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
+import { ErrorsProvider } from './errors.tsx';
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <MantineProvider defaultColorScheme="auto">
-      <App />
+      <ErrorsProvider>
+        <App />
+      </ErrorsProvider>
     </MantineProvider>
   </StrictMode>,
 );

@@ -41,7 +41,9 @@ const summary = {
   permissionCheck: recorded.permissionCheck(null, 'geolocation'),
   cspHeader: headers['Content-Security-Policy'],
   foreignFrameCall: await call({ senderFrame: { url: 'https://evil.example/' } }, 'project.info', {}),
-  protocolStatus: Object.fromEntries(await Promise.all(probes.filter((u) => u.startsWith('dermfuse:')).map(async (u) => [u, (await handler(new Request(u))).status]))),
+  protocolStatus: Object.fromEntries(
+    await Promise.all(probes.filter((u) => u.startsWith('dermfuse:')).map(async (u) => [u, (await handler(new Request(u))).status])),
+  ),
   openExternal: recorded.openExternal,
 };
 
@@ -57,7 +59,9 @@ const server = http.createServer(async (req, res) => {
       for await (const c of req) chunks.push(c);
       const { channel, args } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       const ipcHandler = recorded.ipc.get(channel);
-      const value = ipcHandler ? await ipcHandler({ senderFrame: { url: appUrl } }, ...args) : { ok: false, error: { code: 'INTERNAL', message: `no handler for ${channel}` } };
+      const value = ipcHandler
+        ? await ipcHandler({ senderFrame: { url: appUrl } }, ...args)
+        : { ok: false, error: { code: 'INTERNAL', message: `no handler for ${channel}` } };
       res.writeHead(200, { 'content-type': 'application/json' });
       return res.end(JSON.stringify(value));
     }

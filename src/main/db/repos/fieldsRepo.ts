@@ -14,7 +14,6 @@ export interface FieldRow {
   position: number;
 }
 
-
 export function toField(r: FieldRow): Field {
   return {
     name: r.name,
@@ -58,9 +57,7 @@ export class FieldsRepo {
     this.all = db.prepare('SELECT * FROM fields ORDER BY position');
     this.byName = db.prepare('SELECT * FROM fields WHERE name = ?');
     this.nextPosition = db.prepare<[], number>('SELECT COALESCE(MAX(position) + 1, 0) FROM fields').pluck();
-    this.insert = db.prepare(
-      `INSERT INTO fields (name, type, allowed_values, unit, min, max, position) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    );
+    this.insert = db.prepare(`INSERT INTO fields (name, type, allowed_values, unit, min, max, position) VALUES (?, ?, ?, ?, ?, ?, ?)`);
     this.setAllowed = db.prepare('UPDATE fields SET allowed_values = ? WHERE id = ?');
     this.getValue = db.prepare('SELECT num, text, source FROM field_values WHERE image_id = ? AND field_id = ?');
     this.imageValues = db.prepare('SELECT field_id, num, text FROM field_values WHERE image_id = ?');
@@ -70,9 +67,7 @@ export class FieldsRepo {
          source = excluded.source, updated_at = excluded.updated_at`,
     );
     this.delValue = db.prepare('DELETE FROM field_values WHERE image_id = ? AND field_id = ?');
-    this.addEdit = db.prepare(
-      `INSERT INTO field_edits (image_id, field_id, old_value, new_value, author, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    );
+    this.addEdit = db.prepare(`INSERT INTO field_edits (image_id, field_id, old_value, new_value, author, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`);
   }
 
   list(): FieldRow[] {

@@ -1,3 +1,4 @@
+import { paletteColor } from '../../../shared/types.ts';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../open.ts';
 
@@ -16,7 +17,7 @@ export class LabelsRepo {
   private readonly insertSet: Statement<[string, number, string]>;
   private readonly classByName: Statement<[number, string], { id: number }>;
   private readonly classCount: Statement<[number], { n: number }>;
-  private readonly insertClass: Statement<[number, string, number, number, string | null, string | null]>;
+  private readonly insertClass: Statement<[number, string, number, string, number, string | null, string | null]>;
   private readonly lastImport: Statement<[number, number], { class_id: number | null }>;
   private readonly insertAnnotation: Statement<[number, number, number | null, number, string, string, string]>;
   private readonly counts: Statement<[number], { name: string; n: number }>;
@@ -29,12 +30,10 @@ export class LabelsRepo {
     this.classCount = db.prepare('SELECT COUNT(*) AS n FROM classes WHERE label_set_id = ?');
     // Number keys 1-9 follow the class order until the label-set editor sets others (a key already taken is skipped).
     this.insertClass = db.prepare(
-      `INSERT INTO classes (label_set_id, name, position, hotkey) VALUES (?, ?, ?,
+      `INSERT INTO classes (label_set_id, name, position, color, hotkey) VALUES (?, ?, ?, ?,
          CASE WHEN NOT EXISTS (SELECT 1 FROM classes WHERE label_set_id = ? AND hotkey = ?) THEN ? END)`,
     );
-    this.lastImport = db.prepare(
-      `SELECT class_id FROM annotations WHERE image_id = ? AND label_set_id = ? AND source = 'import' ORDER BY id DESC LIMIT 1`,
-    );
+    this.lastImport = db.prepare(`SELECT class_id FROM annotations WHERE image_id = ? AND label_set_id = ? AND source = 'import' ORDER BY id DESC LIMIT 1`);
     this.insertAnnotation = db.prepare(
       `INSERT INTO annotations (image_id, label_set_id, class_id, unsure, author, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -62,7 +61,7 @@ export class LabelsRepo {
     if (found) return found.id;
     const position = this.classCount.get(labelSetId)!.n;
     const key = position < 9 ? String(position + 1) : null;
-    return Number(this.insertClass.run(labelSetId, name, position, labelSetId, key, key).lastInsertRowid);
+    return Number(this.insertClass.run(labelSetId, name, position, paletteColor(position), labelSetId, key, key).lastInsertRowid);
   }
 
   /** The class the last import gave this image (undefined: never imported; null: imported without label). */

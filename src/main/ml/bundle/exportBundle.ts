@@ -32,11 +32,13 @@ export function sha256File(file: string): string {
  */
 export async function exportBundle(project: Project, runId: number, mode: Mode, out: string): Promise<{ out: string; files: number; bytes: number }> {
   const report = runReport(project, runId);
-  if (report.status !== 'done' || !report.result) throw new DermFuseError('INVALID_ARGUMENT', `Run ${runId} is ${report.status}; only finished runs can be exported.`);
+  if (report.status !== 'done' || !report.result)
+    throw new DermFuseError('INVALID_ARGUMENT', `Run ${runId} is ${report.status}; only finished runs can be exported.`);
   const result = report.result;
   const models = runModels(project, runId);
   const target = path.resolve(out);
-  if (fs.existsSync(target) && fs.readdirSync(target).length > 0) throw new DermFuseError('INVALID_ARGUMENT', `${target} exists and is not empty: choose a new folder for the bundle.`);
+  if (fs.existsSync(target) && fs.readdirSync(target).length > 0)
+    throw new DermFuseError('INVALID_ARGUMENT', `${target} exists and is not empty: choose a new folder for the bundle.`);
   const tmp = `${target}.partial-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   makeDirs(tmp, 'bundle folder');
@@ -45,10 +47,16 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
     if (mode !== 'metadata') {
       const b = new FeatureStore(project.db).backbone(report.snapshot.backboneKey);
       if (!b || !b.spec.dir || !fs.existsSync(path.join(b.spec.dir, 'model.json'))) {
-        throw new DermFuseError('FILE_NOT_FOUND', `The backbone of run ${runId} (${report.snapshot.backboneKey}) is not on disk any more (${b?.spec.dir ?? 'unknown folder'}): extract again to restore it.`);
+        throw new DermFuseError(
+          'FILE_NOT_FOUND',
+          `The backbone of run ${runId} (${report.snapshot.backboneKey}) is not on disk any more (${b?.spec.dir ?? 'unknown folder'}): extract again to restore it.`,
+        );
       }
       if (b.spec.digest && folderDigest(b.spec.dir) !== b.spec.digest) {
-        throw new DermFuseError('INVALID_VALUE', `The backbone files in ${b.spec.dir} changed since run ${runId} extracted its features; the bundle would not reproduce the run.`);
+        throw new DermFuseError(
+          'INVALID_VALUE',
+          `The backbone files in ${b.spec.dir} changed since run ${runId} extracted its features; the bundle would not reproduce the run.`,
+        );
       }
       const dest = path.join(tmp, 'backbone');
       fs.mkdirSync(dest);

@@ -24,7 +24,9 @@ export const PreprocessingFileSchema = z.object({
   positive: z.array(z.string()).nullable(),
   classes: z.array(z.string()).min(2),
   threshold: z.number(),
-  backbone: BackboneSpecSchema.omit({ dir: true }).extend({ digest: z.string().nullable(), folder: z.literal('backbone') }).nullable(),
+  backbone: BackboneSpecSchema.omit({ dir: true })
+    .extend({ digest: z.string().nullable(), folder: z.literal('backbone') })
+    .nullable(),
   fields: z.array(z.object({ name: z.string(), type: z.enum(FIELD_TYPES) })),
   /** The fitted models (PCA, metadata encoder, heads, fusion) exactly as the workbench uses them. */
   models: z.unknown(),

@@ -15,7 +15,11 @@ export function modelCard(r: RunResult, mode: Mode, subgroups: SubgroupTable): s
     'It is not a medical device and was not validated prospectively. Do not use it to decide care on its own.',
     '',
     '## Data',
-    `${r.images} images of ${r.groups} ${r.groupBy}s. Classes: ${Object.entries(r.evaluation.modes.fused.perClass.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.class]: c.support }), {})).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    `${r.images} images of ${r.groups} ${r.groupBy}s. Classes: ${Object.entries(
+      r.evaluation.modes.fused.perClass.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.class]: c.support }), {}),
+    )
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
     `Image features: ${r.backbone}. Metadata fields used: ${r.fieldsUsed.join(', ') || 'none'}.`,
     ...(r.fieldsExcluded.length ? ['', 'Fields left out:', ...r.fieldsExcluded.map((e) => `- ${e.field}: ${e.reason}`)] : []),
     '',
@@ -37,7 +41,7 @@ export function modelCard(r: RunResult, mode: Mode, subgroups: SubgroupTable): s
     '',
     '## Known limitations and warnings',
     ...r.leakage.map((w) => `- ${w.field}: ${w.message}${r.fieldsUsed.includes(w.field) ? ' (used by this model)' : ' (left out)'}`),
-    '- Performance was measured on the project\'s own images; other cameras, populations and skin types may differ.',
+    "- Performance was measured on the project's own images; other cameras, populations and skin types may differ.",
     `- Subgroups with fewer than ${subgroups.minN} images, or fewer than ${subgroups.minPerClass} of a class, have no figures ("too few").`,
   ];
   return lines.filter((l) => l !== undefined).join('\n') + '\n';
@@ -48,7 +52,9 @@ function subgroupSection(t: SubgroupTable, mode: Mode): string[] {
   const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
   return [
     '## Subgroups (this model, out-of-fold)',
-    t.notInModel.length ? `Sliced also by fields the model does not use as inputs (a valid way to look for its failures): ${t.notInModel.join(', ')}.` : 'Every sliced field is an input of the model.',
+    t.notInModel.length
+      ? `Sliced also by fields the model does not use as inputs (a valid way to look for its failures): ${t.notInModel.join(', ')}.`
+      : 'Every sliced field is an input of the model.',
     ...(t.summary ? ['', t.summary] : []),
     '',
     '| field | group | n | positives | ROC AUC | 95% CI | sensitivity | specificity | calibration error |',
@@ -63,6 +69,11 @@ function subgroupSection(t: SubgroupTable, mode: Mode): string[] {
     '',
     '| field | best | worst | gap | 95% CI | |',
     '|---|---|---|---|---|---|',
-    ...t.gaps.filter((g) => g.mode === mode).map((g) => `| ${g.field} | ${g.best} | ${g.worst} | ${f3(g.gap.value)} | ${f3(g.gap.ci[0])}–${f3(g.gap.ci[1])} | ${g.significant ? 'interval excludes 0' : ''} |`),
+    ...t.gaps
+      .filter((g) => g.mode === mode)
+      .map(
+        (g) =>
+          `| ${g.field} | ${g.best} | ${g.worst} | ${f3(g.gap.value)} | ${f3(g.gap.ci[0])}–${f3(g.gap.ci[1])} | ${g.significant ? 'interval excludes 0' : ''} |`,
+      ),
   ];
 }

@@ -75,7 +75,12 @@ function readMetadata(bundleFields: { name: string; type: string }[], opts: Pred
  * Scores images with a loaded bundle: decode and embed with its backbone (in a worker, as extraction does), then
  * the fitted PCA, encoder and heads. `meta` rows are in the bundle's field order (null = missing).
  */
-export async function scoreImages(bundle: Bundle, files: { id: string; path: string }[], meta: FieldValue[][], backend?: BackendName): Promise<PredictionRow[]> {
+export async function scoreImages(
+  bundle: Bundle,
+  files: { id: string; path: string }[],
+  meta: FieldValue[][],
+  backend?: BackendName,
+): Promise<PredictionRow[]> {
   const { pre, models } = bundle;
   // Heads and PCA run here with the same backend the workbench uses, so predictions match it.
   await initBackend(backend);
@@ -84,7 +89,14 @@ export async function scoreImages(bundle: Bundle, files: { id: string; path: str
   const vectors = new Float32Array(files.length * dim);
   if (pre.mode !== 'metadata' && files.length > 0) {
     const b = pre.backbone!;
-    const spec = { name: b.name, dir: path.join(bundle.dir, b.folder), format: b.format, featureLayer: b.featureLayer, preprocessing: b.preprocessing, tta: b.tta };
+    const spec = {
+      name: b.name,
+      dir: path.join(bundle.dir, b.folder),
+      format: b.format,
+      featureLayer: b.featureLayer,
+      preprocessing: b.preprocessing,
+      tta: b.tta,
+    };
     const pool = await EmbedPool.start(spec, 1, backend);
     try {
       for (let i = 0; i < files.length; i++) {
@@ -103,7 +115,14 @@ export async function scoreImages(bundle: Bundle, files: { id: string; path: str
   const okVectors = new Float32Array(ok.length * dim);
   ok.forEach((i, k) => okVectors.set(vectors.subarray(i * dim, (i + 1) * dim), k * dim));
   const C = pre.classes.length;
-  const probs = ok.length ? applyModels(models, pre.mode, okVectors, ok.map((i) => meta[i]!)) : new Float64Array(0);
+  const probs = ok.length
+    ? applyModels(
+        models,
+        pre.mode,
+        okVectors,
+        ok.map((i) => meta[i]!),
+      )
+    : new Float64Array(0);
   const decided = decideClasses(models, pre.mode, probs, C);
   const rows: PredictionRow[] = files.map((f, i) => ({
     imageId: f.id,
@@ -127,7 +146,12 @@ export async function predictWithBundle(bundleDir: string, imagesDir: string, op
   const warnings: string[] = [];
   const ids = files.map((f) => f.stem);
   const meta = readMetadata(bundle.pre.mode === 'image' ? [] : bundle.pre.fields, opts, ids, warnings);
-  const rows = await scoreImages(bundle, files.map((f) => ({ id: f.stem, path: f.path })), meta, opts.backend);
+  const rows = await scoreImages(
+    bundle,
+    files.map((f) => ({ id: f.stem, path: f.path })),
+    meta,
+    opts.backend,
+  );
   const predicted: Record<string, number> = {};
   for (const r of rows) if (r.predicted) predicted[r.predicted] = (predicted[r.predicted] ?? 0) + 1;
   return { mode: bundle.pre.mode, classes: bundle.pre.classes, images: files.length, predicted, failed: rows.filter((r) => r.error).length, warnings, rows };
@@ -138,7 +162,17 @@ export async function writePredictionsCsv(s: PredictSummary, out: string): Promi
   const header = ['image_id', 'predicted', ...s.classes.map((c) => `p_${c}`), 'missing_fields', 'error'];
   const lines = [header.map(csvCell).join(',')];
   for (const r of s.rows) {
-    lines.push([r.imageId, r.predicted ?? '', ...s.classes.map((c) => (r.probabilities[c] === undefined ? '' : String(r.probabilities[c]))), r.missingFields.join(';'), r.error ?? ''].map(csvCell).join(','));
+    lines.push(
+      [
+        r.imageId,
+        r.predicted ?? '',
+        ...s.classes.map((c) => (r.probabilities[c] === undefined ? '' : String(r.probabilities[c]))),
+        r.missingFields.join(';'),
+        r.error ?? '',
+      ]
+        .map(csvCell)
+        .join(','),
+    );
   }
   await writeOutputFile(out, Buffer.from(lines.join('\n') + '\n'));
 }

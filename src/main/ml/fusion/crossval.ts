@@ -93,7 +93,10 @@ function prepare(input: FusionInput, train: number[], seed: number): { data: Hea
   train.forEach((i, k) => trainRows.set(input.image.subarray(i * d, (i + 1) * d), k * d));
   const pca = timed('pca', () => fitPcaTf(trainRows, train.length, d, IMAGE_COMPONENTS, seed));
   const image = timed('pca', () => pcaProject(pca, input.image, input.n));
-  const encoder = fitEncoder(input.fields, train.map((i) => input.meta[i]!));
+  const encoder = fitEncoder(
+    input.fields,
+    train.map((i) => input.meta[i]!),
+  );
   const meta = encodeRows(encoder, input.meta);
   return {
     pca,
@@ -139,10 +142,20 @@ function predictFused(choice: FusionChoice, model: HeadModel | null, d: HeadData
 }
 
 /** Chooses the fusion by inner grouped cross-validation on `train` (never looking at the outer test rows). */
-async function chooseFusion(input: FusionInput, d: HeadData, train: number[], seed: number, tick: () => Promise<void>): Promise<{ choice: FusionChoice; scores: Record<string, number> }> {
+async function chooseFusion(
+  input: FusionInput,
+  d: HeadData,
+  train: number[],
+  seed: number,
+  tick: () => Promise<void>,
+): Promise<{ choice: FusionChoice; scores: Record<string, number> }> {
   const candidates: FusionChoice[] = [{ kind: 'concat' }, { kind: 'gating' }, ...LATE_WEIGHTS.map((w) => ({ kind: 'late' as const, imageWeight: w }))];
   if (!d.meta) return { choice: { kind: 'late', imageWeight: 1 }, scores: {} };
-  const folds = groupedStratifiedFolds(train.map((i) => ({ group: input.groups[i]!, sha256: input.shas[i]!, label: input.labels[i]! })), INNER_FOLDS, seed + 7);
+  const folds = groupedStratifiedFolds(
+    train.map((i) => ({ group: input.groups[i]!, sha256: input.shas[i]!, label: input.labels[i]! })),
+    INNER_FOLDS,
+    seed + 7,
+  );
   const C = input.classes.length;
   const oof = new Map<string, Float64Array>(candidates.map((c) => [fusionName(c), new Float64Array(train.length * C)]));
   for (let f = 0; f < INNER_FOLDS; f++) {
@@ -171,7 +184,10 @@ async function chooseFusion(input: FusionInput, d: HeadData, train: number[], se
 
 function thresholdFor(probs: Float64Array, labels: Int32Array, idx: number[], classes: number): number {
   if (classes !== 2) return 0.5;
-  return youdenThreshold(idx.map((_, k) => probs[k * 2 + 1]!), idx.map((i) => labels[i] === 1));
+  return youdenThreshold(
+    idx.map((_, k) => probs[k * 2 + 1]!),
+    idx.map((i) => labels[i] === 1),
+  );
 }
 
 /** One mode set (image, metadata, fused) fitted on `train`, predicting `test`; also the in-sample thresholds. */
@@ -209,8 +225,18 @@ async function fitModes(input: FusionInput, train: number[], test: number[], see
 export async function crossValidate(input: FusionInput, progress: Progress): Promise<CrossValResult> {
   Object.assign(timings, { pca: 0, heads: 0, selection: 0, evaluation: 0 });
   const C = input.classes.length;
-  const fold = Int32Array.from(groupedStratifiedFolds(input.labels.length ? Array.from(input.labels, (label, i) => ({ group: input.groups[i]!, sha256: input.shas[i]!, label })) : [], input.folds, input.seed));
-  const oof: Record<Mode, Float64Array> = { image: new Float64Array(input.n * C), metadata: new Float64Array(input.n * C), fused: new Float64Array(input.n * C) };
+  const fold = Int32Array.from(
+    groupedStratifiedFolds(
+      input.labels.length ? Array.from(input.labels, (label, i) => ({ group: input.groups[i]!, sha256: input.shas[i]!, label })) : [],
+      input.folds,
+      input.seed,
+    ),
+  );
+  const oof: Record<Mode, Float64Array> = {
+    image: new Float64Array(input.n * C),
+    metadata: new Float64Array(input.n * C),
+    fused: new Float64Array(input.n * C),
+  };
   const thresholds: Record<Mode, number>[] = [];
   const fusionPerFold: string[] = [];
   const innerScores: Record<string, number>[] = [];

@@ -51,7 +51,11 @@ export interface Dataset {
  * lesion, else the image itself; the same unit the bootstrap resamples.
  */
 export function groupExpression(group: 'patient' | 'lesion' | 'image'): string {
-  return group === 'patient' ? 'COALESCE(p.external_id, le.external_id, i.external_id)' : group === 'lesion' ? 'COALESCE(le.external_id, i.external_id)' : 'i.external_id';
+  return group === 'patient'
+    ? 'COALESCE(p.external_id, le.external_id, i.external_id)'
+    : group === 'lesion'
+      ? 'COALESCE(le.external_id, i.external_id)'
+      : 'i.external_id';
 }
 
 /**
@@ -86,17 +90,22 @@ export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
     const present = [...new Set(usable.map((r) => r.label))].sort();
     if (cfg.positive) {
       const unknown = cfg.positive.filter((c) => !present.includes(c));
-      if (unknown.length > 0) throw new DermFuseError('INVALID_ARGUMENT', `--positive names classes with no labelled images: ${unknown.join(', ')}. Classes: ${present.join(', ')}.`);
+      if (unknown.length > 0)
+        throw new DermFuseError('INVALID_ARGUMENT', `--positive names classes with no labelled images: ${unknown.join(', ')}. Classes: ${present.join(', ')}.`);
     }
     const classes = cfg.positive ? [`not ${cfg.positive.join('/')}`, cfg.positive.join('/')] : present;
     const labelOf = (l: string) => (cfg.positive ? (cfg.positive.includes(l) ? 1 : 0) : classes.indexOf(l));
-    if (classes.length < 2) throw new DermFuseError('INVALID_ARGUMENT', `Training needs two classes or more; "${cfg.label}" has ${classes.length} among images with features.`);
+    if (classes.length < 2)
+      throw new DermFuseError('INVALID_ARGUMENT', `Training needs two classes or more; "${cfg.label}" has ${classes.length} among images with features.`);
     const repo = new FieldsRepo(db);
     const fieldRows = repo.list();
     const d = vectors.values().next().value!.length;
     const image = new Float32Array(usable.length * d);
     usable.forEach((r, i) => image.set(vectors.get(r.id)!, i * d));
-    const meta = repo.rows(usable.map((r) => r.id), fieldRows);
+    const meta = repo.rows(
+      usable.map((r) => r.id),
+      fieldRows,
+    );
     const labels = Int32Array.from(usable.map((r) => labelOf(r.label)));
     const classCounts: Record<string, number> = {};
     for (const l of labels) classCounts[classes[l]!] = (classCounts[classes[l]!] ?? 0) + 1;

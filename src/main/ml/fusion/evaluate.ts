@@ -59,7 +59,16 @@ export function evaluate(cv: CrossValResult, labels: Int32Array, classes: string
   const preds = Object.fromEntries(MODES.map((m) => [m, { probs: cv.oof[m], classes: C, labels }])) as Record<Mode, Predictions>;
   const samples = groupBootstrapSamples(groups, BOOTSTRAP_RESAMPLES, seed);
   const boot: Record<Mode, { auc: number[]; bacc: number[] }> = { image: { auc: [], bacc: [] }, metadata: { auc: [], bacc: [] }, fused: { auc: [], bacc: [] } };
-  const decided = Object.fromEntries(MODES.map((m) => [m, decide(preds[m], cv.fold, cv.thresholds.map((t) => t[m]))])) as Record<Mode, Int32Array>;
+  const decided = Object.fromEntries(
+    MODES.map((m) => [
+      m,
+      decide(
+        preds[m],
+        cv.fold,
+        cv.thresholds.map((t) => t[m]),
+      ),
+    ]),
+  ) as Record<Mode, Int32Array>;
   for (const s of samples) {
     for (const m of MODES) {
       const sub = subset(preds[m], s);
@@ -82,7 +91,14 @@ export function evaluate(cv: CrossValResult, labels: Int32Array, classes: string
         const predicted = cm.reduce((s, row) => s + row[c]!, 0);
         return { class: name, recall: support ? cm[c]![c]! / support : NaN, precision: predicted ? cm[c]![c]! / predicted : NaN, support };
       }),
-      sensitivityAtSpecificity: C === 2 ? sensitivityAtSpecificity(Array.from({ length: labels.length }, (_, i) => cv.oof[m][i * 2 + 1]!), Array.from(labels, (l) => l === 1), SPECIFICITIES) : null,
+      sensitivityAtSpecificity:
+        C === 2
+          ? sensitivityAtSpecificity(
+              Array.from({ length: labels.length }, (_, i) => cv.oof[m][i * 2 + 1]!),
+              Array.from(labels, (l) => l === 1),
+              SPECIFICITIES,
+            )
+          : null,
       confusion: cm,
       brier: brier(preds[m]),
       calibrationError: cal.ece,

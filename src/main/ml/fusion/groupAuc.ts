@@ -26,7 +26,15 @@ export function scoreOrders(probs: Float64Array, classes: number, n: number): Sc
  * class has both positives and negatives. `minPerClass`: a subgroup needs this (weighted) many images of at least
  * two classes (binary: of both), else NaN.
  */
-export function groupAucs(orders: ScoreOrder[], labels: Int32Array, groupOf: Int32Array, weight: ArrayLike<number>, groups: number, classes: number, minPerClass: number): Float64Array {
+export function groupAucs(
+  orders: ScoreOrder[],
+  labels: Int32Array,
+  groupOf: Int32Array,
+  weight: ArrayLike<number>,
+  groups: number,
+  classes: number,
+  minPerClass: number,
+): Float64Array {
   const perClass = new Float64Array(groups * classes);
   for (let i = 0; i < labels.length; i++) perClass[groupOf[i]! * classes + labels[i]!]! += weight[i]!;
   const sum = new Float64Array(groups);

@@ -94,7 +94,11 @@ function rows(src: Float32Array | null, dim: number, idx: number[]): tf.Tensor2D
   return tf.tensor2d(out, [idx.length, dim]);
 }
 
-function weightedLoss(kind: HeadKind, p: Record<string, tf.Tensor>, x: { image: tf.Tensor2D | null; meta: tf.Tensor2D | null; y: tf.Tensor2D; w: tf.Tensor1D }): tf.Scalar {
+function weightedLoss(
+  kind: HeadKind,
+  p: Record<string, tf.Tensor>,
+  x: { image: tf.Tensor2D | null; meta: tf.Tensor2D | null; y: tf.Tensor2D; w: tf.Tensor1D },
+): tf.Scalar {
   const ce = tf.losses.softmaxCrossEntropy(x.y, logits(kind, p, x.image, x.meta), x.w, 0, tf.Reduction.SUM_BY_NONZERO_WEIGHTS);
   return ce as tf.Scalar;
 }
@@ -103,13 +107,27 @@ function tensors(d: HeadData, idx: number[]) {
   return {
     image: rows(d.image, d.imageDim, idx),
     meta: rows(d.meta, d.metaDim, idx),
-    y: tf.oneHot(tf.tensor1d(idx.map((i) => d.labels[i]!), 'int32'), d.classes) as tf.Tensor2D,
+    y: tf.oneHot(
+      tf.tensor1d(
+        idx.map((i) => d.labels[i]!),
+        'int32',
+      ),
+      d.classes,
+    ) as tf.Tensor2D,
     w: tf.tensor1d(idx.map((i) => d.weights[i]!)),
   };
 }
 
 /** Full-batch Adam for `epochs` epochs, or until the validation loss stops improving; returns the epochs that were best. */
-function train(kind: HeadKind, d: HeadData, trainIdx: number[], valIdx: number[] | null, epochs: number, seed: number, untilConverged = false): { params: Params; bestEpochs: number } {
+function train(
+  kind: HeadKind,
+  d: HeadData,
+  trainIdx: number[],
+  valIdx: number[] | null,
+  epochs: number,
+  seed: number,
+  untilConverged = false,
+): { params: Params; bestEpochs: number } {
   const params = initParams(kind, d, seed);
   const opt = tf.train.adam(LEARNING_RATE);
   const tr = tensors(d, trainIdx);
@@ -161,7 +179,11 @@ function train(kind: HeadKind, d: HeadData, trainIdx: number[], valIdx: number[]
  */
 export function fitHead(kind: HeadKind, d: HeadData, idx: number[], seed: number, refit = true): HeadModel {
   if (kind === 'linear') return serialise(kind, d, train(kind, d, idx, null, MAX_EPOCHS * 2, seed, true).params);
-  const folds = groupedStratifiedFolds(idx.map((i) => ({ group: d.groups[i]!, sha256: d.shas[i]!, label: d.labels[i]! })), 5, seed);
+  const folds = groupedStratifiedFolds(
+    idx.map((i) => ({ group: d.groups[i]!, sha256: d.shas[i]!, label: d.labels[i]! })),
+    5,
+    seed,
+  );
   const inner = idx.filter((_, k) => folds[k] !== 0);
   const val = idx.filter((_, k) => folds[k] === 0);
   const probe = train(kind, d, inner, val, MAX_EPOCHS, seed);

@@ -33,11 +33,21 @@ function cramersV(missing: boolean[], labels: ArrayLike<number>, classes: number
  * the diagnosis, and fields whose *missingness* follows the label (PAD-UFES-20 leaves sex and Fitzpatrick type
  * empty almost only for lesions that were not biopsied).
  */
-export function detectLeakage(fields: readonly { name: string; type: FieldType }[], values: readonly (readonly FieldValue[])[], labels: ArrayLike<number>, classes: number): LeakageWarning[] {
+export function detectLeakage(
+  fields: readonly { name: string; type: FieldType }[],
+  values: readonly (readonly FieldValue[])[],
+  labels: ArrayLike<number>,
+  classes: number,
+): LeakageWarning[] {
   const out: LeakageWarning[] = [];
   fields.forEach((f, j) => {
     if (POST_DIAGNOSIS.test(f.name)) {
-      out.push({ field: f.name, kind: 'post-diagnosis', message: `"${f.name}" is recorded after or because of the diagnosis; a model using it would not be usable before diagnosis`, strength: 1 });
+      out.push({
+        field: f.name,
+        kind: 'post-diagnosis',
+        message: `"${f.name}" is recorded after or because of the diagnosis; a model using it would not be usable before diagnosis`,
+        strength: 1,
+      });
       return;
     }
     const missing = values.map((r) => r[j] === null || r[j] === undefined);

@@ -6,7 +6,7 @@ export function rocAuc(scores: ArrayLike<number>, positive: ArrayLike<boolean>):
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   let rankSumPos = 0;
   let nPos = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[order[j + 1]!] === scores[order[i]!]) j++;
     const rank = (i + j) / 2 + 1;
@@ -34,10 +34,17 @@ export interface Predictions {
 export function auc(p: Predictions): number {
   const n = p.labels.length;
   const col = (c: number) => Float64Array.from({ length: n }, (_, i) => p.probs[i * p.classes + c]!);
-  if (p.classes === 2) return rocAuc(col(1), Array.from(p.labels, (l) => l === 1));
+  if (p.classes === 2)
+    return rocAuc(
+      col(1),
+      Array.from(p.labels, (l) => l === 1),
+    );
   const per: number[] = [];
   for (let c = 0; c < p.classes; c++) {
-    const a = rocAuc(col(c), Array.from(p.labels, (l) => l === c));
+    const a = rocAuc(
+      col(c),
+      Array.from(p.labels, (l) => l === c),
+    );
     if (!Number.isNaN(a)) per.push(a);
   }
   return per.reduce((s, x) => s + x, 0) / per.length;
@@ -102,7 +109,9 @@ export function calibrationError(p: Predictions, bins = 10): { ece: number; curv
 
 /** Binary: the sensitivity reached at (at least) each specificity. */
 export function sensitivityAtSpecificity(scores: ArrayLike<number>, positive: ArrayLike<boolean>, specificities: number[]): Record<string, number> {
-  const neg = Array.from(scores).filter((_, i) => !positive[i]).sort((a, b) => a - b);
+  const neg = Array.from(scores)
+    .filter((_, i) => !positive[i])
+    .sort((a, b) => a - b);
   const pos = Array.from(scores).filter((_, i) => positive[i]);
   const out: Record<string, number> = {};
   for (const spec of specificities) {

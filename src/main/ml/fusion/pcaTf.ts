@@ -14,7 +14,8 @@ function orthonormal(y: tf.Tensor2D): tf.Tensor2D {
     const g = tf.matMul(y, y, true, false).dataSync();
     const { values, vectors } = symmetricEigen(Float64Array.from(g), l);
     const scale = new Float32Array(l * l);
-    for (let a = 0; a < l; a++) for (let c = 0; c < l; c++) scale[a * l + c] = values[c]! > 1e-9 * Math.max(values[0]!, 1e-30) ? vectors[a * l + c]! / Math.sqrt(values[c]!) : 0;
+    for (let a = 0; a < l; a++)
+      for (let c = 0; c < l; c++) scale[a * l + c] = values[c]! > 1e-9 * Math.max(values[0]!, 1e-30) ? vectors[a * l + c]! / Math.sqrt(values[c]!) : 0;
     return tf.matMul(y, tf.tensor2d(scale, [l, l]));
   });
 }
@@ -31,7 +32,10 @@ export function fitPcaTf(rows: Float32Array, n: number, d: number, k: number, se
     const meanT = tf.mean(x, 0);
     const a = tf.sub(x, meanT) as tf.Tensor2D;
     const rand = rngFrom(seed);
-    const omega = tf.tensor2d(Float32Array.from({ length: d * l }, () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand())), [d, l]);
+    const omega = tf.tensor2d(
+      Float32Array.from({ length: d * l }, () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand())),
+      [d, l],
+    );
     let q = orthonormal(tf.matMul(a, omega));
     for (let it = 0; it < POWER_ITERATIONS; it++) {
       const z = orthonormal(tf.matMul(a, q, true, false));

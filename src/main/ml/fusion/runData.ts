@@ -28,7 +28,9 @@ export function loadRunData(project: Project, runId: number): RunData {
   if (row.status !== 'done' || !result) throw new DermFuseError('NOT_FOUND', `Run ${runId} is ${row.status}: only finished runs have results.`);
   const C = result.classes.length;
   const preds = project.db
-    .prepare('SELECT p.image_id, i.external_id, p.fold, p.label, p.image, p.metadata, p.fused FROM run_predictions p JOIN images i ON i.id = p.image_id WHERE p.run_id = ? ORDER BY i.external_id')
+    .prepare(
+      'SELECT p.image_id, i.external_id, p.fold, p.label, p.image, p.metadata, p.fused FROM run_predictions p JOIN images i ON i.id = p.image_id WHERE p.run_id = ? ORDER BY i.external_id',
+    )
     .all(runId) as { image_id: number; external_id: string; fold: number; label: number; image: string; metadata: string; fused: string }[];
   const probs = Object.fromEntries(MODES.map((m) => [m, new Float64Array(preds.length * C)])) as Record<Mode, Float64Array>;
   preds.forEach((p, i) => {
@@ -81,7 +83,9 @@ export function bootstrapUnits(project: Project, d: RunData): string[] {
 /** Current labels of the run's images (null: cleared), by image id. */
 export function currentLabels(project: Project, runId: number, labelSetId: number): Map<number, string | null> {
   const rows = project.db
-    .prepare('SELECT p.image_id AS id, c.name FROM run_predictions p LEFT JOIN current_labels l ON l.image_id = p.image_id AND l.label_set_id = ? LEFT JOIN classes c ON c.id = l.class_id WHERE p.run_id = ?')
+    .prepare(
+      'SELECT p.image_id AS id, c.name FROM run_predictions p LEFT JOIN current_labels l ON l.image_id = p.image_id AND l.label_set_id = ? LEFT JOIN classes c ON c.id = l.class_id WHERE p.run_id = ?',
+    )
     .all(labelSetId, runId) as { id: number; name: string | null }[];
   return new Map(rows.map((r) => [r.id, r.name]));
 }
@@ -91,7 +95,9 @@ export function staleImageCount(project: Project, row: RunRow): number {
   const { cfg, snap, result } = parseRun(row);
   if (row.status !== 'done' || !result) return 0;
   const rows = project.db
-    .prepare('SELECT p.label AS trained, c.name FROM run_predictions p LEFT JOIN current_labels l ON l.image_id = p.image_id AND l.label_set_id = ? LEFT JOIN classes c ON c.id = l.class_id WHERE p.run_id = ?')
+    .prepare(
+      'SELECT p.label AS trained, c.name FROM run_predictions p LEFT JOIN current_labels l ON l.image_id = p.image_id AND l.label_set_id = ? LEFT JOIN classes c ON c.id = l.class_id WHERE p.run_id = ?',
+    )
     .all(snap.labelSetId, row.id) as { trained: number; name: string | null }[];
   return rows.filter((r) => runClassOf(cfg.positive, result.classes, r.name) !== r.trained).length;
 }

@@ -10,7 +10,12 @@ import { runModels, runReport } from './runs.ts';
  * The workbench's own predictions of a run's final model (fitted on all images) for images of the project that
  * have features under the run's backbone: the reference an exported bundle must reproduce.
  */
-export function predictWithRun(project: Project, runId: number, mode: Mode, imageIds?: number[]): { imageIds: number[]; externalIds: string[]; probs: Float64Array; classes: string[] } {
+export function predictWithRun(
+  project: Project,
+  runId: number,
+  mode: Mode,
+  imageIds?: number[],
+): { imageIds: number[]; externalIds: string[]; probs: Float64Array; classes: string[] } {
   const report = runReport(project, runId);
   if (!report.result) throw new DermFuseError('INVALID_ARGUMENT', `Run ${runId} is ${report.status}.`);
   const models = runModels(project, runId);
@@ -18,9 +23,17 @@ export function predictWithRun(project: Project, runId: number, mode: Mode, imag
   const vectors = new FeatureStore(project.db).imageVectors(report.snapshot.backboneKey).filter((v) => !wanted || wanted.has(v.imageId));
   const repo = new FieldsRepo(project.db);
   const fields = report.result.fieldsUsed.map((n) => repo.get(n)!);
-  const meta = repo.rows(vectors.map((v) => v.imageId), fields);
+  const meta = repo.rows(
+    vectors.map((v) => v.imageId),
+    fields,
+  );
   const dim = vectors[0]?.vector.length ?? 0;
   const flat = new Float32Array(vectors.length * dim);
   vectors.forEach((v, i) => flat.set(v.vector, i * dim));
-  return { imageIds: vectors.map((v) => v.imageId), externalIds: vectors.map((v) => v.externalId), probs: applyModels(models, mode, flat, meta), classes: report.result.classes };
+  return {
+    imageIds: vectors.map((v) => v.imageId),
+    externalIds: vectors.map((v) => v.externalId),
+    probs: applyModels(models, mode, flat, meta),
+    classes: report.result.classes,
+  };
 }

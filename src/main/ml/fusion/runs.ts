@@ -23,7 +23,14 @@ export function runListItem(project: Project, r: RunRow): RunListItem {
     images: snap.images,
     task: res?.task ?? null,
     fusion: res?.fusion ?? null,
-    modes: res ? (Object.fromEntries(MODES.map((m) => [m, { auc: iv(res.modes[m].auc, res.modes[m].aucCI), balancedAccuracy: iv(res.modes[m].balancedAccuracy, res.modes[m].balancedAccuracyCI) }])) as RunListItem['modes']) : null,
+    modes: res
+      ? (Object.fromEntries(
+          MODES.map((m) => [
+            m,
+            { auc: iv(res.modes[m].auc, res.modes[m].aucCI), balancedAccuracy: iv(res.modes[m].balancedAccuracy, res.modes[m].balancedAccuracyCI) },
+          ]),
+        ) as RunListItem['modes'])
+      : null,
     staleImages: staleImageCount(project, r),
     error: r.error,
   };

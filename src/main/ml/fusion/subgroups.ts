@@ -154,7 +154,14 @@ export function subgroupTable(input: SubgroupInput): SubgroupTable {
       gaps.push({ field: f.name, mode: m, best: names[best.k]!, worst: names[worst.k]!, gap: { value: best.a - worst.a, ci }, significant: ci[0] > 0 });
     });
   }
-  return { rows, gaps, summary: summarise(rows, gaps), notInModel: sliced.filter((f) => !input.fieldsUsed.includes(f)), minN: MIN_SUBGROUP, minPerClass: MIN_PER_CLASS };
+  return {
+    rows,
+    gaps,
+    summary: summarise(rows, gaps),
+    notInModel: sliced.filter((f) => !input.fieldsUsed.includes(f)),
+    minN: MIN_SUBGROUP,
+    minPerClass: MIN_PER_CLASS,
+  };
 }
 
 const f3 = (x: number) => x.toFixed(3);

@@ -3,13 +3,13 @@ import { DermFuseError } from '../../../shared/errors.ts';
 import type { ProgressFn } from '../../jobs/progress.ts';
 import { logger } from '../../log.ts';
 import type { Project } from '../../project.ts';
-import type { BackendInfo, BackendName } from '../backend.ts';
+import type { BackendName } from '../backend.ts';
 import { spawnWorker } from '../workerPool.ts';
 import { fusionName, MODES, type CrossValResult, type FusionInput } from './crossval.ts';
 import { loadDataset, type TrainConfig } from './dataset.ts';
 import type { Evaluation } from './evaluate.ts';
 import type { FusionReply, FusionRequest } from './fusionWorker.ts';
-import { detectLeakage, type LeakageWarning } from './leakage.ts';
+import { detectLeakage } from './leakage.ts';
 import { writeTransaction } from '../../db/open.ts';
 
 const log = logger('train');
@@ -45,7 +45,8 @@ export async function trainRun(project: Project, cfg: TrainConfig, opts: TrainOp
   const excluded: { field: string; reason: string }[] = [];
   if (cfg.fields) {
     const unknown = cfg.fields.filter((f) => !ds.fields.some((x) => x.name === f));
-    if (unknown.length > 0) throw new DermFuseError('NOT_FOUND', `--fields: no such metadata field: ${unknown.join(', ')}. Fields: ${ds.fields.map((f) => f.name).join(', ')}.`);
+    if (unknown.length > 0)
+      throw new DermFuseError('NOT_FOUND', `--fields: no such metadata field: ${unknown.join(', ')}. Fields: ${ds.fields.map((f) => f.name).join(', ')}.`);
     chosen = cfg.fields;
   } else {
     chosen = ds.fields.filter((f) => f.type !== 'text' && !flagged.has(f.name)).map((f) => f.name);
@@ -89,7 +90,12 @@ export async function trainRun(project: Project, cfg: TrainConfig, opts: TrainOp
       worker.on('message', (m: FusionReply) => {
         if (m.type === 'progress') opts.onProgress?.({ phase: 'train', done: m.done, total: m.total, message: m.step });
         else if (m.type === 'done') resolve(m);
-        else reject(m.cancelled ? new DermFuseError('CANCELLED', `Run ${runId} cancelled; nothing of it is kept but its record.`) : new DermFuseError('INTERNAL', `Training failed: ${m.message}`));
+        else
+          reject(
+            m.cancelled
+              ? new DermFuseError('CANCELLED', `Run ${runId} cancelled; nothing of it is kept but its record.`)
+              : new DermFuseError('INTERNAL', `Training failed: ${m.message}`),
+          );
       });
       worker.on('error', (e) => reject(new DermFuseError('INTERNAL', `Training worker crashed: ${e.message}`)));
       worker.on('exit', (code) => code !== 0 && reject(new DermFuseError('INTERNAL', `Training worker exited with code ${code}`)));

@@ -26,7 +26,14 @@ export function ApplyBundle({ onApplied, onError }: { onApplied(): void; onError
       <Text size="xs" fw={600}>
         Suggest labels with a model
       </Text>
-      <TextInput size="xs" placeholder="/path/to/bundle" value={bundle} onChange={(e) => setBundle(e.currentTarget.value)} onKeyDown={(e) => e.stopPropagation()} data-testid="bundle-path" />
+      <TextInput
+        size="xs"
+        placeholder="/path/to/bundle"
+        value={bundle}
+        onChange={(e) => setBundle(e.currentTarget.value)}
+        onKeyDown={(e) => e.stopPropagation()}
+        data-testid="bundle-path"
+      />
       <Button size="xs" variant="light" disabled={!bundle || busy} loading={busy} onClick={() => void apply()} data-testid="apply-bundle">
         Apply to unlabelled
       </Button>

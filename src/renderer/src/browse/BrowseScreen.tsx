@@ -1,3 +1,4 @@
+import { paletteColor } from '../../../shared/types.ts';
 import { Alert, Badge, Box, Button, CloseButton, Group, NavLink, ScrollArea, Select, Stack, Switch, Text, TextInput } from '@mantine/core';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
@@ -40,7 +41,7 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
   const total = counts?.total ?? 0;
   const current = pages.itemAt(selected);
   const shownId = opened ?? current?.id;
-  const colors = useMemo(() => new Map((counts?.classes ?? []).filter((c) => c.color).map((c) => [c.name, c.color!])), [counts]);
+  const colors = useMemo(() => new Map((counts?.classes ?? []).map((c, i) => [c.name, c.color ?? paletteColor(i)])), [counts]);
   const marked = useMemo(() => new Set(selection.ids), [selection]);
 
   const loadFacets = useCallback(() => api['images.facets']({}).then(setFacets, (e: unknown) => setError(errorText(e))), []);
@@ -81,10 +82,13 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
     return id !== undefined && run(api['labels.set']({ imageId: id, className: name, unsure }));
   };
   const undo = () =>
-    api['edits.undo']({}).then((r) => {
-      if (r.images > 1) afterBatch();
-      else applied(r.image);
-    }, (e: unknown) => setError(errorText(e)));
+    api['edits.undo']({}).then(
+      (r) => {
+        if (r.images > 1) afterBatch();
+        else applied(r.image);
+      },
+      (e: unknown) => setError(errorText(e)),
+    );
 
   useWindowKeys((e) => {
     if ((e.target as HTMLElement).closest('input, textarea, [contenteditable], [role="listbox"]')) return;
@@ -107,7 +111,8 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
     if (e.key.toLowerCase() === 'u' && detail) return void run(api['labels.set']({ imageId: detail.id, className: detail.label, unsure: !detail.unsure }));
     if (e.key.toLowerCase() === 'a' && detail?.suggestion) {
       const s = detail.suggestion;
-      if (!counts?.classes.some((c) => c.name === s.label)) return setError(`The suggestion "${s.label}" is not a class of this label set: set the label with its number key.`);
+      if (!counts?.classes.some((c) => c.name === s.label))
+        return setError(`The suggestion "${s.label}" is not a class of this label set: set the label with its number key.`);
       return void setLabel(s.label);
     }
     const cls = counts?.classes.find((c) => c.hotkey !== null && c.hotkey.toLowerCase() === e.key.toLowerCase());
@@ -134,23 +139,52 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
   return (
     <Group align="stretch" gap={0} wrap="nowrap" style={{ height: '100%' }}>
       <ScrollArea w={240} p="xs" style={{ borderRight: '1px solid var(--mantine-color-gray-3)' }}>
-        <TextInput placeholder="Search id" value={query.search} onChange={(e) => setQuery({ ...query, search: e.currentTarget.value })} mb="xs" data-testid="search" />
-        <NavLink label={`All (${counts?.all ?? 0})`} active={query.label.kind === 'all'} onClick={() => setQuery({ ...query, label: { kind: 'all' } })} data-testid="filter-all" />
-        <NavLink label={`Unlabelled (${counts?.unlabelled ?? 0})`} active={query.label.kind === 'unlabelled'} onClick={() => setQuery({ ...query, label: { kind: 'unlabelled' } })} data-testid="filter-unlabelled" />
-        {counts?.classes.map((c) => (
+        <TextInput
+          placeholder="Search id"
+          value={query.search}
+          onChange={(e) => setQuery({ ...query, search: e.currentTarget.value })}
+          mb="xs"
+          data-testid="search"
+        />
+        <NavLink
+          label={`All (${counts?.all ?? 0})`}
+          active={query.label.kind === 'all'}
+          onClick={() => setQuery({ ...query, label: { kind: 'all' } })}
+          data-testid="filter-all"
+        />
+        <NavLink
+          label={`Unlabelled (${counts?.unlabelled ?? 0})`}
+          active={query.label.kind === 'unlabelled'}
+          onClick={() => setQuery({ ...query, label: { kind: 'unlabelled' } })}
+          data-testid="filter-unlabelled"
+        />
+        {counts?.classes.map((c, i) => (
           <NavLink
             key={c.name}
-            leftSection={<Box w={10} h={10} style={{ borderRadius: 5, background: c.color ?? 'var(--mantine-color-blue-6)' }} />}
+            leftSection={<Box w={10} h={10} style={{ borderRadius: 5, background: c.color ?? paletteColor(i) }} />}
             label={`${c.hotkey ? `${c.hotkey} · ` : ''}${c.name} (${c.count})`}
             active={query.label.kind === 'class' && query.label.name === c.name}
             onClick={() => setQuery({ ...query, label: { kind: 'class', name: c.name } })}
             data-testid={`filter-${c.name}`}
           />
         ))}
-        <Switch size="xs" mt="sm" label="Filter by metadata" checked={showFilters} onChange={(e) => setShowFilters(e.currentTarget.checked)} data-testid="show-filters" />
+        <Switch
+          size="xs"
+          mt="sm"
+          label="Filter by metadata"
+          checked={showFilters}
+          onChange={(e) => setShowFilters(e.currentTarget.checked)}
+          data-testid="show-filters"
+        />
         {showFilters && facets && (
           <Box mt="xs">
-            <FilterPanel facets={facets} fields={query.fields} annotator={query.annotator} onField={(field, f) => setQuery(withFieldFilter(query, field, f))} onAnnotator={(a) => setQuery({ ...query, annotator: a })} />
+            <FilterPanel
+              facets={facets}
+              fields={query.fields}
+              annotator={query.annotator}
+              onField={(field, f) => setQuery(withFieldFilter(query, field, f))}
+              onAnnotator={(a) => setQuery({ ...query, annotator: a })}
+            />
           </Box>
         )}
         <ApplyBundle onApplied={afterBatch} onError={setError} />
@@ -161,7 +195,16 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
             {total} of {counts?.all ?? 0} shown, {counts?.unlabelled ?? 0} unlabelled
           </Text>
           <Group gap={4} wrap="nowrap">
-            <Select size="xs" w={150} data={sortOptions} value={query.sort.by} onChange={(v) => setQuery({ ...query, sort: { ...query.sort, by: v ?? 'id' } })} allowDeselect={false} aria-label="sort by" data-testid="sort-by" />
+            <Select
+              size="xs"
+              w={150}
+              data={sortOptions}
+              value={query.sort.by}
+              onChange={(v) => setQuery({ ...query, sort: { ...query.sort, by: v ?? 'id' } })}
+              allowDeselect={false}
+              aria-label="sort by"
+              data-testid="sort-by"
+            />
             <Button size="xs" variant="default" onClick={() => setQuery({ ...query, sort: { ...query.sort, desc: !query.sort.desc } })} data-testid="sort-dir">
               {query.sort.desc ? '↓ desc' : '↑ asc'}
             </Button>
@@ -170,20 +213,45 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
         {(filterChips.length > 0 || query.ids || query.annotator) && (
           <Group gap={4}>
             {query.ids && (
-              <Badge rightSection={<CloseButton size="xs" onClick={() => { setQuery({ ...query, ids: null }); setIdsTitle(null); }} />} color="grape">
+              <Badge
+                rightSection={
+                  <CloseButton
+                    size="xs"
+                    onClick={() => {
+                      setQuery({ ...query, ids: null });
+                      setIdsTitle(null);
+                    }}
+                  />
+                }
+                color="grape"
+              >
                 {idsTitle ?? `${query.ids.length} chosen images`}
               </Badge>
             )}
-            {query.annotator && <Badge rightSection={<CloseButton size="xs" onClick={() => setQuery({ ...query, annotator: null })} />}>by {query.annotator}</Badge>}
+            {query.annotator && (
+              <Badge rightSection={<CloseButton size="xs" onClick={() => setQuery({ ...query, annotator: null })} />}>by {query.annotator}</Badge>
+            )}
             {filterChips.map((f) => (
-              <Badge key={f.field} variant="light" rightSection={<CloseButton size="xs" onClick={() => setQuery(withFieldFilter(query, f.field, null))} />} data-testid={`chip-${f.field}`}>
+              <Badge
+                key={f.field}
+                variant="light"
+                rightSection={<CloseButton size="xs" onClick={() => setQuery(withFieldFilter(query, f.field, null))} />}
+                data-testid={`chip-${f.field}`}
+              >
                 {describeFilter(f)}
               </Badge>
             ))}
           </Group>
         )}
         {selection.ids.length > 1 && counts && detail && (
-          <BatchBar count={selection.ids.length} classes={counts.classes} fields={detail.fields} onLabel={(n) => void setLabel(n)} onField={(field, value) => void batch(api['fields.setMany']({ imageIds: selection.ids, field, value }))} onClear={() => setSelection(NO_SELECTION)} />
+          <BatchBar
+            count={selection.ids.length}
+            classes={counts.classes}
+            fields={detail.fields}
+            onLabel={(n) => void setLabel(n)}
+            onField={(field, value) => void batch(api['fields.setMany']({ imageIds: selection.ids, field, value }))}
+            onClear={() => setSelection(NO_SELECTION)}
+          />
         )}
         {(error || pages.error) && (
           <Alert color="red" withCloseButton onClose={() => setError(null)} data-testid="browse-error">
@@ -191,12 +259,29 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
           </Alert>
         )}
         <Box style={{ flex: 1, minHeight: 0 }}>
-          <ImageGrid total={total} itemAt={pages.itemAt} ensure={pages.ensure} selected={selected} marked={marked} colors={colors} onSelect={select} onColumns={setColumns} />
+          <ImageGrid
+            total={total}
+            itemAt={pages.itemAt}
+            ensure={pages.ensure}
+            selected={selected}
+            marked={marked}
+            colors={colors}
+            onSelect={select}
+            onColumns={setColumns}
+          />
         </Box>
       </Stack>
       <Box w={large ? '55vw' : 400} style={{ borderLeft: '1px solid var(--mantine-color-gray-3)', flexShrink: 0 }}>
         {detail && counts ? (
-          <ImagePanel detail={detail} classes={counts.classes} large={large} onLabel={(n) => void setLabel(n)} onSaved={applied} onOpen={setOpened} onToggleLarge={() => setLarge((l) => !l)} />
+          <ImagePanel
+            detail={detail}
+            classes={counts.classes}
+            large={large}
+            onLabel={(n) => void setLabel(n)}
+            onSaved={applied}
+            onOpen={setOpened}
+            onToggleLarge={() => setLarge((l) => !l)}
+          />
         ) : (
           <Text p="md" c="dimmed">
             Select an image.

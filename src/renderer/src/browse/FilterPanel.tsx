@@ -8,7 +8,13 @@ function FieldFilterInput({ f, filter, onChange }: { f: FieldSummary; filter: Fi
   const missing = filter?.kind === 'missing';
   const title = `${f.name}${f.unit ? ` (${f.unit})` : ''}`;
   const missingBox = (
-    <Checkbox size="xs" label={`missing (${f.missing})`} checked={missing} onChange={(e) => onChange(e.currentTarget.checked ? { kind: 'missing', field: f.name } : null)} data-testid={`filter-missing-${f.name}`} />
+    <Checkbox
+      size="xs"
+      label={`missing (${f.missing})`}
+      checked={missing}
+      onChange={(e) => onChange(e.currentTarget.checked ? { kind: 'missing', field: f.name } : null)}
+      data-testid={`filter-missing-${f.name}`}
+    />
   );
   if (f.type === 'number') {
     const range = filter?.kind === 'range' ? filter : { min: null, max: null };
@@ -19,10 +25,29 @@ function FieldFilterInput({ f, filter, onChange }: { f: FieldSummary; filter: Fi
     return (
       <Stack gap={2}>
         <Text size="xs" fw={600}>
-          {title} <Text span size="xs" c="dimmed">{f.min ?? '–'}…{f.max ?? '–'}</Text>
+          {title}{' '}
+          <Text span size="xs" c="dimmed">
+            {f.min ?? '–'}…{f.max ?? '–'}
+          </Text>
         </Text>
-        <NumberInput size="xs" placeholder="from" value={range.min ?? ''} onChange={(v) => set('min', v)} disabled={missing} onKeyDown={(e) => e.stopPropagation()} data-testid={`filter-min-${f.name}`} />
-        <NumberInput size="xs" placeholder="to" value={range.max ?? ''} onChange={(v) => set('max', v)} disabled={missing} onKeyDown={(e) => e.stopPropagation()} data-testid={`filter-max-${f.name}`} />
+        <NumberInput
+          size="xs"
+          placeholder="from"
+          value={range.min ?? ''}
+          onChange={(v) => set('min', v)}
+          disabled={missing}
+          onKeyDown={(e) => e.stopPropagation()}
+          data-testid={`filter-min-${f.name}`}
+        />
+        <NumberInput
+          size="xs"
+          placeholder="to"
+          value={range.max ?? ''}
+          onChange={(v) => set('max', v)}
+          disabled={missing}
+          onKeyDown={(e) => e.stopPropagation()}
+          data-testid={`filter-max-${f.name}`}
+        />
         {missingBox}
       </Stack>
     );
@@ -50,10 +75,31 @@ function FieldFilterInput({ f, filter, onChange }: { f: FieldSummary; filter: Fi
 }
 
 /** Filters on the annotator and on every metadata field. */
-export function FilterPanel({ facets, fields, annotator, onField, onAnnotator }: { facets: BrowseFacets; fields: Record<string, FieldFilter>; annotator: string | null; onField(field: string, f: FieldFilter | null): void; onAnnotator(a: string | null): void }) {
+export function FilterPanel({
+  facets,
+  fields,
+  annotator,
+  onField,
+  onAnnotator,
+}: {
+  facets: BrowseFacets;
+  fields: Record<string, FieldFilter>;
+  annotator: string | null;
+  onField(field: string, f: FieldFilter | null): void;
+  onAnnotator(a: string | null): void;
+}) {
   return (
     <Stack gap="sm" data-testid="filter-panel">
-      <Select size="xs" label="Annotator" placeholder="anyone" clearable data={facets.annotators.map((a) => ({ value: a.name, label: `${a.name} (${a.count})` }))} value={annotator} onChange={onAnnotator} data-testid="filter-annotator" />
+      <Select
+        size="xs"
+        label="Annotator"
+        placeholder="anyone"
+        clearable
+        data={facets.annotators.map((a) => ({ value: a.name, label: `${a.name} (${a.count})` }))}
+        value={annotator}
+        onChange={onAnnotator}
+        data-testid="filter-annotator"
+      />
       {facets.fields.map((f) => (
         <FieldFilterInput key={f.name} f={f} filter={fields[f.name]} onChange={(next) => onField(f.name, next)} />
       ))}

@@ -64,12 +64,23 @@ export function ImageGrid({ total, itemAt, ensure, selected, marked, colors, onS
             borderRadius: 6,
             overflow: 'hidden',
             cursor: 'pointer',
-            outline: i === selected ? '3px solid var(--mantine-color-blue-6)' : item && marked.has(item.id) ? '3px solid var(--mantine-color-orange-5)' : '1px solid var(--mantine-color-gray-4)',
+            outline:
+              i === selected
+                ? '3px solid var(--mantine-color-blue-6)'
+                : item && marked.has(item.id)
+                  ? '3px solid var(--mantine-color-orange-5)'
+                  : '1px solid var(--mantine-color-gray-4)',
           }}
         >
           {item && <img src={mediaUrl('thumb', item.id)} alt={item.externalId} loading="lazy" style={{ width: '100%', height: '100%', objectFit: 'cover' }} />}
           {item && (
-            <Badge size="xs" style={{ position: 'absolute', left: 4, bottom: 4 }} color={item.label ? (colors.get(item.label) ?? 'blue') : item.suggestion ? 'grape' : 'gray'} variant={item.unsure || (!item.label && item.suggestion) ? 'outline' : 'filled'} data-testid={`label-${item.externalId}`}>
+            <Badge
+              size="xs"
+              style={{ position: 'absolute', left: 4, bottom: 4 }}
+              color={item.label ? (colors.get(item.label) ?? 'blue') : item.suggestion ? 'grape' : 'gray'}
+              variant={item.unsure || (!item.label && item.suggestion) ? 'outline' : 'filled'}
+              data-testid={`label-${item.externalId}`}
+            >
               {item.label ?? (item.suggestion ? `${item.suggestion.label}? ${Math.round(item.suggestion.probability * 100)}%` : 'unlabelled')}
               {item.unsure ? '?' : ''}
             </Badge>
@@ -79,7 +90,12 @@ export function ImageGrid({ total, itemAt, ensure, selected, marked, colors, onS
     }
   }
   return (
-    <Box ref={box} onScroll={(e) => setScroll(e.currentTarget.scrollTop)} style={{ position: 'relative', overflowY: 'auto', height: '100%' }} data-testid="grid">
+    <Box
+      ref={box}
+      onScroll={(e) => setScroll(e.currentTarget.scrollTop)}
+      style={{ position: 'relative', overflowY: 'auto', height: '100%' }}
+      data-testid="grid"
+    >
       <div style={{ height: Math.ceil(total / columns) * CELL, position: 'relative' }}>{cells}</div>
       {total === 0 && <Text c="dimmed">No images match the filter.</Text>}
     </Box>

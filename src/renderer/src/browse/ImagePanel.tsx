@@ -1,3 +1,4 @@
+import { paletteColor } from '../../../shared/types.ts';
 import { Badge, Button, Group, ScrollArea, Stack, Table, Text, Title } from '@mantine/core';
 import type { BrowseCounts, ImageDetail } from '../../../shared/types.ts';
 import { mediaUrl } from '../media.ts';
@@ -9,10 +10,21 @@ function Related({ title, ids, onOpen }: { title: string; ids: number[]; onOpen(
   if (ids.length === 0) return null;
   return (
     <Stack gap={2}>
-      <Text size="xs" fw={600}>{title} ({ids.length})</Text>
+      <Text size="xs" fw={600}>
+        {title} ({ids.length})
+      </Text>
       <Group gap={4}>
         {ids.slice(0, 24).map((id) => (
-          <img key={id} src={mediaUrl('thumb', id)} alt={`image ${id}`} width={56} height={56} style={{ objectFit: 'cover', borderRadius: 4, cursor: 'pointer' }} onClick={() => onOpen(id)} data-testid={`related-${id}`} />
+          <img
+            key={id}
+            src={mediaUrl('thumb', id)}
+            alt={`image ${id}`}
+            width={56}
+            height={56}
+            style={{ objectFit: 'cover', borderRadius: 4, cursor: 'pointer' }}
+            onClick={() => onOpen(id)}
+            data-testid={`related-${id}`}
+          />
         ))}
       </Group>
     </Stack>
@@ -20,7 +32,23 @@ function Related({ title, ids, onOpen }: { title: string; ids: number[]; onOpen(
 }
 
 /** The selected image large, its label buttons (with their keys), the metadata form and the label history. */
-export function ImagePanel({ detail, classes, large, onLabel, onSaved, onOpen, onToggleLarge }: { detail: ImageDetail; classes: BrowseCounts['classes']; large: boolean; onLabel(name: string | null): void; onSaved(d: ImageDetail): void; onOpen(id: number): void; onToggleLarge(): void }) {
+export function ImagePanel({
+  detail,
+  classes,
+  large,
+  onLabel,
+  onSaved,
+  onOpen,
+  onToggleLarge,
+}: {
+  detail: ImageDetail;
+  classes: BrowseCounts['classes'];
+  large: boolean;
+  onLabel(name: string | null): void;
+  onSaved(d: ImageDetail): void;
+  onOpen(id: number): void;
+  onToggleLarge(): void;
+}) {
   return (
     <ScrollArea h="100%" data-testid="image-panel">
       <Stack gap="sm" p="sm">
@@ -34,11 +62,19 @@ export function ImagePanel({ detail, classes, large, onLabel, onSaved, onOpen, o
         </Group>
         <ZoomImage src={mediaUrl('image', detail.id)} alt={detail.externalId} height={large ? 'calc(100vh - 260px)' : 340} />
         <Text size="xs" c="dimmed">
-          {detail.width}×{detail.height} px · patient {detail.patient ?? '–'} · lesion {detail.lesion ?? '–'} · {detail.sameLesion.length} more of this lesion, {detail.samePatient.length} of this patient
+          {detail.width}×{detail.height} px · patient {detail.patient ?? '–'} · lesion {detail.lesion ?? '–'} · {detail.sameLesion.length} more of this lesion,{' '}
+          {detail.samePatient.length} of this patient
         </Text>
         <Group gap={6}>
-          {classes.map((c) => (
-            <Button key={c.name} size="xs" color={c.color ?? undefined} variant={detail.label === c.name ? 'filled' : 'light'} onClick={() => onLabel(c.name)} data-testid={`set-${c.name}`}>
+          {classes.map((c, i) => (
+            <Button
+              key={c.name}
+              size="xs"
+              color={c.color ?? paletteColor(i)}
+              variant={detail.label === c.name ? 'filled' : 'light'}
+              onClick={() => onLabel(c.name)}
+              data-testid={`set-${c.name}`}
+            >
               {c.hotkey ? `${c.hotkey} · ` : ''}
               {c.name}
             </Button>
@@ -64,7 +100,10 @@ export function ImagePanel({ detail, classes, large, onLabel, onSaved, onOpen, o
           <Table.Tbody>
             {detail.history.map((h, i) => (
               <Table.Tr key={i}>
-                <Table.Td>{h.label ?? '(cleared)'}{h.unsure ? '?' : ''}</Table.Td>
+                <Table.Td>
+                  {h.label ?? '(cleared)'}
+                  {h.unsure ? '?' : ''}
+                </Table.Td>
                 <Table.Td>{h.author}</Table.Td>
                 <Table.Td>{h.source}</Table.Td>
                 <Table.Td>{new Date(h.at).toLocaleString()}</Table.Td>

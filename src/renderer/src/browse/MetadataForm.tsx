@@ -41,7 +41,17 @@ function FieldInput({ field, value, imageId, onSaved }: { field: Field; value: F
     );
   }
   if ((field.type === 'category' || field.type === 'ordinal') && field.allowedValues) {
-    return <Select label={label} data={field.allowedValues} value={value === null ? null : String(value)} clearable onChange={(v) => void save(v === null ? null : field.type === 'ordinal' ? Number(v) : v)} error={error} data-testid={`field-${field.name}`} />;
+    return (
+      <Select
+        label={label}
+        data={field.allowedValues}
+        value={value === null ? null : String(value)}
+        clearable
+        onChange={(v) => void save(v === null ? null : field.type === 'ordinal' ? Number(v) : v)}
+        error={error}
+        data-testid={`field-${field.name}`}
+      />
+    );
   }
   const commit = () => {
     const current = value === null ? '' : String(value);

@@ -45,7 +45,14 @@ export function ZoomImage({ src, alt, height }: { src: string; alt: string; heig
         h={height}
         data-testid="zoom-box"
         data-scale={view.scale.toFixed(3)}
-        style={{ overflow: 'hidden', position: 'relative', background: 'var(--mantine-color-dark-7)', borderRadius: 4, cursor: view.scale > 1 ? 'grab' : 'zoom-in', touchAction: 'none' }}
+        style={{
+          overflow: 'hidden',
+          position: 'relative',
+          background: 'var(--mantine-color-dark-7)',
+          borderRadius: 4,
+          cursor: view.scale > 1 ? 'grab' : 'zoom-in',
+          touchAction: 'none',
+        }}
         onPointerDown={(e) => {
           drag.current = { x: e.clientX, y: e.clientY, vx: view.x, vy: view.y };
           e.currentTarget.setPointerCapture(e.pointerId);
@@ -62,15 +69,32 @@ export function ZoomImage({ src, alt, height }: { src: string; alt: string; heig
           src={src}
           alt={alt}
           draggable={false}
-          style={{ width: '100%', height: '100%', objectFit: 'contain', transformOrigin: '0 0', transform: `translate(${view.x}px, ${view.y}px) scale(${view.scale})`, userSelect: 'none' }}
+          style={{
+            width: '100%',
+            height: '100%',
+            objectFit: 'contain',
+            transformOrigin: '0 0',
+            transform: `translate(${view.x}px, ${view.y}px) scale(${view.scale})`,
+            userSelect: 'none',
+          }}
         />
       </Box>
       <Group gap={4} mt={4}>
-        <ActionIcon size="sm" variant="default" onClick={() => zoom(0.8)} aria-label="zoom out">−</ActionIcon>
-        <ActionIcon size="sm" variant="default" onClick={() => zoom(1.25)} aria-label="zoom in" data-testid="zoom-in">+</ActionIcon>
-        <ActionIcon size="sm" variant="default" onClick={() => setView(FIT)} aria-label="fit">⤢</ActionIcon>
-        <ActionIcon size="sm" variant="default" onClick={actual} aria-label="original resolution" data-testid="zoom-actual">1:1</ActionIcon>
-        <Text size="xs" c="dimmed">{Math.round(view.scale * 100)}% · wheel or +/− to zoom, drag to pan, 0 to fit</Text>
+        <ActionIcon size="sm" variant="default" onClick={() => zoom(0.8)} aria-label="zoom out">
+          −
+        </ActionIcon>
+        <ActionIcon size="sm" variant="default" onClick={() => zoom(1.25)} aria-label="zoom in" data-testid="zoom-in">
+          +
+        </ActionIcon>
+        <ActionIcon size="sm" variant="default" onClick={() => setView(FIT)} aria-label="fit">
+          ⤢
+        </ActionIcon>
+        <ActionIcon size="sm" variant="default" onClick={actual} aria-label="original resolution" data-testid="zoom-actual">
+          1:1
+        </ActionIcon>
+        <Text size="xs" c="dimmed">
+          {Math.round(view.scale * 100)}% · wheel or +/− to zoom, drag to pan, 0 to fit
+        </Text>
       </Group>
     </Box>
   );

@@ -20,7 +20,8 @@ export const EMPTY_QUERY: BrowseQuery = { label: { kind: 'all' }, search: '', an
 /** Sets or (with null) removes the filter of one field. An empty value list or open range removes it too. */
 export function withFieldFilter(q: BrowseQuery, field: string, filter: FieldFilter | null): BrowseQuery {
   const fields = { ...q.fields };
-  const empty = filter === null || (filter.kind === 'values' && filter.values.length === 0) || (filter.kind === 'range' && filter.min === null && filter.max === null);
+  const empty =
+    filter === null || (filter.kind === 'values' && filter.values.length === 0) || (filter.kind === 'range' && filter.min === null && filter.max === null);
   if (empty) delete fields[field];
   else fields[field] = filter;
   return { ...q, fields };

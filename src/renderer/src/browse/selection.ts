@@ -8,7 +8,13 @@ export interface Selection {
 
 export const NO_SELECTION: Selection = { ids: [], anchor: null };
 
-export function clickSelect(sel: Selection, index: number, id: number, mods: { toggle: boolean; extend: boolean }, idAt: (i: number) => number | undefined): Selection {
+export function clickSelect(
+  sel: Selection,
+  index: number,
+  id: number,
+  mods: { toggle: boolean; extend: boolean },
+  idAt: (i: number) => number | undefined,
+): Selection {
   if (mods.extend && sel.anchor !== null) {
     const [a, b] = sel.anchor < index ? [sel.anchor, index] : [index, sel.anchor];
     const ids = new Set(sel.ids);

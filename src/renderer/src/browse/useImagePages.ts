@@ -56,12 +56,18 @@ export function useImagePages(q: BrowseQuery) {
       const next = new Map(old);
       for (const [k, list] of next) {
         const i = list.findIndex((x) => x.id === item.id);
-        if (i >= 0) next.set(k, list.map((x, j) => (j === i ? item : x)));
+        if (i >= 0)
+          next.set(
+            k,
+            list.map((x, j) => (j === i ? item : x)),
+          );
       }
       return next;
     });
     // Only the counts are wanted: one item, not a page.
-    void api['images.list'](toRequest(q, 0, 1, true)).then((first) => setCounts((c) => (first.counts && c ? { ...first.counts, total: c.total } : first.counts)));
+    void api['images.list'](toRequest(q, 0, 1, true)).then((first) =>
+      setCounts((c) => (first.counts && c ? { ...first.counts, total: c.total } : first.counts)),
+    );
   };
 
   return { counts, itemAt, ensure, reload, patch, error };

@@ -5,7 +5,21 @@ import * as echarts from 'echarts/core';
 import { CanvasRenderer, SVGRenderer } from 'echarts/renderers';
 import { useEffect, useRef } from 'react';
 
-echarts.use([BarChart, HeatmapChart, LineChart, ScatterChart, BrushComponent, GridComponent, LegendComponent, MarkLineComponent, TitleComponent, TooltipComponent, VisualMapComponent, CanvasRenderer, SVGRenderer]);
+echarts.use([
+  BarChart,
+  HeatmapChart,
+  LineChart,
+  ScatterChart,
+  BrushComponent,
+  GridComponent,
+  LegendComponent,
+  MarkLineComponent,
+  TitleComponent,
+  TooltipComponent,
+  VisualMapComponent,
+  CanvasRenderer,
+  SVGRenderer,
+]);
 
 import type { ChartOption } from './option.ts';
 export type { ChartOption };
@@ -43,13 +57,15 @@ export interface ChartProps {
 export function Chart({ option, height, name, onClick, onBrush, testId, onReady }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<echarts.ECharts | null>(null);
-  const handlers = useRef({ onClick, onBrush });
-  handlers.current = { onClick, onBrush };
+  const handlers = useRef({ onClick, onBrush, onReady });
+  handlers.current = { onClick, onBrush, onReady };
   useEffect(() => {
     const c = echarts.init(box.current!, null, { renderer: 'canvas' });
     chart.current = c;
     c.on('click', (p) => handlers.current.onClick?.(p as never));
-    c.on('brushSelected', (p) => handlers.current.onBrush?.((p as { batch: { selected: { seriesIndex: number; dataIndex: number[] }[] }[] }).batch[0]?.selected ?? []));
+    c.on('brushSelected', (p) =>
+      handlers.current.onBrush?.((p as { batch: { selected: { seriesIndex: number; dataIndex: number[] }[] }[] }).batch[0]?.selected ?? []),
+    );
     const ro = new ResizeObserver(() => c.resize());
     ro.observe(box.current!);
     return () => {
@@ -60,7 +76,7 @@ export function Chart({ option, height, name, onClick, onBrush, testId, onReady 
   }, []);
   useEffect(() => {
     chart.current?.setOption(option, true);
-    if (chart.current) onReady?.(chart.current);
+    if (chart.current) handlers.current.onReady?.(chart.current);
   }, [option]);
   const exportPng = () => chart.current && download(`${name}.png`, chart.current.getDataURL({ type: 'png', pixelRatio: 2, backgroundColor: '#fff' }));
   const exportSvg = () => {

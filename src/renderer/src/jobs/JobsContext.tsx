@@ -4,6 +4,7 @@ import type { RequestOf } from '../../../shared/api.ts';
 import type { JobInfo } from '../../../shared/types.ts';
 import { api } from '../api.ts';
 import { describeJob, percentOf } from './format.ts';
+import { useShowError } from '../errors.tsx';
 
 interface Jobs {
   /** The running job, or the last one to finish (until dismissed). */
@@ -41,6 +42,7 @@ async function follow(start: JobInfo, onUpdate: (j: JobInfo) => void): Promise<J
 }
 
 export function JobsProvider({ children }: { children: ReactNode }) {
+  const showError = useShowError();
   const [current, setCurrent] = useState<JobInfo | null>(null);
   const latest = useRef<JobInfo | null>(null);
   const update = useCallback((j: JobInfo) => {
@@ -50,14 +52,17 @@ export function JobsProvider({ children }: { children: ReactNode }) {
 
   // A job started before a reload (or by another window) is picked up again.
   useEffect(() => {
-    api['jobs.list']({}).then((list) => {
-      const running = list.find((j) => j.status === 'running');
-      if (running) {
-        update(running);
-        void follow(running, update);
-      }
-    }, () => undefined);
-  }, [update]);
+    api['jobs.list']({}).then(
+      (list) => {
+        const running = list.find((j) => j.status === 'running');
+        if (running) {
+          update(running);
+          void follow(running, update);
+        }
+      },
+      (err: unknown) => showError('Looking for a running job', err),
+    );
+  }, [update, showError]);
 
   const run = useCallback(
     async (req: RequestOf<'jobs.start'>) => {
@@ -81,7 +86,15 @@ export function JobBar() {
   const running = current.status === 'running';
   const color = current.status === 'failed' ? 'red' : current.status === 'cancelled' ? 'yellow' : 'blue';
   return (
-    <Group px="md" py={4} gap="sm" wrap="nowrap" data-testid="job-bar" data-status={current.status} style={{ borderBottom: '1px solid var(--mantine-color-gray-3)' }}>
+    <Group
+      px="md"
+      py={4}
+      gap="sm"
+      wrap="nowrap"
+      data-testid="job-bar"
+      data-status={current.status}
+      style={{ borderBottom: '1px solid var(--mantine-color-gray-3)' }}
+    >
       <Progress value={percentOf(current)} color={color} w={200} animated={running} aria-label="job progress" />
       <Text size="xs" style={{ flex: 1 }} truncate data-testid="job-text">
         {describeJob(current)}

@@ -5,6 +5,7 @@ import { MODES, runClassOf, type CaseFilter, type CaseRow, type Mode } from '../
 import { api } from '../api.ts';
 import { mediaUrl } from '../media.ts';
 import { MODE_COLORS } from './chartOptions.ts';
+import { errorMessage } from '../errors.tsx';
 
 export interface CaseSelection {
   mode: Mode;
@@ -26,21 +27,43 @@ const LIMIT = 500;
  * The images behind a number, worst first: the image, its metadata and what each mode said; a wrong label is fixed
  * here with one click (written as the annotator's label, undoable in the browser).
  */
-export function CasesList({ runId, classes, positive, selection, onSelection, onChanged, onOpenInBrowser }: { runId: number; classes: string[]; positive: string[] | null; selection: CaseSelection; onSelection(s: CaseSelection): void; onChanged(): void; onOpenInBrowser(ids: number[], title: string): void }) {
+export function CasesList({
+  runId,
+  classes,
+  positive,
+  selection,
+  onSelection,
+  onChanged,
+  onOpenInBrowser,
+}: {
+  runId: number;
+  classes: string[];
+  positive: string[] | null;
+  selection: CaseSelection;
+  onSelection(s: CaseSelection): void;
+  onChanged(): void;
+  onOpenInBrowser(ids: number[], title: string): void;
+}) {
   const [rows, setRows] = useState<CaseRow[]>([]);
   const [total, setTotal] = useState(0);
   const [focus, setFocus] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [allClasses, setAllClasses] = useState<string[]>([]);
   useEffect(() => {
-    api['runs.cases']({ runId, ...selection, limit: LIMIT }).then((r) => {
-      setRows(r.rows);
-      setTotal(r.total);
-      setFocus(0);
-    }, (e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
+    api['runs.cases']({ runId, ...selection, limit: LIMIT }).then(
+      (r) => {
+        setRows(r.rows);
+        setTotal(r.total);
+        setFocus(0);
+      },
+      (e: unknown) => setError(errorMessage(e)),
+    );
   }, [runId, selection]);
   useEffect(() => {
-    api['labelSets.get']({}).then((s) => setAllClasses(s.classes.map((c) => c.name)), () => undefined);
+    api['labelSets.get']({}).then(
+      (s) => setAllClasses(s.classes.map((c) => c.name)),
+      (e: unknown) => setError(errorMessage(e)),
+    );
   }, []);
   const current = rows[focus];
   const relabel = async (name: string) => {
@@ -55,32 +78,90 @@ export function CasesList({ runId, classes, positive, selection, onSelection, on
       setError(e instanceof ApiError ? e.message : String(e));
     }
   };
-  const title = `${selection.trueClass ? `true ${selection.trueClass}` : ''}${selection.predictedClass ? `, ${selection.mode} predicted ${selection.predictedClass}` : ''} ${FILTER_LABELS[selection.filter]}`.trim();
+  const title =
+    `${selection.trueClass ? `true ${selection.trueClass}` : ''}${selection.predictedClass ? `, ${selection.mode} predicted ${selection.predictedClass}` : ''} ${FILTER_LABELS[selection.filter]}`.trim();
   return (
     <Stack gap="xs">
       <Group justify="space-between">
-        <SegmentedControl size="xs" data={Object.entries(FILTER_LABELS).map(([value, label]) => ({ value, label }))} value={selection.filter} onChange={(v) => onSelection({ ...selection, filter: v as CaseFilter })} data-testid="case-filter" />
+        <SegmentedControl
+          size="xs"
+          data={Object.entries(FILTER_LABELS).map(([value, label]) => ({ value, label }))}
+          value={selection.filter}
+          onChange={(v) => onSelection({ ...selection, filter: v as CaseFilter })}
+          data-testid="case-filter"
+        />
         <Group gap={4}>
-          {(selection.trueClass || selection.predictedClass) && <Badge data-testid="case-cell" rightSection={<span style={{ cursor: 'pointer' }} onClick={() => onSelection({ mode: selection.mode, filter: selection.filter })}>×</span>}>{title}</Badge>}
-          <Text size="xs" data-testid="case-count">{total} images{total > LIMIT ? ` (worst ${LIMIT} shown)` : ''}</Text>
-          <Button size="compact-xs" variant="light" disabled={rows.length === 0} onClick={() => onOpenInBrowser(rows.map((r) => r.imageId), title || `run ${runId} cases`)}>Open in browser</Button>
+          {(selection.trueClass || selection.predictedClass) && (
+            <Badge
+              data-testid="case-cell"
+              rightSection={
+                <span style={{ cursor: 'pointer' }} onClick={() => onSelection({ mode: selection.mode, filter: selection.filter })}>
+                  ×
+                </span>
+              }
+            >
+              {title}
+            </Badge>
+          )}
+          <Text size="xs" data-testid="case-count">
+            {total} images{total > LIMIT ? ` (worst ${LIMIT} shown)` : ''}
+          </Text>
+          <Button
+            size="compact-xs"
+            variant="light"
+            disabled={rows.length === 0}
+            onClick={() =>
+              onOpenInBrowser(
+                rows.map((r) => r.imageId),
+                title || `run ${runId} cases`,
+              )
+            }
+          >
+            Open in browser
+          </Button>
         </Group>
       </Group>
-      {error && <Text c="red" size="sm">{error}</Text>}
+      {error && (
+        <Text c="red" size="sm">
+          {error}
+        </Text>
+      )}
       <Group align="start" wrap="nowrap" gap="sm">
         <ScrollArea h={480} style={{ flex: 1 }}>
           <Table fz="xs" highlightOnHover data-testid="case-table">
             <Table.Thead>
-              <Table.Tr><Table.Th /><Table.Th>Image</Table.Th><Table.Th>True</Table.Th>{MODES.map((m) => <Table.Th key={m} c={MODE_COLORS[m]} title={`${m}: probability of the true class (red: predicted another)`}>P {m}</Table.Th>)}<Table.Th>Loss</Table.Th></Table.Tr>
+              <Table.Tr>
+                <Table.Th />
+                <Table.Th>Image</Table.Th>
+                <Table.Th>True</Table.Th>
+                {MODES.map((m) => (
+                  <Table.Th key={m} c={MODE_COLORS[m]} title={`${m}: probability of the true class (red: predicted another)`}>
+                    P {m}
+                  </Table.Th>
+                ))}
+                <Table.Th>Loss</Table.Th>
+              </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
               {rows.map((r, i) => (
-                <Table.Tr key={r.imageId} onClick={() => setFocus(i)} bg={i === focus ? 'var(--mantine-color-blue-light)' : undefined} style={{ cursor: 'pointer' }} data-testid={`case-${r.externalId}`}>
-                  <Table.Td><img src={mediaUrl('thumb', r.imageId)} alt="" width={36} height={36} style={{ objectFit: 'cover', borderRadius: 3 }} /></Table.Td>
+                <Table.Tr
+                  key={r.imageId}
+                  onClick={() => setFocus(i)}
+                  bg={i === focus ? 'var(--mantine-color-blue-light)' : undefined}
+                  style={{ cursor: 'pointer' }}
+                  data-testid={`case-${r.externalId}`}
+                >
+                  <Table.Td>
+                    <img src={mediaUrl('thumb', r.imageId)} alt="" width={36} height={36} style={{ objectFit: 'cover', borderRadius: 3 }} />
+                  </Table.Td>
                   <Table.Td>{r.externalId}</Table.Td>
                   <Table.Td>
                     {r.trueLabel}
-                    {r.labelChanged && <Badge size="xs" color="yellow" ml={4} data-testid={`case-changed-${r.externalId}`}>now {r.currentLabel ?? 'unlabelled'}</Badge>}
+                    {r.labelChanged && (
+                      <Badge size="xs" color="yellow" ml={4} data-testid={`case-changed-${r.externalId}`}>
+                        now {r.currentLabel ?? 'unlabelled'}
+                      </Badge>
+                    )}
                   </Table.Td>
                   {MODES.map((m) => (
                     <Table.Td key={m} c={r.predicted[m] === r.trueLabel ? undefined : 'red'} title={`${m} predicted ${r.predicted[m]}`}>
@@ -96,21 +177,43 @@ export function CasesList({ runId, classes, positive, selection, onSelection, on
         {current && (
           <Stack w={300} gap={6} data-testid="case-detail" style={{ flexShrink: 0 }}>
             <Image src={mediaUrl('image', current.imageId)} alt={current.externalId} mah={240} fit="contain" radius="sm" />
-            <Text size="sm" fw={600}>{current.externalId}: trained as {current.trueLabel}, now {current.currentLabel ?? 'unlabelled'}</Text>
+            <Text size="sm" fw={600}>
+              {current.externalId}: trained as {current.trueLabel}, now {current.currentLabel ?? 'unlabelled'}
+            </Text>
             <Table fz="xs">
               <Table.Tbody>
                 {classes.map((c, k) => (
-                  <Table.Tr key={c}><Table.Td>{c}</Table.Td>{MODES.map((m) => <Table.Td key={m} c={MODE_COLORS[m]}>{(current.probs[m][k]! * 100).toFixed(0)}%</Table.Td>)}</Table.Tr>
+                  <Table.Tr key={c}>
+                    <Table.Td>{c}</Table.Td>
+                    {MODES.map((m) => (
+                      <Table.Td key={m} c={MODE_COLORS[m]}>
+                        {(current.probs[m][k]! * 100).toFixed(0)}%
+                      </Table.Td>
+                    ))}
+                  </Table.Tr>
                 ))}
                 {Object.entries(current.metadata).map(([k, v]) => (
-                  <Table.Tr key={k}><Table.Td c="dimmed">{k}</Table.Td><Table.Td colSpan={3}>{v === null ? '–' : String(v)}</Table.Td></Table.Tr>
+                  <Table.Tr key={k}>
+                    <Table.Td c="dimmed">{k}</Table.Td>
+                    <Table.Td colSpan={3}>{v === null ? '–' : String(v)}</Table.Td>
+                  </Table.Tr>
                 ))}
               </Table.Tbody>
             </Table>
-            <Text size="xs" fw={600}>Fix the label</Text>
+            <Text size="xs" fw={600}>
+              Fix the label
+            </Text>
             <Group gap={4}>
               {allClasses.map((c) => (
-                <Button key={c} size="compact-xs" variant={current.currentLabel === c ? 'filled' : 'light'} onClick={() => void relabel(c)} data-testid={`case-relabel-${c}`}>{c}</Button>
+                <Button
+                  key={c}
+                  size="compact-xs"
+                  variant={current.currentLabel === c ? 'filled' : 'light'}
+                  onClick={() => void relabel(c)}
+                  data-testid={`case-relabel-${c}`}
+                >
+                  {c}
+                </Button>
               ))}
             </Group>
           </Stack>

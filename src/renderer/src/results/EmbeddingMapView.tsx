@@ -21,18 +21,41 @@ export function EmbeddingMapView({ runId, onOpen }: { runId: number; onOpen(ids:
   if (error) return <Text c="red">{error}</Text>;
   if (!map || !option) return <Text c="dimmed">Loading the map…</Text>;
   const series = (option as { series: { data: (readonly [number, number, number, number])[] }[] }).series;
-  const brush = (type: 'lasso' | 'rect') => chart.current?.dispatchAction({ type: 'takeGlobalCursor', key: 'brush', brushOption: { brushType: type, brushMode: 'single' } });
+  const brush = (type: 'lasso' | 'rect') =>
+    chart.current?.dispatchAction({ type: 'takeGlobalCursor', key: 'brush', brushOption: { brushType: type, brushMode: 'single' } });
   return (
     <Stack gap="xs">
       <Group justify="space-between">
         <Group gap="xs">
-          <Select size="xs" w={200} label="Colour by" data={[{ value: 'label', label: 'label' }, { value: 'predicted', label: 'fused prediction' }, { value: 'correct', label: 'right / wrong' }, ...Object.keys(map.fields).map((f) => ({ value: `field:${f}`, label: f }))]} value={by} onChange={(v) => setBy((v ?? 'label') as ColorBy)} allowDeselect={false} data-testid="map-colour" />
-          <Button size="xs" variant="default" mt={22} onClick={() => brush('lasso')} data-testid="map-lasso">Lasso</Button>
-          <Button size="xs" variant="default" mt={22} onClick={() => brush('rect')}>Box</Button>
+          <Select
+            size="xs"
+            w={200}
+            label="Colour by"
+            data={[
+              { value: 'label', label: 'label' },
+              { value: 'predicted', label: 'fused prediction' },
+              { value: 'correct', label: 'right / wrong' },
+              ...Object.keys(map.fields).map((f) => ({ value: `field:${f}`, label: f })),
+            ]}
+            value={by}
+            onChange={(v) => setBy((v ?? 'label') as ColorBy)}
+            allowDeselect={false}
+            data-testid="map-colour"
+          />
+          <Button size="xs" variant="default" mt={22} onClick={() => brush('lasso')} data-testid="map-lasso">
+            Lasso
+          </Button>
+          <Button size="xs" variant="default" mt={22} onClick={() => brush('rect')}>
+            Box
+          </Button>
         </Group>
         <Group gap="xs">
-          <Text size="xs" data-testid="map-picked">{picked.length} images selected</Text>
-          <Button size="xs" disabled={picked.length === 0} onClick={() => onOpen(picked, `${picked.length} images from the map`)} data-testid="map-open">Open in browser</Button>
+          <Text size="xs" data-testid="map-picked">
+            {picked.length} images selected
+          </Text>
+          <Button size="xs" disabled={picked.length === 0} onClick={() => onOpen(picked, `${picked.length} images from the map`)} data-testid="map-open">
+            Open in browser
+          </Button>
         </Group>
       </Group>
       <Chart
@@ -47,7 +70,9 @@ export function EmbeddingMapView({ runId, onOpen }: { runId: number; onOpen(ids:
         }}
         onBrush={(sel) => setPicked(sel.flatMap((s) => s.dataIndex.map((i) => series[s.seriesIndex]!.data[i]![2])))}
       />
-      <Text size="xs" c="dimmed">First two principal components of {map.backbone.slice(0, 16)}… features, {map.points.length} images.</Text>
+      <Text size="xs" c="dimmed">
+        First two principal components of {map.backbone.slice(0, 16)}… features, {map.points.length} images.
+      </Text>
     </Stack>
   );
 }

@@ -5,6 +5,7 @@ import type { LabelIssue } from '../../../shared/results.ts';
 import { api } from '../api.ts';
 import { useWindowKeys } from '../useWindowKeys.ts';
 import { mediaUrl } from '../media.ts';
+import { errorMessage } from '../errors.tsx';
 
 /**
  * Likely label errors, most suspect first. Keys: ↑/↓ move, K keeps the label, R relabels to the suggestion, a
@@ -16,8 +17,11 @@ export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): 
   const [classes, setClasses] = useState<{ name: string; hotkey: string | null }[]>([]);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    api['runs.labelIssues']({ runId }).then(setIssues, (e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
-    api['labelSets.get']({}).then((s) => setClasses(s.classes), () => undefined);
+    api['runs.labelIssues']({ runId }).then(setIssues, (e: unknown) => setError(errorMessage(e)));
+    api['labelSets.get']({}).then(
+      (s) => setClasses(s.classes),
+      (e: unknown) => setError(errorMessage(e)),
+    );
   }, [runId]);
   const current = issues[focus];
   const decide = async (decision: 'keep' | 'relabel', className?: string) => {
@@ -46,27 +50,51 @@ export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): 
     const cls = classes.find((c) => c.hotkey !== null && c.hotkey.toLowerCase() === e.key.toLowerCase());
     if (cls) void decide('relabel', cls.name);
   });
-  if (issues.length === 0) return <Text c="dimmed">{error ?? 'No likely label errors: every label agrees with the out-of-fold predictions above their class thresholds.'}</Text>;
+  if (issues.length === 0)
+    return <Text c="dimmed">{error ?? 'No likely label errors: every label agrees with the out-of-fold predictions above their class thresholds.'}</Text>;
   return (
     <Group align="start" wrap="nowrap" gap="sm">
       <ScrollArea h={480} style={{ flex: 1 }}>
         <Text size="xs" c="dimmed" mb={4}>
-          {issues.length} images whose out-of-fold prediction confidently disagrees with their label (confident learning). <Kbd>K</Kbd> keep · <Kbd>R</Kbd> relabel to the suggestion · class key: relabel · <Kbd>↑</Kbd>/<Kbd>↓</Kbd> move
+          {issues.length} images whose out-of-fold prediction confidently disagrees with their label (confident learning). <Kbd>K</Kbd> keep · <Kbd>R</Kbd>{' '}
+          relabel to the suggestion · class key: relabel · <Kbd>↑</Kbd>/<Kbd>↓</Kbd> move
         </Text>
         <Table fz="xs" highlightOnHover data-testid="issue-table">
           <Table.Thead>
-            <Table.Tr><Table.Th>#</Table.Th><Table.Th /><Table.Th>Image</Table.Th><Table.Th>Label</Table.Th><Table.Th>Suggested</Table.Th><Table.Th>P(label)</Table.Th><Table.Th>Decision</Table.Th></Table.Tr>
+            <Table.Tr>
+              <Table.Th>#</Table.Th>
+              <Table.Th />
+              <Table.Th>Image</Table.Th>
+              <Table.Th>Label</Table.Th>
+              <Table.Th>Suggested</Table.Th>
+              <Table.Th>P(label)</Table.Th>
+              <Table.Th>Decision</Table.Th>
+            </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
             {issues.map((x, i) => (
-              <Table.Tr key={x.imageId} onClick={() => setFocus(i)} bg={i === focus ? 'var(--mantine-color-blue-light)' : undefined} style={{ cursor: 'pointer' }} data-testid={`issue-${x.externalId}`}>
+              <Table.Tr
+                key={x.imageId}
+                onClick={() => setFocus(i)}
+                bg={i === focus ? 'var(--mantine-color-blue-light)' : undefined}
+                style={{ cursor: 'pointer' }}
+                data-testid={`issue-${x.externalId}`}
+              >
                 <Table.Td>{i + 1}</Table.Td>
-                <Table.Td><img src={mediaUrl('thumb', x.imageId)} alt="" width={32} height={32} style={{ objectFit: 'cover', borderRadius: 3 }} /></Table.Td>
+                <Table.Td>
+                  <img src={mediaUrl('thumb', x.imageId)} alt="" width={32} height={32} style={{ objectFit: 'cover', borderRadius: 3 }} />
+                </Table.Td>
                 <Table.Td>{x.externalId}</Table.Td>
                 <Table.Td>{x.given}</Table.Td>
                 <Table.Td>{x.suggested}</Table.Td>
                 <Table.Td>{(x.selfConfidence * 100).toFixed(0)}%</Table.Td>
-                <Table.Td>{x.review && <Badge size="xs" color={x.review === 'keep' ? 'gray' : 'yellow'} data-testid={`issue-review-${x.externalId}`}>{x.review === 'keep' ? 'kept' : `→ ${x.currentLabel}`}</Badge>}</Table.Td>
+                <Table.Td>
+                  {x.review && (
+                    <Badge size="xs" color={x.review === 'keep' ? 'gray' : 'yellow'} data-testid={`issue-review-${x.externalId}`}>
+                      {x.review === 'keep' ? 'kept' : `→ ${x.currentLabel}`}
+                    </Badge>
+                  )}
+                </Table.Td>
               </Table.Tr>
             ))}
           </Table.Tbody>
@@ -75,16 +103,28 @@ export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): 
       {current && (
         <Stack w={320} gap={6}>
           <Image src={mediaUrl('image', current.imageId)} alt={current.externalId} mah={260} fit="contain" radius="sm" />
-          <Text size="sm" fw={600}>{current.externalId}: labelled {current.given}, the models say {current.suggested}</Text>
+          <Text size="sm" fw={600}>
+            {current.externalId}: labelled {current.given}, the models say {current.suggested}
+          </Text>
           <Group gap={4}>
-            <Button size="xs" variant="default" onClick={() => void decide('keep')} data-testid="issue-keep">K · keep {current.given}</Button>
+            <Button size="xs" variant="default" onClick={() => void decide('keep')} data-testid="issue-keep">
+              K · keep {current.given}
+            </Button>
             {current.relabelTo !== null ? (
-              <Button size="xs" color="yellow" onClick={() => void decide('relabel', current.relabelTo!)} data-testid="issue-relabel">R · relabel {current.relabelTo}</Button>
+              <Button size="xs" color="yellow" onClick={() => void decide('relabel', current.relabelTo!)} data-testid="issue-relabel">
+                R · relabel {current.relabelTo}
+              </Button>
             ) : (
-              <Text size="xs" c="dimmed">Relabel: press the key of the class ({classes.map((c) => `${c.hotkey ?? '–'} ${c.name}`).join(', ')}).</Text>
+              <Text size="xs" c="dimmed">
+                Relabel: press the key of the class ({classes.map((c) => `${c.hotkey ?? '–'} ${c.name}`).join(', ')}).
+              </Text>
             )}
           </Group>
-          {error && <Text c="red" size="xs">{error}</Text>}
+          {error && (
+            <Text c="red" size="xs">
+              {error}
+            </Text>
+          )}
         </Stack>
       )}
     </Group>

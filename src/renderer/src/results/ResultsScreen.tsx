@@ -5,30 +5,67 @@ import type { ProjectInfo } from '../../../shared/types.ts';
 import { api } from '../api.ts';
 import { RunReport } from './RunReport.tsx';
 import { CompareRuns, NewRun, RunsTable } from './RunsPanel.tsx';
+import { useShowError } from '../errors.tsx';
 
 /** Runs: extract, train, list and compare; the report of the selected run. */
 export function ResultsScreen({ info, onOpenInBrowser }: { info: ProjectInfo; onOpenInBrowser(ids: number[], title: string): void }) {
   const [runs, setRuns] = useState<RunListItem[]>([]);
   const [selected, setSelected] = useState<number | null>(null);
   const [compare, setCompare] = useState<number[]>([]);
-  const load = useCallback(() => api['runs.list']({}).then((r) => {
-    setRuns(r);
-    setSelected((s) => s ?? r.find((x) => x.status === 'done')?.runId ?? null);
-  }, () => undefined), []);
+  const showError = useShowError();
+  const load = useCallback(
+    () =>
+      api['runs.list']({}).then(
+        (r) => {
+          setRuns(r);
+          setSelected((s) => s ?? r.find((x) => x.status === 'done')?.runId ?? null);
+        },
+        (err: unknown) => showError('Listing the runs', err),
+      ),
+    [showError],
+  );
   useEffect(() => void load(), [load]);
   const comparing = compare.length === 2 ? runs.filter((r) => compare.includes(r.runId)) : null;
   return (
     <Group align="stretch" gap={0} wrap="nowrap" style={{ height: '100%' }}>
       <ScrollArea w={420} p="xs" style={{ borderRight: '1px solid var(--mantine-color-gray-3)', flexShrink: 0 }}>
         <Stack gap="sm">
-          <NewRun info={info} onDone={(id) => { void load(); if (id !== null) { setSelected(id); setCompare([]); } }} />
+          <NewRun
+            info={info}
+            onDone={(id) => {
+              void load();
+              if (id !== null) {
+                setSelected(id);
+                setCompare([]);
+              }
+            }}
+          />
           <Title order={5}>Runs</Title>
-          <RunsTable runs={runs} selected={selected} compare={compare} onSelect={(id) => { setSelected(id); setCompare([]); }} onCompare={setCompare} />
-          {compare.length === 1 && <Text size="xs" c="dimmed">Tick a second run to compare.</Text>}
+          <RunsTable
+            runs={runs}
+            selected={selected}
+            compare={compare}
+            onSelect={(id) => {
+              setSelected(id);
+              setCompare([]);
+            }}
+            onCompare={setCompare}
+          />
+          {compare.length === 1 && (
+            <Text size="xs" c="dimmed">
+              Tick a second run to compare.
+            </Text>
+          )}
         </Stack>
       </ScrollArea>
       <Box p="sm" style={{ flex: 1, minWidth: 0, overflow: 'auto' }}>
-        {comparing ? <CompareRuns runs={comparing} /> : selected !== null ? <RunReport key={selected} runId={selected} onChanged={() => void load()} onOpenInBrowser={onOpenInBrowser} /> : <Text c="dimmed">No finished run yet.</Text>}
+        {comparing ? (
+          <CompareRuns runs={comparing} />
+        ) : selected !== null ? (
+          <RunReport key={selected} runId={selected} onChanged={() => void load()} onOpenInBrowser={onOpenInBrowser} />
+        ) : (
+          <Text c="dimmed">No finished run yet.</Text>
+        )}
       </Box>
     </Group>
   );

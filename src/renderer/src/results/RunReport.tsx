@@ -16,7 +16,19 @@ const pText = formatP;
 const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
 
 /** Every subgroup of one field as a forest plot and a table, with the field's largest gap; fields not in the model say so. */
-function Subgroups({ r, field, onField, option, runId }: { r: RunReportView; field: string | null; onField(f: string | null): void; option: ChartOption | null; runId: number }) {
+function Subgroups({
+  r,
+  field,
+  onField,
+  option,
+  runId,
+}: {
+  r: RunReportView;
+  field: string | null;
+  onField(f: string | null): void;
+  option: ChartOption | null;
+  runId: number;
+}) {
   const t = r.subgroups;
   if (t.rows.length === 0) return <Text c="dimmed">No field with two or more subgroups to slice by.</Text>;
   const fields = [...new Set(t.rows.map((s) => s.field))];
@@ -24,32 +36,64 @@ function Subgroups({ r, field, onField, option, runId }: { r: RunReportView; fie
   return (
     <Stack gap="xs">
       <Group align="end">
-        <Select size="xs" w={220} label="Subgroups by" data={fields.map((f) => ({ value: f, label: t.notInModel.includes(f) ? `${f} (not a model input)` : f }))} value={field} onChange={onField} allowDeselect={false} data-testid="subgroup-field" />
+        <Select
+          size="xs"
+          w={220}
+          label="Subgroups by"
+          data={fields.map((f) => ({ value: f, label: t.notInModel.includes(f) ? `${f} (not a model input)` : f }))}
+          value={field}
+          onChange={onField}
+          allowDeselect={false}
+          data-testid="subgroup-field"
+        />
         {gaps.map((g) => (
           <Badge key={g.mode} color={g.significant ? 'red' : 'gray'} variant="light" data-testid={`subgroup-gap-${g.mode}`}>
             {g.mode}: gap {f3(g.gap.value)} {ci(g.gap.ci)} ({g.best} vs {g.worst})
           </Badge>
         ))}
       </Group>
-      {option && <Chart option={option} height={Math.max(160, 70 + 34 * t.rows.filter((s) => s.field === field).length)} name={`run-${runId}-subgroups-${field}`} testId="chart-subgroups" />}
+      {option && (
+        <Chart
+          option={option}
+          height={Math.max(160, 70 + 34 * t.rows.filter((s) => s.field === field).length)}
+          name={`run-${runId}-subgroups-${field}`}
+          testId="chart-subgroups"
+        />
+      )}
       <Table fz="xs" data-testid="subgroup-table">
         <Table.Thead>
-          <Table.Tr><Table.Th>Group</Table.Th><Table.Th>n</Table.Th><Table.Th>positives</Table.Th>{MODES.map((m) => <Table.Th key={m}>AUC {m} (95% CI)</Table.Th>)}<Table.Th>fused sens. / spec.</Table.Th><Table.Th>fused ECE</Table.Th></Table.Tr>
+          <Table.Tr>
+            <Table.Th>Group</Table.Th>
+            <Table.Th>n</Table.Th>
+            <Table.Th>positives</Table.Th>
+            {MODES.map((m) => (
+              <Table.Th key={m}>AUC {m} (95% CI)</Table.Th>
+            ))}
+            <Table.Th>fused sens. / spec.</Table.Th>
+            <Table.Th>fused ECE</Table.Th>
+          </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
-          {t.rows.filter((s) => s.field === field).map((s) => (
-            <Table.Tr key={s.group} data-testid={`subgroup-row-${s.group}`}>
-              <Table.Td>{s.group}</Table.Td>
-              <Table.Td>{s.n}</Table.Td>
-              <Table.Td>{s.positives ?? '–'}</Table.Td>
-              {MODES.map((m) => <Table.Td key={m}>{s.modes[m].auc ? `${f3(s.modes[m].auc!.value)} ${ci(s.modes[m].auc!.ci)}` : 'too few'}</Table.Td>)}
-              <Table.Td>{s.tooFew ? '' : `${pct(s.modes.fused.sensitivity)} / ${pct(s.modes.fused.specificity)}`}</Table.Td>
-              <Table.Td>{s.tooFew ? '' : f3(s.modes.fused.calibrationError!)}</Table.Td>
-            </Table.Tr>
-          ))}
+          {t.rows
+            .filter((s) => s.field === field)
+            .map((s) => (
+              <Table.Tr key={s.group} data-testid={`subgroup-row-${s.group}`}>
+                <Table.Td>{s.group}</Table.Td>
+                <Table.Td>{s.n}</Table.Td>
+                <Table.Td>{s.positives ?? '–'}</Table.Td>
+                {MODES.map((m) => (
+                  <Table.Td key={m}>{s.modes[m].auc ? `${f3(s.modes[m].auc!.value)} ${ci(s.modes[m].auc!.ci)}` : 'too few'}</Table.Td>
+                ))}
+                <Table.Td>{s.tooFew ? '' : `${pct(s.modes.fused.sensitivity)} / ${pct(s.modes.fused.specificity)}`}</Table.Td>
+                <Table.Td>{s.tooFew ? '' : f3(s.modes.fused.calibrationError!)}</Table.Td>
+              </Table.Tr>
+            ))}
         </Table.Tbody>
       </Table>
-      <Text size="xs" c="dimmed">Intervals and gaps from {r.run.group}-level bootstrap of the out-of-fold predictions; fewer than {t.minN} images, or fewer than {t.minPerClass} of a class: too few.</Text>
+      <Text size="xs" c="dimmed">
+        Intervals and gaps from {r.run.group}-level bootstrap of the out-of-fold predictions; fewer than {t.minN} images, or fewer than {t.minPerClass} of a
+        class: too few.
+      </Text>
     </Stack>
   );
 }
@@ -63,12 +107,24 @@ function Summary({ r }: { r: RunReportView }) {
       <SimpleGrid cols={3}>
         {MODES.map((m) => (
           <Card withBorder key={m} data-testid={`mode-${m}`} style={{ borderTop: `4px solid ${MODE_COLORS[m]}` }}>
-            <Text size="xs" c="dimmed">{m === 'image' ? 'Image only' : m === 'metadata' ? 'Metadata only' : 'Fused'}</Text>
-            <Text size="xl" fw={700}>AUC {f3(r.modes[m].auc.value)}</Text>
+            <Text size="xs" c="dimmed">
+              {m === 'image' ? 'Image only' : m === 'metadata' ? 'Metadata only' : 'Fused'}
+            </Text>
+            <Text size="xl" fw={700}>
+              AUC {f3(r.modes[m].auc.value)}
+            </Text>
             <Text size="xs">95% CI {ci(r.modes[m].auc.ci)}</Text>
-            <Text size="xs">balanced accuracy {f3(r.modes[m].balancedAccuracy.value)} {ci(r.modes[m].balancedAccuracy.ci)}</Text>
-            <Text size="xs" c="dimmed">Brier {f3(r.modes[m].brier)} · ECE {f3(r.modes[m].calibrationError)}</Text>
-            {m === best && <Badge size="xs" mt={4}>best</Badge>}
+            <Text size="xs">
+              balanced accuracy {f3(r.modes[m].balancedAccuracy.value)} {ci(r.modes[m].balancedAccuracy.ci)}
+            </Text>
+            <Text size="xs" c="dimmed">
+              Brier {f3(r.modes[m].brier)} · ECE {f3(r.modes[m].calibrationError)}
+            </Text>
+            {m === best && (
+              <Badge size="xs" mt={4}>
+                best
+              </Badge>
+            )}
           </Card>
         ))}
       </SimpleGrid>
@@ -78,10 +134,22 @@ function Summary({ r }: { r: RunReportView }) {
           : `No clear gain from the metadata over the image: fused − image = ${f3(vsImage.difference)} AUC (95% CI ${ci(vsImage.ci)}, p ${pText(vsImage.p).startsWith('<') ? pText(vsImage.p) : `= ${pText(vsImage.p)}`}).`}
       </Alert>
       <Table fz="sm">
-        <Table.Thead><Table.Tr><Table.Th>Paired comparison (patient bootstrap)</Table.Th><Table.Th>ΔAUC</Table.Th><Table.Th>95% CI</Table.Th><Table.Th>p</Table.Th></Table.Tr></Table.Thead>
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Paired comparison (patient bootstrap)</Table.Th>
+            <Table.Th>ΔAUC</Table.Th>
+            <Table.Th>95% CI</Table.Th>
+            <Table.Th>p</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
         <Table.Tbody>
           {r.comparisons.map((c) => (
-            <Table.Tr key={c.name}><Table.Td>{c.name}</Table.Td><Table.Td>{f3(c.difference)}</Table.Td><Table.Td>{ci(c.ci)}</Table.Td><Table.Td>{pText(c.p)}</Table.Td></Table.Tr>
+            <Table.Tr key={c.name}>
+              <Table.Td>{c.name}</Table.Td>
+              <Table.Td>{f3(c.difference)}</Table.Td>
+              <Table.Td>{ci(c.ci)}</Table.Td>
+              <Table.Td>{pText(c.p)}</Table.Td>
+            </Table.Tr>
           ))}
         </Table.Tbody>
       </Table>
@@ -89,10 +157,27 @@ function Summary({ r }: { r: RunReportView }) {
         {r.run.images} images, {r.run.folds} folds grouped by {r.run.group}, seed {r.run.seed}; fields {r.run.fields.join(', ')}; fusion {r.run.fusion}.
         {r.fieldsExcluded.length > 0 && ` Left out: ${r.fieldsExcluded.map((f) => `${f.field} (${f.reason})`).join('; ')}.`}
       </Text>
-      {r.subgroups.summary && <Alert color={r.subgroups.gaps.some((g) => g.mode === 'fused' && g.significant) ? 'orange' : 'gray'} data-testid="subgroup-summary">{r.subgroups.summary}</Alert>}
-      {r.leakage.filter((l) => r.run.fields.includes(l.field)).map((l) => <Alert key={l.field} color="orange" data-testid="leakage-used">Used although flagged: {l.message}</Alert>)}
+      {r.subgroups.summary && (
+        <Alert color={r.subgroups.gaps.some((g) => g.mode === 'fused' && g.significant) ? 'orange' : 'gray'} data-testid="subgroup-summary">
+          {r.subgroups.summary}
+        </Alert>
+      )}
+      {r.leakage
+        .filter((l) => r.run.fields.includes(l.field))
+        .map((l) => (
+          <Alert key={l.field} color="orange" data-testid="leakage-used">
+            Used although flagged: {l.message}
+          </Alert>
+        ))}
       {r.leakage.some((l) => !r.run.fields.includes(l.field)) && (
-        <Text size="xs" c="dimmed">Flagged as possible leakage and not used: {r.leakage.filter((l) => !r.run.fields.includes(l.field)).map((l) => l.field).join(', ')}.</Text>
+        <Text size="xs" c="dimmed">
+          Flagged as possible leakage and not used:{' '}
+          {r.leakage
+            .filter((l) => !r.run.fields.includes(l.field))
+            .map((l) => l.field)
+            .join(', ')}
+          .
+        </Text>
       )}
     </Stack>
   );
@@ -108,11 +193,14 @@ export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number
   const [subField, setSubField] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
   useEffect(() => {
-    api['runs.report']({ runId, curveClass }).then((r) => {
-      setReport(r);
-      setError(null);
-      setSubField((f) => f ?? r.subgroups.rows[0]?.field ?? null);
-    }, (e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
+    api['runs.report']({ runId, curveClass }).then(
+      (r) => {
+        setReport(r);
+        setError(null);
+        setSubField((f) => f ?? r.subgroups.rows[0]?.field ?? null);
+      },
+      (e: unknown) => setError(e instanceof ApiError ? e.message : String(e)),
+    );
   }, [runId, curveClass, version]);
   const changed = () => {
     setVersion((v) => v + 1);
@@ -126,42 +214,101 @@ export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number
   return (
     <Stack gap="xs" data-testid="run-report">
       <Group>
-        <Title order={3}>Run #{runId}: {report.run.positive ? `${report.run.positive.join('/')} vs rest` : report.run.label}</Title>
-        {report.run.staleImages > 0 && <Badge color="yellow" data-testid="report-stale">based on older labels: {report.run.staleImages} changed since</Badge>}
+        <Title order={3}>
+          Run #{runId}: {report.run.positive ? `${report.run.positive.join('/')} vs rest` : report.run.label}
+        </Title>
+        {report.run.staleImages > 0 && (
+          <Badge color="yellow" data-testid="report-stale">
+            based on older labels: {report.run.staleImages} changed since
+          </Badge>
+        )}
       </Group>
       <Tabs value={tab} onChange={setTab} keepMounted={false}>
         <Tabs.List>
           <Tabs.Tab value="summary">Summary</Tabs.Tab>
-          <Tabs.Tab value="curves" data-testid="tab-curves">Curves</Tabs.Tab>
-          <Tabs.Tab value="confusion" data-testid="tab-confusion">Confusion &amp; cases</Tabs.Tab>
-          <Tabs.Tab value="subgroups" data-testid="tab-subgroups">Subgroups</Tabs.Tab>
-          <Tabs.Tab value="issues" data-testid="tab-issues">Likely label errors</Tabs.Tab>
-          <Tabs.Tab value="map" data-testid="tab-map">Map</Tabs.Tab>
+          <Tabs.Tab value="curves" data-testid="tab-curves">
+            Curves
+          </Tabs.Tab>
+          <Tabs.Tab value="confusion" data-testid="tab-confusion">
+            Confusion &amp; cases
+          </Tabs.Tab>
+          <Tabs.Tab value="subgroups" data-testid="tab-subgroups">
+            Subgroups
+          </Tabs.Tab>
+          <Tabs.Tab value="issues" data-testid="tab-issues">
+            Likely label errors
+          </Tabs.Tab>
+          <Tabs.Tab value="map" data-testid="tab-map">
+            Map
+          </Tabs.Tab>
         </Tabs.List>
-        <Tabs.Panel value="summary" pt="xs"><Summary r={report} /></Tabs.Panel>
+        <Tabs.Panel value="summary" pt="xs">
+          <Summary r={report} />
+        </Tabs.Panel>
         <Tabs.Panel value="curves" pt="xs">
-          {report.classes.length > 2 && <Select size="xs" w={200} label="Curves for class (one vs rest)" data={report.classes} value={report.curveClass} onChange={(v) => setCurveClass(v ?? undefined)} allowDeselect={false} />}
+          {report.classes.length > 2 && (
+            <Select
+              size="xs"
+              w={200}
+              label="Curves for class (one vs rest)"
+              data={report.classes}
+              value={report.curveClass}
+              onChange={(v) => setCurveClass(v ?? undefined)}
+              allowDeselect={false}
+            />
+          )}
           <SimpleGrid cols={3}>
-            <div><Title order={6}>ROC</Title><Chart option={options.roc} height={300} name={`run-${runId}-roc`} testId="chart-roc" /></div>
-            <div><Title order={6}>Precision–recall</Title><Chart option={options.pr} height={300} name={`run-${runId}-pr`} testId="chart-pr" /></div>
-            <div><Title order={6}>Calibration</Title><Chart option={options.cal} height={300} name={`run-${runId}-calibration`} testId="chart-calibration" /></div>
+            <div>
+              <Title order={6}>ROC</Title>
+              <Chart option={options.roc} height={300} name={`run-${runId}-roc`} testId="chart-roc" />
+            </div>
+            <div>
+              <Title order={6}>Precision–recall</Title>
+              <Chart option={options.pr} height={300} name={`run-${runId}-pr`} testId="chart-pr" />
+            </div>
+            <div>
+              <Title order={6}>Calibration</Title>
+              <Chart option={options.cal} height={300} name={`run-${runId}-calibration`} testId="chart-calibration" />
+            </div>
           </SimpleGrid>
         </Tabs.Panel>
         <Tabs.Panel value="confusion" pt="xs">
           <Group align="start" wrap="nowrap">
             <Stack w={360} gap={4}>
               <SegmentedControl size="xs" data={[...MODES]} value={cmMode} onChange={(v) => setCmMode(v as Mode)} data-testid="cm-mode" />
-              <Chart option={cm} height={320} name={`run-${runId}-confusion-${cmMode}`} testId="chart-confusion" onClick={(p) => setCases({ ...cellOf(p.value as [number, number, number], report.classes), mode: cmMode, filter: 'all' })} />
-              <Text size="xs" c="dimmed">Click a cell to list its images.</Text>
+              <Chart
+                option={cm}
+                height={320}
+                name={`run-${runId}-confusion-${cmMode}`}
+                testId="chart-confusion"
+                onClick={(p) => setCases({ ...cellOf(p.value as [number, number, number], report.classes), mode: cmMode, filter: 'all' })}
+              />
+              <Text size="xs" c="dimmed">
+                Click a cell to list its images.
+              </Text>
             </Stack>
             <div style={{ flex: 1, minWidth: 0 }}>
-              <CasesList runId={runId} classes={report.classes} positive={report.run.positive} selection={cases} onSelection={setCases} onChanged={changed} onOpenInBrowser={onOpenInBrowser} />
+              <CasesList
+                runId={runId}
+                classes={report.classes}
+                positive={report.run.positive}
+                selection={cases}
+                onSelection={setCases}
+                onChanged={changed}
+                onOpenInBrowser={onOpenInBrowser}
+              />
             </div>
           </Group>
         </Tabs.Panel>
-        <Tabs.Panel value="subgroups" pt="xs"><Subgroups r={report} field={subField} onField={setSubField} option={sub} runId={runId} /></Tabs.Panel>
-        <Tabs.Panel value="issues" pt="xs"><LabelIssues runId={runId} onChanged={changed} /></Tabs.Panel>
-        <Tabs.Panel value="map" pt="xs"><EmbeddingMapView runId={runId} onOpen={onOpenInBrowser} /></Tabs.Panel>
+        <Tabs.Panel value="subgroups" pt="xs">
+          <Subgroups r={report} field={subField} onField={setSubField} option={sub} runId={runId} />
+        </Tabs.Panel>
+        <Tabs.Panel value="issues" pt="xs">
+          <LabelIssues runId={runId} onChanged={changed} />
+        </Tabs.Panel>
+        <Tabs.Panel value="map" pt="xs">
+          <EmbeddingMapView runId={runId} onOpen={onOpenInBrowser} />
+        </Tabs.Panel>
       </Tabs>
     </Stack>
   );

@@ -1,10 +1,11 @@
 import { Alert, Badge, Button, Card, Checkbox, Group, MultiSelect, NumberInput, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
 import type { RunListItem } from '../../../shared/results.ts';
 import type { LabelSetInfo, ProjectInfo } from './types.ts';
 import { api } from '../api.ts';
 import { useJobs } from '../jobs/JobsContext.tsx';
+import { useShowError } from '../errors.tsx';
 
 const f3 = (x: number) => x.toFixed(3);
 const message = (e: unknown) => (e instanceof ApiError ? e.message : String(e));
@@ -23,20 +24,37 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
   const [extractRef, setExtractRef] = useState('default');
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
-  const loadFeatures = () => api['features.list']({}).then((f) => {
-    setFeatures(f);
-    setBackbone((b) => b ?? f[0]?.key ?? null);
-  }, () => undefined);
+  const showError = useShowError();
+  const loadFeatures = useCallback(
+    () =>
+      api['features.list']({}).then(
+        (f) => {
+          setFeatures(f);
+          setBackbone((b) => b ?? f[0]?.key ?? null);
+        },
+        (err: unknown) => showError('Listing the image features', err),
+      ),
+    [showError],
+  );
   useEffect(() => {
-    api['labelSets.get']({}).then(setLabelSet, () => undefined);
+    api['labelSets.get']({}).then(setLabelSet, (err: unknown) => showError('Reading the label set', err));
     void loadFeatures();
-  }, []);
+  }, [loadFeatures, showError]);
   const busy = jobs.current?.status === 'running';
   const train = async () => {
     if (!labelSet) return;
     setError(null);
     try {
-      const job = await jobs.run({ kind: 'train', label: labelSet.name, target: target ?? undefined, fields, folds, group, backbone: backbone ?? undefined, seed });
+      const job = await jobs.run({
+        kind: 'train',
+        label: labelSet.name,
+        target: target ?? undefined,
+        fields,
+        folds,
+        group,
+        backbone: backbone ?? undefined,
+        seed,
+      });
       if (job.status === 'failed') setError(job.error?.message ?? 'Training failed.');
       onDone(job.kind === 'train' && job.status === 'done' && job.result ? job.result.runId : null);
     } catch (e) {
@@ -62,48 +80,147 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
       <Stack gap="xs">
         <Title order={5}>Image features</Title>
         <Group align="end" gap="xs">
-          <TextInput size="xs" style={{ flex: 1 }} label="Backbone: default is the built-in MobileNetV2 0.35 (offline); or a catalogue id, model folder or URL" placeholder="default" value={extractRef} onChange={(e) => setExtractRef(e.currentTarget.value)} data-testid="extract-backbone" />
-          <Button size="xs" disabled={!extractRef || busy} onClick={() => void extract()} data-testid="extract-start">Extract</Button>
+          <TextInput
+            size="xs"
+            style={{ flex: 1 }}
+            label="Backbone: default is the built-in MobileNetV2 0.35 (offline); or a catalogue id, model folder or URL"
+            placeholder="default"
+            value={extractRef}
+            onChange={(e) => setExtractRef(e.currentTarget.value)}
+            data-testid="extract-backbone"
+          />
+          <Button size="xs" disabled={!extractRef || busy} onClick={() => void extract()} data-testid="extract-start">
+            Extract
+          </Button>
         </Group>
-        {note && <Text size="xs" c="dimmed" data-testid="extract-note">{note}</Text>}
+        {note && (
+          <Text size="xs" c="dimmed" data-testid="extract-note">
+            {note}
+          </Text>
+        )}
         <Title order={5}>New run</Title>
-        <Select size="xs" label="Features" data={features.map((f) => ({ value: f.key, label: `${f.name} (${f.dim}-d, ${f.count} images)` }))} value={backbone} onChange={setBackbone} data-testid="train-backbone" />
-        <Select size="xs" label={`Target (label set “${labelSet?.name ?? '…'}”)`} placeholder="every class" clearable data={labelSet?.targets.map((t) => ({ value: t.name, label: `${t.name} = ${t.classes.join(', ')}` })) ?? []} value={target} onChange={setTarget} data-testid="train-target" />
-        <MultiSelect size="xs" label="Metadata fields" placeholder="all but free text and leakage" data={info.fields.map((f) => f.name)} value={fields} onChange={setFields} data-testid="train-fields" />
+        <Select
+          size="xs"
+          label="Features"
+          data={features.map((f) => ({ value: f.key, label: `${f.name} (${f.dim}-d, ${f.count} images)` }))}
+          value={backbone}
+          onChange={setBackbone}
+          data-testid="train-backbone"
+        />
+        <Select
+          size="xs"
+          label={`Target (label set “${labelSet?.name ?? '…'}”)`}
+          placeholder="every class"
+          clearable
+          data={labelSet?.targets.map((t) => ({ value: t.name, label: `${t.name} = ${t.classes.join(', ')}` })) ?? []}
+          value={target}
+          onChange={setTarget}
+          data-testid="train-target"
+        />
+        <MultiSelect
+          size="xs"
+          label="Metadata fields"
+          placeholder="all but free text and leakage"
+          data={info.fields.map((f) => f.name)}
+          value={fields}
+          onChange={setFields}
+          data-testid="train-fields"
+        />
         <Group grow gap="xs">
           <NumberInput size="xs" label="Folds" min={2} max={20} value={folds} onChange={(v) => setFolds(Number(v) || 5)} />
-          <Select size="xs" label="Group by" data={['patient', 'lesion', 'image']} value={group} onChange={(v) => setGroup((v ?? 'patient') as typeof group)} allowDeselect={false} />
+          <Select
+            size="xs"
+            label="Group by"
+            data={['patient', 'lesion', 'image']}
+            value={group}
+            onChange={(v) => setGroup((v ?? 'patient') as typeof group)}
+            allowDeselect={false}
+          />
           <NumberInput size="xs" label="Seed" min={1} value={seed} onChange={(v) => setSeed(Number(v) || 1)} />
         </Group>
         <Button size="xs" disabled={!labelSet || features.length === 0 || busy} onClick={() => void train()} data-testid="train-start">
           Train image-only, metadata-only and fused
         </Button>
-        {error && <Alert color="red" data-testid="train-error">{error}</Alert>}
+        {error && (
+          <Alert color="red" data-testid="train-error">
+            {error}
+          </Alert>
+        )}
       </Stack>
     </Card>
   );
 }
 
 /** Runs with configuration and headline AUCs; tick two to compare. */
-export function RunsTable({ runs, selected, compare, onSelect, onCompare }: { runs: RunListItem[]; selected: number | null; compare: number[]; onSelect(id: number): void; onCompare(ids: number[]): void }) {
-  if (runs.length === 0) return <Text c="dimmed" size="sm">No runs yet: extract features, then train.</Text>;
+export function RunsTable({
+  runs,
+  selected,
+  compare,
+  onSelect,
+  onCompare,
+}: {
+  runs: RunListItem[];
+  selected: number | null;
+  compare: number[];
+  onSelect(id: number): void;
+  onCompare(ids: number[]): void;
+}) {
+  if (runs.length === 0)
+    return (
+      <Text c="dimmed" size="sm">
+        No runs yet: extract features, then train.
+      </Text>
+    );
   return (
     <Table highlightOnHover fz="xs" data-testid="runs-table">
       <Table.Thead>
-        <Table.Tr><Table.Th /><Table.Th>Run</Table.Th><Table.Th>Target</Table.Th><Table.Th>Image</Table.Th><Table.Th>Meta</Table.Th><Table.Th>Fused</Table.Th></Table.Tr>
+        <Table.Tr>
+          <Table.Th />
+          <Table.Th>Run</Table.Th>
+          <Table.Th>Target</Table.Th>
+          <Table.Th>Image</Table.Th>
+          <Table.Th>Meta</Table.Th>
+          <Table.Th>Fused</Table.Th>
+        </Table.Tr>
       </Table.Thead>
       <Table.Tbody>
         {runs.map((r) => (
-          <Table.Tr key={r.runId} bg={r.runId === selected ? 'var(--mantine-color-blue-light)' : undefined} style={{ cursor: 'pointer' }} onClick={() => r.status === 'done' && onSelect(r.runId)} data-testid={`run-${r.runId}`}>
+          <Table.Tr
+            key={r.runId}
+            bg={r.runId === selected ? 'var(--mantine-color-blue-light)' : undefined}
+            style={{ cursor: 'pointer' }}
+            onClick={() => r.status === 'done' && onSelect(r.runId)}
+            data-testid={`run-${r.runId}`}
+          >
             <Table.Td onClick={(e) => e.stopPropagation()}>
-              <Checkbox size="xs" disabled={r.status !== 'done'} checked={compare.includes(r.runId)} onChange={(e) => onCompare(e.currentTarget.checked ? [...compare, r.runId].slice(-2) : compare.filter((x) => x !== r.runId))} aria-label={`compare run ${r.runId}`} data-testid={`compare-${r.runId}`} />
+              <Checkbox
+                size="xs"
+                disabled={r.status !== 'done'}
+                checked={compare.includes(r.runId)}
+                onChange={(e) => onCompare(e.currentTarget.checked ? [...compare, r.runId].slice(-2) : compare.filter((x) => x !== r.runId))}
+                aria-label={`compare run ${r.runId}`}
+                data-testid={`compare-${r.runId}`}
+              />
             </Table.Td>
             <Table.Td>
-              #{r.runId} {r.status !== 'done' && <Badge size="xs" color="gray">{r.status}</Badge>}
-              {r.staleImages > 0 && <Badge size="xs" color="yellow" title={`${r.staleImages} labels changed since this run`} data-testid={`stale-${r.runId}`}>stale</Badge>}
+              #{r.runId}{' '}
+              {r.status !== 'done' && (
+                <Badge size="xs" color="gray">
+                  {r.status}
+                </Badge>
+              )}
+              {r.staleImages > 0 && (
+                <Badge size="xs" color="yellow" title={`${r.staleImages} labels changed since this run`} data-testid={`stale-${r.runId}`}>
+                  stale
+                </Badge>
+              )}
             </Table.Td>
             <Table.Td>{r.positive ? r.positive.join('/') : r.label}</Table.Td>
-            {r.modes ? (['image', 'metadata', 'fused'] as const).map((m) => <Table.Td key={m}>{f3(r.modes![m].auc.value)}</Table.Td>) : <Table.Td colSpan={3}>{r.error ?? ''}</Table.Td>}
+            {r.modes ? (
+              (['image', 'metadata', 'fused'] as const).map((m) => <Table.Td key={m}>{f3(r.modes![m].auc.value)}</Table.Td>)
+            ) : (
+              <Table.Td colSpan={3}>{r.error ?? ''}</Table.Td>
+            )}
           </Table.Tr>
         ))}
       </Table.Tbody>
@@ -123,18 +240,33 @@ export function CompareRuns({ runs }: { runs: RunListItem[] }) {
     ['Fusion', (r) => r.fusion ?? ''],
     ...(['image', 'metadata', 'fused'] as const).flatMap((m): [string, (r: RunListItem) => string][] => [
       [`AUC ${m}`, (r) => (r.modes ? `${f3(r.modes[m].auc.value)} [${f3(r.modes[m].auc.ci[0])}, ${f3(r.modes[m].auc.ci[1])}]` : '')],
-      [`Balanced acc. ${m}`, (r) => (r.modes ? `${f3(r.modes[m].balancedAccuracy.value)} [${f3(r.modes[m].balancedAccuracy.ci[0])}, ${f3(r.modes[m].balancedAccuracy.ci[1])}]` : '')],
+      [
+        `Balanced acc. ${m}`,
+        (r) => (r.modes ? `${f3(r.modes[m].balancedAccuracy.value)} [${f3(r.modes[m].balancedAccuracy.ci[0])}, ${f3(r.modes[m].balancedAccuracy.ci[1])}]` : ''),
+      ],
     ]),
     ['Labels changed since', (r) => String(r.staleImages)],
   ];
   return (
     <Table fz="sm" data-testid="compare-table">
       <Table.Thead>
-        <Table.Tr><Table.Th /><>{runs.map((r) => <Table.Th key={r.runId}>Run #{r.runId}</Table.Th>)}</></Table.Tr>
+        <Table.Tr>
+          <Table.Th />
+          <>
+            {runs.map((r) => (
+              <Table.Th key={r.runId}>Run #{r.runId}</Table.Th>
+            ))}
+          </>
+        </Table.Tr>
       </Table.Thead>
       <Table.Tbody>
         {rows.map(([name, get]) => (
-          <Table.Tr key={name}><Table.Td fw={600}>{name}</Table.Td>{runs.map((r) => <Table.Td key={r.runId}>{get(r)}</Table.Td>)}</Table.Tr>
+          <Table.Tr key={name}>
+            <Table.Td fw={600}>{name}</Table.Td>
+            {runs.map((r) => (
+              <Table.Td key={r.runId}>{get(r)}</Table.Td>
+            ))}
+          </Table.Tr>
         ))}
       </Table.Tbody>
     </Table>

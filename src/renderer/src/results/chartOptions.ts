@@ -20,8 +20,24 @@ export function rocOption(r: RunReportView): ChartOption {
   return {
     ...axes('false positive rate', 'true positive rate'),
     series: [
-      ...MODES.map((m) => ({ name: `${m} AUC ${f3(r.modes[m].auc.value)}`, type: 'line', showSymbol: false, color: MODE_COLORS[m], data: r.modes[m].roc.x.map((x, i) => [x, r.modes[m].roc.y[i]]) })),
-      { name: 'chance', type: 'line', showSymbol: false, color: '#adb5bd', lineStyle: { type: 'dashed' }, data: [[0, 0], [1, 1]] },
+      ...MODES.map((m) => ({
+        name: `${m} AUC ${f3(r.modes[m].auc.value)}`,
+        type: 'line',
+        showSymbol: false,
+        color: MODE_COLORS[m],
+        data: r.modes[m].roc.x.map((x, i) => [x, r.modes[m].roc.y[i]]),
+      })),
+      {
+        name: 'chance',
+        type: 'line',
+        showSymbol: false,
+        color: '#adb5bd',
+        lineStyle: { type: 'dashed' },
+        data: [
+          [0, 0],
+          [1, 1],
+        ],
+      },
     ],
   };
 }
@@ -29,7 +45,13 @@ export function rocOption(r: RunReportView): ChartOption {
 export function prOption(r: RunReportView): ChartOption {
   return {
     ...axes(`recall (${r.curveClass})`, 'precision'),
-    series: MODES.map((m) => ({ name: m, type: 'line', showSymbol: false, color: MODE_COLORS[m], data: r.modes[m].pr.x.map((x, i) => [x, r.modes[m].pr.y[i]]) })),
+    series: MODES.map((m) => ({
+      name: m,
+      type: 'line',
+      showSymbol: false,
+      color: MODE_COLORS[m],
+      data: r.modes[m].pr.x.map((x, i) => [x, r.modes[m].pr.y[i]]),
+    })),
   };
 }
 
@@ -38,8 +60,23 @@ export function calibrationOption(r: RunReportView): ChartOption {
   return {
     ...axes('predicted confidence', 'observed accuracy'),
     series: [
-      ...MODES.map((m) => ({ name: `${m} ECE ${f3(r.modes[m].calibrationError)}`, type: 'line', color: MODE_COLORS[m], data: r.modes[m].calibration.filter((b) => b.count > 0).map((b) => [b.confidence, b.accuracy, b.count]) })),
-      { name: 'perfect', type: 'line', showSymbol: false, color: '#adb5bd', lineStyle: { type: 'dashed' }, data: [[0, 0], [1, 1]] },
+      ...MODES.map((m) => ({
+        name: `${m} ECE ${f3(r.modes[m].calibrationError)}`,
+        type: 'line',
+        color: MODE_COLORS[m],
+        data: r.modes[m].calibration.filter((b) => b.count > 0).map((b) => [b.confidence, b.accuracy, b.count]),
+      })),
+      {
+        name: 'perfect',
+        type: 'line',
+        showSymbol: false,
+        color: '#adb5bd',
+        lineStyle: { type: 'dashed' },
+        data: [
+          [0, 0],
+          [1, 1],
+        ],
+      },
     ],
   };
 }
@@ -55,7 +92,10 @@ export function confusionOption(cm: number[][], classes: string[]): ChartOption 
   cm.forEach((row, t) => row.forEach((n, p) => data.push([p, classes.length - 1 - t, n])));
   const max = Math.max(1, ...data.map((d) => d[2]));
   return {
-    tooltip: { formatter: (p: { value: [number, number, number] }) => `true ${escapeHtml(classes[classes.length - 1 - p.value[1]]!)}, predicted ${escapeHtml(classes[p.value[0]]!)}: ${p.value[2]}` },
+    tooltip: {
+      formatter: (p: { value: [number, number, number] }) =>
+        `true ${escapeHtml(classes[classes.length - 1 - p.value[1]]!)}, predicted ${escapeHtml(classes[p.value[0]]!)}: ${p.value[2]}`,
+    },
     grid: { left: 80, right: 20, top: 20, bottom: 50 },
     xAxis: { type: 'category', data: classes, name: 'predicted', nameLocation: 'middle', nameGap: 30 },
     yAxis: { type: 'category', data: [...classes].reverse(), name: 'true', nameLocation: 'middle', nameGap: 60 },
@@ -85,7 +125,17 @@ export function subgroupOption(r: RunReportView, field: string): ChartOption {
     const bars = rows.flatMap((s, k) => (s.modes[m].auc ? [[s.modes[m].auc!.ci[0], y(k)], [s.modes[m].auc!.ci[1], y(k)], '-'] : []));
     return [
       { name: m, type: 'scatter', yAxisIndex: 1, color: MODE_COLORS[m], symbolSize: 8, data: points },
-      { name: m, type: 'line', yAxisIndex: 1, color: MODE_COLORS[m], showSymbol: false, connectNulls: false, lineStyle: { width: 2 }, tooltip: { show: false }, data: bars },
+      {
+        name: m,
+        type: 'line',
+        yAxisIndex: 1,
+        color: MODE_COLORS[m],
+        showSymbol: false,
+        connectNulls: false,
+        lineStyle: { width: 2 },
+        tooltip: { show: false },
+        data: bars,
+      },
     ];
   });
   return {
@@ -104,7 +154,15 @@ export function subgroupOption(r: RunReportView, field: string): ChartOption {
       { type: 'category', inverse: true, data: labels },
       { type: 'value', inverse: true, min: -0.5, max: rows.length - 0.5, show: false },
     ],
-    series: [...series, { type: 'line', yAxisIndex: 1, data: [], markLine: { silent: true, symbol: 'none', label: { show: false }, lineStyle: { type: 'dashed', color: '#adb5bd' }, data: [{ xAxis: 0.5 }] } }],
+    series: [
+      ...series,
+      {
+        type: 'line',
+        yAxisIndex: 1,
+        data: [],
+        markLine: { silent: true, symbol: 'none', label: { show: false }, lineStyle: { type: 'dashed', color: '#adb5bd' }, data: [{ xAxis: 0.5 }] },
+      },
+    ],
   };
 }
 

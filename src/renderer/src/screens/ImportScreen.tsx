@@ -21,7 +21,15 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
   const [summary, setSummary] = useState<ImportSummary | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const request = { imagesDir, metadataPath: metadataPath || undefined, preset, idColumn: idColumn || undefined, labelColumn: labelColumn || undefined, patientColumn: patientColumn || undefined, lesionColumn: lesionColumn || undefined };
+  const request = {
+    imagesDir,
+    metadataPath: metadataPath || undefined,
+    preset,
+    idColumn: idColumn || undefined,
+    labelColumn: labelColumn || undefined,
+    patientColumn: patientColumn || undefined,
+    lesionColumn: lesionColumn || undefined,
+  };
 
   const plan = async () => {
     setBusy(true);
@@ -51,8 +59,12 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
     }
   };
   const pick = async (set: (v: string) => void) => {
-    const chosen = await api['system.pickFolder']({ title: 'Image folder' }).catch(() => null);
-    if (chosen) set(chosen);
+    try {
+      const chosen = await api['system.pickFolder']({ title: 'Image folder' });
+      if (chosen) set(chosen);
+    } catch (err) {
+      setError(message(err));
+    }
   };
   const edited = () => setPreview(null);
   const m = preview?.mapping;
@@ -63,16 +75,77 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
         <Card withBorder>
           <Stack gap="xs">
             <Group align="end">
-              <TextInput style={{ flex: 1 }} label="Image folder" placeholder="/path/to/images" value={imagesDir} onChange={(e) => { setImagesDir(e.currentTarget.value); edited(); }} data-testid="import-images" />
-              {isDesktop && <Button variant="default" onClick={() => void pick(setImagesDir)}>Choose…</Button>}
+              <TextInput
+                style={{ flex: 1 }}
+                label="Image folder"
+                placeholder="/path/to/images"
+                value={imagesDir}
+                onChange={(e) => {
+                  setImagesDir(e.currentTarget.value);
+                  edited();
+                }}
+                data-testid="import-images"
+              />
+              {isDesktop && (
+                <Button variant="default" onClick={() => void pick(setImagesDir)}>
+                  Choose…
+                </Button>
+              )}
             </Group>
-            <TextInput label="Metadata CSV (optional)" placeholder="/path/to/metadata.csv" value={metadataPath} onChange={(e) => { setMetadataPath(e.currentTarget.value); edited(); }} data-testid="import-csv" />
+            <TextInput
+              label="Metadata CSV (optional)"
+              placeholder="/path/to/metadata.csv"
+              value={metadataPath}
+              onChange={(e) => {
+                setMetadataPath(e.currentTarget.value);
+                edited();
+              }}
+              data-testid="import-csv"
+            />
             <Group grow>
-              <Select label="Preset" data={[...PRESET_NAMES]} value={preset} onChange={(v) => { setPreset((v ?? 'auto') as PresetName); edited(); }} allowDeselect={false} data-testid="import-preset" />
-              <TextInput label="Id column (generic)" value={idColumn} onChange={(e) => { setIdColumn(e.currentTarget.value); edited(); }} />
-              <TextInput label="Label column (generic)" value={labelColumn} onChange={(e) => { setLabelColumn(e.currentTarget.value); edited(); }} />
-              <TextInput label="Patient column" value={patientColumn} onChange={(e) => { setPatientColumn(e.currentTarget.value); edited(); }} />
-              <TextInput label="Lesion column" value={lesionColumn} onChange={(e) => { setLesionColumn(e.currentTarget.value); edited(); }} />
+              <Select
+                label="Preset"
+                data={[...PRESET_NAMES]}
+                value={preset}
+                onChange={(v) => {
+                  setPreset((v ?? 'auto') as PresetName);
+                  edited();
+                }}
+                allowDeselect={false}
+                data-testid="import-preset"
+              />
+              <TextInput
+                label="Id column (generic)"
+                value={idColumn}
+                onChange={(e) => {
+                  setIdColumn(e.currentTarget.value);
+                  edited();
+                }}
+              />
+              <TextInput
+                label="Label column (generic)"
+                value={labelColumn}
+                onChange={(e) => {
+                  setLabelColumn(e.currentTarget.value);
+                  edited();
+                }}
+              />
+              <TextInput
+                label="Patient column"
+                value={patientColumn}
+                onChange={(e) => {
+                  setPatientColumn(e.currentTarget.value);
+                  edited();
+                }}
+              />
+              <TextInput
+                label="Lesion column"
+                value={lesionColumn}
+                onChange={(e) => {
+                  setLesionColumn(e.currentTarget.value);
+                  edited();
+                }}
+              />
             </Group>
             <Group>
               <Button onClick={() => void plan()} loading={busy} disabled={!imagesDir} data-testid="import-preview">
@@ -84,7 +157,11 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
             </Group>
           </Stack>
         </Card>
-        {error && <Alert color="red" data-testid="import-error">{error}</Alert>}
+        {error && (
+          <Alert color="red" data-testid="import-error">
+            {error}
+          </Alert>
+        )}
         {preview && (
           <Card withBorder data-testid="import-plan">
             <Stack gap="xs">
@@ -93,20 +170,39 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
                 <Badge data-testid="plan-preset">{preview.preset ?? 'images only'}</Badge>
               </Group>
               <SimpleGrid cols={4}>
-                <Text size="sm" data-testid="plan-images">{preview.images} images</Text>
-                <Text size="sm" data-testid="plan-matched">{preview.rowsMatched} rows matched</Text>
+                <Text size="sm" data-testid="plan-images">
+                  {preview.images} images
+                </Text>
+                <Text size="sm" data-testid="plan-matched">
+                  {preview.rowsMatched} rows matched
+                </Text>
                 <Text size="sm">{preview.rowsWithoutImage} rows without image</Text>
                 <Text size="sm">{preview.imagesWithoutRow} images without row</Text>
               </SimpleGrid>
               {m && (
                 <Table fz="sm" data-testid="plan-mapping">
                   <Table.Thead>
-                    <Table.Tr><Table.Th>Column</Table.Th><Table.Th>Becomes</Table.Th><Table.Th>Type</Table.Th><Table.Th>Unit / values</Table.Th></Table.Tr>
+                    <Table.Tr>
+                      <Table.Th>Column</Table.Th>
+                      <Table.Th>Becomes</Table.Th>
+                      <Table.Th>Type</Table.Th>
+                      <Table.Th>Unit / values</Table.Th>
+                    </Table.Tr>
                   </Table.Thead>
                   <Table.Tbody>
-                    {[['image id', m.id], ['label' + (m.labelSet ? ` (set “${m.labelSet}”)` : ''), m.label], ['patient', m.patient], ['lesion', m.lesion]].map(([role, col]) =>
+                    {[
+                      ['image id', m.id],
+                      ['label' + (m.labelSet ? ` (set “${m.labelSet}”)` : ''), m.label],
+                      ['patient', m.patient],
+                      ['lesion', m.lesion],
+                    ].map(([role, col]) =>
                       col ? (
-                        <Table.Tr key={role}><Table.Td>{col}</Table.Td><Table.Td>{role}</Table.Td><Table.Td /><Table.Td /></Table.Tr>
+                        <Table.Tr key={role}>
+                          <Table.Td>{col}</Table.Td>
+                          <Table.Td>{role}</Table.Td>
+                          <Table.Td />
+                          <Table.Td />
+                        </Table.Tr>
                       ) : null,
                     )}
                     {m.fields.map((f) => (
@@ -126,18 +222,29 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
                 </Text>
               )}
               {Object.keys(preview.classes).length > 0 && (
-                <Group gap={4}>{Object.entries(preview.classes).map(([c, n]) => <Badge key={c} variant="light">{c}: {n}</Badge>)}</Group>
+                <Group gap={4}>
+                  {Object.entries(preview.classes).map(([c, n]) => (
+                    <Badge key={c} variant="light">
+                      {c}: {n}
+                    </Badge>
+                  ))}
+                </Group>
               )}
-              <Text fw={600} data-testid="plan-problem-count">{preview.problemCount} problems found</Text>
+              <Text fw={600} data-testid="plan-problem-count">
+                {preview.problemCount} problems found
+              </Text>
               {preview.problems.map((p, i) => (
-                <Text size="xs" c="orange" key={i}>{p.source}: {p.message}</Text>
+                <Text size="xs" c="orange" key={i}>
+                  {p.source}: {p.message}
+                </Text>
               ))}
             </Stack>
           </Card>
         )}
         {summary && (
           <Alert color="green" data-testid="import-summary">
-            Imported: {summary.imagesAdded} added, {summary.imagesUpdated} updated, {summary.imagesUnchanged} unchanged, {summary.imagesFailed} failed, in {summary.seconds.toFixed(1)} s.
+            Imported: {summary.imagesAdded} added, {summary.imagesUpdated} updated, {summary.imagesUnchanged} unchanged, {summary.imagesFailed} failed, in{' '}
+            {summary.seconds.toFixed(1)} s.
             {summary.errors.length > 0 && ` ${summary.errors.length} problems (first: ${summary.errors[0]!.source}: ${summary.errors[0]!.message}).`}
           </Alert>
         )}

@@ -41,7 +41,12 @@ export function LabelSetEditor({ onSaved }: { onSaved(): void }) {
   const save = async () => {
     setError(null);
     try {
-      load(await api['labelSets.save']({ classes: rows.map((r) => ({ name: r.name, color: r.color || null, hotkey: r.hotkey || null })), targets: targets.filter((t) => t.name.trim()) }));
+      load(
+        await api['labelSets.save']({
+          classes: rows.map((r) => ({ name: r.name, color: r.color || null, hotkey: r.hotkey || null })),
+          targets: targets.filter((t) => t.name.trim()),
+        }),
+      );
       setSaved(true);
       onSaved();
     } catch (e) {
@@ -56,27 +61,59 @@ export function LabelSetEditor({ onSaved }: { onSaved(): void }) {
         <Card withBorder>
           <Table data-testid="class-table">
             <Table.Thead>
-              <Table.Tr><Table.Th>Order</Table.Th><Table.Th>Class</Table.Th><Table.Th>Images</Table.Th><Table.Th>Hotkey</Table.Th><Table.Th>Colour</Table.Th><Table.Th /></Table.Tr>
+              <Table.Tr>
+                <Table.Th>Order</Table.Th>
+                <Table.Th>Class</Table.Th>
+                <Table.Th>Images</Table.Th>
+                <Table.Th>Hotkey</Table.Th>
+                <Table.Th>Colour</Table.Th>
+                <Table.Th />
+              </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
               {rows.map((r, i) => (
                 <Table.Tr key={r.name}>
                   <Table.Td>
                     <Group gap={2}>
-                      <ActionIcon size="xs" variant="default" onClick={() => move(i, -1)} aria-label={`move ${r.name} up`}>↑</ActionIcon>
-                      <ActionIcon size="xs" variant="default" onClick={() => move(i, 1)} aria-label={`move ${r.name} down`}>↓</ActionIcon>
+                      <ActionIcon size="xs" variant="default" onClick={() => move(i, -1)} aria-label={`move ${r.name} up`}>
+                        ↑
+                      </ActionIcon>
+                      <ActionIcon size="xs" variant="default" onClick={() => move(i, 1)} aria-label={`move ${r.name} down`}>
+                        ↓
+                      </ActionIcon>
                     </Group>
                   </Table.Td>
                   <Table.Td>{r.name}</Table.Td>
                   <Table.Td>{r.count}</Table.Td>
                   <Table.Td>
-                    <TextInput size="xs" w={50} maxLength={1} value={r.hotkey ?? ''} onChange={(e) => change(i, { hotkey: e.currentTarget.value || null })} data-testid={`hotkey-${r.name}`} />
+                    <TextInput
+                      size="xs"
+                      w={50}
+                      maxLength={1}
+                      value={r.hotkey ?? ''}
+                      onChange={(e) => change(i, { hotkey: e.currentTarget.value || null })}
+                      data-testid={`hotkey-${r.name}`}
+                    />
                   </Table.Td>
                   <Table.Td>
-                    <ColorInput size="xs" w={130} value={r.color ?? ''} onChange={(v) => change(i, { color: v || null })} format="hex" data-testid={`color-${r.name}`} />
+                    <ColorInput
+                      size="xs"
+                      w={130}
+                      value={r.color ?? ''}
+                      onChange={(v) => change(i, { color: v || null })}
+                      format="hex"
+                      data-testid={`color-${r.name}`}
+                    />
                   </Table.Td>
                   <Table.Td>
-                    <Button size="compact-xs" variant="subtle" color="red" disabled={r.count > 0} title={r.count > 0 ? 'Relabel its images first' : 'Remove'} onClick={() => setRows(rows.filter((_, j) => j !== i))}>
+                    <Button
+                      size="compact-xs"
+                      variant="subtle"
+                      color="red"
+                      disabled={r.count > 0}
+                      title={r.count > 0 ? 'Relabel its images first' : 'Remove'}
+                      onClick={() => setRows(rows.filter((_, j) => j !== i))}
+                    >
                       Remove
                     </Button>
                   </Table.Td>
@@ -86,20 +123,47 @@ export function LabelSetEditor({ onSaved }: { onSaved(): void }) {
           </Table>
           <Group mt="xs">
             <TextInput size="xs" placeholder="New class" value={newClass} onChange={(e) => setNewClass(e.currentTarget.value)} data-testid="new-class" />
-            <Button size="xs" variant="light" disabled={!newClass.trim() || rows.some((r) => r.name === newClass.trim())} onClick={() => { setRows([...rows, { name: newClass.trim(), color: null, hotkey: null, count: 0 }]); setNewClass(''); }} data-testid="add-class">
+            <Button
+              size="xs"
+              variant="light"
+              disabled={!newClass.trim() || rows.some((r) => r.name === newClass.trim())}
+              onClick={() => {
+                setRows([...rows, { name: newClass.trim(), color: null, hotkey: null, count: 0 }]);
+                setNewClass('');
+              }}
+              data-testid="add-class"
+            >
               Add class
             </Button>
           </Group>
         </Card>
         <Card withBorder>
           <Title order={4}>Derived targets</Title>
-          <Text size="xs" c="dimmed" mb="xs">A binary target made of classes, e.g. “malignant” = BCC, MEL, SCC; choose it when training.</Text>
+          <Text size="xs" c="dimmed" mb="xs">
+            A binary target made of classes, e.g. “malignant” = BCC, MEL, SCC; choose it when training.
+          </Text>
           <Stack gap="xs">
             {targets.map((t, i) => (
               <Group key={i} align="end">
-                <TextInput size="xs" label="Name" value={t.name} onChange={(e) => setTargets(targets.map((x, j) => (j === i ? { ...x, name: e.currentTarget.value } : x)))} data-testid={`target-name-${i}`} />
-                <MultiSelect size="xs" style={{ flex: 1 }} label="Positive classes" data={rows.map((r) => r.name)} value={t.classes} onChange={(v) => setTargets(targets.map((x, j) => (j === i ? { ...x, classes: v } : x)))} data-testid={`target-classes-${i}`} />
-                <Button size="xs" variant="subtle" color="red" onClick={() => setTargets(targets.filter((_, j) => j !== i))}>Remove</Button>
+                <TextInput
+                  size="xs"
+                  label="Name"
+                  value={t.name}
+                  onChange={(e) => setTargets(targets.map((x, j) => (j === i ? { ...x, name: e.currentTarget.value } : x)))}
+                  data-testid={`target-name-${i}`}
+                />
+                <MultiSelect
+                  size="xs"
+                  style={{ flex: 1 }}
+                  label="Positive classes"
+                  data={rows.map((r) => r.name)}
+                  value={t.classes}
+                  onChange={(v) => setTargets(targets.map((x, j) => (j === i ? { ...x, classes: v } : x)))}
+                  data-testid={`target-classes-${i}`}
+                />
+                <Button size="xs" variant="subtle" color="red" onClick={() => setTargets(targets.filter((_, j) => j !== i))}>
+                  Remove
+                </Button>
               </Group>
             ))}
             <Button size="xs" variant="light" w={160} onClick={() => setTargets([...targets, { name: '', classes: [] }])} data-testid="add-target">
@@ -107,10 +171,20 @@ export function LabelSetEditor({ onSaved }: { onSaved(): void }) {
             </Button>
           </Stack>
         </Card>
-        {error && <Alert color="red" data-testid="labelset-error">{error}</Alert>}
-        {saved && <Alert color="green" data-testid="labelset-saved">Saved.</Alert>}
+        {error && (
+          <Alert color="red" data-testid="labelset-error">
+            {error}
+          </Alert>
+        )}
+        {saved && (
+          <Alert color="green" data-testid="labelset-saved">
+            Saved.
+          </Alert>
+        )}
         <Group>
-          <Button onClick={() => void save()} data-testid="labelset-save">Save label set</Button>
+          <Button onClick={() => void save()} data-testid="labelset-save">
+            Save label set
+          </Button>
         </Group>
       </Stack>
     </Container>

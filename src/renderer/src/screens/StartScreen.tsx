@@ -28,8 +28,12 @@ export function StartScreen({ onOpened }: { onOpened(info: ProjectInfo): void })
   };
 
   const pick = async () => {
-    const chosen = await api['system.pickFolder']({ title: 'Project folder' }).catch(() => null);
-    if (chosen) setDir(chosen);
+    try {
+      const chosen = await api['system.pickFolder']({ title: 'Project folder' });
+      if (chosen) setDir(chosen);
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : String(err));
+    }
   };
 
   return (
@@ -70,7 +74,8 @@ export function StartScreen({ onOpened }: { onOpened(info: ProjectInfo): void })
                 Try the sample
               </Button>
               <Text size="xs" c="dimmed">
-                86 photos of PAD-UFES-20 with their patient data (CC BY 4.0), 12 left to label; works offline. It goes into the folder above, or dermfuse-sample in your home folder when that is empty.
+                86 photos of PAD-UFES-20 with their patient data (CC BY 4.0), 12 left to label; works offline. It goes into the folder above, or dermfuse-sample
+                in your home folder when that is empty.
               </Text>
             </Group>
             {error && (
