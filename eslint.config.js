@@ -17,17 +17,13 @@ const SQL_NOT_YET_IN_DB = [
   'src/main/workbench/labelSets.ts',
   'src/main/workbench/gridIndex.ts',
   'src/main/workbench/edits.ts',
-  'src/main/ml/featureStore.ts',
   'src/main/ml/fusion/train.ts',
   'src/main/ml/fusion/dataset.ts',
   'src/main/ml/fusion/runData.ts',
-  'src/main/ml/fusion/runRow.ts',
   'src/main/ml/fusion/crossval.ts',
-  'src/main/ml/fusion/runs.ts',
   'src/main/ml/extract.ts',
   'src/main/ml/bundle/suggest.ts',
   'src/main/ml/trainBackbone.ts',
-  'src/main/project.ts',
   'src/main/images/importRun.ts',
   'src/main/images/exportCsv.ts',
   'src/main/images/relink.ts',
@@ -35,8 +31,6 @@ const SQL_NOT_YET_IN_DB = [
   'src/main/images/conflicts.ts',
   'src/main/results/review.ts',
   'src/main/results/cases.ts',
-  'src/main/api/service.ts',
-  'src/main/api/media.ts',
 ];
 
 export default tseslint.config(

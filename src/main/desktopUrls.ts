@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { contentTypeOf } from './contentTypes.ts';
 import { isInside } from './fsChecks.ts';
 
 /**
@@ -33,17 +34,6 @@ export function isOwnUrl(url: string, devServer: string | undefined): boolean {
   return devServer !== undefined && u.protocol === own.protocol && u.host === own.host;
 }
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.woff': 'font/woff',
-  '.json': 'application/json',
-};
-
 export type AppRequest = { kind: 'media'; media: 'thumb' | 'image'; id: string } | { kind: 'file'; file: string; contentType: string } | { kind: 'none' };
 
 /** What a `dermfuse://` request asks for: an image by id, or a file of the built renderer (never outside it). */
@@ -66,5 +56,5 @@ export function resolveAppRequest(url: string, rendererDir: string): AppRequest 
   const root = path.resolve(rendererDir);
   const file = path.resolve(root, `.${pathname === '/' ? '/index.html' : pathname}`);
   if (!isInside(file, root) || file === root || !fs.existsSync(file) || !fs.statSync(file).isFile()) return { kind: 'none' };
-  return { kind: 'file', file, contentType: TYPES[path.extname(file)] ?? 'application/octet-stream' };
+  return { kind: 'file', file, contentType: contentTypeOf(file) ?? 'application/octet-stream' };
 }

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DermFuseError } from '../shared/errors.ts';
-import { openDatabase, type Db } from './db/open.ts';
+import { openDatabase, repoOf, type Db } from './db/open.ts';
+import { ImportsRepo } from './db/repos/importsRepo.ts';
+import { RunsRepo } from './db/repos/runsRepo.ts';
 import { makeDirs } from './fsChecks.ts';
 import { logger } from './log.ts';
 
@@ -71,16 +73,14 @@ export class Project {
 
   private markInterruptedImports(): void {
     // A 'running' import whose process is gone was killed mid-way.
-    const running = this.db.prepare(`SELECT id, pid FROM imports WHERE status = 'running'`).all() as { id: number; pid: number }[];
+    const imports = repoOf(this.db, ImportsRepo);
+    const running = imports.runningImports();
     const dead = running.filter((r) => !isAlive(r.pid));
-    const mark = this.db.prepare(`UPDATE imports SET status = 'interrupted', finished_at = ? WHERE id = ?`);
     const now = new Date().toISOString();
-    for (const r of dead) mark.run(now, r.id);
+    for (const r of dead) imports.markInterrupted(r.id, now);
     const n = dead.length;
-    const runs = this.db.prepare(`SELECT id, pid FROM runs WHERE status = 'running'`).all() as { id: number; pid: number }[];
-    for (const r of runs.filter((x) => !isAlive(x.pid))) {
-      this.db.prepare(`UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?`).run(now, r.id);
-    }
+    const runs = repoOf(this.db, RunsRepo);
+    for (const r of runs.runningRuns().filter((x) => !isAlive(x.pid))) runs.markInterrupted(r.id, now);
     if (n > 0) {
       log.warn(`${n} import(s) were interrupted; importing the same folder again completes them`);
       // A thumbnail being written when the import was killed is a temp file that no one will rename.

@@ -10,7 +10,7 @@ import { runImport } from '../../src/main/images/importRun.ts';
 import { rangePreprocessing } from '../../src/main/ml/backboneSpec.ts';
 import { extractFeatures } from '../../src/main/ml/extract.ts';
 import { exportFeatures } from '../../src/main/ml/exportFeatures.ts';
-import { FeatureStore } from '../../src/main/ml/featureStore.ts';
+import { FeatureStore } from '../../src/main/db/repos/featureStore.ts';
 import { trainRun, type RunResult } from '../../src/main/ml/fusion/train.ts';
 import { rngFrom } from '../../src/main/ml/random.ts';
 import { Project } from '../../src/main/project.ts';

@@ -4,6 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { contentTypeOf } from '../contentTypes.ts';
 import { logger } from '../log.ts';
 import { CONTENT_SECURITY_POLICY } from '../security.ts';
 import { bearerToken, cookieToken, foreignRequest, hostPort, isJson, limitConnections, machineAddresses, MEDIA_COOKIE, sameToken } from './httpGuard.ts';
@@ -13,15 +14,6 @@ import type { Service } from './service.ts';
 const log = logger('http');
 /** Requests to the API carry small JSON; anything larger is refused before it is read. */
 const MAX_BODY_BYTES = 1 << 20;
-const STATIC_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.json': 'application/json',
-};
 
 export interface ServeOptions {
   service: Service;
@@ -131,7 +123,7 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
     const fromQuery = url.searchParams.get('token');
     const secure = opts.tls ? '; Secure' : '';
     const setCookie = sameToken(fromQuery, token) ? { 'set-cookie': `${MEDIA_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/media${secure}` } : {};
-    return send(res, 200, await fs.promises.readFile(file), STATIC_TYPES[path.extname(file)] ?? 'application/octet-stream', setCookie);
+    return send(res, 200, await fs.promises.readFile(file), contentTypeOf(file) ?? 'application/octet-stream', setCookie);
   }
 
   await new Promise<void>((resolve, reject) => {

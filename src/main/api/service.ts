@@ -5,6 +5,8 @@ import { DermFuseError, toErrorPayload } from '../../shared/errors.ts';
 import { projectInfo } from '../images/info.ts';
 import { logger } from '../log.ts';
 import { Project } from '../project.ts';
+import { repoOf } from '../db/open.ts';
+import { SettingsRepo } from '../db/repos/settingsRepo.ts';
 import { RecentProjects } from './recent.ts';
 import { browseFacets, imageDetail, listImages } from '../workbench/browse.ts';
 import { importPreview, jobFor } from './jobRequests.ts';
@@ -14,7 +16,7 @@ import { embeddingMap, labelIssues, runCases } from '../results/cases.ts';
 import { runReportView } from '../results/report.ts';
 import { runList } from '../ml/fusion/runs.ts';
 import { reviewLabel } from '../results/review.ts';
-import { FeatureStore } from '../ml/featureStore.ts';
+import { FeatureStore } from '../db/repos/featureStore.ts';
 import { catalogueEntry } from '../ml/catalogue.ts';
 import { Editor } from '../workbench/edits.ts';
 import { checkReadable, DESKTOP_ACCESS, type AccessPolicy } from './access.ts';
@@ -98,7 +100,7 @@ export class Service {
       'labels.review': async (req) => reviewLabel(this.open(), this.edits(), req, this.annotator()),
       'settings.getAnnotator': async () => this.annotator(),
       'settings.setAnnotator': async ({ name }) => {
-        this.open().db.prepare(`INSERT INTO settings (key, value) VALUES ('annotator', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(name);
+        repoOf(this.open().db, SettingsRepo).set('annotator', name);
         return name;
       },
       'suggestions.apply': async ({ bundle }) => {
@@ -144,7 +146,7 @@ export class Service {
 
   /** The annotator recorded with every edit: the project's setting, else the operating-system user. */
   private annotator(): string {
-    const stored = this.open().db.prepare(`SELECT value FROM settings WHERE key = 'annotator'`).pluck().get() as string | undefined;
+    const stored = repoOf(this.open().db, SettingsRepo).get('annotator');
     return stored ?? process.env.USER ?? process.env.USERNAME ?? 'annotator';
   }
 

@@ -41,6 +41,20 @@ export function readTransaction<R>(db: Db, fn: () => R): R {
   return db.transaction(fn).deferred();
 }
 
+const repos = new WeakMap<Db, Map<unknown, unknown>>();
+
+/**
+ * The repository of this kind for this connection, made once: its statements are prepared once per connection,
+ * not once per request.
+ */
+export function repoOf<R>(db: Db, Repo: new (db: Db) => R): R {
+  let byKind = repos.get(db);
+  if (!byKind) repos.set(db, (byKind = new Map()));
+  let repo = byKind.get(Repo) as R | undefined;
+  if (!repo) byKind.set(Repo, (repo = new Repo(db)));
+  return repo;
+}
+
 /** Applies pending migrations in one transaction; refuses a database written by a newer DermFuse. */
 export function migrate(db: Db, migrations: readonly Migration[]): void {
   const current = db.pragma('user_version', { simple: true }) as number;

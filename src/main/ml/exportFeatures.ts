@@ -2,7 +2,7 @@ import { DermFuseError } from '../../shared/errors.ts';
 import { csvCell } from '../images/csv.ts';
 import { writeOutputFile } from '../images/thumbnails.ts';
 import type { Project } from '../project.ts';
-import { FeatureStore } from './featureStore.ts';
+import { FeatureStore } from '../db/repos/featureStore.ts';
 
 /** Finds a backbone of the project by its key or by name (the most recent configuration of that name). */
 export function findBackboneKey(store: FeatureStore, ref: string): string {

@@ -8,7 +8,7 @@ import type { Project } from '../project.ts';
 import type { BackendName } from './backend.ts';
 import { backboneKey } from './backboneSpec.ts';
 import { decodeForBackbone } from './decode.ts';
-import { FeatureStore } from './featureStore.ts';
+import { FeatureStore } from '../db/repos/featureStore.ts';
 import { fitPca, pcaTransform } from './pca.ts';
 import { resolveBackbone, type BackboneOptions } from './resolveBackbone.ts';
 import { EmbedPool } from './workerPool.ts';

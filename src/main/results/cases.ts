@@ -1,7 +1,7 @@
 import { DermFuseError } from '../../shared/errors.ts';
 import { MODES, runClassOf, type CaseFilter, type CaseRow, type EmbeddingMap, type LabelIssue, type Mode } from '../../shared/results.ts';
 import { storePcaMap } from '../ml/extract.ts';
-import { FeatureStore } from '../ml/featureStore.ts';
+import { FeatureStore } from '../db/repos/featureStore.ts';
 import type { Project } from '../project.ts';
 import { currentLabels, loadRunData, metadataOf, predictedClasses, type RunData } from '../ml/fusion/runData.ts';
 

@@ -32,9 +32,11 @@ export class ImagesRepo {
   private readonly insertLesion: Statement<[string, number | null]>;
   private readonly setLesionPatient: Statement<[number, number]>;
   private readonly all: Statement<[], ImageRow>;
+  private readonly readableFiles: Statement<[number], { path: string; thumb: string | null }>;
 
   constructor(db: Db) {
     this.byExternal = db.prepare('SELECT * FROM images WHERE external_id = ?');
+    this.readableFiles = db.prepare(`SELECT path, thumb FROM images WHERE id = ? AND status = 'ok'`);
     this.insert = db.prepare(
       `INSERT INTO images (external_id, path, sha256, bytes, mtime_ms, width, height, format, thumb, status, error, created_at, updated_at)
        VALUES (@external_id, @path, @sha256, @bytes, @mtime_ms, @width, @height, @format, @thumb, @status, @error, @now, @now)`,
@@ -51,6 +53,11 @@ export class ImagesRepo {
     this.insertLesion = db.prepare('INSERT INTO lesions (external_id, patient_id) VALUES (?, ?)');
     this.setLesionPatient = db.prepare('UPDATE lesions SET patient_id = ? WHERE id = ?');
     this.all = db.prepare('SELECT * FROM images ORDER BY id');
+  }
+
+  /** The file and thumbnail of a readable image; undefined when there is no such image or it could not be read. */
+  readableFile(id: number): { path: string; thumb: string | null } | undefined {
+    return this.readableFiles.get(id);
   }
 
   byExternalId(externalId: string): ImageRow | undefined {

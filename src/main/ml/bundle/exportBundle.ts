@@ -8,7 +8,7 @@ import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
 import type { Project } from '../../project.ts';
 import { packageVersion } from '../backend.ts';
 import { folderDigest } from '../download.ts';
-import { FeatureStore } from '../featureStore.ts';
+import { FeatureStore } from '../../db/repos/featureStore.ts';
 import type { Mode } from '../fusion/crossval.ts';
 import { runModels, runReport } from '../fusion/runs.ts';
 import { readModelJson } from '../modelFiles.ts';

@@ -3,7 +3,7 @@ import type { FieldValue } from '../../../shared/types.ts';
 import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
 import type { Project } from '../../project.ts';
 import { findBackboneKey } from '../exportFeatures.ts';
-import { FeatureStore } from '../featureStore.ts';
+import { FeatureStore } from '../../db/repos/featureStore.ts';
 import type { FieldInput } from './tabular.ts';
 import { readTransaction } from '../../db/open.ts';
 

@@ -1,7 +1,7 @@
 import { DermFuseError } from '../../../shared/errors.ts';
 import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
 import type { Project } from '../../project.ts';
-import { FeatureStore } from '../featureStore.ts';
+import { FeatureStore } from '../../db/repos/featureStore.ts';
 import { applyModels } from './apply.ts';
 import type { Mode } from './crossval.ts';
 import { runModels, runReport } from './runs.ts';

@@ -1,19 +1,11 @@
 import { DermFuseError } from '../../../shared/errors.ts';
+import { repoOf } from '../../db/open.ts';
+import { RunsRepo, type RunRow } from '../../db/repos/runsRepo.ts';
 import type { Project } from '../../project.ts';
 import type { Snapshot, TrainConfig } from './dataset.ts';
 import type { RunResult } from './train.ts';
 
-/** A row of `runs` as stored: configuration, snapshot and result are JSON. */
-export interface RunRow {
-  id: number;
-  status: string;
-  config: string;
-  snapshot: string;
-  result: string | null;
-  error: string | null;
-  created_at: string;
-  finished_at: string | null;
-}
+export type { RunRow } from '../../db/repos/runsRepo.ts';
 
 /** The JSON columns of a run, parsed. */
 export interface ParsedRun {
@@ -31,12 +23,12 @@ export function parseRun(r: RunRow): ParsedRun {
 }
 
 export function allRunRows(project: Project): RunRow[] {
-  return project.db.prepare('SELECT * FROM runs ORDER BY id DESC').all() as RunRow[];
+  return repoOf(project.db, RunsRepo).list();
 }
 
 /** One run's row; NOT_FOUND naming the run when there is none. */
 export function runRow(project: Project, runId: number): RunRow {
-  const r = project.db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow | undefined;
+  const r = repoOf(project.db, RunsRepo).get(runId);
   if (!r) throw new DermFuseError('NOT_FOUND', `No run ${runId} in this project (see dermfuse runs).`);
   return r;
 }

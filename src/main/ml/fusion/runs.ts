@@ -1,5 +1,7 @@
 import { DermFuseError } from '../../../shared/errors.ts';
 import { MODES, type RunListItem } from '../../../shared/results.ts';
+import { repoOf } from '../../db/open.ts';
+import { RunsRepo } from '../../db/repos/runsRepo.ts';
 import type { Project } from '../../project.ts';
 import type { FinalModels } from './crossval.ts';
 import { allRunRows, parseRun, runRow, type RunRow } from './runRow.ts';
@@ -43,7 +45,7 @@ export function runList(project: Project): RunListItem[] {
 
 /** The models of a finished run fitted on all its images (PCA, encoder, heads, fusion, thresholds). */
 export function runModels(project: Project, runId: number): FinalModels {
-  const json = project.db.prepare('SELECT models FROM run_models WHERE run_id = ?').pluck().get(runId) as string | undefined;
+  const json = repoOf(project.db, RunsRepo).models(runId);
   if (!json) throw new DermFuseError('NOT_FOUND', `Run ${runId} has no fitted models (it did not finish).`);
   return JSON.parse(json) as FinalModels;
 }

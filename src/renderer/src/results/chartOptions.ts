@@ -2,6 +2,21 @@ import { MODES, type EmbeddingMap, type Mode, type RunReportView } from '../../.
 import type { FieldValue } from '../../../shared/types.ts';
 import type { ChartOption } from '../charts/option.ts';
 
+/** The dashed reference diagonal: chance on a ROC plot, perfect calibration on a reliability plot. */
+function diagonal(name: string) {
+  return {
+    name,
+    type: 'line',
+    showSymbol: false,
+    color: '#adb5bd',
+    lineStyle: { type: 'dashed' },
+    data: [
+      [0, 0],
+      [1, 1],
+    ],
+  };
+}
+
 /** One colour per mode everywhere: image blue, metadata orange, fused green. */
 export const MODE_COLORS: Record<Mode, string> = { image: '#1c7ed6', metadata: '#f08c00', fused: '#2f9e44' };
 const PALETTE = ['#1c7ed6', '#e03131', '#2f9e44', '#f08c00', '#7048e8', '#0c8599', '#c2255c', '#5c940d', '#495057', '#e8590c'];
@@ -27,17 +42,7 @@ export function rocOption(r: RunReportView): ChartOption {
         color: MODE_COLORS[m],
         data: r.modes[m].roc.x.map((x, i) => [x, r.modes[m].roc.y[i]]),
       })),
-      {
-        name: 'chance',
-        type: 'line',
-        showSymbol: false,
-        color: '#adb5bd',
-        lineStyle: { type: 'dashed' },
-        data: [
-          [0, 0],
-          [1, 1],
-        ],
-      },
+      diagonal('chance'),
     ],
   };
 }
@@ -66,17 +71,7 @@ export function calibrationOption(r: RunReportView): ChartOption {
         color: MODE_COLORS[m],
         data: r.modes[m].calibration.filter((b) => b.count > 0).map((b) => [b.confidence, b.accuracy, b.count]),
       })),
-      {
-        name: 'perfect',
-        type: 'line',
-        showSymbol: false,
-        color: '#adb5bd',
-        lineStyle: { type: 'dashed' },
-        data: [
-          [0, 0],
-          [1, 1],
-        ],
-      },
+      diagonal('perfect'),
     ],
   };
 }

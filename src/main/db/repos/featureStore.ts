@@ -1,5 +1,5 @@
-import { type Db, writeTransaction } from '../db/open.ts';
-import type { BackboneSpec } from './backboneSpec.ts';
+import { type Db, writeTransaction } from '../open.ts';
+import type { BackboneSpec } from '../../ml/backboneSpec.ts';
 
 export function vectorToBlob(v: Float32Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
