@@ -16,7 +16,6 @@ const SQL_NOT_YET_IN_DB = [
   'src/main/workbench/browse.ts',
   'src/main/workbench/labelSets.ts',
   'src/main/workbench/gridIndex.ts',
-  'src/main/workbench/edits.ts',
   'src/main/ml/fusion/train.ts',
   'src/main/ml/fusion/dataset.ts',
   'src/main/ml/fusion/runData.ts',
@@ -25,12 +24,6 @@ const SQL_NOT_YET_IN_DB = [
   'src/main/ml/bundle/suggest.ts',
   'src/main/ml/trainBackbone.ts',
   'src/main/images/importRun.ts',
-  'src/main/images/exportCsv.ts',
-  'src/main/images/relink.ts',
-  'src/main/images/info.ts',
-  'src/main/images/conflicts.ts',
-  'src/main/results/review.ts',
-  'src/main/results/cases.ts',
 ];
 
 export default tseslint.config(

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { ImagesRepo } from '../db/repos/imagesRepo.ts';
 import type { Project } from '../project.ts';
 import { scanImages } from './scan.ts';
-import { writeTransaction } from '../db/open.ts';
+import { repoOf, writeTransaction } from '../db/open.ts';
 
 export interface RelinkSummary {
   missing: number;
@@ -25,7 +25,7 @@ export async function relinkImages(project: Project, dir: string): Promise<Relin
       .digest('hex');
     if (!bySha.has(sha)) bySha.set(sha, f.path);
   }
-  const update = project.db.prepare('UPDATE images SET path = ?, mtime_ms = ?, updated_at = ? WHERE id = ?');
+  const images = repoOf(project.db, ImagesRepo);
   const stillMissing: string[] = [];
   let relinked = 0;
   writeTransaction(project.db, () => {
@@ -35,7 +35,7 @@ export async function relinkImages(project: Project, dir: string): Promise<Relin
         stillMissing.push(m.external_id);
         continue;
       }
-      update.run(found, Math.floor(fs.statSync(found).mtimeMs), new Date().toISOString(), m.id);
+      images.moved(m.id, found, Math.floor(fs.statSync(found).mtimeMs));
       relinked++;
     }
   })();

@@ -4,6 +4,8 @@ import { storePcaMap } from '../ml/extract.ts';
 import { FeatureStore } from '../db/repos/featureStore.ts';
 import type { Project } from '../project.ts';
 import { currentLabels, loadRunData, metadataOf, predictedClasses, type RunData } from '../ml/fusion/runData.ts';
+import { repoOf } from '../db/open.ts';
+import { ReviewsRepo } from '../db/repos/reviewsRepo.ts';
 
 export interface CaseQuery {
   runId: number;
@@ -116,12 +118,9 @@ export function labelIssues(project: Project, runId: number, mode: Mode = 'fused
   const d = loadRunData(project, runId);
   const now = currentLabels(project, runId, d.labelSetId);
   const reviews = new Map(
-    (
-      project.db.prepare(`SELECT image_id, decision FROM label_reviews WHERE run_id = ? ORDER BY id`).all(runId) as {
-        image_id: number;
-        decision: 'keep' | 'relabel';
-      }[]
-    ).map((r) => [r.image_id, r.decision]),
+    repoOf(project.db, ReviewsRepo)
+      .ofRunImages(runId)
+      .map((r) => [r.image_id, r.decision]),
   );
   return confidentLearning(d, d.probs[mode]).map((x) => ({
     imageId: d.imageIds[x.index]!,
@@ -140,12 +139,7 @@ export function labelIssues(project: Project, runId: number, mode: Mode = 'fused
 export function embeddingMap(project: Project, runId: number, mode: Mode = 'fused'): EmbeddingMap {
   const d = loadRunData(project, runId);
   const key = d.result.backbone;
-  const mapRows = () =>
-    project.db
-      .prepare(
-        `SELECT i.id, m.x, m.y FROM feature_maps m JOIN images i ON i.sha256 = m.sha256 WHERE m.backbone_key = ? AND m.method = 'pca' AND i.status = 'ok'`,
-      )
-      .all(key) as { id: number; x: number; y: number }[];
+  const mapRows = () => new FeatureStore(project.db).mapPoints(key);
   let rows = mapRows();
   if (rows.length === 0) {
     const store = new FeatureStore(project.db);

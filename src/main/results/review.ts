@@ -3,7 +3,8 @@ import type { Editor } from '../workbench/edits.ts';
 import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import type { Project } from '../project.ts';
 import { currentLabels, loadRunData } from '../ml/fusion/runData.ts';
-import { writeTransaction } from '../db/open.ts';
+import { repoOf, writeTransaction } from '../db/open.ts';
+import { ReviewsRepo } from '../db/repos/reviewsRepo.ts';
 
 export interface ReviewRequest {
   runId: number;
@@ -32,10 +33,8 @@ export function reviewLabel(project: Project, editor: Editor, req: ReviewRequest
     throw new DermFuseError('UNSUPPORTED', 'This run was trained on a label set that is not the primary one: relabel in that label set from the CLI.');
   writeTransaction(project.db, () => {
     editor.setLabel(req.imageId, target, false, author);
-    const annotationId = project.db.prepare('SELECT MAX(id) FROM annotations WHERE image_id = ?').pluck().get(req.imageId) as number;
-    project.db
-      .prepare(`INSERT INTO label_reviews (image_id, run_id, decision, annotation_id, author, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
-      .run(req.imageId, req.runId, req.decision, annotationId, author, new Date().toISOString());
+    const annotationId = repoOf(project.db, LabelsRepo).lastAnnotationId(req.imageId);
+    repoOf(project.db, ReviewsRepo).add(req.imageId, req.runId, req.decision, annotationId, author);
   })();
   return { currentLabel: target, review: req.decision };
 }

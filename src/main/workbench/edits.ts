@@ -1,10 +1,11 @@
 import { DermFuseError } from '../../shared/errors.ts';
 import type { FieldValue } from '../../shared/types.ts';
 import { FieldsRepo, toField, type FieldRow } from '../db/repos/fieldsRepo.ts';
+import { ImagesRepo } from '../db/repos/imagesRepo.ts';
 import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import type { Project } from '../project.ts';
 import { editThrough, patchField, patchLabels } from './gridIndex.ts';
-import { writeTransaction } from '../db/open.ts';
+import { repoOf, writeTransaction } from '../db/open.ts';
 
 /** What an undo puts back. */
 export type UndoEntry =
@@ -66,20 +67,16 @@ export class Editor {
     const labels = new LabelsRepo(db);
     const set = labels.primarySet();
     if (!set) throw new DermFuseError('NOT_FOUND', 'The project has no label set yet.');
-    const classId =
-      className === null
-        ? null
-        : (db.prepare('SELECT id FROM classes WHERE label_set_id = ? AND name = ?').pluck().get(set.id, className) as number | undefined);
+    const classId = className === null ? null : labels.classId(set.id, className);
     if (classId === undefined) throw new DermFuseError('NOT_FOUND', `No class "${className}" in label set "${set.name}".`);
     this.requireImages(imageIds);
-    const current = db.prepare('SELECT class_id, unsure FROM current_labels WHERE image_id = ? AND label_set_id = ?');
     const batch: UndoBatch = [];
     editThrough(
       this.project,
       () =>
         writeTransaction(db, () => {
           for (const imageId of imageIds) {
-            const before = current.get(imageId, set.id) as { class_id: number | null; unsure: number } | undefined;
+            const before = labels.current(imageId, set.id);
             // A single edit is always written (it may only toggle "unsure"); a batch skips images it would not change.
             if (imageIds.length > 1 && before && before.class_id === classId && (before.unsure === 1) === unsure) continue;
             labels.annotate(imageId, set.id, classId, author, 'user', unsure);
@@ -161,13 +158,7 @@ export class Editor {
   }
 
   private requireImages(ids: number[]): void {
-    const known = this.project.db
-      .prepare(`SELECT COUNT(*) FROM images WHERE id IN (SELECT DISTINCT value FROM json_each(?))`)
-      .pluck()
-      .get(JSON.stringify(ids)) as number;
-    if (known !== new Set(ids).size) {
-      const missing = ids.find((id) => !this.project.db.prepare('SELECT 1 FROM images WHERE id = ?').get(id));
-      throw new DermFuseError('NOT_FOUND', `No image ${missing} in this project.`);
-    }
+    const missing = repoOf(this.project.db, ImagesRepo).firstUnknown(ids);
+    if (missing !== undefined) throw new DermFuseError('NOT_FOUND', `No image ${missing} in this project.`);
   }
 }

@@ -66,6 +66,15 @@ export class FeatureStore {
     return rows.map((r) => ({ imageId: r.id, externalId: r.external_id, sha256: r.sha256, vector: blobToVector(r.vector) }));
   }
 
+  /** The stored 2-D PCA map of a backbone's features, one point per readable image that has one. */
+  mapPoints(key: string): { id: number; x: number; y: number }[] {
+    return this.db
+      .prepare(
+        `SELECT i.id, m.x, m.y FROM feature_maps m JOIN images i ON i.sha256 = m.sha256 WHERE m.backbone_key = ? AND m.method = 'pca' AND i.status = 'ok'`,
+      )
+      .all(key) as { id: number; x: number; y: number }[];
+  }
+
   putMap(key: string, method: 'pca' | 'umap', points: { sha256: string; x: number; y: number }[]): void {
     const del = this.db.prepare('DELETE FROM feature_maps WHERE backbone_key = ? AND method = ?');
     const add = this.db.prepare('INSERT INTO feature_maps (backbone_key, method, sha256, x, y) VALUES (?, ?, ?, ?, ?)');

@@ -109,6 +109,11 @@ export class FieldsRepo {
     return r ? { value: decodeValue(field.type, r.num, r.text), source: r.source } : null;
   }
 
+  /** The stored values of one image, by field id. */
+  valuesOf(imageId: number): { field_id: number; num: number | null; text: string | null }[] {
+    return this.imageValues.all(imageId);
+  }
+
   /**
    * Typed metadata of each image, one row per image in `fields` order; null where a value is missing, and for a
    * field the project does not have (undefined). One query per image.

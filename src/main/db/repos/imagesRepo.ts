@@ -33,10 +33,32 @@ export class ImagesRepo {
   private readonly setLesionPatient: Statement<[number, number]>;
   private readonly all: Statement<[], ImageRow>;
   private readonly readableFiles: Statement<[number], { path: string; thumb: string | null }>;
+  private readonly countIn: Statement<[string], number>;
+  private readonly exists: Statement<[number], number>;
+  private readonly movePath: Statement<[string, number, string, number]>;
+  private readonly countBy: Statement<[], { ok: number; failed: number; patients: number; lesions: number }>;
+  private readonly exportList: Statement<[number], { id: number; external_id: string; patient: string | null; lesion: string | null; label: string | null }>;
 
   constructor(db: Db) {
     this.byExternal = db.prepare('SELECT * FROM images WHERE external_id = ?');
     this.readableFiles = db.prepare(`SELECT path, thumb FROM images WHERE id = ? AND status = 'ok'`);
+    this.countIn = db.prepare<[string], number>('SELECT COUNT(*) FROM images WHERE id IN (SELECT DISTINCT value FROM json_each(?))').pluck();
+    this.exists = db.prepare<[number], number>('SELECT 1 FROM images WHERE id = ?').pluck();
+    this.movePath = db.prepare('UPDATE images SET path = ?, mtime_ms = ?, updated_at = ? WHERE id = ?');
+    this.countBy = db.prepare(
+      `SELECT COUNT(*) FILTER (WHERE status = 'ok') AS ok, COUNT(*) FILTER (WHERE status = 'error') AS failed,
+              COUNT(DISTINCT patient_id) FILTER (WHERE status = 'ok') AS patients, COUNT(DISTINCT lesion_id) FILTER (WHERE status = 'ok') AS lesions
+       FROM images`,
+    );
+    this.exportList = db.prepare(
+      `SELECT i.id, i.external_id, p.external_id AS patient, le.external_id AS lesion, c.name AS label
+       FROM images i
+       LEFT JOIN patients p ON p.id = i.patient_id
+       LEFT JOIN lesions le ON le.id = i.lesion_id
+       LEFT JOIN current_labels l ON l.image_id = i.id AND l.label_set_id = ?
+       LEFT JOIN classes c ON c.id = l.class_id
+       ORDER BY i.external_id`,
+    );
     this.insert = db.prepare(
       `INSERT INTO images (external_id, path, sha256, bytes, mtime_ms, width, height, format, thumb, status, error, created_at, updated_at)
        VALUES (@external_id, @path, @sha256, @bytes, @mtime_ms, @width, @height, @format, @thumb, @status, @error, @now, @now)`,
@@ -53,6 +75,27 @@ export class ImagesRepo {
     this.insertLesion = db.prepare('INSERT INTO lesions (external_id, patient_id) VALUES (?, ?)');
     this.setLesionPatient = db.prepare('UPDATE lesions SET patient_id = ? WHERE id = ?');
     this.all = db.prepare('SELECT * FROM images ORDER BY id');
+  }
+
+  /** The first of `ids` that names no image, or undefined when all do. */
+  firstUnknown(ids: number[]): number | undefined {
+    if (this.countIn.get(JSON.stringify(ids)) === new Set(ids).size) return undefined;
+    return ids.find((id) => this.exists.get(id) === undefined);
+  }
+
+  /** Records that an image's file moved (relink); its content was checked to be the same. */
+  moved(id: number, path: string, mtimeMs: number): void {
+    this.movePath.run(path, mtimeMs, new Date().toISOString(), id);
+  }
+
+  /** Readable and unreadable images, and the patients and lesions of the readable ones. */
+  counts(): { ok: number; failed: number; patients: number; lesions: number } {
+    return this.countBy.get()!;
+  }
+
+  /** Every image with its patient, lesion and current label in a set, by image id: what export-csv writes. */
+  exportRows(labelSetId: number): { id: number; external_id: string; patient: string | null; lesion: string | null; label: string | null }[] {
+    return this.exportList.all(labelSetId);
   }
 
   /** The file and thumbnail of a readable image; undefined when there is no such image or it could not be read. */

@@ -21,6 +21,10 @@ export class LabelsRepo {
   private readonly lastImport: Statement<[number, number], { class_id: number | null }>;
   private readonly insertAnnotation: Statement<[number, number, number | null, number, string, string, string]>;
   private readonly counts: Statement<[number], { name: string; n: number }>;
+  private readonly currentOf: Statement<[number, number], { class_id: number | null; unsure: number }>;
+  private readonly lastAnnotation: Statement<[number], number>;
+  private readonly labelledCount: Statement<[number], number>;
+  private readonly sameBytesOtherLabel: Statement<[number], { sha256: string; pairs: string }>;
 
   constructor(db: Db) {
     this.setByName = db.prepare('SELECT id, name, is_primary FROM label_sets WHERE name = ?');
@@ -36,6 +40,20 @@ export class LabelsRepo {
     this.lastImport = db.prepare(`SELECT class_id FROM annotations WHERE image_id = ? AND label_set_id = ? AND source = 'import' ORDER BY id DESC LIMIT 1`);
     this.insertAnnotation = db.prepare(
       `INSERT INTO annotations (image_id, label_set_id, class_id, unsure, author, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.currentOf = db.prepare('SELECT class_id, unsure FROM current_labels WHERE image_id = ? AND label_set_id = ?');
+    this.lastAnnotation = db.prepare<[number], number>('SELECT MAX(id) FROM annotations WHERE image_id = ?').pluck();
+    this.labelledCount = db
+      .prepare<[number], number>(
+        `SELECT COUNT(*) FROM current_labels l JOIN images i ON i.id = l.image_id WHERE l.label_set_id = ? AND l.class_id IS NOT NULL AND i.status = 'ok'`,
+      )
+      .pluck();
+    this.sameBytesOtherLabel = db.prepare(
+      `SELECT i.sha256, group_concat(i.external_id || '=' || c.name, ', ') AS pairs
+       FROM images i JOIN current_labels l ON l.image_id = i.id AND l.label_set_id = ?
+       JOIN classes c ON c.id = l.class_id
+       WHERE i.status = 'ok'
+       GROUP BY i.sha256 HAVING COUNT(DISTINCT l.class_id) > 1`,
     );
     this.counts = db.prepare(
       `SELECT c.name, (SELECT COUNT(*) FROM current_labels l JOIN images i ON i.id = l.image_id
@@ -74,6 +92,31 @@ export class LabelsRepo {
   }
 
   /** Current label counts per class of a label set, over readable images. */
+  /** The id of a class of a set by name; undefined when the set has no such class. */
+  classId(labelSetId: number, name: string): number | undefined {
+    return this.classByName.get(labelSetId, name)?.id;
+  }
+
+  /** An image's current label in a set (undefined: never labelled). */
+  current(imageId: number, labelSetId: number): { class_id: number | null; unsure: number } | undefined {
+    return this.currentOf.get(imageId, labelSetId);
+  }
+
+  /** The newest annotation of an image (a review points at the annotation it made or kept). */
+  lastAnnotationId(imageId: number): number {
+    return this.lastAnnotation.get(imageId)!;
+  }
+
+  /** Readable images with a label in the set. */
+  labelled(labelSetId: number): number {
+    return this.labelledCount.get(labelSetId)!;
+  }
+
+  /** Byte-identical images (same SHA-256) whose current labels differ, with their "id=label" pairs. */
+  conflictingCopies(labelSetId: number): { sha256: string; pairs: string }[] {
+    return this.sameBytesOtherLabel.all(labelSetId);
+  }
+
   classCounts(labelSetId: number): Record<string, number> {
     const out: Record<string, number> = {};
     for (const r of this.counts.all(labelSetId)) out[r.name] = r.n;
