@@ -19,11 +19,7 @@ const SQL_NOT_YET_IN_DB = [
   'src/main/ml/fusion/train.ts',
   'src/main/ml/fusion/dataset.ts',
   'src/main/ml/fusion/runData.ts',
-  'src/main/ml/fusion/crossval.ts',
-  'src/main/ml/extract.ts',
-  'src/main/ml/bundle/suggest.ts',
   'src/main/ml/trainBackbone.ts',
-  'src/main/images/importRun.ts',
 ];
 
 export default tseslint.config(

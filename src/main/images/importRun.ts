@@ -14,7 +14,8 @@ import type { ScannedFile } from './scan.ts';
 import { MAX_INPUT_PIXELS, processImage, thumbnailRelPath, writeAtomic } from './thumbnails.ts';
 import { parseCell } from './values.ts';
 import { findLabelConflicts } from './conflicts.ts';
-import { writeTransaction } from '../db/open.ts';
+import { repoOf, writeTransaction } from '../db/open.ts';
+import { ImportsRepo } from '../db/repos/importsRepo.ts';
 
 const log = logger('import');
 
@@ -54,11 +55,8 @@ export async function runImport(project: Project, plan: ImportPlan, opts: Import
   const maxPixels = opts.maxPixels ?? MAX_INPUT_PIXELS;
   const progress = throttleProgress(opts.onProgress, opts.progressIntervalMs);
 
-  const importId = Number(
-    db
-      .prepare(`INSERT INTO imports (images_dir, metadata_path, options, pid, status, started_at) VALUES (?, ?, ?, ?, 'running', ?)`)
-      .run(plan.imagesDir, plan.metadataPath, JSON.stringify(plan.mapping ?? {}), process.pid, new Date().toISOString()).lastInsertRowid,
-  );
+  const imports = repoOf(db, ImportsRepo);
+  const importId = imports.start(plan.imagesDir, plan.metadataPath, JSON.stringify(plan.mapping ?? {}));
 
   // The schema first, in one transaction: fields (the stored type wins), the label set and its classes.
   const columnOf = new Map(plan.header.map((h, i) => [h, i] as const));
@@ -173,16 +171,7 @@ export async function runImport(project: Project, plan: ImportPlan, opts: Import
     seconds: (Date.now() - started) / 1000,
   };
   const cancelled = opts.signal?.aborted ?? false;
-  writeTransaction(db, () => {
-    db.prepare(`UPDATE imports SET status = ?, summary = ?, finished_at = ? WHERE id = ?`).run(
-      cancelled ? 'cancelled' : 'done',
-      JSON.stringify({ ...summary, errors: undefined }),
-      new Date().toISOString(),
-      importId,
-    );
-    const add = db.prepare('INSERT INTO import_problems (import_id, source, message) VALUES (?, ?, ?)');
-    for (const p of problems) add.run(importId, p.source, p.message);
-  })();
+  writeTransaction(db, () => imports.finish(importId, cancelled ? 'cancelled' : 'done', JSON.stringify({ ...summary, errors: undefined }), problems))();
   if (cancelled) {
     throw new DermFuseError('CANCELLED', `Import cancelled after ${done} of ${total} images; what was done is kept. Import again to complete it.`);
   }

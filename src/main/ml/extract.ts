@@ -12,6 +12,8 @@ import { FeatureStore } from '../db/repos/featureStore.ts';
 import { fitPca, pcaTransform } from './pca.ts';
 import { resolveBackbone, type BackboneOptions } from './resolveBackbone.ts';
 import { EmbedPool } from './workerPool.ts';
+import { repoOf } from '../db/open.ts';
+import { ImagesRepo } from '../db/repos/imagesRepo.ts';
 
 const log = logger('extract');
 
@@ -51,7 +53,7 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
   const key = backboneKey(spec, digest);
   const store = new FeatureStore(project.db);
 
-  const rows = project.db.prepare(`SELECT sha256, MIN(path) AS path FROM images WHERE status = 'ok' GROUP BY sha256 ORDER BY MIN(id)`).all() as Item[];
+  const rows: Item[] = repoOf(project.db, ImagesRepo).distinctContents();
   const cachedSet = store.cachedHashes(key);
   const todo = rows.filter((r) => !cachedSet.has(r.sha256));
   const failures: ImportProblem[] = [];
@@ -63,7 +65,7 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
     return {
       backbone: spec.name,
       key,
-      dim: pool?.dim ?? (project.db.prepare('SELECT dim FROM backbones WHERE key = ?').pluck().get(key) as number | undefined) ?? 0,
+      dim: pool?.dim ?? store.backbone(key)?.dim ?? 0,
       images: rows.length,
       extracted,
       cached: rows.length - todo.length,

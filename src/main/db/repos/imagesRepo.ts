@@ -34,6 +34,8 @@ export class ImagesRepo {
   private readonly all: Statement<[], ImageRow>;
   private readonly readableFiles: Statement<[number], { path: string; thumb: string | null }>;
   private readonly countIn: Statement<[string], number>;
+  private readonly unlabelledIn: Statement<[number], { id: number; external_id: string; path: string }>;
+  private readonly contents: Statement<[], { sha256: string; path: string }>;
   private readonly exists: Statement<[number], number>;
   private readonly movePath: Statement<[string, number, string, number]>;
   private readonly countBy: Statement<[], { ok: number; failed: number; patients: number; lesions: number }>;
@@ -42,6 +44,11 @@ export class ImagesRepo {
   constructor(db: Db) {
     this.byExternal = db.prepare('SELECT * FROM images WHERE external_id = ?');
     this.readableFiles = db.prepare(`SELECT path, thumb FROM images WHERE id = ? AND status = 'ok'`);
+    this.unlabelledIn = db.prepare(
+      `SELECT i.id, i.external_id, i.path FROM images i LEFT JOIN current_labels l ON l.image_id = i.id AND l.label_set_id = ?
+       WHERE i.status = 'ok' AND l.class_id IS NULL ORDER BY i.id`,
+    );
+    this.contents = db.prepare(`SELECT sha256, MIN(path) AS path FROM images WHERE status = 'ok' GROUP BY sha256 ORDER BY MIN(id)`);
     this.countIn = db.prepare<[string], number>('SELECT COUNT(*) FROM images WHERE id IN (SELECT DISTINCT value FROM json_each(?))').pluck();
     this.exists = db.prepare<[number], number>('SELECT 1 FROM images WHERE id = ?').pluck();
     this.movePath = db.prepare('UPDATE images SET path = ?, mtime_ms = ?, updated_at = ? WHERE id = ?');
@@ -75,6 +82,16 @@ export class ImagesRepo {
     this.insertLesion = db.prepare('INSERT INTO lesions (external_id, patient_id) VALUES (?, ?)');
     this.setLesionPatient = db.prepare('UPDATE lesions SET patient_id = ? WHERE id = ?');
     this.all = db.prepare('SELECT * FROM images ORDER BY id');
+  }
+
+  /** Readable images without a label in the set, by id. */
+  unlabelled(labelSetId: number): { id: number; external_id: string; path: string }[] {
+    return this.unlabelledIn.all(labelSetId);
+  }
+
+  /** One file per distinct content (byte-identical copies share their features), in import order. */
+  distinctContents(): { sha256: string; path: string }[] {
+    return this.contents.all();
   }
 
   /** The first of `ids` that names no image, or undefined when all do. */

@@ -5,7 +5,9 @@ import type { Project } from '../../project.ts';
 import type { BackendName } from '../backend.ts';
 import { loadBundle } from './loadBundle.ts';
 import { scoreImages } from './predict.ts';
-import { writeTransaction } from '../../db/open.ts';
+import { repoOf, writeTransaction } from '../../db/open.ts';
+import { ImagesRepo } from '../../db/repos/imagesRepo.ts';
+import { SuggestionsRepo } from '../../db/repos/suggestionsRepo.ts';
 
 /**
  * Applies a bundle to the project's unlabelled images and stores each prediction as a suggestion (the class and its
@@ -19,12 +21,7 @@ export async function suggestFromBundle(
   const bundle = loadBundle(bundleDir);
   const set = new LabelsRepo(project.db).primarySet();
   if (!set) throw new DermFuseError('NOT_FOUND', 'The project has no label set to suggest labels for.');
-  const images = project.db
-    .prepare(
-      `SELECT i.id, i.external_id, i.path FROM images i LEFT JOIN current_labels l ON l.image_id = i.id AND l.label_set_id = ?
-       WHERE i.status = 'ok' AND l.class_id IS NULL ORDER BY i.id`,
-    )
-    .all(set.id) as { id: number; external_id: string; path: string }[];
+  const images = repoOf(project.db, ImagesRepo).unlabelled(set.id);
   const repo = new FieldsRepo(project.db);
   const fields = bundle.pre.mode === 'image' ? [] : bundle.pre.fields.map((f) => repo.get(f.name));
   const meta = repo.rows(
@@ -37,16 +34,13 @@ export async function suggestFromBundle(
     meta,
     backend,
   );
-  const put = project.db.prepare(
-    `INSERT INTO suggestions (image_id, label, probability, bundle, created_at) VALUES (?, ?, ?, ?, ?)
-     ON CONFLICT (image_id) DO UPDATE SET label = excluded.label, probability = excluded.probability, bundle = excluded.bundle, created_at = excluded.created_at`,
-  );
+  const suggestions = repoOf(project.db, SuggestionsRepo);
   const now = new Date().toISOString();
   let suggested = 0;
   writeTransaction(project.db, () => {
     for (const r of rows) {
       if (!r.predicted) continue;
-      put.run(Number(r.imageId), r.predicted, r.probabilities[r.predicted]!, bundle.dir, now);
+      suggestions.put(Number(r.imageId), r.predicted, r.probabilities[r.predicted]!, bundle.dir, now);
       suggested++;
     }
   })();
