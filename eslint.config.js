@@ -16,9 +16,7 @@ const SQL_NOT_YET_IN_DB = [
   'src/main/workbench/browse.ts',
   'src/main/workbench/labelSets.ts',
   'src/main/workbench/gridIndex.ts',
-  'src/main/ml/fusion/train.ts',
   'src/main/ml/fusion/dataset.ts',
-  'src/main/ml/fusion/runData.ts',
   'src/main/ml/trainBackbone.ts',
 ];
 

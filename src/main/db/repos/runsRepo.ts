@@ -13,6 +13,18 @@ export interface RunRow {
   finished_at: string | null;
 }
 
+/**
+ * SQL for an image's cross-validation group (over `images i`, `patients p`, `lesions le`): its patient, else its
+ * lesion, else the image itself; the same unit the bootstrap resamples.
+ */
+export function groupExpression(group: 'patient' | 'lesion' | 'image'): string {
+  return group === 'patient'
+    ? 'COALESCE(p.external_id, le.external_id, i.external_id)'
+    : group === 'lesion'
+      ? 'COALESCE(le.external_id, i.external_id)'
+      : 'i.external_id';
+}
+
 /** Training runs: their rows, fitted models, and the runs of processes that died. */
 export class RunsRepo {
   private readonly all: Statement<[], RunRow>;
@@ -20,13 +32,27 @@ export class RunsRepo {
   private readonly modelsJson: Statement<[number], string>;
   private readonly running: Statement<[], { id: number; pid: number }>;
   private readonly interrupt: Statement<[string, number]>;
+  private readonly insert: Statement<[number, string, string, string]>;
+  private readonly end: Statement<[string, string, string, number]>;
+  private readonly addPrediction: Statement<[number, number, number, number, string, string, string]>;
+  private readonly addModels: Statement<[number, string]>;
+  private readonly done: Statement<[string, string, number]>;
+  private readonly labels: Statement<[number, number], { id: number; trained: number; name: string | null }>;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.all = db.prepare('SELECT * FROM runs ORDER BY id DESC');
+    this.labels = db.prepare(
+      'SELECT p.image_id AS id, p.label AS trained, c.name FROM run_predictions p LEFT JOIN current_labels l ON l.image_id = p.image_id AND l.label_set_id = ? LEFT JOIN classes c ON c.id = l.class_id WHERE p.run_id = ?',
+    );
     this.one = db.prepare('SELECT * FROM runs WHERE id = ?');
     this.modelsJson = db.prepare<[number], string>('SELECT models FROM run_models WHERE run_id = ?').pluck();
     this.running = db.prepare(`SELECT id, pid FROM runs WHERE status = 'running'`);
     this.interrupt = db.prepare(`UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?`);
+    this.insert = db.prepare(`INSERT INTO runs (status, pid, config, snapshot, created_at) VALUES ('running', ?, ?, ?, ?)`);
+    this.end = db.prepare(`UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?`);
+    this.addPrediction = db.prepare('INSERT INTO run_predictions (run_id, image_id, fold, label, image, metadata, fused) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.addModels = db.prepare('INSERT INTO run_models (run_id, models) VALUES (?, ?)');
+    this.done = db.prepare(`UPDATE runs SET status = 'done', result = ?, finished_at = ? WHERE id = ?`);
   }
 
   /** Every run, newest first. */
@@ -41,6 +67,51 @@ export class RunsRepo {
   /** The final models of a finished run, as stored JSON; undefined when it did not finish. */
   models(runId: number): string | undefined {
     return this.modelsJson.get(runId);
+  }
+
+  /** Records a run as running in this process, with its configuration and dataset snapshot (JSON); returns its id. */
+  start(config: string, snapshot: string): number {
+    return Number(this.insert.run(process.pid, config, snapshot, new Date().toISOString()).lastInsertRowid);
+  }
+
+  /** A run that ended without results. */
+  stop(id: number, status: 'failed' | 'cancelled', message: string): void {
+    this.end.run(status, message, new Date().toISOString(), id);
+  }
+
+  /** One image's out-of-fold prediction (JSON probabilities per mode). Call inside the finishing transaction. */
+  putPrediction(runId: number, imageId: number, fold: number, label: number, probs: { image: string; metadata: string; fused: string }): void {
+    this.addPrediction.run(runId, imageId, fold, label, probs.image, probs.metadata, probs.fused);
+  }
+
+  /** The run's final models and result; it is done. Call inside the finishing transaction, after its predictions. */
+  finish(runId: number, models: string, result: string): void {
+    this.addModels.run(runId, models);
+    this.done.run(result, new Date().toISOString(), runId);
+  }
+
+  /** A run's out-of-fold predictions (JSON per mode), in image-id text order. */
+  predictions(runId: number): { image_id: number; external_id: string; fold: number; label: number; image: string; metadata: string; fused: string }[] {
+    return this.db
+      .prepare(
+        'SELECT p.image_id, i.external_id, p.fold, p.label, p.image, p.metadata, p.fused FROM run_predictions p JOIN images i ON i.id = p.image_id WHERE p.run_id = ? ORDER BY i.external_id',
+      )
+      .all(runId) as { image_id: number; external_id: string; fold: number; label: number; image: string; metadata: string; fused: string }[];
+  }
+
+  /** The bootstrap unit (patient, else lesion, else image, as the run grouped) of each of a run's images. */
+  groupUnits(runId: number, group: 'patient' | 'lesion' | 'image'): { id: number; grp: string }[] {
+    return this.db
+      .prepare(
+        `SELECT i.id, ${groupExpression(group)} AS grp FROM run_predictions r JOIN images i ON i.id = r.image_id
+         LEFT JOIN patients p ON p.id = i.patient_id LEFT JOIN lesions le ON le.id = i.lesion_id WHERE r.run_id = ?`,
+      )
+      .all(runId) as { id: number; grp: string }[];
+  }
+
+  /** Each of a run's images with the label it trained on (a run class index) and its label in the set now. */
+  labelsNow(runId: number, labelSetId: number): { id: number; trained: number; name: string | null }[] {
+    return this.labels.all(labelSetId, runId);
   }
 
   /** Runs marked running, with the process that runs them. */

@@ -6,6 +6,7 @@ import { findBackboneKey } from '../exportFeatures.ts';
 import { FeatureStore } from '../../db/repos/featureStore.ts';
 import type { FieldInput } from './tabular.ts';
 import { readTransaction } from '../../db/open.ts';
+import { groupExpression } from '../../db/repos/runsRepo.ts';
 
 export interface TrainConfig {
   label: string;
@@ -44,18 +45,6 @@ export interface Dataset {
   fields: FieldInput[];
   meta: FieldValue[][];
   snapshot: Snapshot;
-}
-
-/**
- * SQL for an image's cross-validation group (over `images i`, `patients p`, `lesions le`): its patient, else its
- * lesion, else the image itself; the same unit the bootstrap resamples.
- */
-export function groupExpression(group: 'patient' | 'lesion' | 'image'): string {
-  return group === 'patient'
-    ? 'COALESCE(p.external_id, le.external_id, i.external_id)'
-    : group === 'lesion'
-      ? 'COALESCE(le.external_id, i.external_id)'
-      : 'i.external_id';
 }
 
 /**

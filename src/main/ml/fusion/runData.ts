@@ -1,11 +1,12 @@
 import { DermFuseError } from '../../../shared/errors.ts';
 import type { FieldValue } from '../../../shared/types.ts';
+import { repoOf } from '../../db/open.ts';
 import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
+import { RunsRepo } from '../../db/repos/runsRepo.ts';
 import { MODES, runClassOf, type Mode } from '../../../shared/results.ts';
 import type { Project } from '../../project.ts';
 import { parseRun, runRow, type ParsedRun, type RunRow } from './runRow.ts';
 import type { RunResult } from './train.ts';
-import { groupExpression } from './dataset.ts';
 
 /** A finished run's stored out-of-fold predictions, in the order of its images. */
 export interface RunData {
@@ -27,11 +28,7 @@ export function loadRunData(project: Project, runId: number): RunData {
   const { cfg, snap, result } = parseRun(row);
   if (row.status !== 'done' || !result) throw new DermFuseError('NOT_FOUND', `Run ${runId} is ${row.status}: only finished runs have results.`);
   const C = result.classes.length;
-  const preds = project.db
-    .prepare(
-      'SELECT p.image_id, i.external_id, p.fold, p.label, p.image, p.metadata, p.fused FROM run_predictions p JOIN images i ON i.id = p.image_id WHERE p.run_id = ? ORDER BY i.external_id',
-    )
-    .all(runId) as { image_id: number; external_id: string; fold: number; label: number; image: string; metadata: string; fused: string }[];
+  const preds = repoOf(project.db, RunsRepo).predictions(runId);
   const probs = Object.fromEntries(MODES.map((m) => [m, new Float64Array(preds.length * C)])) as Record<Mode, Float64Array>;
   preds.forEach((p, i) => {
     for (const m of MODES) probs[m].set(JSON.parse(p[m]) as number[], i * C);
@@ -70,23 +67,14 @@ export function predictedClasses(d: RunData, mode: Mode): Int32Array {
 
 /** The bootstrap unit of each of the run's images, in RunData order: grouped as the run grouped its folds. */
 export function bootstrapUnits(project: Project, d: RunData): string[] {
-  const rows = project.db
-    .prepare(
-      `SELECT i.id, ${groupExpression(d.cfg.group as 'patient' | 'lesion' | 'image')} AS grp FROM run_predictions r JOIN images i ON i.id = r.image_id
-       LEFT JOIN patients p ON p.id = i.patient_id LEFT JOIN lesions le ON le.id = i.lesion_id WHERE r.run_id = ?`,
-    )
-    .all(d.runId) as { id: number; grp: string }[];
+  const rows = repoOf(project.db, RunsRepo).groupUnits(d.runId, d.cfg.group as 'patient' | 'lesion' | 'image');
   const unit = new Map(rows.map((r) => [r.id, r.grp]));
   return d.imageIds.map((id) => unit.get(id)!);
 }
 
 /** Current labels of the run's images (null: cleared), by image id. */
 export function currentLabels(project: Project, runId: number, labelSetId: number): Map<number, string | null> {
-  const rows = project.db
-    .prepare(
-      'SELECT p.image_id AS id, c.name FROM run_predictions p LEFT JOIN current_labels l ON l.image_id = p.image_id AND l.label_set_id = ? LEFT JOIN classes c ON c.id = l.class_id WHERE p.run_id = ?',
-    )
-    .all(labelSetId, runId) as { id: number; name: string | null }[];
+  const rows = repoOf(project.db, RunsRepo).labelsNow(runId, labelSetId);
   return new Map(rows.map((r) => [r.id, r.name]));
 }
 
@@ -94,11 +82,7 @@ export function currentLabels(project: Project, runId: number, labelSetId: numbe
 export function staleImageCount(project: Project, row: RunRow): number {
   const { cfg, snap, result } = parseRun(row);
   if (row.status !== 'done' || !result) return 0;
-  const rows = project.db
-    .prepare(
-      'SELECT p.label AS trained, c.name FROM run_predictions p LEFT JOIN current_labels l ON l.image_id = p.image_id AND l.label_set_id = ? LEFT JOIN classes c ON c.id = l.class_id WHERE p.run_id = ?',
-    )
-    .all(snap.labelSetId, row.id) as { trained: number; name: string | null }[];
+  const rows = repoOf(project.db, RunsRepo).labelsNow(row.id, snap.labelSetId);
   return rows.filter((r) => runClassOf(cfg.positive, result.classes, r.name) !== r.trained).length;
 }
 

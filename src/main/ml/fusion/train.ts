@@ -10,7 +10,8 @@ import { loadDataset, type TrainConfig } from './dataset.ts';
 import type { Evaluation } from './evaluate.ts';
 import type { FusionReply, FusionRequest } from './fusionWorker.ts';
 import { detectLeakage } from './leakage.ts';
-import { writeTransaction } from '../../db/open.ts';
+import { repoOf, writeTransaction } from '../../db/open.ts';
+import { RunsRepo } from '../../db/repos/runsRepo.ts';
 
 const log = logger('train');
 
@@ -73,13 +74,9 @@ export async function trainRun(project: Project, cfg: TrainConfig, opts: TrainOp
   const nGroups = new Set(ds.groups).size;
   if (nGroups < cfg.folds) throw new DermFuseError('INVALID_ARGUMENT', `${cfg.folds} folds need at least ${cfg.folds} ${cfg.group}s; there are ${nGroups}.`);
 
-  const runId = Number(
-    project.db
-      .prepare(`INSERT INTO runs (status, pid, config, snapshot, created_at) VALUES ('running', ?, ?, ?, ?)`)
-      .run(process.pid, JSON.stringify({ ...cfg, fieldsUsed: chosen }), JSON.stringify(ds.snapshot), new Date().toISOString()).lastInsertRowid,
-  );
-  const fail = (status: 'failed' | 'cancelled', message: string) =>
-    project.db.prepare(`UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?`).run(status, message, new Date().toISOString(), runId);
+  const runs = repoOf(project.db, RunsRepo);
+  const runId = runs.start(JSON.stringify({ ...cfg, fieldsUsed: chosen }), JSON.stringify(ds.snapshot));
+  const fail = (status: 'failed' | 'cancelled', message: string) => runs.stop(runId, status, message);
 
   const worker = spawnWorker('fusion/fusionWorker');
   const onAbort = () => worker.postMessage({ type: 'stop' } satisfies FusionRequest);
@@ -148,12 +145,13 @@ function storeRun(project: Project, runId: number, result: RunResult, cv: CrossV
   const db = project.db;
   const C = result.classes.length;
   const row = (a: Float64Array, i: number) => JSON.stringify(Array.from(a.subarray(i * C, (i + 1) * C), (x) => Math.round(x * 1e6) / 1e6));
-  const put = db.prepare('INSERT INTO run_predictions (run_id, image_id, fold, label, image, metadata, fused) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const runs = repoOf(db, RunsRepo);
   writeTransaction(db, () => {
-    imageIds.forEach((id, i) => put.run(runId, id, cv.fold[i]!, labels[i]!, row(cv.oof.image, i), row(cv.oof.metadata, i), row(cv.oof.fused, i)));
+    imageIds.forEach((id, i) =>
+      runs.putPrediction(runId, id, cv.fold[i]!, labels[i]!, { image: row(cv.oof.image, i), metadata: row(cv.oof.metadata, i), fused: row(cv.oof.fused, i) }),
+    );
     // Typed arrays (PCA mean and components) as plain arrays: JSON would write them as {"0": …} objects.
     const plain = (_k: string, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v);
-    db.prepare('INSERT INTO run_models (run_id, models) VALUES (?, ?)').run(runId, JSON.stringify(cv.final, plain));
-    db.prepare(`UPDATE runs SET status = 'done', result = ?, finished_at = ? WHERE id = ?`).run(JSON.stringify(result), new Date().toISOString(), runId);
+    runs.finish(runId, JSON.stringify(cv.final, plain), JSON.stringify(result));
   })();
 }
