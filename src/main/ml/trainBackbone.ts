@@ -61,15 +61,7 @@ export async function trainBackbone(project: Project, opts: TrainBackboneOptions
   const started = performance.now();
   const labelSet = new LabelsRepo(project.db).primarySet();
   if (!labelSet) throw new DermFuseError('NOT_FOUND', 'The project has no labels yet: import a CSV with a label column or label images first.');
-  const rows = project.db
-    .prepare(
-      `SELECT i.id, i.path, i.sha256, c.name AS label, COALESCE(p.external_id, le.external_id, i.external_id) AS grp
-       FROM images i JOIN current_labels l ON l.image_id = i.id AND l.label_set_id = ?
-       JOIN classes c ON c.id = l.class_id
-       LEFT JOIN patients p ON p.id = i.patient_id LEFT JOIN lesions le ON le.id = i.lesion_id
-       WHERE i.status = 'ok' ORDER BY i.id`,
-    )
-    .all(labelSet.id) as { id: number; path: string; sha256: string; label: string; grp: string }[];
+  const rows = new LabelsRepo(project.db).labelledImages(labelSet.id, 'patient', 'id');
   const classes = [...new Set(rows.map((r) => r.label))].sort();
   if (classes.length < 2)
     throw new DermFuseError('INVALID_ARGUMENT', `Training needs at least two classes; label set "${labelSet.name}" has ${classes.length}.`);

@@ -1,11 +1,21 @@
 import { paletteColor } from '../../../shared/types.ts';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../open.ts';
+import { groupExpression } from './runsRepo.ts';
 
 export interface LabelSetRow {
   id: number;
   name: string;
   is_primary: number;
+}
+
+export interface LabelledImage {
+  id: number;
+  external_id: string;
+  path: string;
+  sha256: string;
+  label: string;
+  grp: string;
 }
 
 export type AnnotationSource = 'import' | 'user' | 'model';
@@ -26,7 +36,7 @@ export class LabelsRepo {
   private readonly labelledCount: Statement<[number], number>;
   private readonly sameBytesOtherLabel: Statement<[number], { sha256: string; pairs: string }>;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.setByName = db.prepare('SELECT id, name, is_primary FROM label_sets WHERE name = ?');
     this.primary = db.prepare('SELECT id, name, is_primary FROM label_sets ORDER BY is_primary DESC, id LIMIT 1');
     this.insertSet = db.prepare('INSERT INTO label_sets (name, is_primary, created_at) VALUES (?, ?, ?)');
@@ -115,6 +125,39 @@ export class LabelsRepo {
   /** Byte-identical images (same SHA-256) whose current labels differ, with their "id=label" pairs. */
   conflictingCopies(labelSetId: number): { sha256: string; pairs: string }[] {
     return this.sameBytesOtherLabel.all(labelSetId);
+  }
+
+  /** A label set by name. */
+  setNamed(name: string): LabelSetRow | undefined {
+    return this.setByName.get(name);
+  }
+
+  /** Every label set's name. */
+  setNames(): string[] {
+    return this.db.prepare<[], string>('SELECT name FROM label_sets').pluck().all();
+  }
+
+  /**
+   * Readable images labelled in a set, with their class name and cross-validation group (patient, else lesion, else
+   * the image), ordered by image id text (the same folds in every project) or by row id.
+   */
+  labelledImages(labelSetId: number, group: 'patient' | 'lesion' | 'image', order: 'external_id' | 'id'): LabelledImage[] {
+    return this.db
+      .prepare(
+        `SELECT i.id, i.external_id, i.path, i.sha256, c.name AS label, ${groupExpression(group)} AS grp
+         FROM images i JOIN current_labels l ON l.image_id = i.id AND l.label_set_id = ?
+         JOIN classes c ON c.id = l.class_id
+         LEFT JOIN patients p ON p.id = i.patient_id LEFT JOIN lesions le ON le.id = i.lesion_id
+         WHERE i.status = 'ok' ORDER BY ${order === 'id' ? 'i.id' : 'i.external_id'}`,
+      )
+      .all(labelSetId) as LabelledImage[];
+  }
+
+  /** The newest annotation and metadata edit ids: what a training run saw. */
+  editMarks(): { maxAnnotationId: number; maxFieldEditId: number } {
+    return this.db
+      .prepare('SELECT (SELECT COALESCE(MAX(id), 0) FROM annotations) AS maxAnnotationId, (SELECT COALESCE(MAX(id), 0) FROM field_edits) AS maxFieldEditId')
+      .get() as { maxAnnotationId: number; maxFieldEditId: number };
   }
 
   classCounts(labelSetId: number): Record<string, number> {

@@ -5,8 +5,8 @@ import type { Project } from '../../project.ts';
 import { findBackboneKey } from '../exportFeatures.ts';
 import { FeatureStore } from '../../db/repos/featureStore.ts';
 import type { FieldInput } from './tabular.ts';
-import { readTransaction } from '../../db/open.ts';
-import { groupExpression } from '../../db/repos/runsRepo.ts';
+import { readTransaction, repoOf } from '../../db/open.ts';
+import { LabelsRepo } from '../../db/repos/labelsRepo.ts';
 
 export interface TrainConfig {
   label: string;
@@ -54,25 +54,17 @@ export interface Dataset {
 export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
   const db = project.db;
   return readTransaction(db, () => {
-    const set = db.prepare('SELECT id, name FROM label_sets WHERE name = ?').get(cfg.label) as { id: number; name: string } | undefined;
+    const labelsRepo = repoOf(db, LabelsRepo);
+    const set = labelsRepo.setNamed(cfg.label);
     if (!set) {
-      const known = (db.prepare('SELECT name FROM label_sets').pluck().all() as string[]).join(', ') || 'none';
+      const known = labelsRepo.setNames().join(', ') || 'none';
       throw new DermFuseError('NOT_FOUND', `--label ${cfg.label}: no such label set. Label sets of this project: ${known}.`);
     }
     const store = new FeatureStore(db);
     const backboneKey = cfg.backbone ? findBackboneKey(store, cfg.backbone) : store.backbones()[0]?.key;
     if (!backboneKey) throw new DermFuseError('NOT_FOUND', 'No image features in this project yet: run dermfuse extract first.');
     const vectors = new Map(store.imageVectors(backboneKey).map((v) => [v.imageId, v.vector]));
-    const groupExpr = groupExpression(cfg.group);
-    const rows = db
-      .prepare(
-        `SELECT i.id, i.external_id, i.sha256, c.name AS label, ${groupExpr} AS grp
-         FROM images i JOIN current_labels l ON l.image_id = i.id AND l.label_set_id = ?
-         JOIN classes c ON c.id = l.class_id
-         LEFT JOIN patients p ON p.id = i.patient_id LEFT JOIN lesions le ON le.id = i.lesion_id
-         WHERE i.status = 'ok' ORDER BY i.external_id`,
-      )
-      .all(set.id) as { id: number; external_id: string; sha256: string; label: string; grp: string }[];
+    const rows = labelsRepo.labelledImages(set.id, cfg.group, 'external_id');
     // Rows in image-id text order, not row-id order (row ids follow import completion, which parallel thumbnailing
     // makes vary): the same data and seed then give the same folds in every project.
     const usable = rows.filter((r) => vectors.has(r.id));
@@ -112,8 +104,7 @@ export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
       snapshot: {
         labelSetId: set.id,
         labelSet: set.name,
-        maxAnnotationId: (db.prepare('SELECT COALESCE(MAX(id), 0) FROM annotations').pluck().get() as number) ?? 0,
-        maxFieldEditId: (db.prepare('SELECT COALESCE(MAX(id), 0) FROM field_edits').pluck().get() as number) ?? 0,
+        ...labelsRepo.editMarks(),
         backboneKey,
         images: usable.length,
         skippedWithoutFeatures: rows.length - usable.length,
