@@ -2,6 +2,8 @@ import { DermFuseError } from '../../shared/errors.ts';
 import type { FieldFilter, FieldType } from '../../shared/types.ts';
 import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import type { Project } from '../project.ts';
+import { repoOf } from '../db/open.ts';
+import { GridRepo } from '../db/repos/gridRepo.ts';
 
 /**
  * The grid's filter-and-sort index: the columns the browser filters and sorts by, held in typed arrays, one slot
@@ -42,9 +44,7 @@ const indexes = new WeakMap<Project, GridIndex>();
 
 /** Changes whenever anything is written to the file, by this connection or another. */
 export function writeVersion(project: Project): string {
-  const data = project.db.pragma('data_version', { simple: true }) as number;
-  const own = project.db.prepare('SELECT total_changes()').pluck().get() as number;
-  return `${data}:${own}`;
+  return repoOf(project.db, GridRepo).writeVersion();
 }
 
 function codeOf(map: Map<string, number>, list: string[], s: string): number {
@@ -60,9 +60,10 @@ function codeOf(map: Map<string, number>, list: string[], s: string): number {
 function build(project: Project, version: string): GridIndex {
   const db = project.db;
   const labelSetId = new LabelsRepo(db).primarySet()?.id ?? -1;
-  const rows = db.prepare(`SELECT id, external_id FROM images WHERE status = 'ok' ORDER BY external_id`).raw().all() as [number, string][];
+  const grid = repoOf(db, GridRepo);
+  const rows = grid.readableImages();
   const n = rows.length;
-  const maxId = (db.prepare('SELECT COALESCE(MAX(id), 0) FROM images').pluck().get() as number) + 1;
+  const maxId = grid.idBound();
   const ix: GridIndex = {
     version,
     labelSetId,
@@ -74,14 +75,11 @@ function build(project: Project, version: string): GridIndex {
     columns: new Map(),
   };
   rows.forEach((r, i) => (ix.slotOf[r[0]] = i));
-  for (const [id, cls] of db
-    .prepare('SELECT image_id, class_id FROM current_labels WHERE label_set_id = ? AND class_id IS NOT NULL')
-    .raw()
-    .iterate(labelSetId) as IterableIterator<[number, number]>) {
+  for (const [id, cls] of grid.labelledImages(labelSetId)) {
     const s = slot(ix, id);
     if (s >= 0) ix.label[s] = cls;
   }
-  for (const f of db.prepare('SELECT id, name, type FROM fields').all() as { id: number; name: string; type: FieldType }[]) {
+  for (const f of grid.fields()) {
     ix.columns.set(f.name, { id: f.id, name: f.name, type: f.type, loaded: false, num: null, code: null, dict: [], codes: new Map(), rank: null });
   }
   return ix;
@@ -100,10 +98,7 @@ function whoOf(project: Project, ix: GridIndex): NonNullable<GridIndex['who']> {
     authorCodes: new Map<string, number>(),
     labelledAt: new Array<string>(n).fill(''),
   };
-  for (const [id, author, at] of project.db
-    .prepare('SELECT image_id, author, created_at FROM current_labels WHERE label_set_id = ?')
-    .raw()
-    .iterate(ix.labelSetId) as IterableIterator<[number, string, string]>) {
+  for (const [id, author, at] of repoOf(project.db, GridRepo).labelAuthors(ix.labelSetId)) {
     const s = slot(ix, id);
     if (s < 0) continue;
     who.author[s] = codeOf(who.authorCodes, who.authors, author);
@@ -120,8 +115,7 @@ function load(project: Project, ix: GridIndex, col: Column): Column {
   const textual = col.type === 'category' || col.type === 'text';
   col.num = textual ? null : new Float64Array(n).fill(NaN);
   col.code = textual ? new Int32Array(n).fill(-1) : null;
-  const sql = textual ? 'SELECT image_id, text FROM field_values WHERE field_id = ?' : 'SELECT image_id, num FROM field_values WHERE field_id = ?';
-  for (const [id, v] of project.db.prepare(sql).raw().iterate(col.id) as IterableIterator<[number, number | string | null]>) {
+  for (const [id, v] of repoOf(project.db, GridRepo).fieldColumn(col.id, textual)) {
     const s = slot(ix, id);
     if (s < 0) continue;
     if (col.num) col.num[s] = (v as number | null) ?? NaN;
@@ -160,11 +154,11 @@ export function editThrough<T>(project: Project, write: () => T, patch: (ix: Gri
 
 /** Re-reads the current label of some images into the index (after the editor wrote them). */
 export function patchLabels(project: Project, ix: GridIndex, imageIds: number[]): void {
-  const get = project.db.prepare('SELECT class_id, author, created_at FROM current_labels WHERE image_id = ? AND label_set_id = ?');
+  const grid = repoOf(project.db, GridRepo);
   for (const id of imageIds) {
     const s = slot(ix, id);
     if (s < 0) continue;
-    const r = get.get(id, ix.labelSetId) as { class_id: number | null; author: string; created_at: string } | undefined;
+    const r = grid.currentLabel(id, ix.labelSetId);
     ix.label[s] = r?.class_id ?? -1;
     if (ix.who) {
       ix.who.author[s] = r ? codeOf(ix.who.authorCodes, ix.who.authors, r.author) : -1;
@@ -178,11 +172,11 @@ export function patchField(project: Project, ix: GridIndex, field: string, image
   const col = ix.columns.get(field);
   // A column not read yet will be read as it is now when first needed.
   if (!col?.loaded) return;
-  const get = project.db.prepare('SELECT v.num, v.text FROM field_values v JOIN fields f ON f.id = v.field_id WHERE v.image_id = ? AND f.name = ?');
+  const grid = repoOf(project.db, GridRepo);
   for (const id of imageIds) {
     const s = slot(ix, id);
     if (s < 0) continue;
-    const r = get.get(id, field) as { num: number | null; text: string | null } | undefined;
+    const r = grid.fieldValue(id, field);
     if (col.num) col.num[s] = r?.num ?? NaN;
     else col.code![s] = r?.text == null ? -1 : codeOf(col.codes, col.dict, r.text);
   }
@@ -257,10 +251,9 @@ function sortRanks(project: Project, ix: GridIndex, by: string): Int32Array | nu
   if (by === 'id') return null;
   if (by === 'label') {
     const names = new Map(
-      (project.db.prepare('SELECT id, name FROM classes WHERE label_set_id = ?').all(ix.labelSetId) as { id: number; name: string }[]).map((c) => [
-        c.id,
-        c.name,
-      ]),
+      repoOf(project.db, GridRepo)
+        .classesOf(ix.labelSetId)
+        .map((c) => [c.id, c.name]),
     );
     return ranks(ix, (s) => (ix.label[s]! < 0 ? null : (names.get(ix.label[s]!) ?? null)));
   }
