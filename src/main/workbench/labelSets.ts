@@ -2,7 +2,8 @@ import { DermFuseError } from '../../shared/errors.ts';
 import type { DerivedTarget, LabelClass, LabelSetInfo } from '../../shared/types.ts';
 import { LabelsRepo, type LabelSetRow } from '../db/repos/labelsRepo.ts';
 import type { Project } from '../project.ts';
-import { writeTransaction } from '../db/open.ts';
+import { repoOf, writeTransaction } from '../db/open.ts';
+import { LabelSetsRepo } from '../db/repos/labelSetsRepo.ts';
 
 /** Keys the browser uses for something else: a class cannot take them. */
 const RESERVED_KEYS = new Set(['u', 'a', ' ']);
@@ -21,16 +22,12 @@ function primary(project: Project): LabelSetRow {
 /** The primary label set with its classes (colour, hotkey, current count) and derived targets. */
 export function labelSetInfo(project: Project, name?: string): LabelSetInfo {
   const db = project.db;
-  const set = name ? (db.prepare('SELECT id, name, is_primary FROM label_sets WHERE name = ?').get(name) as LabelSetRow | undefined) : primary(project);
+  const set = name ? repoOf(db, LabelsRepo).setNamed(name) : primary(project);
   if (!set) throw new DermFuseError('NOT_FOUND', `No label set "${name}".`);
   const counts = new LabelsRepo(db).classCounts(set.id);
-  const classes = (
-    db.prepare('SELECT name, color, hotkey FROM classes WHERE label_set_id = ? AND retired = 0 ORDER BY position').all(set.id) as Omit<LabelClass, 'count'>[]
-  ).map((c) => ({ ...c, count: counts[c.name] ?? 0 }));
-  const targets = (
-    db.prepare('SELECT name, classes FROM derived_targets WHERE label_set_id = ? ORDER BY name').all(set.id) as { name: string; classes: string }[]
-  ).map((t) => ({ name: t.name, classes: JSON.parse(t.classes) as string[] }));
-  return { name: set.name, classes, targets };
+  const sets = repoOf(db, LabelSetsRepo);
+  const classes: LabelClass[] = sets.activeClasses(set.id).map((c) => ({ ...c, count: counts[c.name] ?? 0 }));
+  return { name: set.name, classes, targets: sets.targets(set.id) };
 }
 
 /** Checks an edit of the label set; throws naming the class, key or target at fault. */
@@ -69,23 +66,10 @@ export function saveLabelSet(project: Project, edit: LabelSetEdit): LabelSetInfo
   check(edit, labelSetInfo(project).classes);
   writeTransaction(db, () => {
     const keep = new Set(edit.classes.map((c) => c.name));
-    const existing = db.prepare('SELECT id, name FROM classes WHERE label_set_id = ?').all(set.id) as { id: number; name: string }[];
-    for (const c of existing) {
-      // A class no image has now but the label history names is retired (kept for the history, out of every list).
-      if (!keep.has(c.name)) {
-        const referenced = db.prepare('SELECT 1 FROM annotations WHERE class_id = ? LIMIT 1').get(c.id);
-        if (referenced) db.prepare('UPDATE classes SET hotkey = NULL, retired = 1 WHERE id = ?').run(c.id);
-        else db.prepare('DELETE FROM classes WHERE id = ?').run(c.id);
-      }
-    }
-    const upsert = db.prepare(
-      `INSERT INTO classes (label_set_id, name, color, hotkey, position) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (label_set_id, name) DO UPDATE SET color = excluded.color, hotkey = excluded.hotkey, position = excluded.position, retired = 0`,
-    );
-    edit.classes.forEach((c, i) => upsert.run(set.id, c.name, c.color, c.hotkey, i));
-    db.prepare('DELETE FROM derived_targets WHERE label_set_id = ?').run(set.id);
-    const addTarget = db.prepare('INSERT INTO derived_targets (label_set_id, name, classes) VALUES (?, ?, ?)');
-    for (const t of edit.targets) addTarget.run(set.id, t.name, JSON.stringify(t.classes));
+    const sets = repoOf(db, LabelSetsRepo);
+    for (const c of sets.allClasses(set.id)) if (!keep.has(c.name)) sets.remove(c.id);
+    edit.classes.forEach((c, i) => sets.put(set.id, c.name, c.color, c.hotkey, i));
+    sets.setTargets(set.id, edit.targets);
   })();
   return labelSetInfo(project);
 }
