@@ -6,8 +6,10 @@
 import { z } from 'zod';
 import type { ErrorPayload } from './errors.ts';
 import { CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, type RunListItem, type RunReportView } from './results.ts';
+import { GROUP_BY } from './jobs.ts';
 import {
   MAX_VALUE_CHARS,
+  PRESET_NAMES,
   type BrowseFacets,
   type ImageDetail,
   type ImageList,
@@ -17,9 +19,12 @@ import {
   type ProjectInfo,
 } from './types.ts';
 
-/** Declares a call: the request schema, with the response type carried along as a phantom. */
-function call<Req extends z.ZodType, Res>(request: Req): { request: Req; response: Res } {
-  return { request, response: undefined as unknown as Res };
+/**
+ * Declares a call: `call<Response>()(requestSchema)`. The response type is named; the request type is the schema's
+ * own, so each schema is written once.
+ */
+function call<Res>() {
+  return <Req extends z.ZodType>(request: Req): { request: Req; response: Res } => ({ request, response: undefined as unknown as Res });
 }
 
 const projectDir = z.string().min(1, 'choose a project folder').max(4096);
@@ -58,7 +63,7 @@ const fieldValue = z.union([z.number(), z.string().max(MAX_VALUE_CHARS), z.boole
 const ImportRequestSchema = z.object({
   imagesDir: z.string().min(1, 'choose the image folder').max(4096),
   metadataPath: z.string().max(4096).optional(),
-  preset: z.enum(['auto', 'isic', 'ham10000', 'pad-ufes-20', 'generic']).optional(),
+  preset: z.enum(PRESET_NAMES).optional(),
   idColumn: z.string().max(200).optional(),
   labelColumn: z.string().max(200).optional(),
   patientColumn: z.string().max(200).optional(),
@@ -75,7 +80,7 @@ const JobRequest = z.discriminatedUnion('kind', [
     target: z.string().max(200).optional(),
     positive: z.array(z.string().max(200)).max(200).optional(),
     fields: z.array(fieldName).max(200).optional(),
-    group: z.enum(['patient', 'lesion', 'image']).optional(),
+    group: z.enum(GROUP_BY).optional(),
     folds: z.number().int().min(2).max(20).optional(),
     backbone: z.string().max(200).optional(),
     seed: z.number().int().min(1).max(1_000_000).optional(),
@@ -106,74 +111,64 @@ const jobId = z.object({ id: z.number().int().positive() });
 
 export const API = {
   /** Creates a project folder (or opens it if it is one) and makes it the open project. */
-  'project.create': call<z.ZodObject<{ dir: typeof projectDir }>, ProjectInfo>(z.object({ dir: projectDir })),
+  'project.create': call<ProjectInfo>()(z.object({ dir: projectDir })),
   /** Opens an existing project. */
-  'project.open': call<z.ZodObject<{ dir: typeof projectDir }>, ProjectInfo>(z.object({ dir: projectDir })),
+  'project.open': call<ProjectInfo>()(z.object({ dir: projectDir })),
   /** Creates the built-in PAD-UFES-20 sample project in `dir` (default: dermfuse-sample in the home folder) and opens it; opens it when it is already there. */
-  'project.sample': call<z.ZodObject<{ dir: z.ZodOptional<typeof projectDir> }>, ProjectInfo>(z.object({ dir: projectDir.optional() })),
+  'project.sample': call<ProjectInfo>()(z.object({ dir: projectDir.optional() })),
   /** Counts and schema of the open project. */
-  'project.info': call<z.ZodObject<{}>, ProjectInfo>(z.object({})),
+  'project.info': call<ProjectInfo>()(z.object({})),
   /** Recently opened project folders, newest first. */
-  'project.recent': call<z.ZodObject<{}>, string[]>(z.object({})),
+  'project.recent': call<string[]>()(z.object({})),
   /** A page of images of the open project, filtered, with the counts the browser shows. */
-  'images.list': call<typeof ListRequest, ImageList>(ListRequest),
+  'images.list': call<ImageList>()(ListRequest),
   /** One image with its metadata, label history and related images. */
-  'images.get': call<z.ZodObject<{ id: typeof imageId }>, ImageDetail>(z.object({ id: imageId })),
+  'images.get': call<ImageDetail>()(z.object({ id: imageId })),
   /** Sets (or clears, with null) the label of an image; recorded with the annotator and time. */
-  'labels.set': call<typeof LabelRequest, ImageDetail>(LabelRequest),
+  'labels.set': call<ImageDetail>()(LabelRequest),
   /** Undoes the last label or metadata edit of this session (itself recorded as an edit). */
-  'edits.undo': call<z.ZodObject<{}>, { image: ImageDetail | null; images: number }>(z.object({})),
+  'edits.undo': call<{ image: ImageDetail | null; images: number }>()(z.object({})),
   /** Sets one label on many images (grid multi-select): one edit, undone as one. */
-  'labels.setMany': call<z.ZodObject<{ imageIds: typeof imageIds; className: z.ZodNullable<z.ZodString> }>, { changed: number }>(
-    z.object({ imageIds, className: z.string().max(200).nullable() }),
-  ),
+  'labels.setMany': call<{ changed: number }>()(z.object({ imageIds, className: z.string().max(200).nullable() })),
   /** Sets one metadata value on many images, each checked; nothing is written if any is invalid. */
-  'fields.setMany': call<z.ZodObject<{ imageIds: typeof imageIds; field: typeof fieldName; value: typeof fieldValue }>, { changed: number }>(
-    z.object({ imageIds, field: fieldName, value: fieldValue }),
-  ),
+  'fields.setMany': call<{ changed: number }>()(z.object({ imageIds, field: fieldName, value: fieldValue })),
   /** Observed values and ranges of every field, and the annotators: what the filter panel offers. */
-  'images.facets': call<z.ZodObject<{}>, BrowseFacets>(z.object({})),
+  'images.facets': call<BrowseFacets>()(z.object({})),
   /** The primary label set: classes with colours and hotkeys, and derived targets. */
-  'labelSets.get': call<z.ZodObject<{}>, LabelSetInfo>(z.object({})),
+  'labelSets.get': call<LabelSetInfo>()(z.object({})),
   /** Saves the label-set editor: classes (new ones added, unused ones removed, order kept), colours, hotkeys, targets. */
-  'labelSets.save': call<typeof LabelSetSave, LabelSetInfo>(LabelSetSave),
+  'labelSets.save': call<LabelSetInfo>()(LabelSetSave),
   /** What an import would do (preset, mapping, types, problems), before anything is written. */
-  'import.plan': call<typeof ImportRequestSchema, ImportPreview>(ImportRequestSchema),
+  'import.plan': call<ImportPreview>()(ImportRequestSchema),
   /** Starts long work (import, feature extraction, training) as a job; one at a time. */
-  'jobs.start': call<typeof JobRequest, JobInfo>(JobRequest),
-  'jobs.list': call<z.ZodObject<{}>, JobInfo[]>(z.object({})),
+  'jobs.start': call<JobInfo>()(JobRequest),
+  'jobs.list': call<JobInfo[]>()(z.object({})),
   /** Answers as soon as the job has news past `after` (a version), or after 15 s: progress as a long poll. */
-  'jobs.watch': call<z.ZodObject<{ id: z.ZodNumber; after: z.ZodNumber }>, JobInfo>(
-    z.object({ id: z.number().int().positive(), after: z.number().int().min(-1) }),
-  ),
-  'jobs.cancel': call<typeof jobId, JobInfo>(jobId),
+  'jobs.watch': call<JobInfo>()(z.object({ id: z.number().int().positive(), after: z.number().int().min(-1) })),
+  'jobs.cancel': call<JobInfo>()(jobId),
   /** Feature sets of the project (one per backbone configuration), for the training form. */
-  'features.list': call<z.ZodObject<{}>, { key: string; name: string; dim: number; count: number }[]>(z.object({})),
+  'features.list': call<{ key: string; name: string; dim: number; count: number }[]>()(z.object({})),
   /** Training runs with their configuration and headline metrics, newest first. */
-  'runs.list': call<z.ZodObject<{}>, RunListItem[]>(z.object({})),
+  'runs.list': call<RunListItem[]>()(z.object({})),
   /** The three modes side by side: intervals, paired tests, curves, calibration, confusion matrices, subgroups. */
-  'runs.report': call<z.ZodObject<{ runId: typeof runId; curveClass: z.ZodOptional<z.ZodString> }>, RunReportView>(
-    z.object({ runId, curveClass: z.string().max(200).optional() }),
-  ),
+  'runs.report': call<RunReportView>()(z.object({ runId, curveClass: z.string().max(200).optional() })),
   /** The images behind a number: a confusion cell, the mistakes, where the metadata changed the answer; worst first. */
-  'runs.cases': call<typeof CasesRequest, { total: number; rows: CaseRow[] }>(CasesRequest),
+  'runs.cases': call<{ total: number; rows: CaseRow[] }>()(CasesRequest),
   /** Likely label errors by confident learning, most suspect first, with the decisions taken. */
-  'runs.labelIssues': call<z.ZodObject<{ runId: typeof runId }>, LabelIssue[]>(z.object({ runId })),
+  'runs.labelIssues': call<LabelIssue[]>()(z.object({ runId })),
   /** The 2-D map of the run's features with label, prediction, correctness and every field. */
-  'runs.map': call<z.ZodObject<{ runId: typeof runId }>, EmbeddingMap>(z.object({ runId })),
+  'runs.map': call<EmbeddingMap>()(z.object({ runId })),
   /** Keeps (re-confirms) or changes a label from the label-error review; recorded as an annotation and a review. */
-  'labels.review': call<typeof ReviewRequest, { currentLabel: string | null; review: 'keep' | 'relabel' }>(ReviewRequest),
+  'labels.review': call<{ currentLabel: string | null; review: 'keep' | 'relabel' }>()(ReviewRequest),
   /** Sets a metadata value after checking it against the field's type and allowed values. */
-  'fields.set': call<typeof FieldRequest, ImageDetail>(FieldRequest),
+  'fields.set': call<ImageDetail>()(FieldRequest),
   /** The annotator name stored with every edit. */
-  'settings.getAnnotator': call<z.ZodObject<{}>, string>(z.object({})),
-  'settings.setAnnotator': call<z.ZodObject<{ name: z.ZodString }>, string>(z.object({ name: z.string().trim().min(1).max(100) })),
+  'settings.getAnnotator': call<string>()(z.object({})),
+  'settings.setAnnotator': call<string>()(z.object({ name: z.string().trim().min(1).max(100) })),
   /** Applies an exported bundle to the unlabelled images; its predictions become suggestions. */
-  'suggestions.apply': call<z.ZodObject<{ bundle: z.ZodString }>, { suggested: number; failed: number; classes: string[] }>(
-    z.object({ bundle: z.string().min(1).max(4096) }),
-  ),
+  'suggestions.apply': call<{ suggested: number; failed: number; classes: string[] }>()(z.object({ bundle: z.string().min(1).max(4096) })),
   /** Asks the desktop for a folder (Electron only; elsewhere UNSUPPORTED and the UI takes a typed path). */
-  'system.pickFolder': call<z.ZodObject<{ title: z.ZodOptional<z.ZodString> }>, string | null>(z.object({ title: z.string().max(200).optional() })),
+  'system.pickFolder': call<string | null>()(z.object({ title: z.string().max(200).optional() })),
 } as const;
 
 export type Api = typeof API;

@@ -1,8 +1,13 @@
 /** Long work as the contract carries it: a job per kind, each with its own typed result. */
 import type { ImportProblem, ImportSummary, Progress } from './types.ts';
+import type { Mode } from './results.ts';
 
 export const JOB_KINDS = ['import', 'extract', 'train'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
+
+/** How cross-validation folds (and bootstrap resamples) keep images together. */
+export const GROUP_BY = ['patient', 'lesion', 'image'] as const;
+export type GroupBy = (typeof GROUP_BY)[number];
 
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -78,7 +83,7 @@ export interface TrainSummary {
   classes: string[];
   folds: number;
   groups: number;
-  groupBy: 'patient' | 'lesion' | 'image';
+  groupBy: GroupBy;
   images: number;
   backbone: string;
   fieldsUsed: string[];
@@ -86,7 +91,7 @@ export interface TrainSummary {
   leakage: LeakageWarning[];
   fusion: string;
   fusionPerFold: string[];
-  modes: Record<'image' | 'metadata' | 'fused', { auc: number; aucCI: [number, number]; balancedAccuracy: number; balancedAccuracyCI: [number, number] }>;
+  modes: Record<Mode, { auc: number; aucCI: [number, number]; balancedAccuracy: number; balancedAccuracyCI: [number, number] }>;
   fusedVsImage: Comparison;
   fusedVsMetadata: Comparison;
   fusedBeatsBoth: boolean;

@@ -7,6 +7,7 @@ import { trainRun, type RunResult } from '../ml/fusion/train.ts';
 import type { TrainConfig } from '../ml/fusion/dataset.ts';
 import { optionalString, positiveInt, requireString } from './args.ts';
 import { withProject, type Command } from './commands.ts';
+import { GROUP_BY } from '../../shared/jobs.ts';
 
 const list = (v: string | undefined) =>
   v
@@ -25,7 +26,7 @@ function describe(r: RunResult): string {
     ...r.leakage.filter((w) => r.fieldsUsed.includes(w.field)).map((w) => `  WARNING ${w.field}: ${w.message}`),
     `  mode       AUC    95% CI           balanced accuracy`,
   ];
-  for (const m of ['image', 'metadata', 'fused'] as const) {
+  for (const m of MODES) {
     const x = r.modes[m];
     lines.push(`  ${m.padEnd(10)} ${f3(x.auc)}  [${f3(x.aucCI[0])}, ${f3(x.aucCI[1])}]   ${f3(x.balancedAccuracy)}`);
   }
@@ -57,7 +58,7 @@ export const RUN_COMMANDS: Record<string, Command> = {
     positionals: ['DIR'],
     async run(v, [dir], ctx) {
       const group = (optionalString(v, 'group') ?? 'patient') as TrainConfig['group'];
-      if (!['patient', 'lesion', 'image'].includes(group)) throw new DermFuseError('INVALID_ARGUMENT', '--group must be patient, lesion or image');
+      if (!(GROUP_BY as readonly string[]).includes(group)) throw new DermFuseError('INVALID_ARGUMENT', `--group must be ${GROUP_BY.join(', ')}`);
       const folds = positiveInt(optionalString(v, 'folds'), 'folds') ?? 5;
       if (folds < 2) throw new DermFuseError('INVALID_ARGUMENT', '--folds must be 2 or more');
       return withProject(dir!, async (project) => {

@@ -2,6 +2,7 @@ import { paletteColor } from '../../../shared/types.ts';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../open.ts';
 import { groupExpression } from './runsRepo.ts';
+import type { GroupBy } from '../../../shared/jobs.ts';
 
 export interface LabelSetRow {
   id: number;
@@ -141,7 +142,7 @@ export class LabelsRepo {
    * Readable images labelled in a set, with their class name and cross-validation group (patient, else lesion, else
    * the image), ordered by image id text (the same folds in every project) or by row id.
    */
-  labelledImages(labelSetId: number, group: 'patient' | 'lesion' | 'image', order: 'external_id' | 'id'): LabelledImage[] {
+  labelledImages(labelSetId: number, group: GroupBy, order: 'external_id' | 'id'): LabelledImage[] {
     return this.db
       .prepare(
         `SELECT i.id, i.external_id, i.path, i.sha256, c.name AS label, ${groupExpression(group)} AS grp

@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../open.ts';
+import type { GroupBy } from '../../../shared/jobs.ts';
 
 /** A row of `runs` as stored: configuration, snapshot and result are JSON (parsed by ml/fusion/runRow.ts). */
 export interface RunRow {
@@ -17,7 +18,7 @@ export interface RunRow {
  * SQL for an image's cross-validation group (over `images i`, `patients p`, `lesions le`): its patient, else its
  * lesion, else the image itself; the same unit the bootstrap resamples.
  */
-export function groupExpression(group: 'patient' | 'lesion' | 'image'): string {
+export function groupExpression(group: GroupBy): string {
   return group === 'patient'
     ? 'COALESCE(p.external_id, le.external_id, i.external_id)'
     : group === 'lesion'
@@ -100,7 +101,7 @@ export class RunsRepo {
   }
 
   /** The bootstrap unit (patient, else lesion, else image, as the run grouped) of each of a run's images. */
-  groupUnits(runId: number, group: 'patient' | 'lesion' | 'image'): { id: number; grp: string }[] {
+  groupUnits(runId: number, group: GroupBy): { id: number; grp: string }[] {
     return this.db
       .prepare(
         `SELECT i.id, ${groupExpression(group)} AS grp FROM run_predictions r JOIN images i ON i.id = r.image_id

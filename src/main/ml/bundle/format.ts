@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BackboneSpecSchema } from '../backboneSpec.ts';
 import { FIELD_TYPES } from '../../../shared/types.ts';
+import { MODES } from '../../../shared/results.ts';
 
 export const BUNDLE_FORMAT = 'dermfuse-bundle';
 /** Bumped when a bundle written by this version could not be read correctly by an older one. */
@@ -12,14 +13,14 @@ export const ManifestSchema = z.object({
   createdAt: z.string(),
   versions: z.record(z.string(), z.string()),
   runId: z.number().int(),
-  mode: z.enum(['image', 'metadata', 'fused']),
+  mode: z.enum(MODES),
   /** Every file of the bundle (but the manifest) with its SHA-256. */
   files: z.record(z.string(), z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() })),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 
 export const PreprocessingFileSchema = z.object({
-  mode: z.enum(['image', 'metadata', 'fused']),
+  mode: z.enum(MODES),
   label: z.string(),
   positive: z.array(z.string()).nullable(),
   classes: z.array(z.string()).min(2),

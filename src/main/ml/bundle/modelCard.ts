@@ -1,6 +1,6 @@
 import type { Mode } from '../fusion/crossval.ts';
 import type { RunResult } from '../fusion/train.ts';
-import { formatP, type SubgroupTable } from '../../../shared/results.ts';
+import { formatP, MODES, type SubgroupTable } from '../../../shared/results.ts';
 
 const f3 = (x: number | null) => (x === null || Number.isNaN(x) ? '–' : x.toFixed(3));
 
@@ -28,7 +28,7 @@ export function modelCard(r: RunResult, mode: Mode, subgroups: SubgroupTable): s
     '',
     '| mode | ROC AUC | 95% CI | balanced accuracy |',
     '|---|---|---|---|',
-    ...(['image', 'metadata', 'fused'] as const).map((k) => {
+    ...MODES.map((k) => {
       const x = r.evaluation.modes[k];
       return `| ${k}${k === mode ? ' (this model)' : ''} | ${f3(x.auc)} | ${f3(x.aucCI[0])}–${f3(x.aucCI[1])} | ${f3(x.balancedAccuracy)} |`;
     }),

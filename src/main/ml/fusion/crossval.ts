@@ -14,8 +14,9 @@ export const INNER_FOLDS = 3;
 /** Weights of the image model in late fusion, tried by inner cross-validation. */
 const LATE_WEIGHTS = [0.3, 0.5, 0.7];
 
-export type Mode = 'image' | 'metadata' | 'fused';
-export const MODES: Mode[] = ['image', 'metadata', 'fused'];
+import { MODES, type Mode } from '../../../shared/results.ts';
+
+export { MODES, type Mode };
 
 export interface FusionInput {
   n: number;

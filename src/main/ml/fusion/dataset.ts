@@ -7,6 +7,7 @@ import { FeatureStore } from '../../db/repos/featureStore.ts';
 import type { FieldInput } from './tabular.ts';
 import { readTransaction, repoOf } from '../../db/open.ts';
 import { LabelsRepo } from '../../db/repos/labelsRepo.ts';
+import type { GroupBy } from '../../../shared/jobs.ts';
 
 export interface TrainConfig {
   label: string;
@@ -14,7 +15,7 @@ export interface TrainConfig {
   positive: string[] | null;
   /** Metadata fields to use; null: every field that is not flagged as leakage. */
   fields: string[] | null;
-  group: 'patient' | 'lesion' | 'image';
+  group: GroupBy;
   folds: number;
   backbone: string | null;
   seed: number;

@@ -67,7 +67,7 @@ export function predictedClasses(d: RunData, mode: Mode): Int32Array {
 
 /** The bootstrap unit of each of the run's images, in RunData order: grouped as the run grouped its folds. */
 export function bootstrapUnits(project: Project, d: RunData): string[] {
-  const rows = repoOf(project.db, RunsRepo).groupUnits(d.runId, d.cfg.group as 'patient' | 'lesion' | 'image');
+  const rows = repoOf(project.db, RunsRepo).groupUnits(d.runId, d.cfg.group);
   const unit = new Map(rows.map((r) => [r.id, r.grp]));
   return d.imageIds.map((id) => unit.get(id)!);
 }

@@ -6,6 +6,8 @@ import type { LabelSetInfo, ProjectInfo } from './types.ts';
 import { api } from '../api.ts';
 import { useJobs } from '../jobs/JobsContext.tsx';
 import { useShowError } from '../errors.tsx';
+import { GROUP_BY, type GroupBy } from '../../../shared/jobs.ts';
+import { MODES } from '../../../shared/results.ts';
 
 const f3 = (x: number) => x.toFixed(3);
 const message = (e: unknown) => (e instanceof ApiError ? e.message : String(e));
@@ -19,7 +21,7 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
   const [fields, setFields] = useState<string[]>([]);
   const [backbone, setBackbone] = useState<string | null>(null);
   const [folds, setFolds] = useState<number>(5);
-  const [group, setGroup] = useState<'patient' | 'lesion' | 'image'>('patient');
+  const [group, setGroup] = useState<GroupBy>('patient');
   const [seed, setSeed] = useState<number>(1);
   const [extractRef, setExtractRef] = useState('default');
   const [error, setError] = useState<string | null>(null);
@@ -131,7 +133,7 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
           <Select
             size="xs"
             label="Group by"
-            data={['patient', 'lesion', 'image']}
+            data={[...GROUP_BY]}
             value={group}
             onChange={(v) => setGroup((v ?? 'patient') as typeof group)}
             allowDeselect={false}
@@ -216,11 +218,7 @@ export function RunsTable({
               )}
             </Table.Td>
             <Table.Td>{r.positive ? r.positive.join('/') : r.label}</Table.Td>
-            {r.modes ? (
-              (['image', 'metadata', 'fused'] as const).map((m) => <Table.Td key={m}>{f3(r.modes![m].auc.value)}</Table.Td>)
-            ) : (
-              <Table.Td colSpan={3}>{r.error ?? ''}</Table.Td>
-            )}
+            {r.modes ? MODES.map((m) => <Table.Td key={m}>{f3(r.modes![m].auc.value)}</Table.Td>) : <Table.Td colSpan={3}>{r.error ?? ''}</Table.Td>}
           </Table.Tr>
         ))}
       </Table.Tbody>
@@ -238,7 +236,7 @@ export function CompareRuns({ runs }: { runs: RunListItem[] }) {
     ['Folds / group / seed', (r) => `${r.folds} / ${r.group} / ${r.seed}`],
     ['Images', (r) => String(r.images)],
     ['Fusion', (r) => r.fusion ?? ''],
-    ...(['image', 'metadata', 'fused'] as const).flatMap((m): [string, (r: RunListItem) => string][] => [
+    ...MODES.flatMap((m): [string, (r: RunListItem) => string][] => [
       [`AUC ${m}`, (r) => (r.modes ? `${f3(r.modes[m].auc.value)} [${f3(r.modes[m].auc.ci[0])}, ${f3(r.modes[m].auc.ci[1])}]` : '')],
       [
         `Balanced acc. ${m}`,
