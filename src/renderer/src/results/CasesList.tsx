@@ -127,7 +127,7 @@ export function CasesList({
         </Text>
       )}
       <Group align="start" wrap="nowrap" gap="sm">
-        <ScrollArea h={480} style={{ flex: 1 }}>
+        <ScrollArea h={480} type="auto" style={{ flex: 1, minWidth: 0 }}>
           <Table fz="xs" highlightOnHover data-testid="case-table">
             <Table.Thead>
               <Table.Tr>
@@ -152,9 +152,9 @@ export function CasesList({
                   data-testid={`case-${r.externalId}`}
                 >
                   <Table.Td>
-                    <img src={mediaUrl('thumb', r.imageId)} alt="" width={36} height={36} style={{ objectFit: 'cover', borderRadius: 3 }} />
+                    <img src={mediaUrl('thumb', r.imageId)} alt="" width={28} height={28} style={{ objectFit: 'cover', borderRadius: 3 }} />
                   </Table.Td>
-                  <Table.Td>{r.externalId}</Table.Td>
+                  <Table.Td style={{ overflowWrap: 'anywhere' }}>{r.externalId}</Table.Td>
                   <Table.Td>
                     {r.trueLabel}
                     {r.labelChanged && (
@@ -175,7 +175,7 @@ export function CasesList({
           </Table>
         </ScrollArea>
         {current && (
-          <Stack w={300} gap={6} data-testid="case-detail" style={{ flexShrink: 0 }}>
+          <Stack w={250} gap={6} data-testid="case-detail" style={{ flexShrink: 0 }}>
             <Image src={mediaUrl('image', current.imageId)} alt={current.externalId} mah={240} fit="contain" radius="sm" />
             <Text size="sm" fw={600}>
               {current.externalId}: trained as {current.trueLabel}, now {current.currentLabel ?? 'unlabelled'}
@@ -184,7 +184,7 @@ export function CasesList({
               <Table.Tbody>
                 {classes.map((c, k) => (
                   <Table.Tr key={c}>
-                    <Table.Td>{c}</Table.Td>
+                    <Table.Td style={{ overflowWrap: 'anywhere' }}>{c}</Table.Td>
                     {MODES.map((m) => (
                       <Table.Td key={m} c={MODE_COLORS[m]}>
                         {(current.probs[m][k]! * 100).toFixed(0)}%
