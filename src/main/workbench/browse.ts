@@ -1,23 +1,15 @@
 import { DermFuseError } from '../../shared/errors.ts';
-import type { BrowseCounts, BrowseFacets, FieldFilter, FieldSummary, FieldValue, ImageDetail, ImageList } from '../../shared/types.ts';
+import type { BrowseCounts, BrowseFacets, FieldSummary, FieldValue, ImageDetail, ImageList } from '../../shared/types.ts';
 import { FieldsRepo, toField } from '../db/repos/fieldsRepo.ts';
 import { gridIndex, querySlots, type GridIndex } from './gridIndex.ts';
 import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import type { Project } from '../project.ts';
 import { repoOf } from '../db/open.ts';
 import { BrowseRepo } from '../db/repos/browseRepo.ts';
+import type { RequestOf } from '../../shared/api.ts';
 
-export interface ListQuery {
-  label?: string | null;
-  search?: string;
-  annotator?: string;
-  filters?: FieldFilter[];
-  ids?: number[];
-  sort?: { by: string; desc: boolean };
-  counts?: boolean;
-  offset: number;
-  limit: number;
-}
+/** A grid query: exactly what the contract's `images.list` takes (validated there). */
+export type ListQuery = RequestOf<'images.list'>;
 
 /**
  * Results of recent queries as ordered id lists, valid while nothing was written to the project: scrolling pages
