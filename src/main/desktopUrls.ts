@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { contentTypeOf } from './contentTypes.ts';
-import { isInside } from './fsChecks.ts';
+import { fileBelow } from './fsChecks.ts';
 
 /**
  * The desktop window loads the renderer from a privileged scheme of its own, `dermfuse://app/`, instead of file://
@@ -53,8 +51,7 @@ export function resolveAppRequest(url: string, rendererDir: string): AppRequest 
   }
   const media = /^\/media\/(thumb|image)\/([^/]+)$/.exec(pathname);
   if (media) return { kind: 'media', media: media[1] as 'thumb' | 'image', id: media[2]! };
-  const root = path.resolve(rendererDir);
-  const file = path.resolve(root, `.${pathname === '/' ? '/index.html' : pathname}`);
-  if (!isInside(file, root) || file === root || !fs.existsSync(file) || !fs.statSync(file).isFile()) return { kind: 'none' };
+  const file = fileBelow(rendererDir, pathname);
+  if (!file) return { kind: 'none' };
   return { kind: 'file', file, contentType: contentTypeOf(file) ?? 'application/octet-stream' };
 }

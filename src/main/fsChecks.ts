@@ -56,6 +56,16 @@ export function realPath(p: string): string {
   return path.join(fs.realpathSync(existing), path.relative(existing, abs));
 }
 
+/**
+ * The regular file a URL path names below `root` (`/` is index.html), or null when it escapes `root`, does not exist
+ * or is not a file. `urlPath` is decoded and starts with `/`.
+ */
+export function fileBelow(root: string, urlPath: string): string | null {
+  const base = path.resolve(root);
+  const file = path.resolve(base, `.${urlPath === '/' ? '/index.html' : urlPath}`);
+  return isInside(file, base) && fs.existsSync(file) && fs.statSync(file).isFile() ? file : null;
+}
+
 /** True when `child` is `parent` or lies below it (compare real paths to see through links). */
 export function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
