@@ -5,9 +5,21 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { contentTypeOf } from '../contentTypes.ts';
+import { fileBelow } from '../fsChecks.ts';
 import { logger } from '../log.ts';
 import { CONTENT_SECURITY_POLICY } from '../security.ts';
-import { bearerToken, cookieToken, foreignRequest, hostPort, isJson, limitConnections, machineAddresses, MEDIA_COOKIE, sameToken } from './httpGuard.ts';
+import {
+  bearerToken,
+  cookieToken,
+  foreignRequest,
+  hostPort,
+  isJson,
+  isLoopback,
+  limitConnections,
+  machineAddresses,
+  MEDIA_COOKIE,
+  sameToken,
+} from './httpGuard.ts';
 import { mediaFile } from './media.ts';
 import type { Service } from './service.ts';
 
@@ -116,9 +128,8 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
     }
 
     if (req.method !== 'GET') return send(res, 405, 'GET only.');
-    const rel = url.pathname === '/' ? 'index.html' : decodePath(url.pathname.slice(1));
-    const file = path.resolve(root, rel);
-    if (!file.startsWith(root + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) return send(res, 404, 'Not found.');
+    const file = fileBelow(root, decodePath(url.pathname));
+    if (!file) return send(res, 404, 'Not found.');
     // Opening the printed URL hands the token to the image route as a cookie (an <img> cannot send a header).
     const fromQuery = url.searchParams.get('token');
     const secure = opts.tls ? '; Secure' : '';
@@ -135,7 +146,7 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
   ownOrigins = new Set(addresses.map((a) => `${scheme}://${hostPort(a, port)}`));
   const urlOf = (address: string) => `${scheme}://${hostPort(address, port)}/?token=${token}`;
   const wildcard = host === '0.0.0.0' || host === '::';
-  const reachable = wildcard ? addresses.filter((a) => a !== 'localhost' && !a.startsWith('127.') && a !== '::1') : [host];
+  const reachable = wildcard ? addresses.filter((a) => !isLoopback(a)) : [host];
   return {
     url: urlOf(wildcard ? '127.0.0.1' : host),
     urls: reachable.map(urlOf),

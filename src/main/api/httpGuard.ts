@@ -32,15 +32,21 @@ export function cookieToken(req: http.IncomingMessage): string | undefined {
     .find(([k]) => k === MEDIA_COOKIE)?.[1];
 }
 
+/** Names and addresses of this machine's loopback interface. */
+export const LOOPBACK_HOSTS: readonly string[] = ['127.0.0.1', 'localhost', '::1'];
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK_HOSTS.includes(host) || host.startsWith('127.');
+}
+
 /** The addresses a wildcard bind (0.0.0.0, ::) is reached by: loopback and every address of the machine's interfaces. */
 export function machineAddresses(host: string): string[] {
-  const loopback = ['127.0.0.1', 'localhost', '::1'];
-  if (host !== '0.0.0.0' && host !== '::') return [...new Set([...loopback, host])];
+  if (host !== '0.0.0.0' && host !== '::') return [...new Set([...LOOPBACK_HOSTS, host])];
   const own = Object.values(os.networkInterfaces())
     .flat()
     .filter((a): a is os.NetworkInterfaceInfo => a !== undefined && (host === '::' || a.family === 'IPv4'))
     .map((a) => a.address);
-  return [...new Set([...loopback, ...own, os.hostname()])];
+  return [...new Set([...LOOPBACK_HOSTS, ...own, os.hostname()])];
 }
 
 /** `host:port` as a Host header names it (IPv6 in brackets). */

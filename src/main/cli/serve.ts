@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DermFuseError } from '../../shared/errors.ts';
 import { startServer } from '../api/http.ts';
+import { isLoopback } from '../api/httpGuard.ts';
 import { RecentProjects } from '../api/recent.ts';
 import { Service } from '../api/service.ts';
 
@@ -42,8 +43,6 @@ function readPem(file: string, flag: string): Buffer {
   }
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
-
 /**
  * Opens the project, pins it (a served project cannot be switched by a caller) and serves it until Ctrl+C.
  * Prints the URL (with its token) as soon as it listens.
@@ -62,7 +61,7 @@ export async function serveProject(dir: string, o: ServeCommandOptions): Promise
     await service.close();
     throw err;
   }
-  if (!LOOPBACK.has(o.host)) {
+  if (!isLoopback(o.host)) {
     process.stderr.write(
       tls
         ? `Warning: listening on ${o.host}: anyone who can reach it and has the token can read and edit this project.\n`
