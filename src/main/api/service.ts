@@ -75,15 +75,11 @@ export class Service {
       'labelSets.get': async () => labelSetInfo(this.open()),
       'labelSets.save': async (edit) => saveLabelSet(this.open(), edit),
       'import.plan': async (req) => {
-        this.readable(req.imagesDir, 'imagesDir');
-        if (req.metadataPath) this.readable(req.metadataPath, 'metadataPath');
+        this.importReadable(req);
         return importPreview(this.open(), req);
       },
       'jobs.start': async (req) => {
-        if (req.kind === 'import') {
-          this.readable(req.imagesDir, 'imagesDir');
-          if (req.metadataPath) this.readable(req.metadataPath, 'metadataPath');
-        }
+        if (req.kind === 'import') this.importReadable(req);
         if (req.kind === 'extract' && req.backbone) this.backboneAllowed(req.backbone);
         const { title, body } = jobFor(this.open(), req);
         return this.jobs.start(req.kind, title, body);
@@ -168,6 +164,12 @@ export class Service {
   /** Refuses a file outside what this service's callers may read (serve: the project and its --data folders). */
   private readable(file: string, what: string): void {
     checkReadable(this.access, this.open().dir, file, what);
+  }
+
+  /** An import's folder and CSV, both where this service's callers may read. */
+  private importReadable(req: { imagesDir: string; metadataPath?: string }): void {
+    this.readable(req.imagesDir, 'imagesDir');
+    if (req.metadataPath) this.readable(req.metadataPath, 'metadataPath');
   }
 
   /** A catalogue id is always allowed; a URL (the server would fetch it) or a folder only where files may be read. */
