@@ -101,6 +101,12 @@ export interface SubgroupTable {
   minPerClass: number;
 }
 
+/** "p = 0.043" or "p < 0.001": a p-value inside a sentence. */
+export function pClause(p: number): string {
+  const text = formatP(p);
+  return text.startsWith('<') ? `p ${text}` : `p = ${text}`;
+}
+
 /** A p-value as reports print it: three decimals, and "< 0.001" below that (never "0.000"). */
 export function formatP(p: number): string {
   if (Number.isNaN(p)) return '–';

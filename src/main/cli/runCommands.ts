@@ -1,4 +1,4 @@
-import { formatP, MODES, type Mode, type SubgroupTable } from '../../shared/results.ts';
+import { MODES, pClause, type Mode, type SubgroupTable } from '../../shared/results.ts';
 import { loadRunData } from '../ml/fusion/runData.ts';
 import { runSubgroups } from '../ml/fusion/subgroups.ts';
 import { DermFuseError } from '../../shared/errors.ts';
@@ -31,7 +31,7 @@ function describe(r: RunResult): string {
     lines.push(`  ${m.padEnd(10)} ${f3(x.auc)}  [${f3(x.aucCI[0])}, ${f3(x.aucCI[1])}]   ${f3(x.balancedAccuracy)}`);
   }
   lines.push(
-    `  fused ${r.fusion}; fused - image AUC ${r.fusedVsImage.difference >= 0 ? '+' : ''}${f3(r.fusedVsImage.difference)} [${f3(r.fusedVsImage.ci[0])}, ${f3(r.fusedVsImage.ci[1])}], p ${formatP(r.fusedVsImage.p).startsWith('<') ? formatP(r.fusedVsImage.p) : `= ${formatP(r.fusedVsImage.p)}`}`,
+    `  fused ${r.fusion}; fused - image AUC ${r.fusedVsImage.difference >= 0 ? '+' : ''}${f3(r.fusedVsImage.difference)} [${f3(r.fusedVsImage.ci[0])}, ${f3(r.fusedVsImage.ci[1])}], ${pClause(r.fusedVsImage.p)}`,
   );
   lines.push(
     r.fusedBeatsBoth

@@ -1,6 +1,6 @@
 import type { Mode } from '../fusion/crossval.ts';
 import type { RunResult } from '../fusion/train.ts';
-import { formatP, MODES, type SubgroupTable } from '../../../shared/results.ts';
+import { MODES, pClause, type SubgroupTable } from '../../../shared/results.ts';
 
 const f3 = (x: number | null) => (x === null || Number.isNaN(x) ? '–' : x.toFixed(3));
 
@@ -33,7 +33,7 @@ export function modelCard(r: RunResult, mode: Mode, subgroups: SubgroupTable): s
       return `| ${k}${k === mode ? ' (this model)' : ''} | ${f3(x.auc)} | ${f3(x.aucCI[0])}–${f3(x.aucCI[1])} | ${f3(x.balancedAccuracy)} |`;
     }),
     '',
-    `Fused minus image-only AUC: ${f3(r.fusedVsImage.difference)} (95% CI ${f3(r.fusedVsImage.ci[0])}–${f3(r.fusedVsImage.ci[1])}, paired bootstrap p ${formatP(r.fusedVsImage.p).startsWith('<') ? formatP(r.fusedVsImage.p) : `= ${formatP(r.fusedVsImage.p)}`}). Fusion: ${r.fusion}.`,
+    `Fused minus image-only AUC: ${f3(r.fusedVsImage.difference)} (95% CI ${f3(r.fusedVsImage.ci[0])}–${f3(r.fusedVsImage.ci[1])}, paired bootstrap ${pClause(r.fusedVsImage.p)}). Fusion: ${r.fusion}.`,
     m.sensitivityAtSpecificity ? `Sensitivity at 80/90/95% specificity: ${Object.values(m.sensitivityAtSpecificity).map(f3).join(' / ')}.` : '',
     `Brier score ${f3(m.brier)}, expected calibration error ${f3(m.calibrationError)}.`,
     '',

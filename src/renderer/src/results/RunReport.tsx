@@ -1,7 +1,7 @@
 import { Alert, Badge, Card, Group, SegmentedControl, Select, SimpleGrid, Stack, Table, Tabs, Text, Title } from '@mantine/core';
 import { useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
-import { formatP, MODES, type Mode, type RunReportView } from '../../../shared/results.ts';
+import { formatP, MODES, pClause, type Mode, type RunReportView } from '../../../shared/results.ts';
 import { api } from '../api.ts';
 import { Chart, type ChartOption } from '../charts/Chart.tsx';
 import { CasesList, type CaseSelection } from './CasesList.tsx';
@@ -130,8 +130,8 @@ function Summary({ r }: { r: RunReportView }) {
       </SimpleGrid>
       <Alert color={vsImage.ci[0] > 0 ? 'green' : 'gray'} data-testid="verdict">
         {vsImage.ci[0] > 0
-          ? `The metadata helped: fused beats image-only by ${f3(vsImage.difference)} AUC (95% CI ${ci(vsImage.ci)}, p ${pText(vsImage.p).startsWith('<') ? pText(vsImage.p) : `= ${pText(vsImage.p)}`}).`
-          : `No clear gain from the metadata over the image: fused − image = ${f3(vsImage.difference)} AUC (95% CI ${ci(vsImage.ci)}, p ${pText(vsImage.p).startsWith('<') ? pText(vsImage.p) : `= ${pText(vsImage.p)}`}).`}
+          ? `The metadata helped: fused beats image-only by ${f3(vsImage.difference)} AUC (95% CI ${ci(vsImage.ci)}, ${pClause(vsImage.p)}).`
+          : `No clear gain from the metadata over the image: fused − image = ${f3(vsImage.difference)} AUC (95% CI ${ci(vsImage.ci)}, ${pClause(vsImage.p)}).`}
       </Alert>
       <Table fz="sm">
         <Table.Thead>
