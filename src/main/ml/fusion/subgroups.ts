@@ -3,7 +3,7 @@ import type { FieldValue } from '../../../shared/types.ts';
 import type { Project } from '../../project.ts';
 import { bootstrapUnits, metadataOf, predictedClasses, type RunData } from './runData.ts';
 import { groupAucs, scoreOrders, type ScoreOrder } from './groupAuc.ts';
-import { auc, calibrationError, groupBootstrapSamples, percentileInterval, subset, type Predictions } from './metrics.ts';
+import { calibrationError, groupBootstrapSamples, percentileInterval, subset, type Predictions } from './metrics.ts';
 
 /** Subgroups smaller than this, or with fewer than MIN_PER_CLASS of a class, get no figures: an AUC of a dozen images is noise. */
 export const MIN_SUBGROUP = 20;
@@ -58,14 +58,6 @@ function naturalOrder(a: string, b: string): number {
   return Number.isFinite(x) && Number.isFinite(y) ? x - y : a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Enough images of each class for an AUC: binary, both classes; multiclass, at least two classes. */
-function hasEveryClass(labels: Int32Array, classes: number): boolean {
-  const counts = new Map<number, number>();
-  for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
-  const enough = [...counts.values()].filter((n) => n >= MIN_PER_CLASS).length;
-  return classes === 2 ? enough === 2 : enough >= 2;
-}
-
 /**
  * Performance per subgroup of every sliceable field, whether the model used it or not: per mode, AUC with a
  * patient-bootstrap interval, sensitivity and specificity at the run's decision rule (binary) and calibration error.
@@ -82,6 +74,7 @@ export function subgroupTable(input: SubgroupInput): SubgroupTable {
     for (const i of s) w[i]!++;
     return w;
   });
+  const ones = new Int32Array(n).fill(1);
   const orders = Object.fromEntries(MODES.map((m) => [m, scoreOrders(input.probs[m], C, n)])) as Record<Mode, ScoreOrder[]>;
   const preds = Object.fromEntries(MODES.map((m) => [m, { probs: input.probs[m], classes: C, labels: input.labels }])) as Record<Mode, Predictions>;
   const order = input.fields.map((f, j) => ({ f, j })).sort((a, b) => Number(SKIN_TYPE.test(b.f.name)) - Number(SKIN_TYPE.test(a.f.name)));
@@ -115,22 +108,28 @@ export function subgroupTable(input: SubgroupInput): SubgroupTable {
         });
       });
     }
+    // The point AUCs, by the same pass and the same per-class rule (NaN: too few of a class) as the resamples.
+    const pointAuc = Object.fromEntries(MODES.map((m) => [m, groupAucs(orders[m], input.labels, groupOf, ones, names.length, C, MIN_PER_CLASS)])) as Record<
+      Mode,
+      Float64Array
+    >;
     const fieldRows = names.map((g, k): SubgroupRow => {
       const idx = Int32Array.from(members.get(g)!);
       const labels = Int32Array.from(idx, (i) => input.labels[i]!);
-      const tooFew = idx.length < MIN_SUBGROUP || !hasEveryClass(labels, C);
+      const tooFew = idx.length < MIN_SUBGROUP || Number.isNaN(pointAuc.fused[k]!);
+      const positives = C === 2 ? labels.reduce((a, l) => a + (l === 1 ? 1 : 0), 0) : null;
       const modes = Object.fromEntries(
         MODES.map((m, mi) => {
           if (tooFew) return [m, { auc: null, sensitivity: null, specificity: null, calibrationError: null }];
           const sub = subset(preds[m], idx);
           const dec = Int32Array.from(idx, (i) => input.decided[m][i]!);
-          const pos = labels.reduce((a, l) => a + (l === 1 ? 1 : 0), 0);
+          const pos = positives ?? 0;
           const tp = labels.reduce((a, l, q) => a + (l === 1 && dec[q] === 1 ? 1 : 0), 0);
           const tn = labels.reduce((a, l, q) => a + (l === 0 && dec[q] === 0 ? 1 : 0), 0);
           return [
             m,
             {
-              auc: { value: auc(sub), ci: percentileInterval(bootAuc[mi]![k]!) },
+              auc: { value: pointAuc[m][k]!, ci: percentileInterval(bootAuc[mi]![k]!) },
               sensitivity: C === 2 ? tp / pos : null,
               specificity: C === 2 ? tn / (labels.length - pos) : null,
               calibrationError: calibrationError(sub).ece,
@@ -138,7 +137,7 @@ export function subgroupTable(input: SubgroupInput): SubgroupTable {
           ];
         }),
       ) as SubgroupRow['modes'];
-      return { field: f.name, group: g, n: idx.length, positives: C === 2 ? labels.reduce((a, l) => a + (l === 1 ? 1 : 0), 0) : null, tooFew, modes };
+      return { field: f.name, group: g, n: idx.length, positives, tooFew, modes };
     });
     rows.push(...fieldRows);
     MODES.forEach((m, mi) => {
