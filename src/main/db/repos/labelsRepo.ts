@@ -36,6 +36,8 @@ export class LabelsRepo {
   private readonly lastAnnotation: Statement<[number], number>;
   private readonly labelledCount: Statement<[number], number>;
   private readonly sameBytesOtherLabel: Statement<[number], { sha256: string; pairs: string }>;
+  private readonly names: Statement<[], string>;
+  private readonly marks: Statement<[], { maxAnnotationId: number; maxFieldEditId: number }>;
 
   constructor(private readonly db: Db) {
     this.setByName = db.prepare('SELECT id, name, is_primary FROM label_sets WHERE name = ?');
@@ -51,6 +53,10 @@ export class LabelsRepo {
     this.lastImport = db.prepare(`SELECT class_id FROM annotations WHERE image_id = ? AND label_set_id = ? AND source = 'import' ORDER BY id DESC LIMIT 1`);
     this.insertAnnotation = db.prepare(
       `INSERT INTO annotations (image_id, label_set_id, class_id, unsure, author, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.names = db.prepare<[], string>('SELECT name FROM label_sets').pluck();
+    this.marks = db.prepare(
+      'SELECT (SELECT COALESCE(MAX(id), 0) FROM annotations) AS maxAnnotationId, (SELECT COALESCE(MAX(id), 0) FROM field_edits) AS maxFieldEditId',
     );
     this.currentOf = db.prepare('SELECT class_id, unsure FROM current_labels WHERE image_id = ? AND label_set_id = ?');
     this.lastAnnotation = db.prepare<[number], number>('SELECT MAX(id) FROM annotations WHERE image_id = ?').pluck();
@@ -135,7 +141,7 @@ export class LabelsRepo {
 
   /** Every label set's name. */
   setNames(): string[] {
-    return this.db.prepare<[], string>('SELECT name FROM label_sets').pluck().all();
+    return this.names.all();
   }
 
   /**
@@ -156,9 +162,7 @@ export class LabelsRepo {
 
   /** The newest annotation and metadata edit ids: what a training run saw. */
   editMarks(): { maxAnnotationId: number; maxFieldEditId: number } {
-    return this.db
-      .prepare('SELECT (SELECT COALESCE(MAX(id), 0) FROM annotations) AS maxAnnotationId, (SELECT COALESCE(MAX(id), 0) FROM field_edits) AS maxFieldEditId')
-      .get() as { maxAnnotationId: number; maxFieldEditId: number };
+    return this.marks.get()!;
   }
 
   classCounts(labelSetId: number): Record<string, number> {

@@ -26,6 +26,17 @@ export function groupExpression(group: GroupBy): string {
       : 'i.external_id';
 }
 
+/** One image's stored out-of-fold prediction: probabilities per mode as JSON arrays. */
+export interface PredictionRow {
+  image_id: number;
+  external_id: string;
+  fold: number;
+  label: number;
+  image: string;
+  metadata: string;
+  fused: string;
+}
+
 /** Training runs: their rows, fitted models, and the runs of processes that died. */
 export class RunsRepo {
   private readonly all: Statement<[], RunRow>;
@@ -39,9 +50,13 @@ export class RunsRepo {
   private readonly addModels: Statement<[number, string]>;
   private readonly done: Statement<[string, string, number]>;
   private readonly labels: Statement<[number, number], { id: number; trained: number; name: string | null }>;
+  private readonly predictionRows: Statement<[number], PredictionRow>;
 
   constructor(private readonly db: Db) {
     this.all = db.prepare('SELECT * FROM runs ORDER BY id DESC');
+    this.predictionRows = db.prepare(
+      'SELECT p.image_id, i.external_id, p.fold, p.label, p.image, p.metadata, p.fused FROM run_predictions p JOIN images i ON i.id = p.image_id WHERE p.run_id = ? ORDER BY i.external_id',
+    );
     this.labels = db.prepare(
       'SELECT p.image_id AS id, p.label AS trained, c.name FROM run_predictions p LEFT JOIN current_labels l ON l.image_id = p.image_id AND l.label_set_id = ? LEFT JOIN classes c ON c.id = l.class_id WHERE p.run_id = ?',
     );
@@ -92,12 +107,8 @@ export class RunsRepo {
   }
 
   /** A run's out-of-fold predictions (JSON per mode), in image-id text order. */
-  predictions(runId: number): { image_id: number; external_id: string; fold: number; label: number; image: string; metadata: string; fused: string }[] {
-    return this.db
-      .prepare(
-        'SELECT p.image_id, i.external_id, p.fold, p.label, p.image, p.metadata, p.fused FROM run_predictions p JOIN images i ON i.id = p.image_id WHERE p.run_id = ? ORDER BY i.external_id',
-      )
-      .all(runId) as { image_id: number; external_id: string; fold: number; label: number; image: string; metadata: string; fused: string }[];
+  predictions(runId: number): PredictionRow[] {
+    return this.predictionRows.all(runId);
   }
 
   /** The bootstrap unit (patient, else lesion, else image, as the run grouped) of each of a run's images. */
