@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { ErrorPayload } from './errors.ts';
 import { CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, type RunListItem, type RunReportView } from './results.ts';
-import { GROUP_BY } from './jobs.ts';
+import { BACKEND_NAMES, GROUP_BY } from './jobs.ts';
 import {
   MAX_VALUE_CHARS,
   PRESET_NAMES,
@@ -69,22 +69,43 @@ const ImportRequestSchema = z.object({
   patientColumn: z.string().max(200).optional(),
   lesionColumn: z.string().max(200).optional(),
 });
+const triple = z.tuple([z.number(), z.number(), z.number()]);
+/** Feature extraction: the extract form, the CLI's `extract` flags and the job all read these; absent means the default. */
+export const ExtractRequestSchema = z.object({
+  /** A catalogue id, a model folder or a URL; absent: the built-in default backbone. */
+  backbone: z.string().min(1).max(4096).optional(),
+  /** Layer or node whose output is the embedding; absent: the backbone's own or the last global pooling. */
+  layer: z.string().min(1).max(500).optional(),
+  inputSize: z.number().int().min(16).max(1024).optional(),
+  /** Value range of the network's input (e.g. -1,1); or mean and std on 0-1 values. */
+  range: z.tuple([z.number(), z.number()]).optional(),
+  mean: triple.optional(),
+  std: triple.optional(),
+  resize: z.enum(['squash', 'center-crop']).optional(),
+  /** Also embed the horizontal mirror and average. */
+  tta: z.boolean().optional(),
+  backend: z.enum(BACKEND_NAMES).optional(),
+  workers: z.number().int().min(1).max(64).optional(),
+  batchSize: z.number().int().min(1).max(512).optional(),
+});
+/** A training run: the training form, the CLI's `train` flags and the job all read these; defaults in TRAIN_DEFAULTS. */
+export const TrainRequestSchema = z.object({
+  label: z.string().min(1, 'name the label set').max(200),
+  /** A derived target of the label set, or a list of positive classes; neither: every class. */
+  target: z.string().max(200).optional(),
+  positive: z.array(z.string().min(1).max(200)).max(200).optional(),
+  fields: z.array(fieldName).max(200).optional(),
+  group: z.enum(GROUP_BY).optional(),
+  folds: z.number().int().min(2, 'at least 2 folds').max(20, 'at most 20 folds').optional(),
+  backbone: z.string().max(200).optional(),
+  seed: z.number().int().min(1).max(1_000_000).optional(),
+});
+export type TrainRequest = z.infer<typeof TrainRequestSchema>;
+export type ExtractRequest = z.infer<typeof ExtractRequestSchema>;
 const JobRequest = z.discriminatedUnion('kind', [
   ImportRequestSchema.extend({ kind: z.literal('import') }),
-  /** A catalogue id, a model folder or a URL; absent: the built-in default backbone. */
-  z.object({ kind: z.literal('extract'), backbone: z.string().min(1).max(4096).optional(), tta: z.boolean().optional() }),
-  z.object({
-    kind: z.literal('train'),
-    label: z.string().min(1).max(200),
-    /** A derived target of the label set, or a list of positive classes; neither: every class. */
-    target: z.string().max(200).optional(),
-    positive: z.array(z.string().max(200)).max(200).optional(),
-    fields: z.array(fieldName).max(200).optional(),
-    group: z.enum(GROUP_BY).optional(),
-    folds: z.number().int().min(2).max(20).optional(),
-    backbone: z.string().max(200).optional(),
-    seed: z.number().int().min(1).max(1_000_000).optional(),
-  }),
+  ExtractRequestSchema.extend({ kind: z.literal('extract') }),
+  TrainRequestSchema.extend({ kind: z.literal('train') }),
 ]);
 const runId = z.number().int().positive();
 const mode = z.enum(MODES);

@@ -9,6 +9,9 @@ export type JobKind = (typeof JOB_KINDS)[number];
 export const GROUP_BY = ['patient', 'lesion', 'image'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
+/** What a training run uses when the form or the command line does not say: declared once for both. */
+export const TRAIN_DEFAULTS = { group: 'patient', folds: 5, seed: 1 } as const satisfies { group: GroupBy; folds: number; seed: number };
+
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 

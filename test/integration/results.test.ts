@@ -154,3 +154,17 @@ describe('likely label errors', () => {
     expect(() => reviewLabel(project, editor, { runId, imageId: 999_999, decision: 'keep' }, 'x')).toThrow(/not in run/);
   });
 });
+
+describe('stored runs', () => {
+  it('refuses a run whose stored JSON was damaged outside DermFuse, naming the run and the field, and leaves the others readable', async () => {
+    const other = (await trainRun(project, { label: 'diagnosis_label', positive: null, fields: ['age'], group: 'patient', folds: 3, backbone: null, seed: 2 }))
+      .runId;
+    const config = project.db.prepare('SELECT config FROM runs WHERE id = ?').pluck().get(other) as string;
+    project.db.prepare('UPDATE runs SET config = ? WHERE id = ?').run(JSON.stringify({ ...JSON.parse(config), folds: 'five' }), other);
+    expect(() => runReportView(project, other)).toThrow(`Run ${other}: its stored configuration is damaged at folds`);
+    project.db.prepare('UPDATE runs SET config = ?, result = ? WHERE id = ?').run(config, '{"runId":', other);
+    expect(() => runReportView(project, other)).toThrow(`Run ${other}: its result is not valid JSON`);
+    expect(runReportView(project, runId).classes).toEqual(['MEL', 'NEV']);
+    project.db.prepare('DELETE FROM runs WHERE id = ?').run(other);
+  }, 120_000);
+});

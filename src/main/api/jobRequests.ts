@@ -1,4 +1,6 @@
-import type { RequestOf } from '../../shared/api.ts';
+import type { RequestOf, TrainRequest } from '../../shared/api.ts';
+import { TRAIN_DEFAULTS } from '../../shared/jobs.ts';
+import type { TrainConfig } from '../ml/fusion/dataset.ts';
 import type { ImportPreview } from '../../shared/types.ts';
 import { planImport, type ImportPlan, type ImportRequest } from '../images/importPlan.ts';
 import type { JobBody } from '../jobs/manager.ts';
@@ -58,6 +60,19 @@ export async function importPreview(project: Project, req: RequestOf<'import.pla
   return previewOf(await planImport(importRequest(req), project.dir, { preview: true }));
 }
 
+/** A training request (form or command line) as the run's configuration: the defaults and the derived target resolved here only. */
+export function trainConfigOf(project: Project, req: TrainRequest): TrainConfig {
+  return {
+    label: req.label,
+    positive: req.target ? targetClasses(project, req.label, req.target) : req.positive?.length ? req.positive : null,
+    fields: req.fields?.length ? req.fields : null,
+    group: req.group ?? TRAIN_DEFAULTS.group,
+    folds: req.folds ?? TRAIN_DEFAULTS.folds,
+    backbone: req.backbone || null,
+    seed: req.seed ?? TRAIN_DEFAULTS.seed,
+  };
+}
+
 /** The title and body of a job: the same functions the CLI runs, with the job's signal and progress. */
 export function jobFor(project: Project, req: JobRequest): { title: string; body: JobBody } {
   switch (req.kind) {
@@ -71,38 +86,22 @@ export function jobFor(project: Project, req: JobRequest): { title: string; body
         },
       };
     case 'extract': {
-      const backbone = req.backbone ?? DEFAULT_BACKBONE;
+      const { backbone = DEFAULT_BACKBONE, kind: _k, ...options } = req;
       return {
         title: `Feature extraction (${backbone})`,
         body: async (signal, onProgress) => {
           const { extractFeatures } = await import('../ml/extract.ts');
-          return extractFeatures(project, backbone, { signal, onProgress, tta: req.tta });
+          return extractFeatures(project, backbone, { ...options, signal, onProgress });
         },
       };
     }
     case 'train': {
-      const positive = req.target ? targetClasses(project, req.label, req.target) : req.positive?.length ? req.positive : null;
+      const config = trainConfigOf(project, req);
       return {
         title: `Training on ${req.label}${req.target ? ` (${req.target})` : ''}`,
         body: async (signal, onProgress) => {
           const { trainRun } = await import('../ml/fusion/train.ts');
-          const {
-            evaluation: _e,
-            innerScores: _i,
-            ...summary
-          } = await trainRun(
-            project,
-            {
-              label: req.label,
-              positive,
-              fields: req.fields?.length ? req.fields : null,
-              group: req.group ?? 'patient',
-              folds: req.folds ?? 5,
-              backbone: req.backbone || null,
-              seed: req.seed ?? 1,
-            },
-            { signal, onProgress },
-          );
+          const { evaluation: _e, innerScores: _i, ...summary } = await trainRun(project, config, { signal, onProgress });
           return summary;
         },
       };

@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { z } from 'zod';
 import { DermFuseError } from '../../shared/errors.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
@@ -38,4 +39,45 @@ export function positiveInt(v: string | undefined, flag: string): number | undef
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new DermFuseError('INVALID_ARGUMENT', `--${flag} takes a whole number above 0, got "${v}"`);
   return n;
+}
+
+const kebab = (field: string) => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** A flag's text as a number when it reads as one; otherwise the text, so the schema's message names it. */
+export function numberFlag(v: string | undefined): number | string | undefined {
+  return v === undefined || v.trim() === '' || !Number.isFinite(Number(v)) ? v : Number(v);
+}
+
+/** A comma-separated flag as a list (empty items dropped); with `numbers`, each item as a number where it reads as one. */
+export function listFlag(v: string | undefined, numbers = false): (string | number)[] | undefined {
+  if (v === undefined) return undefined;
+  const items = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return numbers ? items.map((x) => numberFlag(x)!) : items;
+}
+
+/**
+ * Checks flags through the contract's own schema, so the command line and the app share one rule and one default
+ * per option; a failure names the flag (`--folds` for the field `folds`, `--input-size` for `inputSize`).
+ */
+export function parseFlags<S extends z.ZodType>(schema: S, input: Record<string, unknown>): z.output<S> {
+  const given = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  const parsed = schema.safeParse(given);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = String(issue.path[0] ?? '');
+  const flag = `--${kebab(field)}`;
+  const value = given[field];
+  const shown = Array.isArray(value) ? value.join(',') : String(value);
+  if (value === undefined || value === '') throw new DermFuseError('INVALID_ARGUMENT', `${flag} is required`);
+  if (issue.code === 'invalid_type' && issue.expected === 'number') throw new DermFuseError('INVALID_ARGUMENT', `${flag} takes a number, got "${shown}"`);
+  if ((issue.code === 'too_small' || issue.code === 'too_big') && issue.path.length === 1 && Array.isArray(value) && issue.origin === 'array')
+    throw new DermFuseError(
+      'INVALID_ARGUMENT',
+      `${flag} takes ${String(issue.code === 'too_big' ? issue.maximum : issue.minimum)} comma-separated values, got "${shown}"`,
+    );
+  if (issue.code === 'invalid_value') throw new DermFuseError('INVALID_ARGUMENT', `${flag} must be one of ${issue.values.join(', ')}, got "${shown}"`);
+  throw new DermFuseError('INVALID_ARGUMENT', `${flag}: ${issue.message} (got "${shown}")`);
 }

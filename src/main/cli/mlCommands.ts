@@ -7,16 +7,9 @@ import { DEFAULT_BACKBONE } from '../ml/catalogue.ts';
 import { extractFeatures } from '../ml/extract.ts';
 import { exportFeatures } from '../ml/exportFeatures.ts';
 import { trainBackbone } from '../ml/trainBackbone.ts';
-import { optionalString, positiveInt, requireString } from './args.ts';
+import { listFlag, numberFlag, optionalString, parseFlags, positiveInt, requireString } from './args.ts';
+import { ExtractRequestSchema } from '../../shared/api.ts';
 import { withProject, type Command } from './commands.ts';
-
-function numbers(v: string | undefined, count: number, flag: string): number[] | undefined {
-  if (v === undefined) return undefined;
-  const xs = v.split(',').map(Number);
-  if (xs.length !== count || xs.some((x) => !Number.isFinite(x)))
-    throw new DermFuseError('INVALID_ARGUMENT', `--${flag} takes ${count} comma-separated numbers, got "${v}"`);
-  return xs;
-}
 
 function backendFlag(v: string | undefined): BackendName | undefined {
   if (v === undefined) return undefined;
@@ -61,20 +54,22 @@ export const ML_COMMANDS: Record<string, Command> = {
     },
     positionals: ['DIR'],
     async run(v, [dir], ctx) {
-      const resize = optionalString(v, 'resize');
-      if (resize && resize !== 'squash' && resize !== 'center-crop') throw new DermFuseError('INVALID_ARGUMENT', '--resize must be squash or center-crop');
+      const { backbone = DEFAULT_BACKBONE, ...options } = parseFlags(ExtractRequestSchema, {
+        backbone: optionalString(v, 'backbone'),
+        layer: optionalString(v, 'layer'),
+        inputSize: numberFlag(optionalString(v, 'input-size')),
+        range: listFlag(optionalString(v, 'range'), true),
+        mean: listFlag(optionalString(v, 'mean'), true),
+        std: listFlag(optionalString(v, 'std'), true),
+        resize: optionalString(v, 'resize'),
+        tta: v.tta === true ? true : undefined,
+        backend: optionalString(v, 'backend'),
+        workers: numberFlag(optionalString(v, 'workers')),
+        batchSize: numberFlag(optionalString(v, 'batch-size')),
+      });
       return withProject(dir!, async (project) => {
-        const s = await extractFeatures(project, optionalString(v, 'backbone') ?? DEFAULT_BACKBONE, {
-          layer: optionalString(v, 'layer'),
-          inputSize: positiveInt(optionalString(v, 'input-size'), 'input-size'),
-          range: numbers(optionalString(v, 'range'), 2, 'range') as [number, number] | undefined,
-          mean: numbers(optionalString(v, 'mean'), 3, 'mean') as [number, number, number] | undefined,
-          std: numbers(optionalString(v, 'std'), 3, 'std') as [number, number, number] | undefined,
-          resize: resize as 'squash' | 'center-crop' | undefined,
-          tta: v.tta === true ? true : undefined,
-          backend: backendFlag(optionalString(v, 'backend')),
-          workers: positiveInt(optionalString(v, 'workers'), 'workers'),
-          batchSize: positiveInt(optionalString(v, 'batch-size'), 'batch-size'),
+        const s = await extractFeatures(project, backbone, {
+          ...options,
           signal: ctx.signal,
           onProgress: (p) => ctx.progress(`${p.phase}: ${p.done}/${p.total}`),
         });

@@ -4,18 +4,12 @@ import { runSubgroups } from '../ml/fusion/subgroups.ts';
 import { DermFuseError } from '../../shared/errors.ts';
 import { runList, runReport } from '../ml/fusion/runs.ts';
 import { trainRun, type RunResult } from '../ml/fusion/train.ts';
-import type { TrainConfig } from '../ml/fusion/dataset.ts';
-import { optionalString, positiveInt, requireString } from './args.ts';
+import { TrainRequestSchema } from '../../shared/api.ts';
+import { trainConfigOf } from '../api/jobRequests.ts';
+import { z } from 'zod';
+import { listFlag, numberFlag, optionalString, parseFlags, positiveInt, requireString } from './args.ts';
 import { withProject, type Command } from './commands.ts';
-import { GROUP_BY } from '../../shared/jobs.ts';
 
-const list = (v: string | undefined) =>
-  v
-    ? v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-    : null;
 const f3 = (x: number) => x.toFixed(3);
 
 function describe(r: RunResult): string {
@@ -44,10 +38,11 @@ function describe(r: RunResult): string {
 export const RUN_COMMANDS: Record<string, Command> = {
   train: {
     usage:
-      'dermfuse train DIR --label SET [--positive A,B,C] [--fields a,b,c] [--group patient|lesion|image] [--folds 5] [--backbone KEY|NAME] [--seed N] [--json]',
+      'dermfuse train DIR --label SET [--target NAME | --positive A,B,C] [--fields a,b,c] [--group patient|lesion|image] [--folds 5] [--backbone KEY|NAME] [--seed N] [--json]',
     summary: 'image-only vs metadata-only vs fused models, patient-grouped cross-validation',
     options: {
       label: { type: 'string' },
+      target: { type: 'string' },
       positive: { type: 'string' },
       fields: { type: 'string' },
       group: { type: 'string' },
@@ -57,24 +52,21 @@ export const RUN_COMMANDS: Record<string, Command> = {
     },
     positionals: ['DIR'],
     async run(v, [dir], ctx) {
-      const group = (optionalString(v, 'group') ?? 'patient') as TrainConfig['group'];
-      if (!(GROUP_BY as readonly string[]).includes(group)) throw new DermFuseError('INVALID_ARGUMENT', `--group must be ${GROUP_BY.join(', ')}`);
-      const folds = positiveInt(optionalString(v, 'folds'), 'folds') ?? 5;
-      if (folds < 2) throw new DermFuseError('INVALID_ARGUMENT', '--folds must be 2 or more');
+      const req = parseFlags(TrainRequestSchema, {
+        label: optionalString(v, 'label'),
+        target: optionalString(v, 'target'),
+        positive: listFlag(optionalString(v, 'positive')),
+        fields: listFlag(optionalString(v, 'fields')),
+        group: optionalString(v, 'group'),
+        folds: numberFlag(optionalString(v, 'folds')),
+        backbone: optionalString(v, 'backbone'),
+        seed: numberFlag(optionalString(v, 'seed')),
+      });
       return withProject(dir!, async (project) => {
-        const r = await trainRun(
-          project,
-          {
-            label: requireString(v, 'label'),
-            positive: list(optionalString(v, 'positive')),
-            fields: list(optionalString(v, 'fields')),
-            group,
-            folds,
-            backbone: optionalString(v, 'backbone') ?? null,
-            seed: positiveInt(optionalString(v, 'seed'), 'seed') ?? 1,
-          },
-          { signal: ctx.signal, onProgress: (p) => ctx.progress(`train: ${p.done}/${p.total} ${p.message ?? ''}`) },
-        );
+        const r = await trainRun(project, trainConfigOf(project, req), {
+          signal: ctx.signal,
+          onProgress: (p) => ctx.progress(`train: ${p.done}/${p.total} ${p.message ?? ''}`),
+        });
         const { evaluation: _e, innerScores: _i, ...summary } = r;
         return { json: summary, text: describe(r) };
       });
@@ -118,8 +110,7 @@ export const RUN_COMMANDS: Record<string, Command> = {
     options: { run: { type: 'string' }, mode: { type: 'string' } },
     positionals: ['DIR'],
     async run(v, [dir]) {
-      const mode = (optionalString(v, 'mode') ?? 'fused') as Mode;
-      if (!(MODES as readonly string[]).includes(mode)) throw new DermFuseError('INVALID_ARGUMENT', `--mode must be one of ${MODES.join(', ')}`);
+      const { mode } = parseFlags(z.object({ mode: z.enum(MODES).default('fused') }), { mode: optionalString(v, 'mode') });
       return withProject(dir!, async (project) => {
         const t = runSubgroups(project, loadRunData(project, positiveInt(requireString(v, 'run'), 'run')!));
         return { json: t, text: subgroupText(t, mode) };

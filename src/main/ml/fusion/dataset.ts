@@ -7,31 +7,36 @@ import { FeatureStore } from '../../db/repos/featureStore.ts';
 import type { FieldInput } from './tabular.ts';
 import { readTransaction, repoOf } from '../../db/open.ts';
 import { LabelsRepo } from '../../db/repos/labelsRepo.ts';
-import type { GroupBy } from '../../../shared/jobs.ts';
+import { GROUP_BY } from '../../../shared/jobs.ts';
+import { z } from 'zod';
 
-export interface TrainConfig {
-  label: string;
+/** A run's configuration as stored in its row (the `config` column, with the fields it ended up using). */
+export const TrainConfigSchema = z.object({
+  label: z.string(),
   /** Classes that make the positive class of a binary target (e.g. BCC, MEL, SCC = cancer); none: every class. */
-  positive: string[] | null;
+  positive: z.array(z.string()).nullable(),
   /** Metadata fields to use; null: every field that is not flagged as leakage. */
-  fields: string[] | null;
-  group: GroupBy;
-  folds: number;
-  backbone: string | null;
-  seed: number;
-}
+  fields: z.array(z.string()).nullable(),
+  group: z.enum(GROUP_BY),
+  folds: z.number().int(),
+  backbone: z.string().nullable(),
+  seed: z.number().int(),
+});
+export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 
-export interface Snapshot {
-  labelSetId: number;
-  labelSet: string;
+/** What a run was trained on (the `snapshot` column). */
+export const SnapshotSchema = z.object({
+  labelSetId: z.number().int(),
+  labelSet: z.string(),
   /** Newest annotation and metadata edit when the run started: later edits are not in the run. */
-  maxAnnotationId: number;
-  maxFieldEditId: number;
-  backboneKey: string;
-  images: number;
-  skippedWithoutFeatures: number;
-  classCounts: Record<string, number>;
-}
+  maxAnnotationId: z.number().int(),
+  maxFieldEditId: z.number().int(),
+  backboneKey: z.string(),
+  images: z.number().int(),
+  skippedWithoutFeatures: z.number().int(),
+  classCounts: z.record(z.string(), z.number()),
+});
+export type Snapshot = z.infer<typeof SnapshotSchema>;
 
 export interface Dataset {
   imageIds: number[];

@@ -2,7 +2,9 @@ import { DermFuseError } from '../../../shared/errors.ts';
 import { repoOf } from '../../db/open.ts';
 import { RunsRepo, type RunRow } from '../../db/repos/runsRepo.ts';
 import type { Project } from '../../project.ts';
-import type { Snapshot, TrainConfig } from './dataset.ts';
+import { SnapshotSchema, TrainConfigSchema, type Snapshot, type TrainConfig } from './dataset.ts';
+import { z } from 'zod';
+import { MODES, type Mode } from '../../../shared/results.ts';
 import type { RunResult } from './train.ts';
 
 export type { RunRow } from '../../db/repos/runsRepo.ts';
@@ -14,11 +16,42 @@ export interface ParsedRun {
   result: RunResult | null;
 }
 
+const StoredConfig = TrainConfigSchema.extend({ fieldsUsed: z.array(z.string()) });
+const MODE_METRICS = z.object({ auc: z.number(), aucCI: z.tuple([z.number(), z.number()]), balancedAccuracy: z.number() });
+/** The parts of a stored result every reader relies on; the rest (evaluation, timings) is carried as written. */
+const StoredResult = z.looseObject({
+  runId: z.number().int(),
+  task: z.enum(['binary', 'multiclass']),
+  classes: z.array(z.string()).min(2),
+  modes: z.object(Object.fromEntries(MODES.map((m) => [m, MODE_METRICS])) as Record<Mode, typeof MODE_METRICS>),
+  evaluation: z.looseObject({}),
+});
+
+function column<T>(r: RunRow, name: string, json: string, schema: z.ZodType<T>): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new DermFuseError('INVALID_VALUE', `Run ${r.id}: its ${name} is not valid JSON (the project file was changed outside DermFuse).`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new DermFuseError(
+      'INVALID_VALUE',
+      `Run ${r.id}: its stored ${name} is damaged at ${issue?.path.join('.') || 'the top'}: ${issue?.message ?? 'invalid'}.`,
+    );
+  }
+  return parsed.data;
+}
+
+/** The JSON columns of a run, checked against their schemas: a damaged row is an error naming the run and the field. */
 export function parseRun(r: RunRow): ParsedRun {
   return {
-    cfg: JSON.parse(r.config) as ParsedRun['cfg'],
-    snap: JSON.parse(r.snapshot) as Snapshot,
-    result: r.result ? (JSON.parse(r.result) as RunResult) : null,
+    cfg: column(r, 'configuration', r.config, StoredConfig),
+    snap: column(r, 'snapshot', r.snapshot, SnapshotSchema),
+    // The checked envelope plus the evaluation arrays as train.ts wrote them.
+    result: r.result ? (column(r, 'result', r.result, StoredResult) as unknown as RunResult) : null,
   };
 }
 

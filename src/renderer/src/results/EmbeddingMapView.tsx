@@ -1,25 +1,21 @@
 import { Button, Group, Select, Stack, Text } from '@mantine/core';
 import type { ECharts } from 'echarts/core';
-import { useEffect, useMemo, useRef, useState } from 'react';
-import { ApiError } from '../../../shared/api.ts';
+import { useMemo, useRef, useState } from 'react';
 import type { EmbeddingMap } from '../../../shared/results.ts';
 import { api } from '../api.ts';
 import { Chart } from '../charts/Chart.tsx';
 import { mapOption, type ColorBy } from './chartOptions.ts';
+import { CallError, useCall } from '../errors.tsx';
 
 /** The 2-D map of the features, coloured by label, prediction, correctness or any field; lasso or click to open images. */
 export function EmbeddingMapView({ runId, onOpen }: { runId: number; onOpen(ids: number[], title: string): void }) {
-  const [map, setMap] = useState<EmbeddingMap | null>(null);
   const [by, setBy] = useState<ColorBy>('label');
   const [picked, setPicked] = useState<number[]>([]);
-  const [error, setError] = useState<string | null>(null);
   const chart = useRef<ECharts | null>(null);
-  useEffect(() => {
-    api['runs.map']({ runId }).then(setMap, (e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
-  }, [runId]);
+  const call = useCall(() => api['runs.map']({ runId }), [runId]);
+  const map: EmbeddingMap | null = call.data;
   const option = useMemo(() => (map ? mapOption(map, by) : null), [map, by]);
-  if (error) return <Text c="red">{error}</Text>;
-  if (!map || !option) return <Text c="dimmed">Loading the map…</Text>;
+  if (!map || !option) return call.error ? <CallError call={call} what="Reading the feature map" /> : <Text c="dimmed">Loading the map…</Text>;
   const series = (option as { series: { data: (readonly [number, number, number, number])[] }[] }).series;
   const brush = (type: 'lasso' | 'rect') =>
     chart.current?.dispatchAction({ type: 'takeGlobalCursor', key: 'brush', brushOption: { brushType: type, brushMode: 'single' } });

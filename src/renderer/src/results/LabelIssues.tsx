@@ -1,11 +1,10 @@
 import { Badge, Button, Group, Image, Kbd, ScrollArea, Stack, Table, Text } from '@mantine/core';
 import { useEffect, useState } from 'react';
-import { ApiError } from '../../../shared/api.ts';
 import type { LabelIssue } from '../../../shared/results.ts';
 import { api } from '../api.ts';
 import { useWindowKeys } from '../useWindowKeys.ts';
 import { mediaUrl } from '../media.ts';
-import { errorMessage } from '../errors.tsx';
+import { CallError, errorMessage, useCall } from '../errors.tsx';
 
 /**
  * Likely label errors, most suspect first. Keys: ↑/↓ move, K keeps the label, R relabels to the suggestion, a
@@ -14,15 +13,12 @@ import { errorMessage } from '../errors.tsx';
 export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): void }) {
   const [issues, setIssues] = useState<LabelIssue[]>([]);
   const [focus, setFocus] = useState(0);
-  const [classes, setClasses] = useState<{ name: string; hotkey: string | null }[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const loaded = useCall(() => Promise.all([api['runs.labelIssues']({ runId }), api['labelSets.get']({})]), [runId]);
   useEffect(() => {
-    api['runs.labelIssues']({ runId }).then(setIssues, (e: unknown) => setError(errorMessage(e)));
-    api['labelSets.get']({}).then(
-      (s) => setClasses(s.classes),
-      (e: unknown) => setError(errorMessage(e)),
-    );
-  }, [runId]);
+    if (loaded.data) setIssues(loaded.data[0]);
+  }, [loaded.data]);
+  const classes = loaded.data?.[1].classes ?? [];
   const current = issues[focus];
   const decide = async (decision: 'keep' | 'relabel', className?: string) => {
     if (!current) return;
@@ -33,7 +29,7 @@ export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): 
       setError(null);
       onChanged();
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
+      setError(errorMessage(e));
     }
   };
   useWindowKeys((e) => {
@@ -50,6 +46,8 @@ export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): 
     const cls = classes.find((c) => c.hotkey !== null && c.hotkey.toLowerCase() === e.key.toLowerCase());
     if (cls) void decide('relabel', cls.name);
   });
+  if (loaded.error) return <CallError call={loaded} what="Finding likely label errors" />;
+  if (!loaded.data) return <Text c="dimmed">Finding likely label errors…</Text>;
   if (issues.length === 0)
     return <Text c="dimmed">{error ?? 'No likely label errors: every label agrees with the out-of-fold predictions above their class thresholds.'}</Text>;
   return (

@@ -1,6 +1,5 @@
 import { Alert, Badge, Card, Group, SegmentedControl, Select, SimpleGrid, Stack, Table, Tabs, Text, Title } from '@mantine/core';
 import { useEffect, useMemo, useState } from 'react';
-import { ApiError } from '../../../shared/api.ts';
 import { formatP, MODES, pClause, type Mode, type RunReportView } from '../../../shared/results.ts';
 import { api } from '../api.ts';
 import { Chart, type ChartOption } from '../charts/Chart.tsx';
@@ -8,6 +7,7 @@ import { CasesList, type CaseSelection } from './CasesList.tsx';
 import { calibrationOption, cellOf, confusionOption, MODE_COLORS, prOption, rocOption, subgroupOption } from './chartOptions.ts';
 import { EmbeddingMapView } from './EmbeddingMapView.tsx';
 import { LabelIssues } from './LabelIssues.tsx';
+import { CallError, useCall } from '../errors.tsx';
 
 const f3 = (x: number) => x.toFixed(3);
 const ci = (c: [number, number]) => `[${f3(c[0])}, ${f3(c[1])}]`;
@@ -184,24 +184,17 @@ function Summary({ r }: { r: RunReportView }) {
 }
 
 export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number; onChanged(): void; onOpenInBrowser(ids: number[], title: string): void }) {
-  const [report, setReport] = useState<RunReportView | null>(null);
   const [curveClass, setCurveClass] = useState<string | undefined>(undefined);
-  const [error, setError] = useState<string | null>(null);
   const [tab, setTab] = useState<string | null>('summary');
   const [cmMode, setCmMode] = useState<Mode>('fused');
   const [cases, setCases] = useState<CaseSelection>({ mode: 'fused', filter: 'wrong' });
   const [subField, setSubField] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
+  const call = useCall(() => api['runs.report']({ runId, curveClass }), [runId, curveClass, version]);
+  const report: RunReportView | null = call.data;
   useEffect(() => {
-    api['runs.report']({ runId, curveClass }).then(
-      (r) => {
-        setReport(r);
-        setError(null);
-        setSubField((f) => f ?? r.subgroups.rows[0]?.field ?? null);
-      },
-      (e: unknown) => setError(e instanceof ApiError ? e.message : String(e)),
-    );
-  }, [runId, curveClass, version]);
+    if (report) setSubField((f) => f ?? report.subgroups.rows[0]?.field ?? null);
+  }, [report]);
   const changed = () => {
     setVersion((v) => v + 1);
     onChanged();
@@ -209,8 +202,7 @@ export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number
   const options = useMemo(() => (report ? { roc: rocOption(report), pr: prOption(report), cal: calibrationOption(report) } : null), [report]);
   const cm = useMemo(() => (report ? confusionOption(report.modes[cmMode].confusion, report.classes) : null), [report, cmMode]);
   const sub = useMemo(() => (report && subField ? subgroupOption(report, subField) : null), [report, subField]);
-  if (error) return <Alert color="red">{error}</Alert>;
-  if (!report || !options || !cm) return <Text c="dimmed">Loading run {runId}…</Text>;
+  if (!report || !options || !cm) return call.error ? <CallError call={call} what={`Reading run ${runId}`} /> : <Text c="dimmed">Loading run {runId}…</Text>;
   return (
     <Stack gap="xs" data-testid="run-report">
       <Group>
