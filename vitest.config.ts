@@ -1,4 +1,9 @@
+import os from 'node:os';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// Downloaded and converted backbones of a test run stay out of the user's model cache (CLI children inherit it).
+process.env.DERMFUSE_MODEL_CACHE ??= path.join(os.tmpdir(), `dermfuse-test-models-${process.pid}`);
 
 /** One project per kind of test, so `npm run test:unit` runs in seconds and `npm test` runs them all. */
 const project = (name: string, include: string[]) => ({ extends: true as const, test: { name, include } });

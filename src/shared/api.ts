@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { ErrorPayload } from './errors.ts';
 import { CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, type RunListItem, type RunReportView } from './results.ts';
-import { BACKEND_NAMES, GROUP_BY } from './jobs.ts';
+import { BACKEND_NAMES, GROUP_BY, RUNTIMES } from './jobs.ts';
 import {
   MAX_VALUE_CHARS,
   PRESET_NAMES,
@@ -84,6 +84,8 @@ export const ExtractRequestSchema = z.object({
   resize: z.enum(['squash', 'center-crop']).optional(),
   /** Also embed the horizontal mirror and average. */
   tta: z.boolean().optional(),
+  /** ONNX Runtime or TF.js; absent: ONNX Runtime wherever the backbone runs on it. */
+  runtime: z.enum(RUNTIMES).optional(),
   backend: z.enum(BACKEND_NAMES).optional(),
   workers: z.number().int().min(1).max(64).optional(),
   batchSize: z.number().int().min(1).max(512).optional(),

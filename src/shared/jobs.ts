@@ -12,6 +12,21 @@ export type GroupBy = (typeof GROUP_BY)[number];
 /** What a training run uses when the form or the command line does not say: declared once for both. */
 export const TRAIN_DEFAULTS = { group: 'patient', folds: 5, seed: 1 } as const satisfies { group: GroupBy; folds: number; seed: number };
 
+/** Where CNN features are computed: ONNX Runtime's native kernels, or TensorFlow.js (tfjs-node, wasm or cpu). */
+export const RUNTIMES = ['onnx', 'tfjs'] as const;
+export type RuntimeName = (typeof RUNTIMES)[number];
+
+/** Which runtime ran an extraction, and why not the other. */
+export interface RuntimeInfo {
+  runtime: RuntimeName;
+  /** e.g. "onnxruntime-node 1.30.0, cpu, 2 threads" or "TF.js wasm 4.22.0 (SIMD on)". */
+  detail: string;
+  /** TF.js models: true when the model ran on ONNX Runtime as a graph converted from it (checked against TF.js). */
+  converted: boolean;
+  /** Why a faster runtime was not used, one line each. */
+  notes: string[];
+}
+
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
@@ -49,6 +64,7 @@ export interface ExtractSummary {
   fused: boolean;
   backend: string;
   backendInfo: BackendInfo | null;
+  runtime: RuntimeInfo | null;
   workers: number;
   /** Tensors alive in each worker after its last batch: flat across a run, so nothing leaks. */
   workerTensors: number[];

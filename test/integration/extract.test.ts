@@ -9,7 +9,8 @@ import { exportFeatures } from '../../src/main/ml/exportFeatures.ts';
 import { Project } from '../../src/main/project.ts';
 import { countRows, waitForCount } from '../fixtures/db.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
-import { makeTinyLayersModel } from '../fixtures/tinyModel.ts';
+import { folderSaver, makeTinyLayersModel } from '../fixtures/tinyModel.ts';
+import { tf } from '../../src/main/ml/backend.ts';
 
 const BIN = path.resolve(__dirname, '../../bin/dermfuse.mjs');
 const tmp = tempDir();
@@ -40,11 +41,36 @@ describe('feature extraction job', () => {
     await runImport(p, await planImport({ imagesDir: images }, p.dir));
     const s = await extractFeatures(p, modelDir, { workers: 2, batchSize: 4 });
     expect(s).toMatchObject({ dim: 12, images: 20, extracted: 20, cached: 0, failed: 0, workers: 2 });
-    expect(['wasm', 'tensorflow', 'cpu']).toContain(s.backend);
+    // A TF.js model runs on ONNX Runtime by default, as a graph converted from it and checked against TF.js.
+    expect(s.backend).toBe('onnxruntime');
+    expect(s.runtime).toMatchObject({ runtime: 'onnx', converted: true, notes: [] });
+    expect(s.runtime!.detail).toMatch(/^onnxruntime-node 1\.30\.\d+, cpu, 2 worker\(s\) x 1 thread\(s\), graph converted from TF\.js$/);
     expect(s.workerTensors.length).toBe(2);
     const again = await extractFeatures(p, modelDir, { workers: 1 });
     expect(again).toMatchObject({ extracted: 0, cached: 20 });
+    // The same model on TF.js gives the same features (within 1e-4 of their scale): one cache key for both runtimes.
+    const onTfjs = await extractFeatures(p, modelDir, { workers: 1, tta: true, runtime: 'tfjs' });
+    expect(onTfjs.runtime).toMatchObject({ runtime: 'tfjs', converted: false });
+    expect(['wasm', 'tensorflow', 'cpu']).toContain(onTfjs.backend);
+    const ort = p.db.prepare('SELECT vector FROM features WHERE backbone_key = ? ORDER BY sha256').pluck().all(onTfjs.key) as Buffer[];
+    p.db.prepare('DELETE FROM features WHERE backbone_key = ?').run(onTfjs.key);
+    await extractFeatures(p, modelDir, { workers: 1, tta: true, runtime: 'onnx' });
+    const onnx = p.db.prepare('SELECT vector FROM features WHERE backbone_key = ? ORDER BY sha256').pluck().all(onTfjs.key) as Buffer[];
+    expect(onnx.length).toBe(ort.length);
+    let diff = 0;
+    let scale = 0;
+    onnx.forEach((b, i) => {
+      const x = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+      const y = new Float32Array(ort[i]!.buffer, ort[i]!.byteOffset, ort[i]!.byteLength / 4);
+      x.forEach((v, j) => {
+        diff = Math.max(diff, Math.abs(v - y[j]!));
+        scale = Math.max(scale, Math.abs(y[j]!));
+      });
+    });
+    expect(diff / scale).toBeLessThan(1e-4);
+    p.db.prepare('DELETE FROM features WHERE backbone_key = ?').run(onTfjs.key);
     const other = await extractFeatures(p, modelDir, { workers: 1, tta: true });
+    expect(other.key).toBe(onTfjs.key);
     expect(other.key).not.toBe(s.key);
     expect(other.extracted).toBe(20);
     const map = p.db.prepare('SELECT COUNT(*) FROM feature_maps WHERE backbone_key = ?').pluck().get(s.key);
@@ -56,6 +82,24 @@ describe('feature extraction job', () => {
     expect(lines[0]!.split(',')).toHaveLength(13);
     const byId = new Map(lines.slice(1).map((l) => [l.split(',')[0], l.slice(l.indexOf(',') + 1)]));
     expect(byId.get('DUP')).toBe(byId.get('IMG_00000'));
+    p.close();
+  });
+
+  it('stays on TF.js, saying why, for a model the converter cannot take; refuses --runtime onnx for it', async () => {
+    const { dir } = await importedProject('u', 4);
+    const odd = path.join(tmp.dir, 'odd');
+    const i = tf.input({ shape: [32, 32, 3] });
+    let x = tf.layers.conv2dTranspose({ filters: 3, kernelSize: 3, name: 'deconv' }).apply(i) as tf.SymbolicTensor;
+    x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
+    const m = tf.model({ inputs: i, outputs: x });
+    await m.save(folderSaver(odd));
+    const p = Project.open(dir);
+    await expect(extractFeatures(p, odd, { workers: 1, runtime: 'onnx' })).rejects.toThrow(
+      'odd cannot run on ONNX Runtime: the conversion to ONNX failed: layer deconv (Conv2DTranspose)',
+    );
+    const s = await extractFeatures(p, odd, { workers: 1 });
+    expect(s).toMatchObject({ extracted: 4, dim: 3, runtime: { runtime: 'tfjs', converted: false } });
+    expect(s.runtime!.notes).toEqual(['ONNX Runtime not used: the conversion to ONNX failed: layer deconv (Conv2DTranspose)']);
     p.close();
   });
 
@@ -111,6 +155,6 @@ describe('feature extraction job', () => {
     const bad = spawnSync(process.execPath, [BIN, 'extract', dir, '--backbone', path.join(tmp.dir, 'no-model'), '--json'], { encoding: 'utf8' });
     expect(bad.status).toBe(1);
     expect(bad.stdout).toBe('');
-    expect(bad.stderr).toMatch(/no-model: not a model folder \(no model\.json there\)/);
+    expect(bad.stderr).toMatch(/no-model: not a model folder \(no model\.json or \.onnx file there\)/);
   });
 });

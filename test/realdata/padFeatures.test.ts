@@ -32,8 +32,8 @@ describe.skipIf(!HAS_PAD)('real MobileNets from ../shared on PAD-UFES-20 photos'
     ['mobilenet_v1_0.75_224', 768],
     ['mobilenet_v2_0.35_224_tm', 1280],
   ])('%s gives %i-d features for every photo', async (name, dim) => {
-    const s = await extractFeatures(project, path.join(MODELS, name));
-    // The fused BatchNorm/ReLU6 path is used, and was checked against the standard path at load.
+    const s = await extractFeatures(project, path.join(MODELS, name), { runtime: 'tfjs' });
+    // On TF.js the fused BatchNorm/ReLU6 path is used, and was checked against the standard path at load.
     expect(s).toMatchObject({ dim, images: 40, extracted: 40, failed: 0, fused: true });
     const vectors = new FeatureStore(project.db).imageVectors(s.key);
     expect(vectors).toHaveLength(40);
@@ -51,6 +51,8 @@ describe.skipIf(!HAS_PAD)('real MobileNets from ../shared on PAD-UFES-20 photos'
     expect(a).toHaveLength(40);
     let maxDiff = 0;
     a.forEach((v, i) => v.vector.forEach((x, j) => (maxDiff = Math.max(maxDiff, Math.abs(x - b[i]!.vector[j]!)))));
-    expect(maxDiff).toBeLessThan(1e-5);
+    // Both run on ONNX Runtime as graphs converted from each model; the built-in one has no nested model around
+    // the backbone, so the optimiser may fuse in another order (features are around 1-6).
+    expect(maxDiff).toBeLessThan(1e-4);
   });
 });

@@ -37,7 +37,7 @@ export const ML_COMMANDS: Record<string, Command> = {
   extract: {
     usage:
       'dermfuse extract DIR [--backbone PATH|URL|ID (default: the built-in MobileNetV2 0.35)] [--layer NAME] [--input-size N] [--range LOW,HIGH | --mean R,G,B --std R,G,B]\n' +
-      '        [--resize squash|center-crop] [--tta] [--backend tensorflow|wasm|cpu] [--workers N] [--batch-size N] [--json]',
+      '        [--resize squash|center-crop] [--tta] [--runtime onnx|tfjs] [--backend tensorflow|wasm|cpu] [--workers N] [--batch-size N] [--json]',
     summary: 'compute CNN features of every image (cached; a re-run only does what is missing)',
     options: {
       backbone: { type: 'string' },
@@ -48,6 +48,7 @@ export const ML_COMMANDS: Record<string, Command> = {
       std: { type: 'string' },
       resize: { type: 'string' },
       tta: { type: 'boolean' },
+      runtime: { type: 'string' },
       backend: { type: 'string' },
       workers: { type: 'string' },
       'batch-size': { type: 'string' },
@@ -63,6 +64,7 @@ export const ML_COMMANDS: Record<string, Command> = {
         std: listFlag(optionalString(v, 'std'), true),
         resize: optionalString(v, 'resize'),
         tta: v.tta === true ? true : undefined,
+        runtime: optionalString(v, 'runtime'),
         backend: optionalString(v, 'backend'),
         workers: numberFlag(optionalString(v, 'workers')),
         batchSize: numberFlag(optionalString(v, 'batch-size')),
@@ -74,7 +76,8 @@ export const ML_COMMANDS: Record<string, Command> = {
           onProgress: (p) => ctx.progress(`${p.phase}: ${p.done}/${p.total}`),
         });
         const text = [
-          `Features ${s.key} (${s.dim}-d) on ${s.backend} with ${s.workers} worker(s):`,
+          `Features ${s.key} (${s.dim}-d)${s.runtime ? ` on ${s.runtime.detail}` : ', nothing new to compute'}:`,
+          ...(s.runtime?.notes ?? []).map((n) => `  ${n}`),
           `  ${s.extracted} extracted, ${s.cached} cached, ${s.failed} failed of ${s.images} images in ${s.seconds.toFixed(1)} s (${s.imagesPerSecond.toFixed(1)} img/s)`,
           ...s.failures.slice(0, 20).map((f) => `  ${f.source}: ${f.message}`),
         ].join('\n');

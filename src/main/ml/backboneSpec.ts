@@ -9,6 +9,11 @@ export const PreprocessingSchema = z.object({
   offset: z.tuple([z.number(), z.number(), z.number()]),
   /** squash: resize to a square ignoring aspect; center-crop: scale the short side, crop the middle. */
   resize: z.enum(['squash', 'center-crop']),
+  /**
+   * center-crop only: the share of the short side kept (torchvision's Resize(256) + CenterCrop(224) is 0.875).
+   * Absent: 1, the whole short side.
+   */
+  crop: z.number().min(0.25).max(1).optional(),
 });
 export type Preprocessing = z.infer<typeof PreprocessingSchema>;
 
@@ -16,9 +21,14 @@ export type Preprocessing = z.infer<typeof PreprocessingSchema>;
 export const BackboneSpecSchema = z.object({
   name: z.string().min(1),
   dir: z.string().min(1),
-  format: z.enum(['layers', 'graph']),
-  /** Layer (LayersModel) or node (GraphModel) whose output is the embedding; null takes the last global pooling. */
+  format: z.enum(['layers', 'graph', 'onnx']),
+  /**
+   * Layer (LayersModel), node (GraphModel) or output (ONNX) whose value is the embedding; null takes the last
+   * global pooling (TF.js) or the first output (ONNX). A feature map is average-pooled.
+   */
   featureLayer: z.string().nullable(),
+  /** ONNX only: the model file in `dir`, its input (null: the first) and its layout. */
+  onnx: z.object({ file: z.string().min(1), input: z.string().nullable(), layout: z.enum(['nchw', 'nhwc']) }).optional(),
   preprocessing: PreprocessingSchema,
   /** Test-time augmentation: average the embeddings of the image and its horizontal mirror. */
   tta: z.boolean(),
@@ -37,12 +47,14 @@ export function meanStdPreprocessing(
   mean: [number, number, number],
   std: [number, number, number],
   resize: Preprocessing['resize'] = 'center-crop',
+  crop?: number,
 ): Preprocessing {
   return {
     inputSize,
     scale: [0, 1, 2].map((i) => 1 / (255 * std[i]!)) as [number, number, number],
     offset: [0, 1, 2].map((i) => -mean[i]! / std[i]!) as [number, number, number],
     resize,
+    ...(crop !== undefined && crop < 1 ? { crop } : {}),
   };
 }
 
@@ -51,6 +63,7 @@ export function meanStdPreprocessing(
  * identified by its name and the content hash of its model.json (passed in), not by where it sits on disk.
  */
 export function backboneKey(spec: BackboneSpec, modelHash: string): string {
+  // The runtime (TF.js or ONNX Runtime) is not part of the key: both give the same features within 1e-4.
   const material = JSON.stringify({ model: modelHash, layer: spec.featureLayer, pre: spec.preprocessing, tta: spec.tta });
   return `${spec.name}-${createHash('sha256').update(material).digest('hex').slice(0, 16)}`;
 }

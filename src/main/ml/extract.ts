@@ -1,4 +1,4 @@
-import type { ExtractSummary } from '../../shared/jobs.ts';
+import type { ExtractSummary, RuntimeInfo, RuntimeName } from '../../shared/jobs.ts';
 import os from 'node:os';
 import { DermFuseError } from '../../shared/errors.ts';
 import type { ImportProblem } from '../../shared/types.ts';
@@ -10,7 +10,8 @@ import { backboneKey } from './backboneSpec.ts';
 import { decodeForBackbone } from './decode.ts';
 import { FeatureStore } from '../db/repos/featureStore.ts';
 import { fitPca, pcaTransform } from './pca.ts';
-import { resolveBackbone, type BackboneOptions } from './resolveBackbone.ts';
+import { modelCacheDir, resolveBackbone, type BackboneOptions } from './resolveBackbone.ts';
+import { ortThreads, planRuntime, type RuntimePlan } from './runtime.ts';
 import { EmbedPool } from './workerPool.ts';
 import { repoOf } from '../db/open.ts';
 import { ImagesRepo } from '../db/repos/imagesRepo.ts';
@@ -23,6 +24,8 @@ export const DEFAULT_BATCH_SIZE = 16;
 const QUEUE_DEPTH_PER_WORKER = 2;
 
 export interface ExtractOptions extends BackboneOptions {
+  /** ONNX Runtime or TF.js; absent: ONNX Runtime wherever the backbone runs on it. */
+  runtime?: RuntimeName;
   backend?: BackendName;
   workers?: number;
   batchSize?: number;
@@ -37,9 +40,12 @@ interface Item {
   path: string;
 }
 
-/** Default worker count: one per core for single-threaded wasm/cpu, one for tfjs-node (it threads itself). */
-function defaultWorkers(backend: BackendName | undefined): number {
-  return backend === 'tensorflow' ? 1 : Math.max(1, os.availableParallelism());
+/**
+ * Default worker count: one per core for single-threaded wasm/cpu; one for tfjs-node and ONNX Runtime, which
+ * thread their own kernels.
+ */
+function defaultWorkers(backend: BackendName | undefined, runtime: RuntimeName | undefined): number {
+  return backend === 'tensorflow' || runtime === 'onnx' ? 1 : Math.max(1, os.availableParallelism());
 }
 
 /**
@@ -59,6 +65,7 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
   const failures: ImportProblem[] = [];
   let extracted = 0;
   let pool: EmbedPool | null = null;
+  let plan: RuntimePlan | null = null;
   let loadSeconds = 0;
   const summary = (): ExtractSummary => {
     const seconds = (performance.now() - started) / 1000;
@@ -76,8 +83,9 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
       loadSeconds,
       steadyImagesPerSecond: extracted / Math.max(seconds - loadSeconds, 1e-9),
       fused: pool?.fused ?? false,
-      backend: pool?.backend?.backend ?? 'none',
+      backend: pool?.ortVersion ? 'onnxruntime' : (pool?.backend?.backend ?? 'none'),
       backendInfo: pool?.backend ?? null,
+      runtime: plan && pool ? runtimeInfo(plan, pool) : null,
       workers: pool?.size ?? 0,
       workerTensors: [...(pool?.numTensors ?? [])],
     };
@@ -87,9 +95,10 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
     return summary();
   }
 
-  const workers = opts.workers ?? defaultWorkers(opts.backend);
   const loadStart = performance.now();
-  pool = await EmbedPool.start(spec, workers, opts.backend);
+  plan = await planRuntime(spec, digest, opts.runtime, opts.cacheDir ?? modelCacheDir());
+  const workers = opts.workers ?? defaultWorkers(opts.backend, plan.runtime);
+  pool = await EmbedPool.start(spec, workers, opts.backend, plan.ort ? { ...plan.ort, threads: ortThreads(workers) } : undefined);
   loadSeconds = (performance.now() - loadStart) / 1000;
   store.registerBackbone(key, spec, pool.dim, digest);
   const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
@@ -138,6 +147,15 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
   }
   storePcaMap(store, key);
   return summary();
+}
+
+function runtimeInfo(plan: RuntimePlan, pool: EmbedPool): RuntimeInfo {
+  const b = pool.backend;
+  const detail =
+    plan.runtime === 'onnx'
+      ? `onnxruntime-node ${pool.ortVersion}, cpu, ${pool.size} worker(s) x ${ortThreads(pool.size)} thread(s)${plan.converted ? ', graph converted from TF.js' : ''}`
+      : `TF.js ${b?.backend ?? '?'} ${b?.version ?? ''}${b?.backend === 'wasm' ? ` (SIMD ${b.simd ? 'on' : 'off'})` : ''}`;
+  return { runtime: plan.runtime, detail, converted: plan.converted, notes: plan.notes };
 }
 
 /** The 2-D map the UI shows: first two principal components of every embedding under the key. */

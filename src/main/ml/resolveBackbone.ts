@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,14 +40,78 @@ function inputSizeOf(dir: string): number | null {
 }
 
 function preprocessingFrom(opts: BackboneOptions, base: Preprocessing | null, dir: string): Preprocessing {
-  const size = opts.inputSize ?? base?.inputSize ?? inputSizeOf(dir) ?? 224;
+  const size = opts.inputSize ?? base?.inputSize ?? (fs.existsSync(path.join(dir, 'model.json')) ? inputSizeOf(dir) : null) ?? 224;
   const resize = opts.resize ?? base?.resize ?? 'squash';
   if (opts.mean || opts.std) {
     if (!opts.mean || !opts.std) throw new DermFuseError('INVALID_ARGUMENT', '--mean and --std go together (three values each, on 0-1 pixel values)');
-    return meanStdPreprocessing(size, opts.mean, opts.std, resize);
+    return meanStdPreprocessing(size, opts.mean, opts.std, resize, opts.resize ? undefined : base?.crop);
   }
   if (opts.range) return rangePreprocessing(size, opts.range[0], opts.range[1], resize);
   return base ? { ...base, inputSize: size, resize } : rangePreprocessing(size, -1, 1, resize);
+}
+
+/** What a `dermfuse-backbone.json` beside a model may say: the spec's own fields. */
+const SidecarSchema = BackboneSpecSchema.omit({ dir: true, tta: true })
+  .partial()
+  .extend({ tta: z.boolean().optional(), onnx: BackboneSpecSchema.shape.onnx.unwrap().partial().optional() });
+
+function readSidecar(dir: string): z.infer<typeof SidecarSchema> {
+  const file = path.join(dir, 'dermfuse-backbone.json');
+  if (!fs.existsSync(file)) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new DermFuseError('INVALID_VALUE', `${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = SidecarSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new DermFuseError('INVALID_VALUE', `${file}: ${issue.path.join('.') || 'top level'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** Defaults for an ONNX model with no sidecar: what PyTorch exports expect (ImageNet mean/std, 256 then centre 224, NCHW). */
+const ONNX_DEFAULT_PREPROCESSING = meanStdPreprocessing(224, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225], 'center-crop', 0.875);
+
+/** A model on disk: a TF.js folder (model.json), an .onnx file, or a folder holding one .onnx file. */
+function localModel(ref: string): { dir: string; digest: string; name: string; base: Partial<BackboneSpec> } {
+  const abs = path.resolve(ref);
+  const catalogue = CATALOGUE.map((e) => e.id).join(', ');
+  let onnxFile: string | null = null;
+  if (abs.toLowerCase().endsWith('.onnx')) {
+    if (!fs.existsSync(abs)) throw new DermFuseError('NOT_FOUND', `--backbone ${ref}: no such file.`);
+    onnxFile = abs;
+  } else if (fs.existsSync(abs) && fs.statSync(abs).isDirectory() && !fs.existsSync(path.join(abs, 'model.json'))) {
+    const found = fs.readdirSync(abs).filter((f) => f.toLowerCase().endsWith('.onnx'));
+    if (found.length > 1)
+      throw new DermFuseError('INVALID_ARGUMENT', `--backbone ${ref}: the folder holds several ONNX models (${found.join(', ')}); name one.`);
+    if (found.length === 1) onnxFile = path.join(abs, found[0]!);
+  }
+  if (onnxFile) {
+    const dir = path.dirname(onnxFile);
+    const sidecar = readSidecar(dir);
+    const digest = createHash('sha256').update(fs.readFileSync(onnxFile)).digest('hex');
+    const pre = sidecar.preprocessing ?? ONNX_DEFAULT_PREPROCESSING;
+    return {
+      dir,
+      digest,
+      name: path.basename(dir) === '.' ? path.basename(onnxFile, '.onnx') : path.basename(dir),
+      base: {
+        ...sidecar,
+        format: 'onnx',
+        preprocessing: pre,
+        onnx: { file: path.basename(onnxFile), input: sidecar.onnx?.input ?? null, layout: sidecar.onnx?.layout ?? 'nchw' },
+      },
+    };
+  }
+  const dir = abs.endsWith('model.json') ? path.dirname(abs) : abs;
+  if (!fs.existsSync(path.join(dir, 'model.json'))) {
+    throw new DermFuseError('NOT_FOUND', `--backbone ${ref}: not a model folder (no model.json or .onnx file there), a URL, or a catalogue id (${catalogue}).`);
+  }
+  const { onnx: _onnx, ...sidecar } = readSidecar(dir);
+  return { dir, digest: folderDigest(dir), name: path.basename(dir), base: sidecar };
 }
 
 /**
@@ -78,23 +143,17 @@ export async function resolveBackbone(ref: string, opts: BackboneOptions = {}): 
     digest = await ensureModel(ref, dir, null, opts);
     name = path.basename(path.dirname(new URL(ref).pathname)) || 'model';
   } else {
-    const abs = path.resolve(ref);
-    dir = abs.endsWith('model.json') ? path.dirname(abs) : abs;
-    if (!fs.existsSync(path.join(dir, 'model.json'))) {
-      throw new DermFuseError(
-        'NOT_FOUND',
-        `--backbone ${ref}: not a model folder (no model.json there), a URL, or a catalogue id (${CATALOGUE.map((e) => e.id).join(', ')}).`,
-      );
-    }
-    digest = folderDigest(dir);
-    name = path.basename(dir);
-    const sidecar = path.join(dir, 'dermfuse-backbone.json');
-    if (fs.existsSync(sidecar)) base = JSON.parse(fs.readFileSync(sidecar, 'utf8')) as Partial<BackboneSpec>;
+    const local = localModel(ref);
+    dir = local.dir;
+    digest = local.digest;
+    name = local.name;
+    base = local.base;
   }
   const spec = BackboneSpecSchema.parse({
     name: base.name ?? name,
     dir,
     format: base.format ?? modelFormat(readModelJson(dir)),
+    onnx: base.onnx,
     featureLayer: opts.layer ?? base.featureLayer ?? null,
     preprocessing: preprocessingFrom(opts, base.preprocessing ?? null, dir),
     tta: opts.tta ?? base.tta ?? false,

@@ -6,6 +6,8 @@ import { DermFuseError } from '../../shared/errors.ts';
 import type { BackendInfo, BackendName } from './backend.ts';
 import type { BackboneSpec } from './backboneSpec.ts';
 import type { WorkerReply, WorkerRequest } from './embedWorker.ts';
+import type { OrtTarget } from './onnx/ortEmbedder.ts';
+import type { ConversionCheck } from './onnx/convert.ts';
 
 interface Slot {
   worker: Worker;
@@ -31,13 +33,15 @@ export class EmbedPool {
   dim = 0;
   fused = false;
   backend: BackendInfo | null = null;
+  /** Version of onnxruntime-node when the workers run ONNX Runtime. */
+  ortVersion: string | null = null;
   /** Tensor count each worker reported after its last batch (memory must stay flat). */
   readonly numTensors: number[] = [];
 
-  static async start(spec: BackboneSpec, workers: number, backend?: BackendName): Promise<EmbedPool> {
+  static async start(spec: BackboneSpec, workers: number, backend?: BackendName, ort?: OrtTarget): Promise<EmbedPool> {
     const pool = new EmbedPool();
     try {
-      await Promise.all(Array.from({ length: workers }, () => pool.add(spec, backend)));
+      await Promise.all(Array.from({ length: workers }, () => pool.add(spec, backend, ort)));
     } catch (err) {
       await pool.close();
       throw err;
@@ -49,7 +53,21 @@ export class EmbedPool {
     return this.slots.length;
   }
 
-  private add(spec: BackboneSpec, backend?: BackendName): Promise<void> {
+  /** Converts a TF.js model to ONNX in a worker of its own (TF.js loads there, never in the app's thread). */
+  static convert(spec: BackboneSpec, file: string): Promise<ConversionCheck> {
+    const worker = spawnWorker('embedWorker');
+    return new Promise<ConversionCheck>((resolve, reject) => {
+      worker.on('message', (msg: WorkerReply) => {
+        if (msg.type === 'converted') resolve(msg.check);
+        else if (msg.type === 'error') reject(new Error(msg.message));
+      });
+      worker.on('error', reject);
+      worker.on('exit', (code) => reject(new Error(`the conversion worker exited with code ${code}`)));
+      worker.postMessage({ type: 'convert', spec, file } satisfies WorkerRequest);
+    }).finally(() => void worker.terminate());
+  }
+
+  private add(spec: BackboneSpec, backend?: BackendName, ort?: OrtTarget): Promise<void> {
     const worker = spawnWorker('embedWorker');
     const slot: Slot = { worker, busy: true };
     const index = this.slots.push(slot) - 1;
@@ -61,6 +79,7 @@ export class EmbedPool {
           // Every worker reports from the start, also one that the scheduler never gives a batch.
           this.numTensors[index] = msg.numTensors;
           this.backend = msg.backend;
+          this.ortVersion = msg.ortVersion;
           this.release(slot);
           resolve();
         } else if (msg.type === 'embedded') {
@@ -69,7 +88,7 @@ export class EmbedPool {
           this.pending.delete(msg.id);
           this.release(slot);
           p?.resolve(msg.vectors);
-        } else {
+        } else if (msg.type === 'error') {
           const err = new DermFuseError('INTERNAL', `Feature worker: ${msg.message}`);
           if (msg.id === undefined) return reject(err);
           const p = this.pending.get(msg.id);
@@ -82,7 +101,7 @@ export class EmbedPool {
       worker.on('exit', (code) => {
         if (code !== 0 && !this.closing) this.fail(new DermFuseError('INTERNAL', `Feature worker exited with code ${code}`), reject);
       });
-      worker.postMessage({ type: 'load', spec, backend } satisfies WorkerRequest);
+      worker.postMessage({ type: 'load', spec, backend, ort } satisfies WorkerRequest);
     });
   }
 

@@ -1,0 +1,121 @@
+import ort from 'onnxruntime-node';
+import type { BackboneSpec, Preprocessing } from '../backboneSpec.ts';
+
+/** What the worker needs to run an ONNX model: the file, its input and layout, and how many threads. */
+export interface OrtTarget {
+  file: string;
+  input: string | null;
+  layout: 'nchw' | 'nhwc';
+  threads: number;
+}
+
+export const ORT_VERSION: string = ort.env.versions.node ?? ort.env.versions.common;
+
+/** uint8 RGB (n x s x s x 3) to the network's float input, channels-last or planar, mirrored left-right on request. */
+function toInput(pixels: Uint8Array, n: number, s: number, pre: Preprocessing, layout: 'nchw' | 'nhwc', mirror: boolean): Float32Array {
+  const out = new Float32Array(pixels.length);
+  const P = s * s;
+  for (let k = 0; k < n; k++) {
+    const base = k * P * 3;
+    for (let y = 0; y < s; y++) {
+      for (let x = 0; x < s; x++) {
+        const src = base + (y * s + (mirror ? s - 1 - x : x)) * 3;
+        const p = y * s + x;
+        for (let c = 0; c < 3; c++) {
+          const v = pixels[src + c]! * pre.scale[c]! + pre.offset[c]!;
+          out[layout === 'nhwc' ? base + p * 3 + c : base + c * P + p] = v;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** An output as one vector per image: a feature map is averaged over its spatial positions. */
+function toVectors(t: ort.Tensor, layout: 'nchw' | 'nhwc'): { data: Float32Array; dim: number } {
+  const data = t.data as Float32Array;
+  const dims = t.dims;
+  const n = dims[0]!;
+  if (dims.length !== 4) return { data: data.slice(), dim: data.length / n };
+  const [c, hw] = layout === 'nchw' ? [dims[1]!, dims[2]! * dims[3]!] : [dims[3]!, dims[1]! * dims[2]!];
+  const out = new Float32Array(n * c);
+  for (let k = 0; k < n; k++)
+    for (let j = 0; j < c; j++) {
+      let sum = 0;
+      for (let p = 0; p < hw; p++) sum += layout === 'nchw' ? data[(k * c + j) * hw + p]! : data[(k * hw + p) * c + j]!;
+      out[k * c + j] = sum / hw;
+    }
+  return { data: out, dim: c };
+}
+
+/** A backbone loaded in ONNX Runtime (CPU execution provider): batches of pixels to embeddings. */
+export class OrtEmbedder {
+  private constructor(
+    readonly spec: BackboneSpec,
+    private readonly session: ort.InferenceSession,
+    private readonly target: OrtTarget,
+    private readonly input: string,
+    private readonly output: string,
+    readonly dim: number,
+  ) {}
+
+  static async load(spec: BackboneSpec, target: OrtTarget): Promise<OrtEmbedder> {
+    const session = await ort.InferenceSession.create(target.file, {
+      intraOpNumThreads: target.threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      executionProviders: ['cpu'],
+    });
+    const input = target.input ?? session.inputNames[0]!;
+    if (!session.inputNames.includes(input)) throw new Error(`${target.file} has no input "${input}"; its inputs: ${session.inputNames.join(', ')}`);
+    const output = spec.featureLayer ?? session.outputNames[0]!;
+    if (!session.outputNames.includes(output))
+      throw new Error(`${target.file} has no output "${output}"; its outputs: ${session.outputNames.join(', ')} (only graph outputs can be taken)`);
+    const meta = session.inputMetadata.find((m) => m.name === input);
+    const shape = meta && meta.isTensor ? meta.shape : [];
+    const size = spec.preprocessing.inputSize;
+    const [h, w, c] = target.layout === 'nchw' ? [shape[2], shape[3], shape[1]] : [shape[1], shape[2], shape[3]];
+    if ((typeof c === 'number' && c !== 3) || (typeof h === 'number' && h !== size) || (typeof w === 'number' && w !== size)) {
+      throw new Error(
+        `${target.file}: input "${input}" is [${shape.join(', ')}], which does not fit ${size}x${size} RGB ${target.layout.toUpperCase()} (set inputSize and layout in dermfuse-backbone.json)`,
+      );
+    }
+    const probe = new OrtEmbedder(spec, session, target, input, output, 0);
+    const { dim } = await probe.raw(new Uint8Array(size * size * 3), 1, false);
+    return new OrtEmbedder(spec, session, target, input, output, dim);
+  }
+
+  private raw(pixels: Uint8Array, n: number, mirror: boolean): Promise<{ data: Float32Array; dim: number }> {
+    return this.forward(toInput(pixels, n, this.spec.preprocessing.inputSize, this.spec.preprocessing, this.target.layout, mirror), n);
+  }
+
+  /** Runs the network on `n` inputs already preprocessed in its layout; one vector per input. */
+  async forward(x: Float32Array, n: number): Promise<{ data: Float32Array; dim: number }> {
+    const s = this.spec.preprocessing.inputSize;
+    const dims = this.target.layout === 'nchw' ? [n, 3, s, s] : [n, s, s, 3];
+    const feeds = { [this.input]: new ort.Tensor('float32', x, dims) };
+    const result = await this.session.run(feeds, [this.output]);
+    const y = result[this.output]!;
+    try {
+      return toVectors(y, this.target.layout);
+    } finally {
+      y.dispose();
+    }
+  }
+
+  /** Embeds `n` images given as uint8 RGB (n x size x size x 3); returns n x dim floats. */
+  async embed(pixels: Uint8Array, n: number): Promise<Float32Array> {
+    const s = this.spec.preprocessing.inputSize;
+    if (pixels.length !== n * s * s * 3) throw new Error(`expected ${n}x${s}x${s}x3 pixels, got ${pixels.length} values`);
+    const a = await this.raw(pixels, n, false);
+    if (!this.spec.tta) return a.data;
+    const b = await this.raw(pixels, n, true);
+    for (let i = 0; i < a.data.length; i++) a.data[i] = (a.data[i]! + b.data[i]!) / 2;
+    return a.data;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}

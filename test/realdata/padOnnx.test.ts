@@ -1,0 +1,86 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planImport } from '../../src/main/images/importPlan.ts';
+import { runImport } from '../../src/main/images/importRun.ts';
+import { extractFeatures } from '../../src/main/ml/extract.ts';
+import { FeatureStore } from '../../src/main/db/repos/featureStore.ts';
+import { resolveBackbone } from '../../src/main/ml/resolveBackbone.ts';
+import { OrtEmbedder } from '../../src/main/ml/onnx/ortEmbedder.ts';
+import { Project } from '../../src/main/project.ts';
+import { tempDir } from '../fixtures/generate.ts';
+import { HAS_PAD, PAD_DIR, SHARED } from '../fixtures/shared.ts';
+
+const MODELS = path.join(SHARED, 'models');
+const V2_ONNX = path.join(MODELS, 'mobilenet_v2_1.0_224_imagenet_onnx');
+
+const f32 = (file: string) => {
+  const b = fs.readFileSync(file);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+};
+
+describe.skipIf(!HAS_PAD)('ONNX Runtime backbones on the real models and all 686 PAD-UFES-20 photos', () => {
+  const tmp = tempDir();
+  let project: Project;
+
+  beforeAll(async () => {
+    project = Project.create(path.join(tmp.dir, 'p')).project;
+    await runImport(project, await planImport({ imagesDir: path.join(PAD_DIR, 'images'), metadataPath: path.join(PAD_DIR, 'metadata.csv') }, project.dir));
+  }, 180_000);
+  afterAll(() => {
+    project.close();
+    tmp.cleanup();
+  });
+
+  it('the ImageNet MobileNetV2-1.0 ONNX reproduces PyTorch’s reference features within 1e-4', async () => {
+    const { spec } = await resolveBackbone(V2_ONNX);
+    expect(spec).toMatchObject({
+      format: 'onnx',
+      onnx: { file: 'model.onnx', layout: 'nchw' },
+      preprocessing: { inputSize: 224, resize: 'center-crop', crop: 0.875 },
+    });
+    const e = await OrtEmbedder.load(spec, { file: path.join(V2_ONNX, 'model.onnx'), input: null, layout: 'nchw', threads: 2 });
+    const out = await e.forward(f32(path.join(V2_ONNX, 'reference_input.f32')), 4);
+    const ref = f32(path.join(V2_ONNX, 'reference_features.f32'));
+    expect(out.dim).toBe(1280);
+    let diff = 0;
+    out.data.forEach((v, i) => (diff = Math.max(diff, Math.abs(v - ref[i]!))));
+    expect(diff).toBeLessThan(1e-4);
+    await e.dispose();
+  });
+
+  it('gives 1280-d features for every one of the 686 photos', async () => {
+    const s = await extractFeatures(project, V2_ONNX);
+    // 686 photos, 685 distinct files (PAD holds one byte-identical pair: computed once).
+    expect(s).toMatchObject({ dim: 1280, images: 685, extracted: 685, failed: 0, runtime: { runtime: 'onnx', converted: false } });
+    const vectors = new FeatureStore(project.db).imageVectors(s.key);
+    expect(vectors).toHaveLength(686);
+    expect(vectors.every((v) => v.vector.length === 1280 && v.vector.every((x) => Number.isFinite(x) && x >= 0))).toBe(true);
+  }, 180_000);
+
+  it.each(['mobilenet_v1_0.75_224', 'mobilenet_v2_0.35_224_tm'])(
+    '%s converted to ONNX matches TF.js on all 686 photos (max difference below 1e-4 of the feature scale)',
+    async (name) => {
+      const store = new FeatureStore(project.db);
+      const tfjs = await extractFeatures(project, path.join(MODELS, name), { runtime: 'tfjs' });
+      const a = store.imageVectors(tfjs.key);
+      project.db.prepare('DELETE FROM features WHERE backbone_key = ?').run(tfjs.key);
+      const onnx = await extractFeatures(project, path.join(MODELS, name), { runtime: 'onnx' });
+      expect(onnx.key).toBe(tfjs.key);
+      expect(onnx).toMatchObject({ extracted: 685, runtime: { runtime: 'onnx', converted: true } });
+      const b = new Map(store.imageVectors(onnx.key).map((v) => [v.sha256, v.vector]));
+      let diff = 0;
+      let scale = 0;
+      for (const v of a) {
+        const w = b.get(v.sha256)!;
+        v.vector.forEach((x, j) => {
+          diff = Math.max(diff, Math.abs(x - w[j]!));
+          scale = Math.max(scale, Math.abs(x));
+        });
+      }
+      expect(a).toHaveLength(686);
+      expect(diff / scale).toBeLessThan(1e-4);
+    },
+    240_000,
+  );
+});
