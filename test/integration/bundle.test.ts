@@ -15,6 +15,12 @@ import { trainRun } from '../../src/main/ml/fusion/train.ts';
 import { Project } from '../../src/main/project.ts';
 import { makeImages, tempDir } from '../fixtures/generate.ts';
 import { makeTinyLayersModel } from '../fixtures/tinyModel.ts';
+import { tf } from '../../src/main/ml/backend.ts';
+import { folderHandler } from '../../src/main/ml/modelFiles.ts';
+import { featureModel } from '../../src/main/ml/embedder.ts';
+import { layersToOnnx } from '../../src/main/ml/onnx/fromLayers.ts';
+import { encodeModel } from '../../src/main/ml/onnx/proto.ts';
+import { rangePreprocessing } from '../../src/main/ml/backboneSpec.ts';
 
 const BIN = path.resolve(__dirname, '../../bin/dermfuse.mjs');
 const tmp = tempDir();
@@ -90,6 +96,35 @@ describe('exported bundles', () => {
     w.externalIds.forEach((id, i) => (worst = Math.max(worst, Math.abs(byId.get(id)! - w.probs[i * 2 + 1]!))));
     expect(w.externalIds).toHaveLength(60);
     expect(worst).toBeLessThan(1e-5);
+  });
+
+  it('carry an .onnx backbone (the model file and its sidecar settings) and predict with it on ONNX Runtime', async () => {
+    // A small ONNX model the test builds: the tiny Keras model converted, with a sidecar giving its input and layout.
+    const onnxDir = path.join(tmp.dir, 'tiny-onnx');
+    fs.mkdirSync(onnxDir);
+    const tiny = await tf.loadLayersModel(folderHandler(path.join(tmp.dir, 'tiny')));
+    fs.writeFileSync(path.join(onnxDir, 'tiny.onnx'), encodeModel(layersToOnnx(featureModel(tiny, 'global_average_pooling2d_1'), 32)));
+    fs.writeFileSync(
+      path.join(onnxDir, 'dermfuse-backbone.json'),
+      JSON.stringify({ name: 'tiny-onnx', preprocessing: rangePreprocessing(32, -1, 1), onnx: { layout: 'nhwc' } }),
+    );
+    const x = await extractFeatures(project, onnxDir, { workers: 1 });
+    expect(x).toMatchObject({ backbone: 'tiny-onnx', dim: 12, extracted: 60, runtime: { runtime: 'onnx', converted: false } });
+    await expect(extractFeatures(project, path.join(onnxDir, 'tiny.onnx'), { runtime: 'tfjs' })).rejects.toThrow(
+      /tiny-onnx is an ONNX model: it runs on ONNX Runtime only/,
+    );
+    const run = await trainRun(project, { label: 'dx', positive: ['mel'], fields: null, group: 'patient', folds: 3, backbone: x.key, seed: 2 });
+    const out = path.join(tmp.dir, 'bundle-onnx');
+    await exportBundle(project, run.runId, 'fused', out);
+    expect(Object.keys(loadBundle(out).manifest.files).sort()).toEqual(['MODEL_CARD.md', 'backbone/tiny.onnx', 'preprocessing.json']);
+    const s = await predictWithBundle(out, images, { metadataPath: csv, idColumn: 'image_id' });
+    expect(s).toMatchObject({ images: 60, failed: 0, runtime: { runtime: 'onnx', converted: false } });
+    const w = predictWithRun(project, run.runId, 'fused');
+    const byId = new Map(s.rows.map((r) => [r.imageId, r.probabilities.mel!]));
+    let worst = 0;
+    w.externalIds.forEach((id, i) => (worst = Math.max(worst, Math.abs(byId.get(id)! - w.probs[i * 2 + 1]!))));
+    expect(worst).toBeLessThan(1e-5);
+    tiny.dispose();
   });
 
   it('writes one CSV row per image via the CLI, naming missing fields and a column the CSV lacks', () => {

@@ -20,6 +20,27 @@ beforeAll(() => {
 afterAll(() => tmp.cleanup());
 
 describe('dermfuse CLI', () => {
+  it('doctor says which ONNX Runtime providers work here (each tried on a one-node model) and which TF.js backend runs', () => {
+    const r = cli('doctor', '--json');
+    expect(r.code).toBe(0);
+    const d = JSON.parse(r.stdout);
+    expect(d.onnxruntime.version).toMatch(/^1\.30\./);
+    // The CPU provider ships in the package and must work on every machine; the others say why not, or work.
+    expect(d.onnxruntime.providers.find((p: { name: string }) => p.name === 'cpu')).toEqual({
+      name: 'cpu',
+      bundled: true,
+      usable: true,
+      note: 'used for feature extraction',
+    });
+    for (const p of d.onnxruntime.providers) expect(p.note.length).toBeGreaterThan(10);
+    expect(['tensorflow', 'wasm', 'cpu']).toContain(d.backend);
+    const text = cli('doctor');
+    expect(text.stdout).toMatch(
+      /^ONNX Runtime: onnxruntime-node 1\.30\.\d+ \(the default runtime for feature extraction\)\n {2}usable: cpu - used for feature extraction\n/,
+    );
+    expect(cli('doctor', '--backend', 'gpu').stderr).toMatch(/--backend must be one of tensorflow, wasm, cpu, got "gpu"/);
+  });
+
   it('init, import and info print exactly one JSON object each with --json', async () => {
     const images = path.join(tmp.dir, 'small');
     const fakes = await makeImages(images, 6);

@@ -1,8 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { DermFuseError } from '../../shared/errors.ts';
-import { BACKEND_NAMES, initBackend, type BackendName } from '../ml/backend.ts';
+import { initBackend } from '../ml/backend.ts';
+import { ortAvailability } from '../ml/runtime.ts';
 import { DEFAULT_BACKBONE } from '../ml/catalogue.ts';
 import { extractFeatures } from '../ml/extract.ts';
 import { exportFeatures } from '../ml/exportFeatures.ts';
@@ -11,23 +11,31 @@ import { listFlag, numberFlag, optionalString, parseFlags, positiveInt, requireS
 import { ExtractRequestSchema } from '../../shared/api.ts';
 import { withProject, type Command } from './commands.ts';
 
-function backendFlag(v: string | undefined): BackendName | undefined {
-  if (v === undefined) return undefined;
-  if (!(BACKEND_NAMES as readonly string[]).includes(v)) throw new DermFuseError('INVALID_ARGUMENT', `--backend must be one of ${BACKEND_NAMES.join(', ')}`);
-  return v as BackendName;
-}
-
 export const ML_COMMANDS: Record<string, Command> = {
   doctor: {
     usage: 'dermfuse doctor [--backend tensorflow|wasm|cpu] [--json]',
-    summary: 'which TensorFlow.js backend runs here, and why not a faster one',
+    summary: 'which runtimes run here (ONNX Runtime and its execution providers, the TensorFlow.js backend), and why not a faster one',
     options: { backend: { type: 'string' } },
     positionals: [],
     async run(v) {
-      const b = await initBackend(backendFlag(optionalString(v, 'backend')));
-      const json = { ...b, node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.availableParallelism(), sharp: sharp.versions };
+      const { backend: requested } = parseFlags(ExtractRequestSchema.pick({ backend: true }), { backend: optionalString(v, 'backend') });
+      const b = await initBackend(requested);
+      const ort = ortAvailability();
+      const onnx = ort.ok ? await (await import('../ml/onnx/providers.ts')).probeProviders() : null;
+      const json = {
+        ...b,
+        onnxruntime: onnx ?? { unavailable: ort.ok ? null : ort.why },
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+        cpus: os.availableParallelism(),
+        sharp: sharp.versions,
+      };
       const lines = [
-        `TensorFlow.js backend: ${b.backend} ${b.version}${b.backend === 'wasm' ? ` (SIMD ${b.simd ? 'on' : 'off'}, threads ${b.threads ? 'on' : 'off'})` : ''}`,
+        onnx
+          ? `ONNX Runtime: onnxruntime-node ${onnx.version} (the default runtime for feature extraction)`
+          : `ONNX Runtime: not available (${ort.ok ? '' : ort.why}); extraction runs on TF.js`,
+        ...(onnx?.providers ?? []).map((p) => `  ${p.usable ? 'usable' : 'not usable'}: ${p.name}${p.bundled ? '' : ' (not bundled)'} - ${p.note}`),
+        `TensorFlow.js backend: ${b.backend} ${b.version}${b.backend === 'wasm' ? ` (SIMD ${b.simd ? 'on' : 'off'}, threads ${b.threads ? 'on' : 'off'})` : ''} (training, and backbones ONNX Runtime cannot run)`,
       ];
       for (const f of b.fallbacks) lines.push(`  not used: ${f}`);
       lines.push(`Node ${process.version} on ${json.platform}, ${json.cpus} cores`);
@@ -120,7 +128,7 @@ ML_COMMANDS['train-backbone'] = {
         epochs: positiveInt(optionalString(v, 'epochs'), 'epochs'),
         batchSize: positiveInt(optionalString(v, 'batch-size'), 'batch-size'),
         seed: positiveInt(optionalString(v, 'seed'), 'seed'),
-        backend: backendFlag(optionalString(v, 'backend')),
+        backend: parseFlags(ExtractRequestSchema.pick({ backend: true }), { backend: optionalString(v, 'backend') }).backend,
         signal: ctx.signal,
         onProgress: (p) => ctx.progress(`${p.phase}: ${p.done}/${p.total}${p.message ? ` ${p.message}` : ''}`),
       });

@@ -4,7 +4,7 @@ import { runSubgroups } from '../ml/fusion/subgroups.ts';
 import { DermFuseError } from '../../shared/errors.ts';
 import { runList, runReport } from '../ml/fusion/runs.ts';
 import { trainRun, type RunResult } from '../ml/fusion/train.ts';
-import { TrainRequestSchema } from '../../shared/api.ts';
+import { ExtractRequestSchema, TrainRequestSchema } from '../../shared/api.ts';
 import { trainConfigOf } from '../api/jobRequests.ts';
 import { z } from 'zod';
 import { listFlag, numberFlag, optionalString, parseFlags, positiveInt, requireString } from './args.ts';
@@ -219,16 +219,19 @@ RUN_COMMANDS.export = {
 };
 
 RUN_COMMANDS.predict = {
-  usage: 'dermfuse predict BUNDLE --images PATH [--metadata CSV] [--id-column C] --out FILE.csv [--json]',
+  usage: 'dermfuse predict BUNDLE --images PATH [--metadata CSV] [--id-column C] --out FILE.csv [--runtime onnx|tfjs] [--json]',
   summary: 'predict new images (and their metadata) with an exported bundle',
-  options: { images: { type: 'string' }, metadata: { type: 'string' }, 'id-column': { type: 'string' }, out: { type: 'string' } },
+  options: { images: { type: 'string' }, metadata: { type: 'string' }, 'id-column': { type: 'string' }, out: { type: 'string' }, runtime: { type: 'string' } },
   positionals: ['BUNDLE'],
-  async run(v, [bundle]) {
+  async run(v, [bundle], ctx) {
     const { predictWithBundle, writePredictionsCsv } = await import('../ml/bundle/predict.ts');
     const out = requireString(v, 'out');
+    const { runtime } = parseFlags(ExtractRequestSchema.pick({ runtime: true }), { runtime: optionalString(v, 'runtime') });
     const s = await predictWithBundle(bundle!, requireString(v, 'images'), {
       metadataPath: optionalString(v, 'metadata'),
       idColumn: optionalString(v, 'id-column'),
+      runtime,
+      signal: ctx.signal,
     });
     await writePredictionsCsv(s, out);
     const { rows: _rows, ...summary } = s;
@@ -236,6 +239,7 @@ RUN_COMMANDS.predict = {
       `Predicted ${s.images - s.failed} of ${s.images} images (${s.mode} model) into ${out}: ${Object.entries(s.predicted)
         .map(([k, n]) => `${k} ${n}`)
         .join(', ')}`,
+      ...(s.runtime ? [`  image features on ${s.runtime.detail}`, ...s.runtime.notes.map((n) => `  ${n}`)] : []),
       ...s.warnings.map((w) => `  warning: ${w}`),
     ].join('\n');
     return { json: { out, ...summary }, text };

@@ -1,27 +1,21 @@
-import type { ExtractSummary, RuntimeInfo, RuntimeName } from '../../shared/jobs.ts';
-import os from 'node:os';
+import type { ExtractSummary, RuntimeName } from '../../shared/jobs.ts';
 import { DermFuseError } from '../../shared/errors.ts';
 import type { ImportProblem } from '../../shared/types.ts';
-import { runPool, throttleProgress, type ProgressFn } from '../jobs/progress.ts';
+import { throttleProgress, type ProgressFn } from '../jobs/progress.ts';
 import { logger } from '../log.ts';
 import type { Project } from '../project.ts';
 import type { BackendName } from './backend.ts';
 import { backboneKey } from './backboneSpec.ts';
-import { decodeForBackbone } from './decode.ts';
 import { FeatureStore } from '../db/repos/featureStore.ts';
 import { fitPca, pcaTransform } from './pca.ts';
-import { modelCacheDir, resolveBackbone, type BackboneOptions } from './resolveBackbone.ts';
-import { ortThreads, planRuntime, type RuntimePlan } from './runtime.ts';
+import { resolveBackbone, type BackboneOptions } from './resolveBackbone.ts';
+import type { RuntimePlan } from './runtime.ts';
+import { DEFAULT_BATCH_SIZE, embedInBatches, runtimeInfo, startEmbedding } from './embedFiles.ts';
 import { EmbedPool } from './workerPool.ts';
 import { repoOf } from '../db/open.ts';
 import { ImagesRepo } from '../db/repos/imagesRepo.ts';
 
 const log = logger('extract');
-
-/** Images per inference call: large enough to amortise per-call overhead, small enough to keep latency and memory low. */
-export const DEFAULT_BATCH_SIZE = 16;
-/** Decoded batches waiting for a worker, per worker: decoding runs ahead so inference never waits for sharp. */
-const QUEUE_DEPTH_PER_WORKER = 2;
 
 export interface ExtractOptions extends BackboneOptions {
   /** ONNX Runtime or TF.js; absent: ONNX Runtime wherever the backbone runs on it. */
@@ -38,14 +32,6 @@ export type { ExtractSummary } from '../../shared/jobs.ts';
 interface Item {
   sha256: string;
   path: string;
-}
-
-/**
- * Default worker count: one per core for single-threaded wasm/cpu; one for tfjs-node and ONNX Runtime, which
- * thread their own kernels.
- */
-function defaultWorkers(backend: BackendName | undefined, runtime: RuntimeName | undefined): number {
-  return backend === 'tensorflow' || runtime === 'onnx' ? 1 : Math.max(1, os.availableParallelism());
 }
 
 /**
@@ -90,42 +76,27 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
       workerTensors: [...(pool?.numTensors ?? [])],
     };
   };
+  // Checked before the cache answers, so a wrong request fails the same way whether or not anything is left to do.
+  if (spec.format === 'onnx' && opts.runtime === 'tfjs') {
+    throw new DermFuseError('INVALID_ARGUMENT', `${spec.name} is an ONNX model: it runs on ONNX Runtime only (--runtime onnx).`);
+  }
   if (todo.length === 0) {
     log.info(`all ${rows.length} images already have ${key} features`);
     return summary();
   }
 
   const loadStart = performance.now();
-  plan = await planRuntime(spec, digest, opts.runtime, opts.cacheDir ?? modelCacheDir());
-  const workers = opts.workers ?? defaultWorkers(opts.backend, plan.runtime);
-  pool = await EmbedPool.start(spec, workers, opts.backend, plan.ort ? { ...plan.ort, threads: ortThreads(workers) } : undefined);
+  ({ pool, plan } = await startEmbedding(spec, digest, opts));
   loadSeconds = (performance.now() - loadStart) / 1000;
   store.registerBackbone(key, spec, pool.dim, digest);
-  const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
-  const s = spec.preprocessing.inputSize;
-  const batches: Item[][] = [];
-  for (let i = 0; i < todo.length; i += batchSize) batches.push(todo.slice(i, i + batchSize));
   progress({ phase: 'features', done: 0, total: todo.length });
-
   try {
-    // Each lane decodes a batch (sharp, off the JS thread) then waits for a worker; with more lanes than workers,
-    // the next batches are decoded while the current ones are inferred.
-    await runPool(
-      batches,
-      pool.size * QUEUE_DEPTH_PER_WORKER,
-      async (batch) => {
-        const ok: Item[] = [];
-        const pixels = new Uint8Array(batch.length * s * s * 3);
-        for (const item of batch) {
-          try {
-            pixels.set(await decodeForBackbone(item.path, spec.preprocessing), ok.length * s * s * 3);
-            ok.push(item);
-          } catch (err) {
-            failures.push({ source: item.path, message: `cannot decode for ${spec.name}: ${(err as Error).message}` });
-          }
-        }
-        if (opts.signal?.aborted || ok.length === 0) return;
-        const vectors = await pool!.embed(pixels.subarray(0, ok.length * s * s * 3).slice(), ok.length);
+    await embedInBatches(
+      pool,
+      spec,
+      todo,
+      opts.batchSize ?? DEFAULT_BATCH_SIZE,
+      (ok, vectors) => {
         const dim = pool!.dim;
         store.put(
           key,
@@ -134,6 +105,7 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
         extracted += ok.length;
         progress({ phase: 'features', done: extracted + failures.length, total: todo.length });
       },
+      (item, message) => failures.push({ source: item.path, message }),
       opts.signal,
     );
   } finally {
@@ -147,15 +119,6 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
   }
   storePcaMap(store, key);
   return summary();
-}
-
-function runtimeInfo(plan: RuntimePlan, pool: EmbedPool): RuntimeInfo {
-  const b = pool.backend;
-  const detail =
-    plan.runtime === 'onnx'
-      ? `onnxruntime-node ${pool.ortVersion}, cpu, ${pool.size} worker(s) x ${ortThreads(pool.size)} thread(s)${plan.converted ? ', graph converted from TF.js' : ''}`
-      : `TF.js ${b?.backend ?? '?'} ${b?.version ?? ''}${b?.backend === 'wasm' ? ` (SIMD ${b.simd ? 'on' : 'off'})` : ''}`;
-  return { runtime: plan.runtime, detail, converted: plan.converted, notes: plan.notes };
 }
 
 /** The 2-D map the UI shows: first two principal components of every embedding under the key. */

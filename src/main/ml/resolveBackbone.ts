@@ -50,6 +50,21 @@ function preprocessingFrom(opts: BackboneOptions, base: Preprocessing | null, di
   return base ? { ...base, inputSize: size, resize } : rangePreprocessing(size, -1, 1, resize);
 }
 
+/** The files a backbone is made of, relative to its folder: model.json and weight shards, or the .onnx file. */
+export function backboneFiles(spec: Pick<BackboneSpec, 'dir' | 'format' | 'onnx'>): string[] {
+  if (spec.format === 'onnx') return [spec.onnx!.file];
+  return ['model.json', ...readModelJson(spec.dir).weightsManifest.flatMap((g) => g.paths)];
+}
+
+/** The digest features are keyed by: of the TF.js files (see modelDigest) or of the .onnx file. */
+export function backboneDigest(spec: Pick<BackboneSpec, 'dir' | 'format' | 'onnx'>): string {
+  if (spec.format === 'onnx')
+    return createHash('sha256')
+      .update(fs.readFileSync(path.join(spec.dir, spec.onnx!.file)))
+      .digest('hex');
+  return folderDigest(spec.dir);
+}
+
 /** What a `dermfuse-backbone.json` beside a model may say: the spec's own fields. */
 const SidecarSchema = BackboneSpecSchema.omit({ dir: true, tta: true })
   .partial()
@@ -92,7 +107,7 @@ function localModel(ref: string): { dir: string; digest: string; name: string; b
   if (onnxFile) {
     const dir = path.dirname(onnxFile);
     const sidecar = readSidecar(dir);
-    const digest = createHash('sha256').update(fs.readFileSync(onnxFile)).digest('hex');
+    const digest = backboneDigest({ dir, format: 'onnx', onnx: { file: path.basename(onnxFile), input: null, layout: 'nchw' } });
     const pre = sidecar.preprocessing ?? ONNX_DEFAULT_PREPROCESSING;
     return {
       dir,

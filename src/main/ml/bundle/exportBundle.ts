@@ -7,11 +7,10 @@ import { DermFuseError } from '../../../shared/errors.ts';
 import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
 import type { Project } from '../../project.ts';
 import { packageVersion } from '../backend.ts';
-import { folderDigest } from '../download.ts';
+import { backboneDigest, backboneFiles } from '../resolveBackbone.ts';
 import { FeatureStore } from '../../db/repos/featureStore.ts';
 import type { Mode } from '../fusion/crossval.ts';
 import { runModels, runReport } from '../fusion/runs.ts';
-import { readModelJson } from '../modelFiles.ts';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, type Manifest, type PreprocessingFile } from './format.ts';
 import { modelCard } from './modelCard.ts';
 import { loadRunData } from '../fusion/runData.ts';
@@ -46,13 +45,20 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
     let backbone: PreprocessingFile['backbone'] = null;
     if (mode !== 'metadata') {
       const b = new FeatureStore(project.db).backbone(report.snapshot.backboneKey);
-      if (!b || !b.spec.dir || !fs.existsSync(path.join(b.spec.dir, 'model.json'))) {
+      const present = (spec: NonNullable<typeof b>['spec']) => {
+        try {
+          return backboneFiles(spec).every((f) => fs.existsSync(path.join(spec.dir, f)));
+        } catch {
+          return false;
+        }
+      };
+      if (!b || !b.spec.dir || !present(b.spec)) {
         throw new DermFuseError(
           'FILE_NOT_FOUND',
           `The backbone of run ${runId} (${report.snapshot.backboneKey}) is not on disk any more (${b?.spec.dir ?? 'unknown folder'}): extract again to restore it.`,
         );
       }
-      if (b.spec.digest && folderDigest(b.spec.dir) !== b.spec.digest) {
+      if (b.spec.digest && backboneDigest(b.spec) !== b.spec.digest) {
         throw new DermFuseError(
           'INVALID_VALUE',
           `The backbone files in ${b.spec.dir} changed since run ${runId} extracted its features; the bundle would not reproduce the run.`,
@@ -60,8 +66,7 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
       }
       const dest = path.join(tmp, 'backbone');
       fs.mkdirSync(dest);
-      const json = readModelJson(b.spec.dir);
-      for (const f of ['model.json', ...json.weightsManifest.flatMap((g) => g.paths)]) fs.copyFileSync(path.join(b.spec.dir, f), path.join(dest, f));
+      for (const f of backboneFiles(b.spec)) fs.copyFileSync(path.join(b.spec.dir, f), path.join(dest, f));
       const { dir: _dir, ...spec } = b.spec;
       backbone = { ...spec, folder: 'backbone' };
     }

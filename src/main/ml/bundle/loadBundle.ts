@@ -49,6 +49,8 @@ export function loadBundle(dirArg: string): Bundle {
   for (const required of ['preprocessing.json', 'MODEL_CARD.md']) if (!manifest.files[required]) throw bad(dir, `manifest.json does not list ${required}.`);
   const pre = PreprocessingFileSchema.safeParse(readJson(dir, 'preprocessing.json'));
   if (!pre.success) throw bad(dir, `preprocessing.json: ${pre.error.issues[0]?.path.join('.')}: ${pre.error.issues[0]?.message}`);
-  if (pre.data.backbone && !manifest.files['backbone/model.json']) throw bad(dir, 'backbone/model.json is not listed in manifest.json.');
+  const b = pre.data.backbone;
+  const main = b ? `backbone/${b.format === 'onnx' ? b.onnx?.file : 'model.json'}` : null;
+  if (main && !manifest.files[main]) throw bad(dir, `${main} is not listed in manifest.json.`);
   return { dir, manifest, pre: pre.data, models: pre.data.models as FinalModels };
 }

@@ -8,9 +8,11 @@ import { idFromCell, scanImages } from '../../images/scan.ts';
 import { writeOutputFile } from '../../images/thumbnails.ts';
 import { parseCell } from '../../images/values.ts';
 import { initBackend, type BackendName } from '../backend.ts';
-import { decodeForBackbone } from '../decode.ts';
+import type { BackboneSpec } from '../backboneSpec.ts';
+import { DEFAULT_BATCH_SIZE, embedInBatches, runtimeInfo, startEmbedding } from '../embedFiles.ts';
+import { backboneDigest } from '../resolveBackbone.ts';
+import type { RuntimeInfo, RuntimeName } from '../../../shared/jobs.ts';
 import { applyModels, decideClasses } from '../fusion/apply.ts';
-import { EmbedPool } from '../workerPool.ts';
 import { loadBundle, type Bundle } from './loadBundle.ts';
 
 export interface PredictOptions {
@@ -18,6 +20,8 @@ export interface PredictOptions {
   idColumn?: string;
   preset?: PresetName;
   backend?: BackendName;
+  runtime?: RuntimeName;
+  signal?: AbortSignal;
 }
 
 export interface PredictionRow {
@@ -35,6 +39,8 @@ export interface PredictSummary {
   predicted: Record<string, number>;
   failed: number;
   warnings: string[];
+  /** Where the image features were computed (null for a metadata-only model). */
+  runtime: RuntimeInfo | null;
   rows: PredictionRow[];
 }
 
@@ -79,34 +85,32 @@ export async function scoreImages(
   bundle: Bundle,
   files: { id: string; path: string }[],
   meta: FieldValue[][],
-  backend?: BackendName,
-): Promise<PredictionRow[]> {
+  opts: { backend?: BackendName; runtime?: RuntimeName; signal?: AbortSignal } = {},
+): Promise<{ rows: PredictionRow[]; runtime: RuntimeInfo | null }> {
   const { pre, models } = bundle;
   // Heads and PCA run here with the same backend the workbench uses, so predictions match it.
-  await initBackend(backend);
+  await initBackend(opts.backend);
   const errors: (string | null)[] = files.map(() => null);
   const dim = models.pca?.dim ?? 0;
   const vectors = new Float32Array(files.length * dim);
+  let runtime: RuntimeInfo | null = null;
   if (pre.mode !== 'metadata' && files.length > 0) {
     const b = pre.backbone!;
-    const spec = {
-      name: b.name,
-      dir: path.join(bundle.dir, b.folder),
-      format: b.format,
-      featureLayer: b.featureLayer,
-      preprocessing: b.preprocessing,
-      tta: b.tta,
-    };
-    const pool = await EmbedPool.start(spec, 1, backend);
+    const { digest, folder: _folder, ...rest } = b;
+    const spec: BackboneSpec = { ...rest, dir: path.join(bundle.dir, b.folder) };
+    const { pool, plan } = await startEmbedding(spec, digest ?? backboneDigest(spec), opts);
     try {
-      for (let i = 0; i < files.length; i++) {
-        try {
-          const px = await decodeForBackbone(files[i]!.path, spec.preprocessing);
-          vectors.set(await pool.embed(new Uint8Array(px), 1), i * dim);
-        } catch (err) {
-          errors[i] = (err as Error).message;
-        }
-      }
+      runtime = runtimeInfo(plan, pool);
+      const items = files.map((f, i) => ({ path: f.path, i }));
+      await embedInBatches(
+        pool,
+        spec,
+        items,
+        DEFAULT_BATCH_SIZE,
+        (ok, v) => ok.forEach((item, k) => vectors.set(v.subarray(k * dim, (k + 1) * dim), item.i * dim)),
+        (item, message) => (errors[item.i] = message),
+        opts.signal,
+      );
     } finally {
       await pool.close();
     }
@@ -135,7 +139,7 @@ export async function scoreImages(
     rows[i]!.predicted = pre.classes[decided[k]!]!;
     rows[i]!.probabilities = Object.fromEntries(pre.classes.map((c, j) => [c, probs[k * C + j]!]));
   });
-  return rows;
+  return { rows, runtime };
 }
 
 /** Predicts every image of a folder with a bundle, exactly as the workbench's final model would. */
@@ -146,15 +150,24 @@ export async function predictWithBundle(bundleDir: string, imagesDir: string, op
   const warnings: string[] = [];
   const ids = files.map((f) => f.stem);
   const meta = readMetadata(bundle.pre.mode === 'image' ? [] : bundle.pre.fields, opts, ids, warnings);
-  const rows = await scoreImages(
+  const { rows, runtime } = await scoreImages(
     bundle,
     files.map((f) => ({ id: f.stem, path: f.path })),
     meta,
-    opts.backend,
+    opts,
   );
   const predicted: Record<string, number> = {};
   for (const r of rows) if (r.predicted) predicted[r.predicted] = (predicted[r.predicted] ?? 0) + 1;
-  return { mode: bundle.pre.mode, classes: bundle.pre.classes, images: files.length, predicted, failed: rows.filter((r) => r.error).length, warnings, rows };
+  return {
+    mode: bundle.pre.mode,
+    classes: bundle.pre.classes,
+    images: files.length,
+    predicted,
+    failed: rows.filter((r) => r.error).length,
+    warnings,
+    runtime,
+    rows,
+  };
 }
 
 /** image_id, predicted, one probability column per class, the model's fields missing for that image, any error. */

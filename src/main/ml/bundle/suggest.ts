@@ -28,11 +28,11 @@ export async function suggestFromBundle(
     images.map((i) => i.id),
     fields,
   );
-  const rows = await scoreImages(
+  const { rows } = await scoreImages(
     bundle,
     images.map((i) => ({ id: String(i.id), path: i.path })),
     meta,
-    backend,
+    { backend },
   );
   const suggestions = repoOf(project.db, SuggestionsRepo);
   const now = new Date().toISOString();
