@@ -4,12 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { planImport } from '../../src/main/images/importPlan.ts';
 import { runImport } from '../../src/main/images/importRun.ts';
-import { initBackend } from '../../src/main/ml/backend.ts';
-import { Embedder } from '../../src/main/ml/embedder.ts';
-import { decodeForBackbone } from '../../src/main/ml/decode.ts';
-import { extractFeatures } from '../../src/main/ml/extract.ts';
+import { extractFeatures, type ExtractOptions } from '../../src/main/ml/extract.ts';
+import { planRuntime } from '../../src/main/ml/runtime.ts';
+import { trainRun } from '../../src/main/ml/fusion/train.ts';
+import { exportBundle } from '../../src/main/ml/bundle/exportBundle.ts';
+import { predictWithBundle } from '../../src/main/ml/bundle/predict.ts';
 import { resolveBackbone } from '../../src/main/ml/resolveBackbone.ts';
-import { scanImages } from '../../src/main/images/scan.ts';
 import { Project } from '../../src/main/project.ts';
 import { round } from './importBench.ts';
 
@@ -26,67 +26,119 @@ function torchPeer(benchDir: string, imagesDir: string, width: string): { imgPer
   return { imgPerSecond: out.img_per_s, torch: out.torch };
 }
 
-/** A straightforward loop on the main thread: decode one batch, predict it, repeat (what the issue calls 36 img/s). */
-async function naiveLoop(modelDir: string, imagesDir: string, limit: number): Promise<number> {
-  await initBackend();
-  const { spec } = await resolveBackbone(modelDir);
-  const e = await Embedder.load(spec);
-  const files = (await scanImages(imagesDir)).slice(0, limit);
-  const s = spec.preprocessing.inputSize;
-  const t = performance.now();
-  for (let i = 0; i < files.length; i += 16) {
-    const batch = files.slice(i, i + 16);
-    const px = new Uint8Array(batch.length * s * s * 3);
-    for (let j = 0; j < batch.length; j++) px.set(await decodeForBackbone(batch[j]!.path, spec.preprocessing), j * s * s * 3);
-    e.embed(px, batch.length);
-  }
-  const rate = files.length / ((performance.now() - t) / 1000);
-  e.dispose();
-  return rate;
+/** The plain ONNX Runtime loop from ../shared/bench on the random-weight MobileNetV2-0.35 (same architecture). */
+function ortPeer(shared: string, imagesDir: string): { imgPerSecond: number | null; note?: string } {
+  const script = path.join(shared, 'bench', 'reference_extract_ort.mjs');
+  const model = path.join(shared, 'models', 'mobilenet_v2_0.35_random_onnx', 'model.onnx');
+  const r = spawnSync(process.execPath, [script, model, imagesDir, String(os.availableParallelism())], {
+    encoding: 'utf8',
+    cwd: path.resolve(import.meta.dirname, '../..'),
+  });
+  if (r.status !== 0) return { imgPerSecond: null, note: `peer did not run: ${(r.stderr || '').trim().split('\n').pop()}` };
+  return { imgPerSecond: (JSON.parse(r.stdout.trim().split('\n').pop()!) as { img_per_s: number }).img_per_s };
+}
+
+type Peer = { imgPerSecond: number | null };
+const ratio = (a: number, p: Peer) => (p.imgPerSecond ? round(a / p.imgPerSecond) : null);
+
+/** One extraction of every PAD photo from an empty cache; the figures a peer timing its loop would report, and end to end. */
+async function measure(project: Project, ref: string, opts: ExtractOptions) {
+  const keyOf = (await extractFeatures(project, ref, { ...opts, runtime: opts.runtime })).key;
+  project.db.prepare('DELETE FROM features WHERE backbone_key = ?').run(keyOf);
+  const rssBefore = process.memoryUsage().rss;
+  const s = await extractFeatures(project, ref, opts);
+  project.db.prepare('DELETE FROM features WHERE backbone_key = ?').run(keyOf);
+  return {
+    runtime: s.runtime?.detail,
+    notes: s.runtime?.notes.length ? s.runtime.notes : undefined,
+    images: s.extracted,
+    seconds: round(s.seconds),
+    endToEndImagesPerSecond: round(s.imagesPerSecond, 1),
+    loadSeconds: round(s.loadSeconds, 2),
+    steadyImagesPerSecond: round(s.steadyImagesPerSecond, 1),
+    mainRssGrowthMiB: round((process.memoryUsage().rss - rssBefore) / 2 ** 20, 1),
+  };
 }
 
 /**
- * Feature extraction over all PAD photos, decode included, for both shared MobileNets, beside the torch peer at the
- * matching width in the same run (torchvision has no MobileNet v1: v1 0.75 is set beside MobileNetV2 0.75).
+ * Feature extraction of all 686 PAD photos (685 distinct files), decode included, on ONNX Runtime and on TF.js,
+ * beside the peers in the same run: PyTorch at the matching width and the plain ONNX Runtime loop. Each figure is
+ * a second extraction (the first warms the disk cache and, for TF.js models, converts the graph once); the cold
+ * conversion is timed apart.
  */
 export async function extractBench(shared: string): Promise<object> {
   const images = path.join(shared, 'data/pad-ufes-20/images');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dermfuse-bench-'));
-  const out: Record<string, object> = {};
+  const cache = path.join(tmp, 'model-cache');
+  const out: Record<string, unknown> = {};
   try {
     const project = Project.create(path.join(tmp, 'p')).project;
     await runImport(project, await planImport({ imagesDir: images }, project.dir));
-    for (const [name, width] of [
-      ['mobilenet_v2_0.35_224_tm', '0.35'],
-      ['mobilenet_v1_0.75_224', '0.75'],
-    ] as const) {
-      const modelDir = path.join(shared, 'models', name);
-      const rssBefore = process.memoryUsage().rss;
-      const s = await extractFeatures(project, modelDir);
-      const naive = await naiveLoop(modelDir, images, 160);
-      const peer = torchPeer(path.join(shared, 'bench'), images, width);
-      out[name] = {
-        backend: s.backend,
-        workers: s.workers,
-        images: s.extracted,
-        seconds: round(s.seconds),
-        imagesPerSecond: round(s.imagesPerSecond, 1),
-        loadSeconds: round(s.loadSeconds, 2),
-        steadyImagesPerSecond: round(s.steadyImagesPerSecond, 1),
-        fused: s.fused,
-        naiveMainThreadLoopImagesPerSecond: round(naive, 1),
-        peer: { name: `torchvision mobilenet_v2 width ${width}`, ...peer },
-        ratioToPeer: peer.imgPerSecond ? round(s.imagesPerSecond / peer.imgPerSecond) : null,
-        steadyRatioToPeer: peer.imgPerSecond ? round(s.steadyImagesPerSecond / peer.imgPerSecond) : null,
-        ratioToIssue94ImgPerSecond: name.startsWith('mobilenet_v2') ? round(s.imagesPerSecond / 94) : undefined,
-        steadyRatioToIssue94ImgPerSecond: name.startsWith('mobilenet_v2') ? round(s.steadyImagesPerSecond / 94) : undefined,
-        workerTensorsAfterRun: s.workerTensors,
-        mainRssGrowthMiB: round((process.memoryUsage().rss - rssBefore) / 2 ** 20, 1),
-      };
-    }
+    const torch: Record<string, Peer & { note?: string }> = {};
+    for (const w of ['0.35', '0.75', '1.0']) torch[w] = torchPeer(path.join(shared, 'bench'), images, w);
+    const ort = ortPeer(shared, images);
+    out.peers = { [`torchvision mobilenet_v2 (img/s by width)`]: torch, 'plain onnxruntime-node loop, MobileNetV2-0.35 random weights': ort };
+
+    const v2 = path.join(shared, 'models', 'mobilenet_v2_0.35_224_tm');
+    const coldStart = performance.now();
+    const converted = await planRuntime((await resolveBackbone(v2)).spec, (await resolveBackbone(v2)).digest, 'onnx', cache);
+    const conversionSeconds = (performance.now() - coldStart) / 1000;
+    const onnx = await measure(project, v2, { cacheDir: cache });
+    const onnx2x1 = await measure(project, v2, { cacheDir: cache, workers: 2 });
+    const tfjs = await measure(project, v2, { cacheDir: cache, runtime: 'tfjs' });
+    out['mobilenet_v2_0.35 (TF.js model)'] = {
+      conversionToOnnxSeconds: round(conversionSeconds, 2),
+      converted: converted.converted,
+      onnxRuntime: { ...onnx, ratioToTorch: ratio(onnx.steadyImagesPerSecond, torch['0.35']!), ratioToPlainOrtLoop: ratio(onnx.steadyImagesPerSecond, ort) },
+      onnxRuntime2Workers: {
+        ...onnx2x1,
+        ratioToTorch: ratio(onnx2x1.steadyImagesPerSecond, torch['0.35']!),
+        ratioToPlainOrtLoop: ratio(onnx2x1.steadyImagesPerSecond, ort),
+      },
+      tfjs: { ...tfjs, ratioToTorch: ratio(tfjs.steadyImagesPerSecond, torch['0.35']!) },
+    };
+    const v1 = path.join(shared, 'models', 'mobilenet_v1_0.75_224');
+    const v1onnx = await measure(project, v1, { cacheDir: cache });
+    const v1tfjs = await measure(project, v1, { cacheDir: cache, runtime: 'tfjs' });
+    out['mobilenet_v1_0.75 (TF.js model; torch peer is v2 at width 0.75)'] = {
+      onnxRuntime: { ...v1onnx, ratioToTorch: ratio(v1onnx.steadyImagesPerSecond, torch['0.75']!) },
+      tfjs: { ...v1tfjs, ratioToTorch: ratio(v1tfjs.steadyImagesPerSecond, torch['0.75']!) },
+    };
+    const big = await measure(project, path.join(shared, 'models', 'mobilenet_v2_1.0_224_imagenet_onnx'), { cacheDir: cache });
+    out['mobilenet_v2_1.0 ImageNet (ONNX model)'] = { onnxRuntime: { ...big, ratioToTorch: ratio(big.steadyImagesPerSecond, torch['1.0']!) } };
+    out.predict = await predictBench(project, shared, cache);
     project.close();
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   return out;
+}
+
+/** `predict` of the 686 photos with a bundle of a fused model on the ImageNet MobileNetV2-1.0, end to end. */
+async function predictBench(project: Project, shared: string, cacheDir: string): Promise<object> {
+  const pad = path.join(shared, 'data/pad-ufes-20');
+  const x = await extractFeatures(project, path.join(shared, 'models', 'mobilenet_v2_1.0_224_imagenet_onnx'), { cacheDir });
+  await runImport(project, await planImport({ imagesDir: path.join(pad, 'images'), metadataPath: path.join(pad, 'metadata.csv') }, project.dir));
+  const run = await trainRun(project, {
+    label: 'diagnostic',
+    positive: ['BCC', 'MEL', 'SCC'],
+    fields: ['age', 'region', 'gender'],
+    group: 'patient',
+    folds: 5,
+    backbone: x.key,
+    seed: 1,
+  });
+  const bundle = path.join(path.dirname(project.dir), 'bundle');
+  await exportBundle(project, run.runId, 'fused', bundle);
+  const t = performance.now();
+  const s = await predictWithBundle(bundle, path.join(pad, 'images'), { metadataPath: path.join(pad, 'metadata.csv') });
+  const seconds = (performance.now() - t) / 1000;
+  return {
+    images: s.images,
+    failed: s.failed,
+    runtime: s.runtime?.detail,
+    seconds: round(seconds, 2),
+    endToEndImagesPerSecond: round(s.images / seconds, 1),
+    aim: 150,
+  };
 }

@@ -57,7 +57,12 @@ describe('first run', () => {
     await page.getByTestId('nav-results').click();
     await expect.poll(() => page.getByTestId('extract-backbone').inputValue()).toBe('default');
     await page.getByTestId('extract-start').click();
-    await expect.poll(() => page.getByTestId('extract-note').textContent(), { timeout: 120_000 }).toMatch(/^86 images embedded \(0 cached, 0 failed\), 1280-d/);
+    // The built-in TF.js model runs on ONNX Runtime, converted, unless the form asks for TF.js.
+    await expect
+      .poll(() => page.getByTestId('extract-note').textContent(), { timeout: 120_000 })
+      .toMatch(
+        /^86 images embedded \(0 cached, 0 failed\), 1280-d, [\d.]+ img\/s on onnxruntime-node 1\.30\.\d+, cpu, 1 worker\(s\) x \d thread\(s\), graph converted from TF\.js\.$/,
+      );
     await page.getByTestId('train-start').click();
     await expect.poll(() => page.getByTestId('job-bar').getAttribute('data-status'), { timeout: 120_000 }).toBe('done');
     await expect.poll(() => page.getByTestId('run-report').count()).toBe(1);

@@ -10,12 +10,16 @@ export interface CatalogueEntry {
   builtIn?: string;
   /** Licence of the weights, shown beside the entry. */
   licence: string;
-  format: 'layers' | 'graph';
+  format: 'layers' | 'graph' | 'onnx';
+  /** ONNX entries: the input layout (default NCHW, as PyTorch exports). */
+  layout?: 'nchw' | 'nhwc';
+  /** Download size in MB, shown beside the entry. */
+  sizeMB?: number;
   featureLayer: string | null;
   preprocessing: Preprocessing;
   dim: number;
   /**
-   * Digest of the whole model (see modelDigest). Null: not pinned, so the first download is trusted and its
+   * Digest of the whole model (see modelDigest; for ONNX, the file's SHA-256). Null: not pinned, so the first download is trusted and its
    * digest recorded; later loads of the cached copy are checked against that.
    */
   digest: string | null;

@@ -93,3 +93,73 @@ export async function ensureModel(url: string, dir: string, expectedDigest: stri
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
+
+/** The SHA-256 of a file, streamed. */
+async function sha256Of(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/**
+ * Downloads one ONNX model file to `dir/model.onnx`: streamed to disk with progress, resumed from where an
+ * interrupted or cancelled download stopped (an HTTP Range request; a server that ignores it starts over), and kept
+ * only when its SHA-256 matches the pinned one, or, with none pinned, the one recorded at the first download.
+ * Returns the SHA-256.
+ */
+export async function ensureOnnxFile(url: string, dir: string, expectedSha256: string | null, opts: DownloadOptions = {}): Promise<string> {
+  const file = path.join(dir, 'model.onnx');
+  const recordedFile = path.join(dir, DIGEST_FILE);
+  if (fs.existsSync(file)) {
+    const recorded = fs.existsSync(recordedFile) ? fs.readFileSync(recordedFile, 'utf8').trim() : null;
+    const actual = await sha256Of(file);
+    const wanted = expectedSha256 ?? recorded;
+    if (!wanted || wanted === actual) return actual;
+    throw new DermFuseError('INVALID_VALUE', `The cached model ${file} does not match its checksum (changed or damaged). Delete it to download it again.`);
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  const partial = `${file}.partial`;
+  const have = fs.existsSync(partial) ? fs.statSync(partial).size : 0;
+  const res = await (opts.fetchImpl ?? fetch)(url, { signal: opts.signal, headers: have > 0 ? { Range: `bytes=${have}-` } : {} }).catch((err: Error) => {
+    if (err.name === 'AbortError') throw new DermFuseError('CANCELLED', `Download of ${url} cancelled; the next attempt continues from ${have} bytes.`);
+    throw new DermFuseError('FILE_NOT_FOUND', `Cannot download ${url}: ${err.message}`);
+  });
+  if (res.status === 416 && have > 0) {
+    fs.rmSync(partial, { force: true });
+    return ensureOnnxFile(url, dir, expectedSha256, opts);
+  }
+  if (!res.ok || !res.body) throw new DermFuseError('FILE_NOT_FOUND', `Cannot download ${url}: HTTP ${res.status}`);
+  const resumed = res.status === 206 && have > 0;
+  const start = resumed ? have : 0;
+  const length = Number(res.headers.get('content-length') ?? NaN);
+  const total = Number.isFinite(length) ? start + length : 0;
+  const out = fs.createWriteStream(partial, { flags: resumed ? 'a' : 'w' });
+  let received = start;
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+      received += chunk.length;
+      opts.onProgress?.({ phase: 'download', done: received, total, message: url });
+    }
+  } catch (err) {
+    await new Promise((r) => out.end(r));
+    if ((err as Error).name === 'AbortError' || opts.signal?.aborted)
+      throw new DermFuseError('CANCELLED', `Download of ${url} cancelled after ${received} bytes; the next attempt continues from there.`);
+    throw new DermFuseError(
+      'FILE_NOT_FOUND',
+      `Download of ${url} broke off after ${received} bytes (${(err as Error).message}); the next attempt continues from there.`,
+    );
+  }
+  await new Promise((r) => out.end(r));
+  const digest = await sha256Of(partial);
+  if (expectedSha256 && digest !== expectedSha256) {
+    fs.rmSync(partial, { force: true });
+    throw new DermFuseError(
+      'INVALID_VALUE',
+      `Checksum mismatch for ${url}: expected ${expectedSha256.slice(0, 12)}…, got ${digest.slice(0, 12)}…. The download was discarded.`,
+    );
+  }
+  fs.writeFileSync(recordedFile, `${digest}\n`);
+  fs.renameSync(partial, file);
+  return digest;
+}

@@ -66,14 +66,15 @@ export async function embedInBatches<T extends { path: string }>(
     async (batch) => {
       const ok: T[] = [];
       const pixels = new Uint8Array(batch.length * s * s * 3);
-      for (const item of batch) {
-        try {
-          pixels.set(await decodeForBackbone(item.path, spec.preprocessing), ok.length * s * s * 3);
+      // The batch's images decode together: sharp spreads them over libuv's threads while a worker infers.
+      const decoded = await Promise.allSettled(batch.map((item) => decodeForBackbone(item.path, spec.preprocessing)));
+      decoded.forEach((d, i) => {
+        const item = batch[i]!;
+        if (d.status === 'fulfilled') {
+          pixels.set(d.value, ok.length * s * s * 3);
           ok.push(item);
-        } catch (err) {
-          onFailure(item, `cannot decode for ${spec.name}: ${(err as Error).message}`);
-        }
-      }
+        } else onFailure(item, `cannot decode for ${spec.name}: ${(d.reason as Error).message}`);
+      });
       if (signal?.aborted || ok.length === 0) return;
       onBatch(ok, await pool.embed(pixels.subarray(0, ok.length * s * s * 3).slice(), ok.length));
     },

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { DermFuseError } from '../../shared/errors.ts';
 import { BackboneSpecSchema, meanStdPreprocessing, rangePreprocessing, type BackboneSpec, type Preprocessing } from './backboneSpec.ts';
 import { catalogueEntry, CATALOGUE } from './catalogue.ts';
-import { ensureModel, folderDigest, type DownloadOptions } from './download.ts';
+import { ensureModel, ensureOnnxFile, folderDigest, type DownloadOptions } from './download.ts';
 import { modelFormat, readModelJson } from './modelFiles.ts';
 import { resourcesDir } from '../resources.ts';
 
@@ -150,9 +150,25 @@ export async function resolveBackbone(ref: string, opts: BackboneOptions = {}): 
     base = { featureLayer: entry.featureLayer, preprocessing: entry.preprocessing, format: entry.format };
   } else if (entry?.url) {
     dir = path.join(cache, entry.id);
-    digest = await ensureModel(entry.url, dir, entry.digest, opts);
     name = entry.id;
-    base = { featureLayer: entry.featureLayer, preprocessing: entry.preprocessing, format: entry.format };
+    if (entry.format === 'onnx') {
+      digest = await ensureOnnxFile(entry.url, dir, entry.digest, opts);
+      base = {
+        featureLayer: entry.featureLayer,
+        preprocessing: entry.preprocessing,
+        format: 'onnx',
+        onnx: { file: 'model.onnx', input: null, layout: entry.layout ?? 'nchw' },
+      };
+    } else {
+      digest = await ensureModel(entry.url, dir, entry.digest, opts);
+      base = { featureLayer: entry.featureLayer, preprocessing: entry.preprocessing, format: entry.format };
+    }
+  } else if (/^https?:\/\/.*\.onnx(\?.*)?$/i.test(ref)) {
+    // An ONNX file on the web: kept with the sidecar defaults of an ONNX model (flags override them).
+    dir = path.join(cache, `url-${createHash('sha256').update(ref).digest('hex').slice(0, 16)}`);
+    digest = await ensureOnnxFile(ref, dir, null, opts);
+    name = path.basename(new URL(ref).pathname, '.onnx') || 'model';
+    base = { format: 'onnx', preprocessing: ONNX_DEFAULT_PREPROCESSING, onnx: { file: 'model.onnx', input: null, layout: 'nchw' } };
   } else if (/^https?:\/\//.test(ref)) {
     dir = path.join(cache, `url-${createHash('sha256').update(ref).digest('hex').slice(0, 16)}`);
     digest = await ensureModel(ref, dir, null, opts);

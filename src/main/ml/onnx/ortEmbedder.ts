@@ -14,16 +14,29 @@ export const ORT_VERSION: string = ort.env.versions.node ?? ort.env.versions.com
 /** uint8 RGB (n x s x s x 3) to the network's float input, channels-last or planar, mirrored left-right on request. */
 function toInput(pixels: Uint8Array, n: number, s: number, pre: Preprocessing, layout: 'nchw' | 'nhwc', mirror: boolean): Float32Array {
   const out = new Float32Array(pixels.length);
+  const [a0, a1, a2] = pre.scale;
+  const [b0, b1, b2] = pre.offset;
   const P = s * s;
+  const planar = layout === 'nchw';
   for (let k = 0; k < n; k++) {
     const base = k * P * 3;
     for (let y = 0; y < s; y++) {
+      const row = base + y * s * 3;
       for (let x = 0; x < s; x++) {
-        const src = base + (y * s + (mirror ? s - 1 - x : x)) * 3;
-        const p = y * s + x;
-        for (let c = 0; c < 3; c++) {
-          const v = pixels[src + c]! * pre.scale[c]! + pre.offset[c]!;
-          out[layout === 'nhwc' ? base + p * 3 + c : base + c * P + p] = v;
+        const src = row + (mirror ? s - 1 - x : x) * 3;
+        const r = pixels[src]! * a0 + b0;
+        const g = pixels[src + 1]! * a1 + b1;
+        const b = pixels[src + 2]! * a2 + b2;
+        if (planar) {
+          const p = base + y * s + x;
+          out[p] = r;
+          out[p + P] = g;
+          out[p + 2 * P] = b;
+        } else {
+          const d = row + x * 3;
+          out[d] = r;
+          out[d + 1] = g;
+          out[d + 2] = b;
         }
       }
     }

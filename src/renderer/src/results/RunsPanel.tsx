@@ -6,7 +6,7 @@ import type { LabelSetInfo, ProjectInfo } from './types.ts';
 import { api } from '../api.ts';
 import { useJobs } from '../jobs/JobsContext.tsx';
 import { useShowError } from '../errors.tsx';
-import { GROUP_BY, type GroupBy } from '../../../shared/jobs.ts';
+import { GROUP_BY, type GroupBy, type RuntimeName } from '../../../shared/jobs.ts';
 import { MODES } from '../../../shared/results.ts';
 
 const f3 = (x: number) => x.toFixed(3);
@@ -24,6 +24,7 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
   const [group, setGroup] = useState<GroupBy>('patient');
   const [seed, setSeed] = useState<number>(1);
   const [extractRef, setExtractRef] = useState('default');
+  const [runtime, setRuntime] = useState<RuntimeName | 'auto'>('auto');
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const showError = useShowError();
@@ -66,11 +67,12 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
   const extract = async () => {
     setError(null);
     try {
-      const job = await jobs.run({ kind: 'extract', backbone: extractRef });
+      const job = await jobs.run({ kind: 'extract', backbone: extractRef, runtime: runtime === 'auto' ? undefined : runtime });
       if (job.status === 'failed') setError(job.error?.message ?? 'Extraction failed.');
       if (job.kind === 'extract' && job.status === 'done' && job.result) {
         const r = job.result;
-        setNote(`${r.extracted} images embedded (${r.cached} cached, ${r.failed} failed), ${r.dim}-d, ${r.imagesPerSecond.toFixed(1)} img/s on ${r.backend}.`);
+        const on = r.runtime ? ` on ${r.runtime.detail}${r.runtime.notes.length ? ` (${r.runtime.notes.join('; ')})` : ''}` : '';
+        setNote(`${r.extracted} images embedded (${r.cached} cached, ${r.failed} failed), ${r.dim}-d, ${r.imagesPerSecond.toFixed(1)} img/s${on}.`);
         void loadFeatures();
       }
     } catch (e) {
@@ -90,6 +92,20 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
             value={extractRef}
             onChange={(e) => setExtractRef(e.currentTarget.value)}
             data-testid="extract-backbone"
+          />
+          <Select
+            size="xs"
+            w={170}
+            label="Runtime"
+            data={[
+              { value: 'auto', label: 'Fastest here' },
+              { value: 'onnx', label: 'ONNX Runtime' },
+              { value: 'tfjs', label: 'TensorFlow.js' },
+            ]}
+            value={runtime}
+            onChange={(v) => setRuntime((v as RuntimeName | 'auto' | null) ?? 'auto')}
+            allowDeselect={false}
+            data-testid="extract-runtime"
           />
           <Button size="xs" disabled={!extractRef || busy} onClick={() => void extract()} data-testid="extract-start">
             Extract
