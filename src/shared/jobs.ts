@@ -110,6 +110,9 @@ export interface TrainSummary {
   leakage: LeakageWarning[];
   fusion: string;
   fusionPerFold: string[];
+  /** Heads of the single-modality models (linear or MLP, chosen by inner CV): of the final models, and per fold. */
+  heads?: string;
+  headsPerFold?: string[];
   modes: Record<Mode, { auc: number; aucCI: [number, number]; balancedAccuracy: number; balancedAccuracyCI: [number, number] }>;
   fusedVsImage: Comparison;
   fusedVsMetadata: Comparison;

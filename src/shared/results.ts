@@ -33,6 +33,8 @@ export interface RunListItem {
   images: number;
   task: 'binary' | 'multiclass' | null;
   fusion: string | null;
+  /** Heads of the single-modality models ("image linear, metadata mlp"); null for runs from before the choice existed. */
+  heads: string | null;
   modes: Record<Mode, { auc: Interval; balancedAccuracy: Interval }> | null;
   /** Images whose label changed since the run: its figures describe older labels. */
   staleImages: number;

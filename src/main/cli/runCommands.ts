@@ -25,7 +25,7 @@ function describe(r: RunResult): string {
     lines.push(`  ${m.padEnd(10)} ${f3(x.auc)}  [${f3(x.aucCI[0])}, ${f3(x.aucCI[1])}]   ${f3(x.balancedAccuracy)}`);
   }
   lines.push(
-    `  fused ${r.fusion}; fused - image AUC ${r.fusedVsImage.difference >= 0 ? '+' : ''}${f3(r.fusedVsImage.difference)} [${f3(r.fusedVsImage.ci[0])}, ${f3(r.fusedVsImage.ci[1])}], ${pClause(r.fusedVsImage.p)}`,
+    `  heads ${r.heads ?? 'image linear, metadata linear'}; fused ${r.fusion}; fused - image AUC ${r.fusedVsImage.difference >= 0 ? '+' : ''}${f3(r.fusedVsImage.difference)} [${f3(r.fusedVsImage.ci[0])}, ${f3(r.fusedVsImage.ci[1])}], ${pClause(r.fusedVsImage.p)}`,
   );
   lines.push(
     r.fusedBeatsBoth

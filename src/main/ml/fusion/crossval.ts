@@ -33,7 +33,17 @@ export interface FusionInput {
 }
 
 /** A fused model: which recipe, and what it needs. */
-export type FusionChoice = { kind: 'concat' } | { kind: 'gating' } | { kind: 'late'; imageWeight: number };
+export type FusionChoice = { kind: 'concat' } | { kind: 'gating' } | { kind: 'mlp' } | { kind: 'late'; imageWeight: number };
+
+/** The heads of the single-modality models, chosen by the same inner cross-validation as the fusion. */
+export interface SingleHeads {
+  image: 'linear' | 'mlp';
+  metadata: 'linear' | 'mlp';
+}
+
+export function headsName(h: SingleHeads): string {
+  return `image ${h.image}, metadata ${h.metadata}`;
+}
 
 export function fusionName(c: FusionChoice): string {
   return c.kind === 'late' ? `late(image ${c.imageWeight})` : c.kind;
@@ -73,6 +83,8 @@ export interface CrossValResult {
   thresholds: Record<Mode, number>[];
   /** The fusion chosen in each outer fold (by inner CV on its training rows). */
   fusionPerFold: string[];
+  /** The single-modality heads chosen in each outer fold. */
+  headsPerFold: string[];
   innerScores: Record<string, number>[];
   final: FinalModels;
 }
@@ -134,7 +146,8 @@ function aucOf(probs: Float64Array, labels: Int32Array, idx: number[], classes: 
 /** Fits the fused model that `choice` names on `train` rows; late fusion needs no fit. */
 function fitFused(choice: FusionChoice, d: HeadData, train: number[], seed: number, refit = true): HeadModel | null {
   if (choice.kind === 'late' || !d.meta) return null;
-  return fitHead(choice.kind === 'concat' ? 'linear' : ('gating' satisfies HeadKind), d, train, seed, refit);
+  const kind: HeadKind = choice.kind === 'concat' ? 'linear' : choice.kind;
+  return fitHead(kind, d, train, seed, refit);
 }
 
 function predictFused(choice: FusionChoice, model: HeadModel | null, d: HeadData, idx: number[], pImage: Float64Array, pMeta: Float64Array): Float64Array {
@@ -142,45 +155,60 @@ function predictFused(choice: FusionChoice, model: HeadModel | null, d: HeadData
   return predictHead(model, d, idx);
 }
 
-/** Chooses the fusion by inner grouped cross-validation on `train` (never looking at the outer test rows). */
+/**
+ * Chooses the single-modality heads (linear or MLP) and the fusion by inner grouped cross-validation on `train`
+ * (never looking at the outer test rows). Late fusion mixes the chosen single-modality models.
+ */
 async function chooseFusion(
   input: FusionInput,
   d: HeadData,
   train: number[],
   seed: number,
   tick: () => Promise<void>,
-): Promise<{ choice: FusionChoice; scores: Record<string, number> }> {
-  const candidates: FusionChoice[] = [{ kind: 'concat' }, { kind: 'gating' }, ...LATE_WEIGHTS.map((w) => ({ kind: 'late' as const, imageWeight: w }))];
-  if (!d.meta) return { choice: { kind: 'late', imageWeight: 1 }, scores: {} };
+): Promise<{ choice: FusionChoice; heads: SingleHeads; scores: Record<string, number> }> {
+  const fused: FusionChoice[] = [{ kind: 'concat' }, { kind: 'gating' }, { kind: 'mlp' }];
+  const singles = ['image:linear', 'image:mlp', 'metadata:linear', 'metadata:mlp'] as const;
+  if (!d.meta) return { choice: { kind: 'late', imageWeight: 1 }, heads: { image: 'linear', metadata: 'linear' }, scores: {} };
   const folds = groupedStratifiedFolds(
     train.map((i) => ({ group: input.groups[i]!, sha256: input.shas[i]!, label: input.labels[i]! })),
     INNER_FOLDS,
     seed + 7,
   );
   const C = input.classes.length;
-  const oof = new Map<string, Float64Array>(candidates.map((c) => [fusionName(c), new Float64Array(train.length * C)]));
+  const oof = new Map<string, Float64Array>([...singles, ...fused.map(fusionName)].map((name) => [name, new Float64Array(train.length * C)]));
+  const put = (name: string, vaPos: number[], p: Float64Array) => {
+    const dst = oof.get(name)!;
+    vaPos.forEach((k, r) => {
+      for (let j = 0; j < C; j++) dst[k * C + j] = p[r * C + j]!;
+    });
+  };
   for (let f = 0; f < INNER_FOLDS; f++) {
     const tr = train.filter((_, k) => folds[k] !== f);
     const vaPos = train.map((_, k) => k).filter((k) => folds[k] === f);
     const va = vaPos.map((k) => train[k]!);
     // Selection-only models: early-stopped, not refitted.
-    const pImage = predictHead(fitHead('linear', only(d, 'image'), tr, seed, false), d, va);
-    const pMeta = predictHead(fitHead('linear', only(d, 'meta'), tr, seed, false), d, va);
+    for (const name of singles) {
+      const [mode, kind] = name.split(':') as ['image' | 'metadata', 'linear' | 'mlp'];
+      put(name, vaPos, predictHead(fitHead(kind, only(d, mode === 'image' ? 'image' : 'meta'), tr, seed, false), d, va));
+    }
     await tick();
-    for (const c of candidates) {
-      const model = fitFused(c, d, tr, seed, false);
-      const p = predictFused(c, model, d, va, pImage, pMeta);
-      const dst = oof.get(fusionName(c))!;
-      vaPos.forEach((k, r) => {
-        for (let j = 0; j < C; j++) dst[k * C + j] = p[r * C + j]!;
-      });
+    for (const c of fused) {
+      put(fusionName(c), vaPos, predictHead(fitFused(c, d, tr, seed, false)!, d, va));
       await tick();
     }
   }
   const scores: Record<string, number> = {};
-  for (const c of candidates) scores[fusionName(c)] = aucOf(oof.get(fusionName(c))!, input.labels, train, C);
+  for (const [name, probs] of oof) scores[name] = aucOf(probs, input.labels, train, C);
+  const pick = (mode: 'image' | 'metadata'): 'linear' | 'mlp' => (scores[`${mode}:mlp`]! > scores[`${mode}:linear`]! ? 'mlp' : 'linear');
+  const heads: SingleHeads = { image: pick('image'), metadata: pick('metadata') };
+  const candidates: FusionChoice[] = [...fused];
+  for (const w of LATE_WEIGHTS) {
+    const c: FusionChoice = { kind: 'late', imageWeight: w };
+    scores[fusionName(c)] = aucOf(mix(oof.get(`image:${heads.image}`)!, oof.get(`metadata:${heads.metadata}`)!, w), input.labels, train, C);
+    candidates.push(c);
+  }
   const best = candidates.reduce((a, b) => (scores[fusionName(b)]! > scores[fusionName(a)]! ? b : a));
-  return { choice: best, scores };
+  return { choice: best, heads, scores };
 }
 
 function thresholdFor(probs: Float64Array, labels: Int32Array, idx: number[], classes: number): number {
@@ -194,13 +222,13 @@ function thresholdFor(probs: Float64Array, labels: Int32Array, idx: number[], cl
 /** One mode set (image, metadata, fused) fitted on `train`, predicting `test`; also the in-sample thresholds. */
 async function fitModes(input: FusionInput, train: number[], test: number[], seed: number, tick: () => Promise<void>) {
   const { data, pca, encoder } = prepare(input, train, seed);
-  const imageModel = timed('heads', () => fitHead('linear', only(data, 'image'), train, seed));
-  await tick();
-  const metaModel = data.meta ? timed('heads', () => fitHead('linear', only(data, 'meta'), train, seed)) : null;
-  await tick();
   const t = performance.now();
-  const { choice, scores } = await chooseFusion(input, data, train, seed, tick);
+  const { choice, heads, scores } = await chooseFusion(input, data, train, seed, tick);
   timings.selection += (performance.now() - t) / 1000;
+  const imageModel = timed('heads', () => fitHead(heads.image, only(data, 'image'), train, seed));
+  await tick();
+  const metaModel = data.meta ? timed('heads', () => fitHead(heads.metadata, only(data, 'meta'), train, seed)) : null;
+  await tick();
   const fusedModel = timed('heads', () => fitFused(choice, data, train, seed));
   await tick();
   const C = input.classes.length;
@@ -216,7 +244,7 @@ async function fitModes(input: FusionInput, train: number[], test: number[], see
     metadata: thresholdFor(inSample.metadata, input.labels, train, C),
     fused: thresholdFor(inSample.fused, input.labels, train, C),
   };
-  return { pred: test.length > 0 ? predictAll(test) : null, thresholds, choice, scores, pca, encoder, imageModel, metaModel, fusedModel };
+  return { pred: test.length > 0 ? predictAll(test) : null, thresholds, choice, heads, scores, pca, encoder, imageModel, metaModel, fusedModel };
 }
 
 /**
@@ -240,9 +268,10 @@ export async function crossValidate(input: FusionInput, progress: Progress): Pro
   };
   const thresholds: Record<Mode, number>[] = [];
   const fusionPerFold: string[] = [];
+  const headsPerFold: string[] = [];
   const innerScores: Record<string, number>[] = [];
-  // Steps: per fold 3 fits + inner (3 folds x (2 + 5 candidates)) + 1 refit; the final fit the same once more.
-  const perFit = 3 + INNER_FOLDS * 6 + 1;
+  // Steps: per fold 3 fits + inner (3 folds x (the single-modality heads + 3 fused candidates)); the final fit the same once more.
+  const perFit = 3 + INNER_FOLDS * 4;
   const total = perFit * (input.folds + 1);
   let done = 0;
   const tick = (label: string) => () => progress(label, ++done, total);
@@ -258,6 +287,7 @@ export async function crossValidate(input: FusionInput, progress: Progress): Pro
     }
     thresholds.push(r.thresholds);
     fusionPerFold.push(fusionName(r.choice));
+    headsPerFold.push(headsName(r.heads));
     innerScores.push(r.scores);
   }
   const all = Array.from({ length: input.n }, (_, i) => i);
@@ -268,6 +298,7 @@ export async function crossValidate(input: FusionInput, progress: Progress): Pro
     oof,
     thresholds,
     fusionPerFold,
+    headsPerFold,
     innerScores,
     final: {
       pca: fin.pca,

@@ -5,9 +5,11 @@ import { groupedStratifiedFolds } from '../splits.ts';
  * The trainable heads. 'linear' is softmax regression on whichever blocks it is given (image PCs, metadata, or
  * both with separate L2 strengths: the classic hybrid network with the image block reduced and regularised apart
  * from the metadata). 'gating' lets the metadata scale and shift the image features before the classifier, as in
- * MetaBlock (Pacheco & Krohling 2021).
+ * MetaBlock (Pacheco & Krohling 2021). 'mlp' is one hidden ReLU layer with dropout and weight decay on the
+ * blocks it is given, early-stopped on held-out patients.
  */
-export type HeadKind = 'linear' | 'gating';
+export const HEAD_KINDS = ['linear', 'gating', 'mlp'] as const;
+export type HeadKind = (typeof HEAD_KINDS)[number];
 
 export interface HeadData {
   n: number;
@@ -46,6 +48,9 @@ const CONVERGED = 1e-4;
 const VALIDATE_EVERY = 5;
 /** Full-batch epochs without a better validation loss before stopping. */
 const PATIENCE = 25;
+/** MLP head: hidden units and the dropout on them while training. */
+const HIDDEN = 32;
+const DROPOUT = 0.3;
 
 type Params = Record<string, tf.Variable>;
 
@@ -55,6 +60,12 @@ function initParams(kind: HeadKind, d: HeadData, seed: number): Params {
   if (kind === 'linear') {
     if (d.image) p.wImage = glorot([d.imageDim, d.classes], seed);
     if (d.meta) p.wMeta = glorot([d.metaDim, d.classes], seed + 1);
+  } else if (kind === 'mlp') {
+    const he = (shape: number[], s: number) => tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / shape[0]!), 'float32', s));
+    if (d.image) p.wImage = he([d.imageDim, HIDDEN], seed);
+    if (d.meta) p.wMeta = he([d.metaDim, HIDDEN], seed + 1);
+    p.bHidden = tf.variable(tf.zeros([HIDDEN]));
+    p.wOut = glorot([HIDDEN, d.classes], seed + 2);
   } else {
     p.wGate = tf.variable(tf.zeros([d.metaDim, d.imageDim]));
     p.bGate = tf.variable(tf.zeros([d.imageDim]));
@@ -66,8 +77,17 @@ function initParams(kind: HeadKind, d: HeadData, seed: number): Params {
   return p;
 }
 
-function logits(kind: HeadKind, p: Record<string, tf.Tensor>, image: tf.Tensor2D | null, meta: tf.Tensor2D | null): tf.Tensor2D {
+/** Logits of a head; `dropoutSeed` turns the MLP's dropout on (training only). */
+function logits(kind: HeadKind, p: Record<string, tf.Tensor>, image: tf.Tensor2D | null, meta: tf.Tensor2D | null, dropoutSeed?: number): tf.Tensor2D {
   let out: tf.Tensor = p.bias!;
+  if (kind === 'mlp') {
+    let h: tf.Tensor = p.bHidden!;
+    if (image) h = tf.add(h, tf.matMul(image, p.wImage as tf.Tensor2D));
+    if (meta) h = tf.add(h, tf.matMul(meta, p.wMeta as tf.Tensor2D));
+    h = tf.relu(h);
+    if (dropoutSeed !== undefined) h = tf.dropout(h, DROPOUT, undefined, dropoutSeed);
+    return tf.add(out, tf.matMul(h as tf.Tensor2D, p.wOut as tf.Tensor2D)) as tf.Tensor2D;
+  }
   if (kind === 'linear') {
     if (image) out = tf.add(out, tf.matMul(image, p.wImage as tf.Tensor2D));
     if (meta) out = tf.add(out, tf.matMul(meta, p.wMeta as tf.Tensor2D));
@@ -84,6 +104,7 @@ function penalty(p: Record<string, tf.Tensor>): tf.Scalar {
   if (p.wImage) s = tf.add(s, tf.mul(L2_IMAGE, tf.sum(tf.square(p.wImage))));
   if (p.wMeta) s = tf.add(s, tf.mul(L2_META, tf.sum(tf.square(p.wMeta))));
   if (p.wGate) s = tf.add(s, tf.mul(L2_META, tf.add(tf.sum(tf.square(p.wGate)), tf.sum(tf.square(p.wShift!)))));
+  if (p.wOut) s = tf.add(s, tf.mul(L2_META, tf.sum(tf.square(p.wOut))));
   return s;
 }
 
@@ -98,8 +119,9 @@ function weightedLoss(
   kind: HeadKind,
   p: Record<string, tf.Tensor>,
   x: { image: tf.Tensor2D | null; meta: tf.Tensor2D | null; y: tf.Tensor2D; w: tf.Tensor1D },
+  dropoutSeed?: number,
 ): tf.Scalar {
-  const ce = tf.losses.softmaxCrossEntropy(x.y, logits(kind, p, x.image, x.meta), x.w, 0, tf.Reduction.SUM_BY_NONZERO_WEIGHTS);
+  const ce = tf.losses.softmaxCrossEntropy(x.y, logits(kind, p, x.image, x.meta, dropoutSeed), x.w, 0, tf.Reduction.SUM_BY_NONZERO_WEIGHTS);
   return ce as tf.Scalar;
 }
 
@@ -140,7 +162,8 @@ function train(
   for (let e = 1; e <= epochs; e++) {
     let cost: number | null = null;
     tf.tidy(() => {
-      const c = opt.minimize(() => tf.add(weightedLoss(kind, params, tr), penalty(params)) as tf.Scalar, untilConverged && e % 10 === 0);
+      const dropoutSeed = kind === 'mlp' ? seed * 1000 + e : undefined;
+      const c = opt.minimize(() => tf.add(weightedLoss(kind, params, tr, dropoutSeed), penalty(params)) as tf.Scalar, untilConverged && e % 10 === 0);
       if (c) cost = c.dataSync()[0]!;
     });
     if (cost !== null) {
@@ -173,7 +196,7 @@ function train(
 
 /**
  * Fits a head. Linear heads are convex (L2 softmax regression): they train to convergence, whose optimum is
- * unique, so tiny changes in the features cannot swing the result. The gating head is not convex: it finds its
+ * unique, so tiny changes in the features cannot swing the result. Gating and MLP heads are not convex: they find their
  * number of epochs by early stopping on a fifth of the patients held out, then (with `refit`) trains again on all
  * the given rows for that many epochs. Selection-only gating models skip the refit.
  */

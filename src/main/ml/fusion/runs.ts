@@ -25,6 +25,7 @@ export function runListItem(project: Project, r: RunRow): RunListItem {
     images: snap.images,
     task: res?.task ?? null,
     fusion: res?.fusion ?? null,
+    heads: res?.heads ?? null,
     modes: res
       ? (Object.fromEntries(
           MODES.map((m) => [

@@ -5,7 +5,7 @@ import { logger } from '../../log.ts';
 import type { Project } from '../../project.ts';
 import type { BackendName } from '../backend.ts';
 import { spawnWorker } from '../workerPool.ts';
-import { fusionName, MODES, type CrossValResult, type FusionInput } from './crossval.ts';
+import { fusionName, headsName, MODES, type CrossValResult, type FusionInput, type SingleHeads } from './crossval.ts';
 import { loadDataset, type TrainConfig } from './dataset.ts';
 import type { Evaluation } from './evaluate.ts';
 import type { FusionReply, FusionRequest } from './fusionWorker.ts';
@@ -123,6 +123,8 @@ export async function trainRun(project: Project, cfg: TrainConfig, opts: TrainOp
     leakage,
     fusion: fusionName(cv.final.fusion),
     fusionPerFold: cv.fusionPerFold,
+    heads: headsName({ image: cv.final.image.kind as SingleHeads['image'], metadata: cv.final.metadata.kind as SingleHeads['metadata'] }),
+    headsPerFold: cv.headsPerFold,
     modes: Object.fromEntries(
       MODES.map((m) => [m, { auc: ev[m].auc, aucCI: ev[m].aucCI, balancedAccuracy: ev[m].balancedAccuracy, balancedAccuracyCI: ev[m].balancedAccuracyCI }]),
     ) as RunSummary['modes'],

@@ -154,7 +154,8 @@ function Summary({ r }: { r: RunReportView }) {
         </Table.Tbody>
       </Table>
       <Text size="xs" c="dimmed">
-        {r.run.images} images, {r.run.folds} folds grouped by {r.run.group}, seed {r.run.seed}; fields {r.run.fields.join(', ')}; fusion {r.run.fusion}.
+        {r.run.images} images, {r.run.folds} folds grouped by {r.run.group}, seed {r.run.seed}; fields {r.run.fields.join(', ')}; fusion {r.run.fusion}
+        {r.run.heads ? `; single-modality heads: ${r.run.heads}` : ''}.
         {r.fieldsExcluded.length > 0 && ` Left out: ${r.fieldsExcluded.map((f) => `${f.field} (${f.reason})`).join('; ')}.`}
       </Text>
       {r.subgroups.summary && (
