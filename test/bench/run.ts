@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { cnnBench } from './cnnBench.ts';
 import { extractBench } from './extractBench.ts';
-import { fusionBench, padTables } from './fusionBench.ts';
+import { fusionBench, padTables, twoBackbones } from './fusionBench.ts';
 import { gridBench } from './gridBench.ts';
 import { importBench } from './importBench.ts';
 
@@ -19,6 +19,7 @@ const SECTIONS: Record<string, () => Promise<object>> = {
   cnn: () => cnnBench(PAD),
   fusion: () => fusionBench(),
   'fusion-pad': () => padTables(SHARED),
+  'two-backbones': () => twoBackbones(SHARED),
 };
 
 async function main(): Promise<void> {

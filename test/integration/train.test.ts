@@ -5,6 +5,12 @@ import { trainRun, type RunResult } from '../../src/main/ml/fusion/train.ts';
 import type { Project } from '../../src/main/project.ts';
 import { FEATURE_KEY, fusionProject } from '../fixtures/fusionData.ts';
 import { tempDir } from '../fixtures/generate.ts';
+import path from 'node:path';
+import { FeatureStore } from '../../src/main/db/repos/featureStore.ts';
+import { rangePreprocessing } from '../../src/main/ml/backboneSpec.ts';
+import { rngFrom } from '../../src/main/ml/random.ts';
+import { predictWithRun } from '../../src/main/ml/fusion/runPredict.ts';
+import { exportBundle } from '../../src/main/ml/bundle/exportBundle.ts';
 
 const tmp = tempDir();
 let project: Project;
@@ -100,4 +106,34 @@ describe('training runs', () => {
     });
     expect(runList(project)[0]).toMatchObject({ status: 'cancelled' });
   });
+});
+
+describe('several backbones in one run', () => {
+  it('concatenates the feature sets, each reduced by its own PCA at the same scale, and records both', async () => {
+    // A second "backbone" of pure noise a thousand times larger than the first: reduced apart and rescaled, it
+    // cannot drown the first block's signal.
+    const store = new FeatureStore(project.db);
+    store.registerBackbone(
+      'loud-noise',
+      { name: 'loud', dir: '-', format: 'layers', featureLayer: null, preprocessing: rangePreprocessing(24, -1, 1), tta: false },
+      40,
+    );
+    const r = rngFrom(99);
+    const shas = project.db.prepare('SELECT sha256 FROM images').pluck().all() as string[];
+    store.put(
+      'loud-noise',
+      shas.map((sha256) => ({ sha256, vector: Float32Array.from({ length: 40 }, () => 1000 * (r() - 0.5)) })),
+    );
+    const both = await trainRun(project, { ...config, fields: ['age'], backbone: `${FEATURE_KEY},loud` });
+    expect(both.backbone).toBe(`${FEATURE_KEY}+loud-noise`);
+    const one = await trainRun(project, { ...config, fields: ['age'] });
+    expect(Math.abs(both.modes.image.auc - one.modes.image.auc)).toBeLessThan(0.05);
+    expect(both.modes.image.auc).toBeGreaterThan(0.6);
+    const p = predictWithRun(project, both.runId, 'fused');
+    expect(p.imageIds.length).toBe(both.images);
+    await expect(exportBundle(project, both.runId, 'fused', path.join(tmp.dir, 'two'))).rejects.toThrow(
+      `Run ${both.runId} fuses several backbones (${FEATURE_KEY}, loud-noise); a bundle carries one backbone`,
+    );
+    await expect(trainRun(project, { ...config, backbone: `${FEATURE_KEY},${FEATURE_KEY}` })).rejects.toThrow(/names the same features twice/);
+  }, 240_000);
 });

@@ -1,3 +1,4 @@
+import { KEY_SEPARATOR } from '../ml/fusion/dataset.ts';
 import { DermFuseError } from '../../shared/errors.ts';
 import { MODES, runClassOf, type CaseFilter, type CaseRow, type EmbeddingMap, type LabelIssue, type Mode } from '../../shared/results.ts';
 import { storePcaMap } from '../ml/extract.ts';
@@ -138,7 +139,8 @@ export function labelIssues(project: Project, runId: number, mode: Mode = 'fused
 /** The 2-D map of the run's image features, with label, prediction and correctness per point, and every field. */
 export function embeddingMap(project: Project, runId: number, mode: Mode = 'fused'): EmbeddingMap {
   const d = loadRunData(project, runId);
-  const key = d.result.backbone;
+  // Several backbones: the map of the first.
+  const key = d.result.backbone.split(KEY_SEPARATOR)[0]!;
   const mapRows = () => new FeatureStore(project.db).mapPoints(key);
   let rows = mapRows();
   if (rows.length === 0) {

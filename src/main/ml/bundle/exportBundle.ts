@@ -1,3 +1,4 @@
+import { KEY_SEPARATOR } from '../fusion/dataset.ts';
 import { makeDirs } from '../../fsChecks.ts';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -44,6 +45,12 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
   try {
     let backbone: PreprocessingFile['backbone'] = null;
     if (mode !== 'metadata') {
+      if (report.snapshot.backboneKey.includes(KEY_SEPARATOR)) {
+        throw new DermFuseError(
+          'INVALID_ARGUMENT',
+          `Run ${runId} fuses several backbones (${report.snapshot.backboneKey.split(KEY_SEPARATOR).join(', ')}); a bundle carries one backbone: export a run trained on one, or the metadata model.`,
+        );
+      }
       const b = new FeatureStore(project.db).backbone(report.snapshot.backboneKey);
       const present = (spec: NonNullable<typeof b>['spec']) => {
         try {

@@ -22,6 +22,8 @@ export interface FusionInput {
   n: number;
   imageDim: number;
   image: Float32Array;
+  /** Widths of the backbones' blocks in `image`; absent: one block. Each block is reduced by its own PCA. */
+  imageBlocks?: number[];
   fields: FieldInput[];
   meta: FieldValue[][];
   labels: Int32Array;
@@ -104,7 +106,11 @@ function prepare(input: FusionInput, train: number[], seed: number): { data: Hea
   const d = input.imageDim;
   const trainRows = new Float32Array(train.length * d);
   train.forEach((i, k) => trainRows.set(input.image.subarray(i * d, (i + 1) * d), k * d));
-  const pca = timed('pca', () => fitPcaTf(trainRows, train.length, d, IMAGE_COMPONENTS, seed));
+  const pca = timed('pca', () =>
+    input.imageBlocks && input.imageBlocks.length > 1
+      ? blockPca(trainRows, train.length, input.imageBlocks, seed)
+      : fitPcaTf(trainRows, train.length, d, IMAGE_COMPONENTS, seed),
+  );
   const image = timed('pca', () => pcaProject(pca, input.image, input.n));
   const encoder = fitEncoder(
     input.fields,
@@ -127,6 +133,37 @@ function prepare(input: FusionInput, train: number[], seed: number): { data: Hea
       shas: input.shas,
     },
   };
+}
+
+/**
+ * Several backbones: a PCA per block (IMAGE_COMPONENTS each), put together as one block-diagonal model whose blocks
+ * are scaled to the same mean variance, so no backbone outweighs another by the size of its features.
+ */
+function blockPca(rows: Float32Array, n: number, blocks: number[], seed: number): PcaModel {
+  const d = blocks.reduce((a, b) => a + b, 0);
+  const fits: { model: PcaModel; offset: number }[] = [];
+  let offset = 0;
+  for (const [b, width] of blocks.entries()) {
+    const part = new Float32Array(n * width);
+    for (let i = 0; i < n; i++) part.set(rows.subarray(i * d + offset, i * d + offset + width), i * width);
+    fits.push({ model: fitPcaTf(part, n, width, IMAGE_COMPONENTS, seed + b), offset });
+    offset += width;
+  }
+  const k = fits.reduce((a, f) => a + f.model.k, 0);
+  const mean = new Float64Array(d);
+  const components = new Float64Array(k * d);
+  const variances: number[] = [];
+  let row = 0;
+  for (const { model, offset: o } of fits) {
+    mean.set(model.mean, o);
+    const meanVariance = Math.max(model.variances.reduce((a, v) => a + v, 0) / Math.max(model.k, 1), 1e-12);
+    const scale = 1 / Math.sqrt(meanVariance);
+    for (let c = 0; c < model.k; c++, row++) {
+      for (let j = 0; j < model.dim; j++) components[row * d + o + j] = model.components[c * model.dim + j]! * scale;
+      variances.push(model.variances[c]! / meanVariance);
+    }
+  }
+  return { dim: d, k, mean, components, variances };
 }
 
 const only = (d: HeadData, block: 'image' | 'meta'): HeadData => (block === 'image' ? { ...d, meta: null } : { ...d, image: null });

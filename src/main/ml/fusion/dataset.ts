@@ -38,6 +38,44 @@ export const SnapshotSchema = z.object({
 });
 export type Snapshot = z.infer<typeof SnapshotSchema>;
 
+/** Backbones a run fuses: one feature key, or several joined by '+' (their features concatenated, each reduced apart). */
+export const KEY_SEPARATOR = '+';
+
+/**
+ * Each image's features under one or several backbones (named by key or name, comma-separated), concatenated in
+ * that order; only images that have features under all of them. Returns the keys and the width of each block.
+ */
+export function imageFeatures(store: FeatureStore, ref: string | null): { key: string; blocks: number[]; vectors: Map<number, Float32Array> } {
+  const refs = ref
+    ? ref
+        .split(/[,+]/)
+        .map((r) => r.trim())
+        .filter(Boolean)
+    : [];
+  const keys = refs.length ? refs.map((r) => findBackboneKey(store, r)) : [store.backbones()[0]?.key].filter((k): k is string => !!k);
+  if (keys.length === 0) throw new DermFuseError('NOT_FOUND', 'No image features in this project yet: run dermfuse extract first.');
+  if (new Set(keys).size !== keys.length) throw new DermFuseError('INVALID_ARGUMENT', `--backbone names the same features twice: ${ref}`);
+  const perKey = keys.map((k) => new Map(store.imageVectors(k).map((v) => [v.imageId, v.vector])));
+  const blocks = perKey.map((m) => m.values().next().value?.length ?? 0);
+  const width = blocks.reduce((a, b) => a + b, 0);
+  const vectors = new Map<number, Float32Array>();
+  for (const [id, first] of perKey[0]!) {
+    if (perKey.length === 1) {
+      vectors.set(id, first);
+      continue;
+    }
+    if (!perKey.every((m) => m.has(id))) continue;
+    const v = new Float32Array(width);
+    let o = 0;
+    perKey.forEach((m) => {
+      v.set(m.get(id)!, o);
+      o += m.get(id)!.length;
+    });
+    vectors.set(id, v);
+  }
+  return { key: keys.join(KEY_SEPARATOR), blocks, vectors };
+}
+
 export interface Dataset {
   imageIds: number[];
   externalIds: string[];
@@ -47,6 +85,8 @@ export interface Dataset {
   classes: string[];
   image: Float32Array;
   imageDim: number;
+  /** Widths of the backbones' blocks in `image` (one block for one backbone). */
+  imageBlocks: number[];
   /** Every candidate metadata field (selection and leakage checks happen later). */
   fields: FieldInput[];
   meta: FieldValue[][];
@@ -66,10 +106,7 @@ export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
       const known = labelsRepo.setNames().join(', ') || 'none';
       throw new DermFuseError('NOT_FOUND', `--label ${cfg.label}: no such label set. Label sets of this project: ${known}.`);
     }
-    const store = new FeatureStore(db);
-    const backboneKey = cfg.backbone ? findBackboneKey(store, cfg.backbone) : store.backbones()[0]?.key;
-    if (!backboneKey) throw new DermFuseError('NOT_FOUND', 'No image features in this project yet: run dermfuse extract first.');
-    const vectors = new Map(store.imageVectors(backboneKey).map((v) => [v.imageId, v.vector]));
+    const { key: backboneKey, blocks, vectors } = imageFeatures(new FeatureStore(db), cfg.backbone);
     const rows = labelsRepo.labelledImages(set.id, cfg.group, 'external_id');
     // Rows in image-id text order, not row-id order (row ids follow import completion, which parallel thumbnailing
     // makes vary): the same data and seed then give the same folds in every project.
@@ -86,7 +123,7 @@ export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
       throw new DermFuseError('INVALID_ARGUMENT', `Training needs two classes or more; "${cfg.label}" has ${classes.length} among images with features.`);
     const repo = new FieldsRepo(db);
     const fieldRows = repo.list();
-    const d = vectors.values().next().value!.length;
+    const d = blocks.reduce((a, b) => a + b, 0);
     const image = new Float32Array(usable.length * d);
     usable.forEach((r, i) => image.set(vectors.get(r.id)!, i * d));
     const meta = repo.rows(
@@ -105,6 +142,7 @@ export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
       classes,
       image,
       imageDim: d,
+      imageBlocks: blocks,
       fields: fieldRows.map((f) => ({ name: f.name, type: f.type })),
       meta,
       snapshot: {

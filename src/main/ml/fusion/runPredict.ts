@@ -1,3 +1,4 @@
+import { imageFeatures, KEY_SEPARATOR } from './dataset.ts';
 import { DermFuseError } from '../../../shared/errors.ts';
 import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
 import type { Project } from '../../project.ts';
@@ -20,7 +21,14 @@ export function predictWithRun(
   if (!report.result) throw new DermFuseError('INVALID_ARGUMENT', `Run ${runId} is ${report.status}.`);
   const models = runModels(project, runId);
   const wanted = imageIds ? new Set(imageIds) : null;
-  const vectors = new FeatureStore(project.db).imageVectors(report.snapshot.backboneKey).filter((v) => !wanted || wanted.has(v.imageId));
+  const store = new FeatureStore(project.db);
+  const keys = report.snapshot.backboneKey.split(KEY_SEPARATOR);
+  const joined = imageFeatures(store, keys.join(','));
+  const externalOf = new Map(store.imageVectors(keys[0]!).map((v) => [v.imageId, v.externalId]));
+  const vectors = [...joined.vectors]
+    .filter(([id]) => !wanted || wanted.has(id))
+    .sort((a, b) => a[0] - b[0])
+    .map(([imageId, vector]) => ({ imageId, externalId: externalOf.get(imageId)!, vector }));
   const repo = new FieldsRepo(project.db);
   const fields = report.result.fieldsUsed.map((n) => repo.get(n)!);
   const meta = repo.rows(

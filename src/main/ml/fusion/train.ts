@@ -61,6 +61,7 @@ export async function trainRun(project: Project, cfg: TrainConfig, opts: TrainOp
   const input: FusionInput = {
     n: ds.labels.length,
     imageDim: ds.imageDim,
+    imageBlocks: ds.imageBlocks,
     image: ds.image,
     fields: cols.map((j) => ds.fields[j]!),
     meta: ds.meta.map((r) => cols.map((j) => r[j] ?? null)),
