@@ -58,7 +58,9 @@ export interface ExtractSummary {
   imagesPerSecond: number;
   /** Time to start the workers and load the backbone (included in seconds). */
   loadSeconds: number;
-  /** Throughput once the backbone is loaded: what a peer timing only its inference loop would report. */
+  /** Time to compute the 2-D map of all the features at the end (included in seconds). */
+  mapSeconds: number;
+  /** Throughput of the decode-and-embed loop (load and map excluded): what a peer timing only its loop reports. */
   steadyImagesPerSecond: number;
   /** True when BatchNorm and activations were fused into the convolutions (checked against the standard path). */
   fused: boolean;

@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import sharp from 'sharp';
+import { ImagesRepo } from '../../src/main/db/repos/imagesRepo.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,6 +58,7 @@ async function measure(project: Project, ref: string, opts: ExtractOptions) {
     seconds: round(s.seconds),
     endToEndImagesPerSecond: round(s.imagesPerSecond, 1),
     loadSeconds: round(s.loadSeconds, 2),
+    mapSeconds: round(s.mapSeconds, 2),
     steadyImagesPerSecond: round(s.steadyImagesPerSecond, 1),
     mainRssGrowthMiB: round((process.memoryUsage().rss - rssBefore) / 2 ** 20, 1),
   };
@@ -141,4 +145,85 @@ async function predictBench(project: Project, shared: string, cacheDir: string):
     endToEndImagesPerSecond: round(s.images / seconds, 1),
     aim: 150,
   };
+}
+
+/**
+ * Memory over a long extraction: 20,000 generated JPEGs (96x96, distinct), rows written directly (no thumbnails),
+ * the default backbone on the default runtime; process RSS (main thread and workers together) sampled every
+ * 100 ms, reported at each quarter of the run and at its peak.
+ */
+export async function extractMemoryBench(n = 20_000): Promise<object> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dermfuse-bench-'));
+  try {
+    const dir = path.join(tmp, 'images');
+    fs.mkdirSync(dir);
+    const project = Project.create(path.join(tmp, 'p')).project;
+    const images = new ImagesRepo(project.db);
+    const t0 = performance.now();
+    const s = 96;
+    const rows: { id: string; file: string; sha: string }[] = [];
+    for (let i = 0; i < n; i += 64) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(64, n - i) }, async (_, k) => {
+          const id = `GEN_${String(i + k).padStart(5, '0')}`;
+          const px = Buffer.alloc(s * s * 3);
+          let seed = i + k + 1;
+          for (let p = 0; p < px.length; p++) {
+            seed = (seed * 1103515245 + 12345) >>> 0;
+            px[p] = ((p % (s * 3)) + (seed >>> 26)) & 0xff;
+          }
+          const bytes = await sharp(px, { raw: { width: s, height: s, channels: 3 } })
+            .jpeg({ quality: 90 })
+            .toBuffer();
+          const file = path.join(dir, `${id}.jpg`);
+          fs.writeFileSync(file, bytes);
+          return { id, file, sha: createHash('sha256').update(bytes).digest('hex') };
+        }),
+      );
+      rows.push(...batch);
+    }
+    project.db.transaction(() => {
+      for (const r of rows)
+        images.upsert({
+          external_id: r.id,
+          path: r.file,
+          sha256: r.sha,
+          bytes: 1,
+          mtime_ms: 0,
+          width: s,
+          height: s,
+          format: 'jpeg',
+          thumb: null,
+          status: 'ok',
+          error: null,
+        });
+    })();
+    const generateSeconds = (performance.now() - t0) / 1000;
+    let peak = 0;
+    const atQuarter: Record<string, number> = {};
+    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
+    const mib = (b: number) => round(b / 2 ** 20, 0);
+    const before = process.memoryUsage().rss;
+    const summary = await extractFeatures(project, 'default', {
+      progressIntervalMs: 0,
+      onProgress: (p) => {
+        const q = Math.floor((4 * p.done) / Math.max(p.total, 1));
+        if (q > 0 && !(`${q * 25}%` in atQuarter)) atQuarter[`${q * 25}%`] = mib(process.memoryUsage().rss);
+      },
+    });
+    clearInterval(timer);
+    project.close();
+    return {
+      images: summary.extracted,
+      runtime: summary.runtime?.detail,
+      generateSeconds: round(generateSeconds, 1),
+      seconds: round(summary.seconds, 1),
+      imagesPerSecond: round(summary.imagesPerSecond, 1),
+      rssBeforeMiB: mib(before),
+      rssAtProgressMiB: atQuarter,
+      peakRssMiB: mib(peak),
+    };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cnnBench } from './cnnBench.ts';
-import { extractBench } from './extractBench.ts';
+import { extractBench, extractMemoryBench } from './extractBench.ts';
 import { fusionBench, padTables, twoBackbones } from './fusionBench.ts';
 import { gridBench } from './gridBench.ts';
 import { importBench } from './importBench.ts';
@@ -16,6 +16,7 @@ const SECTIONS: Record<string, () => Promise<object>> = {
   grid: () => gridBench(),
   'grid-query': () => gridBench({ thumbnails: false }),
   extract: () => extractBench(SHARED),
+  'extract-memory': () => extractMemoryBench(),
   cnn: () => cnnBench(PAD),
   fusion: () => fusionBench(),
   'fusion-pad': () => padTables(SHARED),

@@ -38,7 +38,7 @@ function describe(r: RunResult): string {
 export const RUN_COMMANDS: Record<string, Command> = {
   train: {
     usage:
-      'dermfuse train DIR --label SET [--target NAME | --positive A,B,C] [--fields a,b,c] [--group patient|lesion|image] [--folds 5] [--backbone KEY|NAME] [--seed N] [--json]',
+      'dermfuse train DIR --label SET [--target NAME | --positive A,B,C] [--fields a,b,c] [--group patient|lesion|image] [--folds 5] [--backbone KEY|NAME[,KEY2...]] [--seed N] [--json]',
     summary: 'image-only vs metadata-only vs fused models, patient-grouped cross-validation',
     options: {
       label: { type: 'string' },

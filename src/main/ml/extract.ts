@@ -53,6 +53,7 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
   let pool: EmbedPool | null = null;
   let plan: RuntimePlan | null = null;
   let loadSeconds = 0;
+  let mapSeconds = 0;
   const summary = (): ExtractSummary => {
     const seconds = (performance.now() - started) / 1000;
     return {
@@ -67,7 +68,8 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
       seconds,
       imagesPerSecond: extracted / seconds,
       loadSeconds,
-      steadyImagesPerSecond: extracted / Math.max(seconds - loadSeconds, 1e-9),
+      mapSeconds,
+      steadyImagesPerSecond: extracted / Math.max(seconds - loadSeconds - mapSeconds, 1e-9),
       fused: pool?.fused ?? false,
       backend: pool?.ortVersion ? 'onnxruntime' : (pool?.backend?.backend ?? 'none'),
       backendInfo: pool?.backend ?? null,
@@ -117,7 +119,9 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
       `Feature extraction cancelled after ${extracted} of ${todo.length} images; they are kept and the next run continues from there.`,
     );
   }
+  const mapStart = performance.now();
   storePcaMap(store, key);
+  mapSeconds = (performance.now() - mapStart) / 1000;
   return summary();
 }
 

@@ -19,7 +19,8 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
   const [features, setFeatures] = useState<{ key: string; name: string; dim: number; count: number }[]>([]);
   const [target, setTarget] = useState<string | null>(null);
   const [fields, setFields] = useState<string[]>([]);
-  const [backbone, setBackbone] = useState<string | null>(null);
+  /** Feature sets to train on: one, or several fused in one run (each reduced apart). */
+  const [backbones, setBackbones] = useState<string[]>([]);
   const [folds, setFolds] = useState<number>(5);
   const [group, setGroup] = useState<GroupBy>('patient');
   const [seed, setSeed] = useState<number>(1);
@@ -33,7 +34,7 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
       api['features.list']({}).then(
         (f) => {
           setFeatures(f);
-          setBackbone((b) => b ?? f[0]?.key ?? null);
+          setBackbones((b) => (b.length > 0 ? b : f[0] ? [f[0].key] : []));
         },
         (err: unknown) => showError('Listing the image features', err),
       ),
@@ -55,7 +56,7 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
         fields,
         folds,
         group,
-        backbone: backbone ?? undefined,
+        backbone: backbones.length > 0 ? backbones.join(',') : undefined,
         seed,
       });
       if (job.status === 'failed') setError(job.error?.message ?? 'Training failed.');
@@ -117,12 +118,12 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
           </Text>
         )}
         <Title order={5}>New run</Title>
-        <Select
+        <MultiSelect
           size="xs"
-          label="Features"
+          label="Features (several: fused in one run, each reduced apart)"
           data={features.map((f) => ({ value: f.key, label: `${f.name} (${f.dim}-d, ${f.count} images)` }))}
-          value={backbone}
-          onChange={setBackbone}
+          value={backbones}
+          onChange={setBackbones}
           data-testid="train-backbone"
         />
         <Select
