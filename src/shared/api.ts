@@ -60,7 +60,7 @@ const ListRequest = z.object({
 });
 const imageIds = z.array(imageId).min(1).max(100_000);
 const fieldValue = z.union([z.number(), z.string().max(MAX_VALUE_CHARS), z.boolean(), z.null()]);
-const ImportRequestSchema = z.object({
+export const ImportRequestSchema = z.object({
   imagesDir: z.string().min(1, 'choose the image folder').max(4096),
   metadataPath: z.string().max(4096).optional(),
   preset: z.enum(PRESET_NAMES).optional(),

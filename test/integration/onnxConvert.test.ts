@@ -141,6 +141,28 @@ describe('TF.js layers model to ONNX', () => {
     expect(r.rel).toBeLessThan(1e-4);
   });
 
+  it('takes uint8 pixels and maps them in the graph (x * scale + offset per channel) when asked', async () => {
+    const i = input(9);
+    const m = tf.model({ inputs: i, outputs: apply(L.conv2d({ filters: 5, kernelSize: 3, padding: 'same', activation: 'relu' }), i) });
+    randomise(m, 3);
+    const scale = [1 / 58.4, 1 / 57.1, 1 / 57.4];
+    const offset = [-2.12, -2.04, -1.8];
+    const session = await ort.InferenceSession.create(encodeModel(layersToOnnx(m, 9, { scale, offset })), { intraOpNumThreads: 1 });
+    const pixels = Uint8Array.from({ length: 2 * 9 * 9 * 3 }, (_, k) => (k * 37) % 256);
+    const x = Float32Array.from(pixels, (v, k) => v * scale[k % 3]! + offset[k % 3]!);
+    const expected = tf.tidy(() => tf.mean(m.predict(tf.tensor4d(x, [2, 9, 9, 3])) as tf.Tensor, [1, 2]).dataSync());
+    const out = await session.run({ input: new ort.Tensor('uint8', pixels, [2, 9, 9, 3]) });
+    await session.release();
+    const actual = out.features!.data as Float32Array;
+    let diff = 0;
+    let max = 1e-9;
+    actual.forEach((v, k) => {
+      diff = Math.max(diff, Math.abs(v - expected[k]!));
+      max = Math.max(max, Math.abs(expected[k]!));
+    });
+    expect(diff / max).toBeLessThan(1e-4);
+  });
+
   it('names a layer it cannot convert', () => {
     const i = input(8);
     const x = apply(L.conv2dTranspose({ filters: 2, kernelSize: 3, name: 'upsample_me' }), i);

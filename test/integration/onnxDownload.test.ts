@@ -105,7 +105,7 @@ describe('ONNX backbone downloads', () => {
     const { spec, digest } = await resolveBackbone(url, { cacheDir: path.join(tmp.dir, 'cache'), inputSize: 24, resize: 'squash', range: [0, 1] });
     expect(spec).toMatchObject({ name: 'tiny-net', format: 'onnx', onnx: { file: 'model.onnx', layout: 'nchw' }, preprocessing: { inputSize: 24 } });
     expect(digest).toBe(createHash('sha256').update(model).digest('hex'));
-    const e = await OrtEmbedder.load(spec, { file: path.join(spec.dir, 'model.onnx'), input: null, layout: 'nhwc', threads: 1 });
+    const e = await OrtEmbedder.load(spec, { file: path.join(spec.dir, 'model.onnx'), input: null, layout: 'nhwc', pixels: false, threads: 1 });
     expect(e.dim).toBe(96);
     const v = await e.embed(new Uint8Array(2 * 24 * 24 * 3).fill(200), 2);
     expect(v).toHaveLength(192);

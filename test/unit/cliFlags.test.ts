@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExtractRequestSchema, TrainRequestSchema } from '../../src/shared/api.ts';
+import { ExtractRequestSchema, ImportRequestSchema, TrainRequestSchema } from '../../src/shared/api.ts';
 import { listFlag, numberFlag, parseFlags } from '../../src/main/cli/args.ts';
 
 // The command line checks its flags through the contract's schemas: the same rule as the app, a message naming the flag.
@@ -36,5 +36,13 @@ describe('command-line flags through the contract schemas', () => {
       mean: [0.485, 0.456, 0.406],
       batchSize: 32,
     });
+  });
+
+  it('names a flag that differs from its field (--images for imagesDir) and checks presets against the one list', () => {
+    const flags = { imagesDir: 'images', metadataPath: 'metadata' };
+    expect(() => parseFlags(ImportRequestSchema, { preset: 'isic' }, flags)).toThrow('--images is required');
+    expect(() => parseFlags(ImportRequestSchema, { imagesDir: 'x', preset: 'derm7pt' }, flags)).toThrow(
+      '--preset must be one of auto, isic, ham10000, pad-ufes-20, generic, got "derm7pt"',
+    );
   });
 });

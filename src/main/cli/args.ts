@@ -62,13 +62,13 @@ export function listFlag(v: string | undefined, numbers = false): (string | numb
  * Checks flags through the contract's own schema, so the command line and the app share one rule and one default
  * per option; a failure names the flag (`--folds` for the field `folds`, `--input-size` for `inputSize`).
  */
-export function parseFlags<S extends z.ZodType>(schema: S, input: Record<string, unknown>): z.output<S> {
+export function parseFlags<S extends z.ZodType>(schema: S, input: Record<string, unknown>, flagNames: Record<string, string> = {}): z.output<S> {
   const given = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
   const parsed = schema.safeParse(given);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const field = String(issue.path[0] ?? '');
-  const flag = `--${kebab(field)}`;
+  const flag = `--${flagNames[field] ?? kebab(field)}`;
   const value = given[field];
   const shown = Array.isArray(value) ? value.join(',') : String(value);
   if (value === undefined || value === '') throw new DermFuseError('INVALID_ARGUMENT', `${flag} is required`);

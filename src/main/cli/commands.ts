@@ -1,13 +1,14 @@
 import path from 'node:path';
 import { DermFuseError } from '../../shared/errors.ts';
-import { FIELD_TYPES, PRESET_NAMES, type FieldType, type ImportSummary, type PresetName, type ProjectInfo } from '../../shared/types.ts';
+import { FIELD_TYPES, type FieldType, type ImportSummary, type ProjectInfo } from '../../shared/types.ts';
+import { ImportRequestSchema } from '../../shared/api.ts';
 import { exportCsv } from '../images/exportCsv.ts';
 import { planImport } from '../images/importPlan.ts';
 import { runImport } from '../images/importRun.ts';
 import { projectInfo } from '../images/info.ts';
 import { relinkImages } from '../images/relink.ts';
 import { Project } from '../project.ts';
-import { optionalString, requireString, type Options } from './args.ts';
+import { optionalString, parseFlags, requireString, type Options } from './args.ts';
 
 export interface CommandContext {
   signal: AbortSignal;
@@ -125,22 +126,21 @@ export const COMMANDS: Record<string, Command> = {
     },
     positionals: ['DIR'],
     async run(v, [dir], ctx) {
-      const preset = (optionalString(v, 'preset') ?? 'auto') as PresetName;
-      if (!PRESET_NAMES.includes(preset)) throw new DermFuseError('INVALID_ARGUMENT', `--preset must be one of ${PRESET_NAMES.join(', ')}`);
+      const req = parseFlags(
+        ImportRequestSchema,
+        {
+          imagesDir: optionalString(v, 'images'),
+          metadataPath: optionalString(v, 'metadata'),
+          preset: optionalString(v, 'preset'),
+          idColumn: optionalString(v, 'id-column'),
+          labelColumn: optionalString(v, 'label-column'),
+          patientColumn: optionalString(v, 'patient-column'),
+          lesionColumn: optionalString(v, 'lesion-column'),
+        },
+        { imagesDir: 'images', metadataPath: 'metadata' },
+      );
       return withProject(dir!, async (project) => {
-        const plan = await planImport(
-          {
-            imagesDir: requireString(v, 'images'),
-            metadataPath: optionalString(v, 'metadata'),
-            preset,
-            idColumn: optionalString(v, 'id-column'),
-            labelColumn: optionalString(v, 'label-column'),
-            patientColumn: optionalString(v, 'patient-column'),
-            lesionColumn: optionalString(v, 'lesion-column'),
-            types: parseTypes(optionalString(v, 'types')),
-          },
-          project.dir,
-        );
+        const plan = await planImport({ ...req, preset: req.preset ?? 'auto', types: parseTypes(optionalString(v, 'types')) }, project.dir);
         const summary = await runImport(project, plan, {
           signal: ctx.signal,
           onProgress: (p) => ctx.progress(`import: ${p.done}/${p.total} images`),

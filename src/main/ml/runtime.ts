@@ -37,10 +37,19 @@ export function ortAvailability(): { ok: true; version: string } | { ok: false; 
   return ortProbe;
 }
 
-/** Where converted TF.js models are kept: by model digest, feature layer and input size (what the graph depends on). */
+/** Where converted TF.js models are kept: by model digest, feature layer, input size and value mapping (what the graph holds). */
 export function convertedFile(spec: BackboneSpec, digest: string, cacheDir: string): string {
   const id = createHash('sha256')
-    .update(JSON.stringify({ digest, layer: spec.featureLayer, size: spec.preprocessing.inputSize, converter: 1 }))
+    .update(
+      JSON.stringify({
+        digest,
+        layer: spec.featureLayer,
+        size: spec.preprocessing.inputSize,
+        scale: spec.preprocessing.scale,
+        offset: spec.preprocessing.offset,
+        converter: 2,
+      }),
+    )
     .digest('hex')
     .slice(0, 20);
   return path.join(cacheDir, 'converted', `${spec.name}-${id}.onnx`);
@@ -63,7 +72,12 @@ export async function planRuntime(spec: BackboneSpec, digest: string, requested:
     if (requested === 'tfjs') throw new DermFuseError('INVALID_ARGUMENT', `${spec.name} is an ONNX model: it runs on ONNX Runtime only (--runtime onnx).`);
     if (!ort.ok) throw new DermFuseError('INVALID_VALUE', `${spec.name} is an ONNX model, but ${ort.why}.`);
     const o = spec.onnx!;
-    return { runtime: 'onnx', ort: { file: path.join(spec.dir, o.file), input: o.input, layout: o.layout, threads }, converted: false, notes: [] };
+    return {
+      runtime: 'onnx',
+      ort: { file: path.join(spec.dir, o.file), input: o.input, layout: o.layout, pixels: false, threads },
+      converted: false,
+      notes: [],
+    };
   }
   if (requested === 'tfjs') return { runtime: 'tfjs', ort: null, converted: false, notes: ['TF.js was asked for (--runtime tfjs)'] };
   const refuse = (why: string): RuntimePlan => {
@@ -88,5 +102,5 @@ export async function planRuntime(spec: BackboneSpec, digest: string, requested:
       return refuse(why);
     }
   }
-  return { runtime: 'onnx', ort: { file, input: 'input', layout: 'nhwc', threads }, converted: true, notes: [] };
+  return { runtime: 'onnx', ort: { file, input: 'input', layout: 'nhwc', pixels: true, threads }, converted: true, notes: [] };
 }

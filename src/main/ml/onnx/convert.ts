@@ -29,18 +29,19 @@ export async function convertLayersModel(spec: BackboneSpec, file: string): Prom
   const model = await tf.loadLayersModel(folderHandler(spec.dir));
   try {
     const cut = featureModel(model, spec.featureLayer);
-    const graph = layersToOnnx(cut, spec.preprocessing.inputSize);
-    const bytes = encodeModel(graph);
-    const s = spec.preprocessing.inputSize;
     const pre = spec.preprocessing;
-    // Inputs as the network sees them: random pixels through the backbone's own value mapping.
+    const graph = layersToOnnx(cut, pre.inputSize, { scale: pre.scale, offset: pre.offset });
+    const bytes = encodeModel(graph);
+    const s = pre.inputSize;
+    // Random pixels: the graph maps them itself; TF.js gets them through the backbone's value mapping.
     const n = 2;
-    const x = new Float32Array(n * s * s * 3);
+    const pixels = new Uint8Array(n * s * s * 3);
+    const x = new Float32Array(pixels.length);
     let seed = 12345;
     for (let i = 0; i < x.length; i++) {
       seed = (seed * 1103515245 + 12345) >>> 0;
-      const c = i % 3;
-      x[i] = (seed >>> 24) * pre.scale[c]! + pre.offset[c]!;
+      pixels[i] = seed >>> 24;
+      x[i] = pixels[i]! * pre.scale[i % 3]! + pre.offset[i % 3]!;
     }
     const expected = tf.tidy(() => {
       const y = cut.predict(tf.tensor4d(x, [n, s, s, 3])) as tf.Tensor;
@@ -49,7 +50,7 @@ export async function convertLayersModel(spec: BackboneSpec, file: string): Prom
     const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, graphOptimizationLevel: 'all' });
     let actual: Float32Array;
     try {
-      const out = await session.run({ input: new ort.Tensor('float32', x, [n, s, s, 3]) });
+      const out = await session.run({ input: new ort.Tensor('uint8', pixels, [n, s, s, 3]) });
       actual = out.features!.data as Float32Array;
     } finally {
       await session.release();

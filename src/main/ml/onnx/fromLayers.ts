@@ -312,12 +312,20 @@ function model(b: Builder, m: tf.LayersModel, input: string, prefix: string): st
 
 /**
  * The ONNX graph of a feature model: input `input` [batch, size, size, 3] channels-last as TF.js takes it, output
- * `features` [batch, dim] (a feature map is average-pooled, as the TF.js path does).
+ * `features` [batch, dim] (a feature map is average-pooled, as the TF.js path does). With `pixels`, the input is the
+ * uint8 RGB pixels and the graph maps them (x * scale + offset per channel) itself: no float copy is made in
+ * JavaScript, and ONNX Runtime fuses the mapping with the layout change.
  */
-export function layersToOnnx(m: tf.LayersModel, inputSize: number): OnnxGraph {
+export function layersToOnnx(m: tf.LayersModel, inputSize: number, pixels?: { scale: number[]; offset: number[] }): OnnxGraph {
   const b = new Builder();
   b.rank.set('input', 4);
-  const nchw = b.add('Transpose', ['input'], 'input_nchw', 4, { perm: [0, 3, 1, 2] });
+  let x = 'input';
+  if (pixels) {
+    const cast = b.add('Cast', ['input'], 'input_float', 4, { to: 1 });
+    const scaled = b.add('Mul', [cast, b.floats('scale', [3], Float32Array.from(pixels.scale))], 'input_scaled', 4);
+    x = b.add('Add', [scaled, b.floats('offset', [3], Float32Array.from(pixels.offset))], 'input_mapped', 4);
+  }
+  const nchw = b.add('Transpose', [x], 'input_nchw', 4, { perm: [0, 3, 1, 2] });
   let y = model(b, m, nchw, '');
   if (b.rank.get(y) === 4) y = b.add('Flatten', [b.add('GlobalAveragePool', [y], b.fresh('pool'), 4)], b.fresh('flat'), 2, { axis: 1 });
   else if (b.rank.get(y) !== 2) throw new UnsupportedLayer(`the feature output has rank ${b.rank.get(y)}`);
@@ -326,7 +334,7 @@ export function layersToOnnx(m: tf.LayersModel, inputSize: number): OnnxGraph {
     name: m.name,
     nodes: b.nodes,
     initializers: b.initializers,
-    inputs: [{ name: 'input', shape: ['batch', inputSize, inputSize, 3] }],
+    inputs: [{ name: 'input', shape: ['batch', inputSize, inputSize, 3], uint8: !!pixels }],
     outputs: [{ name: 'features', shape: ['batch', null] }],
   };
 }

@@ -6,7 +6,19 @@ export interface OrtTarget {
   file: string;
   input: string | null;
   layout: 'nchw' | 'nhwc';
+  /** The graph takes uint8 RGB pixels (NHWC) and maps them itself (graphs converted from TF.js). */
+  pixels: boolean;
   threads: number;
+}
+
+/** The images mirrored left-right (uint8 RGB, n x s x s x 3), for test-time augmentation. */
+function mirrored(pixels: Uint8Array, n: number, s: number): Uint8Array {
+  const out = new Uint8Array(pixels.length);
+  for (let r = 0; r < n * s; r++) {
+    const row = r * s * 3;
+    for (let x = 0; x < s; x++) out.set(pixels.subarray(row + (s - 1 - x) * 3, row + (s - 1 - x) * 3 + 3), row + x * 3);
+  }
+  return out;
 }
 
 export const ORT_VERSION: string = ort.env.versions.node ?? ort.env.versions.common;
@@ -100,14 +112,16 @@ export class OrtEmbedder {
   }
 
   private raw(pixels: Uint8Array, n: number, mirror: boolean): Promise<{ data: Float32Array; dim: number }> {
-    return this.forward(toInput(pixels, n, this.spec.preprocessing.inputSize, this.spec.preprocessing, this.target.layout, mirror), n);
+    const s = this.spec.preprocessing.inputSize;
+    if (this.target.pixels) return this.forward(mirror ? mirrored(pixels, n, s) : pixels, n);
+    return this.forward(toInput(pixels, n, s, this.spec.preprocessing, this.target.layout, mirror), n);
   }
 
-  /** Runs the network on `n` inputs already preprocessed in its layout; one vector per input. */
-  async forward(x: Float32Array, n: number): Promise<{ data: Float32Array; dim: number }> {
+  /** Runs the network on `n` inputs in its layout (preprocessed floats, or uint8 pixels for a pixel graph); one vector each. */
+  async forward(x: Float32Array | Uint8Array, n: number): Promise<{ data: Float32Array; dim: number }> {
     const s = this.spec.preprocessing.inputSize;
     const dims = this.target.layout === 'nchw' ? [n, 3, s, s] : [n, s, s, 3];
-    const feeds = { [this.input]: new ort.Tensor('float32', x, dims) };
+    const feeds = { [this.input]: x instanceof Uint8Array ? new ort.Tensor('uint8', x, dims) : new ort.Tensor('float32', x, dims) };
     const result = await this.session.run(feeds, [this.output]);
     const y = result[this.output]!;
     try {

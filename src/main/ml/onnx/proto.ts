@@ -5,6 +5,7 @@
  */
 
 const FLOAT = 1;
+const UINT8 = 2;
 const INT64 = 7;
 
 /** A protobuf message being written: fields appended in any order, as the format allows. */
@@ -93,8 +94,8 @@ export interface OnnxGraph {
   name: string;
   nodes: OnnxNode[];
   initializers: OnnxTensor[];
-  /** Float inputs and outputs; a null or string dimension is dynamic (e.g. the batch). */
-  inputs: { name: string; shape: (number | string | null)[] }[];
+  /** Inputs and outputs (float unless `uint8`); a null or string dimension is dynamic (e.g. the batch). */
+  inputs: { name: string; shape: (number | string | null)[]; uint8?: boolean }[];
   outputs: { name: string; shape: (number | string | null)[] }[];
 }
 
@@ -130,7 +131,7 @@ function tensor(t: OnnxTensor): Writer {
   return w.bytes(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
 }
 
-function valueInfo(v: { name: string; shape: (number | string | null)[] }): Writer {
+function valueInfo(v: { name: string; shape: (number | string | null)[]; uint8?: boolean }): Writer {
   const shape = new Writer();
   for (const d of v.shape) {
     const dim = new Writer();
@@ -138,7 +139,7 @@ function valueInfo(v: { name: string; shape: (number | string | null)[] }): Writ
     else dim.string(2, d ?? 'batch');
     shape.message(1, dim);
   }
-  const tensorType = new Writer().int(1, FLOAT).message(2, shape);
+  const tensorType = new Writer().int(1, v.uint8 ? UINT8 : FLOAT).message(2, shape);
   return new Writer().string(1, v.name).message(2, new Writer().message(1, tensorType));
 }
 
