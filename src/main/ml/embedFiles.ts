@@ -12,12 +12,18 @@ import os from 'node:os';
 export const DEFAULT_BATCH_SIZE = 16;
 const QUEUE_DEPTH_PER_WORKER = 2;
 
+/** ONNX Runtime sessions at most: each holds the model, and beyond this the cores go to each session's threads. */
+const MAX_ORT_WORKERS = 4;
+
 /**
- * Default worker count: one per core for single-threaded wasm/cpu; one for tfjs-node and ONNX Runtime, which
- * thread their own kernels.
+ * Default worker count: one per core for single-threaded wasm/cpu; one for tfjs-node, which threads itself; for
+ * ONNX Runtime one per core up to four, the cores shared among them as intra-op threads. Measured on 2 cores (PAD,
+ * MobileNetV2-0.35): 2 workers x 1 thread embed 5-25% faster than 1 x 2, as one infers while the other is fed.
  */
 export function defaultWorkers(backend: BackendName | undefined, runtime: RuntimeName | undefined): number {
-  return backend === 'tensorflow' || runtime === 'onnx' ? 1 : Math.max(1, os.availableParallelism());
+  const cores = Math.max(1, os.availableParallelism());
+  if (runtime === 'onnx') return Math.min(cores, MAX_ORT_WORKERS);
+  return backend === 'tensorflow' ? 1 : cores;
 }
 
 export interface EmbedderOptions {
