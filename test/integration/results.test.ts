@@ -7,6 +7,7 @@ import { rngFrom } from '../../src/main/ml/random.ts';
 import type { Project } from '../../src/main/project.ts';
 import { embeddingMap, labelIssues, runCases } from '../../src/main/results/cases.ts';
 import { runList } from '../../src/main/ml/fusion/runs.ts';
+import { parseRun, runRow } from '../../src/main/ml/fusion/runRow.ts';
 import { rocPr, runReportView } from '../../src/main/results/report.ts';
 import { reviewLabel } from '../../src/main/results/review.ts';
 import { MODES } from '../../src/shared/results.ts';
@@ -159,6 +160,13 @@ describe('stored runs', () => {
   it('refuses a run whose stored JSON was damaged outside DermFuse, naming the run and the field, and leaves the others readable', async () => {
     const other = (await trainRun(project, { label: 'diagnosis_label', positive: null, fields: ['age'], group: 'patient', folds: 3, backbone: null, seed: 2 }))
       .runId;
+    // Checked, yet read back whole: nothing the schemas do not name is dropped.
+    const stored = project.db.prepare('SELECT config, snapshot, result FROM runs WHERE id = ?').get(other) as Record<string, string>;
+    expect(parseRun(runRow(project, other))).toEqual({
+      cfg: JSON.parse(stored.config!),
+      snap: JSON.parse(stored.snapshot!),
+      result: JSON.parse(stored.result!),
+    });
     const config = project.db.prepare('SELECT config FROM runs WHERE id = ?').pluck().get(other) as string;
     project.db.prepare('UPDATE runs SET config = ? WHERE id = ?').run(JSON.stringify({ ...JSON.parse(config), folds: 'five' }), other);
     expect(() => runReportView(project, other)).toThrow(`Run ${other}: its stored configuration is damaged at folds`);

@@ -39,7 +39,10 @@ describe('first run, offline, from what the repository ships', () => {
     expect(e).toMatchObject({ extracted: 86, failed: 0, dim: 1280 });
     expect(e).toMatchObject({ backbone: 'mobilenet_v2_0.35_224' });
     expect(e.key).toMatch(/^mobilenet_v2_0\.35_224-/);
-    expect(fs.existsSync(path.join(tmp.dir, 'empty-cache'))).toBe(false);
+    // Nothing downloaded (the proxy is a dead port): the model cache holds only the graph converted for ONNX Runtime.
+    expect(e.runtime).toMatchObject({ runtime: 'onnx', converted: true });
+    expect(fs.readdirSync(path.join(tmp.dir, 'empty-cache'))).toEqual(['converted']);
+    expect(fs.readdirSync(path.join(tmp.dir, 'empty-cache', 'converted'))).toEqual([expect.stringMatching(/^mobilenet_v2_0\.35_224-[0-9a-f]{20}\.onnx$/)]);
 
     const t = cli('train', dir, '--label', 'diagnostic', '--positive', 'BCC,MEL,SCC', '--folds', '3');
     expect(t.images).toBe(74);

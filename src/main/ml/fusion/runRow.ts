@@ -17,13 +17,14 @@ export interface ParsedRun {
 }
 
 const StoredConfig = TrainConfigSchema.extend({ fieldsUsed: z.array(z.string()) });
-const MODE_METRICS = z.object({ auc: z.number(), aucCI: z.tuple([z.number(), z.number()]), balancedAccuracy: z.number() });
+// Loose objects throughout: the checked fields must be there, and nothing else is dropped.
+const MODE_METRICS = z.looseObject({ auc: z.number(), aucCI: z.tuple([z.number(), z.number()]), balancedAccuracy: z.number() });
 /** The parts of a stored result every reader relies on; the rest (evaluation, timings) is carried as written. */
 const StoredResult = z.looseObject({
   runId: z.number().int(),
   task: z.enum(['binary', 'multiclass']),
   classes: z.array(z.string()).min(2),
-  modes: z.object(Object.fromEntries(MODES.map((m) => [m, MODE_METRICS])) as Record<Mode, typeof MODE_METRICS>),
+  modes: z.looseObject(Object.fromEntries(MODES.map((m) => [m, MODE_METRICS])) as Record<Mode, typeof MODE_METRICS>),
   evaluation: z.looseObject({}),
 });
 
