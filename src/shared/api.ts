@@ -19,6 +19,19 @@ import {
   type ProjectInfo,
 } from './types.ts';
 
+/** A backbone of the catalogue, as the extract form lists it. */
+export interface CatalogueItem {
+  id: string;
+  description: string;
+  licence: string;
+  format: 'layers' | 'graph' | 'onnx';
+  dim: number;
+  /** Download size in MB; null when not known or built in. */
+  sizeMB: number | null;
+  /** Ships with DermFuse: works offline. */
+  builtIn: boolean;
+}
+
 /**
  * Declares a call: `call<Response>()(requestSchema)`. The response type is named; the request type is the schema's
  * own, so each schema is written once.
@@ -171,6 +184,8 @@ export const API = {
   'jobs.cancel': call<JobInfo>()(jobId),
   /** Feature sets of the project (one per backbone configuration), for the training form. */
   'features.list': call<{ key: string; name: string; dim: number; count: number }[]>()(z.object({})),
+  /** The backbones the extract form offers: id, what it is, licence, size, and whether it needs a download. */
+  'features.catalogue': call<CatalogueItem[]>()(z.object({})),
   /** Training runs with their configuration and headline metrics, newest first. */
   'runs.list': call<RunListItem[]>()(z.object({})),
   /** The three modes side by side: intervals, paired tests, curves, calibration, confusion matrices, subgroups. */

@@ -56,6 +56,12 @@ describe('first run', () => {
 
     await page.getByTestId('nav-results').click();
     await expect.poll(() => page.getByTestId('extract-backbone').inputValue()).toBe('default');
+    // The catalogue is offered with what each entry is, its licence, and whether it downloads.
+    await page.getByTestId('extract-backbone').click();
+    await expect
+      .poll(() => page.getByTestId('catalogue-option').first().textContent())
+      .toMatch(/^defaultMobileNetV2, width 0\.35.* · 1280-d · Apache-2\.0 · built in, offline$/);
+    await page.keyboard.press('Escape');
     await page.getByTestId('extract-start').click();
     // The built-in TF.js model runs on ONNX Runtime, converted, unless the form asks for TF.js.
     await expect

@@ -17,7 +17,7 @@ import { runReportView } from '../results/report.ts';
 import { runList } from '../ml/fusion/runs.ts';
 import { reviewLabel } from '../results/review.ts';
 import { FeatureStore } from '../db/repos/featureStore.ts';
-import { catalogueEntry } from '../ml/catalogue.ts';
+import { CATALOGUE, catalogueEntry } from '../ml/catalogue.ts';
 import { Editor } from '../workbench/edits.ts';
 import { checkReadable, DESKTOP_ACCESS, type AccessPolicy } from './access.ts';
 
@@ -87,6 +87,16 @@ export class Service {
       'jobs.list': async () => this.jobs.list(),
       'jobs.watch': async ({ id, after }) => this.jobs.watch(id, after),
       'jobs.cancel': async ({ id }) => this.jobs.cancel(id),
+      'features.catalogue': async () =>
+        CATALOGUE.map((e) => ({
+          id: e.id,
+          description: e.description,
+          licence: e.licence,
+          format: e.format,
+          dim: e.dim,
+          sizeMB: e.sizeMB ?? null,
+          builtIn: !!e.builtIn,
+        })),
       'features.list': async () => new FeatureStore(this.open().db).backbones().map(({ key, name, dim, count }) => ({ key, name, dim, count })),
       'runs.list': async () => runList(this.open()),
       'runs.report': async ({ runId, curveClass }) => runReportView(this.open(), runId, curveClass),

@@ -1,11 +1,11 @@
-import { Alert, Badge, Button, Card, Checkbox, Group, MultiSelect, NumberInput, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Autocomplete, Badge, Button, Card, Checkbox, Group, MultiSelect, NumberInput, Select, Stack, Table, Text, Title } from '@mantine/core';
 import { useCallback, useEffect, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
 import type { RunListItem } from '../../../shared/results.ts';
 import type { LabelSetInfo, ProjectInfo } from './types.ts';
 import { api } from '../api.ts';
 import { useJobs } from '../jobs/JobsContext.tsx';
-import { useShowError } from '../errors.tsx';
+import { CallError, useCall, useShowError } from '../errors.tsx';
 import { GROUP_BY, type GroupBy, type RuntimeName } from '../../../shared/jobs.ts';
 import { MODES } from '../../../shared/results.ts';
 
@@ -26,6 +26,7 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
   const [seed, setSeed] = useState<number>(1);
   const [extractRef, setExtractRef] = useState('default');
   const [runtime, setRuntime] = useState<RuntimeName | 'auto'>('auto');
+  const catalogue = useCall(() => api['features.catalogue']({}), []);
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const showError = useShowError();
@@ -84,14 +85,31 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
     <Card withBorder>
       <Stack gap="xs">
         <Title order={5}>Image features</Title>
+        <CallError call={catalogue} what="Listing the backbone catalogue" />
         <Group align="end" gap="xs">
-          <TextInput
+          <Autocomplete
             size="xs"
             style={{ flex: 1 }}
-            label="Backbone: default is the built-in MobileNetV2 0.35 (offline); or a catalogue id, model folder or URL"
+            label="Backbone: a catalogue id (listed), a model folder, an .onnx file or a URL"
             placeholder="default"
             value={extractRef}
-            onChange={(e) => setExtractRef(e.currentTarget.value)}
+            onChange={setExtractRef}
+            data={catalogue.data?.map((c) => c.id) ?? []}
+            renderOption={({ option }) => {
+              const c = catalogue.data?.find((x) => x.id === option.value);
+              return (
+                <Stack gap={0} data-testid="catalogue-option">
+                  <Text size="xs" fw={600}>
+                    {option.value}
+                  </Text>
+                  {c && (
+                    <Text size="xs" c="dimmed">
+                      {c.description} · {c.dim}-d · {c.licence} · {c.builtIn ? 'built in, offline' : `download${c.sizeMB ? ` ${c.sizeMB} MB` : ''}`}
+                    </Text>
+                  )}
+                </Stack>
+              );
+            }}
             data-testid="extract-backbone"
           />
           <Select
