@@ -100,7 +100,8 @@ export const ExtractRequestSchema = z.object({
   /** ONNX Runtime or TF.js; absent: ONNX Runtime wherever the backbone runs on it. */
   runtime: z.enum(RUNTIMES).optional(),
   backend: z.enum(BACKEND_NAMES).optional(),
-  workers: z.number().int().min(1).max(64).optional(),
+  // Bounded: each worker loads the model; a request (the renderer is untrusted in serve) cannot ask for hundreds.
+  workers: z.number().int().min(1).max(16, 'at most 16 workers').optional(),
   batchSize: z.number().int().min(1).max(512).optional(),
 });
 /** A training run: the training form, the CLI's `train` flags and the job all read these; defaults in TRAIN_DEFAULTS. */

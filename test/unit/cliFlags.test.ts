@@ -30,6 +30,7 @@ describe('command-line flags through the contract schemas', () => {
 
   it('names kebab-case flags and counts tuple values', () => {
     expect(() => parseFlags(ExtractRequestSchema, { inputSize: numberFlag('8') })).toThrow('--input-size: ');
+    expect(() => parseFlags(ExtractRequestSchema, { workers: numberFlag('200') })).toThrow('--workers: at most 16 workers (got "200")');
     expect(() => parseFlags(ExtractRequestSchema, { range: listFlag('-1,0,1', true) })).toThrow('--range takes 2 comma-separated values, got "-1,0,1"');
     expect(() => parseFlags(ExtractRequestSchema, { mean: listFlag('0.5,x,0.5', true) })).toThrow('--mean takes a number, got "0.5,x,0.5"');
     expect(parseFlags(ExtractRequestSchema, { mean: listFlag('0.485,0.456,0.406', true), batchSize: numberFlag('32') })).toEqual({
