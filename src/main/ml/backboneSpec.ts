@@ -67,3 +67,24 @@ export function backboneKey(spec: BackboneSpec, modelHash: string): string {
   const material = JSON.stringify({ model: modelHash, layer: spec.featureLayer, pre: spec.preprocessing, tta: spec.tta });
   return `${spec.name}-${createHash('sha256').update(material).digest('hex').slice(0, 16)}`;
 }
+
+/**
+ * Maps uint8 RGB pixels (images of pre.inputSize squared, channels-last) to the network's input values
+ * (x * scale + offset, per channel), channels-last as TF.js takes them or planar (NCHW) in the same pass.
+ */
+export function normalise(pixels: Uint8Array, pre: Preprocessing, layout: 'nhwc' | 'nchw' = 'nhwc'): Float32Array {
+  const out = new Float32Array(pixels.length);
+  const [s0, s1, s2] = pre.scale;
+  const [o0, o1, o2] = pre.offset;
+  const P = pre.inputSize * pre.inputSize;
+  // Where channel 1 and 2 of a pixel go, relative to channel 0, and how far apart pixels are.
+  const [c1, c2, step] = layout === 'nhwc' ? [1, 2, 3] : [P, 2 * P, 1];
+  for (let i = 0, o = 0; i < pixels.length; i += 3) {
+    if (layout === 'nchw' && i > 0 && (i / 3) % P === 0) o += 2 * P;
+    out[o] = pixels[i]! * s0 + o0;
+    out[o + c1] = pixels[i + 1]! * s1 + o1;
+    out[o + c2] = pixels[i + 2]! * s2 + o2;
+    o += step;
+  }
+  return out;
+}

@@ -17,6 +17,11 @@ export function modelDigest(files: { name: string; bytes: Buffer }[]): string {
   return createHash('sha256').update(lines).digest('hex');
 }
 
+/** The SHA-256 of a file (read whole: bundle files, backbone files). */
+export function sha256File(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
 /** Digest of a model folder on disk. */
 export function folderDigest(dir: string): string {
   const json = readModelJson(dir);

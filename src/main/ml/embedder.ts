@@ -1,6 +1,8 @@
 import { DermFuseError } from '../../shared/errors.ts';
 import { tf } from './backend.ts';
-import type { BackboneSpec, Preprocessing } from './backboneSpec.ts';
+import { normalise, type BackboneSpec } from './backboneSpec.ts';
+
+export { normalise };
 import { folderHandler, readModelJson } from './modelFiles.ts';
 import { compileFused } from './fusedGraph.ts';
 import { logger } from '../log.ts';
@@ -69,19 +71,6 @@ function agrees(a: Runner, b: Runner, size: number): boolean {
     const scale = Math.max(tf.max(tf.abs(ya)).dataSync()[0]!, 1e-6);
     return tf.max(tf.abs(tf.sub(ya, yb))).dataSync()[0]! / scale < FUSED_TOLERANCE;
   });
-}
-
-/** Maps uint8 RGB pixels to the network's input values (x * scale + offset, per channel). */
-export function normalise(pixels: Uint8Array, pre: Preprocessing): Float32Array {
-  const out = new Float32Array(pixels.length);
-  const [s0, s1, s2] = pre.scale;
-  const [o0, o1, o2] = pre.offset;
-  for (let i = 0; i < pixels.length; i += 3) {
-    out[i] = pixels[i]! * s0 + o0;
-    out[i + 1] = pixels[i + 1]! * s1 + o1;
-    out[i + 2] = pixels[i + 2]! * s2 + o2;
-  }
-  return out;
 }
 
 /** A loaded backbone that turns batches of preprocessed pixels into embeddings. Runs wherever it is created. */

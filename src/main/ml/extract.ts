@@ -9,7 +9,7 @@ import { backboneKey } from './backboneSpec.ts';
 import { FeatureStore } from '../db/repos/featureStore.ts';
 import { fitPca, pcaTransform } from './pca.ts';
 import { resolveBackbone, type BackboneOptions } from './resolveBackbone.ts';
-import type { RuntimePlan } from './runtime.ts';
+import { checkRuntimeFits, type RuntimePlan } from './runtime.ts';
 import { DEFAULT_BATCH_SIZE, embedInBatches, runtimeInfo, startEmbedding } from './embedFiles.ts';
 import { EmbedPool } from './workerPool.ts';
 import { repoOf } from '../db/open.ts';
@@ -79,9 +79,7 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
     };
   };
   // Checked before the cache answers, so a wrong request fails the same way whether or not anything is left to do.
-  if (spec.format === 'onnx' && opts.runtime === 'tfjs') {
-    throw new DermFuseError('INVALID_ARGUMENT', `${spec.name} is an ONNX model: it runs on ONNX Runtime only (--runtime onnx).`);
-  }
+  checkRuntimeFits(spec, opts.runtime);
   if (todo.length === 0) {
     log.info(`all ${rows.length} images already have ${key} features`);
     return summary();

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { DermFuseError } from '../../shared/errors.ts';
 import { BackboneSpecSchema, meanStdPreprocessing, rangePreprocessing, type BackboneSpec, type Preprocessing } from './backboneSpec.ts';
 import { catalogueEntry, CATALOGUE } from './catalogue.ts';
-import { ensureModel, ensureOnnxFile, folderDigest, type DownloadOptions } from './download.ts';
+import { ensureModel, ensureOnnxFile, folderDigest, sha256File, type DownloadOptions } from './download.ts';
 import { modelFormat, readModelJson } from './modelFiles.ts';
 import { resourcesDir } from '../resources.ts';
 
@@ -50,6 +50,11 @@ function preprocessingFrom(opts: BackboneOptions, base: Preprocessing | null, di
   return base ? { ...base, inputSize: size, resize } : rangePreprocessing(size, -1, 1, resize);
 }
 
+/** Where a model named by URL is kept in the cache. */
+function urlCacheDir(cache: string, url: string): string {
+  return path.join(cache, `url-${createHash('sha256').update(url).digest('hex').slice(0, 16)}`);
+}
+
 /** The files a backbone is made of, relative to its folder: model.json and weight shards, or the .onnx file. */
 export function backboneFiles(spec: Pick<BackboneSpec, 'dir' | 'format' | 'onnx'>): string[] {
   if (spec.format === 'onnx') return [spec.onnx!.file];
@@ -58,11 +63,7 @@ export function backboneFiles(spec: Pick<BackboneSpec, 'dir' | 'format' | 'onnx'
 
 /** The digest features are keyed by: of the TF.js files (see modelDigest) or of the .onnx file. */
 export function backboneDigest(spec: Pick<BackboneSpec, 'dir' | 'format' | 'onnx'>): string {
-  if (spec.format === 'onnx')
-    return createHash('sha256')
-      .update(fs.readFileSync(path.join(spec.dir, spec.onnx!.file)))
-      .digest('hex');
-  return folderDigest(spec.dir);
+  return spec.format === 'onnx' ? sha256File(path.join(spec.dir, spec.onnx!.file)) : folderDigest(spec.dir);
 }
 
 /** What a `dermfuse-backbone.json` beside a model may say: the spec's own fields. */
@@ -165,12 +166,12 @@ export async function resolveBackbone(ref: string, opts: BackboneOptions = {}): 
     }
   } else if (/^https?:\/\/.*\.onnx(\?.*)?$/i.test(ref)) {
     // An ONNX file on the web: kept with the sidecar defaults of an ONNX model (flags override them).
-    dir = path.join(cache, `url-${createHash('sha256').update(ref).digest('hex').slice(0, 16)}`);
+    dir = urlCacheDir(cache, ref);
     digest = await ensureOnnxFile(ref, dir, null, opts);
     name = path.basename(new URL(ref).pathname, '.onnx') || 'model';
     base = { format: 'onnx', preprocessing: ONNX_DEFAULT_PREPROCESSING, onnx: { file: 'model.onnx', input: null, layout: 'nchw' } };
   } else if (/^https?:\/\//.test(ref)) {
-    dir = path.join(cache, `url-${createHash('sha256').update(ref).digest('hex').slice(0, 16)}`);
+    dir = urlCacheDir(cache, ref);
     digest = await ensureModel(ref, dir, null, opts);
     name = path.basename(path.dirname(new URL(ref).pathname)) || 'model';
   } else {

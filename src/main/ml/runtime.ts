@@ -15,7 +15,8 @@ const log = logger('runtime');
 /** How an extraction will run: ONNX Runtime on a file (an .onnx backbone or a converted TF.js one), or TF.js. */
 export interface RuntimePlan {
   runtime: RuntimeName;
-  ort: OrtTarget | null;
+  /** The model ONNX Runtime runs; the threads follow from how many workers the caller starts. */
+  ort: Omit<OrtTarget, 'threads'> | null;
   converted: boolean;
   /** Why not ONNX Runtime, when TF.js runs. */
   notes: string[];
@@ -60,6 +61,12 @@ export function ortThreads(workers: number): number {
   return Math.max(1, Math.floor(os.availableParallelism() / workers));
 }
 
+/** An ONNX model cannot run on TF.js: refused by name, before any other work. */
+export function checkRuntimeFits(spec: BackboneSpec, requested: RuntimeName | undefined): void {
+  if (spec.format === 'onnx' && requested === 'tfjs')
+    throw new DermFuseError('INVALID_ARGUMENT', `${spec.name} is an ONNX model: it runs on ONNX Runtime only (--runtime onnx).`);
+}
+
 /**
  * Picks the runtime: `.onnx` backbones run on ONNX Runtime; TF.js LayersModels run there too, as a converted graph
  * checked against TF.js (cached), unless TF.js is asked for or the conversion fails (then TF.js, and the notes say
@@ -67,14 +74,13 @@ export function ortThreads(workers: number): number {
  */
 export async function planRuntime(spec: BackboneSpec, digest: string, requested: RuntimeName | undefined, cacheDir: string): Promise<RuntimePlan> {
   const ort = ortAvailability();
-  const threads = 1; // set by the caller once it knows how many workers share the cores
+  checkRuntimeFits(spec, requested);
   if (spec.format === 'onnx') {
-    if (requested === 'tfjs') throw new DermFuseError('INVALID_ARGUMENT', `${spec.name} is an ONNX model: it runs on ONNX Runtime only (--runtime onnx).`);
     if (!ort.ok) throw new DermFuseError('INVALID_VALUE', `${spec.name} is an ONNX model, but ${ort.why}.`);
     const o = spec.onnx!;
     return {
       runtime: 'onnx',
-      ort: { file: path.join(spec.dir, o.file), input: o.input, layout: o.layout, pixels: false, threads },
+      ort: { file: path.join(spec.dir, o.file), input: o.input, layout: o.layout, pixels: false },
       converted: false,
       notes: [],
     };
@@ -102,5 +108,5 @@ export async function planRuntime(spec: BackboneSpec, digest: string, requested:
       return refuse(why);
     }
   }
-  return { runtime: 'onnx', ort: { file, input: 'input', layout: 'nhwc', pixels: true, threads }, converted: true, notes: [] };
+  return { runtime: 'onnx', ort: { file, input: 'input', layout: 'nhwc', pixels: true }, converted: true, notes: [] };
 }

@@ -1,6 +1,5 @@
 import { KEY_SEPARATOR } from '../fusion/dataset.ts';
 import { makeDirs } from '../../fsChecks.ts';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -9,6 +8,7 @@ import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
 import type { Project } from '../../project.ts';
 import { packageVersion } from '../backend.ts';
 import { backboneDigest, backboneFiles } from '../resolveBackbone.ts';
+import { sha256File } from '../download.ts';
 import { FeatureStore } from '../../db/repos/featureStore.ts';
 import type { Mode } from '../fusion/crossval.ts';
 import { runModels, runReport } from '../fusion/runs.ts';
@@ -20,10 +20,6 @@ import { runSubgroups } from '../fusion/subgroups.ts';
 const requireHere = createRequire(import.meta.url);
 
 const DERMFUSE_VERSION = (requireHere('../../../../package.json') as { version: string }).version;
-
-export function sha256File(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
 
 /**
  * Writes a bundle for one mode of a finished run: the backbone (copied), preprocessing.json with every fitted

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DermFuseError } from '../../../shared/errors.ts';
 import type { FinalModels } from '../fusion/crossval.ts';
 import { BUNDLE_VERSION, ManifestSchema, PreprocessingFileSchema, type Manifest, type PreprocessingFile } from './format.ts';
-import { sha256File } from './exportBundle.ts';
+import { sha256File } from '../download.ts';
 
 export interface Bundle {
   dir: string;

@@ -1,5 +1,5 @@
 import ort from 'onnxruntime-node';
-import type { BackboneSpec, Preprocessing } from '../backboneSpec.ts';
+import { normalise, type BackboneSpec } from '../backboneSpec.ts';
 
 /** What the worker needs to run an ONNX model: the file, its input and layout, and how many threads. */
 export interface OrtTarget {
@@ -22,39 +22,6 @@ function mirrored(pixels: Uint8Array, n: number, s: number): Uint8Array {
 }
 
 export const ORT_VERSION: string = ort.env.versions.node ?? ort.env.versions.common;
-
-/** uint8 RGB (n x s x s x 3) to the network's float input, channels-last or planar, mirrored left-right on request. */
-function toInput(pixels: Uint8Array, n: number, s: number, pre: Preprocessing, layout: 'nchw' | 'nhwc', mirror: boolean): Float32Array {
-  const out = new Float32Array(pixels.length);
-  const [a0, a1, a2] = pre.scale;
-  const [b0, b1, b2] = pre.offset;
-  const P = s * s;
-  const planar = layout === 'nchw';
-  for (let k = 0; k < n; k++) {
-    const base = k * P * 3;
-    for (let y = 0; y < s; y++) {
-      const row = base + y * s * 3;
-      for (let x = 0; x < s; x++) {
-        const src = row + (mirror ? s - 1 - x : x) * 3;
-        const r = pixels[src]! * a0 + b0;
-        const g = pixels[src + 1]! * a1 + b1;
-        const b = pixels[src + 2]! * a2 + b2;
-        if (planar) {
-          const p = base + y * s + x;
-          out[p] = r;
-          out[p + P] = g;
-          out[p + 2 * P] = b;
-        } else {
-          const d = row + x * 3;
-          out[d] = r;
-          out[d + 1] = g;
-          out[d + 2] = b;
-        }
-      }
-    }
-  }
-  return out;
-}
 
 /** An output as one vector per image: a feature map is averaged over its spatial positions. */
 function toVectors(t: ort.Tensor, layout: 'nchw' | 'nhwc'): { data: Float32Array; dim: number } {
@@ -113,8 +80,8 @@ export class OrtEmbedder {
 
   private raw(pixels: Uint8Array, n: number, mirror: boolean): Promise<{ data: Float32Array; dim: number }> {
     const s = this.spec.preprocessing.inputSize;
-    if (this.target.pixels) return this.forward(mirror ? mirrored(pixels, n, s) : pixels, n);
-    return this.forward(toInput(pixels, n, s, this.spec.preprocessing, this.target.layout, mirror), n);
+    const px = mirror ? mirrored(pixels, n, s) : pixels;
+    return this.forward(this.target.pixels ? px : normalise(px, this.spec.preprocessing, this.target.layout), n);
   }
 
   /** Runs the network on `n` inputs in its layout (preprocessed floats, or uint8 pixels for a pixel graph); one vector each. */
