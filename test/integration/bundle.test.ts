@@ -3,8 +3,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/main/images/csv.ts';
-import { planImport } from '../../src/main/images/importPlan.ts';
-import { runImport } from '../../src/main/images/importRun.ts';
 import { initBackend } from '../../src/main/ml/backend.ts';
 import { exportBundle } from '../../src/main/ml/bundle/exportBundle.ts';
 import { loadBundle } from '../../src/main/ml/bundle/loadBundle.ts';
@@ -14,6 +12,7 @@ import { predictWithRun } from '../../src/main/ml/fusion/runPredict.ts';
 import { trainRun } from '../../src/main/ml/fusion/train.ts';
 import { Project } from '../../src/main/project.ts';
 import { makeImages, tempDir } from '../fixtures/generate.ts';
+import { importGeneric } from '../fixtures/project.ts';
 import { makeTinyLayersModel } from '../fixtures/tinyModel.ts';
 import { tf } from '../../src/main/ml/backend.ts';
 import { folderHandler } from '../../src/main/ml/modelFiles.ts';
@@ -42,21 +41,7 @@ beforeAll(async () => {
   );
   fs.writeFileSync(csv, lines.join('\n') + '\n');
   project = Project.create(path.join(tmp.dir, 'p')).project;
-  await runImport(
-    project,
-    await planImport(
-      {
-        imagesDir: images,
-        metadataPath: csv,
-        preset: 'generic',
-        idColumn: 'image_id',
-        labelColumn: 'dx',
-        patientColumn: 'patient_id',
-        lesionColumn: 'lesion_id',
-      },
-      project.dir,
-    ),
-  );
+  await importGeneric(project, images, csv, 'dx');
   const model = path.join(tmp.dir, 'tiny');
   await makeTinyLayersModel(model);
   await extractFeatures(project, model, { workers: 1 });

@@ -1,14 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planImport } from '../../src/main/images/importPlan.ts';
-import { runImport } from '../../src/main/images/importRun.ts';
 import { rangePreprocessing } from '../../src/main/ml/backboneSpec.ts';
 import { FeatureStore } from '../../src/main/db/repos/featureStore.ts';
 import { trainRun, type RunResult } from '../../src/main/ml/fusion/train.ts';
 import { rngFrom } from '../../src/main/ml/random.ts';
 import { Project } from '../../src/main/project.ts';
 import { makeImages, tempDir } from '../fixtures/generate.ts';
+import { importGeneric } from '../fixtures/project.ts';
 
 // The MLP head is chosen by the inner cross-validation where a linear head cannot fit: a label that is the XOR of
 // two yes/no fields (no linear model on their one-hot codes separates it), with image features that carry nothing.
@@ -30,21 +29,7 @@ beforeAll(async () => {
   });
   fs.writeFileSync(path.join(tmp.dir, 'meta.csv'), lines.join('\n') + '\n');
   project = Project.create(path.join(tmp.dir, 'p')).project;
-  await runImport(
-    project,
-    await planImport(
-      {
-        imagesDir: path.join(tmp.dir, 'images'),
-        metadataPath: path.join(tmp.dir, 'meta.csv'),
-        preset: 'generic',
-        idColumn: 'image_id',
-        labelColumn: 'dx',
-        patientColumn: 'patient_id',
-        lesionColumn: 'lesion_id',
-      },
-      project.dir,
-    ),
-  );
+  await importGeneric(project, path.join(tmp.dir, 'images'), path.join(tmp.dir, 'meta.csv'), 'dx');
   const store = new FeatureStore(project.db);
   store.registerBackbone(
     'noise',
