@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 /** Debian's Chromium, as CI installs it. Without it the e2e suite fails loudly rather than passing empty. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -21,4 +21,11 @@ export async function launch(): Promise<Browser> {
       '--disable-quic',
     ],
   });
+}
+
+/** The job bar's kind and status, e.g. "train done": a finished earlier job of another kind does not match. */
+export async function jobState(page: Page): Promise<string | null> {
+  const bar = page.getByTestId('job-bar');
+  if ((await bar.count()) === 0) return null;
+  return `${await bar.getAttribute('data-kind')} ${await bar.getAttribute('data-status')}`;
 }

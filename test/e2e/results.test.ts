@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCases } from '../../src/main/results/cases.ts';
 import { fusionProject } from '../fixtures/fusionData.ts';
 import { tempDir } from '../fixtures/generate.ts';
-import { launch } from './browser.ts';
+import { jobState, launch } from './browser.ts';
 import { serveProject, type Served } from './serveProject.ts';
 
 const tmp = tempDir();
@@ -35,7 +35,7 @@ describe('results in serve mode', () => {
     await page.goto(served.server.url);
     await page.getByTestId('nav-results').click();
     await page.getByTestId('train-start').click();
-    await expect.poll(() => page.getByTestId('job-bar').getAttribute('data-status'), { timeout: 120_000 }).toBe('done');
+    await expect.poll(() => jobState(page), { timeout: 120_000 }).toBe('train done');
     await expect.poll(() => page.getByTestId('run-report').count()).toBe(1);
     const runId = served.read((p) => p.db.prepare(`SELECT MAX(id) FROM runs WHERE status = 'done'`).pluck().get()) as number;
     expect(await page.getByTestId('mode-fused').textContent()).toMatch(/AUC 0\.\d{3}95% CI \[0\.\d{3}, [01]\.\d{3}\]/);

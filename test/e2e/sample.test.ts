@@ -6,7 +6,7 @@ import { RecentProjects } from '../../src/main/api/recent.ts';
 import { Service } from '../../src/main/api/service.ts';
 import { Project } from '../../src/main/project.ts';
 import { tempDir } from '../fixtures/generate.ts';
-import { launch } from './browser.ts';
+import { jobState, launch } from './browser.ts';
 import { RENDERER } from './serveProject.ts';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -70,7 +70,7 @@ describe('first run', () => {
         /^86 images embedded \(0 cached, 0 failed\), 1280-d, [\d.]+ img\/s on onnxruntime-node 1\.30\.\d+, cpu, \d+ worker\(s\) x \d+ thread\(s\), graph converted from TF\.js\.$/,
       );
     await page.getByTestId('train-start').click();
-    await expect.poll(() => page.getByTestId('job-bar').getAttribute('data-status'), { timeout: 120_000 }).toBe('done');
+    await expect.poll(() => jobState(page), { timeout: 120_000 }).toBe('train done');
     await expect.poll(() => page.getByTestId('run-report').count()).toBe(1);
     for (const mode of ['image', 'metadata', 'fused']) expect(await page.getByTestId(`mode-${mode}`).textContent()).toMatch(/AUC [01]\.\d{3}/);
 

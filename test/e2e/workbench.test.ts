@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hamCsv, makeImages, tempDir, type FakeImage } from '../fixtures/generate.ts';
-import { launch } from './browser.ts';
+import { jobState, launch } from './browser.ts';
 import { serveProject, type Served } from './serveProject.ts';
 
 let browser: Browser;
@@ -49,7 +49,7 @@ async function importThroughUi(): Promise<void> {
   // Nothing is written before the import starts.
   expect(served.read((p) => p.db.prepare('SELECT COUNT(*) FROM images').pluck().get())).toBe(0);
   await page.getByTestId('import-start').click();
-  await expect.poll(() => page.getByTestId('job-bar').getAttribute('data-status'), { timeout: 30_000 }).toBe('done');
+  await expect.poll(() => jobState(page), { timeout: 30_000 }).toBe('import done');
   await expect.poll(() => page.getByTestId('import-summary').textContent()).toContain('30 added');
   await page.getByTestId('nav-browse').click();
   await expect.poll(() => page.getByTestId('counts').textContent()).toBe('30 of 30 shown, 4 unlabelled');

@@ -93,6 +93,7 @@ export function JobBar() {
       wrap="nowrap"
       data-testid="job-bar"
       data-status={current.status}
+      data-kind={current.kind}
       style={{ borderBottom: '1px solid var(--mantine-color-gray-3)' }}
     >
       <Progress value={percentOf(current)} color={color} w={200} animated={running} aria-label="job progress" />
