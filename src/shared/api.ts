@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import type { ErrorPayload } from './errors.ts';
 import { CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, type RunListItem, type RunReportView } from './results.ts';
-import { BACKEND_NAMES, GROUP_BY, RUNTIMES } from './jobs.ts';
+import type { DuplicateReport } from './quality.ts';
+import { BACKEND_NAMES, DUPLICATE_MERGES, GROUP_BY, RUNTIMES } from './jobs.ts';
 import {
   MAX_VALUE_CHARS,
   PRESET_NAMES,
@@ -115,6 +116,8 @@ export const TrainRequestSchema = z.object({
   folds: z.number().int().min(2, 'at least 2 folds').max(20, 'at most 20 folds').optional(),
   backbone: z.string().max(200).optional(),
   seed: z.number().int().min(1).max(1_000_000).optional(),
+  /** Near-duplicate pairs that join groups for the folds (default: confirmed and unreviewed ones). */
+  duplicates: z.enum(DUPLICATE_MERGES).optional(),
 });
 export type TrainRequest = z.infer<typeof TrainRequestSchema>;
 export type ExtractRequest = z.infer<typeof ExtractRequestSchema>;
@@ -122,6 +125,7 @@ const JobRequest = z.discriminatedUnion('kind', [
   ImportRequestSchema.extend({ kind: z.literal('import') }),
   ExtractRequestSchema.extend({ kind: z.literal('extract') }),
   TrainRequestSchema.extend({ kind: z.literal('train') }),
+  z.object({ kind: z.literal('quality') }),
 ]);
 const runId = z.number().int().positive();
 const mode = z.enum(MODES);
@@ -144,6 +148,13 @@ const LabelSetSave = z.object({
 });
 const LabelRequest = z.object({ imageId, className: z.string().max(200).nullable(), unsure: z.boolean().optional() });
 const FieldRequest = z.object({ imageId, field: fieldName, value: fieldValue });
+const DuplicateReviewRequest = z.object({
+  /** The images of a group: the decision applies to every near-duplicate pair among them. */
+  imageIds: z.array(imageId).min(2, 'a decision needs two images or more').max(1000),
+  decision: z.enum(['same', 'different']),
+  /** Only the pairs of this one image with the others: takes one image out of a group ("not a copy"). */
+  detach: imageId.optional(),
+});
 const jobId = z.object({ id: z.number().int().positive() });
 
 export const API = {
@@ -206,6 +217,10 @@ export const API = {
   'settings.setAnnotator': call<string>()(z.object({ name: z.string().trim().min(1).max(100) })),
   /** Applies an exported bundle to the unlabelled images; its predictions become suggestions. */
   'suggestions.apply': call<{ suggested: number; failed: number; classes: string[] }>()(z.object({ bundle: z.string().min(1).max(4096) })),
+  /** Near-duplicate groups of the last data-quality scan, for review: members, pairs, decisions, leaks flagged. */
+  'quality.duplicates': call<DuplicateReport>()(z.object({})),
+  /** Confirms a group as one lesion (its images stay together in every split) or dismisses it; stored with who and when. */
+  'quality.review': call<{ pairs: number }>()(DuplicateReviewRequest),
   /** Asks the desktop for a folder (Electron only; elsewhere UNSUPPORTED and the UI takes a typed path). */
   'system.pickFolder': call<string | null>()(z.object({ title: z.string().max(200).optional() })),
 } as const;

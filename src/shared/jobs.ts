@@ -1,16 +1,26 @@
 /** Long work as the contract carries it: a job per kind, each with its own typed result. */
 import type { ImportProblem, ImportSummary, Progress } from './types.ts';
 import type { Mode } from './results.ts';
+import type { QualityScanSummary } from './quality.ts';
 
-export const JOB_KINDS = ['import', 'extract', 'train'] as const;
+export const JOB_KINDS = ['import', 'extract', 'train', 'quality'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** How cross-validation folds (and bootstrap resamples) keep images together. */
 export const GROUP_BY = ['patient', 'lesion', 'image'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
+/** Which near-duplicate pairs join images into one group for a run: confirmed only, also unreviewed ones found by the last scan, or none. */
+export const DUPLICATE_MERGES = ['unreviewed', 'confirmed', 'none'] as const;
+export type DuplicateMergeMode = (typeof DUPLICATE_MERGES)[number];
+
 /** What a training run uses when the form or the command line does not say: declared once for both. */
-export const TRAIN_DEFAULTS = { group: 'patient', folds: 5, seed: 1 } as const satisfies { group: GroupBy; folds: number; seed: number };
+export const TRAIN_DEFAULTS = { group: 'patient', folds: 5, seed: 1, duplicates: 'unreviewed' } as const satisfies {
+  group: GroupBy;
+  folds: number;
+  seed: number;
+  duplicates: DuplicateMergeMode;
+};
 
 /** Where CNN features are computed: ONNX Runtime's native kernels, or TensorFlow.js (tfjs-node, wasm or cpu). */
 export const RUNTIMES = ['onnx', 'tfjs'] as const;
@@ -110,6 +120,8 @@ export interface TrainSummary {
   fieldsUsed: string[];
   fieldsExcluded: { field: string; reason: string }[];
   leakage: LeakageWarning[];
+  /** Near-duplicates joined for the folds: pairs among the run's images, groups joined, pairs the folds would have split. */
+  duplicates?: { include: DuplicateMergeMode; pairs: number; merges: number; crossedFolds: number };
   fusion: string;
   fusionPerFold: string[];
   /** Heads of the single-modality models (linear or MLP, chosen by inner CV): of the final models, and per fold. */
@@ -129,6 +141,7 @@ export interface JobResults {
   import: ImportSummary;
   extract: ExtractSummary;
   train: TrainSummary;
+  quality: QualityScanSummary;
 }
 
 export interface JobBase {

@@ -9,7 +9,7 @@ import { trainRun } from '../../src/main/ml/fusion/train.ts';
 import { Project } from '../../src/main/project.ts';
 import { tempDir } from '../fixtures/generate.ts';
 import { importedProject } from '../fixtures/project.ts';
-import { HAS_PAD, PAD_DIR } from '../fixtures/shared.ts';
+import { HAS_PAD, PAD_DIR, padCancerRun } from '../fixtures/shared.ts';
 
 describe.skipIf(!HAS_PAD)('subgroups of a PAD-UFES-20 run (686 photos, built-in backbone)', () => {
   const tmp = tempDir();
@@ -22,17 +22,7 @@ describe.skipIf(!HAS_PAD)('subgroups of a PAD-UFES-20 run (686 photos, built-in 
     project = Project.open(dir);
     await extractFeatures(project, 'default');
     // Cancer vs not from age and region only: Fitzpatrick type is not an input, and must still be sliced.
-    runId = (
-      await trainRun(project, {
-        label: 'diagnostic',
-        positive: ['BCC', 'MEL', 'SCC'],
-        fields: ['age', 'region'],
-        group: 'patient',
-        folds: 5,
-        backbone: null,
-        seed: 1,
-      })
-    ).runId;
+    runId = (await trainRun(project, padCancerRun())).runId;
   }, 600_000);
   afterAll(() => {
     project?.close();

@@ -70,6 +70,7 @@ export function trainConfigOf(project: Project, req: TrainRequest): TrainConfig 
     folds: req.folds ?? TRAIN_DEFAULTS.folds,
     backbone: req.backbone || null,
     seed: req.seed ?? TRAIN_DEFAULTS.seed,
+    duplicates: req.duplicates ?? TRAIN_DEFAULTS.duplicates,
   };
 }
 
@@ -106,6 +107,14 @@ export function jobFor(project: Project, req: JobRequest): { title: string; body
         },
       };
     }
+    case 'quality':
+      return {
+        title: 'Data-quality scan (near-duplicates, outliers)',
+        body: async (signal, onProgress) => {
+          const { scanQuality } = await import('../quality/scan.ts');
+          return scanQuality(project, { signal, onProgress });
+        },
+      };
     default: {
       const never: never = req;
       throw new Error(`unknown job ${JSON.stringify(never)}`);

@@ -6,6 +6,7 @@ import { projectInfo } from '../images/info.ts';
 import { logger } from '../log.ts';
 import { Project } from '../project.ts';
 import { repoOf } from '../db/open.ts';
+import { duplicateReport, reviewGroup } from '../quality/report.ts';
 import { SettingsRepo } from '../db/repos/settingsRepo.ts';
 import { RecentProjects } from './recent.ts';
 import { browseFacets, imageDetail, listImages } from '../workbench/browse.ts';
@@ -114,6 +115,8 @@ export class Service {
         const { suggestFromBundle } = await import('../ml/bundle/suggest.ts');
         return suggestFromBundle(this.open(), bundle);
       },
+      'quality.duplicates': async () => duplicateReport(this.open()),
+      'quality.review': async ({ imageIds, decision, detach }) => reviewGroup(this.open(), imageIds, decision, this.annotator(), detach),
       'system.pickFolder': async ({ title }) => {
         if (!this.platform.pickFolder) throw new DermFuseError('UNSUPPORTED', 'No folder dialog here: type the folder path.');
         return this.platform.pickFolder(title);

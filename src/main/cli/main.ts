@@ -2,9 +2,10 @@ import { DermFuseError, toErrorPayload } from '../../shared/errors.ts';
 import { parseCommand } from './args.ts';
 import { COMMANDS as BASE_COMMANDS } from './commands.ts';
 import { ML_COMMANDS } from './mlCommands.ts';
+import { QUALITY_COMMANDS } from './qualityCommands.ts';
 import { RUN_COMMANDS } from './runCommands.ts';
 
-const COMMANDS = { ...BASE_COMMANDS, ...ML_COMMANDS, ...RUN_COMMANDS };
+const COMMANDS = { ...BASE_COMMANDS, ...ML_COMMANDS, ...RUN_COMMANDS, ...QUALITY_COMMANDS };
 
 /**
  * After Ctrl+C (or SIGTERM) a command finishes the work in flight and stops; if it has not within this long, the

@@ -18,6 +18,11 @@ function describe(r: RunResult): string {
     `  fields: ${r.fieldsUsed.join(', ')}`,
     ...r.fieldsExcluded.map((e) => `  left out ${e.field}: ${e.reason}`),
     ...r.leakage.filter((w) => r.fieldsUsed.includes(w.field)).map((w) => `  WARNING ${w.field}: ${w.message}`),
+    ...(r.duplicates && r.duplicates.pairs > 0
+      ? [
+          `  ${r.duplicates.crossedFolds} near-duplicate pairs crossed folds before merging; ${r.duplicates.merges} of ${r.duplicates.pairs} pairs joined two ${r.groupBy}s (${r.duplicates.include === 'confirmed' ? 'confirmed pairs only' : 'confirmed and unreviewed pairs'})`,
+        ]
+      : []),
     `  mode       AUC    95% CI           balanced accuracy`,
   ];
   for (const m of MODES) {
@@ -38,7 +43,7 @@ function describe(r: RunResult): string {
 export const RUN_COMMANDS: Record<string, Command> = {
   train: {
     usage:
-      'dermfuse train DIR --label SET [--target NAME | --positive A,B,C] [--fields a,b,c] [--group patient|lesion|image] [--folds 5] [--backbone KEY|NAME[,KEY2...]] [--seed N] [--json]',
+      'dermfuse train DIR --label SET [--target NAME | --positive A,B,C] [--fields a,b,c] [--group patient|lesion|image] [--folds 5] [--backbone KEY|NAME[,KEY2...]] [--seed N] [--duplicates unreviewed|confirmed|none] [--json]',
     summary: 'image-only vs metadata-only vs fused models, patient-grouped cross-validation',
     options: {
       label: { type: 'string' },
@@ -49,6 +54,7 @@ export const RUN_COMMANDS: Record<string, Command> = {
       folds: { type: 'string' },
       backbone: { type: 'string' },
       seed: { type: 'string' },
+      duplicates: { type: 'string' },
     },
     positionals: ['DIR'],
     async run(v, [dir], ctx) {
@@ -61,6 +67,7 @@ export const RUN_COMMANDS: Record<string, Command> = {
         folds: numberFlag(optionalString(v, 'folds')),
         backbone: optionalString(v, 'backbone'),
         seed: numberFlag(optionalString(v, 'seed')),
+        duplicates: optionalString(v, 'duplicates'),
       });
       return withProject(dir!, async (project) => {
         const r = await trainRun(project, trainConfigOf(project, req), {

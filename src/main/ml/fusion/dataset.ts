@@ -9,6 +9,9 @@ import { readTransaction, repoOf } from '../../db/open.ts';
 import { LabelsRepo } from '../../db/repos/labelsRepo.ts';
 import { GROUP_BY } from '../../../shared/jobs.ts';
 import { z } from 'zod';
+import { DUPLICATE_MERGES, TRAIN_DEFAULTS } from '../../../shared/jobs.ts';
+import { duplicateEdges } from '../../quality/report.ts';
+import { mergeDuplicateGroups, type DuplicateMerges } from '../../quality/mergeGroups.ts';
 
 /** A run's configuration as stored in its row (the `config` column, with the fields it ended up using). */
 export const TrainConfigSchema = z.object({
@@ -21,8 +24,11 @@ export const TrainConfigSchema = z.object({
   folds: z.number().int(),
   backbone: z.string().nullable(),
   seed: z.number().int(),
+  /** Near-duplicate pairs that join groups: confirmed ones, also the last scan's unreviewed ones, or none. */
+  duplicates: z.enum(DUPLICATE_MERGES).optional(),
 });
-export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+/** As written by callers: `duplicates` may be left out (older runs' rows have none: they merged nothing). */
+export type TrainConfig = z.input<typeof TrainConfigSchema>;
 
 /** What a run was trained on (the `snapshot` column). */
 export const SnapshotSchema = z.object({
@@ -91,6 +97,8 @@ export interface Dataset {
   fields: FieldInput[];
   meta: FieldValue[][];
   snapshot: Snapshot;
+  /** Near-duplicates joined into one group for the folds and the bootstrap. */
+  duplicates: DuplicateMerges;
 }
 
 /**
@@ -131,13 +139,27 @@ export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
       fieldRows,
     );
     const labels = Int32Array.from(usable.map((r) => labelOf(r.label)));
+    const imageIds = usable.map((r) => r.id);
+    const shas = usable.map((r) => r.sha256);
+    const include = cfg.duplicates ?? TRAIN_DEFAULTS.duplicates;
+    const edges = include === 'none' ? [] : duplicateEdges(project, include);
+    const merged = mergeDuplicateGroups(
+      imageIds,
+      usable.map((r) => r.grp),
+      shas,
+      labels,
+      edges,
+      { k: cfg.folds, seed: cfg.seed },
+      include,
+    );
     const classCounts: Record<string, number> = {};
     for (const l of labels) classCounts[classes[l]!] = (classCounts[classes[l]!] ?? 0) + 1;
     return {
-      imageIds: usable.map((r) => r.id),
+      imageIds,
       externalIds: usable.map((r) => r.external_id),
-      shas: usable.map((r) => r.sha256),
-      groups: usable.map((r) => r.grp),
+      shas,
+      groups: merged.groups,
+      duplicates: merged.merges,
       labels,
       classes,
       image,

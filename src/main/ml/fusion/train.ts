@@ -73,6 +73,8 @@ export async function trainRun(project: Project, cfg: TrainConfig, opts: TrainOp
     seed: cfg.seed,
   };
   const nGroups = new Set(ds.groups).size;
+  if (ds.duplicates.merges > 0)
+    log.info(`run: ${ds.duplicates.crossedFolds} near-duplicate pairs crossed folds before merging; ${ds.duplicates.merges} merges`);
   if (nGroups < cfg.folds) throw new DermFuseError('INVALID_ARGUMENT', `${cfg.folds} folds need at least ${cfg.folds} ${cfg.group}s; there are ${nGroups}.`);
 
   const runs = repoOf(project.db, RunsRepo);
@@ -122,6 +124,7 @@ export async function trainRun(project: Project, cfg: TrainConfig, opts: TrainOp
     fieldsUsed: chosen,
     fieldsExcluded: excluded,
     leakage,
+    duplicates: ds.duplicates,
     fusion: fusionName(cv.final.fusion),
     fusionPerFold: cv.fusionPerFold,
     heads: headsName({ image: cv.final.image.kind as SingleHeads['image'], metadata: cv.final.metadata.kind as SingleHeads['metadata'] }),

@@ -1,0 +1,70 @@
+/** Data quality as the contract carries it: the near-duplicate scan, its groups and their review, outliers. */
+import type { ImportProblem } from './types.ts';
+
+/** What a data-quality scan did. */
+export interface QualityScanSummary {
+  images: number;
+  /** Images hashed by this scan (new or changed); the others kept their hashes. */
+  hashed: number;
+  failures: ImportProblem[];
+  /** Feature set the cosines come from (the built-in backbone); null when none could be computed. */
+  featureKey: string | null;
+  /** Images compared by hash only (no features). */
+  withoutFeatures: number;
+  pairs: number;
+  groups: number;
+  /** Groups whose images belong to two patients or more: an identity error or a leak between folds. */
+  crossPatientGroups: number;
+  crossLesionGroups: number;
+  labelConflictGroups: number;
+  /** Images ranked as outliers (the top OUTLIER_SHARE by how unlike their nearest neighbours they are). */
+  outliers: number;
+  rule: string;
+  seconds: number;
+  extractSeconds: number;
+  hashSeconds: number;
+  pairSeconds: number;
+}
+
+export type DuplicateDecision = 'same' | 'different';
+
+export interface DuplicateMember {
+  id: number;
+  externalId: string;
+  patient: string | null;
+  lesion: string | null;
+  label: string | null;
+}
+
+export interface DuplicatePair {
+  a: number;
+  b: number;
+  /** Null for a confirmed pair the last scan did not find. */
+  hashBits: number | null;
+  cosine: number | null;
+  score: number | null;
+  decision: DuplicateDecision | null;
+  author: string | null;
+  decidedAt: string | null;
+}
+
+export interface DuplicateGroup {
+  /** The group's smallest image id (stable while its members stay). */
+  id: number;
+  members: DuplicateMember[];
+  pairs: DuplicatePair[];
+  spansPatients: boolean;
+  spansLesions: boolean;
+  labelsDisagree: boolean;
+  /** confirmed: every pair confirmed the same lesion; unreviewed: none decided; partly: some. */
+  status: 'unreviewed' | 'partly' | 'confirmed';
+}
+
+export interface DuplicateReport {
+  /** When the last scan ran and what it found; null before the first scan. */
+  scan: (QualityScanSummary & { at: string }) | null;
+  rule: string;
+  groups: DuplicateGroup[];
+  /** Pairs an annotator said are different images. */
+  dismissedPairs: number;
+}
