@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { ErrorPayload } from './errors.ts';
 import { CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, type RunListItem, type RunReportView } from './results.ts';
-import type { DuplicateReport } from './quality.ts';
+import { QUALITY_FILTERS, type DuplicateReport } from './quality.ts';
 import { BACKEND_NAMES, DUPLICATE_MERGES, GROUP_BY, RUNTIMES } from './jobs.ts';
 import {
   MAX_VALUE_CHARS,
@@ -65,7 +65,9 @@ const ListRequest = z.object({
   filters: z.array(FieldFilterSchema).max(50).optional(),
   /** Only these images (a confusion-matrix cell, a lasso on the embedding map). */
   ids: z.array(z.number().int().positive()).max(100_000).optional(),
-  /** `id` (the default), `label`, `annotated` (time of the current label) or a metadata field's name. */
+  /** Only the last data-quality scan's outliers, or images in a near-duplicate group not yet confirmed. */
+  quality: z.enum(QUALITY_FILTERS).optional(),
+  /** `id` (the default), `label`, `annotated` (time of the current label), `outlier` (most unusual first), `labelNext`, or a metadata field's name. */
   sort: z.object({ by: z.string().min(1).max(200), desc: z.boolean() }).optional(),
   /** Count the matches and the classes (the first page of a query); later pages skip it. Default: offset 0 only. */
   counts: z.boolean().optional(),

@@ -28,6 +28,10 @@ export interface QualityScanSummary {
 
 export type DuplicateDecision = 'same' | 'different';
 
+/** Browser filters from the last scan: its outliers, or images in a near-duplicate group nobody has confirmed. */
+export const QUALITY_FILTERS = ['outliers', 'duplicates'] as const;
+export type QualityFilter = (typeof QUALITY_FILTERS)[number];
+
 export interface DuplicateMember {
   id: number;
   externalId: string;
@@ -56,8 +60,8 @@ export interface DuplicateGroup {
   spansPatients: boolean;
   spansLesions: boolean;
   labelsDisagree: boolean;
-  /** confirmed: every pair confirmed the same lesion; unreviewed: none decided; partly: some. */
-  status: 'unreviewed' | 'partly' | 'confirmed';
+  /** confirmed: every pair confirmed the same lesion; unreviewed: none decided; partly: some; dismissed: said to be different images. */
+  status: 'unreviewed' | 'partly' | 'confirmed' | 'dismissed';
 }
 
 export interface DuplicateReport {

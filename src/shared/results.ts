@@ -125,6 +125,8 @@ export interface RunReportView {
   subgroups: SubgroupTable;
   leakage: { field: string; message: string }[];
   fieldsExcluded: { field: string; reason: string }[];
+  /** Near-duplicates joined for the folds (runs from before the data-quality scan have none). */
+  duplicates: { include: string; pairs: number; merges: number; crossedFolds: number } | null;
 }
 
 export const CASE_FILTERS = ['all', 'wrong', 'fusedRightImageWrong', 'imageRightFusedWrong', 'fusedRightMetadataWrong'] as const;

@@ -19,7 +19,7 @@ function describe(s: QualityScanSummary, r: DuplicateReport): string {
     `  ${s.outliers} outliers ranked (browser: sort by "outlier")${s.withoutFeatures ? `; ${s.withoutFeatures} images compared by hash only (no features)` : ''}`,
     ...s.failures.slice(0, 10).map((f) => `  could not read ${f.source}: ${f.message}`),
   ];
-  for (const g of r.groups.slice(0, SHOWN_GROUPS)) {
+  for (const g of r.groups.filter((x) => x.status !== 'dismissed').slice(0, SHOWN_GROUPS)) {
     lines.push(`  group ${g.id} (${flags(g)}):`);
     for (const m of g.members) lines.push(`    ${m.externalId}  patient ${m.patient ?? '-'}  lesion ${m.lesion ?? '-'}  label ${m.label ?? '-'}`);
   }

@@ -14,6 +14,8 @@ export const THRESHOLDS = { score: 0.47, perBit: 0.022, hashOnlyBits: 2 } as con
 export const RULE_TEXT = `cosine − ${THRESHOLDS.perBit} × hash bits ≥ ${THRESHOLDS.score} (features of the built-in backbone, centred), or hash bits ≤ ${THRESHOLDS.hashOnlyBits}`;
 /** Neighbours whose mean similarity scores how typical an image is (outliers have no close neighbours). */
 export const OUTLIER_NEIGHBOURS = 5;
+/** Share of images ranked as outliers: the browser's outlier filter shows them, most unusual first. */
+export const OUTLIER_SHARE = 0.02;
 
 export interface NearPair {
   /** Row indices, a < b. */

@@ -58,25 +58,18 @@ function knownPairs(repo: QualityRepo): Map<string, DuplicatePair> {
   return pairs;
 }
 
-/**
- * The near-duplicate groups for review: images joined by the last scan's pairs and by confirmed pairs, except
- * pairs an annotator dismissed; spanning patients or lesions, or with disagreeing labels, flagged. Groups that
- * span patients come first (a likely identity error or a leak), then those whose labels disagree.
- */
-export function duplicateReport(project: Project): DuplicateReport {
-  const repo = repoOf(project.db, QualityRepo);
-  const pairs = knownPairs(repo);
-  const live = [...pairs.values()].filter((p) => p.decision !== 'different');
-  const ids = [...new Set(live.flatMap((p) => [p.a, p.b]))].sort((x, y) => x - y);
+/** Connected groups of the given pairs, with their members' facts; `dismissed`: pairs said to be different images. */
+function groupsOf(repo: QualityRepo, pairs: readonly DuplicatePair[], dismissed: boolean): DuplicateGroup[] {
+  const ids = [...new Set(pairs.flatMap((p) => [p.a, p.b]))].sort((x, y) => x - y);
   const index = new Map(ids.map((id, i) => [id, i]));
-  const groups: DuplicateGroup[] = connectedGroups(
+  return connectedGroups(
     ids.length,
-    live.map((p) => ({ a: index.get(p.a)!, b: index.get(p.b)! })),
+    pairs.map((p) => ({ a: index.get(p.a)!, b: index.get(p.b)! })),
   ).map((members) => {
     const memberIds = members.map((i) => ids[i]!);
     const inGroup = new Set(memberIds);
     const rows = repo.memberRows(memberIds);
-    const groupPairs = live.filter((p) => inGroup.has(p.a));
+    const groupPairs = pairs.filter((p) => inGroup.has(p.a));
     const distinct = (xs: (string | null)[]) => new Set(xs.filter((x) => x !== null)).size;
     const decided = groupPairs.filter((p) => p.decision === 'same').length;
     return {
@@ -86,10 +79,31 @@ export function duplicateReport(project: Project): DuplicateReport {
       spansPatients: distinct(rows.map((r) => r.patient)) > 1,
       spansLesions: distinct(rows.map((r) => r.lesion)) > 1,
       labelsDisagree: distinct(rows.map((r) => r.label)) > 1,
-      status: decided === 0 ? 'unreviewed' : decided === groupPairs.length ? 'confirmed' : 'partly',
+      status: dismissed ? 'dismissed' : decided === 0 ? 'unreviewed' : decided === groupPairs.length ? 'confirmed' : 'partly',
     };
   });
-  const rank = (g: DuplicateGroup) => (g.spansPatients ? 0 : 2) + (g.labelsDisagree ? 0 : 1);
+}
+
+/**
+ * The near-duplicate groups for review: images joined by the last scan's pairs and by confirmed pairs, except
+ * pairs an annotator dismissed (those make groups of their own, status 'dismissed', listed last, so a decision can be
+ * taken back); spanning patients or lesions, or with disagreeing labels, flagged. Groups that span patients come
+ * first (a likely identity error or a leak), then those whose labels disagree.
+ */
+export function duplicateReport(project: Project): DuplicateReport {
+  const repo = repoOf(project.db, QualityRepo);
+  const pairs = knownPairs(repo);
+  const live = [...pairs.values()].filter((p) => p.decision !== 'different');
+  const groups = [
+    ...groupsOf(repo, live, false),
+    ...groupsOf(
+      repo,
+      [...pairs.values()].filter((p) => p.decision === 'different'),
+      true,
+    ),
+  ];
+  // Dismissed last; then leaks across patients first, then disagreeing labels.
+  const rank = (g: DuplicateGroup) => (g.status === 'dismissed' ? 4 : 0) + (g.spansPatients ? 0 : 2) + (g.labelsDisagree ? 0 : 1);
   groups.sort((x, y) => rank(x) - rank(y) || x.id - y.id);
   const stored = repoOf(project.db, SettingsRepo).get(SCAN_SETTING);
   return {

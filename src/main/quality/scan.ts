@@ -11,14 +11,12 @@ import { logger } from '../log.ts';
 import { DEFAULT_BACKBONE } from '../ml/catalogue.ts';
 import { extractFeatures } from '../ml/extract.ts';
 import type { Project } from '../project.ts';
-import { centredUnitRows, RULE_TEXT, scanPairs } from './pairs.ts';
+import { centredUnitRows, OUTLIER_SHARE, RULE_TEXT, scanPairs } from './pairs.ts';
 import { HASH_BYTES, perceptualHashes } from './phash.ts';
 import { duplicateReport, SCAN_SETTING } from './report.ts';
 
 const log = logger('quality');
 
-/** Share of images ranked as outliers: the browser's outlier filter shows them, most unusual first. */
-export const OUTLIER_SHARE = 0.02;
 /** Grey-level standard deviation (0-255, at 32 x 32) under which an image is a blank frame (the flattest of the 686 PAD photos has 5.0). */
 export const BLANK_CONTRAST = 2.5;
 /** Hashes are written in batches, so a killed scan keeps what it hashed. */
@@ -115,7 +113,7 @@ export async function scanQuality(project: Project, opts: { signal?: AbortSignal
   );
   const pairSeconds = (performance.now() - pairStart) / 1000;
 
-  const groups = duplicateReport(project).groups;
+  const groups = duplicateReport(project).groups.filter((g) => g.status !== 'dismissed');
   const count = (f: (g: DuplicateGroup) => boolean) => groups.filter(f).length;
   const summary: QualityScanSummary = {
     images: n,

@@ -78,5 +78,6 @@ export function runReportView(project: Project, runId: number, curveClass?: stri
     subgroups,
     leakage: d.result.leakage.map((l) => ({ field: l.field, message: l.message })),
     fieldsExcluded: d.result.fieldsExcluded,
+    duplicates: d.result.duplicates ?? null,
   };
 }

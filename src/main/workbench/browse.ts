@@ -33,6 +33,7 @@ function orderedSlots(project: Project, q: ListQuery, ix: GridIndex): Int32Array
     q.filters ?? [],
     q.ids ?? { all: true },
     q.sort ?? null,
+    q.quality ?? null,
   ]);
   let cache = resultCache.get(project);
   if (!cache) resultCache.set(project, (cache = new Map()));
@@ -41,7 +42,15 @@ function orderedSlots(project: Project, q: ListQuery, ix: GridIndex): Int32Array
   let labelClass: number | undefined;
   if (q.label === null) labelClass = -1;
   else if (q.label !== undefined) labelClass = repoOf(project.db, LabelsRepo).classId(ix.labelSetId, q.label) ?? -2;
-  const slots = querySlots(project, ix, { labelClass, annotator: q.annotator, search: q.search, ids: q.ids, filters: q.filters, sort: q.sort });
+  const slots = querySlots(project, ix, {
+    labelClass,
+    annotator: q.annotator,
+    search: q.search,
+    ids: q.ids,
+    filters: q.filters,
+    sort: q.sort,
+    quality: q.quality,
+  });
   cache.delete(key);
   cache.set(key, { version: ix.version, slots });
   while (cache.size > RESULT_CACHE_SIZE) cache.delete(cache.keys().next().value!);

@@ -4,6 +4,10 @@ import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import type { Project } from '../project.ts';
 import { repoOf } from '../db/open.ts';
 import { GridRepo } from '../db/repos/gridRepo.ts';
+import { QualityRepo } from '../db/repos/qualityRepo.ts';
+import { OUTLIER_SHARE } from '../quality/pairs.ts';
+import { duplicateReport } from '../quality/report.ts';
+import type { QualityFilter } from '../../shared/quality.ts';
 
 /**
  * The grid's filter-and-sort index: the columns the browser filters and sorts by, held in typed arrays, one slot
@@ -191,6 +195,8 @@ export interface IndexQuery {
   ids?: number[];
   filters?: FieldFilter[];
   sort?: { by: string; desc: boolean };
+  /** Only the outliers of the last data-quality scan, or only images in a near-duplicate group not yet confirmed. */
+  quality?: QualityFilter;
 }
 
 function column(project: Project, ix: GridIndex, name: string): Column {
@@ -247,8 +253,20 @@ function ranks(ix: GridIndex, values: (s: number) => number | string | null): In
   return out;
 }
 
+/** Per slot, a data-quality score of the last scan (outlier rank, "label next" place); -1 where there is none. */
+function scoreColumn(project: Project, ix: GridIndex, which: 'outlier_rank' | 'label_next'): Int32Array {
+  const out = new Int32Array(ix.ids.length).fill(-1);
+  for (const r of repoOf(project.db, QualityRepo).scores()) {
+    const s = slot(ix, r.image_id);
+    if (s >= 0 && r[which] !== null) out[s] = r[which];
+  }
+  return out;
+}
+
 function sortRanks(project: Project, ix: GridIndex, by: string): Int32Array | null {
   if (by === 'id') return null;
+  if (by === 'outlier') return scoreColumn(project, ix, 'outlier_rank');
+  if (by === 'labelNext') return scoreColumn(project, ix, 'label_next');
   if (by === 'label') {
     const names = new Map(
       repoOf(project.db, GridRepo)
@@ -266,6 +284,21 @@ function sortRanks(project: Project, ix: GridIndex, by: string): Int32Array | nu
     ? ranks(ix, (s) => (Number.isNaN(col.num![s]!) ? null : col.num![s]!))
     : ranks(ix, (s) => (col.code![s]! < 0 ? null : col.dict[col.code![s]!]!));
   return col.rank;
+}
+
+function qualityTest(project: Project, ix: GridIndex, which: QualityFilter): (s: number) => boolean {
+  if (which === 'outliers') {
+    const rank = scoreColumn(project, ix, 'outlier_rank');
+    const ranked = rank.reduce((n, r) => n + (r > 0 ? 1 : 0), 0);
+    const top = ranked ? Math.max(1, Math.round(ranked * OUTLIER_SHARE)) : 0;
+    return (s) => rank[s]! > 0 && rank[s]! <= top;
+  }
+  const open = new Set(
+    duplicateReport(project)
+      .groups.filter((g) => g.status !== 'confirmed' && g.status !== 'dismissed')
+      .flatMap((g) => g.members.map((m) => m.id)),
+  );
+  return (s) => open.has(ix.ids[s]!);
 }
 
 /** The slots matching a query, in order: filters as one pass, the sort as one numeric sort of packed keys. */
@@ -287,6 +320,7 @@ export function querySlots(project: Project, ix: GridIndex, q: IndexQuery): Int3
     tests.push((s) => wanted.has(ix.ids[s]!));
   }
   for (const f of q.filters ?? []) tests.push(predicate(project, ix, f));
+  if (q.quality) tests.push(qualityTest(project, ix, q.quality));
   const matched = new Int32Array(n);
   let m = 0;
   if (tests.length === 0) {

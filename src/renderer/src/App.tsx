@@ -9,6 +9,7 @@ import { ImportScreen } from './screens/ImportScreen.tsx';
 import { LabelSetEditor } from './screens/LabelSetEditor.tsx';
 import { ProjectHome } from './screens/ProjectHome.tsx';
 import { StartScreen } from './screens/StartScreen.tsx';
+import { QualityScreen } from './quality/QualityScreen.tsx';
 import { useShowError } from './errors.tsx';
 import { ApiError } from '../../shared/api.ts';
 
@@ -19,6 +20,7 @@ const VIEWS = [
   ['browse', 'Browse'],
   ['import', 'Import'],
   ['labels', 'Label set'],
+  ['quality', 'Data quality'],
   ['results', 'Models & results'],
   ['overview', 'Overview'],
 ] as const;
@@ -57,6 +59,8 @@ export function App() {
         return <ImportScreen onImported={changed} />;
       case 'labels':
         return <LabelSetEditor onSaved={changed} />;
+      case 'quality':
+        return <QualityScreen />;
       case 'results':
         return (
           <Suspense fallback={<Text p="md">Loading…</Text>}>

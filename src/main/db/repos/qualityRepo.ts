@@ -43,6 +43,7 @@ export class QualityRepo {
   private readonly setLabelNext: Statement<[number | null, number]>;
   private readonly clearLabelNext: Statement<[]>;
   private readonly members: Statement<[string], MemberRow>;
+  private readonly scoreRows: Statement<[], { image_id: number; outlier_rank: number | null; label_next: number | null }>;
 
   constructor(private readonly db: Db) {
     this.hashRows = db.prepare('SELECT image_id, sha256, phash, contrast FROM image_hashes ORDER BY image_id');
@@ -70,6 +71,7 @@ export class QualityRepo {
       'INSERT INTO image_scores (image_id, label_next) VALUES (?2, ?1) ON CONFLICT (image_id) DO UPDATE SET label_next = excluded.label_next',
     );
     this.clearLabelNext = db.prepare('UPDATE image_scores SET label_next = NULL');
+    this.scoreRows = db.prepare('SELECT image_id, outlier_rank, label_next FROM image_scores');
     this.members = db.prepare(
       `SELECT i.id, i.external_id, i.sha256, p.external_id AS patient, l.external_id AS lesion, c.name AS label
        FROM json_each(?) j JOIN images i ON i.id = j.value
@@ -126,6 +128,11 @@ export class QualityRepo {
       this.clearLabelNext.run();
       order.forEach((id, i) => this.setLabelNext.run(i + 1, id));
     })();
+  }
+
+  /** Each scored image's outlier rank (1 = most unusual) and place in the "label next" order. */
+  scores(): { image_id: number; outlier_rank: number | null; label_next: number | null }[] {
+    return this.scoreRows.all();
   }
 
   memberRows(ids: readonly number[]): MemberRow[] {

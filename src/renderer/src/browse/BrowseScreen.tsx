@@ -133,6 +133,8 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
     { value: 'id', label: 'Image id' },
     { value: 'label', label: 'Label' },
     { value: 'annotated', label: 'Last labelled' },
+    { value: 'labelNext', label: 'Label next' },
+    { value: 'outlier', label: 'Most unusual' },
     ...(detail?.fields.map((f) => ({ value: f.name, label: f.name })) ?? []),
   ];
   const filterChips = Object.values(query.fields);
@@ -168,6 +170,18 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
             data-testid={`filter-${c.name}`}
           />
         ))}
+        <NavLink
+          label="Outliers (last scan)"
+          active={query.quality === 'outliers'}
+          onClick={() => setQuery({ ...query, quality: query.quality === 'outliers' ? null : 'outliers', sort: { by: 'outlier', desc: false } })}
+          data-testid="filter-outliers"
+        />
+        <NavLink
+          label="Near-duplicates to review"
+          active={query.quality === 'duplicates'}
+          onClick={() => setQuery({ ...query, quality: query.quality === 'duplicates' ? null : 'duplicates' })}
+          data-testid="filter-duplicates"
+        />
         <Switch
           size="xs"
           mt="sm"

@@ -1,5 +1,6 @@
 import type { RequestOf } from '../../../shared/api.ts';
 import type { FieldFilter } from '../../../shared/types.ts';
+import type { QualityFilter } from '../../../shared/quality.ts';
 
 export type LabelFilter = { kind: 'all' } | { kind: 'unlabelled' } | { kind: 'class'; name: string };
 
@@ -13,9 +14,19 @@ export interface BrowseQuery {
   sort: { by: string; desc: boolean };
   /** Only these images (from the results screens); null: no such restriction. */
   ids: number[] | null;
+  /** Only the last scan's outliers, or images in unconfirmed near-duplicate groups; null: no such restriction. */
+  quality: QualityFilter | null;
 }
 
-export const EMPTY_QUERY: BrowseQuery = { label: { kind: 'all' }, search: '', annotator: null, fields: {}, sort: { by: 'id', desc: false }, ids: null };
+export const EMPTY_QUERY: BrowseQuery = {
+  label: { kind: 'all' },
+  search: '',
+  annotator: null,
+  fields: {},
+  sort: { by: 'id', desc: false },
+  ids: null,
+  quality: null,
+};
 
 /** Sets or (with null) removes the filter of one field. An empty value list or open range removes it too. */
 export function withFieldFilter(q: BrowseQuery, field: string, filter: FieldFilter | null): BrowseQuery {
@@ -39,6 +50,7 @@ export function toRequest(q: BrowseQuery, offset: number, limit: number, counts:
     filters: Object.values(q.fields),
     ids: q.ids ?? undefined,
     sort: q.sort,
+    quality: q.quality ?? undefined,
   };
 }
 

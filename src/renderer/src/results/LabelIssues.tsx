@@ -2,7 +2,7 @@ import { Badge, Button, Group, Image, Kbd, ScrollArea, Stack, Table, Text } from
 import { useEffect, useState } from 'react';
 import type { LabelIssue } from '../../../shared/results.ts';
 import { api } from '../api.ts';
-import { useWindowKeys } from '../useWindowKeys.ts';
+import { moveInList, typingOrModified, useWindowKeys } from '../useWindowKeys.ts';
 import { mediaUrl } from '../media.ts';
 import { CallError, errorMessage, useCall } from '../errors.tsx';
 
@@ -33,11 +33,7 @@ export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): 
     }
   };
   useWindowKeys((e) => {
-    if ((e.target as HTMLElement).closest('input, textarea, [contenteditable]') || e.ctrlKey || e.metaKey || e.altKey) return;
-    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-      e.preventDefault();
-      return setFocus((f) => Math.max(0, Math.min(issues.length - 1, f + (e.key === 'ArrowDown' ? 1 : -1))));
-    }
+    if (typingOrModified(e) || moveInList(e, issues.length, setFocus)) return;
     if (e.key.toLowerCase() === 'k') return void decide('keep');
     if (e.key.toLowerCase() === 'r' && current) {
       if (current.relabelTo === null) return setError(`"${current.suggested}" is a derived target: press the key of the class to set.`);

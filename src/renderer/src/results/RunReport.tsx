@@ -158,6 +158,12 @@ function Summary({ r }: { r: RunReportView }) {
         {r.run.heads ? `; single-modality heads: ${r.run.heads}` : ''}.
         {r.fieldsExcluded.length > 0 && ` Left out: ${r.fieldsExcluded.map((f) => `${f.field} (${f.reason})`).join('; ')}.`}
       </Text>
+      {r.duplicates && r.duplicates.pairs > 0 && (
+        <Text size="xs" c="dimmed" data-testid="run-duplicates">
+          {r.duplicates.crossedFolds} near-duplicate pairs crossed folds before merging; {r.duplicates.merges} of {r.duplicates.pairs} pairs joined two{' '}
+          {r.run.group}s and were kept in one fold ({r.duplicates.include === 'confirmed' ? 'confirmed pairs only' : 'confirmed and unreviewed pairs'}).
+        </Text>
+      )}
       {r.subgroups.summary && (
         <Alert color={r.subgroups.gaps.some((g) => g.mode === 'fused' && g.significant) ? 'orange' : 'gray'} data-testid="subgroup-summary">
           {r.subgroups.summary}
