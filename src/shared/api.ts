@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { ErrorPayload } from './errors.ts';
 import { CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, type RunListItem, type RunReportView } from './results.ts';
-import { QUALITY_FILTERS, type DuplicateReport } from './quality.ts';
+import { QUALITY_FILTERS, type DuplicateReport, type LabelNextInfo } from './quality.ts';
 import { BACKEND_NAMES, DUPLICATE_MERGES, GROUP_BY, RUNTIMES } from './jobs.ts';
 import {
   MAX_VALUE_CHARS,
@@ -223,6 +223,8 @@ export const API = {
   'quality.duplicates': call<DuplicateReport>()(z.object({})),
   /** Confirms a group as one lesion (its images stay together in every split) or dismisses it; stored with who and when. */
   'quality.review': call<{ pairs: number }>()(DuplicateReviewRequest),
+  /** Where the browser's "label next" order came from (a run or a bundle, the strategy, when); null before any. */
+  'quality.labelNext': call<LabelNextInfo | null>()(z.object({})),
   /** Asks the desktop for a folder (Electron only; elsewhere UNSUPPORTED and the UI takes a typed path). */
   'system.pickFolder': call<string | null>()(z.object({ title: z.string().max(200).optional() })),
 } as const;

@@ -72,3 +72,16 @@ export interface DuplicateReport {
   /** Pairs an annotator said are different images. */
   dismissedPairs: number;
 }
+
+/** How unlabelled images are ordered for labelling: by the model's doubt, that plus spread over the feature space, or at random. */
+export const LABEL_NEXT_STRATEGIES = ['uncertainty+diversity', 'uncertainty', 'random'] as const;
+export type LabelNextStrategy = (typeof LABEL_NEXT_STRATEGIES)[number];
+
+/** Where the "label next" order came from, as the browser and the CLI show it. */
+export interface LabelNextInfo {
+  /** "run 3" or "bundle /path". */
+  source: string;
+  strategy: LabelNextStrategy;
+  images: number;
+  at: string;
+}

@@ -74,6 +74,12 @@ describe('first run', () => {
     await expect.poll(() => page.getByTestId('run-report').count()).toBe(1);
     for (const mode of ['image', 'metadata', 'fused']) expect(await page.getByTestId(`mode-${mode}`).textContent()).toMatch(/AUC [01]\.\d{3}/);
 
+    // The run ordered the 11 unlabelled images for labelling: the queue shows them and says where the order came from.
+    await page.getByTestId('nav-browse').click();
+    await page.getByTestId('filter-label-next').click();
+    await expect.poll(() => page.getByTestId('counts').textContent()).toBe('11 of 86 shown, 11 unlabelled');
+    await expect.poll(() => page.getByTestId('label-next-note').textContent()).toMatch(/^ordered by uncertainty\+diversity from run 1 \(/);
+
     const p = Project.open(dir);
     try {
       expect(p.db.prepare(`SELECT COUNT(*) FROM runs WHERE status = 'done'`).pluck().get()).toBe(1);

@@ -8,6 +8,9 @@ import { trainRun } from '../../src/main/ml/fusion/train.ts';
 import { Project } from '../../src/main/project.ts';
 import { duplicateReport, reviewGroup } from '../../src/main/quality/report.ts';
 import { scanQuality } from '../../src/main/quality/scan.ts';
+import { labelNextInfo } from '../../src/main/quality/labelQueue.ts';
+import { Editor } from '../../src/main/workbench/edits.ts';
+import { listImages } from '../../src/main/workbench/browse.ts';
 import { tempDir } from '../fixtures/generate.ts';
 import { copiesDataset, makeBlobImages, PROJECT_COPIES } from '../fixtures/plant.ts';
 import { importGeneric } from '../fixtures/project.ts';
@@ -119,4 +122,19 @@ describe('near-duplicate scan, review and merged folds', () => {
     for (const g of duplicateReport(project).groups.filter((x) => x.status !== 'dismissed')) expect(new Set(g.members.map((m) => fold.get(m.id))).size).toBe(1);
     expect(all.groups).toBe(N + COPIES.length + 2 - 3);
   }, 300_000);
+
+  it('orders the unlabelled images for labelling after a run: the browser sorts by it and says where it came from', async () => {
+    const cleared = ['IMG_00020', 'IMG_00021', 'IMG_00022', 'IMG_00023', 'IMG_00024', 'IMG_00025'].map(id);
+    new Editor(project).setLabels(cleared, null, false, 'dr. a');
+    const run = await trainRun(project, { label: 'dx', positive: null, fields: ['age'], group: 'patient', folds: 3, backbone: null, seed: 1 });
+    expect(labelNextInfo(project)).toMatchObject({ source: `run ${run.runId}`, strategy: 'uncertainty+diversity', images: 6 });
+    const ranks = project.db.prepare('SELECT image_id, label_next FROM image_scores WHERE label_next IS NOT NULL ORDER BY label_next').all() as {
+      image_id: number;
+      label_next: number;
+    }[];
+    expect(ranks.map((r) => r.label_next)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(ranks.map((r) => r.image_id).sort((a, b) => a - b)).toEqual([...cleared].sort((a, b) => a - b));
+    const page = listImages(project, { label: null, sort: { by: 'labelNext', desc: false }, offset: 0, limit: 10 });
+    expect(page.items.map((i) => i.id)).toEqual(ranks.map((r) => r.image_id));
+  }, 120_000);
 });

@@ -40,7 +40,7 @@ export class QualityRepo {
   private readonly latestReviews: Statement<[], { a: number; b: number; decision: DuplicateDecision; author: string; created_at: string }>;
   private readonly clearScores: Statement<[]>;
   private readonly putScore: Statement<[number, number | null, number | null]>;
-  private readonly setLabelNext: Statement<[number | null, number]>;
+  private readonly setLabelNext: Statement<[number, number]>;
   private readonly clearLabelNext: Statement<[]>;
   private readonly members: Statement<[string], MemberRow>;
   private readonly scoreRows: Statement<[], { image_id: number; outlier_rank: number | null; label_next: number | null }>;
@@ -68,7 +68,7 @@ export class QualityRepo {
        ON CONFLICT (image_id) DO UPDATE SET typicality = excluded.typicality, outlier_rank = excluded.outlier_rank`,
     );
     this.setLabelNext = db.prepare(
-      'INSERT INTO image_scores (image_id, label_next) VALUES (?2, ?1) ON CONFLICT (image_id) DO UPDATE SET label_next = excluded.label_next',
+      'INSERT INTO image_scores (image_id, label_next) VALUES (?, ?) ON CONFLICT (image_id) DO UPDATE SET label_next = excluded.label_next',
     );
     this.clearLabelNext = db.prepare('UPDATE image_scores SET label_next = NULL');
     this.scoreRows = db.prepare('SELECT image_id, outlier_rank, label_next FROM image_scores');
@@ -126,7 +126,7 @@ export class QualityRepo {
   putLabelNext(order: readonly number[]): void {
     this.db.transaction(() => {
       this.clearLabelNext.run();
-      order.forEach((id, i) => this.setLabelNext.run(i + 1, id));
+      order.forEach((id, i) => this.setLabelNext.run(id, i + 1));
     })();
   }
 

@@ -8,6 +8,7 @@ import { scoreImages } from './predict.ts';
 import { repoOf, writeTransaction } from '../../db/open.ts';
 import { ImagesRepo } from '../../db/repos/imagesRepo.ts';
 import { SuggestionsRepo } from '../../db/repos/suggestionsRepo.ts';
+import { labelNextFromBundle } from '../../quality/labelQueue.ts';
 
 /**
  * Applies a bundle to the project's unlabelled images and stores each prediction as a suggestion (the class and its
@@ -44,5 +45,17 @@ export async function suggestFromBundle(
       suggested++;
     }
   })();
+  // The bundle's doubt orders the unlabelled images for labelling.
+  const scored = rows.filter((r) => r.predicted);
+  const C = bundle.pre.classes.length;
+  const probs = new Float64Array(scored.length * C);
+  scored.forEach((r, i) => bundle.pre.classes.forEach((c, j) => (probs[i * C + j] = r.probabilities[c] ?? 0)));
+  labelNextFromBundle(
+    project,
+    bundle.dir,
+    scored.map((r) => Number(r.imageId)),
+    probs,
+    C,
+  );
   return { suggested, failed: rows.length - suggested, classes: bundle.pre.classes };
 }

@@ -10,6 +10,7 @@ import { BatchBar } from './BatchBar.tsx';
 import { FilterPanel } from './FilterPanel.tsx';
 import { ImageGrid } from './ImageGrid.tsx';
 import { ImagePanel } from './ImagePanel.tsx';
+import { LabelNextNote, QualityLinks } from './QualityLinks.tsx';
 import { describeFilter, EMPTY_QUERY, withFieldFilter, type BrowseQuery } from './query.ts';
 import { clickSelect, NO_SELECTION, type Selection } from './selection.ts';
 import { useImagePages } from './useImagePages.ts';
@@ -170,18 +171,7 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
             data-testid={`filter-${c.name}`}
           />
         ))}
-        <NavLink
-          label="Outliers (last scan)"
-          active={query.quality === 'outliers'}
-          onClick={() => setQuery({ ...query, quality: query.quality === 'outliers' ? null : 'outliers', sort: { by: 'outlier', desc: false } })}
-          data-testid="filter-outliers"
-        />
-        <NavLink
-          label="Near-duplicates to review"
-          active={query.quality === 'duplicates'}
-          onClick={() => setQuery({ ...query, quality: query.quality === 'duplicates' ? null : 'duplicates' })}
-          data-testid="filter-duplicates"
-        />
+        <QualityLinks query={query} setQuery={setQuery} />
         <Switch
           size="xs"
           mt="sm"
@@ -205,9 +195,12 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
       </ScrollArea>
       <Stack gap={4} style={{ flex: 1, minWidth: 0 }} p="xs">
         <Group justify="space-between" wrap="nowrap">
-          <Text size="sm" data-testid="counts">
-            {total} of {counts?.all ?? 0} shown, {counts?.unlabelled ?? 0} unlabelled
-          </Text>
+          <Group gap="xs">
+            <Text size="sm" data-testid="counts">
+              {total} of {counts?.all ?? 0} shown, {counts?.unlabelled ?? 0} unlabelled
+            </Text>
+            {query.sort.by === 'labelNext' && <LabelNextNote />}
+          </Group>
           <Group gap={4} wrap="nowrap">
             <Select
               size="xs"
