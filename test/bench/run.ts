@@ -2,7 +2,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { activeBench } from './activeBench.ts';
 import { cnnBench } from './cnnBench.ts';
+import { duplicatesBench } from './duplicatesBench.ts';
 import { extractBench, extractMemoryBench } from './extractBench.ts';
 import { fusionBench, padTables, twoBackbones } from './fusionBench.ts';
 import { gridBench } from './gridBench.ts';
@@ -21,6 +23,8 @@ const SECTIONS: Record<string, () => Promise<object>> = {
   fusion: () => fusionBench(),
   'fusion-pad': () => padTables(SHARED),
   'two-backbones': () => twoBackbones(SHARED),
+  duplicates: () => duplicatesBench(SHARED),
+  active: () => activeBench(SHARED),
 };
 
 async function main(): Promise<void> {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { rngFrom } from '../../src/main/ml/random.ts';
 import { groupedStratifiedFolds } from '../../src/main/ml/splits.ts';
 import { mergeDuplicateGroups } from '../../src/main/quality/mergeGroups.ts';
-import { connectedGroups, isNearDuplicate, scanPairs, THRESHOLDS } from '../../src/main/quality/pairs.ts';
+import { centredUnitRows, connectedGroups, isNearDuplicate, scanPairs, THRESHOLDS } from '../../src/main/quality/pairs.ts';
 import { contrastOf, hashDistance, hashesOfGrey } from '../../src/main/quality/phash.ts';
 
 const S = 32;
@@ -72,6 +72,36 @@ describe('near-duplicate pairs', () => {
     expect(isNearDuplicate(10, 0.8)).toBe(true);
     expect(isNearDuplicate(10, 0.5)).toBe(false);
     expect(isNearDuplicate(30, 0.99)).toBe(false);
+  });
+
+  it('finds with its subspace bound exactly the pairs a brute-force pass over full cosines finds', async () => {
+    const rand = rngFrom(9);
+    const n = 300;
+    const d = 200;
+    // Clustered rows (so some pairs come close) and hashes drawn near each cluster's: every branch of the rule is hit.
+    const centres = Array.from({ length: 40 }, () => Float32Array.from({ length: d }, () => rand() * 2 - 1));
+    const x = new Float32Array(n * d);
+    const hashes = new Uint32Array(n * 16);
+    const base = centres.map((_, c) => hashesOfGrey(randomGrey(c + 1)));
+    for (let i = 0; i < n; i++) {
+      const c = i % centres.length;
+      const noise = 0.2 + rand() * 1.5;
+      for (let j = 0; j < d; j++) x[i * d + j] = centres[c]![j]! + noise * (rand() * 2 - 1);
+      for (let w = 0; w < 16; w++) hashes[i * 16 + w] = base[c]![w]! ^ (rand() < 0.3 ? 1 << Math.floor(rand() * 31) : 0);
+    }
+    const unit = centredUnitRows(x, d);
+    const scan = await scanPairs(n, hashes, { unit, d, present: new Uint8Array(n).fill(1) });
+    const brute: string[] = [];
+    for (let a = 0; a < n; a++) {
+      for (let b = a + 1; b < n; b++) {
+        let c = 0;
+        for (let j = 0; j < d; j++) c += unit[a * d + j]! * unit[b * d + j]!;
+        if (isNearDuplicate(hashDistance(hashes, a, hashes, b), c)) brute.push(`${a}:${b}`);
+      }
+    }
+    expect(brute.length).toBeGreaterThan(50);
+    expect(brute.length).toBeLessThan((n * (n - 1)) / 4);
+    expect(scan.pairs.map((p) => `${p.a}:${p.b}`)).toEqual(brute);
   });
 
   it('stops when cancelled', async () => {

@@ -1,5 +1,6 @@
 import { DermFuseError } from '../../shared/errors.ts';
 import { hashDistance } from './phash.ts';
+import { projectRows } from './subspace.ts';
 
 /**
  * When two images are near-duplicates. Neither signal alone separates copies from distinct lesions on clinical
@@ -12,6 +13,8 @@ import { hashDistance } from './phash.ts';
 export const THRESHOLDS = { score: 0.47, perBit: 0.022, hashOnlyBits: 2 } as const;
 /** How the rule reads in reports. */
 export const RULE_TEXT = `cosine − ${THRESHOLDS.perBit} × hash bits ≥ ${THRESHOLDS.score} (features of the built-in backbone, centred), or hash bits ≤ ${THRESHOLDS.hashOnlyBits}`;
+/** Rounding room on the subspace bound (float32 sums; axes orthonormal to about 1e-6). */
+const BOUND_SLACK = 1e-3;
 /** Neighbours whose mean similarity scores how typical an image is (outliers have no close neighbours). */
 export const OUTLIER_NEIGHBOURS = 5;
 /** Share of images ranked as outliers: the browser's outlier filter shows them, most unusual first. */
@@ -31,7 +34,10 @@ export interface NearPair {
 
 export interface PairScan {
   pairs: NearPair[];
-  /** Mean cosine to each image's OUTLIER_NEIGHBOURS nearest others (NaN for an image without features); null without features. */
+  /**
+   * Mean cosine to each image's OUTLIER_NEIGHBOURS nearest others, estimated in the principal subspace (NaN for an
+   * image without features); null without features.
+   */
   typicality: Float64Array | null;
 }
 
@@ -81,7 +87,8 @@ function keepTop(top: Float64Array, row: number, k: number, value: number): void
 
 /**
  * Compares every pair of n images: hashes (n x 16 words from phash.ts) and, when given, centred unit features
- * (n x d). Yields to the event loop between blocks of rows so a served UI stays responsive, and stops on abort.
+ * (n x d). Exact: a pair is tested on its full cosine whenever the subspace bound leaves a match possible (see
+ * subspace.ts). Yields to the event loop between blocks of rows so a served UI stays responsive, and stops on abort.
  */
 export async function scanPairs(
   n: number,
@@ -94,21 +101,32 @@ export async function scanPairs(
   const pairs: NearPair[] = [];
   const f = features?.unit;
   const d = features?.d ?? 0;
+  const sub = features ? projectRows(features.unit, d, features.present) : null;
+  const q = sub?.k ?? 0;
+  const exact = (a: number, b: number) => {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += f![a * d + j]! * f![b * d + j]!;
+    return s;
+  };
   let sinceYield = 0;
   for (let a = 0; a < n; a++) {
+    const withA = !!sub && features!.present[a] === 1;
     for (let b = a + 1; b < n; b++) {
-      let cosine: number | null = null;
-      if (f && features.present[a] && features.present[b]) {
-        let s = 0;
-        const oa = a * d;
-        const ob = b * d;
-        for (let j = 0; j < d; j++) s += f[oa + j]! * f[ob + j]!;
-        cosine = s;
-        keepTop(top!, a, k, s);
-        keepTop(top!, b, k, s);
-      }
       const bits = hashDistance(hashes, a, hashes, b);
-      if (isNearDuplicate(bits, cosine)) pairs.push({ a, b, hashBits: bits, cosine, score: pairScore(bits, cosine) });
+      if (!withA || !features!.present[b]) {
+        if (isNearDuplicate(bits, null)) pairs.push({ a, b, hashBits: bits, cosine: null, score: pairScore(bits, null) });
+        continue;
+      }
+      // The subspace estimate ranks neighbours; the full cosine is computed only where the exact bound allows a match.
+      let est = 0;
+      for (let c = 0; c < q; c++) est += sub.coords[a * q + c]! * sub.coords[b * q + c]!;
+      keepTop(top!, a, k, est);
+      keepTop(top!, b, k, est);
+      const upper = est + sub.residual[a]! * sub.residual[b]! + BOUND_SLACK;
+      if (bits <= THRESHOLDS.hashOnlyBits || upper - THRESHOLDS.perBit * bits >= THRESHOLDS.score) {
+        const cosine = exact(a, b);
+        if (isNearDuplicate(bits, cosine)) pairs.push({ a, b, hashBits: bits, cosine, score: pairScore(bits, cosine) });
+      }
     }
     sinceYield += n - a;
     if (sinceYield > 200_000 || a === n - 1) {
