@@ -1,10 +1,5 @@
 // Active-learning simulation on PAD (labels hidden): which "label next" strategy reaches a given AUC with the
 // fewest labels. Each outer fold of the patient-grouped 5-fold split is a test set; its other folds are the pool.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { planImport } from '../../src/main/images/importPlan.ts';
-import { runImport } from '../../src/main/images/importRun.ts';
 import { extractFeatures } from '../../src/main/ml/extract.ts';
 import { loadDataset } from '../../src/main/ml/fusion/dataset.ts';
 import { rocAuc } from '../../src/main/ml/fusion/metrics.ts';
@@ -12,7 +7,7 @@ import { encodeRows, fitEncoder } from '../../src/main/ml/fusion/tabular.ts';
 import { fitPca, pcaTransform } from '../../src/main/ml/pca.ts';
 import { permutation, rngFrom } from '../../src/main/ml/random.ts';
 import { groupedStratifiedFolds } from '../../src/main/ml/splits.ts';
-import { Project } from '../../src/main/project.ts';
+import { withPadProject } from './padProject.ts';
 import { labellingOrder } from '../../src/main/quality/labelNext.ts';
 import type { LabelNextStrategy } from '../../src/shared/quality.ts';
 import { LABEL_NEXT_STRATEGIES } from '../../src/shared/quality.ts';
@@ -136,11 +131,7 @@ function curve(data: Data, pool: number[], test: number[], strategy: LabelNextSt
 }
 
 export async function activeBench(shared: string): Promise<object> {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dermfuse-bench-'));
-  const pad = path.join(shared, 'data/pad-ufes-20');
-  try {
-    const project = Project.create(path.join(tmp, 'p')).project;
-    await runImport(project, await planImport({ imagesDir: path.join(pad, 'images'), metadataPath: path.join(pad, 'metadata.csv') }, project.dir));
+  return withPadProject(shared, async (project) => {
     await extractFeatures(project, 'default');
     const ds = loadDataset(project, {
       label: 'diagnostic',
@@ -151,7 +142,6 @@ export async function activeBench(shared: string): Promise<object> {
       backbone: null,
       seed: 1,
     });
-    project.close();
     const cols = FIELDS.map((f) => ds.fields.findIndex((x) => x.name === f));
     const data: Data = {
       n: ds.labels.length,
@@ -199,7 +189,5 @@ export async function activeBench(shared: string): Promise<object> {
       labelsToReachRandomFinalAucMinus0005: needed,
       seconds: Math.round((performance.now() - started) / 100) / 10,
     };
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 }

@@ -1,25 +1,16 @@
 // Near-duplicate scan: what it finds on the 686 PAD photos, and how its parts scale to 10,000 images.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { planImport } from '../../src/main/images/importPlan.ts';
-import { runImport } from '../../src/main/images/importRun.ts';
 import { FeatureStore } from '../../src/main/db/repos/featureStore.ts';
-import { Project } from '../../src/main/project.ts';
 import { centredUnitRows, scanPairs } from '../../src/main/quality/pairs.ts';
 import { hashesFromBlob } from '../../src/main/quality/phash.ts';
 import { duplicateReport } from '../../src/main/quality/report.ts';
 import { scanQuality } from '../../src/main/quality/scan.ts';
+import { withPadProject } from './padProject.ts';
 import { rngFrom } from '../../src/main/ml/random.ts';
 
 const LARGE = 10_000;
 
 export async function duplicatesBench(shared: string): Promise<object> {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dermfuse-bench-'));
-  const pad = path.join(shared, 'data/pad-ufes-20');
-  try {
-    const project = Project.create(path.join(tmp, 'p')).project;
-    await runImport(project, await planImport({ imagesDir: path.join(pad, 'images'), metadataPath: path.join(pad, 'metadata.csv') }, project.dir));
+  return withPadProject(shared, async (project) => {
     const s = await scanQuality(project);
     const groups = duplicateReport(project).groups.map((g) => ({
       images: g.members.map((m) => `${m.externalId} (patient ${m.patient}, lesion ${m.lesion}, ${m.label})`),
@@ -42,7 +33,6 @@ export async function duplicatesBench(shared: string): Promise<object> {
     // 10,000 images: the PAD features and hashes tiled with noise, through the same all-pairs pass.
     const vectors = new FeatureStore(project.db).imageVectors(s.featureKey!);
     const hashes = project.db.prepare('SELECT phash FROM image_hashes ORDER BY image_id').pluck().all() as Buffer[];
-    project.close();
     const d = vectors[0]!.vector.length;
     const rand = rngFrom(1);
     const flat = new Float32Array(LARGE * d);
@@ -67,9 +57,7 @@ export async function duplicatesBench(shared: string): Promise<object> {
         hashSecondsAtPadRate: r1(LARGE / pad686.hashesPerSecond),
       },
     };
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 }
 
 const r1 = (x: number) => Math.round(x * 10) / 10;

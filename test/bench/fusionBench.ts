@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { withPadProject } from './padProject.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -185,11 +186,7 @@ export async function fusionBench(): Promise<object> {
 
 /** PAD cancer vs not (age+region+gender, seed 1): the ImageNet MobileNetV2-1.0 alone, MobileNet v1-0.75 alone, and both fused in one run. */
 export async function twoBackbones(shared: string): Promise<object> {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dermfuse-bench-'));
-  const pad = path.join(shared, 'data/pad-ufes-20');
-  try {
-    const project = Project.create(path.join(tmp, 'p')).project;
-    await runImport(project, await planImport({ imagesDir: path.join(pad, 'images'), metadataPath: path.join(pad, 'metadata.csv') }, project.dir));
+  return withPadProject(shared, async (project) => {
     const a = await extractFeatures(project, path.join(shared, 'models', 'mobilenet_v2_1.0_224_imagenet_onnx'));
     const b = await extractFeatures(project, path.join(shared, 'models', 'mobilenet_v1_0.75_224'));
     const base = { label: 'diagnostic', positive: CANCER, group: 'patient' as const, folds: 5, seed: 1, fields: ['age', 'region', 'gender'] };
@@ -198,9 +195,6 @@ export async function twoBackbones(shared: string): Promise<object> {
       'mobilenet_v1_0.75 alone': table(await trainRun(project, { ...base, backbone: b.key })),
       both: table(await trainRun(project, { ...base, backbone: `${a.key},${b.key}` })),
     };
-    project.close();
     return out;
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 }
