@@ -72,9 +72,16 @@ describe('model suggestions in the workbench', () => {
         .get(id);
       expect(stored).toEqual({ name: suggested, source: 'user' });
       expect(p.db.prepare('SELECT COUNT(*) FROM suggestions').pluck().get()).toBe(12);
+      // The bundle's doubt ordered the 12 unlabelled images for labelling.
+      expect(p.db.prepare('SELECT label_next FROM image_scores WHERE label_next IS NOT NULL ORDER BY label_next').pluck().all()).toEqual(
+        Array.from({ length: 12 }, (_, i) => i + 1),
+      );
     } finally {
       p.close();
     }
+    await page.getByTestId('filter-label-next').click();
+    await expect.poll(() => page.getByTestId('counts').textContent()).toBe('11 of 48 shown, 11 unlabelled');
+    await expect.poll(() => page.getByTestId('label-next-note').textContent()).toMatch(/^ordered by uncertainty(\+diversity)? from bundle /);
     await page.close();
   });
 

@@ -8,7 +8,7 @@ import { trainRun } from '../../src/main/ml/fusion/train.ts';
 import { Project } from '../../src/main/project.ts';
 import { duplicateReport, reviewGroup } from '../../src/main/quality/report.ts';
 import { scanQuality } from '../../src/main/quality/scan.ts';
-import { labelNextInfo } from '../../src/main/quality/labelQueue.ts';
+import { labelNextInfo, refreshAfterRun } from '../../src/main/quality/labelQueue.ts';
 import { Editor } from '../../src/main/workbench/edits.ts';
 import { listImages } from '../../src/main/workbench/browse.ts';
 import { tempDir } from '../fixtures/generate.ts';
@@ -127,6 +127,8 @@ describe('near-duplicate scan, review and merged folds', () => {
     const cleared = ['IMG_00020', 'IMG_00021', 'IMG_00022', 'IMG_00023', 'IMG_00024', 'IMG_00025'].map(id);
     new Editor(project).setLabels(cleared, null, false, 'dr. a');
     const run = await trainRun(project, { label: 'dx', positive: null, fields: ['age'], group: 'patient', folds: 3, backbone: null, seed: 1 });
+    // What the train job and `dermfuse train` do when a run finishes.
+    refreshAfterRun(project, run.runId);
     expect(labelNextInfo(project)).toMatchObject({ source: `run ${run.runId}`, strategy: 'uncertainty+diversity', images: 6 });
     const ranks = project.db.prepare('SELECT image_id, label_next FROM image_scores WHERE label_next IS NOT NULL ORDER BY label_next').all() as {
       image_id: number;

@@ -103,6 +103,9 @@ export function jobFor(project: Project, req: JobRequest): { title: string; body
         body: async (signal, onProgress) => {
           const { trainRun } = await import('../ml/fusion/train.ts');
           const { evaluation: _e, innerScores: _i, ...summary } = await trainRun(project, config, { signal, onProgress });
+          // The browser's "label next" order follows the newest model.
+          const { refreshAfterRun } = await import('../quality/labelQueue.ts');
+          refreshAfterRun(project, summary.runId);
           return summary;
         },
       };

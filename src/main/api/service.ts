@@ -7,7 +7,7 @@ import { logger } from '../log.ts';
 import { Project } from '../project.ts';
 import { repoOf } from '../db/open.ts';
 import { duplicateReport, reviewGroup } from '../quality/report.ts';
-import { labelNextInfo } from '../quality/labelQueue.ts';
+import { labelNextInfo, refreshFromBundle } from '../quality/labelQueue.ts';
 import { SettingsRepo } from '../db/repos/settingsRepo.ts';
 import { RecentProjects } from './recent.ts';
 import { browseFacets, imageDetail, listImages } from '../workbench/browse.ts';
@@ -114,7 +114,10 @@ export class Service {
       'suggestions.apply': async ({ bundle }) => {
         this.readable(bundle, 'bundle');
         const { suggestFromBundle } = await import('../ml/bundle/suggest.ts');
-        return suggestFromBundle(this.open(), bundle);
+        const { scored, ...result } = await suggestFromBundle(this.open(), bundle);
+        // The bundle's doubt orders the unlabelled images for labelling.
+        refreshFromBundle(this.open(), bundle, scored, result.classes.length);
+        return result;
       },
       'quality.duplicates': async () => duplicateReport(this.open()),
       'quality.review': async ({ imageIds, decision, detach }) => reviewGroup(this.open(), imageIds, decision, this.annotator(), detach),

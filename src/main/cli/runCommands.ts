@@ -4,6 +4,7 @@ import { runSubgroups } from '../ml/fusion/subgroups.ts';
 import { DermFuseError } from '../../shared/errors.ts';
 import { runList, runReport } from '../ml/fusion/runs.ts';
 import { trainRun, type RunResult } from '../ml/fusion/train.ts';
+import { refreshAfterRun } from '../quality/labelQueue.ts';
 import { ExtractRequestSchema, TrainRequestSchema } from '../../shared/api.ts';
 import { trainConfigOf } from '../api/jobRequests.ts';
 import { z } from 'zod';
@@ -74,6 +75,7 @@ export const RUN_COMMANDS: Record<string, Command> = {
           signal: ctx.signal,
           onProgress: (p) => ctx.progress(`train: ${p.done}/${p.total} ${p.message ?? ''}`),
         });
+        refreshAfterRun(project, r.runId);
         const { evaluation: _e, innerScores: _i, ...summary } = r;
         return { json: summary, text: describe(r) };
       });

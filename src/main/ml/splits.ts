@@ -86,3 +86,28 @@ export function groupedStratifiedFolds(items: readonly SplitItem[], k: number, s
   }
   return fold;
 }
+
+/** Union-find: the connected groups of items joined by edges, each group's members ascending, groups by first member. */
+export function connectedGroups(n: number, edges: readonly { a: number; b: number }[]): number[][] {
+  const parent = Int32Array.from({ length: n }, (_, i) => i);
+  const find = (x: number): number => {
+    while (parent[x] !== x) {
+      parent[x] = parent[parent[x]!]!;
+      x = parent[x]!;
+    }
+    return x;
+  };
+  for (const e of edges) {
+    const ra = find(e.a);
+    const rb = find(e.b);
+    if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
+  }
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const r = find(i);
+    let g = groups.get(r);
+    if (!g) groups.set(r, (g = []));
+    g.push(i);
+  }
+  return [...groups.values()].filter((g) => g.length > 1);
+}

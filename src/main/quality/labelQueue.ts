@@ -62,6 +62,15 @@ export function labelNextFromBundle(
   return store(project, ids, probs, classes, key, strategy, `bundle ${bundle}`);
 }
 
+/** After a bundle was applied: refresh the order; a failure here is logged, never the suggestions' failure. */
+export function refreshFromBundle(project: Project, bundle: string, scored: { imageIds: number[]; probs: Float64Array }, classes: number): void {
+  try {
+    labelNextFromBundle(project, bundle, scored.imageIds, scored.probs, classes);
+  } catch (err) {
+    log.warn(`label next not refreshed from bundle ${bundle}: ${(err as Error).message}`);
+  }
+}
+
 /** After a run: refresh the order; a failure here is logged, never the run's failure. */
 export function refreshAfterRun(project: Project, runId: number): void {
   try {

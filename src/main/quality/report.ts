@@ -11,19 +11,6 @@ export const SCAN_SETTING = 'quality.scan';
 
 const pairKey = (a: number, b: number) => `${Math.min(a, b)}:${Math.max(a, b)}`;
 
-/**
- * Which pairs join images for cross-validation: every pair confirmed as the same lesion, and, unless only confirmed
- * ones are asked for, every pair of the last scan nobody has dismissed.
- */
-export function duplicateEdges(project: Project, include: 'confirmed' | 'unreviewed'): { a: number; b: number }[] {
-  const repo = repoOf(project.db, QualityRepo);
-  const reviews = new Map(repo.reviews().map((r) => [pairKey(r.a, r.b), r.decision]));
-  const edges = repo.reviews().filter((r) => r.decision === 'same');
-  if (include === 'unreviewed')
-    for (const p of repo.pairs()) if (!reviews.has(pairKey(p.a, p.b))) edges.push({ ...p, decision: 'same', author: '', created_at: '' });
-  return edges.map((e) => ({ a: e.a, b: e.b }));
-}
-
 /** Every pair the last scan found or an annotator decided on, with its latest decision. */
 function knownPairs(repo: QualityRepo): Map<string, DuplicatePair> {
   const reviews = new Map(repo.reviews().map((r) => [pairKey(r.a, r.b), r]));

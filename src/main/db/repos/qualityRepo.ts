@@ -122,6 +122,18 @@ export class QualityRepo {
     return this.latestReviews.all();
   }
 
+  /**
+   * Which pairs join images for cross-validation: every pair confirmed as the same lesion, and, unless only confirmed
+   * ones are asked for, every pair of the last scan nobody has decided on.
+   */
+  duplicateEdges(include: 'confirmed' | 'unreviewed'): { a: number; b: number }[] {
+    const reviews = this.reviews();
+    const decided = new Set(reviews.map((r) => `${r.a}:${r.b}`));
+    const edges = reviews.filter((r) => r.decision === 'same').map((r) => ({ a: r.a, b: r.b }));
+    if (include === 'unreviewed') for (const p of this.pairs()) if (!decided.has(`${p.a}:${p.b}`)) edges.push({ a: p.a, b: p.b });
+    return edges;
+  }
+
   /** Sets the "label next" order (1 = first); images not listed lose their place. */
   putLabelNext(order: readonly number[]): void {
     this.db.transaction(() => {

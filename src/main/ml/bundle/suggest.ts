@@ -8,7 +8,6 @@ import { scoreImages } from './predict.ts';
 import { repoOf, writeTransaction } from '../../db/open.ts';
 import { ImagesRepo } from '../../db/repos/imagesRepo.ts';
 import { SuggestionsRepo } from '../../db/repos/suggestionsRepo.ts';
-import { labelNextFromBundle } from '../../quality/labelQueue.ts';
 
 /**
  * Applies a bundle to the project's unlabelled images and stores each prediction as a suggestion (the class and its
@@ -18,7 +17,7 @@ export async function suggestFromBundle(
   project: Project,
   bundleDir: string,
   backend?: BackendName,
-): Promise<{ suggested: number; failed: number; classes: string[] }> {
+): Promise<{ suggested: number; failed: number; classes: string[]; scored: { imageIds: number[]; probs: Float64Array } }> {
   const bundle = loadBundle(bundleDir);
   const set = new LabelsRepo(project.db).primarySet();
   if (!set) throw new DermFuseError('NOT_FOUND', 'The project has no label set to suggest labels for.');
@@ -45,17 +44,10 @@ export async function suggestFromBundle(
       suggested++;
     }
   })();
-  // The bundle's doubt orders the unlabelled images for labelling.
+  // Each scored image's probabilities, in class order: what the "label next" order is made from.
   const scored = rows.filter((r) => r.predicted);
   const C = bundle.pre.classes.length;
   const probs = new Float64Array(scored.length * C);
   scored.forEach((r, i) => bundle.pre.classes.forEach((c, j) => (probs[i * C + j] = r.probabilities[c] ?? 0)));
-  labelNextFromBundle(
-    project,
-    bundle.dir,
-    scored.map((r) => Number(r.imageId)),
-    probs,
-    C,
-  );
-  return { suggested, failed: rows.length - suggested, classes: bundle.pre.classes };
+  return { suggested, failed: rows.length - suggested, classes: bundle.pre.classes, scored: { imageIds: scored.map((r) => Number(r.imageId)), probs } };
 }

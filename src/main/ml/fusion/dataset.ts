@@ -10,8 +10,8 @@ import { LabelsRepo } from '../../db/repos/labelsRepo.ts';
 import { GROUP_BY } from '../../../shared/jobs.ts';
 import { z } from 'zod';
 import { DUPLICATE_MERGES, TRAIN_DEFAULTS } from '../../../shared/jobs.ts';
-import { duplicateEdges } from '../../quality/report.ts';
-import { mergeDuplicateGroups, type DuplicateMerges } from '../../quality/mergeGroups.ts';
+import { QualityRepo } from '../../db/repos/qualityRepo.ts';
+import { mergeDuplicateGroups, type DuplicateMerges } from '../duplicateGroups.ts';
 
 /** A run's configuration as stored in its row (the `config` column, with the fields it ended up using). */
 export const TrainConfigSchema = z.object({
@@ -142,7 +142,7 @@ export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
     const imageIds = usable.map((r) => r.id);
     const shas = usable.map((r) => r.sha256);
     const include = cfg.duplicates ?? TRAIN_DEFAULTS.duplicates;
-    const edges = include === 'none' ? [] : duplicateEdges(project, include);
+    const edges = include === 'none' ? [] : repoOf(db, QualityRepo).duplicateEdges(include);
     const merged = mergeDuplicateGroups(
       imageIds,
       usable.map((r) => r.grp),

@@ -12,7 +12,6 @@ import type { FusionReply, FusionRequest } from './fusionWorker.ts';
 import { detectLeakage } from './leakage.ts';
 import { repoOf, writeTransaction } from '../../db/open.ts';
 import { RunsRepo } from '../../db/repos/runsRepo.ts';
-import { refreshAfterRun } from '../../quality/labelQueue.ts';
 
 const log = logger('train');
 
@@ -144,8 +143,6 @@ export async function trainRun(project: Project, cfg: TrainConfig, opts: TrainOp
     foldThresholds: cv.thresholds,
   };
   storeRun(project, runId, result, cv, ds.imageIds, ds.labels);
-  // The browser's "label next" order follows the newest model.
-  refreshAfterRun(project, runId);
   log.info(`run ${runId}: fused ${ev.fused.auc.toFixed(3)} image ${ev.image.auc.toFixed(3)} metadata ${ev.metadata.auc.toFixed(3)}`);
   return result;
 }

@@ -1,5 +1,4 @@
-import { groupedStratifiedFolds } from '../ml/splits.ts';
-import { connectedGroups } from './pairs.ts';
+import { connectedGroups, groupedStratifiedFolds } from './splits.ts';
 
 /** What merging near-duplicates did to a run's groups. */
 export interface DuplicateMerges {
