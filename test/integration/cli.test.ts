@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countRows, waitForCount } from '../fixtures/db.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
+import { copiesDataset } from '../fixtures/plant.ts';
 
 const BIN = path.resolve(__dirname, '../../bin/dermfuse.mjs');
 let tmp: ReturnType<typeof tempDir>;
@@ -69,6 +70,46 @@ describe('dermfuse CLI', () => {
     expect(info).toMatchObject({ images: 6, labelled: 6, patients: 0 });
     expect(info.fields.map((f: { name: string }) => f.name)).toEqual(['dx_type', 'age', 'sex', 'localization']);
   });
+
+  it('duplicates finds a copy filed under another patient, as text and as one JSON object', async () => {
+    const { images, csv } = await copiesDataset(path.join(tmp.dir, 'dups'), 16);
+    const dir = path.join(tmp.dir, 'dups-project');
+    expect(cli('init', dir).code).toBe(0);
+    expect(
+      cli(
+        'import',
+        dir,
+        '--images',
+        images,
+        '--metadata',
+        csv,
+        '--preset',
+        'generic',
+        '--id-column',
+        'image_id',
+        '--label-column',
+        'dx',
+        '--patient-column',
+        'patient_id',
+        '--lesion-column',
+        'lesion_id',
+      ).code,
+    ).toBe(0);
+    const j = cli('duplicates', dir, '--json');
+    expect(j.code).toBe(0);
+    const out = JSON.parse(j.stdout);
+    expect(out.summary).toMatchObject({ images: 20, pairs: 4, groups: 4, crossPatientGroups: 4 });
+    const groups = out.groups.map((g: { members: { externalId: string }[] }) => g.members.map((m) => m.externalId).sort());
+    expect(groups).toContainEqual(['COPY_0', 'IMG_00000']);
+    const t = cli('duplicates', dir);
+    expect(t.stdout).toMatch(
+      /^Scanned 20 images in [\d.]+ s \(features [\d.]+ s, hashes [\d.]+ s for 0 new, pairs [\d.]+ s\)\n {2}rule: cosine − 0\.022 × hash bits ≥ 0\.47/,
+    );
+    expect(t.stdout).toContain('4 near-duplicate pairs in 4 groups: 4 span patients (an identity error or a leak)');
+    expect(t.stdout).toMatch(
+      / {2}group \d+ \(SPANS PATIENTS, spans lesions, unreviewed\):\n {4}(IMG_00000 {2}patient P0 {2}lesion L0 {2}label nev\n {4}COPY_0 {2}patient Q0 {2}lesion M0 {2}label nev|COPY_0 {2}patient Q0 {2}lesion M0 {2}label nev\n {4}IMG_00000 {2}patient P0 {2}lesion L0 {2}label nev)\n/,
+    );
+  }, 120_000);
 
   it('sends errors to stderr with a non-zero exit code, naming the file or column', () => {
     const proj = path.join(tmp.dir, 'p2');
