@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { ErrorPayload } from './errors.ts';
 import { CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, type RunListItem, type RunReportView } from './results.ts';
+import type { AgreementReport } from './team.ts';
 import { QUALITY_FILTERS, type DuplicateReport, type LabelNextInfo } from './quality.ts';
 import { BACKEND_NAMES, DUPLICATE_MERGES, GROUP_BY, RUNTIMES } from './jobs.ts';
 import {
@@ -225,6 +226,8 @@ export const API = {
   'quality.review': call<{ pairs: number }>()(DuplicateReviewRequest),
   /** Where the browser's "label next" order came from (a run or a bundle, the strategy, when); null before any. */
   'quality.labelNext': call<LabelNextInfo | null>()(z.object({})),
+  /** Agreement between the annotators of a label set (the primary one when not named): kappas, alpha, per class, vs consensus. */
+  'team.agreement': call<AgreementReport>()(z.object({ labelSet: z.string().max(200).optional() })),
   /** Asks the desktop for a folder (Electron only; elsewhere UNSUPPORTED and the UI takes a typed path). */
   'system.pickFolder': call<string | null>()(z.object({ title: z.string().max(200).optional() })),
 } as const;

@@ -8,6 +8,7 @@ import { Project } from '../project.ts';
 import { repoOf } from '../db/open.ts';
 import { duplicateReport, reviewGroup } from '../quality/report.ts';
 import { labelNextInfo, refreshFromBundle } from '../quality/labelQueue.ts';
+import { agreementReport } from '../team/agreementReport.ts';
 import { SettingsRepo } from '../db/repos/settingsRepo.ts';
 import { RecentProjects } from './recent.ts';
 import { browseFacets, imageDetail, listImages } from '../workbench/browse.ts';
@@ -122,6 +123,7 @@ export class Service {
       'quality.duplicates': async () => duplicateReport(this.open()),
       'quality.review': async ({ imageIds, decision, detach }) => reviewGroup(this.open(), imageIds, decision, this.annotator(), detach),
       'quality.labelNext': async () => labelNextInfo(this.open()),
+      'team.agreement': async ({ labelSet }) => agreementReport(this.open(), labelSet),
       'system.pickFolder': async ({ title }) => {
         if (!this.platform.pickFolder) throw new DermFuseError('UNSUPPORTED', 'No folder dialog here: type the folder path.');
         return this.platform.pickFolder(title);

@@ -1,0 +1,24 @@
+import type { Statement } from 'better-sqlite3';
+import type { Db } from '../open.ts';
+
+/** Several people's labels of the same images: each annotator's latest label per image, from the annotation history. */
+export class TeamRepo {
+  private readonly latest: Statement<[number], { image_id: number; author: string; source: string; label: string | null }>;
+
+  constructor(db: Db) {
+    this.latest = db.prepare(
+      `SELECT a.image_id, a.author, a.source, c.name AS label
+       FROM annotations a JOIN images i ON i.id = a.image_id AND i.status = 'ok'
+       LEFT JOIN classes c ON c.id = a.class_id
+       WHERE a.label_set_id = ? AND a.source <> 'model'
+         AND a.id = (SELECT MAX(b.id) FROM annotations b
+                     WHERE b.image_id = a.image_id AND b.label_set_id = a.label_set_id AND b.author = a.author AND b.source = a.source)
+       ORDER BY a.image_id, a.author`,
+    );
+  }
+
+  /** Each (image, annotator)'s latest label in a label set (null: they cleared it); imports count as their own annotator. */
+  latestLabels(labelSetId: number): { image_id: number; author: string; source: string; label: string | null }[] {
+    return this.latest.all(labelSetId);
+  }
+}

@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoOf } from '../../src/main/db/open.ts';
+import { LabelsRepo } from '../../src/main/db/repos/labelsRepo.ts';
+import { Project } from '../../src/main/project.ts';
+import { agreementReport } from '../../src/main/team/agreementReport.ts';
+import { Editor } from '../../src/main/workbench/edits.ts';
+import { makeImages, tempDir } from '../fixtures/generate.ts';
+import { importGeneric } from '../fixtures/project.ts';
+
+/** 300 items, 4 raters, 3 classes; kappas from scikit-learn and statsmodels (test/fixtures/agreement/make.py). */
+const REF = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../fixtures/agreement/reference.json'), 'utf8')) as {
+  labels: number[][];
+  cohen: Record<string, number>;
+  fleiss: number;
+};
+
+describe('agreement between annotators of a project', () => {
+  const tmp = tempDir();
+  let project: Project;
+
+  beforeAll(async () => {
+    const fakes = await makeImages(path.join(tmp.dir, 'images'), REF.labels.length, 3, 16);
+    // Imported without labels: the four annotators label every image through the editor, as in the app.
+    fs.writeFileSync(
+      path.join(tmp.dir, 'meta.csv'),
+      ['image_id,dx,patient_id,lesion_id', ...fakes.map((f) => `${f.id},,${f.patient},${f.lesion}`)].join('\n') + '\n',
+    );
+    project = Project.create(path.join(tmp.dir, 'p')).project;
+    await importGeneric(project, path.join(tmp.dir, 'images'), path.join(tmp.dir, 'meta.csv'), 'dx');
+    const labels = repoOf(project.db, LabelsRepo);
+    const set = labels.ensureSet('dx');
+    for (const c of ['c0', 'c1', 'c2']) labels.ensureClass(set.id, c);
+    const editor = new Editor(project);
+    const ids = project.db.prepare('SELECT id FROM images ORDER BY external_id').pluck().all() as number[];
+    // Each annotator labels from an earlier wrong guess to their final answer: only the latest label per annotator counts.
+    REF.labels.forEach((row, i) =>
+      row.forEach((label, rater) => {
+        if (i % 10 === 0) editor.setLabel(ids[i]!, `c${(label + 1) % 3}`, false, `dr${rater}`);
+        editor.setLabel(ids[i]!, `c${label}`, false, `dr${rater}`);
+      }),
+    );
+  }, 120_000);
+  afterAll(() => {
+    project?.close();
+    tmp.cleanup();
+  });
+
+  it("reports scikit-learn's Cohen's kappa per pair and statsmodels' Fleiss' kappa from each annotator's latest labels, with intervals", () => {
+    const r = agreementReport(project);
+    expect(r.images).toBe(300);
+    expect(r.annotators).toEqual([0, 1, 2, 3].map((i) => ({ name: `dr${i}`, images: 300 })));
+    expect(r.classes).toEqual(['c0', 'c1', 'c2']);
+    for (const p of r.pairs) {
+      const expected = REF.cohen[`${p.a.slice(2)}-${p.b.slice(2)}`]!;
+      expect(p.kappa).toBeCloseTo(expected, 4);
+      expect(p.ci[0]).toBeLessThan(expected);
+      expect(p.ci[1]).toBeGreaterThan(expected);
+    }
+    expect(r.pairs).toHaveLength(6);
+    expect(r.fleissKappa!.value).toBeCloseTo(REF.fleiss, 4);
+    expect(r.krippendorffAlpha!.value).toBeGreaterThan(r.fleissKappa!.value - 0.01);
+    // The planted accuracies fall rater by rater (0.9 to 0.55): so does each one's agreement with the consensus.
+    const acc = r.vsConsensus.map((a) => a.accuracy);
+    expect([...acc].sort((a, b) => b - a)).toEqual(acc);
+  });
+});
