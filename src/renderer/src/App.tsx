@@ -10,6 +10,7 @@ import { LabelSetEditor } from './screens/LabelSetEditor.tsx';
 import { ProjectHome } from './screens/ProjectHome.tsx';
 import { StartScreen } from './screens/StartScreen.tsx';
 import { QualityScreen } from './quality/QualityScreen.tsx';
+import { AgreementScreen } from './team/AgreementScreen.tsx';
 import { useShowError } from './errors.tsx';
 import { ApiError } from '../../shared/api.ts';
 
@@ -21,6 +22,7 @@ const VIEWS = [
   ['import', 'Import'],
   ['labels', 'Label set'],
   ['quality', 'Data quality'],
+  ['agreement', 'Agreement'],
   ['results', 'Models & results'],
   ['overview', 'Overview'],
 ] as const;
@@ -61,6 +63,8 @@ export function App() {
         return <LabelSetEditor onSaved={changed} />;
       case 'quality':
         return <QualityScreen />;
+      case 'agreement':
+        return <AgreementScreen />;
       case 'results':
         return (
           <Suspense fallback={<Text p="md">Loading…</Text>}>

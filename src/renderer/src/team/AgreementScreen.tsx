@@ -1,0 +1,128 @@
+import { Alert, Group, Progress, Stack, Table, Text, Title } from '@mantine/core';
+import type { AgreementReport } from '../../../shared/team.ts';
+import { api } from '../api.ts';
+import { CallError, useCall } from '../errors.tsx';
+
+const f3 = (x: number) => x.toFixed(3);
+const ci = (c: [number, number]) => `[${f3(c[0])}, ${f3(c[1])}]`;
+
+/** Kappa as a colour: red at 0 or below (chance), green at 1 (perfect). */
+function kappaColour(k: number): string {
+  const t = Math.max(0, Math.min(1, k));
+  return `hsl(${Math.round(120 * t)}, 70%, ${85 - 20 * t}%)`;
+}
+
+/**
+ * Agreement between the annotators of the primary label set, from each one's latest label per image: the headline
+ * statistics with intervals, the pairwise Cohen's kappa matrix, per-class agreement, and each annotator against
+ * the consensus.
+ */
+export function AgreementScreen() {
+  const call = useCall(() => api['team.agreement']({}), []);
+  if (call.error) return <CallError call={call} what="Measuring agreement" />;
+  const r = call.data;
+  if (!r) return <Text p="md">Measuring agreement…</Text>;
+  return (
+    <Stack p="md" gap="sm" data-testid="agreement">
+      <Title order={4}>Agreement on {r.labelSet}</Title>
+      <Text size="sm" data-testid="agreement-summary">
+        {r.images === 0
+          ? `No image has labels from two annotators yet (${r.annotators.map((a) => `${a.name}: ${a.images}`).join(', ') || 'no labels'}).`
+          : `${r.images} images labelled by two annotators or more. Percent agreement ${f3(r.percentAgreement!)}; Fleiss' kappa ${f3(r.fleissKappa!.value)} ${ci(r.fleissKappa!.ci)}; Krippendorff's alpha ${f3(r.krippendorffAlpha!.value)} ${ci(r.krippendorffAlpha!.ci)} (95% intervals from ${r.resamples} resamples of images).`}
+      </Text>
+      {r.images > 0 && (
+        <>
+          <KappaMatrix report={r} />
+          <Group align="start" gap="xl">
+            <Stack gap={4} w={320}>
+              <Text size="sm" fw={600}>
+                Per class (specific agreement)
+              </Text>
+              {r.perClass.map((c) => (
+                <Group key={c.className} gap="xs" wrap="nowrap" data-testid={`class-agreement-${c.className}`}>
+                  <Text size="xs" w={80} truncate>
+                    {c.className}
+                  </Text>
+                  <Progress value={(c.agreement ?? 0) * 100} w={160} />
+                  <Text size="xs">{c.agreement === null ? '–' : f3(c.agreement)}</Text>
+                </Group>
+              ))}
+            </Stack>
+            <Stack gap={4}>
+              <Text size="sm" fw={600}>
+                Each annotator against the consensus (Dawid-Skene)
+              </Text>
+              <Table fz="xs" data-testid="vs-consensus">
+                <Table.Thead>
+                  <Table.Tr>
+                    <Table.Th>Annotator</Table.Th>
+                    <Table.Th>Images</Table.Th>
+                    <Table.Th>Agrees</Table.Th>
+                    <Table.Th>Estimated accuracy</Table.Th>
+                    {r.classes.map((c) => (
+                      <Table.Th key={c}>Sens. {c}</Table.Th>
+                    ))}
+                  </Table.Tr>
+                </Table.Thead>
+                <Table.Tbody>
+                  {r.vsConsensus.map((a) => (
+                    <Table.Tr key={a.name}>
+                      <Table.Td>{a.name}</Table.Td>
+                      <Table.Td>{a.images}</Table.Td>
+                      <Table.Td>{f3(a.accuracy)}</Table.Td>
+                      <Table.Td>{f3(a.estimatedAccuracy)}</Table.Td>
+                      {a.sensitivity.map((s, i) => (
+                        <Table.Td key={r.classes[i]}>{s === null ? '–' : f3(s)}</Table.Td>
+                      ))}
+                    </Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+            </Stack>
+          </Group>
+        </>
+      )}
+      <Alert color="gray">
+        Each annotator's latest label per image counts (imported labels as the annotator "imported"). Kappa corrects for chance agreement: 0 is chance, 1 is
+        perfect.
+      </Alert>
+    </Stack>
+  );
+}
+
+function KappaMatrix({ report: r }: { report: AgreementReport }) {
+  const names = r.annotators.map((a) => a.name);
+  const pair = (a: string, b: string) => r.pairs.find((p) => (p.a === a && p.b === b) || (p.a === b && p.b === a));
+  return (
+    <Table fz="xs" withTableBorder w="auto" data-testid="kappa-matrix">
+      <Table.Thead>
+        <Table.Tr>
+          <Table.Th>Cohen's kappa</Table.Th>
+          {names.map((n) => (
+            <Table.Th key={n}>{n}</Table.Th>
+          ))}
+        </Table.Tr>
+      </Table.Thead>
+      <Table.Tbody>
+        {names.map((a) => (
+          <Table.Tr key={a}>
+            <Table.Th>{a}</Table.Th>
+            {names.map((b) => {
+              const p = a === b ? null : pair(a, b);
+              return (
+                <Table.Td
+                  key={b}
+                  bg={p ? kappaColour(p.kappa) : undefined}
+                  title={p ? `${p.images} images, agree ${f3(p.agreement)}, 95% CI ${ci(p.ci)}` : undefined}
+                  data-testid={p ? `kappa-${a}-${b}` : undefined}
+                >
+                  {a === b ? '' : p ? f3(p.kappa) : '–'}
+                </Table.Td>
+              );
+            })}
+          </Table.Tr>
+        ))}
+      </Table.Tbody>
+    </Table>
+  );
+}
