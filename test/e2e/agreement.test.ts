@@ -1,31 +1,26 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
 import { importedProject } from '../fixtures/project.ts';
-import { launch } from './browser.ts';
-import { serveProject, type Served } from './serveProject.ts';
+import { servedPage, type Served, type ServedPage } from './serveProject.ts';
 
 const tmp = tempDir();
-let browser: Browser;
 let served: Served;
 let page: Page;
+let session: ServedPage;
 
 beforeAll(async () => {
-  browser = await launch();
   const fakes = await makeImages(path.join(tmp.dir, 'images'), 12, 8, 32);
   fs.writeFileSync(path.join(tmp.dir, 'm.csv'), hamCsv(fakes));
   const dir = path.join(tmp.dir, 'p');
   await importedProject(dir, path.join(tmp.dir, 'images'), path.join(tmp.dir, 'm.csv'));
-  served = await serveProject(dir, tmp.dir);
-  page = await browser.newPage();
-  page.setDefaultTimeout(15_000);
+  session = await servedPage(dir, tmp.dir);
+  ({ served, page } = session);
 }, 60_000);
 afterAll(async () => {
-  await page?.close();
-  await browser?.close();
-  await served?.close();
+  await session?.close();
   tmp.cleanup();
 });
 

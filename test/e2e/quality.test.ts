@@ -1,33 +1,29 @@
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Project } from '../../src/main/project.ts';
 import { tempDir } from '../fixtures/generate.ts';
 import { copiesDataset } from '../fixtures/plant.ts';
 import { importGeneric } from '../fixtures/project.ts';
-import { jobState, launch } from './browser.ts';
-import { serveProject, type Served } from './serveProject.ts';
+import { jobState } from './browser.ts';
+import { servedPage, type Served, type ServedPage } from './serveProject.ts';
 
 const tmp = tempDir();
-let browser: Browser;
 let served: Served;
 let page: Page;
+let session: ServedPage;
 
 beforeAll(async () => {
-  browser = await launch();
   const { images, csv } = await copiesDataset(tmp.dir, 40);
   const dir = path.join(tmp.dir, 'p');
   const p = Project.create(dir).project;
   await importGeneric(p, images, csv, 'dx');
   p.close();
-  served = await serveProject(dir, tmp.dir);
-  page = await browser.newPage();
-  page.setDefaultTimeout(15_000);
+  session = await servedPage(dir, tmp.dir);
+  ({ served, page } = session);
 }, 120_000);
 afterAll(async () => {
-  await page?.close();
-  await browser?.close();
-  await served?.close();
+  await session?.close();
   tmp.cleanup();
 });
 

@@ -1,32 +1,27 @@
 import fs from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCases } from '../../src/main/results/cases.ts';
 import { fusionProject } from '../fixtures/fusionData.ts';
 import { tempDir } from '../fixtures/generate.ts';
-import { jobState, launch } from './browser.ts';
-import { serveProject, type Served } from './serveProject.ts';
+import { jobState } from './browser.ts';
+import { servedPage, type Served, type ServedPage } from './serveProject.ts';
 
 const tmp = tempDir();
-let browser: Browser;
 let served: Served;
 let page: Page;
+let session: ServedPage;
 
 beforeAll(async () => {
-  browser = await launch();
   // Images, metadata and image features of a generated dataset; the run itself is trained through the UI.
   const p = await fusionProject(tmp.dir, 160, 21);
   const dir = p.dir;
   p.close();
-  served = await serveProject(dir, tmp.dir);
-  page = await browser.newPage({ acceptDownloads: true });
-  // A step that cannot happen fails in 15 s naming the locator, rather than the test timing out silently.
-  page.setDefaultTimeout(15_000);
+  session = await servedPage(dir, tmp.dir, { acceptDownloads: true });
+  ({ served, page } = session);
 }, 120_000);
 afterAll(async () => {
-  await page?.close();
-  await browser?.close();
-  await served?.close();
+  await session?.close();
   tmp.cleanup();
 });
 

@@ -4,6 +4,8 @@ import { startServer, type Server } from '../../src/main/api/http.ts';
 import { RecentProjects } from '../../src/main/api/recent.ts';
 import { Service } from '../../src/main/api/service.ts';
 import { Project } from '../../src/main/project.ts';
+import type { Page } from 'playwright-core';
+import { launch } from './browser.ts';
 
 export const RENDERER = path.resolve(import.meta.dirname, '../../out/renderer');
 
@@ -37,6 +39,30 @@ export async function serveProject(projectDir: string, scratch: string): Promise
     async close() {
       await server.close();
       await service.close();
+    },
+  };
+}
+
+/** A served project with a Chromium page on it; `close` ends all three. */
+export interface ServedPage {
+  served: Served;
+  page: Page;
+  close(): Promise<void>;
+}
+
+export async function servedPage(projectDir: string, scratch: string, opts: { acceptDownloads?: boolean } = {}): Promise<ServedPage> {
+  const browser = await launch();
+  const served = await serveProject(projectDir, scratch);
+  const page = await browser.newPage({ acceptDownloads: opts.acceptDownloads ?? false });
+  // A step that cannot happen fails in 15 s naming the locator, rather than the test timing out silently.
+  page.setDefaultTimeout(15_000);
+  return {
+    served,
+    page,
+    async close() {
+      await page.close();
+      await browser.close();
+      await served.close();
     },
   };
 }
