@@ -78,7 +78,7 @@ describe('first run', () => {
     await page.getByTestId('nav-browse').click();
     await page.getByTestId('filter-label-next').click();
     await expect.poll(() => page.getByTestId('counts').textContent()).toBe('11 of 86 shown, 11 unlabelled');
-    await expect.poll(() => page.getByTestId('label-next-note').textContent()).toMatch(/^ordered by uncertainty\+diversity from run 1 \(/);
+    await expect.poll(() => page.getByTestId('label-next-note').textContent()).toMatch(/^ordered by uncertainty from run 1 \(/);
 
     const p = Project.open(dir);
     try {

@@ -15,6 +15,13 @@ function cli(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `init` then `import` of a generic-preset CSV (image_id, dx, patient_id, lesion_id), as a user types them. */
+function initGeneric(dir: string, images: string, csv: string): void {
+  expect(cli('init', dir).code).toBe(0);
+  const args = ['--preset', 'generic', '--id-column', 'image_id', '--label-column', 'dx', '--patient-column', 'patient_id', '--lesion-column', 'lesion_id'];
+  expect(cli('import', dir, '--images', images, '--metadata', csv, ...args).code).toBe(0);
+}
+
 beforeAll(() => {
   tmp = tempDir();
 });
@@ -74,27 +81,7 @@ describe('dermfuse CLI', () => {
   it('duplicates finds a copy filed under another patient, as text and as one JSON object', async () => {
     const { images, csv } = await copiesDataset(path.join(tmp.dir, 'dups'), 16);
     const dir = path.join(tmp.dir, 'dups-project');
-    expect(cli('init', dir).code).toBe(0);
-    expect(
-      cli(
-        'import',
-        dir,
-        '--images',
-        images,
-        '--metadata',
-        csv,
-        '--preset',
-        'generic',
-        '--id-column',
-        'image_id',
-        '--label-column',
-        'dx',
-        '--patient-column',
-        'patient_id',
-        '--lesion-column',
-        'lesion_id',
-      ).code,
-    ).toBe(0);
+    initGeneric(dir, images, csv);
     const j = cli('duplicates', dir, '--json');
     expect(j.code).toBe(0);
     const out = JSON.parse(j.stdout);
@@ -110,6 +97,29 @@ describe('dermfuse CLI', () => {
       / {2}group \d+ \(SPANS PATIENTS, spans lesions, unreviewed\):\n {4}(IMG_00000 {2}patient P0 {2}lesion L0 {2}label nev\n {4}COPY_0 {2}patient Q0 {2}lesion M0 {2}label nev|COPY_0 {2}patient Q0 {2}lesion M0 {2}label nev\n {4}IMG_00000 {2}patient P0 {2}lesion L0 {2}label nev)\n/,
     );
   }, 120_000);
+
+  it('label-next orders the unlabelled images by the newest run, and names a wrong strategy', async () => {
+    const { images, csv } = await copiesDataset(path.join(tmp.dir, 'next'), 24);
+    // Four images without a label: what the queue should hold.
+    const rows = fs.readFileSync(csv, 'utf8').trimEnd().split('\n');
+    const unlabelled = ['IMG_00004', 'IMG_00005', 'IMG_00006', 'IMG_00007'];
+    fs.writeFileSync(csv, rows.map((r) => (unlabelled.includes(r.split(',')[0]!) ? r.replace(/,(nev|mel),/, ',,') : r)).join('\n') + '\n');
+    const dir = path.join(tmp.dir, 'next-project');
+    initGeneric(dir, images, csv);
+    const none = cli('label-next', dir);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('No finished run yet: train one first');
+    expect(cli('extract', dir).code).toBe(0);
+    expect(cli('train', dir, '--label', 'dx', '--fields', 'age', '--folds', '3').code).toBe(0);
+    const r = cli('label-next', dir, '--json');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ source: 'run 1', strategy: 'uncertainty', images: 4 });
+    expect([...out.first].sort()).toEqual(unlabelled);
+    const bad = cli('label-next', dir, '--strategy', 'loudest');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--strategy must be one of uncertainty+diversity, uncertainty, random, got "loudest"');
+  }, 180_000);
 
   it('sends errors to stderr with a non-zero exit code, naming the file or column', () => {
     const proj = path.join(tmp.dir, 'p2');

@@ -129,7 +129,7 @@ describe('near-duplicate scan, review and merged folds', () => {
     const run = await trainRun(project, { label: 'dx', positive: null, fields: ['age'], group: 'patient', folds: 3, backbone: null, seed: 1 });
     // What the train job and `dermfuse train` do when a run finishes.
     refreshAfterRun(project, run.runId);
-    expect(labelNextInfo(project)).toMatchObject({ source: `run ${run.runId}`, strategy: 'uncertainty+diversity', images: 6 });
+    expect(labelNextInfo(project)).toMatchObject({ source: `run ${run.runId}`, strategy: 'uncertainty', images: 6 });
     const ranks = project.db.prepare('SELECT image_id, label_next FROM image_scores WHERE label_next IS NOT NULL ORDER BY label_next').all() as {
       image_id: number;
       label_next: number;

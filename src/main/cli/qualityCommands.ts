@@ -1,6 +1,13 @@
 import type { DuplicateGroup, DuplicateReport, QualityScanSummary } from '../../shared/quality.ts';
 import { duplicateReport } from '../quality/report.ts';
 import { scanQuality } from '../quality/scan.ts';
+import { DermFuseError } from '../../shared/errors.ts';
+import { LABEL_NEXT_STRATEGIES, type LabelNextStrategy } from '../../shared/quality.ts';
+import { runList } from '../ml/fusion/runs.ts';
+import { DEFAULT_STRATEGY } from '../quality/labelNext.ts';
+import { labelNextFromRun } from '../quality/labelQueue.ts';
+import { listImages } from '../workbench/browse.ts';
+import { optionalString, positiveInt } from './args.ts';
 import { withProject, type Command } from './commands.ts';
 
 /** Groups printed in full; the count says how many there are, --json has them all. */
@@ -28,6 +35,31 @@ function describe(s: QualityScanSummary, r: DuplicateReport): string {
 }
 
 export const QUALITY_COMMANDS: Record<string, Command> = {
+  'label-next': {
+    usage: 'dermfuse label-next DIR [--run ID] [--strategy uncertainty|uncertainty+diversity|random] [--limit 20] [--json]',
+    summary: "orders the unlabelled images for labelling by a run's doubt (the newest finished run by default)",
+    options: { run: { type: 'string' }, strategy: { type: 'string' }, limit: { type: 'string' } },
+    positionals: ['DIR'],
+    async run(v, [dir]) {
+      const strategy = optionalString(v, 'strategy') ?? DEFAULT_STRATEGY;
+      if (!(LABEL_NEXT_STRATEGIES as readonly string[]).includes(strategy))
+        throw new DermFuseError('INVALID_ARGUMENT', `--strategy must be one of ${LABEL_NEXT_STRATEGIES.join(', ')}, got "${strategy}"`);
+      const limit = positiveInt(optionalString(v, 'limit'), '--limit') ?? 20;
+      return withProject(dir!, async (project) => {
+        const runId = positiveInt(optionalString(v, 'run'), '--run') ?? runList(project).find((r) => r.status === 'done')?.runId;
+        if (runId === undefined) throw new DermFuseError('NOT_FOUND', 'No finished run yet: train one first (dermfuse train).');
+        const info = labelNextFromRun(project, runId, strategy as LabelNextStrategy);
+        const first = listImages(project, { label: null, sort: { by: 'labelNext', desc: false }, offset: 0, limit }).items.map((i) => i.externalId);
+        return {
+          json: { ...info, first },
+          text: [
+            `${info.images} unlabelled images ordered by ${info.strategy} from ${info.source}; label these first:`,
+            ...first.map((id, i) => `  ${i + 1}. ${id}`),
+          ].join('\n'),
+        };
+      });
+    },
+  },
   duplicates: {
     usage: 'dermfuse duplicates DIR [--json]',
     summary: 'near-duplicate images (copies across patients are leaks) and outliers; incremental after imports',
