@@ -12,7 +12,7 @@ import { DEFAULT_BACKBONE } from '../ml/catalogue.ts';
 import { extractFeatures } from '../ml/extract.ts';
 import type { Project } from '../project.ts';
 import { centredUnitRows, OUTLIER_SHARE, RULE_TEXT, scanPairs } from './pairs.ts';
-import { HASH_BYTES, perceptualHashes } from './phash.ts';
+import { HASH_BYTES, hashesFromBlob, perceptualHashes } from './phash.ts';
 import { duplicateReport, SCAN_SETTING } from './report.ts';
 
 const log = logger('quality');
@@ -71,7 +71,7 @@ export async function scanQuality(project: Project, opts: { signal?: AbortSignal
   const hashRows = repo.hashes();
   const n = hashRows.length;
   const hashes = new Uint32Array(n * (HASH_BYTES / 4));
-  hashRows.forEach((r, i) => hashes.set(new Uint32Array(r.phash.buffer.slice(r.phash.byteOffset, r.phash.byteOffset + HASH_BYTES)), i * (HASH_BYTES / 4)));
+  hashRows.forEach((r, i) => hashes.set(hashesFromBlob(r.phash), i * (HASH_BYTES / 4)));
   const bySha = new Map(new FeatureStore(db).imageVectors(extract.key).map((v) => [v.sha256, v.vector]));
   const d = extract.dim;
   // An image whose features failed is compared by its hash alone.
