@@ -8,7 +8,7 @@ import type { ErrorPayload } from './errors.ts';
 import { CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, type RunListItem, type RunReportView } from './results.ts';
 import type { AgreementReport } from './team.ts';
 import { QUALITY_FILTERS, type DuplicateReport, type LabelNextInfo } from './quality.ts';
-import { BACKEND_NAMES, DUPLICATE_MERGES, GROUP_BY, RUNTIMES } from './jobs.ts';
+import { BACKEND_NAMES, CONSENSUS_RULES, DUPLICATE_MERGES, GROUP_BY, RUNTIMES } from './jobs.ts';
 import {
   MAX_VALUE_CHARS,
   PRESET_NAMES,
@@ -119,6 +119,8 @@ export const TrainRequestSchema = z.object({
   folds: z.number().int().min(2, 'at least 2 folds').max(20, 'at most 20 folds').optional(),
   backbone: z.string().max(200).optional(),
   seed: z.number().int().min(1).max(1_000_000).optional(),
+  /** The label of an image several annotators labelled: the latest (default), the majority, or Dawid-Skene's consensus. */
+  consensus: z.enum(CONSENSUS_RULES).optional(),
   /** Near-duplicate pairs that join groups for the folds (default: confirmed and unreviewed ones). */
   duplicates: z.enum(DUPLICATE_MERGES).optional(),
 });

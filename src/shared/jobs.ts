@@ -14,6 +14,13 @@ export type GroupBy = (typeof GROUP_BY)[number];
 export const DUPLICATE_MERGES = ['unreviewed', 'confirmed', 'none'] as const;
 export type DuplicateMergeMode = (typeof DUPLICATE_MERGES)[number];
 
+/**
+ * Which label a run trains on when several annotators labelled an image: the latest label (whoever gave it), the
+ * majority of each annotator's latest label (a tie keeps the latest), or the Dawid-Skene consensus.
+ */
+export const CONSENSUS_RULES = ['latest', 'majority', 'dawid-skene'] as const;
+export type ConsensusRule = (typeof CONSENSUS_RULES)[number];
+
 /** What a training run uses when the form or the command line does not say: declared once for both. */
 export const TRAIN_DEFAULTS = { group: 'patient', folds: 5, seed: 1, duplicates: 'unreviewed' } as const satisfies {
   group: GroupBy;
@@ -120,6 +127,8 @@ export interface TrainSummary {
   fieldsUsed: string[];
   fieldsExcluded: { field: string; reason: string }[];
   leakage: LeakageWarning[];
+  /** The consensus rule, and how many images it gave another label than the latest one. */
+  consensus?: { rule: ConsensusRule; differing: number };
   /** Near-duplicates joined for the folds: pairs among the run's images, groups joined, pairs the folds would have split. */
   duplicates?: { include: DuplicateMergeMode; pairs: number; merges: number; crossedFolds: number };
   fusion: string;

@@ -4,6 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoOf } from '../../src/main/db/open.ts';
 import { LabelsRepo } from '../../src/main/db/repos/labelsRepo.ts';
 import { Project } from '../../src/main/project.ts';
+import { extractFeatures } from '../../src/main/ml/extract.ts';
+import type { TrainConfig } from '../../src/main/ml/fusion/dataset.ts';
+import { trainRun } from '../../src/main/ml/fusion/train.ts';
 import { agreementReport } from '../../src/main/team/agreementReport.ts';
 import { Editor } from '../../src/main/workbench/edits.ts';
 import { makeImages, tempDir } from '../fixtures/generate.ts';
@@ -25,7 +28,7 @@ describe('agreement between annotators of a project', () => {
     // Imported without labels: the four annotators label every image through the editor, as in the app.
     fs.writeFileSync(
       path.join(tmp.dir, 'meta.csv'),
-      ['image_id,dx,patient_id,lesion_id', ...fakes.map((f) => `${f.id},,${f.patient},${f.lesion}`)].join('\n') + '\n',
+      ['image_id,dx,patient_id,lesion_id,age', ...fakes.map((f) => `${f.id},,${f.patient},${f.lesion},${f.age ?? ''}`)].join('\n') + '\n',
     );
     project = Project.create(path.join(tmp.dir, 'p')).project;
     await importGeneric(project, path.join(tmp.dir, 'images'), path.join(tmp.dir, 'meta.csv'), 'dx');
@@ -42,6 +45,8 @@ describe('agreement between annotators of a project', () => {
       }),
     );
   }, 120_000);
+  const latestSnapshot = () =>
+    JSON.parse(project.db.prepare('SELECT snapshot FROM runs ORDER BY id DESC LIMIT 1').pluck().get() as string) as { classCounts: Record<string, number> };
   afterAll(() => {
     project?.close();
     tmp.cleanup();
@@ -65,4 +70,26 @@ describe('agreement between annotators of a project', () => {
     const acc = r.vsConsensus.map((a) => a.accuracy);
     expect([...acc].sort((a, b) => b - a)).toEqual(acc);
   });
+
+  it('trains on the majority or Dawid-Skene consensus when asked, and records the rule and how many labels it changed', async () => {
+    await extractFeatures(project, 'default');
+    const cfg: TrainConfig = { label: 'dx', positive: null, fields: ['age'], group: 'patient', folds: 3, backbone: null, seed: 1 };
+    const latest = await trainRun(project, cfg);
+    // The latest label of every image is dr3's (the last to label), the least accurate annotator.
+    expect(latest.consensus).toEqual({ rule: 'latest', differing: 0 });
+    const counts = (labels: number[]) => Object.fromEntries(['c0', 'c1', 'c2'].map((c, k) => [c, labels.filter((l) => l === k).length]));
+    expect(latestSnapshot().classCounts).toEqual(counts(REF.labels.map((r) => r[3]!)));
+    const majority = await trainRun(project, { ...cfg, consensus: 'majority' });
+    // Majority of the four, a tie keeping dr3's label.
+    const expected = REF.labels.map((r) => {
+      const votes = [0, 1, 2].map((k) => r.filter((l) => l === k).length);
+      const top = Math.max(...votes);
+      return votes.filter((v) => v === top).length > 1 ? r[3]! : votes.indexOf(top);
+    });
+    expect(majority.consensus).toEqual({ rule: 'majority', differing: expected.filter((l, i) => l !== REF.labels[i]![3]).length });
+    expect(latestSnapshot().classCounts).toEqual(counts(expected));
+    const ds = await trainRun(project, { ...cfg, consensus: 'dawid-skene' });
+    expect(ds.consensus!.rule).toBe('dawid-skene');
+    expect(ds.consensus!.differing).toBeGreaterThan(0);
+  }, 300_000);
 });

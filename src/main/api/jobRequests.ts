@@ -71,6 +71,7 @@ export function trainConfigOf(project: Project, req: TrainRequest): TrainConfig 
     backbone: req.backbone || null,
     seed: req.seed ?? TRAIN_DEFAULTS.seed,
     duplicates: req.duplicates ?? TRAIN_DEFAULTS.duplicates,
+    consensus: req.consensus ?? 'latest',
   };
 }
 

@@ -19,6 +19,9 @@ function describe(r: RunResult): string {
     `  fields: ${r.fieldsUsed.join(', ')}`,
     ...r.fieldsExcluded.map((e) => `  left out ${e.field}: ${e.reason}`),
     ...r.leakage.filter((w) => r.fieldsUsed.includes(w.field)).map((w) => `  WARNING ${w.field}: ${w.message}`),
+    ...(r.consensus && r.consensus.rule !== 'latest'
+      ? [`  labels: ${r.consensus.rule} consensus of the annotators (${r.consensus.differing} images differ from their latest label)`]
+      : []),
     ...(r.duplicates && r.duplicates.pairs > 0
       ? [
           `  ${r.duplicates.crossedFolds} near-duplicate pairs crossed folds before merging; ${r.duplicates.merges} of ${r.duplicates.pairs} pairs joined two ${r.groupBy}s (${r.duplicates.include === 'confirmed' ? 'confirmed pairs only' : 'confirmed and unreviewed pairs'})`,
@@ -44,7 +47,7 @@ function describe(r: RunResult): string {
 export const RUN_COMMANDS: Record<string, Command> = {
   train: {
     usage:
-      'dermfuse train DIR --label SET [--target NAME | --positive A,B,C] [--fields a,b,c] [--group patient|lesion|image] [--folds 5] [--backbone KEY|NAME[,KEY2...]] [--seed N] [--duplicates unreviewed|confirmed|none] [--json]',
+      'dermfuse train DIR --label SET [--target NAME | --positive A,B,C] [--fields a,b,c] [--group patient|lesion|image] [--folds 5] [--backbone KEY|NAME[,KEY2...]] [--seed N] [--duplicates unreviewed|confirmed|none] [--consensus latest|majority|dawid-skene] [--json]',
     summary: 'image-only vs metadata-only vs fused models, patient-grouped cross-validation',
     options: {
       label: { type: 'string' },
@@ -56,6 +59,7 @@ export const RUN_COMMANDS: Record<string, Command> = {
       backbone: { type: 'string' },
       seed: { type: 'string' },
       duplicates: { type: 'string' },
+      consensus: { type: 'string' },
     },
     positionals: ['DIR'],
     async run(v, [dir], ctx) {
@@ -69,6 +73,7 @@ export const RUN_COMMANDS: Record<string, Command> = {
         backbone: optionalString(v, 'backbone'),
         seed: numberFlag(optionalString(v, 'seed')),
         duplicates: optionalString(v, 'duplicates'),
+        consensus: optionalString(v, 'consensus'),
       });
       return withProject(dir!, async (project) => {
         const r = await trainRun(project, trainConfigOf(project, req), {

@@ -5,7 +5,7 @@ import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import { TeamRepo } from '../db/repos/teamRepo.ts';
 import { rngFrom } from '../ml/random.ts';
 import type { Project } from '../project.ts';
-import { cohenKappa, dawidSkene, fleissKappa, krippendorffAlpha, type Rating } from './agreement.ts';
+import { cohenKappa, dawidSkene, fleissKappa, krippendorffAlpha, type Rating } from '../ml/agreement.ts';
 
 /** Bootstrap resamples of images for the 95% intervals. */
 const RESAMPLES = 1000;

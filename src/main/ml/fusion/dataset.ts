@@ -9,7 +9,9 @@ import { readTransaction, repoOf } from '../../db/open.ts';
 import { LabelsRepo } from '../../db/repos/labelsRepo.ts';
 import { GROUP_BY } from '../../../shared/jobs.ts';
 import { z } from 'zod';
-import { DUPLICATE_MERGES, TRAIN_DEFAULTS } from '../../../shared/jobs.ts';
+import { CONSENSUS_RULES, DUPLICATE_MERGES, TRAIN_DEFAULTS, type ConsensusRule } from '../../../shared/jobs.ts';
+import { TeamRepo } from '../../db/repos/teamRepo.ts';
+import { consensusLabels } from '../consensus.ts';
 import { QualityRepo } from '../../db/repos/qualityRepo.ts';
 import { mergeDuplicateGroups, type DuplicateMerges } from '../duplicateGroups.ts';
 
@@ -26,6 +28,8 @@ export const TrainConfigSchema = z.object({
   seed: z.number().int(),
   /** Near-duplicate pairs that join groups: confirmed ones, also the last scan's unreviewed ones, or none. */
   duplicates: z.enum(DUPLICATE_MERGES).optional(),
+  /** Which label an image several annotators labelled gets (older runs: the latest). */
+  consensus: z.enum(CONSENSUS_RULES).optional(),
 });
 /** As written by callers: `duplicates` may be left out (older runs' rows have none: they merged nothing). */
 export type TrainConfig = z.input<typeof TrainConfigSchema>;
@@ -99,6 +103,7 @@ export interface Dataset {
   snapshot: Snapshot;
   /** Near-duplicates joined into one group for the folds and the bootstrap. */
   duplicates: DuplicateMerges;
+  consensus: { rule: ConsensusRule; differing: number };
 }
 
 /**
@@ -115,7 +120,17 @@ export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
       throw new DermFuseError('NOT_FOUND', `--label ${cfg.label}: no such label set. Label sets of this project: ${known}.`);
     }
     const { key: backboneKey, blocks, vectors } = imageFeatures(new FeatureStore(db), cfg.backbone);
-    const rows = labelsRepo.labelledImages(set.id, cfg.group, 'external_id');
+    const rule: ConsensusRule = cfg.consensus ?? 'latest';
+    let rows = labelsRepo.labelledImages(set.id, cfg.group, 'external_id');
+    let differing = 0;
+    if (rule !== 'latest') {
+      const agreed = consensusLabels(rule, repoOf(db, TeamRepo).latestLabels(set.id), new Map(rows.map((r) => [r.id, r.label])));
+      rows = rows.map((r) => {
+        const label = agreed.get(r.id) ?? r.label;
+        if (label !== r.label) differing++;
+        return { ...r, label };
+      });
+    }
     // Rows in image-id text order, not row-id order (row ids follow import completion, which parallel thumbnailing
     // makes vary): the same data and seed then give the same folds in every project.
     const usable = rows.filter((r) => vectors.has(r.id));
@@ -160,6 +175,7 @@ export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
       shas,
       groups: merged.groups,
       duplicates: merged.merges,
+      consensus: { rule, differing },
       labels,
       classes,
       image,

@@ -125,6 +125,7 @@ export async function trainRun(project: Project, cfg: TrainConfig, opts: TrainOp
     fieldsExcluded: excluded,
     leakage,
     duplicates: ds.duplicates,
+    consensus: ds.consensus,
     fusion: fusionName(cv.final.fusion),
     fusionPerFold: cv.fusionPerFold,
     heads: headsName({ image: cv.final.image.kind as SingleHeads['image'], metadata: cv.final.metadata.kind as SingleHeads['metadata'] }),
