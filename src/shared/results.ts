@@ -127,6 +127,8 @@ export interface RunReportView {
   fieldsExcluded: { field: string; reason: string }[];
   /** Near-duplicates joined for the folds (runs from before the data-quality scan have none). */
   duplicates: { include: string; pairs: number; merges: number; crossedFolds: number } | null;
+  /** Which label images several annotators labelled got (older runs: none recorded, the latest). */
+  consensus: { rule: string; differing: number } | null;
 }
 
 export const CASE_FILTERS = ['all', 'wrong', 'fusedRightImageWrong', 'imageRightFusedWrong', 'fusedRightMetadataWrong'] as const;

@@ -4,6 +4,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
 import { importedProject } from '../fixtures/project.ts';
+import { jobState } from './browser.ts';
 import { servedPage, type Served, type ServedPage } from './serveProject.ts';
 
 const tmp = tempDir();
@@ -45,5 +46,21 @@ describe('agreement in serve mode', () => {
       .toMatch(/^4 images labelled by two annotators or more\. Percent agreement [01]\.\d{3}; Fleiss' kappa /);
     expect(await page.getByTestId('kappa-Dr A-imported').textContent()).toMatch(/^-?[01]\.\d{3}$/);
     expect(await page.getByTestId('vs-consensus').locator('tbody tr').count()).toBe(2);
+  });
+
+  it('trains on the majority of the annotators from the training form, and the report says so', async () => {
+    await page.getByTestId('nav-results').click();
+    await page.getByTestId('extract-start').click();
+    await expect.poll(() => page.getByTestId('extract-note').textContent(), { timeout: 120_000 }).toMatch(/^12 images embedded/);
+    await page.getByTestId('train-consensus').click();
+    await page.getByRole('option', { name: 'Majority of the annotators' }).click();
+    await page.getByTestId('train-start').click();
+    await expect.poll(() => jobState(page), { timeout: 120_000 }).toBe('train done');
+    // Two annotators per relabelled image: a tie keeps the latest label, so the majority changes none here.
+    await expect
+      .poll(() => page.getByTestId('run-consensus').textContent())
+      .toBe('Labels: the majority consensus of the annotators (0 images differ from their latest label).');
+    const config = JSON.parse(served.read((p) => p.db.prepare('SELECT config FROM runs ORDER BY id DESC LIMIT 1').pluck().get()) as string);
+    expect(config.consensus).toBe('majority');
   });
 });

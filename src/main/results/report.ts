@@ -79,5 +79,6 @@ export function runReportView(project: Project, runId: number, curveClass?: stri
     leakage: d.result.leakage.map((l) => ({ field: l.field, message: l.message })),
     fieldsExcluded: d.result.fieldsExcluded,
     duplicates: d.result.duplicates ?? null,
+    consensus: d.result.consensus ?? null,
   };
 }

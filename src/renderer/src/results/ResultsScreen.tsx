@@ -4,7 +4,8 @@ import type { RunListItem } from '../../../shared/results.ts';
 import type { ProjectInfo } from '../../../shared/types.ts';
 import { api } from '../api.ts';
 import { RunReport } from './RunReport.tsx';
-import { CompareRuns, NewRun, RunsTable } from './RunsPanel.tsx';
+import { NewRun } from './NewRun.tsx';
+import { CompareRuns, RunsTable } from './RunsPanel.tsx';
 import { useShowError } from '../errors.tsx';
 
 /** Runs: extract, train, list and compare; the report of the selected run. */

@@ -158,6 +158,11 @@ function Summary({ r }: { r: RunReportView }) {
         {r.run.heads ? `; single-modality heads: ${r.run.heads}` : ''}.
         {r.fieldsExcluded.length > 0 && ` Left out: ${r.fieldsExcluded.map((f) => `${f.field} (${f.reason})`).join('; ')}.`}
       </Text>
+      {r.consensus && r.consensus.rule !== 'latest' && (
+        <Text size="xs" c="dimmed" data-testid="run-consensus">
+          Labels: the {r.consensus.rule} consensus of the annotators ({r.consensus.differing} images differ from their latest label).
+        </Text>
+      )}
       {r.duplicates && r.duplicates.pairs > 0 && (
         <Text size="xs" c="dimmed" data-testid="run-duplicates">
           {r.duplicates.crossedFolds} near-duplicate pairs crossed folds before merging; {r.duplicates.merges} of {r.duplicates.pairs} pairs joined two{' '}
