@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoOf } from '../../src/main/db/open.ts';
 import { LabelsRepo } from '../../src/main/db/repos/labelsRepo.ts';
 import { Project } from '../../src/main/project.ts';
+import { exportLabelsLong } from '../../src/main/images/exportCsv.ts';
 import { extractFeatures } from '../../src/main/ml/extract.ts';
 import type { TrainConfig } from '../../src/main/ml/fusion/dataset.ts';
 import { trainRun } from '../../src/main/ml/fusion/train.ts';
@@ -45,6 +46,12 @@ describe('agreement between annotators of a project', () => {
       }),
     );
   }, 120_000);
+  /** Row of REF.labels the project's first image (by id) was labelled from: images were labelled in external-id order. */
+  const ids0 = () => {
+    const order = project.db.prepare('SELECT id FROM images ORDER BY external_id').pluck().all() as number[];
+    const first = project.db.prepare('SELECT MIN(id) FROM images').pluck().get() as number;
+    return order.indexOf(first);
+  };
   const latestSnapshot = () =>
     JSON.parse(project.db.prepare('SELECT snapshot FROM runs ORDER BY id DESC LIMIT 1').pluck().get() as string) as { classCounts: Record<string, number> };
   afterAll(() => {
@@ -69,6 +76,18 @@ describe('agreement between annotators of a project', () => {
     // The planted accuracies fall rater by rater (0.9 to 0.55): so does each one's agreement with the consensus.
     const acc = r.vsConsensus.map((a) => a.accuracy);
     expect([...acc].sort((a, b) => b - a)).toEqual(acc);
+  });
+
+  it('exports every annotator’s latest label in the long format, one row each', async () => {
+    const out = path.join(tmp.dir, 'long.csv');
+    expect(await exportLabelsLong(project, out)).toEqual({ rows: 1200, columns: ['image_id', 'annotator', 'source', 'dx', 'labelled_at'] });
+    const lines = fs.readFileSync(out, 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(1201);
+    const first = project.db.prepare('SELECT external_id FROM images ORDER BY id LIMIT 1').pluck().get() as string;
+    const mine = lines.filter((l) => l.startsWith(`${first},`)).map((l) => l.split(',').slice(0, 4).join(','));
+    const row = ids0();
+    expect(mine).toEqual([0, 1, 2, 3].map((r) => `${first},dr${r},user,c${REF.labels[row]![r]}`));
+    expect(lines[1]).toMatch(/,\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
   });
 
   it('trains on the majority or Dawid-Skene consensus when asked, and records the rule and how many labels it changed', async () => {

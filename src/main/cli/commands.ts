@@ -2,7 +2,7 @@ import path from 'node:path';
 import { DermFuseError } from '../../shared/errors.ts';
 import { FIELD_TYPES, type FieldType, type ImportSummary, type ProjectInfo } from '../../shared/types.ts';
 import { ImportRequestSchema } from '../../shared/api.ts';
-import { exportCsv } from '../images/exportCsv.ts';
+import { exportCsv, exportLabelsLong } from '../images/exportCsv.ts';
 import { planImport } from '../images/importPlan.ts';
 import { runImport } from '../images/importRun.ts';
 import { projectInfo } from '../images/info.ts';
@@ -162,14 +162,14 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   'export-csv': {
-    usage: 'dermfuse export-csv DIR --out FILE [--json]',
-    summary: 'write current labels and metadata as CSV',
-    options: { out: { type: 'string' } },
+    usage: 'dermfuse export-csv DIR --out FILE [--long] [--json]',
+    summary: "write current labels and metadata as CSV (--long: every annotator's latest label, one row each)",
+    options: { out: { type: 'string' }, long: { type: 'boolean' } },
     positionals: ['DIR'],
     async run(v, [dir]) {
       const out = path.resolve(requireString(v, 'out'));
       return withProject(dir!, async (project) => {
-        const r = await exportCsv(project, out);
+        const r = v.long === true ? await exportLabelsLong(project, out) : await exportCsv(project, out);
         return { json: { out, ...r }, text: `Wrote ${r.rows} rows to ${out}` };
       });
     },

@@ -3,6 +3,7 @@ import { FieldsRepo, decodeValue } from '../db/repos/fieldsRepo.ts';
 import { repoOf } from '../db/open.ts';
 import { ImagesRepo } from '../db/repos/imagesRepo.ts';
 import { LabelsRepo } from '../db/repos/labelsRepo.ts';
+import { TeamRepo } from '../db/repos/teamRepo.ts';
 import type { Project } from '../project.ts';
 import { writeOutputFile } from './thumbnails.ts';
 import { csvCell } from './csv.ts';
@@ -38,4 +39,17 @@ export async function exportCsv(project: Project, out: string): Promise<{ rows: 
   }
   await writeOutputFile(out, Buffer.from(lines.join('\n') + '\n', 'utf8'));
   return { rows: images.length, columns };
+}
+
+/**
+ * Writes every annotator's latest label per image, one row each (`image_id, annotator, source, <label set>,
+ * labelled_at`): the long format agreement statistics and other tools start from. Cleared labels are empty cells.
+ */
+export async function exportLabelsLong(project: Project, out: string): Promise<{ rows: number; columns: string[] }> {
+  const primary = new LabelsRepo(project.db).primarySet();
+  const rows = primary ? repoOf(project.db, TeamRepo).latestLabels(primary.id) : [];
+  const columns = ['image_id', 'annotator', 'source', primary?.name ?? 'label', 'labelled_at'];
+  const lines = [columns.map(csvCell).join(','), ...rows.map((r) => [r.external_id, r.author, r.source, r.label ?? '', r.created_at].map(csvCell).join(','))];
+  await writeOutputFile(out, Buffer.from(lines.join('\n') + '\n', 'utf8'));
+  return { rows: rows.length, columns };
 }

@@ -3,11 +3,14 @@ import type { Db } from '../open.ts';
 
 /** Several people's labels of the same images: each annotator's latest label per image, from the annotation history. */
 export class TeamRepo {
-  private readonly latest: Statement<[number], { image_id: number; author: string; source: string; label: string | null }>;
+  private readonly latest: Statement<
+    [number],
+    { image_id: number; external_id: string; author: string; source: string; label: string | null; created_at: string }
+  >;
 
   constructor(db: Db) {
     this.latest = db.prepare(
-      `SELECT a.image_id, a.author, a.source, c.name AS label
+      `SELECT a.image_id, i.external_id, a.author, a.source, c.name AS label, a.created_at
        FROM annotations a JOIN images i ON i.id = a.image_id AND i.status = 'ok'
        LEFT JOIN classes c ON c.id = a.class_id
        WHERE a.label_set_id = ? AND a.source <> 'model'
@@ -18,7 +21,7 @@ export class TeamRepo {
   }
 
   /** Each (image, annotator)'s latest label in a label set (null: they cleared it); imports count as their own annotator. */
-  latestLabels(labelSetId: number): { image_id: number; author: string; source: string; label: string | null }[] {
+  latestLabels(labelSetId: number): { image_id: number; external_id: string; author: string; source: string; label: string | null; created_at: string }[] {
     return this.latest.all(labelSetId);
   }
 }
