@@ -6,6 +6,7 @@ import path from 'node:path';
 import { DermFuseError } from '../../shared/errors.ts';
 import { BackboneSpecSchema, meanStdPreprocessing, rangePreprocessing, type BackboneSpec, type Preprocessing } from './backboneSpec.ts';
 import { catalogueEntry, CATALOGUE } from './catalogue.ts';
+import { imageInputOf, onnxInputShape } from './onnx/inputShape.ts';
 import { ensureModel, ensureOnnxFile, folderDigest, sha256File, type DownloadOptions } from './download.ts';
 import { modelFormat, readModelJson } from './modelFiles.ts';
 import { resourcesDir } from '../resources.ts';
@@ -91,6 +92,17 @@ function readSidecar(dir: string): z.infer<typeof SidecarSchema> {
 /** Defaults for an ONNX model with no sidecar: what PyTorch exports expect (ImageNet mean/std, 256 then centre 224, NCHW). */
 const ONNX_DEFAULT_PREPROCESSING = meanStdPreprocessing(224, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225], 'center-crop', 0.875);
 
+/** The image input's size and layout read from an .onnx file; null when the shape does not say (dynamic sizes). */
+function imageInputFile(file: string): { size: number; layout: 'nchw' | 'nhwc' } | null {
+  try {
+    const shape = onnxInputShape(fs.readFileSync(file));
+    return shape ? imageInputOf(shape.dims) : null;
+  } catch {
+    // Not readable as ONNX here: ONNX Runtime will say what is wrong with it when it loads the model.
+    return null;
+  }
+}
+
 /** A model on disk: a TF.js folder (model.json), an .onnx file, or a folder holding one .onnx file. */
 function localModel(ref: string): { dir: string; digest: string; name: string; base: Partial<BackboneSpec> } {
   const abs = path.resolve(ref);
@@ -109,7 +121,9 @@ function localModel(ref: string): { dir: string; digest: string; name: string; b
     const dir = path.dirname(onnxFile);
     const sidecar = readSidecar(dir);
     const digest = backboneDigest({ dir, format: 'onnx', onnx: { file: path.basename(onnxFile), input: null, layout: 'nchw' } });
-    const pre = sidecar.preprocessing ?? ONNX_DEFAULT_PREPROCESSING;
+    // Without a sidecar, the model's own input shape gives the size and the layout (PyTorch exports: NCHW).
+    const own = sidecar.preprocessing && sidecar.onnx?.layout ? null : imageInputFile(onnxFile);
+    const pre = sidecar.preprocessing ?? (own ? { ...ONNX_DEFAULT_PREPROCESSING, inputSize: own.size } : ONNX_DEFAULT_PREPROCESSING);
     return {
       dir,
       digest,
@@ -118,7 +132,7 @@ function localModel(ref: string): { dir: string; digest: string; name: string; b
         ...sidecar,
         format: 'onnx',
         preprocessing: pre,
-        onnx: { file: path.basename(onnxFile), input: sidecar.onnx?.input ?? null, layout: sidecar.onnx?.layout ?? 'nchw' },
+        onnx: { file: path.basename(onnxFile), input: sidecar.onnx?.input ?? null, layout: sidecar.onnx?.layout ?? own?.layout ?? 'nchw' },
       },
     };
   }

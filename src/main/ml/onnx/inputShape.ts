@@ -1,0 +1,100 @@
+/**
+ * Reads the shape of an ONNX model's image input from the file itself (ModelProto.graph.input, skipping inputs
+ * that are initializers, as older exporters list weights there), so a model without a sidecar gets its input size
+ * and layout right. A minimal protobuf reader: only the fields on that path are decoded, the rest skipped.
+ */
+
+interface Field {
+  no: number;
+  wire: number;
+  /** varint value, or the bytes of a length-delimited field. */
+  value: number | Uint8Array;
+}
+
+function* fields(buf: Uint8Array): Generator<Field> {
+  let i = 0;
+  const varint = (): number => {
+    let result = 0;
+    let scale = 1;
+    for (;;) {
+      if (i >= buf.length) throw new Error('truncated varint');
+      const b = buf[i++]!;
+      result += (b & 0x7f) * scale;
+      if (b < 0x80) return result;
+      scale *= 128;
+    }
+  };
+  while (i < buf.length) {
+    const key = varint();
+    const no = Math.floor(key / 8);
+    const wire = key % 8;
+    if (wire === 0) yield { no, wire, value: varint() };
+    else if (wire === 2) {
+      const len = varint();
+      if (i + len > buf.length) throw new Error('truncated field');
+      yield { no, wire, value: buf.subarray(i, i + len) };
+      i += len;
+    } else if (wire === 1) i += 8;
+    else if (wire === 5) i += 4;
+    else throw new Error(`unsupported wire type ${wire}`);
+  }
+}
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+const sub = (f: Field) => (f.value instanceof Uint8Array ? f.value : new Uint8Array());
+
+/** Dimensions of a ValueInfoProto's tensor type: numbers, or the symbolic name (a dynamic batch). */
+function dimsOf(valueInfo: Uint8Array): { name: string; dims: (number | string)[] } {
+  let name = '';
+  const dims: (number | string)[] = [];
+  for (const f of fields(valueInfo)) {
+    if (f.no === 1 && f.wire === 2) name = text(sub(f));
+    if (f.no !== 2 || f.wire !== 2) continue;
+    for (const t of fields(sub(f))) {
+      if (t.no !== 1 || t.wire !== 2) continue;
+      for (const tt of fields(sub(t))) {
+        if (tt.no !== 2 || tt.wire !== 2) continue;
+        for (const d of fields(sub(tt))) {
+          if (d.no !== 1 || d.wire !== 2) continue;
+          let dim: number | string = '?';
+          for (const x of fields(sub(d))) {
+            // A negative int64 arrives as a huge varint: not a usable size.
+            if (x.no === 1 && x.wire === 0) dim = (x.value as number) < 2 ** 31 ? (x.value as number) : '?';
+            if (x.no === 2 && x.wire === 2) dim = text(sub(x));
+          }
+          dims.push(dim);
+        }
+      }
+    }
+  }
+  return { name, dims };
+}
+
+/** The first graph input that is not an initializer, with its dimensions; null when the file has none. */
+export function onnxInputShape(model: Uint8Array): { name: string; dims: (number | string)[] } | null {
+  for (const f of fields(model)) {
+    if (f.no !== 7 || f.wire !== 2) continue;
+    const initializers = new Set<string>();
+    const inputs: Uint8Array[] = [];
+    for (const g of fields(sub(f))) {
+      if (g.no === 5 && g.wire === 2) {
+        for (const t of fields(sub(g))) if (t.no === 8 && t.wire === 2) initializers.add(text(sub(t)));
+      }
+      if (g.no === 11 && g.wire === 2) inputs.push(sub(g));
+    }
+    for (const input of inputs) {
+      const shape = dimsOf(input);
+      if (!initializers.has(shape.name)) return shape;
+    }
+  }
+  return null;
+}
+
+/** An image input's size and layout from its shape: [N, 3, S, S] is NCHW, [N, S, S, 3] NHWC; null otherwise. */
+export function imageInputOf(dims: readonly (number | string)[]): { size: number; layout: 'nchw' | 'nhwc' } | null {
+  if (dims.length !== 4) return null;
+  const [, a, b, c] = dims;
+  if (a === 3 && typeof b === 'number' && b === c) return { size: b, layout: 'nchw' };
+  if (c === 3 && typeof a === 'number' && a === b) return { size: a, layout: 'nhwc' };
+  return null;
+}
