@@ -180,14 +180,18 @@ function normaliseRow(m: Float64Array, row: number, K: number): void {
   if (s > 0) for (let k = 0; k < K; k++) m[row * K + k]! /= s;
 }
 
+/** Index of the largest value (the first of equals). */
+export function argmax(xs: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < xs.length; i++) if (xs[i]! > xs[best]!) best = i;
+  return best;
+}
+
 /** Majority label of each item (ties to the smallest class index; -1 when an item has no rating). */
 export function majorityVote(ratings: readonly Rating[], classes: number, items: readonly number[]): Int32Array {
   const table = countTable(ratings, classes);
   return Int32Array.from(items, (item) => {
     const row = table.get(item);
-    if (!row) return -1;
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (row[c]! > row[best]!) best = c;
-    return best;
+    return row ? argmax(row) : -1;
   });
 }

@@ -1,5 +1,5 @@
 import type { ConsensusRule } from '../../shared/jobs.ts';
-import { dawidSkene, majorityVote, type Rating } from './agreement.ts';
+import { argmax, countTable, dawidSkene, type Rating } from './agreement.ts';
 
 /**
  * The consensus label of each image from every annotator's latest label: 'majority' (a tie keeps the image's current
@@ -17,31 +17,18 @@ export function consensusLabels(
   const classOf = new Map(classes.map((c, i) => [c, i]));
   const raterOf = new Map(raters.map((r, i) => [r, i]));
   const ratings: Rating[] = given.map((r) => ({ item: r.image_id, rater: raterOf.get(`${r.source}:${r.author}`)!, label: classOf.get(r.label!)! }));
-  const items = [...new Set(ratings.map((r) => r.item))].sort((a, b) => a - b);
   const out = new Map<number, string>();
   if (rule === 'majority') {
-    const votes = new Map<number, number[]>();
-    for (const r of ratings) {
-      let v = votes.get(r.item);
-      if (!v) votes.set(r.item, (v = new Array<number>(classes.length).fill(0)));
-      v[r.label]!++;
-    }
-    const mv = majorityVote(ratings, classes.length, items);
-    items.forEach((item, i) => {
-      const v = votes.get(item)!;
-      const top = Math.max(...v);
-      const tied = v.filter((x) => x === top).length > 1;
+    for (const [item, votes] of countTable(ratings, classes.length)) {
+      const best = argmax(votes);
+      const tied = votes.filter((x) => x === votes[best]).length > 1;
       const cur = current.get(item);
-      out.set(item, tied && cur !== undefined ? cur : classes[mv[i]!]!);
-    });
+      out.set(item, tied && cur !== undefined ? cur : classes[best]!);
+    }
     return out;
   }
   const ds = dawidSkene(ratings, classes.length);
   const K = classes.length;
-  ds.items.forEach((item, i) => {
-    let best = 0;
-    for (let k = 1; k < K; k++) if (ds.posterior[i * K + k]! > ds.posterior[i * K + best]!) best = k;
-    out.set(item, classes[best]!);
-  });
+  ds.items.forEach((item, i) => out.set(item, classes[argmax(ds.posterior.subarray(i * K, (i + 1) * K))]!));
   return out;
 }

@@ -21,6 +21,11 @@ export const OUTLIER_NEIGHBOURS = 5;
 /** Share of images ranked as outliers: the browser's outlier filter shows them, most unusual first. */
 export const OUTLIER_SHARE = 0.02;
 
+/** How many of the ranked images count as outliers (at least one when any is ranked). */
+export function outlierCount(ranked: number): number {
+  return ranked ? Math.max(1, Math.round(ranked * OUTLIER_SHARE)) : 0;
+}
+
 export interface NearPair {
   /** Row indices, a < b. */
   a: number;

@@ -11,7 +11,7 @@ import { logger } from '../log.ts';
 import { DEFAULT_BACKBONE } from '../ml/catalogue.ts';
 import { extractFeatures } from '../ml/extract.ts';
 import type { Project } from '../project.ts';
-import { centredUnitRows, OUTLIER_SHARE, RULE_TEXT, scanPairs } from './pairs.ts';
+import { centredUnitRows, outlierCount, RULE_TEXT, scanPairs } from './pairs.ts';
 import { HASH_BYTES, hashesFromBlob, perceptualHashes } from './phash.ts';
 import { duplicateReport, SCAN_SETTING } from './report.ts';
 
@@ -105,7 +105,7 @@ export async function scanQuality(project: Project, opts: { signal?: AbortSignal
         .filter((i) => Number.isFinite(typ[i]))
         .sort((x, y) => typ[x]! - typ[y]!)
     : [];
-  const outliers = order.length ? Math.max(1, Math.round(order.length * OUTLIER_SHARE)) : 0;
+  const outliers = outlierCount(order.length);
   const rank = new Map(order.map((i, r) => [i, r + 1]));
   repo.replaceScan(
     scan.pairs.map((p) => ({ a: ids[p.a]!, b: ids[p.b]!, hash_bits: p.hashBits, cosine: p.cosine, score: p.score })),

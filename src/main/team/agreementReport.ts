@@ -5,24 +5,19 @@ import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import { TeamRepo } from '../db/repos/teamRepo.ts';
 import { rngFrom } from '../ml/random.ts';
 import type { Project } from '../project.ts';
-import { cohenKappa, dawidSkene, fleissKappa, krippendorffAlpha, type Rating } from '../ml/agreement.ts';
+import { argmax, cohenKappa, dawidSkene, fleissKappa, krippendorffAlpha, type Rating } from '../ml/agreement.ts';
+import { percentileInterval } from '../ml/fusion/metrics.ts';
 
 /** Bootstrap resamples of images for the 95% intervals. */
 const RESAMPLES = 1000;
 export const IMPORTED = 'imported';
-
-function percentile(xs: number[], q: number): number {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  return s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))]!;
-}
 
 /** A statistic over images, with a percentile bootstrap interval from resampling the images. */
 function withInterval(items: number[][], stat: (rows: number[][]) => number, seed: number): { value: number; ci: Interval } {
   const rand = rngFrom(seed);
   const values: number[] = [];
   for (let b = 0; b < RESAMPLES; b++) values.push(stat(Array.from(items, () => items[Math.floor(rand() * items.length)]!)));
-  return { value: stat(items), ci: [percentile(values, 0.025), percentile(values, 0.975)] };
+  return { value: stat(items), ci: percentileInterval(values) };
 }
 
 const round = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -126,10 +121,4 @@ export function agreementReport(project: Project, labelSet?: string): AgreementR
     vsConsensus,
     resamples: RESAMPLES,
   };
-}
-
-function argmax(xs: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < xs.length; i++) if (xs[i]! > xs[best]!) best = i;
-  return best;
 }

@@ -5,7 +5,7 @@ import type { Project } from '../project.ts';
 import { repoOf } from '../db/open.ts';
 import { GridRepo } from '../db/repos/gridRepo.ts';
 import { QualityRepo } from '../db/repos/qualityRepo.ts';
-import { OUTLIER_SHARE } from '../quality/pairs.ts';
+import { outlierCount } from '../quality/pairs.ts';
 import { duplicateReport } from '../quality/report.ts';
 import type { QualityFilter } from '../../shared/quality.ts';
 
@@ -289,8 +289,7 @@ function sortRanks(project: Project, ix: GridIndex, by: string): Int32Array | nu
 function qualityTest(project: Project, ix: GridIndex, which: QualityFilter): (s: number) => boolean {
   if (which === 'outliers') {
     const rank = scoreColumn(project, ix, 'outlier_rank');
-    const ranked = rank.reduce((n, r) => n + (r > 0 ? 1 : 0), 0);
-    const top = ranked ? Math.max(1, Math.round(ranked * OUTLIER_SHARE)) : 0;
+    const top = outlierCount(rank.reduce((n, r) => n + (r > 0 ? 1 : 0), 0));
     return (s) => rank[s]! > 0 && rank[s]! <= top;
   }
   const open = new Set(

@@ -1,7 +1,6 @@
 import type { Statement } from 'better-sqlite3';
+import type { DuplicateDecision } from '../../../shared/quality.ts';
 import type { Db } from '../open.ts';
-
-export type DuplicateDecision = 'same' | 'different';
 
 export interface PairRow {
   a: number;
