@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { ErrorPayload } from './errors.ts';
 import { CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, type RunListItem, type RunReportView } from './results.ts';
-import type { AgreementReport } from './team.ts';
+import { ROLES, type AccountInfo, type AgreementReport, type Disagreement, type Me, type TaskInfo, type TaskNext } from './team.ts';
 import { QUALITY_FILTERS, type DuplicateReport, type LabelNextInfo } from './quality.ts';
 import { BACKEND_NAMES, CONSENSUS_RULES, DUPLICATE_MERGES, GROUP_BY, RUNTIMES } from './jobs.ts';
 import {
@@ -161,6 +161,20 @@ const DuplicateReviewRequest = z.object({
   detach: imageId.optional(),
 });
 const jobId = z.object({ id: z.number().int().positive() });
+const taskId = z.number().int().positive();
+const accountName = z.string().trim().min(1).max(60);
+/** A labelling task on the primary label set: its images are the matches of a browser filter when it is made. */
+const TaskRequest = z.object({
+  name: z.string().trim().min(1, 'name the task').max(200),
+  filter: ListRequest.pick({ label: true, search: true, annotator: true, filters: true, ids: true, quality: true }),
+  perImage: z.number().int().min(1, 'at least 1 label per image').max(5, 'at most 5 labels per image'),
+  blind: z.boolean(),
+});
+const AdjudicateRequest = z.object({
+  imageId,
+  className: z.string().min(1).max(200),
+  reason: z.string().trim().min(1, 'give the reason for the decision').max(2000),
+});
 
 export const API = {
   /** Creates a project folder (or opens it if it is one) and makes it the open project. */
@@ -229,7 +243,27 @@ export const API = {
   /** Where the browser's "label next" order came from (a run or a bundle, the strategy, when); null before any. */
   'quality.labelNext': call<LabelNextInfo | null>()(z.object({})),
   /** Agreement between the annotators of a label set (the primary one when not named): kappas, alpha, per class, vs consensus. */
-  'team.agreement': call<AgreementReport>()(z.object({ labelSet: z.string().max(200).optional() })),
+  'team.agreement': call<AgreementReport>()(z.object({ labelSet: z.string().max(200).optional(), taskId: taskId.optional() })),
+  /** Who is signed in, with which role, and whether labels are hidden from them (blind). */
+  'team.me': call<Me>()(z.object({})),
+  /** Labelling tasks with progress per annotator (closed ones too). */
+  'team.tasks': call<TaskInfo[]>()(z.object({})),
+  /** The caller's next image in a task: not labelled by them yet, still short of labels; fewest labels first. */
+  'team.next': call<TaskNext>()(z.object({ taskId, skip: z.array(imageId).max(1000).optional() })),
+  /** Creates a labelling task from a browser filter (admin). */
+  'team.createTask': call<TaskInfo>()(TaskRequest),
+  /** Closes a task: it leaves the queues (its labels stay). */
+  'team.closeTask': call<TaskInfo>()(z.object({ id: taskId })),
+  /** Images whose annotators' latest labels differ, with every label, the model's view and any decision. */
+  'team.disagreements': call<Disagreement[]>()(z.object({ taskId: taskId.optional(), decided: z.boolean().optional() })),
+  /** Resolves a disagreement: the decision becomes the image's label, stored with the reason and the adjudicator. */
+  'team.adjudicate': call<Disagreement>()(AdjudicateRequest),
+  /** The project's accounts (admin). */
+  'team.users': call<AccountInfo[]>()(z.object({})),
+  /** Creates an account; answers its personal token once (the sign-in link is the server's address with ?token=). */
+  'team.addUser': call<{ name: string; token: string }>()(z.object({ name: accountName, role: z.enum(ROLES) })),
+  /** Revokes an account: its link stops working at once; its labels stay. */
+  'team.revokeUser': call<AccountInfo[]>()(z.object({ name: accountName })),
   /** Asks the desktop for a folder (Electron only; elsewhere UNSUPPORTED and the UI takes a typed path). */
   'system.pickFolder': call<string | null>()(z.object({ title: z.string().max(200).optional() })),
 } as const;

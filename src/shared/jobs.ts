@@ -16,9 +16,10 @@ export type DuplicateMergeMode = (typeof DUPLICATE_MERGES)[number];
 
 /**
  * Which label a run trains on when several annotators labelled an image: the latest label (whoever gave it), the
- * majority of each annotator's latest label (a tie keeps the latest), or the Dawid-Skene consensus.
+ * adjudicator's decision where there is one, else the majority (`adjudicated`), the majority of each annotator's
+ * latest label (a tie keeps the latest), or the Dawid-Skene consensus.
  */
-export const CONSENSUS_RULES = ['latest', 'majority', 'dawid-skene'] as const;
+export const CONSENSUS_RULES = ['latest', 'adjudicated', 'majority', 'dawid-skene'] as const;
 export type ConsensusRule = (typeof CONSENSUS_RULES)[number];
 
 /** What a training run uses when the form or the command line does not say: declared once for both. */

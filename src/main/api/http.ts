@@ -22,6 +22,7 @@ import {
 } from './httpGuard.ts';
 import { mediaFile } from './media.ts';
 import type { Service } from './service.ts';
+import type { Caller } from '../team/accounts.ts';
 
 const log = logger('http');
 /** Requests to the API carry small JSON; anything larger is refused before it is read. */
@@ -100,6 +101,22 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
     : http.createServer(serverOptions, listener);
   limitConnections(server, opts.tls !== undefined);
 
+  /**
+   * Who a token signs in as: the server's own token acts as the project's owner (undefined: the service's default),
+   * but once the project has accounts only from this machine; a personal token as its account. Refused otherwise.
+   */
+  const signIn = (given: string | undefined, req: http.IncomingMessage): { caller: Caller | undefined } => {
+    if (sameToken(given, token)) {
+      if (opts.service.hasAccounts() && !isLoopback(req.socket.remoteAddress ?? ''))
+        throw new HttpRefusal(403, 'DermFuse: this project has accounts: sign in with your personal link (dermfuse users add prints it).');
+      return { caller: undefined };
+    }
+    const caller = given ? opts.service.accountFor(given) : null;
+    if (!caller)
+      throw new HttpRefusal(401, 'DermFuse: this server needs a valid token. Open the URL that `dermfuse serve` printed, or your personal sign-in link.');
+    return { caller };
+  };
+
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (!allowedHosts.has((req.headers.host ?? '').toLowerCase())) return send(res, 403, 'Wrong host.');
     const url = parseUrl(req);
@@ -108,10 +125,10 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
       if (req.method !== 'POST') return send(res, 405, 'POST only.');
       const foreign = foreignRequest(req, ownOrigins);
       if (foreign) return send(res, 403, `DermFuse: ${foreign}.`);
-      if (!sameToken(bearerToken(req), token)) return send(res, 401, 'DermFuse: this server needs its token. Open the URL that `dermfuse serve` printed.');
+      const { caller } = signIn(bearerToken(req), req);
       if (!isJson(req)) return send(res, 415, 'DermFuse: the API takes application/json only.');
       const body = await readJson(req);
-      const envelope = await opts.service.dispatch(decodePath(url.pathname.slice(5)), body);
+      const envelope = await opts.service.dispatch(decodePath(url.pathname.slice(5)), body, caller);
       return send(res, 200, JSON.stringify(envelope), 'application/json');
     }
 
@@ -120,7 +137,7 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
       if (req.method !== 'GET') return send(res, 405, 'GET only.');
       const foreign = foreignRequest(req, ownOrigins);
       if (foreign) return send(res, 403, `DermFuse: ${foreign}.`);
-      if (!sameToken(bearerToken(req), token) && !sameToken(cookieToken(req), token)) return send(res, 401, 'DermFuse: this server needs its token.');
+      signIn(bearerToken(req) ?? cookieToken(req), req);
       const project = opts.service.current();
       const file = project ? mediaFile(project, media[1] as 'thumb' | 'image', media[2]!) : null;
       if (!file) return send(res, 404, 'No such image.');
@@ -133,7 +150,8 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
     // Opening the printed URL hands the token to the image route as a cookie (an <img> cannot send a header).
     const fromQuery = url.searchParams.get('token');
     const secure = opts.tls ? '; Secure' : '';
-    const setCookie = sameToken(fromQuery, token) ? { 'set-cookie': `${MEDIA_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/media${secure}` } : {};
+    const valid = fromQuery !== null && /^[0-9a-f]{1,200}$/.test(fromQuery) && (sameToken(fromQuery, token) || opts.service.accountFor(fromQuery) !== null);
+    const setCookie = valid ? { 'set-cookie': `${MEDIA_COOKIE}=${fromQuery}; HttpOnly; SameSite=Strict; Path=/media${secure}` } : {};
     return send(res, 200, await fs.promises.readFile(file), contentTypeOf(file) ?? 'application/octet-stream', setCookie);
   }
 

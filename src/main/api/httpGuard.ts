@@ -36,7 +36,7 @@ export function cookieToken(req: http.IncomingMessage): string | undefined {
 export const LOOPBACK_HOSTS: readonly string[] = ['127.0.0.1', 'localhost', '::1'];
 
 export function isLoopback(host: string): boolean {
-  return LOOPBACK_HOSTS.includes(host) || host.startsWith('127.');
+  return LOOPBACK_HOSTS.includes(host) || host.startsWith('127.') || host.startsWith('::ffff:127.');
 }
 
 /** The addresses a wildcard bind (0.0.0.0, ::) is reached by: loopback and every address of the machine's interfaces. */

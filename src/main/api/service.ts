@@ -23,6 +23,14 @@ import { FeatureStore } from '../db/repos/featureStore.ts';
 import { CATALOGUE, catalogueEntry } from '../ml/catalogue.ts';
 import { Editor } from '../workbench/edits.ts';
 import { checkReadable, DESKTOP_ACCESS, type AccessPolicy } from './access.ts';
+import { HIDDEN_WHEN_BLIND, MIN_ROLE } from '../../shared/roles.ts';
+import { roleAtLeast } from '../../shared/team.ts';
+import type { ImageDetail } from '../../shared/types.ts';
+import { accountCaller, addAccount, hasAccounts, listAccounts, mayEditMetadata, revokeAccount, type Caller } from '../team/accounts.ts';
+import { blindDetail } from '../team/blind.ts';
+import { closeTask, createTask, listTasks, nextInTask } from '../team/tasks.ts';
+import { adjudicate, disagreements } from '../team/adjudication.ts';
+import { TasksRepo } from '../db/repos/tasksRepo.ts';
 
 const log = logger('api');
 
@@ -31,12 +39,13 @@ export interface Platform {
   pickFolder?(title: string | undefined): Promise<string | null>;
 }
 
-type Handlers = { [K in CallName]: (req: RequestOf<K>) => Promise<ResponseOf<K>> };
+type Handlers = { [K in CallName]: (req: RequestOf<K>, caller: Caller) => Promise<ResponseOf<K>> };
 
 /** The service behind the contract: one open project per window or server. Transports call `dispatch`. */
 export class Service {
   private project: Project | null = null;
-  private editor: Editor | null = null;
+  /** One editor (one undo history) per person: one person's undo never reverts another's edit. */
+  private editors = new Map<string, Editor>();
   private jobs = new JobManager();
   private readonly handlers: Handlers;
 
@@ -59,21 +68,25 @@ export class Service {
       // A pinned server names no other project folder of this machine.
       'project.recent': async () => (this.access.pinned ? (this.project ? [this.project.dir] : []) : this.recent.list()),
       'images.list': async (q) => listImages(this.open(), q),
-      'images.get': async ({ id }) => imageDetail(this.open(), id),
-      'labels.set': async ({ imageId, className, unsure }) => {
-        this.edits().setLabel(imageId, className, unsure ?? false, this.annotator());
-        return imageDetail(this.open(), imageId);
+      'images.get': async ({ id }, caller) => this.detail(id, caller),
+      'labels.set': async ({ imageId, className, unsure }, caller) => {
+        this.edits(caller).setLabel(imageId, className, unsure ?? false, caller.name);
+        return this.detail(imageId, caller);
       },
-      'fields.set': async ({ imageId, field, value }) => {
-        this.edits().setField(imageId, field, value, this.annotator());
-        return imageDetail(this.open(), imageId);
+      'fields.set': async ({ imageId, field, value }, caller) => {
+        this.metadataAllowed(caller);
+        this.edits(caller).setField(imageId, field, value, caller.name);
+        return this.detail(imageId, caller);
       },
-      'edits.undo': async () => {
-        const undone = this.edits().undo(this.annotator());
-        return { image: undone ? imageDetail(this.open(), undone.imageIds[0]!) : null, images: undone?.imageIds.length ?? 0 };
+      'edits.undo': async (_req, caller) => {
+        const undone = this.edits(caller).undo(caller.name);
+        return { image: undone ? this.detail(undone.imageIds[0]!, caller) : null, images: undone?.imageIds.length ?? 0 };
       },
-      'labels.setMany': async ({ imageIds, className }) => ({ changed: this.edits().setLabels(imageIds, className, false, this.annotator()) }),
-      'fields.setMany': async ({ imageIds, field, value }) => ({ changed: this.edits().setFields(imageIds, field, value, this.annotator()) }),
+      'labels.setMany': async ({ imageIds, className }, caller) => ({ changed: this.edits(caller).setLabels(imageIds, className, false, caller.name) }),
+      'fields.setMany': async ({ imageIds, field, value }, caller) => {
+        this.metadataAllowed(caller);
+        return { changed: this.edits(caller).setFields(imageIds, field, value, caller.name) };
+      },
       'images.facets': async () => browseFacets(this.open()),
       'labelSets.get': async () => labelSetInfo(this.open()),
       'labelSets.save': async (edit) => saveLabelSet(this.open(), edit),
@@ -106,8 +119,8 @@ export class Service {
       'runs.cases': async (q) => runCases(this.open(), q),
       'runs.labelIssues': async ({ runId }) => labelIssues(this.open(), runId),
       'runs.map': async ({ runId }) => embeddingMap(this.open(), runId),
-      'labels.review': async (req) => reviewLabel(this.open(), this.edits(), req, this.annotator()),
-      'settings.getAnnotator': async () => this.annotator(),
+      'labels.review': async (req, caller) => reviewLabel(this.open(), this.edits(caller), req, caller.name),
+      'settings.getAnnotator': async (_req, caller) => caller.name,
       'settings.setAnnotator': async ({ name }) => {
         repoOf(this.open().db, SettingsRepo).set('annotator', name);
         return name;
@@ -121,9 +134,26 @@ export class Service {
         return result;
       },
       'quality.duplicates': async () => duplicateReport(this.open()),
-      'quality.review': async ({ imageIds, decision, detach }) => reviewGroup(this.open(), imageIds, decision, this.annotator(), detach),
+      'quality.review': async ({ imageIds, decision, detach }, caller) => reviewGroup(this.open(), imageIds, decision, caller.name, detach),
       'quality.labelNext': async () => labelNextInfo(this.open()),
-      'team.agreement': async ({ labelSet }) => agreementReport(this.open(), labelSet),
+      'team.agreement': async ({ labelSet, taskId }) => agreementReport(this.open(), labelSet, taskId),
+      'team.me': async (_req, caller) => ({
+        ...caller,
+        blind: this.blind(caller),
+        metadataEdits: this.project ? mayEditMetadata(this.project.db, caller) : true,
+      }),
+      'team.tasks': async () => listTasks(this.open()),
+      'team.next': async ({ taskId, skip }, caller) => nextInTask(this.open(), taskId, caller, skip),
+      'team.createTask': async (req, caller) => createTask(this.open(), req, caller),
+      'team.closeTask': async ({ id }) => closeTask(this.open(), id),
+      'team.disagreements': async (q) => disagreements(this.open(), q),
+      'team.adjudicate': async (req, caller) => adjudicate(this.open(), this.edits(caller), req, caller.name),
+      'team.users': async () => listAccounts(this.open().db),
+      'team.addUser': async ({ name, role }) => ({ name: name.trim(), token: addAccount(this.open().db, name, role) }),
+      'team.revokeUser': async ({ name }) => {
+        revokeAccount(this.open().db, name);
+        return listAccounts(this.open().db);
+      },
       'system.pickFolder': async ({ title }) => {
         if (!this.platform.pickFolder) throw new DermFuseError('UNSUPPORTED', 'No folder dialog here: type the folder path.');
         return this.platform.pickFolder(title);
@@ -136,17 +166,31 @@ export class Service {
     this.switchTo(() => Project.open(dir), true);
   }
 
-  /** Validates an untrusted request against the contract, runs it, and wraps the outcome. */
-  async dispatch(name: unknown, rawRequest: unknown): Promise<Envelope<unknown>> {
+  /**
+   * Validates an untrusted request against the contract and the caller's role, runs it, and wraps the outcome.
+   * Without a caller the request acts as the project's owner (the desktop, the CLI, the server's own link).
+   */
+  async dispatch(name: unknown, rawRequest: unknown, caller?: Caller): Promise<Envelope<unknown>> {
     try {
       if (!isCallName(name)) throw new DermFuseError('INVALID_REQUEST', `Unknown call ${JSON.stringify(name)}.`);
+      const who = caller ?? this.owner();
+      if (!roleAtLeast(who.role, MIN_ROLE[name]))
+        throw new DermFuseError(
+          'FORBIDDEN',
+          `${name} needs the ${MIN_ROLE[name]} role; ${who.name} is signed in as ${who.role === 'adjudicator' ? 'an adjudicator' : `an ${who.role}`}.`,
+        );
+      if (HIDDEN_WHEN_BLIND.has(name) && this.blind(who))
+        throw new DermFuseError(
+          'FORBIDDEN',
+          `A blind labelling task is open: other people's labels are hidden from annotators. Label from your task queue (Tasks).`,
+        );
       const parsed = API[name].request.safeParse(rawRequest ?? {});
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         throw new DermFuseError('INVALID_REQUEST', `${name}: ${issue?.path.join('.') || 'request'}: ${issue?.message ?? 'invalid'}`);
       }
-      const handler = this.handlers[name] as (req: unknown) => Promise<unknown>;
-      return { ok: true, value: await handler(parsed.data) };
+      const handler = this.handlers[name] as (req: unknown, caller: Caller) => Promise<unknown>;
+      return { ok: true, value: await handler(parsed.data, who) };
     } catch (err) {
       const error = toErrorPayload(err);
       if (error.code === 'INTERNAL') log.error(`${String(name)} failed`, err);
@@ -160,15 +204,42 @@ export class Service {
     this.project = null;
   }
 
-  /** The annotator recorded with every edit: the project's setting, else the operating-system user. */
-  private annotator(): string {
-    const stored = repoOf(this.open().db, SettingsRepo).get('annotator');
-    return stored ?? process.env.USER ?? process.env.USERNAME ?? 'annotator';
+  /** The project's owner: named by the project's annotator setting, else the operating-system user; an admin. */
+  owner(): Caller {
+    const stored = this.project ? repoOf(this.project.db, SettingsRepo).get('annotator') : undefined;
+    return { name: stored ?? process.env.USER ?? process.env.USERNAME ?? 'annotator', role: 'admin', account: false };
   }
 
-  private edits(): Editor {
-    this.editor ??= new Editor(this.open());
-    return this.editor;
+  /** The account a personal token signs in as (null: no such active account, or no project open). */
+  accountFor(token: string): Caller | null {
+    return this.project ? accountCaller(this.project.db, token) : null;
+  }
+
+  /** True when the project has accounts (the server's own link then works only from this machine). */
+  hasAccounts(): boolean {
+    return this.project ? hasAccounts(this.project.db) : false;
+  }
+
+  private edits(caller: Caller): Editor {
+    let editor = this.editors.get(caller.name);
+    if (!editor) this.editors.set(caller.name, (editor = new Editor(this.open(), caller.account)));
+    return editor;
+  }
+
+  /** An annotator signed in with an account while a blind task is open: others' labels and model output are hidden. */
+  private blind(caller: Caller): boolean {
+    return caller.account && caller.role === 'annotator' && this.project !== null && repoOf(this.project.db, TasksRepo).anyOpenBlind();
+  }
+
+  /** An image as this caller may see it (blind: without others' labels or suggestions until they labelled it). */
+  private detail(id: number, caller: Caller): ImageDetail {
+    const d = imageDetail(this.open(), id);
+    return this.blind(caller) ? blindDetail(d, caller.name) : d;
+  }
+
+  private metadataAllowed(caller: Caller): void {
+    if (!mayEditMetadata(this.open().db, caller))
+      throw new DermFuseError('FORBIDDEN', 'In this project annotators do not edit metadata: ask an adjudicator or an admin.');
   }
 
   /** The open project (for transports that serve its media). */
@@ -218,7 +289,7 @@ export class Service {
     this.project?.close();
     this.jobs = new JobManager();
     this.project = project;
-    this.editor = null;
+    this.editors = new Map();
     this.recent.add(project.dir);
     return projectInfo(project);
   }

@@ -1,6 +1,11 @@
-import type { AgreementReport } from '../../shared/team.ts';
+import { DermFuseError } from '../../shared/errors.ts';
+import { ROLES, type AgreementReport, type Role, type TaskInfo } from '../../shared/team.ts';
+import { addAccount, listAccounts, METADATA_EDITS_SETTING, renewToken, revokeAccount } from '../team/accounts.ts';
 import { agreementReport } from '../team/agreementReport.ts';
-import { optionalString } from './args.ts';
+import { listTasks } from '../team/tasks.ts';
+import { repoOf } from '../db/open.ts';
+import { SettingsRepo } from '../db/repos/settingsRepo.ts';
+import { optionalString, positiveInt } from './args.ts';
 import { withProject, type Command } from './commands.ts';
 
 function describeAgreement(r: AgreementReport): string {
@@ -20,15 +25,98 @@ function describeAgreement(r: AgreementReport): string {
   return lines.join('\n');
 }
 
+/** The sign-in link of a token: the server's address (given, or as `dermfuse serve` prints it) with the token. */
+function signInLink(url: string | undefined, token: string): string {
+  return url ? `${url.replace(/\/?(\?.*)?$/, '')}/?token=${token}` : `<the address dermfuse serve prints>/?token=${token}`;
+}
+
+function describeTask(t: TaskInfo): string {
+  const who = t.annotators.map((a) => `${a.name} ${a.labelled}`).join(', ') || 'no labels yet';
+  return `  ${t.id}. ${t.name}${t.closedAt ? ' (closed)' : ''}: ${t.images} images x ${t.perImage} labels${t.blind ? ', blind' : ''}; ${t.complete} complete, ${t.labels}/${t.needed} labels (${who})`;
+}
+
+const USER_ACTIONS = ['add', 'list', 'revoke', 'token', 'metadata'] as const;
+
 export const TEAM_COMMANDS: Record<string, Command> = {
+  users: {
+    usage:
+      'dermfuse users add DIR NAME --role annotator|adjudicator|admin [--url URL] | users list DIR | users revoke DIR NAME | users token DIR NAME [--url URL] | users metadata DIR yes|no',
+    summary: 'accounts for a team on dermfuse serve: each gets a personal sign-in link (only its hash is stored)',
+    options: { role: { type: 'string' }, url: { type: 'string' } },
+    positionals: ['ACTION', 'DIR'],
+    async run(v, [action, dir, name]) {
+      if (!(USER_ACTIONS as readonly string[]).includes(action!))
+        throw new DermFuseError('INVALID_ARGUMENT', `users ${action}: the actions are ${USER_ACTIONS.join(', ')}.`);
+      const needName = () => {
+        if (!name) throw new DermFuseError('INVALID_ARGUMENT', `users ${action} DIR NAME: name the account.`);
+        return name;
+      };
+      return withProject(dir!, async (project) => {
+        const db = project.db;
+        const url = optionalString(v, 'url');
+        switch (action as (typeof USER_ACTIONS)[number]) {
+          case 'add': {
+            const role = optionalString(v, 'role');
+            if (!role || !(ROLES as readonly string[]).includes(role)) throw new DermFuseError('INVALID_ARGUMENT', `--role is one of ${ROLES.join(', ')}.`);
+            const token = addAccount(db, needName(), role as Role);
+            const link = signInLink(url, token);
+            return {
+              json: { name: needName().trim(), role, token, link },
+              text: `Added ${needName().trim()} (${role}). Personal sign-in link, shown once; send it privately:\n  ${link}`,
+            };
+          }
+          case 'token': {
+            const token = renewToken(db, needName());
+            const link = signInLink(url, token);
+            return { json: { name: needName(), token, link }, text: `New sign-in link for ${needName()} (the old one no longer works):\n  ${link}` };
+          }
+          case 'revoke':
+            revokeAccount(db, needName());
+            return { json: { revoked: needName() }, text: `Revoked ${needName()}: their link stops working at once; their labels stay.` };
+          case 'metadata': {
+            if (name !== 'yes' && name !== 'no') throw new DermFuseError('INVALID_ARGUMENT', 'users metadata DIR yes|no: may annotators edit metadata?');
+            repoOf(db, SettingsRepo).set(METADATA_EDITS_SETTING, name);
+            return { json: { annotatorsEditMetadata: name === 'yes' }, text: `Annotators ${name === 'yes' ? 'may' : 'may not'} edit metadata.` };
+          }
+          case 'list': {
+            const users = listAccounts(db);
+            const lines = users.map((u) => `  ${u.name} (${u.role})${u.revokedAt ? `, revoked ${u.revokedAt}` : ''}`);
+            return {
+              json: users,
+              text: users.length ? `Accounts:\n${lines.join('\n')}` : 'No accounts: the project is used by one person (dermfuse users add adds one).',
+            };
+          }
+          default: {
+            const never: never = action as never;
+            throw new DermFuseError('INVALID_ARGUMENT', `users ${String(never)}`);
+          }
+        }
+      });
+    },
+  },
+  tasks: {
+    usage: 'dermfuse tasks DIR [--json]',
+    summary: 'labelling tasks with their progress per annotator',
+    options: {},
+    positionals: ['DIR'],
+    async run(_v, [dir]) {
+      return withProject(dir!, async (project) => {
+        const tasks = listTasks(project);
+        return {
+          json: tasks,
+          text: tasks.length ? `Labelling tasks:\n${tasks.map(describeTask).join('\n')}` : 'No labelling tasks (an admin makes them in the browser).',
+        };
+      });
+    },
+  },
   agreement: {
-    usage: 'dermfuse agreement DIR [--label SET] [--json]',
+    usage: 'dermfuse agreement DIR [--label SET] [--task ID] [--json]',
     summary: "agreement between annotators: Cohen's kappa per pair, Fleiss' kappa, Krippendorff's alpha, vs consensus",
-    options: { label: { type: 'string' } },
+    options: { label: { type: 'string' }, task: { type: 'string' } },
     positionals: ['DIR'],
     async run(v, [dir]) {
       return withProject(dir!, async (project) => {
-        const r = agreementReport(project, optionalString(v, 'label'));
+        const r = agreementReport(project, optionalString(v, 'label'), positiveInt(optionalString(v, 'task'), 'task'));
         return { json: r, text: describeAgreement(r) };
       });
     },

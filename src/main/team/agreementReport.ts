@@ -3,6 +3,7 @@ import type { AgreementReport, Interval } from '../../shared/team.ts';
 import { repoOf } from '../db/open.ts';
 import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import { TeamRepo } from '../db/repos/teamRepo.ts';
+import { taskImages } from './tasks.ts';
 import { rngFrom } from '../ml/random.ts';
 import type { Project } from '../project.ts';
 import { argmax, cohenKappa, dawidSkene, fleissKappa, krippendorffAlpha, type Rating } from '../ml/agreement.ts';
@@ -28,13 +29,14 @@ const roundCi = (c: Interval): Interval => [round(c[0]), round(c[1])];
  * keeps everyone's): percent agreement, Cohen's kappa per pair, Fleiss' kappa and Krippendorff's alpha over all,
  * per-class agreement, and each annotator against the Dawid-Skene consensus; bootstrap 95% intervals over images.
  */
-export function agreementReport(project: Project, labelSet?: string): AgreementReport {
+export function agreementReport(project: Project, labelSet?: string, taskId?: number): AgreementReport {
   const labels = repoOf(project.db, LabelsRepo);
   const set = labelSet ? labels.setNamed(labelSet) : labels.primarySet();
   if (!set) throw new DermFuseError('NOT_FOUND', labelSet ? `--label ${labelSet}: no such label set.` : 'The project has no label set yet.');
+  const within = taskId === undefined ? null : taskImages(project, taskId);
   const rows = repoOf(project.db, TeamRepo)
     .latestLabels(set.id)
-    .filter((r) => r.label !== null);
+    .filter((r) => r.label !== null && (within === null || within.has(r.image_id)));
   const classes = [...new Set(rows.map((r) => r.label!))].sort();
   const names = [...new Set(rows.map((r) => (r.source === 'import' ? IMPORTED : r.author)))].sort();
   const raterOf = new Map(names.map((n, i) => [n, i]));

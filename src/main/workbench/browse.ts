@@ -140,3 +140,9 @@ export function imageDetail(project: Project, id: number): ImageDetail {
     samePatient: related('patient', row.patient_id),
   };
 }
+
+/** Every image a browser filter matches, in the grid's order (a labelling task is made from these). */
+export function matchingIds(project: Project, q: Omit<ListQuery, 'offset' | 'limit'>): number[] {
+  const ix = gridIndex(project);
+  return Array.from(orderedSlots(project, { ...q, offset: 0, limit: 1 }, ix), (slot) => ix.ids[slot]!);
+}

@@ -55,7 +55,14 @@ export function validateValue(f: FieldRow, value: FieldValue): FieldValue {
 export class Editor {
   private readonly undoStack: UndoBatch[] = [];
 
-  constructor(private readonly project: Project) {}
+  /**
+   * @param ownLabels undo puts back this person's own previous label (team projects: the image's current label may
+   *   be someone else's, which must not be written under this person's name); otherwise the image's previous label.
+   */
+  constructor(
+    private readonly project: Project,
+    private readonly ownLabels = false,
+  ) {}
 
   setLabel(imageId: number, className: string | null, unsure: boolean, author: string): void {
     this.setLabels([imageId], className, unsure, author);
@@ -76,7 +83,7 @@ export class Editor {
       () =>
         writeTransaction(db, () => {
           for (const imageId of imageIds) {
-            const before = labels.current(imageId, set.id);
+            const before = this.ownLabels ? labels.currentBy(imageId, set.id, author) : labels.current(imageId, set.id);
             // A single edit is always written (it may only toggle "unsure"); a batch skips images it would not change.
             if (imageIds.length > 1 && before && before.class_id === classId && (before.unsure === 1) === unsure) continue;
             labels.annotate(imageId, set.id, classId, author, 'user', unsure);

@@ -19,11 +19,18 @@ function primary(project: Project): LabelSetRow {
   return set;
 }
 
+/** A label set by name, or the primary one; a clear error when there is none. */
+export function chosenLabelSet(project: Project, name?: string): LabelSetRow {
+  if (!name) return primary(project);
+  const set = repoOf(project.db, LabelsRepo).setNamed(name);
+  if (!set) throw new DermFuseError('NOT_FOUND', `No label set "${name}" (the label sets are: ${repoOf(project.db, LabelsRepo).setNames().join(', ')}).`);
+  return set;
+}
+
 /** The primary label set with its classes (colour, hotkey, current count) and derived targets. */
 export function labelSetInfo(project: Project, name?: string): LabelSetInfo {
   const db = project.db;
-  const set = name ? repoOf(db, LabelsRepo).setNamed(name) : primary(project);
-  if (!set) throw new DermFuseError('NOT_FOUND', `No label set "${name}".`);
+  const set = chosenLabelSet(project, name);
   const counts = new LabelsRepo(db).classCounts(set.id);
   const sets = repoOf(db, LabelSetsRepo);
   const classes: LabelClass[] = sets.activeClasses(set.id).map((c) => ({ ...c, count: counts[c.name] ?? 0 }));

@@ -5,6 +5,7 @@ import * as m0003 from './0003-runs.ts';
 import * as m0004 from './0004-suggestions.ts';
 import * as m0005 from './0005-workbench.ts';
 import * as m0006 from './0006-quality.ts';
+import * as m0007 from './0007-team.ts';
 
 export interface Migration {
   version: number;
@@ -12,4 +13,4 @@ export interface Migration {
 }
 
 /** Every shipped migration, in order. Shipped migrations are never edited: add a new file instead. */
-export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006];
+export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007];

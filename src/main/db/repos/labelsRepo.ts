@@ -33,6 +33,7 @@ export class LabelsRepo {
   private readonly insertAnnotation: Statement<[number, number, number | null, number, string, string, string]>;
   private readonly counts: Statement<[number], { name: string; n: number }>;
   private readonly currentOf: Statement<[number, number], { class_id: number | null; unsure: number }>;
+  private readonly currentOfAuthor: Statement<[number, number, string], { class_id: number | null; unsure: number }>;
   private readonly lastAnnotation: Statement<[number], number>;
   private readonly labelledCount: Statement<[number], number>;
   private readonly sameBytesOtherLabel: Statement<[number], { sha256: string; pairs: string }>;
@@ -59,6 +60,9 @@ export class LabelsRepo {
       'SELECT (SELECT COALESCE(MAX(id), 0) FROM annotations) AS maxAnnotationId, (SELECT COALESCE(MAX(id), 0) FROM field_edits) AS maxFieldEditId',
     );
     this.currentOf = db.prepare('SELECT class_id, unsure FROM current_labels WHERE image_id = ? AND label_set_id = ?');
+    this.currentOfAuthor = db.prepare(
+      `SELECT class_id, unsure FROM annotations WHERE image_id = ? AND label_set_id = ? AND author = ? AND source = 'user' ORDER BY id DESC LIMIT 1`,
+    );
     this.lastAnnotation = db.prepare<[number], number>('SELECT MAX(id) FROM annotations WHERE image_id = ?').pluck();
     this.labelledCount = db
       .prepare<[number], number>(
@@ -117,6 +121,11 @@ export class LabelsRepo {
   /** An image's current label in a set (undefined: never labelled). */
   current(imageId: number, labelSetId: number): { class_id: number | null; unsure: number } | undefined {
     return this.currentOf.get(imageId, labelSetId);
+  }
+
+  /** This person's own latest label of an image (their undo puts it back). */
+  currentBy(imageId: number, labelSetId: number, author: string): { class_id: number | null; unsure: number } | undefined {
+    return this.currentOfAuthor.get(imageId, labelSetId, author);
   }
 
   /** The newest annotation of an image (a review points at the annotation it made or kept). */

@@ -11,7 +11,8 @@ import { GROUP_BY } from '../../../shared/jobs.ts';
 import { z } from 'zod';
 import { CONSENSUS_RULES, DUPLICATE_MERGES, TRAIN_DEFAULTS, type ConsensusRule } from '../../../shared/jobs.ts';
 import { TeamRepo } from '../../db/repos/teamRepo.ts';
-import { consensusLabels } from '../consensus.ts';
+import { adjudicatedLabels, consensusLabels } from '../consensus.ts';
+import { AdjudicationsRepo } from '../../db/repos/adjudicationsRepo.ts';
 import { QualityRepo } from '../../db/repos/qualityRepo.ts';
 import { mergeDuplicateGroups, type DuplicateMerges } from '../duplicateGroups.ts';
 
@@ -124,7 +125,8 @@ export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
     let rows = labelsRepo.labelledImages(set.id, cfg.group, 'external_id');
     let differing = 0;
     if (rule !== 'latest') {
-      const agreed = consensusLabels(rule, repoOf(db, TeamRepo).latestLabels(set.id), new Map(rows.map((r) => [r.id, r.label])));
+      const decided = rule === 'adjudicated' ? adjudicatedLabels(repoOf(db, AdjudicationsRepo).latestDecisions(set.id)) : undefined;
+      const agreed = consensusLabels(rule, repoOf(db, TeamRepo).latestLabels(set.id), new Map(rows.map((r) => [r.id, r.label])), decided);
       rows = rows.map((r) => {
         const label = agreed.get(r.id) ?? r.label;
         if (label !== r.label) differing++;

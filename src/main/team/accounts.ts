@@ -1,0 +1,78 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { DermFuseError } from '../../shared/errors.ts';
+import { roleAtLeast, type AccountInfo, type Role } from '../../shared/team.ts';
+import { AccountsRepo } from '../db/repos/accountsRepo.ts';
+import { repoOf, type Db } from '../db/open.ts';
+import { SettingsRepo } from '../db/repos/settingsRepo.ts';
+
+/** Who a request acts as. The desktop, the CLI and the server's own link act as the project's owner (an admin). */
+export interface Caller {
+  name: string;
+  role: Role;
+  /** A personal account signed in with its own token (not the owner). */
+  account: boolean;
+}
+
+/** 24 random bytes: a personal token is as strong as the server's own. */
+const TOKEN_BYTES = 24;
+/** Account names appear in every annotation and in the agreement tables. */
+const NAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,59}$/u;
+/** A project setting: "no" stops annotators from editing metadata (adjudicators and admins still may). */
+export const METADATA_EDITS_SETTING = 'team.annotatorMetadataEdits';
+
+export function tokenHash(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Creates an account and returns its personal token (shown once: only its hash is stored). */
+export function addAccount(db: Db, name: string, role: Role): string {
+  const clean = name.trim();
+  if (!NAME_PATTERN.test(clean))
+    throw new DermFuseError(
+      'INVALID_ARGUMENT',
+      `Account name "${name}": use 1-60 letters, digits, spaces, dots, dashes or underscores, starting with a letter or digit.`,
+    );
+  const repo = repoOf(db, AccountsRepo);
+  if (repo.named(clean))
+    throw new DermFuseError(
+      'INVALID_ARGUMENT',
+      `An account named "${clean}" exists already (names are not case-sensitive). Use users token to give it a new link.`,
+    );
+  const token = randomBytes(TOKEN_BYTES).toString('hex');
+  repo.add(clean, role, tokenHash(token), new Date().toISOString());
+  return token;
+}
+
+/** A fresh token for an existing account (the old link stops working); reactivates a revoked account. */
+export function renewToken(db: Db, name: string): string {
+  const token = randomBytes(TOKEN_BYTES).toString('hex');
+  if (!repoOf(db, AccountsRepo).replaceToken(name, tokenHash(token))) throw new DermFuseError('NOT_FOUND', `No account named "${name}".`);
+  return token;
+}
+
+export function revokeAccount(db: Db, name: string): void {
+  if (!repoOf(db, AccountsRepo).revoke(name, new Date().toISOString()))
+    throw new DermFuseError('NOT_FOUND', `No active account named "${name}" (users list shows them).`);
+}
+
+export function listAccounts(db: Db): AccountInfo[] {
+  return repoOf(db, AccountsRepo)
+    .list()
+    .map((a) => ({ name: a.name, role: a.role, createdAt: a.created_at, revokedAt: a.revoked_at }));
+}
+
+/** The active account a personal token belongs to; looked up per request, so a revocation holds at once. */
+export function accountCaller(db: Db, token: string): Caller | null {
+  const row = repoOf(db, AccountsRepo).byTokenHash(tokenHash(token));
+  return row ? { name: row.name, role: row.role, account: true } : null;
+}
+
+/** True when this project has accounts that can sign in. */
+export function hasAccounts(db: Db): boolean {
+  return repoOf(db, AccountsRepo).active() > 0;
+}
+
+/** May this caller edit metadata? Annotators only when the project allows it (it does by default). */
+export function mayEditMetadata(db: Db, caller: Caller): boolean {
+  return roleAtLeast(caller.role, 'adjudicator') || repoOf(db, SettingsRepo).get(METADATA_EDITS_SETTING) !== 'no';
+}

@@ -1,0 +1,81 @@
+import { DermFuseError } from '../../shared/errors.ts';
+import type { Disagreement } from '../../shared/team.ts';
+import { repoOf, writeTransaction } from '../db/open.ts';
+import { AdjudicationsRepo, type AdjudicationRow } from '../db/repos/adjudicationsRepo.ts';
+import { LabelsRepo } from '../db/repos/labelsRepo.ts';
+import { taskImages } from './tasks.ts';
+import { TeamRepo, type LatestLabelRow } from '../db/repos/teamRepo.ts';
+import type { Project } from '../project.ts';
+import type { Editor } from '../workbench/edits.ts';
+import { chosenLabelSet } from '../workbench/labelSets.ts';
+
+/** Each image's people's labels (their latest, not empty, not imports): what annotators can disagree on. */
+function peopleLabels(project: Project, labelSetId: number): Map<number, LatestLabelRow[]> {
+  const out = new Map<number, LatestLabelRow[]>();
+  for (const r of repoOf(project.db, TeamRepo).latestLabels(labelSetId)) {
+    if (r.source !== 'user' || r.label === null) continue;
+    let list = out.get(r.image_id);
+    if (!list) out.set(r.image_id, (list = []));
+    list.push(r);
+  }
+  return out;
+}
+
+function modelView(project: Project, imageId: number): Disagreement['model'] {
+  const p = repoOf(project.db, AdjudicationsRepo).newestPrediction(imageId);
+  if (!p) return null;
+  const classes = (JSON.parse(p.result) as { classes: string[] }).classes;
+  const probs = JSON.parse(p.fused) as number[];
+  return {
+    runId: p.run_id,
+    mode: 'fused',
+    probabilities: classes.map((className, k) => ({ className, probability: probs[k] ?? 0 })).sort((a, b) => b.probability - a.probability),
+  };
+}
+
+function toDisagreement(project: Project, imageId: number, labels: LatestLabelRow[], decision: AdjudicationRow | undefined): Disagreement {
+  return {
+    imageId,
+    externalId: labels[0]!.external_id,
+    labels: labels.map((l) => ({ author: l.author, label: l.label, at: l.created_at })),
+    model: modelView(project, imageId),
+    decision: decision ? { label: decision.label ?? '', reason: decision.reason, author: decision.author, at: decision.created_at } : null,
+  };
+}
+
+/**
+ * Images of the primary label set whose annotators' latest labels differ (within a task when given). Open ones have
+ * no decision newer than their labels; `decided` lists the resolved ones instead.
+ */
+export function disagreements(project: Project, opts: { taskId?: number; decided?: boolean }): Disagreement[] {
+  const set = chosenLabelSet(project);
+  const within = opts.taskId === undefined ? null : taskImages(project, opts.taskId);
+  const decisions = repoOf(project.db, AdjudicationsRepo).latestDecisions(set.id);
+  const out: Disagreement[] = [];
+  for (const [imageId, labels] of peopleLabels(project, set.id)) {
+    if (within && !within.has(imageId)) continue;
+    if (new Set(labels.map((l) => l.label)).size < 2) continue;
+    const decision = decisions.get(imageId);
+    const decided = decision !== undefined && decision.annotation_id > Math.max(...labels.map((l) => l.id));
+    if (decided === (opts.decided ?? false)) out.push(toDisagreement(project, imageId, labels, decided ? decision : undefined));
+  }
+  return out;
+}
+
+/**
+ * An adjudicator's decision: written as the image's label (an annotation by the adjudicator, so the current label
+ * and the staleness of runs follow it) and as an adjudication with the reason, in one transaction.
+ */
+export function adjudicate(project: Project, editor: Editor, req: { imageId: number; className: string; reason: string }, author: string): Disagreement {
+  const set = chosenLabelSet(project);
+  if (repoOf(project.db, LabelsRepo).classId(set.id, req.className) === undefined)
+    throw new DermFuseError('NOT_FOUND', `No class "${req.className}" in label set "${set.name}".`);
+  const labels = peopleLabels(project, set.id).get(req.imageId) ?? [];
+  if (labels.length === 0) throw new DermFuseError('NOT_FOUND', `Image ${req.imageId} has no annotators' labels to adjudicate.`);
+  writeTransaction(project.db, () => {
+    editor.setLabel(req.imageId, req.className, false, author);
+    const annotationId = repoOf(project.db, LabelsRepo).lastAnnotationId(req.imageId);
+    repoOf(project.db, AdjudicationsRepo).add(req.imageId, set.id, annotationId, req.reason, author);
+  })();
+  return toDisagreement(project, req.imageId, labels, repoOf(project.db, AdjudicationsRepo).latestDecisions(set.id).get(req.imageId));
+}

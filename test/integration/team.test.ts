@@ -1,0 +1,244 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer } from '../../src/main/api/http.ts';
+import { RENDERER } from '../e2e/serveProject.ts';
+import { apiCall, rawRequest } from '../fixtures/rawHttp.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API, type CallName, type Envelope } from '../../src/shared/api.ts';
+import { MIN_ROLE } from '../../src/shared/roles.ts';
+import { ROLES, roleAtLeast, type Disagreement, type Me, type TaskInfo, type TaskNext } from '../../src/shared/team.ts';
+import type { ImageDetail } from '../../src/shared/types.ts';
+import { RecentProjects } from '../../src/main/api/recent.ts';
+import { Service } from '../../src/main/api/service.ts';
+import { addAccount, type Caller } from '../../src/main/team/accounts.ts';
+import { Project } from '../../src/main/project.ts';
+import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
+import { importedProject } from '../fixtures/project.ts';
+
+const tmp = tempDir();
+let service: Service;
+let projectDir: string;
+let ids: number[];
+
+const as = (name: string, role: Caller['role']): Caller => ({ name, role, account: true });
+const ana = as('ana', 'annotator');
+const ben = as('ben', 'annotator');
+const cy = as('cy', 'adjudicator');
+const root = as('root', 'admin');
+
+async function call<T>(caller: Caller | undefined, name: CallName, req: unknown): Promise<T> {
+  const env = (await service.dispatch(name, req, caller)) as Envelope<T>;
+  if (!env.ok) throw Object.assign(new Error(env.error.message), { code: env.error.code });
+  return env.value;
+}
+async function refused(caller: Caller | undefined, name: CallName, req: unknown): Promise<string> {
+  const env = await service.dispatch(name, req, caller);
+  if (env.ok) throw new Error(`${name} was allowed for ${caller?.name ?? 'the owner'}`);
+  expect(env.error.code).toBe('FORBIDDEN');
+  return env.error.message;
+}
+
+beforeAll(async () => {
+  const fakes = await makeImages(path.join(tmp.dir, 'images'), 12, 2, 24);
+  fs.writeFileSync(path.join(tmp.dir, 'm.csv'), hamCsv(fakes));
+  projectDir = path.join(tmp.dir, 'project');
+  await importedProject(projectDir, path.join(tmp.dir, 'images'), path.join(tmp.dir, 'm.csv'));
+  service = new Service({}, new RecentProjects(path.join(tmp.dir, 'recent.json')), { pinned: true, dataRoots: [tmp.dir] });
+  service.openProject(projectDir);
+  ids = (await call<{ items: { id: number }[] }>(undefined, 'images.list', { offset: 0, limit: 100 })).items.map((i) => i.id);
+}, 60_000);
+afterAll(async () => {
+  await service?.close();
+  tmp.cleanup();
+});
+
+describe('roles: every call is checked against the caller', () => {
+  it('refuses each call to every role below its minimum, and does not refuse it for the role itself', async () => {
+    for (const name of Object.keys(API) as CallName[]) {
+      for (const role of ROLES) {
+        const env = await service.dispatch(name, { __probe: true }, as(`probe-${role}`, role));
+        const byRole = !env.ok && env.error.code === 'FORBIDDEN' && env.error.message.includes('role');
+        expect(byRole, `${name} as ${role}`).toBe(!roleAtLeast(role, MIN_ROLE[name]));
+      }
+    }
+  });
+
+  it('an annotator labels; only adjudicators see per-image model output; only admins change the project', async () => {
+    await call(ana, 'labels.set', { imageId: ids[0], className: 'mel' });
+    expect(await refused(ana, 'runs.cases', { runId: 1, mode: 'fused', filter: 'all', limit: 10 })).toMatch(
+      /needs the adjudicator role; ana is signed in as an annotator/,
+    );
+    expect(await refused(cy, 'labelSets.save', { classes: [{ name: 'x', color: null, hotkey: null }], targets: [] })).toMatch(/admin role/);
+    expect(await refused(ana, 'team.addUser', { name: 'eve', role: 'admin' })).toMatch(/admin role/);
+    expect(await refused(cy, 'jobs.start', { kind: 'quality' })).toMatch(/admin role/);
+  });
+
+  it('edits carry the account, not a typed name; an annotator cannot rename themselves', async () => {
+    const d = await call<ImageDetail>(ben, 'labels.set', { imageId: ids[1], className: 'nev' });
+    expect(d.history[0]).toMatchObject({ author: 'ben', label: 'nev', source: 'user' });
+    await refused(ben, 'settings.setAnnotator', { name: 'ana' });
+    expect((await call<Me>(ben, 'team.me', {})).name).toBe('ben');
+  });
+
+  it('metadata edits by annotators follow the project setting; adjudicators may always', async () => {
+    await call(ana, 'fields.set', { imageId: ids[2], field: 'age', value: 41 });
+    const p = Project.open(projectDir);
+    p.db.prepare(`INSERT INTO settings (key, value) VALUES ('team.annotatorMetadataEdits', 'no') ON CONFLICT (key) DO UPDATE SET value = 'no'`).run();
+    p.close();
+    expect(await refused(ana, 'fields.set', { imageId: ids[2], field: 'age', value: 42 })).toMatch(/annotators do not edit metadata/);
+    expect(await refused(ana, 'fields.setMany', { imageIds: [ids[2]], field: 'age', value: 42 })).toMatch(/annotators do not edit metadata/);
+    expect((await call<Me>(ana, 'team.me', {})).metadataEdits).toBe(false);
+    expect((await call<ImageDetail>(cy, 'fields.set', { imageId: ids[2], field: 'age', value: 43 })).metadata.age).toBe(43);
+  });
+
+  it("one person's undo reverts their own edit only, and puts back their own previous label", async () => {
+    await call(ana, 'labels.set', { imageId: ids[3], className: 'mel' });
+    await call(ben, 'labels.set', { imageId: ids[3], className: 'nev' });
+    const undone = await call<{ image: ImageDetail }>(ana, 'edits.undo', {});
+    expect(undone.image.id).toBe(ids[3]);
+    // ana had no label of her own before: her undo clears her label; ben's stays, and nothing is written as ana's "nev".
+    const history = (await call<ImageDetail>(root, 'images.get', { id: ids[3] })).history;
+    expect(history.filter((h) => h.author === 'ana').map((h) => h.label)).toEqual([null, 'mel']);
+    expect(history.filter((h) => h.author === 'ben').map((h) => h.label)).toEqual(['nev']);
+  });
+});
+
+describe('labelling tasks', () => {
+  let task: TaskInfo;
+  it('an admin makes a task from a filter; each annotator gets a queue, fewest labels first, spread between people', async () => {
+    task = await call<TaskInfo>(root, 'team.createTask', { name: 'Round 1', filter: { search: '' }, perImage: 2, blind: true });
+    expect(task).toMatchObject({ images: 12, perImage: 2, blind: true, createdBy: 'root', needed: 24 });
+    await expect(call(root, 'team.createTask', { name: 'round 1', filter: {}, perImage: 2, blind: false })).rejects.toThrow(/exists already/);
+    await expect(call(root, 'team.createTask', { name: 'none', filter: { search: 'no-such-image' }, perImage: 2, blind: false })).rejects.toThrow(
+      /matches no image/,
+    );
+    const a = await call<TaskNext>(ana, 'team.next', { taskId: task.id });
+    const b = await call<TaskNext>(ben, 'team.next', { taskId: task.id });
+    // Images nobody labelled come first; the two annotators start on different images.
+    for (const n of [a, b]) expect([ids[0], ids[1], ids[3]]).not.toContain(n.imageId);
+    expect(a.imageId).not.toBe(b.imageId);
+    const skipped = await call<TaskNext>(ana, 'team.next', { taskId: task.id, skip: [a.imageId] });
+    expect(skipped.imageId).not.toBe(a.imageId);
+  });
+
+  it("blind: an annotator sees no one else's label or suggestion until they labelled the image, and cannot browse labels", async () => {
+    expect((await call<Me>(ana, 'team.me', {})).blind).toBe(true);
+    expect((await call<Me>(cy, 'team.me', {})).blind).toBe(false);
+    // ids[1] carries ben's "nev" (and its imported label): hidden from ana.
+    const hidden = await call<ImageDetail>(ana, 'images.get', { id: ids[1] });
+    expect(hidden.label).toBeNull();
+    expect(hidden.history).toEqual([]);
+    expect(await refused(ana, 'images.list', { offset: 0, limit: 10 })).toMatch(/blind labelling task is open/);
+    await refused(ana, 'images.facets', {});
+    await refused(ana, 'labels.setMany', { imageIds: [ids[1]], className: 'mel' });
+    // Once ana labelled it, she sees everything.
+    const after = await call<ImageDetail>(ana, 'labels.set', { imageId: ids[1], className: 'mel' });
+    expect(after.history.map((h) => h.author)).toContain('ben');
+    // The adjudicator is never blind.
+    expect((await call<ImageDetail>(cy, 'images.get', { id: ids[1] })).history.map((h) => h.author)).toContain('ben');
+  });
+
+  it('queues run dry when every image has its labels; progress per annotator and task', async () => {
+    for (const who of [ana, ben]) {
+      for (;;) {
+        const n = await call<TaskNext>(who, 'team.next', { taskId: task.id });
+        if (n.imageId === null) break;
+        await call(who, 'labels.set', { imageId: n.imageId, className: n.imageId % 3 === 0 && who === ben ? 'nev' : 'mel' });
+      }
+    }
+    const [t] = await call<TaskInfo[]>(ana, 'team.tasks', {});
+    expect(t).toMatchObject({ images: 12, complete: 12, labels: 24 });
+    expect(Object.fromEntries(t!.annotators.map((a) => [a.name, a.labelled]))).toEqual({ ana: 12, ben: 12 });
+    expect((await call<TaskNext>(cy, 'team.next', { taskId: task.id })).imageId).toBeNull();
+  });
+
+  it('the adjudicator resolves a disagreement with a reason; the decision becomes the label, others reopen it', async () => {
+    const open = await call<Disagreement[]>(cy, 'team.disagreements', { taskId: task.id });
+    expect(open.length).toBeGreaterThan(0);
+    const d = open[0]!;
+    expect(new Set(d.labels.map((l) => l.label)).size).toBe(2);
+    await expect(call(cy, 'team.adjudicate', { imageId: d.imageId, className: 'mel', reason: '' })).rejects.toThrow(/reason/);
+    const decided = await call<Disagreement>(cy, 'team.adjudicate', { imageId: d.imageId, className: 'nev', reason: 'irregular network on dermoscopy' });
+    expect(decided.decision).toMatchObject({ label: 'nev', author: 'cy', reason: 'irregular network on dermoscopy' });
+    expect((await call<ImageDetail>(root, 'images.get', { id: d.imageId })).label).toBe('nev');
+    expect((await call<Disagreement[]>(cy, 'team.disagreements', { taskId: task.id })).map((x) => x.imageId)).not.toContain(d.imageId);
+    expect((await call<Disagreement[]>(cy, 'team.disagreements', { taskId: task.id, decided: true })).map((x) => x.imageId)).toContain(d.imageId);
+    // The decision is not a third annotator's label: agreement still counts two annotators on that image.
+    const report = await call<{ annotators: { name: string }[] }>(cy, 'team.agreement', { taskId: task.id });
+    expect(report.annotators.map((a) => a.name)).not.toContain('cy');
+    // A later label by an annotator reopens it.
+    await call(ana, 'labels.set', { imageId: d.imageId, className: 'mel' });
+    expect((await call<Disagreement[]>(cy, 'team.disagreements', { taskId: task.id })).map((x) => x.imageId)).toContain(d.imageId);
+  });
+
+  it('closing the task ends blindness and empties the queues', async () => {
+    await call(root, 'team.closeTask', { id: task.id });
+    expect((await call<Me>(ana, 'team.me', {})).blind).toBe(false);
+    expect((await call<{ items: unknown[] }>(ana, 'images.list', { offset: 0, limit: 10 })).items.length).toBe(10);
+  });
+});
+
+describe('accounts', () => {
+  it('a personal token signs in as its account until revoked; names are unique regardless of case', async () => {
+    const p = Project.open(projectDir);
+    const token = addAccount(p.db, 'Dora', 'annotator');
+    expect(() => addAccount(p.db, 'dora', 'admin')).toThrow(/exists already/);
+    expect(() => addAccount(p.db, '<script>', 'admin')).toThrow(/Account name/);
+    expect(p.db.prepare('SELECT token_hash FROM accounts WHERE name = ?').pluck().get('Dora')).not.toContain(token);
+    p.close();
+    expect(service.accountFor(token)).toEqual({ name: 'Dora', role: 'annotator', account: true });
+    expect(service.accountFor(`${token.slice(0, -1)}0`)).toBeNull();
+    await call(root, 'team.revokeUser', { name: 'Dora' });
+    expect(service.accountFor(token)).toBeNull();
+  });
+});
+
+describe('serve with accounts', () => {
+  it('a personal link signs in over HTTP as its account; a revoked one is refused; the server link then works only on this machine', async () => {
+    const p = Project.open(projectDir);
+    const token = addAccount(p.db, 'Eli', 'annotator');
+    p.close();
+    const lan = Object.values(os.networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    const server = await startServer({ service, rendererDir: RENDERER, port: 0, host: lan ? '0.0.0.0' : '127.0.0.1' });
+    try {
+      const me = await apiCall(server.port, token, 'team.me', {});
+      expect(JSON.parse(me.body)).toMatchObject({ ok: true, value: { name: 'Eli', role: 'annotator', account: true } });
+      const labelled = JSON.parse((await apiCall(server.port, token, 'labels.set', { imageId: ids[5], className: 'nev' })).body) as Envelope<ImageDetail>;
+      expect(labelled.ok && labelled.value.history[0]!.author).toBe('Eli');
+      expect(JSON.parse((await apiCall(server.port, token, 'team.users', {})).body)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+      // Opening the personal link sets the image cookie with that token.
+      const page = await rawRequest(server.port, { path: `/?token=${token}`, headers: { host: `127.0.0.1:${server.port}` } });
+      expect(String(page.headers['set-cookie'])).toContain(`dermfuse_token=${token}`);
+      const thumb = await rawRequest(server.port, {
+        path: `/media/thumb/${ids[5]}`,
+        headers: { host: `127.0.0.1:${server.port}`, cookie: `dermfuse_token=${token}` },
+      });
+      expect(thumb.status).toBe(200);
+      // The server's own link from this machine still acts as the owner.
+      expect(JSON.parse((await apiCall(server.port, server.token, 'team.me', {})).body)).toMatchObject({ value: { role: 'admin', account: false } });
+      if (lan) {
+        const remote = (t: string) =>
+          rawRequest(server.port, {
+            host: lan,
+            method: 'POST',
+            path: '/api/team.me',
+            headers: { host: `${lan}:${server.port}`, authorization: `Bearer ${t}`, 'content-type': 'application/json' },
+            body: '{}',
+          });
+        expect((await remote(server.token)).status).toBe(403);
+        expect((await remote(token)).status).toBe(200);
+      }
+      await call(root, 'team.revokeUser', { name: 'eli' });
+      expect((await apiCall(server.port, token, 'team.me', {})).status).toBe(401);
+      expect(
+        (await rawRequest(server.port, { path: `/media/thumb/${ids[5]}`, headers: { host: `127.0.0.1:${server.port}`, cookie: `dermfuse_token=${token}` } }))
+          .status,
+      ).toBe(401);
+    } finally {
+      await server.close();
+    }
+  });
+});
