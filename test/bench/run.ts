@@ -9,6 +9,7 @@ import { extractBench, extractMemoryBench } from './extractBench.ts';
 import { fusionBench, padTables, twoBackbones } from './fusionBench.ts';
 import { gridBench } from './gridBench.ts';
 import { importBench } from './importBench.ts';
+import { teamBench } from './teamBench.ts';
 
 const SHARED = path.resolve(import.meta.dirname, '../../../shared');
 const PAD = path.join(SHARED, 'data/pad-ufes-20');
@@ -25,6 +26,7 @@ const SECTIONS: Record<string, () => Promise<object>> = {
   'two-backbones': () => twoBackbones(SHARED),
   duplicates: () => duplicatesBench(SHARED),
   active: () => activeBench(SHARED),
+  team: () => teamBench(SHARED),
 };
 
 async function main(): Promise<void> {

@@ -1,4 +1,4 @@
-import { AppShell, Button, Group, Text } from '@mantine/core';
+import { AppShell, Badge, Button, Group, Text } from '@mantine/core';
 import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import type { ProjectInfo } from '../../shared/types.ts';
 import { AnnotatorName } from './AnnotatorName.tsx';
@@ -13,20 +13,31 @@ import { QualityScreen } from './quality/QualityScreen.tsx';
 import { AgreementScreen } from './team/AgreementScreen.tsx';
 import { useShowError } from './errors.tsx';
 import { ApiError } from '../../shared/api.ts';
+import { roleAtLeast, type Me, type Role } from '../../shared/team.ts';
+import { TasksScreen } from './team/TasksScreen.tsx';
+import { AdjudicationScreen } from './team/AdjudicationScreen.tsx';
 
 /** The results screens carry the charting library: loaded when first opened, not on the way to the first thumbnails. */
 const ResultsScreen = lazy(() => import('./results/ResultsScreen.tsx').then((m) => ({ default: m.ResultsScreen })));
 
+/** Screens, the least role that may open each, and whether a blind annotator may (the browser shows others' labels). */
 const VIEWS = [
-  ['browse', 'Browse'],
-  ['import', 'Import'],
-  ['labels', 'Label set'],
-  ['quality', 'Data quality'],
-  ['agreement', 'Agreement'],
-  ['results', 'Models & results'],
-  ['overview', 'Overview'],
-] as const;
+  ['browse', 'Browse', 'annotator', false],
+  ['tasks', 'Tasks', 'annotator', true],
+  ['adjudicate', 'Adjudicate', 'adjudicator', true],
+  ['import', 'Import', 'admin', true],
+  ['labels', 'Label set', 'admin', true],
+  ['quality', 'Data quality', 'adjudicator', true],
+  ['agreement', 'Agreement', 'adjudicator', true],
+  ['results', 'Models & results', 'adjudicator', true],
+  ['overview', 'Overview', 'annotator', true],
+] as const satisfies readonly (readonly [string, string, Role, boolean])[];
 type View = (typeof VIEWS)[number][0];
+
+/** The screens this person may open. */
+function viewsFor(me: Me | null) {
+  return VIEWS.filter(([, , role, whenBlind]) => me === null || (roleAtLeast(me.role, role) && (whenBlind || !me.blind)));
+}
 
 export function App() {
   const [project, setProject] = useState<ProjectInfo | null>(null);
@@ -36,12 +47,23 @@ export function App() {
   /** Images sent to the browser from the results screens (a confusion cell, a lasso on the map). */
   const [chosen, setChosen] = useState<{ ids: number[]; title: string } | null>(null);
   // In serve mode the project is already open: pick it up instead of asking for a folder.
-  const opened = useCallback((p: ProjectInfo) => {
-    setProject(p);
-    // An empty project has nothing to browse yet: start at the import.
-    setView(p.images === 0 ? 'import' : 'browse');
-  }, []);
+  const [me, setMe] = useState<Me | null>(null);
   const showError = useShowError();
+  const opened = useCallback(
+    (p: ProjectInfo) => {
+      // Who is signed in decides the screens: a blind annotator starts at their tasks.
+      api['team.me']({}).then(
+        (who) => {
+          setMe(who);
+          setProject(p);
+          // An empty project has nothing to browse yet: start at the import.
+          setView(who.blind ? 'tasks' : p.images === 0 && who.role === 'admin' ? 'import' : 'browse');
+        },
+        (err: unknown) => showError('Signing in', err),
+      );
+    },
+    [showError],
+  );
   useEffect(() => {
     // No project open yet is the normal first start: the start screen asks for one. Anything else is shown.
     api['project.info']({}).then(opened, (err: unknown) => {
@@ -57,6 +79,10 @@ export function App() {
     switch (view) {
       case 'browse':
         return <BrowseScreen key={`${generation}-${chosen?.title ?? ''}`} initial={chosen} />;
+      case 'tasks':
+        return <TasksScreen me={me!} />;
+      case 'adjudicate':
+        return <AdjudicationScreen />;
       case 'import':
         return <ImportScreen onImported={changed} />;
       case 'labels':
@@ -94,7 +120,7 @@ export function App() {
               <Text fw={700} mr="sm">
                 DermFuse
               </Text>
-              {VIEWS.map(([v, title]) => (
+              {viewsFor(me).map(([v, title]) => (
                 <Button
                   key={v}
                   size="xs"
@@ -113,7 +139,14 @@ export function App() {
               <Text size="xs" c="dimmed">
                 {project.dir}
               </Text>
-              <AnnotatorName />
+              {me?.account ? (
+                <Badge variant="light" size="lg" data-testid="signed-in">
+                  {me.name} · {me.role}
+                  {me.blind ? ' · blind' : ''}
+                </Badge>
+              ) : (
+                <AnnotatorName />
+              )}
             </Group>
           </Group>
         </AppShell.Header>

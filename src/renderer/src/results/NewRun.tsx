@@ -182,6 +182,7 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
             label="Label of an image several annotators labelled"
             data={[
               { value: 'latest', label: 'The latest label' },
+              { value: 'adjudicated', label: "The adjudicator's decision, else the majority" },
               { value: 'majority', label: 'Majority of the annotators' },
               { value: 'dawid-skene', label: 'Dawid-Skene consensus' },
             ]}

@@ -160,7 +160,11 @@ function Summary({ r }: { r: RunReportView }) {
       </Text>
       {r.consensus && r.consensus.rule !== 'latest' && (
         <Text size="xs" c="dimmed" data-testid="run-consensus">
-          Labels: the {r.consensus.rule} consensus of the annotators ({r.consensus.differing} images differ from their latest label).
+          Labels:{' '}
+          {r.consensus.rule === 'adjudicated'
+            ? "the adjudicators' decisions, else the majority of the annotators"
+            : `the ${r.consensus.rule} consensus of the annotators`}{' '}
+          ({r.consensus.differing} images differ from their latest label).
         </Text>
       )}
       {r.duplicates && r.duplicates.pairs > 0 && (

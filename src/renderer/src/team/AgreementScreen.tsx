@@ -1,4 +1,5 @@
-import { Alert, Group, Progress, Stack, Table, Text, Title } from '@mantine/core';
+import { Alert, Group, Progress, Select, Stack, Table, Text, Title } from '@mantine/core';
+import { useState } from 'react';
 import type { AgreementReport } from '../../../shared/team.ts';
 import { api } from '../api.ts';
 import { CallError, useCall } from '../errors.tsx';
@@ -18,13 +19,28 @@ function kappaColour(k: number): string {
  * the consensus.
  */
 export function AgreementScreen() {
-  const call = useCall(() => api['team.agreement']({}), []);
+  const [taskId, setTaskId] = useState<number | null>(null);
+  const tasks = useCall(() => api['team.tasks']({}), []);
+  const call = useCall(() => api['team.agreement'](taskId === null ? {} : { taskId }), [taskId]);
   if (call.error) return <CallError call={call} what="Measuring agreement" />;
   const r = call.data;
   if (!r) return <Text p="md">Measuring agreement…</Text>;
   return (
     <Stack p="md" gap="sm" data-testid="agreement">
-      <Title order={4}>Agreement on {r.labelSet}</Title>
+      <Group justify="space-between">
+        <Title order={4}>Agreement on {r.labelSet}</Title>
+        {(tasks.data?.length ?? 0) > 0 && (
+          <Select
+            size="xs"
+            w={260}
+            data={[{ value: '', label: 'Every image' }, ...(tasks.data ?? []).map((t) => ({ value: String(t.id), label: `Task: ${t.name}` }))]}
+            value={taskId === null ? '' : String(taskId)}
+            onChange={(v) => setTaskId(v ? Number(v) : null)}
+            allowDeselect={false}
+            data-testid="agreement-task"
+          />
+        )}
+      </Group>
       <Text size="sm" data-testid="agreement-summary">
         {r.images === 0
           ? `No image has labels from two annotators yet (${r.annotators.map((a) => `${a.name}: ${a.images}`).join(', ') || 'no labels'}).`
