@@ -16,7 +16,15 @@ export interface AgreementReport {
   /** Specific agreement per class: of the times one of two annotators said the class, how often the other did too. */
   perClass: { className: string; agreement: number | null }[];
   /** Each annotator against the Dawid-Skene consensus of the others' and their own labels. */
-  vsConsensus: { name: string; images: number; accuracy: number; estimatedAccuracy: number; sensitivity: (number | null)[] }[];
+  vsConsensus: {
+    name: string;
+    images: number;
+    accuracy: number;
+    estimatedAccuracy: number;
+    sensitivity: (number | null)[];
+    /** confusion[t][l]: images whose consensus class is t that this annotator labelled l. */
+    confusion: number[][];
+  }[];
   /** Bootstrap resamples of images behind the intervals. */
   resamples: number;
 }

@@ -7,6 +7,10 @@ import { withPadProject } from './padProject.ts';
 
 const ANNOTATORS = 20;
 const LOAD_MS = 60_000;
+/** One label a second per annotator: several times a dermatologist's pace (they look at each photo for seconds). */
+const PACE_MS = 1_000;
+/** The saturation run: no pause between labels, to find the most the server takes. */
+const SATURATION_MS = 20_000;
 const BASELINE_MS = 5_000;
 const PER_IMAGE = 5;
 
@@ -34,7 +38,11 @@ export async function teamBench(shared: string): Promise<object> {
     try {
       const baseline = await readGrid(server.port, server.token, Date.now() + BASELINE_MS);
       const until = Date.now() + LOAD_MS;
-      const [load, underLoad] = await Promise.all([annotate(server.port, people, task.id, classes, { until }), readGrid(server.port, server.token, until)]);
+      const [load, underLoad] = await Promise.all([
+        annotate(server.port, people, task.id, classes, { until, paceMs: PACE_MS }),
+        readGrid(server.port, server.token, until),
+      ]);
+      const saturated = await annotate(server.port, people, task.id, classes, { until: Date.now() + SATURATION_MS });
       await server.stop();
       const p = Project.open(project.dir);
       const rows = p.db.prepare(`SELECT author, image_id FROM annotations WHERE source = 'user'`).all() as { author: string; image_id: number }[];
@@ -49,7 +57,14 @@ export async function teamBench(shared: string): Promise<object> {
         failedRequests: load.failed,
         lost: load.acked.filter((a) => !stored.has(`${a.author}|${a.imageId}`)).length,
         duplicated: rows.length - stored.size,
+        paceMsPerAnnotator: PACE_MS,
         labelLatencyMs: { p50: ms(quantile(load.latencies, 0.5)), p95: ms(quantile(load.latencies, 0.95)), p99: ms(quantile(load.latencies, 0.99)) },
+        saturation: {
+          seconds: SATURATION_MS / 1000,
+          labelsPerSecond: ms(saturated.acked.length / (SATURATION_MS / 1000)),
+          labelLatencyMs: { p50: ms(quantile(saturated.latencies, 0.5)), p95: ms(quantile(saturated.latencies, 0.95)) },
+          lost: saturated.acked.filter((a) => !stored.has(`${a.author}|${a.imageId}`)).length,
+        },
         gridPageMs: {
           alone: { pages: baseline.length, p50: ms(quantile(baseline, 0.5)), p95: ms(quantile(baseline, 0.95)) },
           duringLabelling: { pages: underLoad.length, p50: ms(quantile(underLoad, 0.5)), p95: ms(quantile(underLoad, 0.95)) },

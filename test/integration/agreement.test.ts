@@ -76,6 +76,16 @@ describe('agreement between annotators of a project', () => {
     // The planted accuracies fall rater by rater (0.9 to 0.55): so does each one's agreement with the consensus.
     const acc = r.vsConsensus.map((a) => a.accuracy);
     expect([...acc].sort((a, b) => b - a)).toEqual(acc);
+    // Each confusion matrix holds the annotator's images; its diagonal is their agreement, its rows their sensitivity.
+    for (const a of r.vsConsensus) {
+      const total = a.confusion.flat().reduce((x, y) => x + y, 0);
+      expect(total).toBe(a.images);
+      expect(a.confusion.reduce((x, row, t) => x + row[t]!, 0) / total).toBeCloseTo(a.accuracy, 3);
+      a.confusion.forEach((row, t) => {
+        const n = row.reduce((x, y) => x + y, 0);
+        if (n > 0) expect(row[t]! / n).toBeCloseTo(a.sensitivity[t]!, 3);
+      });
+    }
   });
 
   it('exports every annotator’s latest label in the long format, one row each', async () => {

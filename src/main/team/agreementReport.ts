@@ -108,6 +108,7 @@ export function agreementReport(project: Project, labelSet?: string, taskId?: nu
       accuracy: mine.length ? round(mine.filter(([l, t]) => l === t).length / mine.length) : NaN,
       estimatedAccuracy: di >= 0 ? round(ds!.accuracy[di]!) : NaN,
       sensitivity,
+      confusion: classes.map((_, t) => classes.map((__, l) => mine.filter(([x, y]) => y === t && x === l).length)),
     };
   });
   return {

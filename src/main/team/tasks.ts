@@ -11,9 +11,9 @@ import type { Caller } from './accounts.ts';
 /** A task bigger than this is a mistake in its filter more likely than a plan (and would slow every queue request). */
 export const MAX_TASK_IMAGES = 50_000;
 
-function taskInfo(project: Project, t: TaskRow): TaskInfo {
+function taskInfo(project: Project, t: TaskRow, known?: { image_id: number; n: number }[]): TaskInfo {
   const repo = repoOf(project.db, TasksRepo);
-  const counts = repo.imageCounts(t);
+  const counts = known ?? repo.imageCounts(t);
   return {
     id: t.id,
     name: t.name,
@@ -86,14 +86,14 @@ export function nextInTask(project: Project, taskId: number, caller: Caller, ski
   const repo = repoOf(project.db, TasksRepo);
   const mine = new Set(repo.labelledByAuthor(t, caller.name));
   const skipped = new Set(skip);
+  const counts = repo.imageCounts(t);
   const open = t.closed_at
     ? []
-    : repo
-        .imageCounts(t)
+    : counts
         .filter((c) => c.n < t.per_image && !mine.has(c.image_id))
         .sort((a, b) => a.n - b.n || spread(caller.name, a.image_id) - spread(caller.name, b.image_id));
   const next = open.find((c) => !skipped.has(c.image_id)) ?? null;
-  return { task: taskInfo(project, t), imageId: next?.image_id ?? null, mine: mine.size, left: open.length };
+  return { task: taskInfo(project, t, counts), imageId: next?.image_id ?? null, mine: mine.size, left: open.length };
 }
 
 /** A task's readable images (agreement and disagreements within one task). */

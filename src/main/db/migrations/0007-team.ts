@@ -54,6 +54,6 @@ export function up(db: Database): void {
     ) STRICT;
     CREATE INDEX adjudications_image ON adjudications(image_id, label_set_id);
     -- Per-author lookups of the annotation history (queues, agreement, consensus).
-    CREATE INDEX annotations_author ON annotations(label_set_id, author, image_id);
+    CREATE INDEX annotations_author ON annotations(author, label_set_id, image_id);
   `);
 }

@@ -78,6 +78,7 @@ export function AgreementScreen() {
                     {r.classes.map((c) => (
                       <Table.Th key={c}>Sens. {c}</Table.Th>
                     ))}
+                    <Table.Th title="Rows: the consensus class; columns: this annotator's label">Confusion ({r.classes.join(', ')})</Table.Th>
                   </Table.Tr>
                 </Table.Thead>
                 <Table.Tbody>
@@ -90,6 +91,9 @@ export function AgreementScreen() {
                       {a.sensitivity.map((s, i) => (
                         <Table.Td key={r.classes[i]}>{s === null ? '–' : f3(s)}</Table.Td>
                       ))}
+                      <Table.Td ff="monospace" data-testid={`confusion-${a.name}`}>
+                        {a.confusion.map((row) => row.join(' ')).join(' | ')}
+                      </Table.Td>
                     </Table.Tr>
                   ))}
                 </Table.Tbody>
