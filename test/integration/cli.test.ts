@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -175,5 +176,38 @@ describe('dermfuse CLI', () => {
     const statuses = check.prepare('SELECT status FROM imports ORDER BY id').pluck().all();
     check.close();
     expect(statuses).toEqual(['interrupted', 'done']);
+  });
+});
+
+describe('dermfuse users and tasks', () => {
+  it('users add prints a personal link once (only its hash is stored); names are unique; token, revoke, metadata and list act on the project', () => {
+    const dir = path.join(tmp.dir, 'team');
+    expect(cli('init', dir).code).toBe(0);
+    const add = cli('users', 'add', dir, 'ana', '--role', 'annotator', '--url', 'https://derm-lab:8470/', '--json');
+    expect(add.code).toBe(0);
+    const added = JSON.parse(add.stdout) as { token: string; link: string };
+    expect(added.link).toBe(`https://derm-lab:8470/?token=${added.token}`);
+    expect(added.token).toMatch(/^[0-9a-f]{48}$/);
+    const stored = () => {
+      const db = new Database(path.join(dir, 'project.sqlite'), { readonly: true });
+      try {
+        return db.prepare('SELECT name, token_hash, revoked_at FROM accounts').all() as { name: string; token_hash: string; revoked_at: string | null }[];
+      } finally {
+        db.close();
+      }
+    };
+    expect(stored()[0]!.token_hash).toBe(createHash('sha256').update(added.token).digest('hex'));
+    expect(cli('users', 'add', dir, 'ANA', '--role', 'admin').stderr).toMatch(/exists already/);
+    expect(cli('users', 'add', dir, 'bo', '--role', 'owner').stderr).toMatch(/--role is one of annotator, adjudicator, admin/);
+    expect(cli('users', 'promote', dir).stderr).toMatch(/actions are add, list, revoke, token, metadata/);
+    const renewed = JSON.parse(cli('users', 'token', dir, 'ana', '--json').stdout) as { token: string; link: string };
+    expect(renewed.token).not.toBe(added.token);
+    expect(stored()[0]!.token_hash).toBe(createHash('sha256').update(renewed.token).digest('hex'));
+    expect(cli('users', 'revoke', dir, 'ana').code).toBe(0);
+    expect(stored()[0]!.revoked_at).toMatch(/^\d{4}-/);
+    expect(cli('users', 'revoke', dir, 'ana').stderr).toMatch(/No active account named "ana"/);
+    expect(JSON.parse(cli('users', 'list', dir, '--json').stdout)).toMatchObject([{ name: 'ana', role: 'annotator', revokedAt: expect.any(String) }]);
+    expect(JSON.parse(cli('users', 'metadata', dir, 'no', '--json').stdout)).toEqual({ annotatorsEditMetadata: false });
+    expect(JSON.parse(cli('tasks', dir, '--json').stdout)).toEqual([]);
   });
 });

@@ -43,6 +43,10 @@ const key = (a: { author: string; imageId: number; className: string }) => `${a.
 describe('20 annotators on one served project', () => {
   it('loses no acknowledged label when the server is killed -9 mid-run, and a restarted server completes the task without duplicates', async () => {
     const first = await serveProcess(dir);
+    // Sign-in links printed later (users add without --url) name the address the project was served at.
+    const p = Project.open(dir);
+    expect(p.db.prepare(`SELECT value FROM settings WHERE key = 'team.serverAddress'`).pluck().get()).toBe(`http://127.0.0.1:${first.port}`);
+    p.close();
     let killed = false;
     const run = annotate(first.port, people, taskId, ['mel', 'nev'], {});
     // Kill the server while labels are in flight.

@@ -7,6 +7,7 @@ import { startServer } from '../api/http.ts';
 import { isLoopback } from '../api/httpGuard.ts';
 import { RecentProjects } from '../api/recent.ts';
 import { Service } from '../api/service.ts';
+import { rememberServerAddress } from '../team/accounts.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -69,6 +70,8 @@ export async function serveProject(dir: string, o: ServeCommandOptions): Promise
     );
   }
   const project = path.resolve(dir);
+  // `users add` prints sign-in links on this address when not given --url.
+  rememberServerAddress(service, server.urls[0]!);
   process.stdout.write(
     o.json
       ? `${JSON.stringify({ url: server.url, urls: server.urls, port: server.port, project, dataRoots: o.dataRoots.map((d) => path.resolve(d)) })}\n`

@@ -1,6 +1,6 @@
 import { DermFuseError } from '../../shared/errors.ts';
 import { ROLES, type AgreementReport, type Role, type TaskInfo } from '../../shared/team.ts';
-import { addAccount, listAccounts, METADATA_EDITS_SETTING, renewToken, revokeAccount } from '../team/accounts.ts';
+import { addAccount, listAccounts, METADATA_EDITS_SETTING, renewToken, revokeAccount, serverAddress } from '../team/accounts.ts';
 import { agreementReport } from '../team/agreementReport.ts';
 import { listTasks } from '../team/tasks.ts';
 import { repoOf } from '../db/open.ts';
@@ -25,8 +25,8 @@ function describeAgreement(r: AgreementReport): string {
   return lines.join('\n');
 }
 
-/** The sign-in link of a token: the server's address (given, or as `dermfuse serve` prints it) with the token. */
-function signInLink(url: string | undefined, token: string): string {
+/** The sign-in link of a token: the server's address (given, or where the project was last served) with the token. */
+function signInLink(url: string | null, token: string): string {
   return url ? `${url.replace(/\/?(\?.*)?$/, '')}/?token=${token}` : `<the address dermfuse serve prints>/?token=${token}`;
 }
 
@@ -53,7 +53,7 @@ export const TEAM_COMMANDS: Record<string, Command> = {
       };
       return withProject(dir!, async (project) => {
         const db = project.db;
-        const url = optionalString(v, 'url');
+        const url = serverAddress(db, optionalString(v, 'url'));
         switch (action as (typeof USER_ACTIONS)[number]) {
           case 'add': {
             const role = optionalString(v, 'role');

@@ -20,6 +20,20 @@ const NAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,59}$/u;
 /** A project setting: "no" stops annotators from editing metadata (adjudicators and admins still may). */
 export const METADATA_EDITS_SETTING = 'team.annotatorMetadataEdits';
 
+/** A project setting: the address `dermfuse serve` last served the project at (without its token). */
+export const SERVER_ADDRESS_SETTING = 'team.serverAddress';
+
+/** Keeps the address a server listens on, so sign-in links printed later name it. */
+export function rememberServerAddress(service: { current(): { db: Db } | null }, url: string): void {
+  const project = service.current();
+  if (project) repoOf(project.db, SettingsRepo).set(SERVER_ADDRESS_SETTING, new URL(url).origin);
+}
+
+/** The address for sign-in links: given, else where the project was last served, else null. */
+export function serverAddress(db: Db, given: string | undefined): string | null {
+  return given ?? repoOf(db, SettingsRepo).get(SERVER_ADDRESS_SETTING) ?? null;
+}
+
 export function tokenHash(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
