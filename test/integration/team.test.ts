@@ -162,6 +162,9 @@ describe('labelling tasks', () => {
     const decided = await call<Disagreement>(cy, 'team.adjudicate', { imageId: d.imageId, className: 'nev', reason: 'irregular network on dermoscopy' });
     expect(decided.decision).toMatchObject({ label: 'nev', author: 'cy', reason: 'irregular network on dermoscopy' });
     expect((await call<ImageDetail>(root, 'images.get', { id: d.imageId })).label).toBe('nev');
+    // Ctrl+Z does not take a decision back: cy's undo reverts cy's earlier metadata edit instead.
+    expect((await call<{ image: ImageDetail }>(cy, 'edits.undo', {})).image.id).toBe(ids[2]);
+    expect((await call<ImageDetail>(root, 'images.get', { id: d.imageId })).label).toBe('nev');
     expect((await call<Disagreement[]>(cy, 'team.disagreements', { taskId: task.id })).map((x) => x.imageId)).not.toContain(d.imageId);
     expect((await call<Disagreement[]>(cy, 'team.disagreements', { taskId: task.id, decided: true })).map((x) => x.imageId)).toContain(d.imageId);
     // The decision is not a third annotator's label: agreement still counts two annotators on that image.

@@ -73,7 +73,8 @@ export function adjudicate(project: Project, editor: Editor, req: { imageId: num
   const labels = peopleLabels(project, set.id).get(req.imageId) ?? [];
   if (labels.length === 0) throw new DermFuseError('NOT_FOUND', `Image ${req.imageId} has no annotators' labels to adjudicate.`);
   writeTransaction(project.db, () => {
-    editor.setLabel(req.imageId, req.className, false, author);
+    // Not on the undo history: a decision is taken back by another decision, not by Ctrl+Z.
+    editor.setLabel(req.imageId, req.className, false, author, false);
     const annotationId = repoOf(project.db, LabelsRepo).lastAnnotationId(req.imageId);
     repoOf(project.db, AdjudicationsRepo).add(req.imageId, set.id, annotationId, req.reason, author);
   })();

@@ -64,12 +64,13 @@ export class Editor {
     private readonly ownLabels = false,
   ) {}
 
-  setLabel(imageId: number, className: string | null, unsure: boolean, author: string): void {
-    this.setLabels([imageId], className, unsure, author);
+  /** `undoable: false` for a label that is a decision recorded elsewhere too (an adjudication): Ctrl+Z leaves it. */
+  setLabel(imageId: number, className: string | null, unsure: boolean, author: string, undoable = true): void {
+    this.setLabels([imageId], className, unsure, author, undoable);
   }
 
   /** Sets one label on many images in one transaction; undone as one. Images already so labelled are left alone. */
-  setLabels(imageIds: number[], className: string | null, unsure: boolean, author: string): number {
+  setLabels(imageIds: number[], className: string | null, unsure: boolean, author: string, undoable = true): number {
     const db = this.project.db;
     const labels = new LabelsRepo(db);
     const set = labels.primarySet();
@@ -97,7 +98,7 @@ export class Editor {
           batch.map((e) => e.imageId),
         ),
     );
-    if (batch.length > 0) this.undoStack.push(batch);
+    if (batch.length > 0 && undoable) this.undoStack.push(batch);
     return batch.length;
   }
 
