@@ -7,6 +7,7 @@ import { extractFeatures } from '../../src/main/ml/extract.ts';
 import { FeatureStore } from '../../src/main/db/repos/featureStore.ts';
 import { resolveBackbone } from '../../src/main/ml/resolveBackbone.ts';
 import { OrtEmbedder } from '../../src/main/ml/onnx/ortEmbedder.ts';
+import { readGraph } from '../../src/main/ml/onnx/graph.ts';
 import { Project } from '../../src/main/project.ts';
 import { tempDir } from '../fixtures/generate.ts';
 import { HAS_PAD, PAD_DIR, SHARED } from '../fixtures/shared.ts';
@@ -39,6 +40,20 @@ describe.skipIf(!HAS_PAD)('ONNX Runtime backbones on the real models and all 686
       onnx: { file: 'model.onnx', layout: 'nchw' },
       preprocessing: { inputSize: 224, resize: 'center-crop', crop: 0.875 },
     });
+    const e = await OrtEmbedder.load(spec, { file: path.join(V2_ONNX, 'model.onnx'), input: null, layout: 'nchw', pixels: false, threads: 2 });
+    const out = await e.forward(f32(path.join(V2_ONNX, 'reference_input.f32')), 4);
+    const ref = f32(path.join(V2_ONNX, 'reference_features.f32'));
+    expect(out.dim).toBe(1280);
+    let diff = 0;
+    out.data.forEach((v, i) => (diff = Math.max(diff, Math.abs(v - ref[i]!))));
+    expect(diff).toBeLessThan(1e-4);
+    await e.dispose();
+  });
+
+  it("an inner feature map taken with --layer averages to the model's own pooled features (the output is added to the graph)", async () => {
+    const graph = readGraph(fs.readFileSync(path.join(V2_ONNX, 'model.onnx')));
+    const pool = graph.nodes.find((n) => n.outputs.includes('features'))!;
+    const { spec } = await resolveBackbone(V2_ONNX, { layer: pool.inputs[0] });
     const e = await OrtEmbedder.load(spec, { file: path.join(V2_ONNX, 'model.onnx'), input: null, layout: 'nchw', pixels: false, threads: 2 });
     const out = await e.forward(f32(path.join(V2_ONNX, 'reference_input.f32')), 4);
     const ref = f32(path.join(V2_ONNX, 'reference_features.f32'));

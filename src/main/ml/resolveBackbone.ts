@@ -7,6 +7,7 @@ import { DermFuseError } from '../../shared/errors.ts';
 import { BackboneSpecSchema, meanStdPreprocessing, rangePreprocessing, type BackboneSpec, type Preprocessing } from './backboneSpec.ts';
 import { catalogueEntry, CATALOGUE } from './catalogue.ts';
 import { imageInputOf, onnxInputShape } from './onnx/inputShape.ts';
+import { classifierInput, hasTensor, readGraph } from './onnx/graph.ts';
 import { ensureModel, ensureOnnxFile, folderDigest, sha256File, type DownloadOptions } from './download.ts';
 import { modelFormat, readModelJson } from './modelFiles.ts';
 import { resourcesDir } from '../resources.ts';
@@ -204,5 +205,33 @@ export async function resolveBackbone(ref: string, opts: BackboneOptions = {}): 
     preprocessing: preprocessingFrom(opts, base.preprocessing ?? null, dir),
     tta: opts.tta ?? base.tta ?? false,
   });
-  return { spec, digest };
+  return { spec: spec.format === 'onnx' ? withOnnxFeatures(spec) : spec, digest };
+}
+
+/**
+ * An ONNX backbone's feature output checked against its graph: a named tensor must exist in it; with none named, a
+ * classifier's scores are not features, so the input of its final linear layer is taken (the network with its
+ * classifier removed); a model that ends in features keeps its output.
+ */
+function withOnnxFeatures(spec: BackboneSpec): BackboneSpec {
+  const file = path.join(spec.dir, spec.onnx!.file);
+  let graph;
+  try {
+    graph = readGraph(fs.readFileSync(file));
+  } catch {
+    // Not readable as ONNX here: ONNX Runtime will say what is wrong with it when it loads the model.
+    return spec;
+  }
+  if (spec.featureLayer !== null) {
+    if (!hasTensor(graph, spec.featureLayer)) {
+      const near = graph.nodes.slice(-5).flatMap((n) => n.outputs);
+      throw new DermFuseError(
+        'INVALID_ARGUMENT',
+        `--layer ${spec.featureLayer}: ${file} has no such tensor. Its outputs: ${graph.outputs.join(', ')}; the last nodes write ${near.join(', ')}.`,
+      );
+    }
+    return spec;
+  }
+  const cut = classifierInput(graph);
+  return cut ? { ...spec, featureLayer: cut } : spec;
 }

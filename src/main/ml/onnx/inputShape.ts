@@ -1,47 +1,9 @@
 /**
  * Reads the shape of an ONNX model's image input from the file itself (ModelProto.graph.input, skipping inputs
  * that are initializers, as older exporters list weights there), so a model without a sidecar gets its input size
- * and layout right. A minimal protobuf reader: only the fields on that path are decoded, the rest skipped.
+ * and layout right. Only the fields on that path are decoded, the rest skipped.
  */
-
-interface Field {
-  no: number;
-  wire: number;
-  /** varint value, or the bytes of a length-delimited field. */
-  value: number | Uint8Array;
-}
-
-function* fields(buf: Uint8Array): Generator<Field> {
-  let i = 0;
-  const varint = (): number => {
-    let result = 0;
-    let scale = 1;
-    for (;;) {
-      if (i >= buf.length) throw new Error('truncated varint');
-      const b = buf[i++]!;
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) return result;
-      scale *= 128;
-    }
-  };
-  while (i < buf.length) {
-    const key = varint();
-    const no = Math.floor(key / 8);
-    const wire = key % 8;
-    if (wire === 0) yield { no, wire, value: varint() };
-    else if (wire === 2) {
-      const len = varint();
-      if (i + len > buf.length) throw new Error('truncated field');
-      yield { no, wire, value: buf.subarray(i, i + len) };
-      i += len;
-    } else if (wire === 1) i += 8;
-    else if (wire === 5) i += 4;
-    else throw new Error(`unsupported wire type ${wire}`);
-  }
-}
-
-const text = (b: Uint8Array) => new TextDecoder().decode(b);
-const sub = (f: Field) => (f.value instanceof Uint8Array ? f.value : new Uint8Array());
+import { fields, sub, text } from './protoRead.ts';
 
 /** Dimensions of a ValueInfoProto's tensor type: numbers, or the symbolic name (a dynamic batch). */
 function dimsOf(valueInfo: Uint8Array): { name: string; dims: (number | string)[] } {

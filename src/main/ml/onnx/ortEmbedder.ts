@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import ort from 'onnxruntime-node';
+import { hasTensor, readGraph, withOutput } from './graph.ts';
 import { normalise, type BackboneSpec } from '../backboneSpec.ts';
 
 /** What the worker needs to run an ONNX model: the file, its input and layout, and how many threads. */
@@ -52,18 +54,24 @@ export class OrtEmbedder {
   ) {}
 
   static async load(spec: BackboneSpec, target: OrtTarget): Promise<OrtEmbedder> {
-    const session = await ort.InferenceSession.create(target.file, {
+    const options: ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: target.threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
       executionProviders: ['cpu'],
-    });
+    };
+    let session = await ort.InferenceSession.create(target.file, options);
     const input = target.input ?? session.inputNames[0]!;
     if (!session.inputNames.includes(input)) throw new Error(`${target.file} has no input "${input}"; its inputs: ${session.inputNames.join(', ')}`);
     const output = spec.featureLayer ?? session.outputNames[0]!;
-    if (!session.outputNames.includes(output))
-      throw new Error(`${target.file} has no output "${output}"; its outputs: ${session.outputNames.join(', ')} (only graph outputs can be taken)`);
+    if (!session.outputNames.includes(output)) {
+      // An inner tensor (the classifier's input, or a layer named with --layer): the same model with it as an output.
+      const model = await fs.promises.readFile(target.file);
+      if (!hasTensor(readGraph(model), output)) throw new Error(`${target.file} has no tensor "${output}"; its outputs: ${session.outputNames.join(', ')}`);
+      await session.release();
+      session = await ort.InferenceSession.create(withOutput(model, output), options);
+    }
     const meta = session.inputMetadata.find((m) => m.name === input);
     const shape = meta && meta.isTensor ? meta.shape : [];
     const size = spec.preprocessing.inputSize;

@@ -1,0 +1,96 @@
+/**
+ * The node structure of an ONNX model (op, inputs, outputs; no weights) and two uses of it: where its classifier
+ * starts (the features a transfer-learning backbone should give), and a copy of the model that also outputs an
+ * inner tensor (ONNX Runtime only returns graph outputs).
+ */
+import { fields, sub, text } from './protoRead.ts';
+
+export interface GraphNode {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+}
+
+export interface GraphInfo {
+  nodes: GraphNode[];
+  /** The graph's outputs, in order. */
+  outputs: string[];
+}
+
+/** ModelProto.graph (7); GraphProto.node (1), .output (12); NodeProto.input (1), .output (2), .op_type (4); ValueInfoProto.name (1). */
+const MODEL_GRAPH = 7;
+const GRAPH_NODE = 1;
+const GRAPH_OUTPUT = 12;
+
+export function readGraph(model: Uint8Array): GraphInfo {
+  const nodes: GraphNode[] = [];
+  const outputs: string[] = [];
+  for (const f of fields(model)) {
+    if (f.no !== MODEL_GRAPH || f.wire !== 2) continue;
+    for (const g of fields(sub(f))) {
+      if (g.wire !== 2) continue;
+      if (g.no === GRAPH_NODE) {
+        const node: GraphNode = { op: '', inputs: [], outputs: [] };
+        for (const n of fields(sub(g))) {
+          if (n.wire !== 2) continue;
+          if (n.no === 1) node.inputs.push(text(sub(n)));
+          else if (n.no === 2) node.outputs.push(text(sub(n)));
+          else if (n.no === 4) node.op = text(sub(n));
+        }
+        nodes.push(node);
+      } else if (g.no === GRAPH_OUTPUT) {
+        for (const v of fields(sub(g))) if (v.no === 1 && v.wire === 2) outputs.push(text(sub(v)));
+      }
+    }
+  }
+  return { nodes, outputs };
+}
+
+/** Ops after a classifier's linear layer that only rescale its scores. */
+const SCORE_OPS = new Set(['Softmax', 'LogSoftmax', 'Sigmoid', 'Identity']);
+
+/**
+ * The tensor that feeds the classifier of a model whose first output is class scores: walking back from the output
+ * over softmax-like ops and a bias Add, to a Gemm or MatMul; its data input is the pooled feature vector. Null when
+ * the output is not a classifier's (the model already ends in features).
+ */
+export function classifierInput(g: GraphInfo): string | null {
+  const producer = new Map<string, GraphNode>();
+  for (const n of g.nodes) for (const o of n.outputs) producer.set(o, n);
+  let node = g.outputs[0] === undefined ? undefined : producer.get(g.outputs[0]);
+  while (node && SCORE_OPS.has(node.op)) node = producer.get(node.inputs[0] ?? '');
+  if (node?.op === 'Add') node = node.inputs.map((i) => producer.get(i)).find((p) => p?.op === 'MatMul' || p?.op === 'Gemm');
+  return node && (node.op === 'Gemm' || node.op === 'MatMul') ? (node.inputs[0] ?? null) : null;
+}
+
+/** True when some node writes `tensor`, or it is a graph output. */
+export function hasTensor(g: GraphInfo, tensor: string): boolean {
+  return g.outputs.includes(tensor) || g.nodes.some((n) => n.outputs.includes(tensor));
+}
+
+function varint(x: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = x % 128;
+    x = Math.floor(x / 128);
+    if (x > 0) b |= 0x80;
+    out.push(b);
+  } while (x > 0);
+  return out;
+}
+
+function field(no: number, payload: Uint8Array): Uint8Array {
+  return Uint8Array.from([...varint((no << 3) | 2), ...varint(payload.length), ...payload]);
+}
+
+/**
+ * The model with `tensor` added to its graph outputs. Protobuf merges a repeated message field that appears twice,
+ * so appending `graph { output { name } }` to the file adds the output without rewriting the weights.
+ */
+export function withOutput(model: Uint8Array, tensor: string): Uint8Array {
+  const extra = field(MODEL_GRAPH, field(GRAPH_OUTPUT, field(1, new TextEncoder().encode(tensor))));
+  const out = new Uint8Array(model.length + extra.length);
+  out.set(model);
+  out.set(extra, model.length);
+  return out;
+}
