@@ -27,6 +27,7 @@ const images = path.join(tmp.dir, 'images');
 const csv = path.join(tmp.dir, 'meta.csv');
 let project: Project;
 let runId: number;
+let onnxKey: string;
 const bundle = path.join(tmp.dir, 'bundle');
 
 beforeAll(async () => {
@@ -110,6 +111,42 @@ describe('exported bundles', () => {
     w.externalIds.forEach((id, i) => (worst = Math.max(worst, Math.abs(byId.get(id)! - w.probs[i * 2 + 1]!))));
     expect(worst).toBeLessThan(1e-5);
     tiny.dispose();
+    onnxKey = x.key;
+  });
+
+  it('carry every backbone of a run that fused two, and predict exactly what the run predicts', async () => {
+    const tinyKey = (await extractFeatures(project, path.join(tmp.dir, 'tiny'), { workers: 1 })).key;
+    const run = await trainRun(project, {
+      label: 'dx',
+      positive: ['mel'],
+      fields: null,
+      group: 'patient',
+      folds: 3,
+      backbone: `${tinyKey},${onnxKey}`,
+      seed: 2,
+    });
+    const out = path.join(tmp.dir, 'bundle-two');
+    await exportBundle(project, run.runId, 'fused', out);
+    const b = loadBundle(out);
+    expect(Object.keys(b.manifest.files).sort()).toEqual([
+      'MODEL_CARD.md',
+      'backbone-2/tiny.onnx',
+      'backbone/model.json',
+      'backbone/weights.bin',
+      'preprocessing.json',
+    ]);
+    expect(b.manifest.version).toBe(2);
+    expect(b.pre.moreBackbones?.map((x) => x.folder)).toEqual(['backbone-2']);
+    const s = await predictWithBundle(out, images, { metadataPath: csv, idColumn: 'image_id' });
+    expect(s).toMatchObject({ images: 60, failed: 0 });
+    expect(s.runtime?.detail.split('; ')).toHaveLength(2);
+    const w = predictWithRun(project, run.runId, 'fused');
+    const byId = new Map(s.rows.map((r) => [r.imageId, r.probabilities.mel!]));
+    let worst = 0;
+    w.externalIds.forEach((id, i) => (worst = Math.max(worst, Math.abs(byId.get(id)! - w.probs[i * 2 + 1]!))));
+    expect(worst).toBeLessThan(1e-5);
+    // An older DermFuse (bundle version 1) refuses it rather than predicting from the first backbone alone; single-backbone bundles stay version 1.
+    expect(loadBundle(bundle).manifest.version).toBe(1);
   });
 
   it('writes one CSV row per image via the CLI, naming missing fields and a column the CSV lacks', () => {
@@ -152,9 +189,9 @@ describe('exported bundles', () => {
       'a newer format version',
       (d: string) => {
         const f = path.join(d, 'manifest.json');
-        fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('"version": 1', '"version": 2'));
+        fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('"version": 1', '"version": 99'));
       },
-      /format version 2 is newer than this DermFuse reads \(1\)/,
+      /format version 99 is newer than this DermFuse reads \(2\)/,
     ],
     ['a foreign folder', (d: string) => fs.rmSync(path.join(d, 'manifest.json')), /not a DermFuse bundle \(no manifest\.json\)/],
   ])('refuses %s, naming what is wrong', (_what, damage, message) => {

@@ -12,7 +12,7 @@ import { sha256File } from '../download.ts';
 import { FeatureStore } from '../../db/repos/featureStore.ts';
 import type { Mode } from '../fusion/crossval.ts';
 import { runModels, runReport } from '../fusion/runs.ts';
-import { BUNDLE_FORMAT, BUNDLE_VERSION, type Manifest, type PreprocessingFile } from './format.ts';
+import { backboneFolder, BUNDLE_FORMAT, BUNDLE_VERSION, type BundleBackbone, type Manifest, type PreprocessingFile } from './format.ts';
 import { modelCard } from './modelCard.ts';
 import { loadRunData } from '../fusion/runData.ts';
 import { runSubgroups } from '../fusion/subgroups.ts';
@@ -39,40 +39,10 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
   fs.rmSync(tmp, { recursive: true, force: true });
   makeDirs(tmp, 'bundle folder');
   try {
-    let backbone: PreprocessingFile['backbone'] = null;
-    if (mode !== 'metadata') {
-      if (report.snapshot.backboneKey.includes(KEY_SEPARATOR)) {
-        throw new DermFuseError(
-          'INVALID_ARGUMENT',
-          `Run ${runId} fuses several backbones (${report.snapshot.backboneKey.split(KEY_SEPARATOR).join(', ')}); a bundle carries one backbone: export a run trained on one, or the metadata model.`,
-        );
-      }
-      const b = new FeatureStore(project.db).backbone(report.snapshot.backboneKey);
-      const present = (spec: NonNullable<typeof b>['spec']) => {
-        try {
-          return backboneFiles(spec).every((f) => fs.existsSync(path.join(spec.dir, f)));
-        } catch {
-          return false;
-        }
-      };
-      if (!b || !b.spec.dir || !present(b.spec)) {
-        throw new DermFuseError(
-          'FILE_NOT_FOUND',
-          `The backbone of run ${runId} (${report.snapshot.backboneKey}) is not on disk any more (${b?.spec.dir ?? 'unknown folder'}): extract again to restore it.`,
-        );
-      }
-      if (b.spec.digest && backboneDigest(b.spec) !== b.spec.digest) {
-        throw new DermFuseError(
-          'INVALID_VALUE',
-          `The backbone files in ${b.spec.dir} changed since run ${runId} extracted its features; the bundle would not reproduce the run.`,
-        );
-      }
-      const dest = path.join(tmp, 'backbone');
-      fs.mkdirSync(dest);
-      for (const f of backboneFiles(b.spec)) fs.copyFileSync(path.join(b.spec.dir, f), path.join(dest, f));
-      const { dir: _dir, ...spec } = b.spec;
-      backbone = { ...spec, folder: 'backbone' };
-    }
+    // One folder per backbone, in the order the run concatenated their features: backbone, backbone-2, ...
+    const backbones =
+      mode === 'metadata' ? [] : report.snapshot.backboneKey.split(KEY_SEPARATOR).map((key, i) => copyBackbone(project, runId, key, tmp, backboneFolder(i)));
+    const [backbone = null, ...moreBackbones] = backbones;
     const fieldTypes = new Map(new FieldsRepo(project.db).list().map((f) => [f.name, f.type]));
     const fields = result.fieldsUsed.map((name) => ({ name, type: fieldTypes.get(name) ?? 'text' }));
     const pre: PreprocessingFile = {
@@ -82,6 +52,7 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
       classes: result.classes,
       threshold: models.thresholds[mode],
       backbone,
+      ...(moreBackbones.length > 0 && { moreBackbones }),
       fields,
       models: {
         ...models,
@@ -103,7 +74,8 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
     walk(tmp);
     const manifest: Manifest = {
       format: BUNDLE_FORMAT,
-      version: BUNDLE_VERSION,
+      // A bundle that older builds read correctly keeps their version: only several backbones need version 2.
+      version: moreBackbones.length > 0 ? BUNDLE_VERSION : 1,
       createdAt: new Date().toISOString(),
       versions: { dermfuse: DERMFUSE_VERSION, '@tensorflow/tfjs': packageVersion('@tensorflow/tfjs') },
       runId,
@@ -117,4 +89,33 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Copies the backbone of one feature set of a run into the bundle, checking it is the one the run used. */
+function copyBackbone(project: Project, runId: number, key: string, tmp: string, folder: string): BundleBackbone {
+  const b = new FeatureStore(project.db).backbone(key);
+  const present = (spec: NonNullable<typeof b>['spec']) => {
+    try {
+      return backboneFiles(spec).every((f) => fs.existsSync(path.join(spec.dir, f)));
+    } catch {
+      return false;
+    }
+  };
+  if (!b || !b.spec.dir || !present(b.spec)) {
+    throw new DermFuseError(
+      'FILE_NOT_FOUND',
+      `The backbone of run ${runId} (${key}) is not on disk any more (${b?.spec.dir ?? 'unknown folder'}): extract again to restore it.`,
+    );
+  }
+  if (b.spec.digest && backboneDigest(b.spec) !== b.spec.digest) {
+    throw new DermFuseError(
+      'INVALID_VALUE',
+      `The backbone files in ${b.spec.dir} changed since run ${runId} extracted its features; the bundle would not reproduce the run.`,
+    );
+  }
+  const dest = path.join(tmp, folder);
+  fs.mkdirSync(dest);
+  for (const f of backboneFiles(b.spec)) fs.copyFileSync(path.join(b.spec.dir, f), path.join(dest, f));
+  const { dir: _dir, ...spec } = b.spec;
+  return { ...spec, folder };
 }

@@ -5,7 +5,18 @@ import { MODES } from '../../../shared/results.ts';
 
 export const BUNDLE_FORMAT = 'dermfuse-bundle';
 /** Bumped when a bundle written by this version could not be read correctly by an older one. */
-export const BUNDLE_VERSION = 1;
+export const BUNDLE_VERSION = 2;
+
+/** Folder of the i-th backbone (0-based): `backbone`, then `backbone-2`, `backbone-3`, ... */
+export function backboneFolder(i: number): string {
+  return i === 0 ? 'backbone' : `backbone-${i + 1}`;
+}
+
+const BundleBackboneSchema = BackboneSpecSchema.omit({ dir: true }).extend({
+  digest: z.string().nullable(),
+  folder: z.string().regex(/^backbone(-[2-9]|-[1-9]\d)?$/),
+});
+export type BundleBackbone = z.infer<typeof BundleBackboneSchema>;
 
 export const ManifestSchema = z.object({
   format: z.literal(BUNDLE_FORMAT),
@@ -25,9 +36,9 @@ export const PreprocessingFileSchema = z.object({
   positive: z.array(z.string()).nullable(),
   classes: z.array(z.string()).min(2),
   threshold: z.number(),
-  backbone: BackboneSpecSchema.omit({ dir: true })
-    .extend({ digest: z.string().nullable(), folder: z.literal('backbone') })
-    .nullable(),
+  backbone: BundleBackboneSchema.nullable(),
+  /** Version 2: further backbones whose features follow the first one's, in this order (a run that fused several). */
+  moreBackbones: z.array(BundleBackboneSchema).max(8).optional(),
   fields: z.array(z.object({ name: z.string(), type: z.enum(FIELD_TYPES) })),
   /** The fitted models (PCA, metadata encoder, heads, fusion) exactly as the workbench uses them. */
   models: z.unknown(),

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DermFuseError } from '../../../shared/errors.ts';
 import type { FinalModels } from '../fusion/crossval.ts';
-import { BUNDLE_VERSION, ManifestSchema, PreprocessingFileSchema, type Manifest, type PreprocessingFile } from './format.ts';
+import { BUNDLE_VERSION, ManifestSchema, PreprocessingFileSchema, type BundleBackbone, type Manifest, type PreprocessingFile } from './format.ts';
 import { sha256File } from '../download.ts';
 
 export interface Bundle {
@@ -49,8 +49,14 @@ export function loadBundle(dirArg: string): Bundle {
   for (const required of ['preprocessing.json', 'MODEL_CARD.md']) if (!manifest.files[required]) throw bad(dir, `manifest.json does not list ${required}.`);
   const pre = PreprocessingFileSchema.safeParse(readJson(dir, 'preprocessing.json'));
   if (!pre.success) throw bad(dir, `preprocessing.json: ${pre.error.issues[0]?.path.join('.')}: ${pre.error.issues[0]?.message}`);
-  const b = pre.data.backbone;
-  const main = b ? `backbone/${b.format === 'onnx' ? b.onnx?.file : 'model.json'}` : null;
-  if (main && !manifest.files[main]) throw bad(dir, `${main} is not listed in manifest.json.`);
+  for (const b of bundleBackbones(pre.data)) {
+    const main = `${b.folder}/${b.format === 'onnx' ? b.onnx?.file : 'model.json'}`;
+    if (!manifest.files[main]) throw bad(dir, `${main} is not listed in manifest.json.`);
+  }
   return { dir, manifest, pre: pre.data, models: pre.data.models as FinalModels };
+}
+
+/** The bundle's backbones in the order their features are concatenated (none for a metadata model). */
+export function bundleBackbones(pre: PreprocessingFile): BundleBackbone[] {
+  return pre.backbone ? [pre.backbone, ...(pre.moreBackbones ?? [])] : [];
 }

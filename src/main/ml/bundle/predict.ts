@@ -13,7 +13,7 @@ import { DEFAULT_BATCH_SIZE, embedInBatches, runtimeInfo, startEmbedding } from 
 import { backboneDigest } from '../resolveBackbone.ts';
 import type { RuntimeInfo, RuntimeName } from '../../../shared/jobs.ts';
 import { applyModels, decideClasses } from '../fusion/apply.ts';
-import { loadBundle, type Bundle } from './loadBundle.ts';
+import { bundleBackbones, loadBundle, type Bundle } from './loadBundle.ts';
 
 export interface PredictOptions {
   metadataPath?: string;
@@ -93,28 +93,40 @@ export async function scoreImages(
   const errors: (string | null)[] = files.map(() => null);
   const dim = models.pca?.dim ?? 0;
   const vectors = new Float32Array(files.length * dim);
-  let runtime: RuntimeInfo | null = null;
-  if (pre.mode !== 'metadata' && files.length > 0) {
-    const b = pre.backbone!;
-    const { digest, folder: _folder, ...rest } = b;
-    const spec: BackboneSpec = { ...rest, dir: path.join(bundle.dir, b.folder) };
+  const runtimes: RuntimeInfo[] = [];
+  // Each backbone embeds every image in turn; its features fill its columns (the run concatenated them so).
+  let offset = 0;
+  for (const b of pre.mode === 'metadata' || files.length === 0 ? [] : bundleBackbones(pre)) {
+    const { digest, folder, ...rest } = b;
+    const spec: BackboneSpec = { ...rest, dir: path.join(bundle.dir, folder) };
     const { pool, plan } = await startEmbedding(spec, digest ?? backboneDigest(spec), opts);
+    let width = 0;
     try {
-      runtime = runtimeInfo(plan, pool);
+      runtimes.push(runtimeInfo(plan, pool));
       const items = files.map((f, i) => ({ path: f.path, i }));
       await embedInBatches(
         pool,
         spec,
         items,
         DEFAULT_BATCH_SIZE,
-        (ok, v) => ok.forEach((item, k) => vectors.set(v.subarray(k * dim, (k + 1) * dim), item.i * dim)),
+        (ok, v) => {
+          width = v.length / ok.length;
+          if (offset + width > dim) throw new Error(`${folder} gives ${width} features, more than the model's ${dim - offset} left`);
+          ok.forEach((item, k) => vectors.set(v.subarray(k * width, (k + 1) * width), item.i * dim + offset));
+        },
         (item, message) => (errors[item.i] = message),
         opts.signal,
       );
     } finally {
       await pool.close();
     }
+    offset += width;
   }
+  if (offset !== 0 && offset !== dim) throw new Error(`the bundle's backbones give ${offset} features; its model takes ${dim}`);
+  // Several backbones: one line naming each one's runtime.
+  const runtime: RuntimeInfo | null = runtimes.length
+    ? { ...runtimes[0]!, detail: runtimes.map((r) => r.detail).join('; '), notes: runtimes.flatMap((r) => r.notes) }
+    : null;
   const ok = files.map((_, i) => i).filter((i) => errors[i] === null);
   const okVectors = new Float32Array(ok.length * dim);
   ok.forEach((i, k) => okVectors.set(vectors.subarray(i * dim, (i + 1) * dim), k * dim));
