@@ -5,7 +5,7 @@ import path from 'node:path';
 import { activeBench } from './activeBench.ts';
 import { cnnBench } from './cnnBench.ts';
 import { duplicatesBench } from './duplicatesBench.ts';
-import { extractBench, extractMemoryBench } from './extractBench.ts';
+import { extractBench, extractMemoryBench, predictOnlyBench } from './extractBench.ts';
 import { fusionBench, padTables, twoBackbones } from './fusionBench.ts';
 import { gridBench } from './gridBench.ts';
 import { importBench } from './importBench.ts';
@@ -20,6 +20,7 @@ const SECTIONS: Record<string, () => Promise<object>> = {
   'grid-query': () => gridBench({ thumbnails: false }),
   extract: () => extractBench(SHARED),
   'extract-memory': () => extractMemoryBench(),
+  predict: () => predictOnlyBench(SHARED),
   cnn: () => cnnBench(PAD),
   fusion: () => fusionBench(),
   'fusion-pad': () => padTables(SHARED),
