@@ -175,10 +175,7 @@ export class Service {
       if (!isCallName(name)) throw new DermFuseError('INVALID_REQUEST', `Unknown call ${JSON.stringify(name)}.`);
       const who = caller ?? this.owner();
       if (!roleAtLeast(who.role, MIN_ROLE[name]))
-        throw new DermFuseError(
-          'FORBIDDEN',
-          `${name} needs the ${MIN_ROLE[name]} role; ${who.name} is signed in as ${who.role === 'adjudicator' ? 'an adjudicator' : `an ${who.role}`}.`,
-        );
+        throw new DermFuseError('FORBIDDEN', `${name} needs the ${MIN_ROLE[name]} role; ${who.name} is signed in as an ${who.role}.`);
       if (HIDDEN_WHEN_BLIND.has(name) && this.blind(who))
         throw new DermFuseError(
           'FORBIDDEN',
