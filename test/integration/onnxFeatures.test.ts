@@ -5,6 +5,7 @@ import { classifierInput, readGraph } from '../../src/main/ml/onnx/graph.ts';
 import { OrtEmbedder } from '../../src/main/ml/onnx/ortEmbedder.ts';
 import { encodeModel, type OnnxGraph } from '../../src/main/ml/onnx/proto.ts';
 import { resolveBackbone } from '../../src/main/ml/resolveBackbone.ts';
+import { CATALOGUE } from '../../src/main/ml/catalogue.ts';
 import { tempDir } from '../fixtures/generate.ts';
 
 const S = 16;
@@ -91,5 +92,61 @@ describe('ONNX backbones: features from inside the graph', () => {
     const g = classifier('gemm');
     const file = write('features', { ...g, nodes: g.nodes.slice(0, 4), outputs: [{ name: 'feat', shape: [null, 2] }] });
     expect((await resolveBackbone(file)).spec.featureLayer).toBeNull();
+  });
+});
+
+describe('ONNX backbones: other shapes', () => {
+  it("a transformer's token sequence [N, tokens, C] gives its first (class) token", async () => {
+    // Tokens are the pixels: [N,3,S,S] -> [N,3,S*S] -> [N,S*S,3]; the first token is pixel (0,0)'s channels.
+    const g: OnnxGraph = {
+      name: 'tokens',
+      nodes: [
+        { op: 'Reshape', inputs: ['x', 'shape'], outputs: ['flat'] },
+        { op: 'Transpose', inputs: ['flat'], outputs: ['tokens'], attributes: { perm: [0, 2, 1] } },
+      ],
+      initializers: [{ name: 'shape', dims: [3], data: BigInt64Array.from([0n, 3n, BigInt(S * S)]) }],
+      inputs: [{ name: 'x', shape: [null, 3, S, S] }],
+      outputs: [{ name: 'tokens', shape: [null, S * S, 3] }],
+    };
+    const file = write('tokens', g);
+    const { spec } = await resolveBackbone(file);
+    const e = await OrtEmbedder.load(spec, { file, input: null, layout: 'nchw', pixels: false, threads: 1 });
+    expect(e.dim).toBe(3);
+    const x = Float32Array.from({ length: 2 * 3 * S * S }, (_, i) => i / 100);
+    const out = await e.forward(x, 2);
+    const first = (img: number) => [0, 1, 2].map((c) => x[img * 3 * S * S + c * S * S]!);
+    expect(Array.from(out.data)).toEqual([...first(0), ...first(1)].map((v) => Math.fround(v)));
+    await e.dispose();
+  });
+
+  it('a model exported for one image at a time embeds a batch image by image', async () => {
+    const g = classifier('gemm');
+    const file = write('batch1', { ...g, inputs: [{ name: 'x', shape: [1, 3, S, S] }] });
+    const { spec } = await resolveBackbone(file);
+    const e = await OrtEmbedder.load(spec, { file, input: null, layout: 'nchw', pixels: false, threads: 1 });
+    const x = Float32Array.from({ length: 3 * 3 * S * S }, (_, i) => Math.cos(i));
+    const out = await e.forward(x, 3);
+    for (let k = 0; k < 3; k++) expected(x.subarray(k * 3 * S * S, (k + 1) * 3 * S * S)).forEach((v, c) => expect(out.data[k * 2 + c]).toBeCloseTo(v, 5));
+    await e.dispose();
+  });
+
+  it("the zoo's ONNX entries are pinned by their published SHA-256: any other file is refused and discarded", async () => {
+    const zoo = CATALOGUE.filter((c) => c.format === 'onnx' && c.url);
+    expect(zoo.map((c) => c.id)).toEqual(['resnet50_v2_onnx', 'dinov2_vits14_onnx']);
+    const impostor = encodeModel(classifier('gemm'));
+    for (const entry of zoo) {
+      expect(entry.digest).toMatch(/^[0-9a-f]{64}$/);
+      const cacheDir = path.join(tmp.dir, `cache-${entry.id}`);
+      let asked = '';
+      const fetchImpl = async (url: string | URL | Request) => {
+        asked = String(url);
+        return new Response(impostor, { status: 200, headers: { 'content-length': String(impostor.length) } });
+      };
+      await expect(resolveBackbone(entry.id, { cacheDir, fetchImpl: fetchImpl as typeof fetch })).rejects.toThrow(
+        /Checksum mismatch for https:\/\/huggingface\.co\/.+ The download was discarded/,
+      );
+      expect(asked).toBe(entry.url);
+      expect(fs.readdirSync(path.join(cacheDir, entry.id)).filter((f) => f.endsWith('.onnx') || f.endsWith('.partial'))).toEqual([]);
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { rangePreprocessing, type Preprocessing } from './backboneSpec.ts';
+import { meanStdPreprocessing, rangePreprocessing, type Preprocessing } from './backboneSpec.ts';
 
 /** A known ImageNet backbone that downloads on first use into the model cache. */
 export interface CatalogueEntry {
@@ -27,6 +27,46 @@ export interface CatalogueEntry {
 
 const GOOGLE_MOBILENET_V1 = 'https://storage.googleapis.com/tfjs-models/tfjs';
 const TEACHABLE_MACHINE = 'https://storage.googleapis.com/teachable-machine-models';
+
+/** ImageNet mean/std on 0-1 values, shorter side to 256 then the centre 224: what PyTorch-era models expect. */
+const IMAGENET_CROP = meanStdPreprocessing(224, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225], 'center-crop', 0.875);
+
+/**
+ * Stronger ONNX backbones for users with a network. Each is pinned by the SHA-256 its host publishes (the Git LFS
+ * pointer of the file), so a changed or damaged download is refused; features are taken below the classifier
+ * (see onnx/graph.ts) or, for a transformer, from its class token.
+ */
+const ONNX_ZOO: readonly CatalogueEntry[] = [
+  {
+    id: 'resnet50_v2_onnx',
+    description:
+      'ResNet-50 v2 (pre-activation), ImageNet-1k, 75.8% top-1 (ONNX Model Zoo, from MXNet GluonCV), 224x224; the 2048-d pooled features below its classifier',
+    url: 'https://huggingface.co/onnxmodelzoo/legacy_models/resolve/main/validated/vision/classification/resnet/model/resnet50-v2-7.onnx',
+    licence: 'Apache-2.0',
+    format: 'onnx',
+    layout: 'nchw',
+    sizeMB: 98,
+    featureLayer: null,
+    preprocessing: IMAGENET_CROP,
+    dim: 2048,
+    // The file's Git LFS pointer in github.com/onnx/models (validated/vision/classification/resnet/model).
+    digest: '79102261eb6e5fd7af5d27f41316293e388c5cb691e5d25bfb035c4f64fefe31',
+  },
+  {
+    id: 'dinov2_vits14_onnx',
+    description: 'DINOv2 ViT-S/14 (Meta), self-supervised on 142M images, 224x224; the 384-d class token (Transformers.js export)',
+    url: 'https://huggingface.co/Xenova/dinov2-small/resolve/560a572cedd01ab59cf1a614c2d9673397b65ef2/onnx/model.onnx',
+    licence: 'Apache-2.0',
+    format: 'onnx',
+    layout: 'nchw',
+    sizeMB: 88.5,
+    featureLayer: null,
+    preprocessing: IMAGENET_CROP,
+    dim: 384,
+    // Hugging Face's Git LFS details of onnx/model.onnx at that commit.
+    digest: '83141175ec78b4ff9a2bb58a4c7c264ba0054d1c2e122e5a8114b79a8d4179ea',
+  },
+];
 
 /** What `extract` uses when no backbone is named, and what the extract form offers first. */
 export const DEFAULT_BACKBONE = 'default';
@@ -67,6 +107,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     dim: 1280,
     digest: null,
   },
+  ...ONNX_ZOO,
 ];
 
 export function catalogueEntry(id: string): CatalogueEntry | undefined {

@@ -25,11 +25,20 @@ function mirrored(pixels: Uint8Array, n: number, s: number): Uint8Array {
 
 export const ORT_VERSION: string = ort.env.versions.node ?? ort.env.versions.common;
 
-/** An output as one vector per image: a feature map is averaged over its spatial positions. */
+/**
+ * An output as one vector per image: a feature map is averaged over its spatial positions; a transformer's token
+ * sequence [N, tokens, C] gives its first token (the class token, as ViT and DINOv2 pool).
+ */
 function toVectors(t: ort.Tensor, layout: 'nchw' | 'nhwc'): { data: Float32Array; dim: number } {
   const data = t.data as Float32Array;
   const dims = t.dims;
   const n = dims[0]!;
+  if (dims.length === 3) {
+    const [tokens, c] = [dims[1]!, dims[2]!];
+    const out = new Float32Array(n * c);
+    for (let k = 0; k < n; k++) out.set(data.subarray(k * tokens * c, k * tokens * c + c), k * c);
+    return { data: out, dim: c };
+  }
   if (dims.length !== 4) return { data: data.slice(), dim: data.length / n };
   const [c, hw] = layout === 'nchw' ? [dims[1]!, dims[2]! * dims[3]!] : [dims[3]!, dims[1]! * dims[2]!];
   const out = new Float32Array(n * c);
@@ -51,6 +60,8 @@ export class OrtEmbedder {
     private readonly input: string,
     private readonly output: string,
     readonly dim: number,
+    /** The model's input has a fixed batch of 1. */
+    private readonly batchOfOne: boolean,
   ) {}
 
   static async load(spec: BackboneSpec, target: OrtTarget): Promise<OrtEmbedder> {
@@ -81,9 +92,10 @@ export class OrtEmbedder {
         `${target.file}: input "${input}" is [${shape.join(', ')}], which does not fit ${size}x${size} RGB ${target.layout.toUpperCase()} (set inputSize and layout in dermfuse-backbone.json)`,
       );
     }
-    const probe = new OrtEmbedder(spec, session, target, input, output, 0);
+    const batchOfOne = shape[0] === 1;
+    const probe = new OrtEmbedder(spec, session, target, input, output, 0, batchOfOne);
     const { dim } = await probe.raw(new Uint8Array(size * size * 3), 1, false);
-    return new OrtEmbedder(spec, session, target, input, output, dim);
+    return new OrtEmbedder(spec, session, target, input, output, dim, batchOfOne);
   }
 
   private raw(pixels: Uint8Array, n: number, mirror: boolean): Promise<{ data: Float32Array; dim: number }> {
@@ -94,6 +106,16 @@ export class OrtEmbedder {
 
   /** Runs the network on `n` inputs in its layout (preprocessed floats, or uint8 pixels for a pixel graph); one vector each. */
   async forward(x: Float32Array | Uint8Array, n: number): Promise<{ data: Float32Array; dim: number }> {
+    if (n > 1 && this.batchOfOne) {
+      // A model exported for one image at a time: run it per image.
+      const per = x.length / n;
+      const parts: Float32Array[] = [];
+      for (let i = 0; i < n; i++) parts.push((await this.forward(x.subarray(i * per, (i + 1) * per), 1)).data);
+      const dim = parts[0]!.length;
+      const data = new Float32Array(n * dim);
+      parts.forEach((p, i) => data.set(p, i * dim));
+      return { data, dim };
+    }
     const s = this.spec.preprocessing.inputSize;
     const dims = this.target.layout === 'nchw' ? [n, 3, s, s] : [n, s, s, 3];
     const feeds = { [this.input]: x instanceof Uint8Array ? new ort.Tensor('uint8', x, dims) : new ort.Tensor('float32', x, dims) };
