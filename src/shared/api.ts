@@ -262,6 +262,8 @@ export const API = {
   'team.users': call<AccountInfo[]>()(z.object({})),
   /** Creates an account; answers its personal token once (the sign-in link is the server's address with ?token=). */
   'team.addUser': call<{ name: string; token: string }>()(z.object({ name: accountName, role: z.enum(ROLES) })),
+  /** Whether annotators may edit metadata (adjudicators and admins always may). */
+  'team.setMetadataEdits': call<{ annotatorsEditMetadata: boolean }>()(z.object({ allowed: z.boolean() })),
   /** Revokes an account: its link stops working at once; its labels stay. */
   'team.revokeUser': call<AccountInfo[]>()(z.object({ name: accountName })),
   /** Asks the desktop for a folder (Electron only; elsewhere UNSUPPORTED and the UI takes a typed path). */

@@ -52,6 +52,7 @@ export const MIN_ROLE: { readonly [K in CallName]: Role } = {
   'team.users': 'admin',
   'team.addUser': 'admin',
   'team.revokeUser': 'admin',
+  'team.setMetadataEdits': 'admin',
   'system.pickFolder': 'annotator',
 };
 

@@ -46,8 +46,10 @@ export interface Me {
   account: boolean;
   /** Labels of others and model suggestions are hidden from this caller until they label the image (a blind task is open). */
   blind: boolean;
-  /** Annotators may edit metadata. */
+  /** This caller may edit metadata. */
   metadataEdits: boolean;
+  /** The project lets annotators edit metadata (an admin's setting). */
+  annotatorsEditMetadata: boolean;
 }
 
 export interface AccountInfo {

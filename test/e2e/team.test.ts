@@ -81,6 +81,9 @@ describe('a team labels blind, measures agreement, adjudicates and trains on the
     benLink = (await admin.getByTestId('user-link').textContent())!;
     expect(benLink).toMatch(new RegExp(`^${origin()}/\\?token=[0-9a-f]{48}$`));
     expect(await admin.getByTestId('user-ben').textContent()).toContain('annotator');
+    // Annotators may edit metadata until the admin says otherwise.
+    await admin.getByTestId('metadata-edits').click();
+    await expect.poll(() => count(`SELECT COUNT(*) FROM settings WHERE key = 'team.annotatorMetadataEdits' AND value = 'no'`)).toBe(1);
   });
 
   it('two annotators sign in with their links and label the same images blind, each from their own queue', async () => {
@@ -93,6 +96,9 @@ describe('a team labels blind, measures agreement, adjudicates and trains on the
     await expect.poll(() => ben.getByTestId('signed-in').textContent()).toBe('ben · annotator · blind');
     await labelQueue(ana, 'ana', () => '1');
     await labelQueue(ben, 'ben', (i) => (i < IMAGES / 2 ? '1' : '2'));
+    // Nothing an annotator's screens asked for was refused.
+    expect(await ana.getByTestId('app-error').count()).toBe(0);
+    expect(await ben.getByTestId('app-error').count()).toBe(0);
     // Every annotation carries the account; the task is complete.
     expect(count(`SELECT COUNT(*) FROM annotations WHERE source = 'user' AND author NOT IN ('ana', 'ben')`)).toBe(0);
     await admin.getByTestId('nav-overview').click();

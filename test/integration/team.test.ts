@@ -83,9 +83,10 @@ describe('roles: every call is checked against the caller', () => {
 
   it('metadata edits by annotators follow the project setting; adjudicators may always', async () => {
     await call(ana, 'fields.set', { imageId: ids[2], field: 'age', value: 41 });
-    const p = Project.open(projectDir);
-    p.db.prepare(`INSERT INTO settings (key, value) VALUES ('team.annotatorMetadataEdits', 'no') ON CONFLICT (key) DO UPDATE SET value = 'no'`).run();
-    p.close();
+    expect((await call<Me>(root, 'team.me', {})).annotatorsEditMetadata).toBe(true);
+    await refused(cy, 'team.setMetadataEdits', { allowed: false });
+    expect(await call(root, 'team.setMetadataEdits', { allowed: false })).toEqual({ annotatorsEditMetadata: false });
+    expect((await call<Me>(root, 'team.me', {})).annotatorsEditMetadata).toBe(false);
     expect(await refused(ana, 'fields.set', { imageId: ids[2], field: 'age', value: 42 })).toMatch(/annotators do not edit metadata/);
     expect(await refused(ana, 'fields.setMany', { imageIds: [ids[2]], field: 'age', value: 42 })).toMatch(/annotators do not edit metadata/);
     expect((await call<Me>(ana, 'team.me', {})).metadataEdits).toBe(false);

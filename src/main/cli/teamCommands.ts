@@ -1,10 +1,8 @@
 import { DermFuseError } from '../../shared/errors.ts';
 import { ROLES, type AgreementReport, type Role, type TaskInfo } from '../../shared/team.ts';
-import { addAccount, listAccounts, METADATA_EDITS_SETTING, renewToken, revokeAccount, serverAddress } from '../team/accounts.ts';
+import { addAccount, listAccounts, renewToken, revokeAccount, serverAddress, setMetadataEdits } from '../team/accounts.ts';
 import { agreementReport } from '../team/agreementReport.ts';
 import { listTasks } from '../team/tasks.ts';
-import { repoOf } from '../db/open.ts';
-import { SettingsRepo } from '../db/repos/settingsRepo.ts';
 import { optionalString, positiveInt } from './args.ts';
 import { withProject, type Command } from './commands.ts';
 
@@ -75,8 +73,7 @@ export const TEAM_COMMANDS: Record<string, Command> = {
             return { json: { revoked: needName() }, text: `Revoked ${needName()}: their link stops working at once; their labels stay.` };
           case 'metadata': {
             if (name !== 'yes' && name !== 'no') throw new DermFuseError('INVALID_ARGUMENT', 'users metadata DIR yes|no: may annotators edit metadata?');
-            repoOf(db, SettingsRepo).set(METADATA_EDITS_SETTING, name);
-            return { json: { annotatorsEditMetadata: name === 'yes' }, text: `Annotators ${name === 'yes' ? 'may' : 'may not'} edit metadata.` };
+            return { json: setMetadataEdits(db, name === 'yes'), text: `Annotators ${name === 'yes' ? 'may' : 'may not'} edit metadata.` };
           }
           case 'list': {
             const users = listAccounts(db);

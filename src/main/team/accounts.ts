@@ -86,6 +86,12 @@ export function hasAccounts(db: Db): boolean {
   return repoOf(db, AccountsRepo).active() > 0;
 }
 
+/** Sets whether annotators may edit metadata. */
+export function setMetadataEdits(db: Db, allowed: boolean): { annotatorsEditMetadata: boolean } {
+  repoOf(db, SettingsRepo).set(METADATA_EDITS_SETTING, allowed ? 'yes' : 'no');
+  return { annotatorsEditMetadata: allowed };
+}
+
 /** May this caller edit metadata? Annotators only when the project allows it (it does by default). */
 export function mayEditMetadata(db: Db, caller: Caller): boolean {
   return roleAtLeast(caller.role, 'adjudicator') || repoOf(db, SettingsRepo).get(METADATA_EDITS_SETTING) !== 'no';

@@ -1,4 +1,4 @@
-import { Badge, Button, Code, Group, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Badge, Button, Code, Group, Select, Stack, Switch, Table, Text, TextInput, Title } from '@mantine/core';
 import { useState } from 'react';
 import { ROLES, type Role } from '../../../shared/team.ts';
 import { api } from '../api.ts';
@@ -8,6 +8,7 @@ import { errorMessage, useCall } from '../errors.tsx';
 export function UsersPanel() {
   const [version, setVersion] = useState(0);
   const users = useCall(() => api['team.users']({}), [version]);
+  const me = useCall(() => api['team.me']({}), [version]);
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('annotator');
   const [link, setLink] = useState<{ name: string; url: string } | null>(null);
@@ -68,6 +69,20 @@ export function UsersPanel() {
           Add account
         </Button>
       </Group>
+      {me.data && (
+        <Switch
+          size="xs"
+          label="Annotators may edit metadata (adjudicators and admins always may)"
+          checked={me.data.annotatorsEditMetadata}
+          onChange={(e) =>
+            void api['team.setMetadataEdits']({ allowed: e.currentTarget.checked }).then(
+              () => setVersion((v) => v + 1),
+              (err: unknown) => setError(errorMessage(err)),
+            )
+          }
+          data-testid="metadata-edits"
+        />
+      )}
       {error && (
         <Text c="red" size="sm">
           {error}
