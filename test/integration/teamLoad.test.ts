@@ -43,6 +43,11 @@ const key = (a: { author: string; imageId: number; className: string }) => `${a.
 describe('20 annotators on one served project', () => {
   it('loses no acknowledged label when the server is killed -9 mid-run, and a restarted server completes the task without duplicates', async () => {
     const first = await serveProcess(dir);
+    await expect
+      .poll(() => first.stderr())
+      .toContain(
+        "20 account(s) sign in with their personal links (dermfuse users list); the link below acts as the project's owner and works only on this machine.",
+      );
     // Sign-in links printed later (users add without --url) name the address the project was served at.
     const p = Project.open(dir);
     expect(p.db.prepare(`SELECT value FROM settings WHERE key = 'team.serverAddress'`).pluck().get()).toBe(`http://127.0.0.1:${first.port}`);

@@ -7,7 +7,7 @@ import { startServer } from '../api/http.ts';
 import { isLoopback } from '../api/httpGuard.ts';
 import { RecentProjects } from '../api/recent.ts';
 import { Service } from '../api/service.ts';
-import { rememberServerAddress } from '../team/accounts.ts';
+import { listAccounts, rememberServerAddress } from '../team/accounts.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -72,6 +72,11 @@ export async function serveProject(dir: string, o: ServeCommandOptions): Promise
   const project = path.resolve(dir);
   // `users add` prints sign-in links on this address when not given --url.
   rememberServerAddress(service, server.urls[0]!);
+  const accounts = service.current() ? listAccounts(service.current()!.db).filter((a) => !a.revokedAt).length : 0;
+  if (accounts > 0)
+    process.stderr.write(
+      `${accounts} account(s) sign in with their personal links (dermfuse users list); the link below acts as the project's owner and works only on this machine.\n`,
+    );
   process.stdout.write(
     o.json
       ? `${JSON.stringify({ url: server.url, urls: server.urls, port: server.port, project, dataRoots: o.dataRoots.map((d) => path.resolve(d)) })}\n`
