@@ -3,6 +3,7 @@
  * starts (the features a transfer-learning backbone should give), and a copy of the model that also outputs an
  * inner tensor (ONNX Runtime only returns graph outputs).
  */
+import { Writer } from './proto.ts';
 import { fields, sub, text } from './protoRead.ts';
 
 export interface GraphNode {
@@ -68,27 +69,12 @@ export function hasTensor(g: GraphInfo, tensor: string): boolean {
   return g.outputs.includes(tensor) || g.nodes.some((n) => n.outputs.includes(tensor));
 }
 
-function varint(x: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = x % 128;
-    x = Math.floor(x / 128);
-    if (x > 0) b |= 0x80;
-    out.push(b);
-  } while (x > 0);
-  return out;
-}
-
-function field(no: number, payload: Uint8Array): Uint8Array {
-  return Uint8Array.from([...varint((no << 3) | 2), ...varint(payload.length), ...payload]);
-}
-
 /**
  * The model with `tensor` added to its graph outputs. Protobuf merges a repeated message field that appears twice,
  * so appending `graph { output { name } }` to the file adds the output without rewriting the weights.
  */
 export function withOutput(model: Uint8Array, tensor: string): Uint8Array {
-  const extra = field(MODEL_GRAPH, field(GRAPH_OUTPUT, field(1, new TextEncoder().encode(tensor))));
+  const extra = new Writer().message(MODEL_GRAPH, new Writer().message(GRAPH_OUTPUT, new Writer().string(1, tensor))).finish();
   const out = new Uint8Array(model.length + extra.length);
   out.set(model);
   out.set(extra, model.length);

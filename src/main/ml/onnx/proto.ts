@@ -9,7 +9,7 @@ const UINT8 = 2;
 const INT64 = 7;
 
 /** A protobuf message being written: fields appended in any order, as the format allows. */
-class Writer {
+export class Writer {
   private readonly parts: Uint8Array[] = [];
   private length = 0;
 
