@@ -58,6 +58,9 @@ export function meanStdPreprocessing(
   };
 }
 
+/** ImageNet mean/std on 0-1 values, shorter side to 256 then the centre 224: what PyTorch-era models expect. */
+export const IMAGENET_CENTER_CROP: Preprocessing = meanStdPreprocessing(224, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225], 'center-crop', 0.875);
+
 /**
  * The cache key of a configuration: features computed under the same key are interchangeable. The model is
  * identified by its name and the content hash of its model.json (passed in), not by where it sits on disk.

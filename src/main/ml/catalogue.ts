@@ -1,4 +1,4 @@
-import { meanStdPreprocessing, rangePreprocessing, type Preprocessing } from './backboneSpec.ts';
+import { IMAGENET_CENTER_CROP, rangePreprocessing, type Preprocessing } from './backboneSpec.ts';
 
 /** A known ImageNet backbone that downloads on first use into the model cache. */
 export interface CatalogueEntry {
@@ -28,9 +28,6 @@ export interface CatalogueEntry {
 const GOOGLE_MOBILENET_V1 = 'https://storage.googleapis.com/tfjs-models/tfjs';
 const TEACHABLE_MACHINE = 'https://storage.googleapis.com/teachable-machine-models';
 
-/** ImageNet mean/std on 0-1 values, shorter side to 256 then the centre 224: what PyTorch-era models expect. */
-const IMAGENET_CROP = meanStdPreprocessing(224, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225], 'center-crop', 0.875);
-
 /**
  * Stronger ONNX backbones for users with a network. Each is pinned by the SHA-256 its host publishes (the Git LFS
  * pointer of the file), so a changed or damaged download is refused; features are taken below the classifier
@@ -47,7 +44,7 @@ const ONNX_ZOO: readonly CatalogueEntry[] = [
     layout: 'nchw',
     sizeMB: 98,
     featureLayer: null,
-    preprocessing: IMAGENET_CROP,
+    preprocessing: IMAGENET_CENTER_CROP,
     dim: 2048,
     // The file's Git LFS pointer in github.com/onnx/models (validated/vision/classification/resnet/model).
     digest: '79102261eb6e5fd7af5d27f41316293e388c5cb691e5d25bfb035c4f64fefe31',
@@ -61,7 +58,7 @@ const ONNX_ZOO: readonly CatalogueEntry[] = [
     layout: 'nchw',
     sizeMB: 88.5,
     featureLayer: null,
-    preprocessing: IMAGENET_CROP,
+    preprocessing: IMAGENET_CENTER_CROP,
     dim: 384,
     // Hugging Face's Git LFS details of onnx/model.onnx at that commit.
     digest: '83141175ec78b4ff9a2bb58a4c7c264ba0054d1c2e122e5a8114b79a8d4179ea',

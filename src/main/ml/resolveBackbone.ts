@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DermFuseError } from '../../shared/errors.ts';
-import { BackboneSpecSchema, meanStdPreprocessing, rangePreprocessing, type BackboneSpec, type Preprocessing } from './backboneSpec.ts';
+import { BackboneSpecSchema, IMAGENET_CENTER_CROP, meanStdPreprocessing, rangePreprocessing, type BackboneSpec, type Preprocessing } from './backboneSpec.ts';
 import { catalogueEntry, CATALOGUE } from './catalogue.ts';
 import { imageInputOf, onnxInputShape } from './onnx/inputShape.ts';
 import { classifierInput, hasTensor, readGraph } from './onnx/graph.ts';
@@ -91,7 +91,7 @@ function readSidecar(dir: string): z.infer<typeof SidecarSchema> {
 }
 
 /** Defaults for an ONNX model with no sidecar: what PyTorch exports expect (ImageNet mean/std, 256 then centre 224, NCHW). */
-const ONNX_DEFAULT_PREPROCESSING = meanStdPreprocessing(224, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225], 'center-crop', 0.875);
+const ONNX_DEFAULT_PREPROCESSING = IMAGENET_CENTER_CROP;
 
 /** The image input's size and layout read from an .onnx file; null when the shape does not say (dynamic sizes). */
 function imageInputFile(file: string): { size: number; layout: 'nchw' | 'nhwc' } | null {
