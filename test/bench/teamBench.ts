@@ -2,7 +2,8 @@
 import { Project } from '../../src/main/project.ts';
 import { addAccount } from '../../src/main/team/accounts.ts';
 import { createTask } from '../../src/main/team/tasks.ts';
-import { annotate, post, quantile, serveProcess } from '../fixtures/teamLoad.ts';
+import { annotate, post, quantile } from '../fixtures/teamLoad.ts';
+import { serveProcess } from '../fixtures/serveProcess.ts';
 import { withPadProject } from './padProject.ts';
 
 const ANNOTATORS = 20;

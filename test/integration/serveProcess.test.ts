@@ -1,49 +1,14 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Project } from '../../src/main/project.ts';
 import { tempDir } from '../fixtures/generate.ts';
 import { apiCall, rawRequest } from '../fixtures/rawHttp.ts';
+import { serveProcess } from '../fixtures/serveProcess.ts';
 
-const BIN = path.resolve(__dirname, '../../bin/dermfuse.mjs');
 let tmp: ReturnType<typeof tempDir>;
 let projectDir: string;
-
-interface Running {
-  child: ChildProcess;
-  info: { url: string; urls: string[]; port: number };
-  token: string;
-  stderr(): string;
-  stop(): Promise<number | null>;
-}
-
-/** `dermfuse serve` in its own process (optionally under a lower open-file limit), as a user starts it. */
-async function serve(args: string[], openFiles?: number): Promise<Running> {
-  const cmd = [process.execPath, BIN, 'serve', projectDir, '--json', ...args].map((a) => `'${a}'`).join(' ');
-  const child = spawn('bash', ['-c', `${openFiles ? `ulimit -n ${openFiles} && ` : ''}exec ${cmd}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const info = await new Promise<Running['info']>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!) as Running['info']);
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
-  });
-  return {
-    child,
-    info,
-    token: new URL(info.url).searchParams.get('token')!,
-    stderr: () => err,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', (code) => resolve(code));
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 beforeAll(() => {
   tmp = tempDir();
@@ -54,7 +19,7 @@ afterAll(() => tmp.cleanup());
 
 describe('dermfuse serve as a process', () => {
   it('keeps answering real requests while 400 idle sockets are open, under a 256 open-file limit', async () => {
-    const s = await serve([], 256);
+    const s = await serveProcess(projectDir, { openFiles: 256 });
     const sockets: net.Socket[] = [];
     try {
       for (let i = 0; i < 400; i++) {
@@ -77,7 +42,7 @@ describe('dermfuse serve as a process', () => {
   });
 
   it('answers a malformed request line with 400 and logs no stack trace', async () => {
-    const s = await serve([]);
+    const s = await serveProcess(projectDir);
     try {
       const reply = await new Promise<string>((resolve) => {
         const sock = net.connect(s.info.port, '127.0.0.1', () => sock.write('GARBAGE \x01 NOT-HTTP\r\n\r\n'));
@@ -97,7 +62,7 @@ describe('dermfuse serve as a process', () => {
   });
 
   it('on --host 0.0.0.0 accepts the machine’s own addresses, prints them, and warns of clear text', async () => {
-    const s = await serve(['--host', '0.0.0.0']);
+    const s = await serveProcess(projectDir, { args: ['--host', '0.0.0.0'] });
     try {
       expect(s.stderr()).toMatch(/without TLS: the token and patient data cross the network in clear text/);
       const own = s.info.urls.map((u) => new URL(u).host);
@@ -130,7 +95,7 @@ describe('dermfuse serve as a process', () => {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], {
       stdio: 'ignore',
     });
-    const s = await serve(['--tls-cert', cert, '--tls-key', key]);
+    const s = await serveProcess(projectDir, { args: ['--tls-cert', cert, '--tls-key', key] });
     try {
       expect(s.info.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/\?token=/);
       const page = await rawRequest(s.info.port, { path: `/?token=${s.token}`, headers: { host: `127.0.0.1:${s.info.port}` }, tls: true });

@@ -6,7 +6,8 @@ import { addAccount } from '../../src/main/team/accounts.ts';
 import { createTask } from '../../src/main/team/tasks.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
 import { importedProject } from '../fixtures/project.ts';
-import { annotate, serveProcess, type Ack } from '../fixtures/teamLoad.ts';
+import { annotate, type Ack } from '../fixtures/teamLoad.ts';
+import { serveProcess } from '../fixtures/serveProcess.ts';
 
 const tmp = tempDir();
 const dir = path.join(tmp.dir, 'p');
