@@ -6,6 +6,7 @@ import { runImport } from '../../src/main/images/importRun.ts';
 import { extractFeatures } from '../../src/main/ml/extract.ts';
 import { FeatureStore } from '../../src/main/db/repos/featureStore.ts';
 import { resolveBackbone } from '../../src/main/ml/resolveBackbone.ts';
+import type { BackboneSpec } from '../../src/main/ml/backboneSpec.ts';
 import { OrtEmbedder } from '../../src/main/ml/onnx/ortEmbedder.ts';
 import { readGraph } from '../../src/main/ml/onnx/graph.ts';
 import { Project } from '../../src/main/project.ts';
@@ -19,6 +20,18 @@ const f32 = (file: string) => {
   const b = fs.readFileSync(file);
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 };
+
+/** The spec's features of the 4 reference inputs: 1280-d, within 1e-4 of PyTorch's. */
+async function expectReferenceFeatures(spec: BackboneSpec): Promise<void> {
+  const e = await OrtEmbedder.load(spec, { file: path.join(V2_ONNX, 'model.onnx'), input: null, layout: 'nchw', pixels: false, threads: 2 });
+  const out = await e.forward(f32(path.join(V2_ONNX, 'reference_input.f32')), 4);
+  const ref = f32(path.join(V2_ONNX, 'reference_features.f32'));
+  expect(out.dim).toBe(1280);
+  let diff = 0;
+  out.data.forEach((v, i) => (diff = Math.max(diff, Math.abs(v - ref[i]!))));
+  expect(diff).toBeLessThan(1e-4);
+  await e.dispose();
+}
 
 describe.skipIf(!HAS_PAD)('ONNX Runtime backbones on the real models and all 686 PAD-UFES-20 photos', () => {
   const tmp = tempDir();
@@ -40,28 +53,14 @@ describe.skipIf(!HAS_PAD)('ONNX Runtime backbones on the real models and all 686
       onnx: { file: 'model.onnx', layout: 'nchw' },
       preprocessing: { inputSize: 224, resize: 'center-crop', crop: 0.875 },
     });
-    const e = await OrtEmbedder.load(spec, { file: path.join(V2_ONNX, 'model.onnx'), input: null, layout: 'nchw', pixels: false, threads: 2 });
-    const out = await e.forward(f32(path.join(V2_ONNX, 'reference_input.f32')), 4);
-    const ref = f32(path.join(V2_ONNX, 'reference_features.f32'));
-    expect(out.dim).toBe(1280);
-    let diff = 0;
-    out.data.forEach((v, i) => (diff = Math.max(diff, Math.abs(v - ref[i]!))));
-    expect(diff).toBeLessThan(1e-4);
-    await e.dispose();
+    await expectReferenceFeatures(spec);
   });
 
   it("an inner feature map taken with --layer averages to the model's own pooled features (the output is added to the graph)", async () => {
     const graph = readGraph(fs.readFileSync(path.join(V2_ONNX, 'model.onnx')));
     const pool = graph.nodes.find((n) => n.outputs.includes('features'))!;
     const { spec } = await resolveBackbone(V2_ONNX, { layer: pool.inputs[0] });
-    const e = await OrtEmbedder.load(spec, { file: path.join(V2_ONNX, 'model.onnx'), input: null, layout: 'nchw', pixels: false, threads: 2 });
-    const out = await e.forward(f32(path.join(V2_ONNX, 'reference_input.f32')), 4);
-    const ref = f32(path.join(V2_ONNX, 'reference_features.f32'));
-    expect(out.dim).toBe(1280);
-    let diff = 0;
-    out.data.forEach((v, i) => (diff = Math.max(diff, Math.abs(v - ref[i]!))));
-    expect(diff).toBeLessThan(1e-4);
-    await e.dispose();
+    await expectReferenceFeatures(spec);
   });
 
   it('gives 1280-d features for every one of the 686 photos', async () => {
