@@ -31,6 +31,7 @@ export class TasksRepo {
   private readonly perImage: Statement<[{ task: number; set: number }], { image_id: number; n: number }>;
   private readonly perAuthor: Statement<[{ task: number; set: number }], { author: string; n: number }>;
   private readonly labelledBy: Statement<[{ task: number; set: number; author: string }], number>;
+  private readonly readable: Statement<[number], number>;
 
   constructor(private readonly db: Db) {
     const cols = 't.id, t.name, t.label_set_id, s.name AS label_set, t.filter, t.per_image, t.blind, t.created_by, t.created_at, t.closed_at';
@@ -53,6 +54,9 @@ export class TasksRepo {
        JOIN annotations a ON a.image_id = ti.image_id AND a.label_set_id = @set AND ${PERSON_LABEL}
        WHERE ti.task_id = @task GROUP BY a.author ORDER BY n DESC, a.author`,
     );
+    this.readable = db
+      .prepare<[number], number>(`SELECT ti.image_id FROM task_images ti JOIN images i ON i.id = ti.image_id AND i.status = 'ok' WHERE ti.task_id = ?`)
+      .pluck();
     this.labelledBy = db
       .prepare<[{ task: number; set: number; author: string }], number>(
         `SELECT ti.image_id FROM task_images ti
@@ -90,6 +94,11 @@ export class TasksRepo {
   /** Each readable image of the task with the number of people who labelled it. */
   imageCounts(task: TaskRow): { image_id: number; n: number }[] {
     return this.perImage.all({ task: task.id, set: task.label_set_id });
+  }
+
+  /** The task's readable images (without counting their labels). */
+  readableImages(task: TaskRow): number[] {
+    return this.readable.all(task.id);
   }
 
   /** Images of the task each person labelled. */
