@@ -68,6 +68,7 @@ async function labelQueue(page: Page, who: string, keyFor: (i: number) => string
 
 describe('a team labels blind, measures agreement, adjudicates and trains on the consensus', () => {
   let admin: Page;
+  let cy: Page;
   let benLink: string;
 
   it('the admin makes a blind task and an account, whose link is shown once', async () => {
@@ -112,7 +113,7 @@ describe('a team labels blind, measures agreement, adjudicates and trains on the
     await admin.getByTestId('agreement-task').click();
     await admin.getByRole('option', { name: 'Task: Round 1' }).click();
     await expect.poll(() => admin.getByTestId('agreement-summary').textContent()).toMatch(new RegExp(`^${IMAGES} images labelled by two annotators or more`));
-    const cy = await signIn(`${origin()}/?token=${cyToken}`);
+    cy = await signIn(`${origin()}/?token=${cyToken}`);
     await expect.poll(() => cy.getByTestId('signed-in').textContent()).toBe('cy · adjudicator');
     await cy.getByTestId('nav-adjudicate').click();
     // ana said class 1 everywhere, ben class 2 on half of the images.
@@ -154,5 +155,9 @@ describe('a team labels blind, measures agreement, adjudicates and trains on the
       return { trained: (JSON.parse(run.result) as { classes: string[] }).classes[row.label], decided: row.name };
     });
     expect(trained.trained).toBe(trained.decided);
+    // The adjudicator now sees the run's out-of-fold probabilities beside the labels still to decide.
+    await cy.getByTestId('nav-overview').click();
+    await cy.getByTestId('nav-adjudicate').click();
+    await expect.poll(() => cy.getByTestId('disagreement-model').textContent()).toMatch(/^Model \(run \d+, fused, out of fold\): \w+ \d+%, \w+ \d+%$/);
   });
 });

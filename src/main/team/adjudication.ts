@@ -21,10 +21,15 @@ function peopleLabels(project: Project, labelSetId: number): Map<number, LatestL
   return out;
 }
 
-function modelView(project: Project, imageId: number): Disagreement['model'] {
-  const p = repoOf(project.db, AdjudicationsRepo).newestPrediction(imageId);
+/** A run's class names, parsed once per run for a whole list (a run's result JSON is large). */
+type RunClasses = Map<number, string[]>;
+
+function modelView(project: Project, imageId: number, runClasses: RunClasses): Disagreement['model'] {
+  const repo = repoOf(project.db, AdjudicationsRepo);
+  const p = repo.newestPrediction(imageId);
   if (!p) return null;
-  const classes = (JSON.parse(p.result) as { classes: string[] }).classes;
+  let classes = runClasses.get(p.run_id);
+  if (!classes) runClasses.set(p.run_id, (classes = repo.runClasses(p.run_id)));
   const probs = JSON.parse(p.fused) as number[];
   return {
     runId: p.run_id,
@@ -33,12 +38,18 @@ function modelView(project: Project, imageId: number): Disagreement['model'] {
   };
 }
 
-function toDisagreement(project: Project, imageId: number, labels: LatestLabelRow[], decision: AdjudicationRow | undefined): Disagreement {
+function toDisagreement(
+  project: Project,
+  imageId: number,
+  labels: LatestLabelRow[],
+  decision: AdjudicationRow | undefined,
+  runClasses: RunClasses = new Map(),
+): Disagreement {
   return {
     imageId,
     externalId: labels[0]!.external_id,
     labels: labels.map((l) => ({ author: l.author, label: l.label, at: l.created_at })),
-    model: modelView(project, imageId),
+    model: modelView(project, imageId, runClasses),
     decision: decision ? { label: decision.label ?? '', reason: decision.reason, author: decision.author, at: decision.created_at } : null,
   };
 }
@@ -52,12 +63,13 @@ export function disagreements(project: Project, opts: { taskId?: number; decided
   const within = opts.taskId === undefined ? null : taskImages(project, opts.taskId);
   const decisions = repoOf(project.db, AdjudicationsRepo).latestDecisions(set.id);
   const out: Disagreement[] = [];
+  const runClasses: RunClasses = new Map();
   for (const [imageId, labels] of peopleLabels(project, set.id)) {
     if (within && !within.has(imageId)) continue;
     if (new Set(labels.map((l) => l.label)).size < 2) continue;
     const decision = decisions.get(imageId);
     const decided = decision !== undefined && decision.annotation_id > Math.max(...labels.map((l) => l.id));
-    if (decided === (opts.decided ?? false)) out.push(toDisagreement(project, imageId, labels, decided ? decision : undefined));
+    if (decided === (opts.decided ?? false)) out.push(toDisagreement(project, imageId, labels, decided ? decision : undefined, runClasses));
   }
   return out;
 }

@@ -14,7 +14,8 @@ export interface AdjudicationRow {
 export class AdjudicationsRepo {
   private readonly insert: Statement<[number, number, number, string, string, string]>;
   private readonly latest: Statement<[number], AdjudicationRow>;
-  private readonly newestRun: Statement<[number], { run_id: number; fused: string; image: string; result: string }>;
+  private readonly newestRun: Statement<[number], { run_id: number; fused: string }>;
+  private readonly runResult: Statement<[number], string>;
 
   constructor(db: Db) {
     this.insert = db.prepare('INSERT INTO adjudications (image_id, label_set_id, annotation_id, reason, author, created_at) VALUES (?, ?, ?, ?, ?, ?)');
@@ -24,9 +25,10 @@ export class AdjudicationsRepo {
        WHERE j.label_set_id = ? AND j.id = (SELECT MAX(k.id) FROM adjudications k WHERE k.image_id = j.image_id AND k.label_set_id = j.label_set_id)`,
     );
     this.newestRun = db.prepare(
-      `SELECT p.run_id, p.fused, p.image, r.result FROM run_predictions p JOIN runs r ON r.id = p.run_id
+      `SELECT p.run_id, p.fused FROM run_predictions p JOIN runs r ON r.id = p.run_id
        WHERE p.image_id = ? AND r.status = 'done' ORDER BY p.run_id DESC LIMIT 1`,
     );
+    this.runResult = db.prepare<[number], string>('SELECT result FROM runs WHERE id = ?').pluck();
   }
 
   add(imageId: number, labelSetId: number, annotationId: number, reason: string, author: string): void {
@@ -38,8 +40,13 @@ export class AdjudicationsRepo {
     return new Map(this.latest.all(labelSetId).map((r) => [r.image_id, r]));
   }
 
-  /** The newest finished run's out-of-fold probabilities for an image (JSON per mode) and the run's result (its classes). */
-  newestPrediction(imageId: number): { run_id: number; fused: string; image: string; result: string } | undefined {
+  /** The newest finished run's out-of-fold fused probabilities for an image (JSON). */
+  newestPrediction(imageId: number): { run_id: number; fused: string } | undefined {
     return this.newestRun.get(imageId);
+  }
+
+  /** A finished run's class names, from its result. */
+  runClasses(runId: number): string[] {
+    return (JSON.parse(this.runResult.get(runId)!) as { classes: string[] }).classes;
   }
 }
