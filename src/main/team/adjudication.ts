@@ -9,11 +9,14 @@ import type { Project } from '../project.ts';
 import type { Editor } from '../workbench/edits.ts';
 import { chosenLabelSet } from '../workbench/labelSets.ts';
 
-/** Each image's people's labels (their latest, not empty, not imports): what annotators can disagree on. */
+/** A person's label (their latest, not empty, not an import): what annotators can disagree on. */
+const personLabel = (r: LatestLabelRow) => r.source === 'user' && r.label !== null;
+
+/** Each image's people's labels. */
 function peopleLabels(project: Project, labelSetId: number): Map<number, LatestLabelRow[]> {
   const out = new Map<number, LatestLabelRow[]>();
   for (const r of repoOf(project.db, TeamRepo).latestLabels(labelSetId)) {
-    if (r.source !== 'user' || r.label === null) continue;
+    if (!personLabel(r)) continue;
     let list = out.get(r.image_id);
     if (!list) out.set(r.image_id, (list = []));
     list.push(r);
@@ -82,7 +85,7 @@ export function adjudicate(project: Project, editor: Editor, req: { imageId: num
   const set = chosenLabelSet(project);
   if (repoOf(project.db, LabelsRepo).classId(set.id, req.className) === undefined)
     throw new DermFuseError('NOT_FOUND', `No class "${req.className}" in label set "${set.name}".`);
-  const labels = peopleLabels(project, set.id).get(req.imageId) ?? [];
+  const labels = repoOf(project.db, TeamRepo).latestLabelsOf(set.id, req.imageId).filter(personLabel);
   if (labels.length === 0) throw new DermFuseError('NOT_FOUND', `Image ${req.imageId} has no annotators' labels to adjudicate.`);
   writeTransaction(project.db, () => {
     // Not on the undo history: a decision is taken back by another decision, not by Ctrl+Z.
