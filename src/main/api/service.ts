@@ -26,7 +26,17 @@ import { checkReadable, DESKTOP_ACCESS, type AccessPolicy } from './access.ts';
 import { HIDDEN_WHEN_BLIND, MIN_ROLE } from '../../shared/roles.ts';
 import { roleAtLeast } from '../../shared/team.ts';
 import type { ImageDetail } from '../../shared/types.ts';
-import { accountCaller, addAccount, hasAccounts, listAccounts, mayEditMetadata, revokeAccount, setMetadataEdits, type Caller } from '../team/accounts.ts';
+import {
+  accountCaller,
+  addAccount,
+  annotatorsEditMetadata,
+  hasAccounts,
+  listAccounts,
+  mayEditMetadata,
+  revokeAccount,
+  setMetadataEdits,
+  type Caller,
+} from '../team/accounts.ts';
 import { blindDetail } from '../team/blind.ts';
 import { closeTask, createTask, listTasks, nextInTask } from '../team/tasks.ts';
 import { adjudicate, disagreements } from '../team/adjudication.ts';
@@ -141,7 +151,7 @@ export class Service {
         ...caller,
         blind: this.blind(caller),
         metadataEdits: this.project ? mayEditMetadata(this.project.db, caller) : true,
-        annotatorsEditMetadata: this.project ? mayEditMetadata(this.project.db, { ...caller, role: 'annotator' }) : true,
+        annotatorsEditMetadata: this.project ? annotatorsEditMetadata(this.project.db) : true,
       }),
       'team.tasks': async () => listTasks(this.open()),
       'team.next': async ({ taskId, skip }, caller) => nextInTask(this.open(), taskId, caller, skip),

@@ -92,7 +92,12 @@ export function setMetadataEdits(db: Db, allowed: boolean): { annotatorsEditMeta
   return { annotatorsEditMetadata: allowed };
 }
 
-/** May this caller edit metadata? Annotators only when the project allows it (it does by default). */
+/** Does the project let annotators edit metadata? It does unless an admin said no. */
+export function annotatorsEditMetadata(db: Db): boolean {
+  return repoOf(db, SettingsRepo).get(METADATA_EDITS_SETTING) !== 'no';
+}
+
+/** May this caller edit metadata? Adjudicators and admins always; annotators when the project allows it. */
 export function mayEditMetadata(db: Db, caller: Caller): boolean {
-  return roleAtLeast(caller.role, 'adjudicator') || repoOf(db, SettingsRepo).get(METADATA_EDITS_SETTING) !== 'no';
+  return roleAtLeast(caller.role, 'adjudicator') || annotatorsEditMetadata(db);
 }
