@@ -31,8 +31,12 @@ export class Project {
     if (fs.existsSync(abs) && !fs.statSync(abs).isDirectory()) {
       throw new DermFuseError('INVALID_ARGUMENT', `${abs} is a file, not a folder: choose a folder for the project.`);
     }
+    const newFolder = !fs.existsSync(abs);
     makeDirs(abs, 'project folder');
-    for (const sub of PROJECT_FOLDERS) fs.mkdirSync(path.join(abs, sub), { recursive: true });
+    if (newFolder) chmodPrivate(abs, PRIVATE_DIR);
+    keepPrivate(abs);
+    // SQLite gives its WAL and shared-memory files the database file's mode: create it private first.
+    if (created) fs.writeFileSync(path.join(abs, DB_FILE), '', { mode: PRIVATE_FILE, flag: 'wx' });
     const db = openDatabase(path.join(abs, DB_FILE), { create: true });
     return { project: new Project(abs, db), created };
   }
@@ -43,7 +47,7 @@ export class Project {
     if (!Project.exists(abs)) {
       throw new DermFuseError('NOT_A_PROJECT', `${abs} is not a DermFuse project (no ${DB_FILE}). Create it with: dermfuse init ${dir}`);
     }
-    for (const sub of PROJECT_FOLDERS) fs.mkdirSync(path.join(abs, sub), { recursive: true });
+    keepPrivate(abs);
     const db = openDatabase(path.join(abs, DB_FILE), { create: false });
     const project = new Project(abs, db);
     project.markInterruptedImports();
@@ -87,6 +91,32 @@ export class Project {
       if (running.every((r) => !isAlive(r.pid))) this.removeTempThumbnails();
     }
   }
+}
+
+/** Owner-only modes (POSIX): a project holds patient ids, ages, sites and photos' thumbnails. */
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
+
+function chmodPrivate(file: string, mode: number): void {
+  if (process.platform === 'win32') return;
+  try {
+    fs.chmodSync(file, mode);
+  } catch (err) {
+    log.warn(`could not make ${file} private to its owner: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The project's own folders (thumbnails, models, exports) owner-only, made so when missing, and the database with its
+ * WAL and shared-memory files readable by the owner only (projects made by older versions are tightened on open).
+ * The project folder itself is made owner-only when DermFuse creates it; a folder the person chose keeps its mode.
+ */
+function keepPrivate(dir: string): void {
+  for (const sub of PROJECT_FOLDERS) {
+    fs.mkdirSync(path.join(dir, sub), { recursive: true, mode: PRIVATE_DIR });
+    chmodPrivate(path.join(dir, sub), PRIVATE_DIR);
+  }
+  for (const f of [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`]) if (fs.existsSync(path.join(dir, f))) chmodPrivate(path.join(dir, f), PRIVATE_FILE);
 }
 
 function isAlive(pid: number): boolean {

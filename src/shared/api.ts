@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { ErrorPayload } from './errors.ts';
 import { CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, type RunListItem, type RunReportView } from './results.ts';
-import { ROLES, type AccountInfo, type AgreementReport, type Disagreement, type Me, type TaskInfo, type TaskNext } from './team.ts';
+import { ROLES, type AccountInfo, type ActivityEntry, type AgreementReport, type Disagreement, type Me, type TaskInfo, type TaskNext } from './team.ts';
 import { QUALITY_FILTERS, type DuplicateReport, type LabelNextInfo } from './quality.ts';
 import { BACKEND_NAMES, CONSENSUS_RULES, DUPLICATE_MERGES, GROUP_BY, RUNTIMES } from './jobs.ts';
 import {
@@ -266,6 +266,10 @@ export const API = {
   'team.setMetadataEdits': call<{ annotatorsEditMetadata: boolean }>()(z.object({ allowed: z.boolean() })),
   /** Revokes an account: its link stops working at once; its labels stay. */
   'team.revokeUser': call<AccountInfo[]>()(z.object({ name: accountName })),
+  /** The access log, newest first: who viewed or changed what, when and from where (admins). */
+  'team.activity': call<ActivityEntry[]>()(
+    z.object({ since: z.iso.datetime({ offset: true }).optional(), who: accountName.optional(), limit: z.number().int().min(1).max(5000).optional() }),
+  ),
   /** Asks the desktop for a folder (Electron only; elsewhere UNSUPPORTED and the UI takes a typed path). */
   'system.pickFolder': call<string | null>()(z.object({ title: z.string().max(200).optional() })),
 } as const;

@@ -53,8 +53,19 @@ export const MIN_ROLE: { readonly [K in CallName]: Role } = {
   'team.addUser': 'admin',
   'team.revokeUser': 'admin',
   'team.setMetadataEdits': 'admin',
+  'team.activity': 'admin',
   'system.pickFolder': 'annotator',
 };
 
-/** Calls a blind annotator may not make: they show other people's labels or model suggestions across images. */
-export const HIDDEN_WHEN_BLIND: ReadonlySet<CallName> = new Set<CallName>(['images.list', 'images.facets', 'labels.setMany']);
+/**
+ * Calls a blind annotator may not make while a blind task is open: they show other people's labels, counts that move
+ * with them, or model output (runs trained on those labels, the doubt that orders "label next").
+ */
+export const HIDDEN_WHEN_BLIND: ReadonlySet<CallName> = new Set<CallName>([
+  'images.list',
+  'images.facets',
+  'labels.setMany',
+  'runs.list',
+  'runs.report',
+  'quality.labelNext',
+]);

@@ -103,3 +103,21 @@ export interface Disagreement {
   /** The adjudicator's decision, when already taken (later labels reopen it). */
   decision: { label: string; reason: string; author: string; at: string } | null;
 }
+
+/** One line of the access log: who viewed or changed what, when and from where. */
+export interface ActivityEntry {
+  at: string;
+  who: string;
+  role: Role;
+  /** A call (images.get, labels.set, ...) or media.image (a full photo served). */
+  action: string;
+  imageId: number | null;
+  /** The image's id in the dataset, when the entry names one. */
+  externalId: string | null;
+  /** Batch calls: how many images they named. */
+  images: number | null;
+  /** "ok" or the error code the call was answered with. */
+  outcome: string;
+  /** The client's address, or "this machine" (the window). */
+  origin: string;
+}

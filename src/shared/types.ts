@@ -64,6 +64,8 @@ export interface ProjectInfo {
   patients: number;
   lesions: number;
   fields: Field[];
+  /** True while a blind labelling task hides label counts from this annotator (labelled and classes are zeros). */
+  countsHidden?: boolean;
 }
 
 /** Progress of long work, throttled by the sender. */
@@ -108,6 +110,8 @@ export interface LabelEvent {
   author: string;
   source: string;
   at: string;
+  /** Its author took it back (undo in a team): kept in the history, no longer the image's label. */
+  withdrawn: boolean;
 }
 
 export interface ImageDetail extends ImageSummary {
@@ -182,6 +186,8 @@ export interface LabelSetInfo {
   name: string;
   classes: LabelClass[];
   targets: DerivedTarget[];
+  /** True while a blind labelling task hides the class counts from this annotator (they read 0). */
+  countsHidden?: boolean;
 }
 
 /**

@@ -100,6 +100,10 @@ describe('a team labels blind, measures agreement, adjudicates and trains on the
     // Nothing an annotator's screens asked for was refused.
     expect(await ana.getByTestId('app-error').count()).toBe(0);
     expect(await ben.getByTestId('app-error').count()).toBe(0);
+    // The overview hides the label counts (they move with other people's labels).
+    await ana.getByTestId('nav-overview').click();
+    await ana.getByTestId('counts-hidden').waitFor();
+    expect(await ana.getByTestId('stat-labelled').textContent()).toBe('hidden');
     // Every annotation carries the account; the task is complete.
     expect(count(`SELECT COUNT(*) FROM annotations WHERE source = 'user' AND author NOT IN ('ana', 'ben')`)).toBe(0);
     await admin.getByTestId('nav-overview').click();

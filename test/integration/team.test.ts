@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../../src/main/api/http.ts';
 import { RENDERER } from '../e2e/serveProject.ts';
-import { apiCall, rawRequest } from '../fixtures/rawHttp.ts';
+import { apiCall, rawRequest, signInSession } from '../fixtures/rawHttp.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API, type CallName, type Envelope } from '../../src/shared/api.ts';
 import { MIN_ROLE } from '../../src/shared/roles.ts';
@@ -98,10 +98,11 @@ describe('roles: every call is checked against the caller', () => {
     await call(ben, 'labels.set', { imageId: ids[3], className: 'nev' });
     const undone = await call<{ image: ImageDetail }>(ana, 'edits.undo', {});
     expect(undone.image.id).toBe(ids[3]);
-    // ana had no label of her own before: her undo clears her label; ben's stays, and nothing is written as ana's "nev".
-    const history = (await call<ImageDetail>(root, 'images.get', { id: ids[3] })).history;
-    expect(history.filter((h) => h.author === 'ana').map((h) => h.label)).toEqual([null, 'mel']);
-    expect(history.filter((h) => h.author === 'ben').map((h) => h.label)).toEqual(['nev']);
+    // ana's undo withdraws her own label (kept in the history, marked); ben's stays current, nothing is written as ana's.
+    const image = await call<ImageDetail>(root, 'images.get', { id: ids[3] });
+    expect(image.history.filter((h) => h.author === 'ana').map((h) => [h.label, h.withdrawn])).toEqual([['mel', true]]);
+    expect(image.history.filter((h) => h.author === 'ben').map((h) => h.label)).toEqual(['nev']);
+    expect(image.label).toBe('nev');
   });
 });
 
@@ -133,9 +134,10 @@ describe('labelling tasks', () => {
     expect(await refused(ana, 'images.list', { offset: 0, limit: 10 })).toMatch(/blind labelling task is open/);
     await refused(ana, 'images.facets', {});
     await refused(ana, 'labels.setMany', { imageIds: [ids[1]], className: 'mel' });
-    // Once ana labelled it, she sees everything.
+    // Once ana labelled it, she sees her own label only while the task is open.
     const after = await call<ImageDetail>(ana, 'labels.set', { imageId: ids[1], className: 'mel' });
-    expect(after.history.map((h) => h.author)).toContain('ben');
+    expect(after.history.map((h) => h.author)).toEqual(['ana']);
+    expect(after.label).toBe('mel');
     // The adjudicator is never blind.
     expect((await call<ImageDetail>(cy, 'images.get', { id: ids[1] })).history.map((h) => h.author)).toContain('ben');
   });
@@ -211,7 +213,7 @@ describe('accounts', () => {
     expect(() => addAccount(p.db, '<script>', 'admin')).toThrow(/Account name/);
     expect(p.db.prepare('SELECT token_hash FROM accounts WHERE name = ?').pluck().get('Dora')).not.toContain(token);
     p.close();
-    expect(service.accountFor(token)).toEqual({ name: 'Dora', role: 'annotator', account: true });
+    expect(service.accountFor(token)).toMatchObject({ name: 'Dora', role: 'annotator', account: true });
     expect(service.accountFor(`${token.slice(0, -1)}0`)).toBeNull();
     await call(root, 'team.revokeUser', { name: 'Dora' });
     expect(service.accountFor(token)).toBeNull();
@@ -233,8 +235,8 @@ describe('serve with accounts', () => {
       const labelled = JSON.parse((await apiCall(server.port, token, 'labels.set', { imageId: ids[5], className: 'nev' })).body) as Envelope<ImageDetail>;
       expect(labelled.ok && labelled.value.history[0]!.author).toBe('Eli');
       expect(JSON.parse((await apiCall(server.port, token, 'team.users', {})).body)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
-      // Opening the personal link sets the image cookie with that token.
-      const page = await rawRequest(server.port, { path: `/?token=${token}`, headers: { host: `127.0.0.1:${server.port}` } });
+      // Signing in with the personal link sets the image cookie with that token.
+      const page = await signInSession(server.port, token);
       expect(String(page.headers['set-cookie'])).toContain(`dermfuse_token=${token}`);
       const thumb = await rawRequest(server.port, {
         path: `/media/thumb/${ids[5]}`,

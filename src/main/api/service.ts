@@ -30,19 +30,27 @@ import {
   accountCaller,
   addAccount,
   annotatorsEditMetadata,
+  checkOwnerName,
+  editorKey,
   hasAccounts,
   listAccounts,
   mayEditMetadata,
+  ownerName,
   revokeAccount,
   setMetadataEdits,
   type Caller,
 } from '../team/accounts.ts';
-import { blindDetail } from '../team/blind.ts';
+import { annotatorJob, annotatorReport, blindDetail, blindInfo, blindLabelSet } from '../team/blind.ts';
+import type { JobInfo } from '../../shared/jobs.ts';
 import { closeTask, createTask, listTasks, nextInTask } from '../team/tasks.ts';
 import { adjudicate, disagreements } from '../team/adjudication.ts';
 import { TasksRepo } from '../db/repos/tasksRepo.ts';
+import { ImportsRepo } from '../db/repos/importsRepo.ts';
+import { activity, logAccess, logCall } from '../team/activity.ts';
 
 const log = logger('api');
+/** Where a call made in the window (or by a test) comes from, in the access log. */
+export const LOCAL_ORIGIN = 'this machine';
 
 /** What a transport adds that the service cannot do itself (a native folder dialog, in Electron). */
 export interface Platform {
@@ -74,7 +82,7 @@ export class Service {
         if (!isSampleProject(target)) await createSampleProject(target);
         return this.switchTo(() => Project.open(target));
       },
-      'project.info': async () => projectInfo(this.open()),
+      'project.info': async (_req, caller) => (this.blind(caller) ? blindInfo(projectInfo(this.open())) : projectInfo(this.open())),
       // A pinned server names no other project folder of this machine.
       'project.recent': async () => (this.access.pinned ? (this.project ? [this.project.dir] : []) : this.recent.list()),
       'images.list': async (q) => listImages(this.open(), q),
@@ -98,7 +106,7 @@ export class Service {
         return { changed: this.edits(caller).setFields(imageIds, field, value, caller.name) };
       },
       'images.facets': async () => browseFacets(this.open()),
-      'labelSets.get': async () => labelSetInfo(this.open()),
+      'labelSets.get': async (_req, caller) => (this.blind(caller) ? blindLabelSet(labelSetInfo(this.open())) : labelSetInfo(this.open())),
       'labelSets.save': async (edit) => saveLabelSet(this.open(), edit),
       'import.plan': async (req) => {
         this.importReadable(req);
@@ -110,8 +118,8 @@ export class Service {
         const { title, body } = jobFor(this.open(), req);
         return this.jobs.start(req.kind, title, body);
       },
-      'jobs.list': async () => this.jobs.list(),
-      'jobs.watch': async ({ id, after }) => this.jobs.watch(id, after),
+      'jobs.list': async (_req, caller) => this.jobs.list().map((j) => this.jobAs(j, caller)),
+      'jobs.watch': async ({ id, after }, caller) => this.jobAs(await this.jobs.watch(id, after), caller),
       'jobs.cancel': async ({ id }) => this.jobs.cancel(id),
       'features.catalogue': async () =>
         CATALOGUE.map((e) => ({
@@ -125,13 +133,17 @@ export class Service {
         })),
       'features.list': async () => new FeatureStore(this.open().db).backbones().map(({ key, name, dim, count }) => ({ key, name, dim, count })),
       'runs.list': async () => runList(this.open()),
-      'runs.report': async ({ runId, curveClass }) => runReportView(this.open(), runId, curveClass),
+      'runs.report': async ({ runId, curveClass }, caller) => {
+        const report = runReportView(this.open(), runId, curveClass);
+        return roleAtLeast(caller.role, 'adjudicator') ? report : annotatorReport(report);
+      },
       'runs.cases': async (q) => runCases(this.open(), q),
       'runs.labelIssues': async ({ runId }) => labelIssues(this.open(), runId),
       'runs.map': async ({ runId }) => embeddingMap(this.open(), runId),
       'labels.review': async (req, caller) => reviewLabel(this.open(), this.edits(caller), req, caller.name),
       'settings.getAnnotator': async (_req, caller) => caller.name,
       'settings.setAnnotator': async ({ name }) => {
+        checkOwnerName(this.open().db, name);
         repoOf(this.open().db, SettingsRepo).set('annotator', name);
         return name;
       },
@@ -162,6 +174,7 @@ export class Service {
       'team.users': async () => listAccounts(this.open().db),
       'team.addUser': async ({ name, role }) => ({ name: name.trim(), token: addAccount(this.open().db, name, role) }),
       'team.setMetadataEdits': async ({ allowed }) => setMetadataEdits(this.open().db, allowed),
+      'team.activity': async (q) => activity(this.open().db, q),
       'team.revokeUser': async ({ name }) => {
         revokeAccount(this.open().db, name);
         return listAccounts(this.open().db);
@@ -182,10 +195,23 @@ export class Service {
    * Validates an untrusted request against the contract and the caller's role, runs it, and wraps the outcome.
    * Without a caller the request acts as the project's owner (the desktop, the CLI, the server's own link).
    */
-  async dispatch(name: unknown, rawRequest: unknown, caller?: Caller): Promise<Envelope<unknown>> {
+  async dispatch(name: unknown, rawRequest: unknown, caller?: Caller, origin = LOCAL_ORIGIN): Promise<Envelope<unknown>> {
+    const who = caller ?? this.owner();
+    const envelope = await this.run(name, rawRequest, who);
+    if (isCallName(name) && this.project)
+      logCall(this.project.db, { who: who.name, role: who.role, action: name, outcome: envelope.ok ? 'ok' : envelope.error.code, origin }, rawRequest);
+    return envelope;
+  }
+
+  /** Logs a full image served to a caller (the transports call it; thumbnails are not logged, the grid's calls are). */
+  logMedia(caller: Caller | undefined, imageId: number | null, outcome: string, origin: string): void {
+    const who = caller ?? this.owner();
+    if (this.project) logAccess(this.project.db, { who: who.name, role: who.role, action: 'media.image', imageId, images: null, outcome, origin });
+  }
+
+  private async run(name: unknown, rawRequest: unknown, who: Caller): Promise<Envelope<unknown>> {
     try {
       if (!isCallName(name)) throw new DermFuseError('INVALID_REQUEST', `Unknown call ${JSON.stringify(name)}.`);
-      const who = caller ?? this.owner();
       if (!roleAtLeast(who.role, MIN_ROLE[name]))
         throw new DermFuseError('FORBIDDEN', `${name} needs the ${MIN_ROLE[name]} role; ${who.name} is signed in as an ${who.role}.`);
       if (HIDDEN_WHEN_BLIND.has(name) && this.blind(who))
@@ -215,8 +241,7 @@ export class Service {
 
   /** The project's owner: named by the project's annotator setting, else the operating-system user; an admin. */
   owner(): Caller {
-    const stored = this.project ? repoOf(this.project.db, SettingsRepo).get('annotator') : undefined;
-    return { name: stored ?? process.env.USER ?? process.env.USERNAME ?? 'annotator', role: 'admin', account: false };
+    return { name: ownerName(this.project?.db ?? null), role: 'admin', account: false };
   }
 
   /** The account a personal token signs in as (null: no such active account, or no project open). */
@@ -230,14 +255,20 @@ export class Service {
   }
 
   private edits(caller: Caller): Editor {
-    let editor = this.editors.get(caller.name);
-    if (!editor) this.editors.set(caller.name, (editor = new Editor(this.open(), caller.account)));
+    const key = editorKey(caller);
+    let editor = this.editors.get(key);
+    if (!editor) this.editors.set(key, (editor = new Editor(this.open(), caller.account)));
     return editor;
   }
 
   /** An annotator signed in with an account while a blind task is open: others' labels and model output are hidden. */
   private blind(caller: Caller): boolean {
     return caller.account && caller.role === 'annotator' && this.project !== null && repoOf(this.project.db, TasksRepo).anyOpenBlind();
+  }
+
+  /** A job as this caller may see it: annotators get no result, path or error text. */
+  private jobAs(j: JobInfo, caller: Caller): JobInfo {
+    return roleAtLeast(caller.role, 'adjudicator') ? j : annotatorJob(j);
   }
 
   /** An image as this caller may see it (blind: without others' labels or suggestions until they labelled it). */
@@ -249,6 +280,15 @@ export class Service {
   private metadataAllowed(caller: Caller): void {
     if (!mayEditMetadata(this.open().db, caller))
       throw new DermFuseError('FORBIDDEN', 'In this project annotators do not edit metadata: ask an adjudicator or an admin.');
+  }
+
+  /**
+   * Where served photos may lie (their real paths): the project, the --data folders and the folders the project
+   * imported from; null on the desktop (anywhere: the person at the machine owns the disk).
+   */
+  mediaRoots(): string[] | null {
+    if (this.access.dataRoots === null || !this.project) return null;
+    return [this.project.dir, ...this.access.dataRoots, ...repoOf(this.project.db, ImportsRepo).imageFolders()];
   }
 
   /** The open project (for transports that serve its media). */

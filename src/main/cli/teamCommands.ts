@@ -1,8 +1,9 @@
 import { DermFuseError } from '../../shared/errors.ts';
-import { ROLES, type AgreementReport, type Role, type TaskInfo } from '../../shared/team.ts';
+import { ROLES, type ActivityEntry, type AgreementReport, type Role, type TaskInfo } from '../../shared/team.ts';
 import { addAccount, listAccounts, renewToken, revokeAccount, serverAddress, setMetadataEdits } from '../team/accounts.ts';
 import { agreementReport } from '../team/agreementReport.ts';
 import { listTasks } from '../team/tasks.ts';
+import { activity } from '../team/activity.ts';
 import { optionalString, positiveInt } from './args.ts';
 import { withProject, type Command } from './commands.ts';
 
@@ -31,6 +32,11 @@ function signInLink(url: string | null, token: string): string {
 function describeTask(t: TaskInfo): string {
   const who = t.annotators.map((a) => `${a.name} ${a.labelled}`).join(', ') || 'no labels yet';
   return `  ${t.id}. ${t.name}${t.closedAt ? ' (closed)' : ''}: ${t.images} images x ${t.perImage} labels${t.blind ? ', blind' : ''}; ${t.complete} complete, ${t.labels}/${t.needed} labels (${who})`;
+}
+
+function describeActivity(e: ActivityEntry): string {
+  const what = e.imageId === null ? (e.images === null ? '' : ` ${e.images} images`) : ` image ${e.externalId ?? `#${e.imageId}`}`;
+  return `  ${e.at}  ${e.who} (${e.role})  ${e.action}${what}  ${e.outcome}  from ${e.origin}`;
 }
 
 const USER_ACTIONS = ['add', 'list', 'revoke', 'token', 'metadata'] as const;
@@ -115,6 +121,24 @@ export const TEAM_COMMANDS: Record<string, Command> = {
       return withProject(dir!, async (project) => {
         const r = agreementReport(project, optionalString(v, 'label'), positiveInt(optionalString(v, 'task'), 'task'));
         return { json: r, text: describeAgreement(r) };
+      });
+    },
+  },
+  audit: {
+    usage: 'dermfuse audit DIR [--since TIME] [--who NAME] [--limit N] [--json]',
+    summary: 'the access log: who viewed or changed which image or call, when and from where (newest first)',
+    options: { since: { type: 'string' }, who: { type: 'string' }, limit: { type: 'string' } },
+    positionals: ['DIR'],
+    async run(v, [dir]) {
+      const since = optionalString(v, 'since');
+      if (since !== undefined && Number.isNaN(Date.parse(since)))
+        throw new DermFuseError('INVALID_ARGUMENT', `--since takes a date or time such as 2026-12-01 or 2026-12-01T09:00:00Z, got "${since}"`);
+      return withProject(dir!, async (project) => {
+        const rows = activity(project.db, { since, who: optionalString(v, 'who'), limit: positiveInt(optionalString(v, 'limit'), 'limit') ?? 1000 });
+        return {
+          json: rows,
+          text: rows.length ? `Access log, newest first:\n${rows.map(describeActivity).join('\n')}` : 'Nothing in the access log for that choice.',
+        };
       });
     },
   },

@@ -11,6 +11,38 @@ export interface Caller {
   role: Role;
   /** A personal account signed in with its own token (not the owner). */
   account: boolean;
+  /** The account's id (absent for the owner). */
+  id?: number;
+}
+
+/** Whose undo history an edit joins: one per account (by id), one for the owner; never shared by a name. */
+export function editorKey(caller: Caller): string {
+  if (!caller.account) return 'owner';
+  return caller.id !== undefined ? `account#${caller.id}` : `account:${caller.name.toLowerCase()}`;
+}
+
+/** The name the project's owner labels under: the annotator setting, else the operating-system user. */
+export function ownerName(db: Db | null): string {
+  const stored = db ? repoOf(db, SettingsRepo).get('annotator') : undefined;
+  return stored ?? process.env.USER ?? process.env.USERNAME ?? 'annotator';
+}
+
+/** Refuses a name the other side already uses: an account named like the owner would share the owner's labels. */
+function checkNotOwnerName(db: Db, name: string): void {
+  if (ownerName(db).toLowerCase() === name.toLowerCase())
+    throw new DermFuseError(
+      'INVALID_ARGUMENT',
+      `Account name "${name}" is the project owner's annotator name: labels by both would be one person's. Choose another name.`,
+    );
+}
+
+/** The owner's annotator name may not be an account's (their labels would mix). */
+export function checkOwnerName(db: Db, name: string): void {
+  if (repoOf(db, AccountsRepo).named(name.trim()))
+    throw new DermFuseError(
+      'INVALID_ARGUMENT',
+      `"${name}" is the name of an account of this project: the owner's labels would mix with theirs. Choose another name.`,
+    );
 }
 
 /** 24 random bytes: a personal token is as strong as the server's own. */
@@ -46,6 +78,7 @@ export function addAccount(db: Db, name: string, role: Role): string {
       'INVALID_ARGUMENT',
       `Account name "${name}": use 1-60 letters, digits, spaces, dots, dashes or underscores, starting with a letter or digit.`,
     );
+  checkNotOwnerName(db, clean);
   const repo = repoOf(db, AccountsRepo);
   if (repo.named(clean))
     throw new DermFuseError(
@@ -78,7 +111,7 @@ export function listAccounts(db: Db): AccountInfo[] {
 /** The active account a personal token belongs to; looked up per request, so a revocation holds at once. */
 export function accountCaller(db: Db, token: string): Caller | null {
   const row = repoOf(db, AccountsRepo).byTokenHash(tokenHash(token));
-  return row ? { name: row.name, role: row.role, account: true } : null;
+  return row ? { name: row.name, role: row.role, account: true, id: row.id } : null;
 }
 
 /** True when this project has accounts that can sign in. */

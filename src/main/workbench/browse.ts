@@ -121,7 +121,7 @@ export function imageDetail(project: Project, id: number): ImageDetail {
   const metadata: Record<string, FieldValue> = {};
   for (const f of fields) metadata[f.name] = fieldsRepo.value(id, f)?.value ?? null;
   const related = (kind: 'lesion' | 'patient', v: number | null) => (v === null ? [] : browse.related(kind, v, id));
-  const current = history[0];
+  const current = history.find((h) => h.withdrawn_at === null);
   const s = browse.suggestionOf(id);
   return {
     suggestion: s ? { label: s.label, probability: s.probability } : null,
@@ -135,7 +135,7 @@ export function imageDetail(project: Project, id: number): ImageDetail {
     lesion: row.lesion,
     metadata,
     fields: fields.map(toField),
-    history: history.map((h) => ({ label: h.label, unsure: h.unsure === 1, author: h.author, source: h.source, at: h.at })),
+    history: history.map((h) => ({ label: h.label, unsure: h.unsure === 1, author: h.author, source: h.source, at: h.at, withdrawn: h.withdrawn_at !== null })),
     sameLesion: related('lesion', row.lesion_id),
     samePatient: related('patient', row.patient_id),
   };

@@ -7,9 +7,13 @@ import type { Project } from '../project.ts';
 import { editThrough, patchField, patchLabels } from './gridIndex.ts';
 import { repoOf, writeTransaction } from '../db/open.ts';
 
-/** What an undo puts back. */
+/**
+ * What an undo puts back. In a team an undo withdraws the person's own annotation (`withdraw`), so the label that
+ * was current before it is current again, whoever gave it; alone, it writes the previous label back (`label`).
+ */
 export type UndoEntry =
   | { kind: 'label'; imageId: number; labelSetId: number; classId: number | null; unsure: boolean }
+  | { kind: 'withdraw'; imageId: number; annotationId: number }
   | { kind: 'field'; imageId: number; field: string; value: FieldValue };
 
 /** Undo entries are batches: one key press undoes a whole multi-select edit. */
@@ -56,12 +60,13 @@ export class Editor {
   private readonly undoStack: UndoBatch[] = [];
 
   /**
-   * @param ownLabels undo puts back this person's own previous label (team projects: the image's current label may
-   *   be someone else's, which must not be written under this person's name); otherwise the image's previous label.
+   * @param team undo withdraws this person's own annotation (team projects: the image's previous label may be
+   *   someone else's or the import's, which must neither be written under this person's name nor lose its place);
+   *   otherwise undo writes the image's previous label back.
    */
   constructor(
     private readonly project: Project,
-    private readonly ownLabels = false,
+    private readonly team = false,
   ) {}
 
   /** `undoable: false` for a label that is a decision recorded elsewhere too (an adjudication): Ctrl+Z leaves it. */
@@ -84,11 +89,15 @@ export class Editor {
       () =>
         writeTransaction(db, () => {
           for (const imageId of imageIds) {
-            const before = this.ownLabels ? labels.currentBy(imageId, set.id, author) : labels.current(imageId, set.id);
+            const before = labels.current(imageId, set.id);
             // A single edit is always written (it may only toggle "unsure"); a batch skips images it would not change.
             if (imageIds.length > 1 && before && before.class_id === classId && (before.unsure === 1) === unsure) continue;
-            labels.annotate(imageId, set.id, classId, author, 'user', unsure);
-            batch.push({ kind: 'label', imageId, labelSetId: set.id, classId: before?.class_id ?? null, unsure: before?.unsure === 1 });
+            const annotationId = labels.annotate(imageId, set.id, classId, author, 'user', unsure);
+            batch.push(
+              this.team
+                ? { kind: 'withdraw', imageId, annotationId }
+                : { kind: 'label', imageId, labelSetId: set.id, classId: before?.class_id ?? null, unsure: before?.unsure === 1 },
+            );
           }
         })(),
       (ix) =>
@@ -150,6 +159,7 @@ export class Editor {
         writeTransaction(db, () => {
           for (const e of [...batch].reverse()) {
             if (e.kind === 'label') labels.annotate(e.imageId, e.labelSetId, e.classId, author, 'user', e.unsure);
+            else if (e.kind === 'withdraw') labels.withdraw(e.annotationId, author);
             else fields.set(e.imageId, fields.get(e.field)!, e.value, author, 'user', true);
           }
         })(),
@@ -157,7 +167,7 @@ export class Editor {
         patchLabels(
           this.project,
           ix,
-          batch.filter((e) => e.kind === 'label').map((e) => e.imageId),
+          batch.filter((e) => e.kind !== 'field').map((e) => e.imageId),
         );
         for (const e of batch) if (e.kind === 'field') patchField(this.project, ix, e.field, [e.imageId]);
       },

@@ -27,6 +27,8 @@ export interface HistoryRow {
   author: string;
   source: string;
   at: string;
+  /** When its author withdrew it (a team member's undo); it no longer counts. */
+  withdrawn_at: string | null;
 }
 
 /** What the browser reads: grid pages, the filter panel's facets, and one image's detail. */
@@ -67,7 +69,7 @@ export class BrowseRepo {
        FROM images i LEFT JOIN patients p ON p.id = i.patient_id LEFT JOIN lesions le ON le.id = i.lesion_id WHERE i.id = ?`,
     );
     this.history = db.prepare(
-      `SELECT c.name AS label, a.unsure, a.author, a.source, a.created_at AS at FROM annotations a LEFT JOIN classes c ON c.id = a.class_id WHERE a.image_id = ? AND a.label_set_id = ? ORDER BY a.id DESC`,
+      `SELECT c.name AS label, a.unsure, a.author, a.source, a.created_at AS at, a.withdrawn_at FROM annotations a LEFT JOIN classes c ON c.id = a.class_id WHERE a.image_id = ? AND a.label_set_id = ? ORDER BY a.id DESC`,
     );
     const related = (col: 'lesion_id' | 'patient_id') =>
       db.prepare<[number, number], number>(`SELECT id FROM images WHERE ${col} = ? AND id <> ? AND status = 'ok' ORDER BY id LIMIT 50`).pluck();

@@ -8,6 +8,7 @@ export class ImportsRepo {
   private readonly insert: Statement<[string, string | null, string, number, string]>;
   private readonly finishRow: Statement<[string, string, string, number]>;
   private readonly addProblem: Statement<[number, string, string]>;
+  private readonly dirs: Statement<[], string>;
 
   constructor(db: Db) {
     this.running = db.prepare(`SELECT id, pid FROM imports WHERE status = 'running'`);
@@ -15,6 +16,12 @@ export class ImportsRepo {
     this.insert = db.prepare(`INSERT INTO imports (images_dir, metadata_path, options, pid, status, started_at) VALUES (?, ?, ?, ?, 'running', ?)`);
     this.finishRow = db.prepare(`UPDATE imports SET status = ?, summary = ?, finished_at = ? WHERE id = ?`);
     this.addProblem = db.prepare('INSERT INTO import_problems (import_id, source, message) VALUES (?, ?, ?)');
+    this.dirs = db.prepare<[], string>('SELECT DISTINCT images_dir FROM imports').pluck();
+  }
+
+  /** Every image folder the project imported from. */
+  imageFolders(): string[] {
+    return this.dirs.all();
   }
 
   runningImports(): { id: number; pid: number }[] {

@@ -33,12 +33,12 @@ export class LabelsRepo {
   private readonly insertAnnotation: Statement<[number, number, number | null, number, string, string, string]>;
   private readonly counts: Statement<[number], { name: string; n: number }>;
   private readonly currentOf: Statement<[number, number], { class_id: number | null; unsure: number }>;
-  private readonly currentOfAuthor: Statement<[number, number, string], { class_id: number | null; unsure: number }>;
   private readonly lastAnnotation: Statement<[number], number>;
   private readonly labelledCount: Statement<[number], number>;
   private readonly sameBytesOtherLabel: Statement<[number], { sha256: string; pairs: string }>;
   private readonly names: Statement<[], string>;
   private readonly marks: Statement<[], { maxAnnotationId: number; maxFieldEditId: number }>;
+  private readonly withdrawStmt: Statement<[string, number, string]>;
 
   constructor(private readonly db: Db) {
     this.setByName = db.prepare('SELECT id, name, is_primary FROM label_sets WHERE name = ?');
@@ -60,9 +60,7 @@ export class LabelsRepo {
       'SELECT (SELECT COALESCE(MAX(id), 0) FROM annotations) AS maxAnnotationId, (SELECT COALESCE(MAX(id), 0) FROM field_edits) AS maxFieldEditId',
     );
     this.currentOf = db.prepare('SELECT class_id, unsure FROM current_labels WHERE image_id = ? AND label_set_id = ?');
-    this.currentOfAuthor = db.prepare(
-      `SELECT class_id, unsure FROM annotations WHERE image_id = ? AND label_set_id = ? AND author = ? AND source = 'user' ORDER BY id DESC LIMIT 1`,
-    );
+    this.withdrawStmt = db.prepare(`UPDATE annotations SET withdrawn_at = ? WHERE id = ? AND author = ? AND withdrawn_at IS NULL`);
     this.lastAnnotation = db.prepare<[number], number>('SELECT MAX(id) FROM annotations WHERE image_id = ?').pluck();
     this.labelledCount = db
       .prepare<[number], number>(
@@ -108,11 +106,20 @@ export class LabelsRepo {
     return this.lastImport.get(imageId, labelSetId)?.class_id;
   }
 
-  annotate(imageId: number, labelSetId: number, classId: number | null, author: string, source: AnnotationSource, unsure = false): void {
-    this.insertAnnotation.run(imageId, labelSetId, classId, unsure ? 1 : 0, author, source, new Date().toISOString());
+  /** Appends an annotation; returns its id. */
+  annotate(imageId: number, labelSetId: number, classId: number | null, author: string, source: AnnotationSource, unsure = false): number {
+    return Number(this.insertAnnotation.run(imageId, labelSetId, classId, unsure ? 1 : 0, author, source, new Date().toISOString()).lastInsertRowid);
   }
 
-  /** Current label counts per class of a label set, over readable images. */
+  /**
+   * Withdraws an author's own annotation (a team member's undo): it stays in the history, marked, and the image's
+   * current label becomes the newest annotation not withdrawn (a trigger keeps `current_labels`). False when the
+   * annotation is not this author's or was withdrawn already.
+   */
+  withdraw(annotationId: number, author: string): boolean {
+    return this.withdrawStmt.run(new Date().toISOString(), annotationId, author).changes > 0;
+  }
+
   /** The id of a class of a set by name; undefined when the set has no such class. */
   classId(labelSetId: number, name: string): number | undefined {
     return this.classByName.get(labelSetId, name)?.id;
@@ -121,11 +128,6 @@ export class LabelsRepo {
   /** An image's current label in a set (undefined: never labelled). */
   current(imageId: number, labelSetId: number): { class_id: number | null; unsure: number } | undefined {
     return this.currentOf.get(imageId, labelSetId);
-  }
-
-  /** This person's own latest label of an image (their undo puts it back). */
-  currentBy(imageId: number, labelSetId: number, author: string): { class_id: number | null; unsure: number } | undefined {
-    return this.currentOfAuthor.get(imageId, labelSetId, author);
   }
 
   /** The newest annotation of an image (a review points at the annotation it made or kept). */
@@ -174,6 +176,7 @@ export class LabelsRepo {
     return this.marks.get()!;
   }
 
+  /** Current label counts per class of a label set, over readable images. */
   classCounts(labelSetId: number): Record<string, number> {
     const out: Record<string, number> = {};
     for (const r of this.counts.all(labelSetId)) out[r.name] = r.n;

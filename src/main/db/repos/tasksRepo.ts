@@ -18,7 +18,7 @@ export interface TaskRow {
  * A person's label, as tasks count them: a non-empty label by a person (not an import, not a model, not an
  * adjudicator's decision).
  */
-const PERSON_LABEL = `a.source = 'user' AND a.class_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM adjudications j WHERE j.annotation_id = a.id)`;
+const PERSON_LABEL = `a.source = 'user' AND a.class_id IS NOT NULL AND a.withdrawn_at IS NULL AND NOT EXISTS (SELECT 1 FROM adjudications j WHERE j.annotation_id = a.id)`;
 
 /** Labelling tasks: their images, and who labelled which of them. */
 export class TasksRepo {

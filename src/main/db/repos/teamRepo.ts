@@ -25,6 +25,7 @@ export class TeamRepo {
        WHERE a.label_set_id = ? ${oneImage ? 'AND a.image_id = ?' : ''} AND a.source <> 'model'
          AND a.id = (SELECT MAX(b.id) FROM annotations b
                      WHERE b.image_id = a.image_id AND b.label_set_id = a.label_set_id AND b.author = a.author AND b.source = a.source
+                       AND b.withdrawn_at IS NULL
                        AND NOT EXISTS (SELECT 1 FROM adjudications j WHERE j.annotation_id = b.id))
        ORDER BY a.image_id, a.author`;
     this.latest = db.prepare(query(false));

@@ -99,10 +99,11 @@ export function ImagePanel({
         <Table fz="xs">
           <Table.Tbody>
             {detail.history.map((h, i) => (
-              <Table.Tr key={i}>
+              <Table.Tr key={i} style={h.withdrawn ? { textDecoration: 'line-through', opacity: 0.6 } : undefined}>
                 <Table.Td>
                   {h.label ?? '(cleared)'}
                   {h.unsure ? '?' : ''}
+                  {h.withdrawn ? ' (undone)' : ''}
                 </Table.Td>
                 <Table.Td>{h.author}</Table.Td>
                 <Table.Td>{h.source}</Table.Td>

@@ -3,9 +3,10 @@ import type { ProjectInfo } from '../../../shared/types.ts';
 
 /** The open project at a glance: counts, classes and the metadata schema. */
 export function ProjectHome({ info, onClose }: { info: ProjectInfo; onClose(): void }) {
-  const stats: [string, number][] = [
+  const hidden = info.countsHidden === true;
+  const stats: [string, number | string][] = [
     ['Images', info.images],
-    ['Labelled', info.labelled],
+    ['Labelled', hidden ? 'hidden' : info.labelled],
     ['Patients', info.patients],
     ['Lesions', info.lesions],
   ];
@@ -30,7 +31,7 @@ export function ProjectHome({ info, onClose }: { info: ProjectInfo; onClose(): v
                 {label}
               </Text>
               <Text size="xl" fw={700} data-testid={`stat-${label.toLowerCase()}`}>
-                {n.toLocaleString()}
+                {typeof n === 'number' ? n.toLocaleString() : n}
               </Text>
             </Card>
           ))}
@@ -43,10 +44,15 @@ export function ProjectHome({ info, onClose }: { info: ProjectInfo; onClose(): v
           <Group gap="xs">
             {Object.entries(info.classes).map(([name, n]) => (
               <Badge key={name} variant="light" size="lg">
-                {name}: {n}
+                {hidden ? name : `${name}: ${n}`}
               </Badge>
             ))}
           </Group>
+          {hidden && (
+            <Text size="xs" c="dimmed" mt="xs" data-testid="counts-hidden">
+              Label counts are hidden while a blind labelling task is open.
+            </Text>
+          )}
         </Card>
         <Card withBorder>
           <Title order={4} mb="xs">

@@ -6,6 +6,7 @@ import { CallError, errorMessage, useCall } from '../errors.tsx';
 import { NewTask } from './NewTask.tsx';
 import { TaskLabeller } from './TaskLabeller.tsx';
 import { UsersPanel } from './UsersPanel.tsx';
+import { ActivityPanel } from './ActivityPanel.tsx';
 
 /**
  * Labelling tasks: each with its progress per annotator; "Label" opens the caller's queue in it. Admins also make
@@ -37,7 +38,8 @@ export function TasksScreen({ me }: { me: Me }) {
       <Title order={4}>Labelling tasks</Title>
       {me.blind && (
         <Text size="sm" c="dimmed" data-testid="blind-note">
-          A blind task is open: you see no one else&apos;s labels or model suggestions for an image until you have labelled it.
+          A blind task is open: you see your own labels only — no one else&apos;s, no imported label, no counts and no model suggestions — until the task is
+          closed.
         </Text>
       )}
       {tasks.error && <CallError call={tasks} what="Reading the tasks" />}
@@ -107,6 +109,7 @@ export function TasksScreen({ me }: { me: Me }) {
       )}
       {admin && <NewTask onCreated={() => setVersion((v) => v + 1)} />}
       {admin && <UsersPanel />}
+      {admin && <ActivityPanel />}
     </Stack>
   );
 }
