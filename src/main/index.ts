@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, protocol, session } from 'electron';
-import { mediaFile } from './api/media.ts';
+import { openMedia, readMedia } from './api/media.ts';
 import { RecentProjects } from './api/recent.ts';
 import { Service } from './api/service.ts';
 import { setSqliteNativeBinding } from './db/open.ts';
@@ -54,9 +54,10 @@ async function serveAppRequest(request: Request): Promise<Response> {
   switch (target.kind) {
     case 'media': {
       const project = service.current();
-      const file = project ? mediaFile(project, target.media, target.id) : null;
-      if (!file) return new Response('No such image.', { status: 404 });
-      return new Response(await fs.promises.readFile(file.file), { headers: { 'content-type': file.contentType } });
+      const media = project ? await openMedia(project, target.media, target.id, null) : null;
+      if (target.media === 'image') service.logMedia(undefined, Number(target.id), media ? 'ok' : 'NOT_FOUND', 'this machine');
+      if (!media) return new Response('No such image.', { status: 404 });
+      return new Response(await readMedia(media), { headers: { 'content-type': media.contentType } });
     }
     case 'file':
       return new Response(await fs.promises.readFile(target.file), {

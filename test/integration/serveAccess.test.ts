@@ -7,7 +7,7 @@ import { Service } from '../../src/main/api/service.ts';
 import { Project } from '../../src/main/project.ts';
 import { RENDERER } from '../e2e/serveProject.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
-import { apiCall, rawRequest } from '../fixtures/rawHttp.ts';
+import { apiCall, rawRequest, signInSession } from '../fixtures/rawHttp.ts';
 import { importedProject } from '../fixtures/project.ts';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -89,7 +89,7 @@ describe('serve: no other page acts for the annotator', () => {
   });
 
   it('scopes the cookie to /media, where it works for same-origin images and not for other sites', async () => {
-    const page = await rawRequest(server.port, { path: `/?token=${server.token}`, headers: { host: `127.0.0.1:${server.port}` } });
+    const page = await signInSession(server.port, server.token);
     expect(page.status).toBe(200);
     const cookie = String(page.headers['set-cookie']);
     expect(cookie).toMatch(/Path=\/media/);

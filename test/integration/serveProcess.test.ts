@@ -61,8 +61,14 @@ describe('dermfuse serve as a process', () => {
     expect(s.stderr()).not.toMatch(/ {4}at |Error:/);
   });
 
-  it('on --host 0.0.0.0 accepts the machine’s own addresses, prints them, and warns of clear text', async () => {
-    const s = await serveProcess(projectDir, { args: ['--host', '0.0.0.0'] });
+  it('refuses --host 0.0.0.0 without TLS unless --insecure-http, naming why', async () => {
+    await expect(serveProcess(projectDir, { args: ['--host', '0.0.0.0'] })).rejects.toThrow(
+      /--host 0\.0\.0\.0 without TLS would send every sign-in token and patient photo across the network in clear text.*--insecure-http/,
+    );
+  });
+
+  it('on --host 0.0.0.0 --insecure-http accepts the machine’s own addresses, prints them, and warns of clear text', async () => {
+    const s = await serveProcess(projectDir, { args: ['--host', '0.0.0.0', '--insecure-http'] });
     try {
       expect(s.stderr()).toMatch(/without TLS: the token and patient data cross the network in clear text/);
       const own = s.info.urls.map((u) => new URL(u).host);
@@ -89,7 +95,7 @@ describe('dermfuse serve as a process', () => {
     }
   });
 
-  it('serves HTTPS with --tls-cert and --tls-key and sets a Secure cookie', async () => {
+  it('serves HTTPS with --tls-cert and --tls-key, sends HSTS and sets a Secure cookie at sign-in', async () => {
     const cert = path.join(tmp.dir, 'cert.pem');
     const key = path.join(tmp.dir, 'key.pem');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], {
@@ -100,7 +106,16 @@ describe('dermfuse serve as a process', () => {
       expect(s.info.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/\?token=/);
       const page = await rawRequest(s.info.port, { path: `/?token=${s.token}`, headers: { host: `127.0.0.1:${s.info.port}` }, tls: true });
       expect(page.status).toBe(200);
-      expect(String(page.headers['set-cookie'])).toMatch(/Secure/);
+      expect(page.headers['set-cookie']).toBeUndefined();
+      expect(page.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+      const session = await rawRequest(s.info.port, {
+        method: 'POST',
+        path: '/media/session',
+        headers: { host: `127.0.0.1:${s.info.port}`, authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
+        body: '{}',
+        tls: true,
+      });
+      expect(String(session.headers['set-cookie'])).toMatch(/HttpOnly; SameSite=Strict; Path=\/media; Secure/);
       const r = await rawRequest(s.info.port, {
         method: 'POST',
         path: '/api/project.info',

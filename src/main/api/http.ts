@@ -4,6 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { contentTypeOf } from '../contentTypes.ts';
 import { fileBelow } from '../fsChecks.ts';
 import { logger } from '../log.ts';
@@ -14,13 +15,14 @@ import {
   foreignRequest,
   hostPort,
   isJson,
+  BODY_TIMEOUT_MS,
+  ClientLimits,
   isLoopback,
-  limitConnections,
   machineAddresses,
-  MEDIA_COOKIE,
   sameToken,
 } from './httpGuard.ts';
-import { mediaFile } from './media.ts';
+import { beginSession, SESSION_PATH } from './session.ts';
+import { openMedia } from './media.ts';
 import type { Service } from './service.ts';
 import type { Caller } from '../team/accounts.ts';
 
@@ -51,9 +53,17 @@ class HttpRefusal extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Close the connection after the answer (the client may still be sending). */
+    readonly close = false,
   ) {
     super(message);
   }
+}
+
+/** True when the request failed because its client closed the connection (not a fault of the server). */
+function clientGone(err: unknown, req: http.IncomingMessage): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return req.destroyed || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'EPIPE' || (err as Error | null)?.message === 'aborted';
 }
 
 /**
@@ -74,23 +84,32 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
   let allowedHosts = new Set<string>();
   let ownOrigins = new Set<string>();
 
+  const hsts = opts.tls ? { 'strict-transport-security': 'max-age=31536000' } : {};
+  const headers = (type: string, extra: http.OutgoingHttpHeaders): http.OutgoingHttpHeaders => ({
+    'content-type': type,
+    'content-security-policy': CONTENT_SECURITY_POLICY,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cross-origin-resource-policy': 'same-origin',
+    'cross-origin-opener-policy': 'same-origin',
+    // Nothing is kept in a browser's cache: a photo stays unreadable there once a token is revoked.
+    'cache-control': 'no-store',
+    ...hsts,
+    ...extra,
+  });
   const send = (res: http.ServerResponse, status: number, body: string | Buffer, type = 'text/plain; charset=utf-8', extra: http.OutgoingHttpHeaders = {}) => {
-    res.writeHead(status, {
-      'content-type': type,
-      'content-security-policy': CONTENT_SECURITY_POLICY,
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-      'cross-origin-resource-policy': 'same-origin',
-      'cross-origin-opener-policy': 'same-origin',
-      'cache-control': 'no-store',
-      ...extra,
-    });
+    res.writeHead(status, headers(type, extra));
     res.end(body);
   };
-
   const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     void handle(req, res).catch((err: unknown) => {
-      if (err instanceof HttpRefusal) return send(res, err.status, err.message);
+      if (err instanceof HttpRefusal) {
+        if (!res.headersSent && !req.socket.destroyed) send(res, err.status, err.message, undefined, err.close ? { connection: 'close' } : {});
+        if (err.close) req.socket.destroy();
+        return;
+      }
+      // A client that went away mid-request is theirs to retry, not a fault of ours: one line, no stack.
+      if (clientGone(err, req)) return void log.info(`client left before the answer: ${req.method} ${req.url?.split('?')[0]}`);
       log.error('request failed', err);
       if (!res.headersSent) send(res, 500, 'Internal error');
     });
@@ -99,36 +118,48 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
   const server = opts.tls
     ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key, handshakeTimeout: 10_000 }, listener)
     : http.createServer(serverOptions, listener);
-  limitConnections(server, opts.tls !== undefined);
+  const limits = new ClientLimits(server, opts.tls !== undefined);
 
   /**
    * Who a token signs in as: the server's own token acts as the project's owner (undefined: the service's default),
    * but once the project has accounts only from this machine; a personal token as its account. Refused otherwise.
    */
-  const signIn = (given: string | undefined, req: http.IncomingMessage): { caller: Caller | undefined } => {
+  const signIn = (given: string | undefined, req: http.IncomingMessage): { caller: Caller | undefined; token: string } => {
     if (sameToken(given, token)) {
       if (opts.service.hasAccounts() && !isLoopback(req.socket.remoteAddress ?? ''))
         throw new HttpRefusal(403, 'DermFuse: this project has accounts: sign in with your personal link (dermfuse users add prints it).');
-      return { caller: undefined };
+      return { caller: undefined, token };
     }
     const caller = given ? opts.service.accountFor(given) : null;
     if (!caller)
       throw new HttpRefusal(401, 'DermFuse: this server needs a valid token. Open the URL that `dermfuse serve` printed, or your personal sign-in link.');
-    return { caller };
+    return { caller, token: given! };
   };
+  /** Counts the request against its token and address; 429 (connection closed) past either limit. */
+  const admit = (req: http.IncomingMessage, res: http.ServerResponse, given: string, longPoll = false) => {
+    if (!limits.admit(req, res, given, longPoll))
+      throw new HttpRefusal(429, 'DermFuse: too many requests at once from this account or address: wait for the ones under way.', true);
+  };
+  const origin = (req: http.IncomingMessage) => req.socket.remoteAddress ?? 'unknown';
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (!allowedHosts.has((req.headers.host ?? '').toLowerCase())) return send(res, 403, 'Wrong host.');
     const url = parseUrl(req);
 
-    if (url.pathname.startsWith('/api/')) {
+    if (url.pathname.startsWith('/api/') || url.pathname === SESSION_PATH) {
       if (req.method !== 'POST') return send(res, 405, 'POST only.');
       const foreign = foreignRequest(req, ownOrigins);
       if (foreign) return send(res, 403, `DermFuse: ${foreign}.`);
-      const { caller } = signIn(bearerToken(req), req);
+      const signed = signIn(bearerToken(req), req);
       if (!isJson(req)) return send(res, 415, 'DermFuse: the API takes application/json only.');
+      const name = url.pathname === SESSION_PATH ? SESSION_PATH : decodePath(url.pathname.slice(5));
+      admit(req, res, signed.token, name === 'jobs.watch');
       const body = await readJson(req);
-      const envelope = await opts.service.dispatch(decodePath(url.pathname.slice(5)), body, caller);
+      if (name === SESSION_PATH) {
+        const answer = beginSession(body, signed, { service: opts.service, serverToken: token, cookie: cookieToken(req), secure: opts.tls !== undefined });
+        return send(res, 200, JSON.stringify(answer.body), 'application/json', answer.cookie ? { 'set-cookie': answer.cookie } : {});
+      }
+      const envelope = await opts.service.dispatch(name, body, signed.caller, origin(req));
       return send(res, 200, JSON.stringify(envelope), 'application/json');
     }
 
@@ -137,22 +168,24 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
       if (req.method !== 'GET') return send(res, 405, 'GET only.');
       const foreign = foreignRequest(req, ownOrigins);
       if (foreign) return send(res, 403, `DermFuse: ${foreign}.`);
-      signIn(bearerToken(req) ?? cookieToken(req), req);
+      const signed = signIn(bearerToken(req) ?? cookieToken(req), req);
+      admit(req, res, signed.token);
       const project = opts.service.current();
-      const file = project ? mediaFile(project, media[1] as 'thumb' | 'image', media[2]!) : null;
-      if (!file) return send(res, 404, 'No such image.');
-      return send(res, 200, await fs.promises.readFile(file.file), file.contentType, { 'cache-control': 'private, max-age=3600' });
+      const kind = media[1] as 'thumb' | 'image';
+      const opened = project ? await openMedia(project, kind, media[2]!, opts.service.mediaRoots()) : null;
+      if (kind === 'image' && /^\d{1,12}$/.test(media[2]!)) opts.service.logMedia(signed.caller, Number(media[2]), opened ? 'ok' : 'NOT_FOUND', origin(req));
+      if (!opened) return send(res, 404, 'No such image.');
+      res.writeHead(200, headers(opened.contentType, { 'content-length': opened.size }));
+      await pipeline(opened.handle.createReadStream(), res);
+      return;
     }
 
     if (req.method !== 'GET') return send(res, 405, 'GET only.');
     const file = fileBelow(root, decodePath(url.pathname));
     if (!file) return send(res, 404, 'Not found.');
-    // Opening the printed URL hands the token to the image route as a cookie (an <img> cannot send a header).
-    const fromQuery = url.searchParams.get('token');
-    const secure = opts.tls ? '; Secure' : '';
-    const valid = fromQuery !== null && /^[0-9a-f]{1,200}$/.test(fromQuery) && (sameToken(fromQuery, token) || opts.service.accountFor(fromQuery) !== null);
-    const setCookie = valid ? { 'set-cookie': `${MEDIA_COOKIE}=${fromQuery}; HttpOnly; SameSite=Strict; Path=/media${secure}` } : {};
-    return send(res, 200, await fs.promises.readFile(file), contentTypeOf(file) ?? 'application/octet-stream', setCookie);
+    // The page signs in from the link's token itself (POST /media/session), asking first when another account is signed in:
+    // a link opened by another site's page must not switch the browser's account behind the person's back.
+    return send(res, 200, await fs.promises.readFile(file), contentTypeOf(file) ?? 'application/octet-stream');
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -194,14 +227,30 @@ function decodePath(p: string): string {
   }
 }
 
+/** Reads a JSON body of at most MAX_BODY_BYTES that must arrive within BODY_TIMEOUT_MS (else 413 / 408, closed). */
 async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new HttpRefusal(413, 'Request too large.', true);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpRefusal(413, 'Request too large.');
-    chunks.push(c as Buffer);
+  let late = false;
+  const timer = setTimeout(() => {
+    late = true;
+    req.destroy();
+  }, BODY_TIMEOUT_MS);
+  try {
+    for await (const c of req) {
+      size += (c as Buffer).length;
+      if (size > MAX_BODY_BYTES) throw new HttpRefusal(413, 'Request too large.', true);
+      chunks.push(c as Buffer);
+    }
+  } catch (err) {
+    if (late) throw new HttpRefusal(408, `DermFuse: the request body did not arrive within ${BODY_TIMEOUT_MS / 1000} s.`, true);
+    throw err;
+  } finally {
+    clearTimeout(timer);
   }
+  if (late) throw new HttpRefusal(408, `DermFuse: the request body did not arrive within ${BODY_TIMEOUT_MS / 1000} s.`, true);
   try {
     return chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown) : {};
   } catch {

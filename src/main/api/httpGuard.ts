@@ -72,46 +72,87 @@ export function isJson(req: http.IncomingMessage): boolean {
   return /^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '');
 }
 
+/** API and image requests one token may have in flight at once (a browser holds at most six connections per server). */
+export const MAX_PER_TOKEN = 8;
+/** ... and one client address (several people behind one address, or one person's several browsers). */
+export const MAX_PER_ADDRESS = 48;
+/** A request's body must arrive within this of its headers (bodies are small JSON): a trickling client is cut. */
+export const BODY_TIMEOUT_MS = 5_000;
+
 /**
- * Keeps at most MAX_CONNECTIONS sockets: when a new one would pass the cap, the oldest socket with no request in
- * flight is closed (an idle keep-alive, or one that never finished its headers), so idle or slow clients cannot
- * starve real requests. Only when every socket is busy is the new one refused.
+ * Limits per client and in all, so that no client can stall the server for the others:
+ * - at most MAX_CONNECTIONS sockets: when a new one would pass the cap, the oldest socket with nothing but long polls
+ *   (or nothing) in flight is closed (an idle keep-alive, a client that never finished its headers, a job watcher
+ *   that asks again), so idle or slow clients cannot starve real requests; only when every socket is busy is the
+ *   new one refused;
+ * - at most MAX_PER_TOKEN requests in flight per token and MAX_PER_ADDRESS per address (`admit`), long polls not
+ *   counted; the next one is answered 429 at once and its connection closed.
  */
-export function limitConnections(server: http.Server, tls: boolean, max = MAX_CONNECTIONS): void {
-  const open = new Map<net.Socket, { busy: number }>();
-  // Over TLS, requests arrive on the TLS socket (a slow handshake is cut by the server's handshakeTimeout).
-  server.on(tls ? 'secureConnection' : 'connection', (socket: net.Socket) => {
-    if (open.size >= max) {
-      const idle = [...open].find(([, s]) => s.busy === 0)?.[0];
+export class ClientLimits {
+  private readonly sockets = new Map<net.Socket, { busy: number }>();
+  private readonly perToken = new Map<string, number>();
+  private readonly perAddress = new Map<string, number>();
+
+  constructor(
+    server: http.Server,
+    tls: boolean,
+    private readonly max = MAX_CONNECTIONS,
+  ) {
+    // Over TLS, requests arrive on the TLS socket (a slow handshake is cut by the server's handshakeTimeout).
+    server.on(tls ? 'secureConnection' : 'connection', (socket: net.Socket) => this.connected(socket));
+    server.headersTimeout = HEADERS_TIMEOUT_MS;
+    server.requestTimeout = REQUEST_TIMEOUT_MS;
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    // A malformed request line or header gets a bare 400 and no log entry: it is the client's mistake, not ours.
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+      if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+      const status =
+        err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : err.code === 'HPE_HEADER_OVERFLOW'
+            ? '431 Request Header Fields Too Large'
+            : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    });
+  }
+
+  private connected(socket: net.Socket): void {
+    if (this.sockets.size >= this.max) {
+      const idle = [...this.sockets].find(([, s]) => s.busy === 0)?.[0];
       if (idle) {
         idle.destroy();
-        open.delete(idle);
+        this.sockets.delete(idle);
       } else {
         socket.destroy();
         return;
       }
     }
-    open.set(socket, { busy: 0 });
-    socket.on('close', () => open.delete(socket));
-  });
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const state = open.get(req.socket);
-    if (!state) return;
-    state.busy++;
-    res.on('close', () => state.busy--);
-  });
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  // A malformed request line or header gets a bare 400 and no log entry: it is the client's mistake, not ours.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
-    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-    const status =
-      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? '408 Request Timeout'
-        : err.code === 'HPE_HEADER_OVERFLOW'
-          ? '431 Request Header Fields Too Large'
-          : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-  });
+    this.sockets.set(socket, { busy: 0 });
+    socket.on('close', () => this.sockets.delete(socket));
+  }
+
+  /**
+   * Counts a request against its token and address until its response closes; false (nothing counted) when either
+   * is at its limit. A long poll is admitted without counting and leaves its socket closable under pressure.
+   */
+  admit(req: http.IncomingMessage, res: http.ServerResponse, token: string, longPoll: boolean): boolean {
+    const state = this.sockets.get(req.socket);
+    if (longPoll) return true;
+    const address = req.socket.remoteAddress ?? '';
+    if ((this.perToken.get(token) ?? 0) >= MAX_PER_TOKEN || (this.perAddress.get(address) ?? 0) >= MAX_PER_ADDRESS) return false;
+    const bump = (m: Map<string, number>, k: string, d: number) => {
+      const n = (m.get(k) ?? 0) + d;
+      if (n > 0) m.set(k, n);
+      else m.delete(k);
+    };
+    bump(this.perToken, token, 1);
+    bump(this.perAddress, address, 1);
+    if (state) state.busy++;
+    res.once('close', () => {
+      bump(this.perToken, token, -1);
+      bump(this.perAddress, address, -1);
+      if (state) state.busy--;
+    });
+    return true;
+  }
 }

@@ -1,29 +1,85 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { contentTypeOf } from '../contentTypes.ts';
 import { repoOf } from '../db/open.ts';
 import { ImagesRepo } from '../db/repos/imagesRepo.ts';
+import { isInside } from '../fsChecks.ts';
+import { logger } from '../log.ts';
 import type { Project } from '../project.ts';
 
-export interface MediaFile {
-  file: string;
+const log = logger('media');
+
+/** No photo or thumbnail is this large (imports refuse images over 16384² pixels); a bigger file is not an image. */
+export const MAX_MEDIA_BYTES = 512 * 1024 * 1024;
+
+/** Not following a final symbolic link, and not waiting for a writer when the path is a FIFO (fstat refuses it next). */
+const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0);
+
+export interface OpenedMedia {
+  handle: fs.promises.FileHandle;
+  size: number;
   contentType: string;
 }
 
 /**
- * The file behind an image of the open project, by its numeric id only: a request can name no path, so nothing
- * outside the project's own images and thumbnails can be read. Null when there is no such (readable) image.
+ * Opens the file behind an image of the open project, by its numeric id only: a request can name no path. The file
+ * is checked when it is served, not only when it was imported, since it may have been swapped since:
+ * - its real path (links resolved) must lie inside one of `roots` (null: anywhere, the desktop's own disk); a
+ *   thumbnail inside the project's thumbnails folder;
+ * - it is opened without following a final link (a link swapped in between is refused) and must be a regular file
+ *   (fstat: no FIFO, device or socket) of at most MAX_MEDIA_BYTES.
+ * Null (and a warning in the log) when there is no such readable image or its file fails a check.
  */
-export function mediaFile(project: Project, kind: 'thumb' | 'image', idText: string): MediaFile | null {
+export async function openMedia(project: Project, kind: 'thumb' | 'image', idText: string, roots: string[] | null): Promise<OpenedMedia | null> {
   if (!/^\d{1,12}$/.test(idText)) return null;
   const row = repoOf(project.db, ImagesRepo).readableFile(Number(idText));
   if (!row) return null;
+  let file: string;
+  let contentType: string;
+  let allowed: string[] | null;
   if (kind === 'thumb') {
     if (!row.thumb) return null;
-    const file = project.resolveInside(row.thumb);
-    return fs.existsSync(file) ? { file, contentType: 'image/jpeg' } : null;
+    file = project.resolveInside(row.thumb);
+    contentType = 'image/jpeg';
+    allowed = [path.join(project.dir, 'thumbnails')];
+  } else {
+    // Only raster image types: never a page or script (or an SVG, which can carry one) from an image row.
+    const found = contentTypeOf(row.path);
+    if (!found?.startsWith('image/') || found === 'image/svg+xml') return null;
+    file = row.path;
+    contentType = found;
+    allowed = roots;
   }
-  // Only raster image types: never a page or script (or an SVG, which can carry one) from an image row.
-  const found = contentTypeOf(row.path);
-  const type = found?.startsWith('image/') && found !== 'image/svg+xml' ? found : undefined;
-  return type && fs.existsSync(row.path) ? { file: row.path, contentType: type } : null;
+  const refuse = (why: string) => {
+    log.warn(`refused ${kind} of image ${idText}: ${file} ${why}`);
+    return null;
+  };
+  const real = await fs.promises.realpath(file).catch(() => null);
+  if (real === null) return null;
+  if (allowed !== null) {
+    const realRoots = await Promise.all(allowed.map((r) => fs.promises.realpath(r).catch(() => null)));
+    if (!realRoots.some((r) => r !== null && isInside(real, r))) return refuse(`resolves to ${real}, outside the folders this server may read`);
+  }
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(real, OPEN_FLAGS);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? null : refuse(code === 'ELOOP' ? 'became a symbolic link' : `cannot be opened (${code})`);
+  }
+  const stat = await handle.stat();
+  if (!stat.isFile() || stat.size > MAX_MEDIA_BYTES) {
+    await handle.close();
+    return refuse(stat.isFile() ? `is ${stat.size} bytes, over the ${MAX_MEDIA_BYTES} a photo may have` : 'is not a regular file');
+  }
+  return { handle, size: stat.size, contentType };
+}
+
+/** Reads an opened media file whole and closes it. */
+export async function readMedia(m: OpenedMedia): Promise<Buffer> {
+  try {
+    return await m.handle.readFile();
+  } finally {
+    await m.handle.close();
+  }
 }

@@ -177,7 +177,7 @@ RUN_COMMANDS['label-errors'] = {
 
 RUN_COMMANDS.serve = {
   usage:
-    'dermfuse serve DIR [--port P] [--host H] [--data FOLDER]... [--tls-cert PEM --tls-key PEM]\n       dermfuse serve --sample [DIR]   (creates the sample project first when DIR, default ./dermfuse-sample, has none)',
+    'dermfuse serve DIR [--port P] [--host H [--insecure-http]] [--data FOLDER]... [--tls-cert PEM --tls-key PEM]\n       dermfuse serve --sample [DIR]   (creates the sample project first when DIR, default ./dermfuse-sample, has none)',
   summary: 'serve the app to a browser (127.0.0.1 by default; the printed URL carries the access token)',
   options: {
     port: { type: 'string' },
@@ -185,6 +185,7 @@ RUN_COMMANDS.serve = {
     data: { type: 'string', multiple: true },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
+    'insecure-http': { type: 'boolean' },
     sample: { type: 'boolean' },
   },
   positionals: [],
@@ -209,6 +210,7 @@ RUN_COMMANDS.serve = {
       port: port === undefined ? 0 : Number(port),
       dataRoots: data ?? [],
       tls: cert && key ? { cert, key } : undefined,
+      insecureHttp: v['insecure-http'] === true,
       json: v.json === true,
       signal: ctx.signal,
     });

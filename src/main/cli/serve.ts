@@ -32,6 +32,8 @@ export interface ServeCommandOptions {
   /** Folders imports, bundles and model folders may be read from, besides the project. */
   dataRoots: string[];
   tls?: { cert: string; key: string };
+  /** Serve plain HTTP on an address other machines reach (refused without it). */
+  insecureHttp?: boolean;
   json: boolean;
   signal: AbortSignal;
 }
@@ -49,6 +51,11 @@ function readPem(file: string, flag: string): Buffer {
  * Prints the URL (with its token) as soon as it listens.
  */
 export async function serveProject(dir: string, o: ServeCommandOptions): Promise<void> {
+  if (!isLoopback(o.host) && !o.tls && !o.insecureHttp)
+    throw new DermFuseError(
+      'INVALID_ARGUMENT',
+      `--host ${o.host} without TLS would send every sign-in token and patient photo across the network in clear text. Give --tls-cert and --tls-key to serve HTTPS, or --insecure-http if this network is trusted.`,
+    );
   for (const d of o.dataRoots) {
     if (!fs.existsSync(d) || !fs.statSync(d).isDirectory()) throw new DermFuseError('FILE_NOT_FOUND', `--data ${d}: no such folder.`);
   }

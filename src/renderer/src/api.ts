@@ -7,22 +7,75 @@ declare global {
   }
 }
 
-/** The token `dermfuse serve` printed in the URL; kept for the session, then removed from the address bar. */
-function serveToken(): string {
+const TAB_TOKEN = 'dermfuse-token';
+
+/** The token this tab calls the server with (serve mode): kept for the tab once the sign-in settled it. */
+let token = typeof sessionStorage === 'undefined' ? '' : (sessionStorage.getItem(TAB_TOKEN) ?? '');
+
+/** The token in the address bar (a printed URL or a personal link), removed from it at once. */
+function takeLinkToken(): string | null {
   const params = new URLSearchParams(window.location.search);
   const fromUrl = params.get('token');
-  if (fromUrl) {
-    sessionStorage.setItem('dermfuse-token', fromUrl);
-    params.delete('token');
-    const rest = params.toString();
-    window.history.replaceState(null, '', `${window.location.pathname}${rest ? `?${rest}` : ''}${window.location.hash}`);
-    return fromUrl;
+  if (!fromUrl) return null;
+  params.delete('token');
+  const rest = params.toString();
+  window.history.replaceState(null, '', `${window.location.pathname}${rest ? `?${rest}` : ''}${window.location.hash}`);
+  return fromUrl;
+}
+
+/** The server's answer to a sign-in: done, or a question (another person is signed in on this browser or tab). */
+type SessionAnswer = { signedIn: true; name: string } | { signedIn: false; current: string; next: string };
+
+async function postSession(linkToken: string, confirm: boolean): Promise<SessionAnswer> {
+  const res = await fetch('/media/session', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${linkToken}` },
+    body: JSON.stringify({ current: token || undefined, confirm }),
+  });
+  if (!res.ok) throw new Error(res.status === 401 ? 'This sign-in link is not valid (revoked or mistyped): ask an admin for a new one.' : await res.text());
+  return (await res.json()) as SessionAnswer;
+}
+
+function adopt(linkToken: string): void {
+  token = linkToken;
+  sessionStorage.setItem(TAB_TOKEN, linkToken);
+}
+
+/** A question the page must ask before it uses a link's token: switch from `current` to `next`, or stay. */
+export interface SwitchQuestion {
+  current: string;
+  next: string;
+  /** Signs in as `next`. */
+  accept(): Promise<void>;
+  /** Keeps `current`; false when this tab has no token of theirs (the person must open their own link again). */
+  stay(): boolean;
+}
+
+/**
+ * Serve mode: signs in with the token of the link this page was opened with. Resolves null when signed in (or
+ * nothing to do), or with a question when this browser or tab is signed in as someone else.
+ */
+export async function signInFromLink(): Promise<SwitchQuestion | null> {
+  if (window.dermfuse) return null;
+  const linkToken = takeLinkToken();
+  if (!linkToken) return null;
+  const answer = await postSession(linkToken, false);
+  if (answer.signedIn) {
+    adopt(linkToken);
+    return null;
   }
-  return sessionStorage.getItem('dermfuse-token') ?? '';
+  return {
+    current: answer.current,
+    next: answer.next,
+    accept: async () => {
+      await postSession(linkToken, true);
+      adopt(linkToken);
+    },
+    stay: () => token !== '',
+  };
 }
 
 function httpTransport(): (name: CallName, req: unknown) => Promise<Envelope<unknown>> {
-  const token = serveToken();
   return async (name, req) => {
     const res = await fetch(`/api/${encodeURIComponent(name)}`, {
       method: 'POST',
@@ -34,6 +87,7 @@ function httpTransport(): (name: CallName, req: unknown) => Promise<Envelope<unk
         ok: false,
         error: { code: 'UNAUTHORIZED', message: 'The server refused the request: open the URL that `dermfuse serve` printed (it carries the token).' },
       };
+    if (res.status === 429) return { ok: false, error: { code: 'BUSY', message: 'The server is busy with this account’s other requests: try again.' } };
     return (await res.json()) as Envelope<unknown>;
   };
 }

@@ -4,12 +4,15 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
 import { ErrorsProvider } from './errors.tsx';
+import { SignInGate } from './SignInGate.tsx';
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <MantineProvider defaultColorScheme="auto">
       <ErrorsProvider>
-        <App />
+        <SignInGate>
+          <App />
+        </SignInGate>
       </ErrorsProvider>
     </MantineProvider>
   </StrictMode>,
