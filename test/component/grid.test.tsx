@@ -1,8 +1,8 @@
 // @vitest-environment jsdom
 import { cleanup, fireEvent, screen } from '@testing-library/react';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ImageGrid } from '../../src/renderer/src/browse/ImageGrid.tsx';
-import { FilterPanel } from '../../src/renderer/src/browse/FilterPanel.tsx';
+import { ImageGrid } from '../../src/renderer/src/workbench/ImageGrid.tsx';
+import { FilterPanel } from '../../src/renderer/src/workbench/FilterPanel.tsx';
 import type { BrowseFacets, ImageSummary } from '../../src/shared/types.ts';
 import { installDomShims, renderUi } from './setup.tsx';
 

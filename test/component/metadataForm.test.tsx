@@ -67,7 +67,7 @@ afterEach(() => {
 
 describe('metadata form', () => {
   it('shows why an invalid age is refused and does not report it saved; a valid age is saved on Enter', async () => {
-    const { MetadataForm } = await import('../../src/renderer/src/browse/MetadataForm.tsx');
+    const { MetadataForm } = await import('../../src/renderer/src/workbench/MetadataForm.tsx');
     const saved = vi.fn();
     renderUi(<MetadataForm detail={detail({ age: 30, site: 'back', itch: null })} onSaved={saved} />);
     const age = screen.getByTestId('field-age') as HTMLInputElement;
@@ -84,7 +84,7 @@ describe('metadata form', () => {
   });
 
   it('does not save when focus leaves an unchanged field, and saves an emptied field as missing', async () => {
-    const { MetadataForm } = await import('../../src/renderer/src/browse/MetadataForm.tsx');
+    const { MetadataForm } = await import('../../src/renderer/src/workbench/MetadataForm.tsx');
     const saved = vi.fn();
     renderUi(<MetadataForm detail={detail({ age: 30, site: 'back', itch: null })} onSaved={saved} />);
     const age = screen.getByTestId('field-age') as HTMLInputElement;
@@ -96,7 +96,7 @@ describe('metadata form', () => {
   });
 
   it('shows a missing boolean as missing, not as no', async () => {
-    const { MetadataForm } = await import('../../src/renderer/src/browse/MetadataForm.tsx');
+    const { MetadataForm } = await import('../../src/renderer/src/workbench/MetadataForm.tsx');
     renderUi(<MetadataForm detail={detail({ age: null, site: null, itch: null })} onSaved={() => {}} />);
     const checked = screen.getByTestId('field-itch').querySelector('input:checked') as HTMLInputElement;
     expect(checked.value).toBe('missing');

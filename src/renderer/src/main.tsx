@@ -4,7 +4,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
 import { ErrorsProvider } from './errors.tsx';
-import { SignInGate } from './SignInGate.tsx';
+import { SignInGate } from './team/SignInGate.tsx';
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

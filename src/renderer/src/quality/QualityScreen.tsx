@@ -1,3 +1,4 @@
+import { FocusRow } from '../FocusRow.tsx';
 import { Badge, Button, Group, Image, Kbd, ScrollArea, SegmentedControl, Stack, Table, Text } from '@mantine/core';
 import { useEffect, useMemo, useState } from 'react';
 import type { DuplicateGroup, DuplicateReport } from '../../../shared/quality.ts';
@@ -5,7 +6,7 @@ import { api } from '../api.ts';
 import { CallError, errorMessage, useCall } from '../errors.tsx';
 import { useJobs } from '../jobs/JobsContext.tsx';
 import { mediaUrl } from '../media.ts';
-import { moveInList, typingOrModified, useWindowKeys } from '../useWindowKeys.ts';
+import { moveInList, typingOrModified, useWindowKeys } from '../keys.ts';
 
 const VIEWS = [
   ['review', 'To review'],
@@ -128,13 +129,7 @@ export function QualityScreen() {
             <Table fz="xs" highlightOnHover data-testid="group-table">
               <Table.Tbody>
                 {groups.map((g, i) => (
-                  <Table.Tr
-                    key={g.id}
-                    onClick={() => setFocus(i)}
-                    bg={g === current ? 'var(--mantine-color-blue-light)' : undefined}
-                    style={{ cursor: 'pointer' }}
-                    data-testid={`group-${g.id}`}
-                  >
+                  <FocusRow key={g.id} focused={g === current} onFocus={() => setFocus(i)} testId={`group-${g.id}`}>
                     <Table.Td>
                       <img src={mediaUrl('thumb', g.members[0]!.id)} alt="" width={32} height={32} style={{ objectFit: 'cover', borderRadius: 3 }} />
                     </Table.Td>
@@ -156,7 +151,7 @@ export function QualityScreen() {
                         {g.status}
                       </Badge>
                     </Table.Td>
-                  </Table.Tr>
+                  </FocusRow>
                 ))}
               </Table.Tbody>
             </Table>

@@ -1,3 +1,4 @@
+import { FocusRow } from '../FocusRow.tsx';
 import { Badge, Button, Group, Image, ScrollArea, SegmentedControl, Stack, Table, Text } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
@@ -144,13 +145,7 @@ export function CasesList({
             </Table.Thead>
             <Table.Tbody>
               {rows.map((r, i) => (
-                <Table.Tr
-                  key={r.imageId}
-                  onClick={() => setFocus(i)}
-                  bg={i === focus ? 'var(--mantine-color-blue-light)' : undefined}
-                  style={{ cursor: 'pointer' }}
-                  data-testid={`case-${r.externalId}`}
-                >
+                <FocusRow key={r.imageId} focused={i === focus} onFocus={() => setFocus(i)} testId={`case-${r.externalId}`}>
                   <Table.Td>
                     <img src={mediaUrl('thumb', r.imageId)} alt="" width={28} height={28} style={{ objectFit: 'cover', borderRadius: 3 }} />
                   </Table.Td>
@@ -169,7 +164,7 @@ export function CasesList({
                     </Table.Td>
                   ))}
                   <Table.Td>{r.loss.toFixed(2)}</Table.Td>
-                </Table.Tr>
+                </FocusRow>
               ))}
             </Table.Tbody>
           </Table>

@@ -1,8 +1,9 @@
+import { FocusRow } from '../FocusRow.tsx';
 import { Badge, Button, Group, Image, Kbd, ScrollArea, Stack, Table, Text } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import type { LabelIssue } from '../../../shared/results.ts';
 import { api } from '../api.ts';
-import { moveInList, typingOrModified, useWindowKeys } from '../useWindowKeys.ts';
+import { moveInList, typingOrModified, useWindowKeys } from '../keys.ts';
 import { mediaUrl } from '../media.ts';
 import { CallError, errorMessage, useCall } from '../errors.tsx';
 
@@ -67,13 +68,7 @@ export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): 
           </Table.Thead>
           <Table.Tbody>
             {issues.map((x, i) => (
-              <Table.Tr
-                key={x.imageId}
-                onClick={() => setFocus(i)}
-                bg={i === focus ? 'var(--mantine-color-blue-light)' : undefined}
-                style={{ cursor: 'pointer' }}
-                data-testid={`issue-${x.externalId}`}
-              >
+              <FocusRow key={x.imageId} focused={i === focus} onFocus={() => setFocus(i)} testId={`issue-${x.externalId}`}>
                 <Table.Td>{i + 1}</Table.Td>
                 <Table.Td>
                   <img src={mediaUrl('thumb', x.imageId)} alt="" width={32} height={32} style={{ objectFit: 'cover', borderRadius: 3 }} />
@@ -89,7 +84,7 @@ export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): 
                     </Badge>
                   )}
                 </Table.Td>
-              </Table.Tr>
+              </FocusRow>
             ))}
           </Table.Tbody>
         </Table>

@@ -5,8 +5,8 @@ import type { ImageDetail, LabelClass } from '../../../shared/types.ts';
 import { api } from '../api.ts';
 import { CallError, errorMessage, useCall } from '../errors.tsx';
 import { mediaUrl } from '../media.ts';
-import { ZoomImage } from '../browse/ZoomImage.tsx';
-import { moveInList, typingOrModified, useWindowKeys } from '../useWindowKeys.ts';
+import { ZoomImage } from '../workbench/ZoomImage.tsx';
+import { moveInList, typingOrModified, useWindowKeys } from '../keys.ts';
 
 /**
  * The adjudicator's queue: images whose annotators disagree. Each shows every label with who gave it, the metadata,

@@ -4,8 +4,8 @@ import type { TaskNext } from '../../../shared/team.ts';
 import type { ImageDetail, LabelClass } from '../../../shared/types.ts';
 import { api } from '../api.ts';
 import { errorMessage } from '../errors.tsx';
-import { ImagePanel } from '../browse/ImagePanel.tsx';
-import { typingOrModified, useWindowKeys } from '../useWindowKeys.ts';
+import { ImagePanel } from '../workbench/ImagePanel.tsx';
+import { typingOrModified, useWindowKeys } from '../keys.ts';
 
 /**
  * One annotator's queue in a task: the next image they have not labelled that still needs labels, with its

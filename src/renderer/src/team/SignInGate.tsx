@@ -1,6 +1,6 @@
 import { Alert, Button, Center, Group, Loader, Stack, Text } from '@mantine/core';
 import { useEffect, useState, type ReactNode } from 'react';
-import { signInFromLink, type SwitchQuestion } from './api.ts';
+import { signInFromLink, type SwitchQuestion } from '../api.ts';
 
 type State = { kind: 'signing' } | { kind: 'ready' } | { kind: 'ask'; q: SwitchQuestion } | { kind: 'stuck'; message: string };
 

@@ -1,7 +1,7 @@
 import { TextInput } from '@mantine/core';
 import { useEffect, useState } from 'react';
-import { api } from './api.ts';
-import { useShowError } from './errors.tsx';
+import { api } from '../api.ts';
+import { useShowError } from '../errors.tsx';
 
 /** The name stored with every label and metadata edit; saved when the field loses focus or on Enter. */
 export function AnnotatorName() {

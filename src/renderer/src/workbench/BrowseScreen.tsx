@@ -4,7 +4,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
 import type { BrowseFacets, ImageDetail } from '../../../shared/types.ts';
 import { api } from '../api.ts';
-import { useWindowKeys } from '../useWindowKeys.ts';
+import { useWindowKeys } from '../keys.ts';
 import { ApplyBundle } from './ApplyBundle.tsx';
 import { BatchBar } from './BatchBar.tsx';
 import { FilterPanel } from './FilterPanel.tsx';

@@ -1,6 +1,6 @@
 import { ActionIcon, Box, Group, Text } from '@mantine/core';
 import { useEffect, useRef, useState } from 'react';
-import { useWindowKeys } from '../useWindowKeys.ts';
+import { useWindowKeys } from '../keys.ts';
 import { actualSizeScale, FIT, zoomAt, type View } from './zoom.ts';
 
 /** The image at original resolution with zoom (wheel, +/-, buttons) and pan (drag); double-click toggles 1:1 and fit. */
