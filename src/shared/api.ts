@@ -8,7 +8,7 @@ import type { ErrorPayload } from './errors.ts';
 import { CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, type RunListItem, type RunReportView } from './results.ts';
 import { ROLES, type AccountInfo, type ActivityEntry, type AgreementReport, type Disagreement, type Me, type TaskInfo, type TaskNext } from './team.ts';
 import { QUALITY_FILTERS, type DuplicateReport, type LabelNextInfo } from './quality.ts';
-import { BACKEND_NAMES, CONSENSUS_RULES, DUPLICATE_MERGES, GROUP_BY, RUNTIMES } from './jobs.ts';
+import { BACKEND_NAMES, CONSENSUS_RULES, DUPLICATE_MERGES, GROUP_BY, RUNTIMES, type JobInfo } from './jobs.ts';
 import {
   MAX_VALUE_CHARS,
   PRESET_NAMES,
@@ -16,7 +16,6 @@ import {
   type ImageDetail,
   type ImageList,
   type ImportPreview,
-  type JobInfo,
   type LabelSetInfo,
   type ProjectInfo,
 } from './types.ts';

@@ -76,9 +76,6 @@ export interface Progress {
   message?: string;
 }
 
-export type { JobInfo, JobKind } from './jobs.ts';
-export { JOB_KINDS } from './jobs.ts';
-
 export interface ImageSummary {
   id: number;
   externalId: string;
@@ -188,14 +185,4 @@ export interface LabelSetInfo {
   targets: DerivedTarget[];
   /** True while a blind labelling task hides the class counts from this annotator (they read 0). */
   countsHidden?: boolean;
-}
-
-/**
- * Colours of new classes, in class order: Okabe & Ito's palette, told apart with the common colour-vision
- * deficiencies (black left out: it is the text colour), then repeated.
- */
-export const CLASS_PALETTE = ['#E69F00', '#56B4E9', '#009E73', '#F0E442', '#0072B2', '#D55E00', '#CC79A7', '#999999'] as const;
-
-export function paletteColor(position: number): string {
-  return CLASS_PALETTE[position % CLASS_PALETTE.length]!;
 }

@@ -1,4 +1,4 @@
-import { paletteColor } from '../../../shared/types.ts';
+import { paletteColor } from '../../../shared/palette.ts';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../open.ts';
 import { groupExpression } from './runsRepo.ts';

@@ -1,7 +1,7 @@
 import { Button, Group, Progress, Text } from '@mantine/core';
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { RequestOf } from '../../../shared/api.ts';
-import type { JobInfo } from '../../../shared/types.ts';
+import type { JobInfo } from '../../../shared/jobs.ts';
 import { api } from '../api.ts';
 import { describeJob, percentOf } from './format.ts';
 import { useShowError } from '../errors.tsx';

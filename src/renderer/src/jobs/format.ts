@@ -1,4 +1,4 @@
-import type { JobInfo } from '../../../shared/types.ts';
+import type { JobInfo } from '../../../shared/jobs.ts';
 
 /** "1 min 05 s", "12 s": how long is left, readable at a glance. */
 export function formatSeconds(s: number): string {

@@ -1,4 +1,4 @@
-import { paletteColor } from '../../../shared/types.ts';
+import { paletteColor } from '../../../shared/palette.ts';
 import { Alert, Badge, Box, Button, CloseButton, Group, NavLink, ScrollArea, Select, Stack, Switch, Text, TextInput } from '@mantine/core';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';

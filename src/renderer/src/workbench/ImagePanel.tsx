@@ -1,4 +1,4 @@
-import { paletteColor } from '../../../shared/types.ts';
+import { paletteColor } from '../../../shared/palette.ts';
 import { Badge, Button, Group, ScrollArea, Stack, Table, Text, Title } from '@mantine/core';
 import type { BrowseCounts, ImageDetail } from '../../../shared/types.ts';
 import { mediaUrl } from '../media.ts';
