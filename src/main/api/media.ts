@@ -3,7 +3,8 @@ import path from 'node:path';
 import { contentTypeOf } from '../contentTypes.ts';
 import { repoOf } from '../db/open.ts';
 import { ImagesRepo } from '../db/repos/imagesRepo.ts';
-import { isInside } from '../fsChecks.ts';
+import { isInside, openRegularFile } from '../fsChecks.ts';
+import { DermFuseError } from '../../shared/errors.ts';
 import { logger } from '../log.ts';
 import type { Project } from '../project.ts';
 
@@ -11,9 +12,6 @@ const log = logger('media');
 
 /** No photo or thumbnail is this large (imports refuse images over 16384² pixels); a bigger file is not an image. */
 export const MAX_MEDIA_BYTES = 512 * 1024 * 1024;
-
-/** Not following a final symbolic link, and not waiting for a writer when the path is a FIFO (fstat refuses it next). */
-const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0);
 
 export interface OpenedMedia {
   handle: fs.promises.FileHandle;
@@ -51,28 +49,22 @@ export async function openMedia(project: Project, kind: 'thumb' | 'image', idTex
     allowed = roots;
   }
   const refuse = (why: string) => {
-    log.warn(`refused ${kind} of image ${idText}: ${file} ${why}`);
+    log.warn(`refused ${kind} of image ${idText}: ${why}`);
     return null;
   };
   const real = await fs.promises.realpath(file).catch(() => null);
   if (real === null) return null;
   if (allowed !== null) {
     const realRoots = await Promise.all(allowed.map((r) => fs.promises.realpath(r).catch(() => null)));
-    if (!realRoots.some((r) => r !== null && isInside(real, r))) return refuse(`resolves to ${real}, outside the folders this server may read`);
+    if (!realRoots.some((r) => r !== null && isInside(real, r))) return refuse(`${file} resolves to ${real}, outside the folders this server may read`);
   }
-  let handle: fs.promises.FileHandle;
   try {
-    handle = await fs.promises.open(real, OPEN_FLAGS);
+    const { handle, size } = await openRegularFile(real, `${file} (${real})`, MAX_MEDIA_BYTES, { noFollow: true });
+    return { handle, size, contentType };
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? null : refuse(code === 'ELOOP' ? 'became a symbolic link' : `cannot be opened (${code})`);
+    if (err instanceof DermFuseError && err.code !== 'FILE_NOT_FOUND') return refuse(err.message);
+    return null;
   }
-  const stat = await handle.stat();
-  if (!stat.isFile() || stat.size > MAX_MEDIA_BYTES) {
-    await handle.close();
-    return refuse(stat.isFile() ? `is ${stat.size} bytes, over the ${MAX_MEDIA_BYTES} a photo may have` : 'is not a regular file');
-  }
-  return { handle, size: stat.size, contentType };
 }
 
 /** Reads an opened media file whole and closes it. */
