@@ -1,6 +1,4 @@
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { startServer } from '../../src/main/api/http.ts';
 import { RENDERER } from '../e2e/serveProject.ts';
 import { apiCall, rawRequest, signInSession } from '../fixtures/rawHttp.ts';
@@ -9,17 +7,17 @@ import { API, type CallName, type Envelope } from '../../src/shared/api.ts';
 import { MIN_ROLE } from '../../src/shared/roles.ts';
 import { ROLES, roleAtLeast, type Disagreement, type Me, type TaskInfo, type TaskNext } from '../../src/shared/team.ts';
 import type { ImageDetail } from '../../src/shared/types.ts';
-import { RecentProjects } from '../../src/main/api/recent.ts';
-import { Service } from '../../src/main/api/service.ts';
+import type { Service } from '../../src/main/api/service.ts';
 import { addAccount, type Caller } from '../../src/main/team/accounts.ts';
 import { Project } from '../../src/main/project.ts';
-import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
-import { importedProject } from '../fixtures/project.ts';
+import { tempDir } from '../fixtures/generate.ts';
+import { servedService, type ServedService } from '../fixtures/servedService.ts';
 
 const tmp = tempDir();
 let service: Service;
 let projectDir: string;
 let ids: number[];
+let call: ServedService['call'];
 
 const as = (name: string, role: Caller['role']): Caller => ({ name, role, account: true });
 const ana = as('ana', 'annotator');
@@ -27,11 +25,6 @@ const ben = as('ben', 'annotator');
 const cy = as('cy', 'adjudicator');
 const root = as('root', 'admin');
 
-async function call<T>(caller: Caller | undefined, name: CallName, req: unknown): Promise<T> {
-  const env = (await service.dispatch(name, req, caller)) as Envelope<T>;
-  if (!env.ok) throw Object.assign(new Error(env.error.message), { code: env.error.code });
-  return env.value;
-}
 async function refused(caller: Caller | undefined, name: CallName, req: unknown): Promise<string> {
   const env = await service.dispatch(name, req, caller);
   if (env.ok) throw new Error(`${name} was allowed for ${caller?.name ?? 'the owner'}`);
@@ -40,13 +33,7 @@ async function refused(caller: Caller | undefined, name: CallName, req: unknown)
 }
 
 beforeAll(async () => {
-  const fakes = await makeImages(path.join(tmp.dir, 'images'), 12, 2, 24);
-  fs.writeFileSync(path.join(tmp.dir, 'm.csv'), hamCsv(fakes));
-  projectDir = path.join(tmp.dir, 'project');
-  await importedProject(projectDir, path.join(tmp.dir, 'images'), path.join(tmp.dir, 'm.csv'));
-  service = new Service({}, new RecentProjects(path.join(tmp.dir, 'recent.json')), { pinned: true, dataRoots: [tmp.dir] });
-  service.openProject(projectDir);
-  ids = (await call<{ items: { id: number }[] }>(undefined, 'images.list', { offset: 0, limit: 100 })).items.map((i) => i.id);
+  ({ service, projectDir, ids, call } = await servedService(tmp.dir, 12, 2));
 }, 60_000);
 afterAll(async () => {
   await service?.close();

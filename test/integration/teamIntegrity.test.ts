@@ -1,38 +1,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CallName, Envelope } from '../../src/shared/api.ts';
 import type { ActivityEntry } from '../../src/shared/team.ts';
 import type { ImageDetail, ProjectInfo } from '../../src/shared/types.ts';
-import { RecentProjects } from '../../src/main/api/recent.ts';
-import { Service } from '../../src/main/api/service.ts';
+import type { Service } from '../../src/main/api/service.ts';
 import { addAccount, editorKey, type Caller } from '../../src/main/team/accounts.ts';
 import { Project } from '../../src/main/project.ts';
-import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
-import { importedProject } from '../fixtures/project.ts';
+import { tempDir } from '../fixtures/generate.ts';
+import { servedService, type ServedService } from '../fixtures/servedService.ts';
 import { runCli } from '../fixtures/cli.ts';
 
 const tmp = tempDir();
 let service: Service;
 let projectDir: string;
 let ids: number[];
+let call: ServedService['call'];
 const ana: Caller = { name: 'ana', role: 'annotator', account: true, id: 1 };
 const ben: Caller = { name: 'ben', role: 'annotator', account: true, id: 2 };
 
-async function call<T>(caller: Caller | undefined, name: CallName, req: unknown, origin?: string): Promise<T> {
-  const env = (await service.dispatch(name, req, caller, origin)) as Envelope<T>;
-  if (!env.ok) throw Object.assign(new Error(env.error.message), { code: env.error.code });
-  return env.value;
-}
-
 beforeAll(async () => {
-  const fakes = await makeImages(path.join(tmp.dir, 'images'), 8, 3, 24);
-  fs.writeFileSync(path.join(tmp.dir, 'm.csv'), hamCsv(fakes));
-  projectDir = path.join(tmp.dir, 'project');
-  await importedProject(projectDir, path.join(tmp.dir, 'images'), path.join(tmp.dir, 'm.csv'));
-  service = new Service({}, new RecentProjects(path.join(tmp.dir, 'recent.json')), { pinned: true, dataRoots: [tmp.dir] });
-  service.openProject(projectDir);
-  ids = (await call<{ items: { id: number }[] }>(undefined, 'images.list', { offset: 0, limit: 100 })).items.map((i) => i.id);
+  ({ service, projectDir, ids, call } = await servedService(tmp.dir, 8, 3));
 }, 60_000);
 afterAll(async () => {
   await service?.close();
