@@ -12,6 +12,7 @@ export default defineConfig({
           embedWorker: resolve(__dirname, 'src/main/ml/embedWorker.ts'),
           trainCnnWorker: resolve(__dirname, 'src/main/ml/trainCnnWorker.ts'),
           'fusion/fusionWorker': resolve(__dirname, 'src/main/ml/fusion/fusionWorker.ts'),
+          previewWorker: resolve(__dirname, 'src/main/images/previewWorker.ts'),
         },
       },
     },

@@ -47,3 +47,13 @@ export function toErrorPayload(err: unknown): ErrorPayload {
   const message = err instanceof Error ? err.message : String(err);
   return { code: 'INTERNAL', message };
 }
+
+/**
+ * The first problem a schema found, as one line for a person: "preprocessing.scale.0: must be non-zero" (the field
+ * path, or "top level"). Never the raw issue list, which reads as a program's dump.
+ */
+export function firstIssue(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid value';
+  return `${issue.path.map(String).join('.') || 'top level'}: ${issue.message}`;
+}

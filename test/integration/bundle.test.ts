@@ -55,8 +55,8 @@ afterAll(() => {
 });
 
 describe('exported bundles', () => {
-  it('hold the backbone, preprocessing, a model card and a manifest with the SHA-256 of every file', () => {
-    const b = loadBundle(bundle);
+  it('hold the backbone, preprocessing, a model card and a manifest with the SHA-256 of every file', async () => {
+    const b = await loadBundle(bundle);
     expect(Object.keys(b.manifest.files).sort()).toEqual(['MODEL_CARD.md', 'backbone/model.json', 'backbone/weights.bin', 'preprocessing.json']);
     expect(b.pre).toMatchObject({
       mode: 'fused',
@@ -102,7 +102,7 @@ describe('exported bundles', () => {
     const run = await trainRun(project, { label: 'dx', positive: ['mel'], fields: null, group: 'patient', folds: 3, backbone: x.key, seed: 2 });
     const out = path.join(tmp.dir, 'bundle-onnx');
     await exportBundle(project, run.runId, 'fused', out);
-    expect(Object.keys(loadBundle(out).manifest.files).sort()).toEqual(['MODEL_CARD.md', 'backbone/tiny.onnx', 'preprocessing.json']);
+    expect(Object.keys((await loadBundle(out)).manifest.files).sort()).toEqual(['MODEL_CARD.md', 'backbone/tiny.onnx', 'preprocessing.json']);
     const s = await predictWithBundle(out, images, { metadataPath: csv, idColumn: 'image_id' });
     expect(s).toMatchObject({ images: 60, failed: 0, runtime: { runtime: 'onnx', converted: false } });
     const w = predictWithRun(project, run.runId, 'fused');
@@ -127,7 +127,7 @@ describe('exported bundles', () => {
     });
     const out = path.join(tmp.dir, 'bundle-two');
     await exportBundle(project, run.runId, 'fused', out);
-    const b = loadBundle(out);
+    const b = await loadBundle(out);
     expect(Object.keys(b.manifest.files).sort()).toEqual([
       'MODEL_CARD.md',
       'backbone-2/tiny.onnx',
@@ -146,7 +146,7 @@ describe('exported bundles', () => {
     w.externalIds.forEach((id, i) => (worst = Math.max(worst, Math.abs(byId.get(id)! - w.probs[i * 2 + 1]!))));
     expect(worst).toBeLessThan(1e-5);
     // An older DermFuse (bundle version 1) refuses it rather than predicting from the first backbone alone; single-backbone bundles stay version 1.
-    expect(loadBundle(bundle).manifest.version).toBe(1);
+    expect((await loadBundle(bundle)).manifest.version).toBe(1);
   });
 
   it('writes one CSV row per image via the CLI, naming missing fields and a column the CSV lacks', () => {
@@ -194,11 +194,19 @@ describe('exported bundles', () => {
       /format version 99 is newer than this DermFuse reads \(2\)/,
     ],
     ['a foreign folder', (d: string) => fs.rmSync(path.join(d, 'manifest.json')), /not a DermFuse bundle \(no manifest\.json\)/],
-  ])('refuses %s, naming what is wrong', (_what, damage, message) => {
+    [
+      'a FIFO in place of the weights (never opened: a read would wait forever)',
+      (d: string) => {
+        fs.rmSync(path.join(d, 'backbone/weights.bin'));
+        spawnSync('mkfifo', [path.join(d, 'backbone/weights.bin')]);
+      },
+      /backbone\/weights\.bin is not a regular file \(it is a named pipe \(FIFO\)\)/,
+    ],
+  ])('refuses %s, naming what is wrong', async (_what, damage, message) => {
     const copy = path.join(tmp.dir, `damaged-${Math.random().toString(36).slice(2)}`);
     fs.cpSync(bundle, copy, { recursive: true });
     damage(copy);
-    expect(() => loadBundle(copy)).toThrow(message);
+    await expect(loadBundle(copy)).rejects.toThrow(message);
   });
 
   it('refuses to overwrite a folder that is not empty', async () => {

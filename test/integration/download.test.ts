@@ -50,7 +50,7 @@ afterAll(() => {
 
 describe('model download', () => {
   it('downloads model.json and weights with progress, checks the digest, then works offline from the cache', async () => {
-    const digest = folderDigest(path.join(served, 'tiny'));
+    const digest = await folderDigest(path.join(served, 'tiny'));
     const dest = path.join(tmp.dir, 'cache', 'tiny');
     const seen: number[] = [];
     const got = await ensureModel(`${base}/tiny/model.json`, dest, digest, { onProgress: (p) => seen.push(p.done) });
@@ -64,7 +64,7 @@ describe('model download', () => {
   });
 
   it('refuses a download whose checksum does not match and leaves nothing in the cache', async () => {
-    const digest = folderDigest(path.join(served, 'tiny'));
+    const digest = await folderDigest(path.join(served, 'tiny'));
     const dest = path.join(tmp.dir, 'cache2', 'tiny');
     tamper = true;
     try {
@@ -89,7 +89,7 @@ describe('model download', () => {
   it('trusts an unpinned model on first download and then detects a changed cached copy', async () => {
     const dest = path.join(tmp.dir, 'cache4', 'tiny');
     const digest = await ensureModel(`${base}/tiny/model.json`, dest, null);
-    expect(digest).toBe(folderDigest(path.join(served, 'tiny')));
+    expect(digest).toBe(await folderDigest(path.join(served, 'tiny')));
     const w = path.join(dest, 'weights.bin');
     const bytes = fs.readFileSync(w);
     bytes[0] = bytes[0]! ^ 1;

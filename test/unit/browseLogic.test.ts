@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { EMPTY_QUERY, toRequest, withFieldFilter } from '../../src/renderer/src/browse/query.ts';
-import { clickSelect, NO_SELECTION } from '../../src/renderer/src/browse/selection.ts';
-import { actualSizeScale, FIT, zoomAt } from '../../src/renderer/src/browse/zoom.ts';
+import { EMPTY_QUERY, toRequest, withFieldFilter } from '../../src/renderer/src/workbench/query.ts';
+import { clickSelect, NO_SELECTION } from '../../src/renderer/src/workbench/selection.ts';
+import { actualSizeScale, FIT, zoomAt } from '../../src/renderer/src/workbench/zoom.ts';
 import { describeJob, formatSeconds } from '../../src/renderer/src/jobs/format.ts';
 
 describe('grid selection', () => {

@@ -19,17 +19,17 @@ describe('command-line flags through the contract schemas', () => {
 
   it.each([
     [{ folds: '1' }, '--folds: at least 2 folds (got "1")'],
-    [{ folds: '2.5' }, '--folds: '],
+    [{ folds: '2.5' }, '--folds takes a whole number, got "2.5"'],
     [{ folds: 'five' }, '--folds takes a number, got "five"'],
     [{ group: 'clinic' }, '--group must be one of patient, lesion, image, got "clinic"'],
-    [{ seed: '0' }, '--seed: '],
+    [{ seed: '0' }, '--seed takes a number at least 1, got "0"'],
     [{ label: undefined }, '--label is required'],
   ])('%o is refused with "%s"', (flags, message) => {
     expect(() => train({ label: 'diagnosis', ...flags })).toThrow(message);
   });
 
   it('names kebab-case flags and counts tuple values', () => {
-    expect(() => parseFlags(ExtractRequestSchema, { inputSize: numberFlag('8') })).toThrow('--input-size: ');
+    expect(() => parseFlags(ExtractRequestSchema, { inputSize: numberFlag('8') })).toThrow('--input-size takes a number at least 16, got "8"');
     expect(() => parseFlags(ExtractRequestSchema, { workers: numberFlag('200') })).toThrow('--workers: at most 16 workers (got "200")');
     expect(() => parseFlags(ExtractRequestSchema, { range: listFlag('-1,0,1', true) })).toThrow('--range takes 2 comma-separated values, got "-1,0,1"');
     expect(() => parseFlags(ExtractRequestSchema, { mean: listFlag('0.5,x,0.5', true) })).toThrow('--mean takes a number, got "0.5,x,0.5"');

@@ -106,4 +106,17 @@ describe('CSV parsing', () => {
       expect(parsed, JSON.stringify(cells)).toEqual(cells);
     }
   });
+
+  it('reads the head of a longer file (a preview) up to its last whole record, whether the cut falls in a cell or in quotes', () => {
+    const text = 'id,note\nA,"two\nlines"\nB,plain\n';
+    for (let cut = 'id,note\nA,"two\nlines"\n'.length; cut < text.length; cut++) {
+      expect(splitRecords(text.slice(0, cut), ',', true).map((r) => r.cells)).toEqual([
+        ['id', 'note'],
+        ['A', 'two\nlines'],
+      ]);
+    }
+    // Cut inside the quoted field: the record it starts is dropped, not refused as a quote never closed.
+    expect(splitRecords('id,note\nA,"two\nli', ',', true).map((r) => r.cells)).toEqual([['id', 'note']]);
+    expect(() => splitRecords('id,note\nA,"two\nli', ',')).toThrow(/line 2: a quoted field is never closed/);
+  });
 });

@@ -2,15 +2,16 @@ import type { RequestOf, TrainRequest } from '../../shared/api.ts';
 import { TRAIN_DEFAULTS } from '../../shared/jobs.ts';
 import type { TrainConfig } from '../ml/fusion/dataset.ts';
 import type { ImportPreview } from '../../shared/types.ts';
-import { planImport, type ImportPlan, type ImportRequest } from '../images/importPlan.ts';
+import { planImport, type ImportRequest } from '../images/importPlan.ts';
+import type { PreviewReply, PreviewRequest } from '../images/previewWorker.ts';
+import { spawnWorker } from '../ml/workerPool.ts';
+import { DermFuseError } from '../../shared/errors.ts';
 import type { JobBody } from '../jobs/manager.ts';
 import type { Project } from '../project.ts';
 import { targetClasses } from '../workbench/labelSets.ts';
 import { DEFAULT_BACKBONE } from '../ml/catalogue.ts';
 
 type JobRequest = RequestOf<'jobs.start'>;
-/** The import screen lists this many problems; the count says how many there are in all. */
-const PREVIEW_PROBLEMS = 200;
 
 function importRequest(req: Omit<Extract<JobRequest, { kind: 'import' }>, 'kind'>): ImportRequest {
   return {
@@ -24,40 +25,25 @@ function importRequest(req: Omit<Extract<JobRequest, { kind: 'import' }>, 'kind'
   };
 }
 
-/** What the import screen shows before anything is written: the same plan the import job will run. */
-export function previewOf(plan: ImportPlan): ImportPreview {
-  const classes: Record<string, number> = {};
-  const stems = new Set(plan.files.map((f) => f.stem));
-  for (const r of plan.records.values()) if (r.label !== null && stems.has(r.id)) classes[r.label] = (classes[r.label] ?? 0) + 1;
-  const m = plan.mapping;
-  return {
-    imagesDir: plan.imagesDir,
-    metadataPath: plan.metadataPath,
-    preset: m?.preset ?? null,
-    header: plan.header,
-    mapping: m
-      ? {
-          id: m.id,
-          label: m.label ?? (m.oneHotLabels ? `one-hot: ${m.oneHotLabels.join(', ')}` : null),
-          labelSet: m.labelSet,
-          patient: m.patient,
-          lesion: m.lesion,
-          fields: m.fields,
-        }
-      : null,
-    images: plan.files.length,
-    rows: plan.records.size,
-    rowsMatched: plan.rowsMatched,
-    rowsWithoutImage: plan.rowsWithoutImage,
-    imagesWithoutRow: plan.imagesWithoutRow,
-    problems: plan.problems.slice(0, PREVIEW_PROBLEMS),
-    problemCount: plan.problems.length,
-    classes,
-  };
-}
-
+/**
+ * What the import screen shows before anything is written, worked out in a worker thread: parsing and mapping even
+ * the CSV's first 8 MB takes the better part of a second, which on the thread that serves requests would stall
+ * every other caller. The worker sends back only the summary (previewOf); an error it meets comes back as the same
+ * DermFuseError, a crash as INTERNAL.
+ */
 export async function importPreview(project: Project, req: RequestOf<'import.plan'>): Promise<ImportPreview> {
-  return previewOf(await planImport(importRequest(req), project.dir, { preview: true }));
+  // Its build entry is `previewWorker` (electron.vite.config.ts); its source lies in images/.
+  const worker = spawnWorker('previewWorker', '../images/previewWorker');
+  try {
+    return await new Promise<ImportPreview>((resolve, reject) => {
+      worker.once('message', (reply: PreviewReply) => (reply.ok ? resolve(reply.preview) : reject(new DermFuseError(reply.error.code, reply.error.message))));
+      worker.once('error', (err) => reject(new DermFuseError('INTERNAL', `The import preview worker crashed: ${err.message}`)));
+      worker.once('exit', (code) => reject(new DermFuseError('INTERNAL', `The import preview worker exited (code ${code}) before answering.`)));
+      worker.postMessage({ req: importRequest(req), projectDir: project.dir } satisfies PreviewRequest);
+    });
+  } finally {
+    await worker.terminate();
+  }
 }
 
 /** A training request (form or command line) as the run's configuration: the defaults and the derived target resolved here only. */

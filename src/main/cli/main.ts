@@ -1,5 +1,6 @@
-import { DermFuseError, toErrorPayload } from '../../shared/errors.ts';
-import { parseCommand } from './args.ts';
+import { ZodError } from 'zod';
+import { DermFuseError, firstIssue, toErrorPayload, type ErrorPayload } from '../../shared/errors.ts';
+import { parseCommand, UsageError } from './args.ts';
 import { COMMANDS as BASE_COMMANDS } from './commands.ts';
 import { ML_COMMANDS } from './mlCommands.ts';
 import { QUALITY_COMMANDS } from './qualityCommands.ts';
@@ -13,6 +14,18 @@ const COMMANDS = { ...BASE_COMMANDS, ...ML_COMMANDS, ...RUN_COMMANDS, ...QUALITY
  * process quits anyway. Writes are transactions, so quitting loses only the batch in flight, never consistency.
  */
 const STOP_GRACE_MS = 10_000;
+
+/**
+ * What went wrong, for stderr: one line for a DermFuseError (written for people) and for a value a schema refused
+ * deeper down (by its field), never a raw issue list or a stack; only an unexpected error keeps its stack, for a
+ * bug report.
+ */
+function errorLines(name: string, err: unknown): { payload: ErrorPayload; text: string } {
+  const payload = err instanceof ZodError ? { code: 'INVALID_VALUE' as const, message: firstIssue(err) } : toErrorPayload(err);
+  const line = `dermfuse ${name}: ${payload.message.replace(/\s*\n\s*/g, ' ')}\n`;
+  const unexpected = payload.code === 'INTERNAL' && !(err instanceof DermFuseError);
+  return { payload, text: unexpected ? `${line}${(err as Error).stack ?? ''}\n` : line };
+}
 
 function usage(): string {
   const lines = ['Usage: dermfuse COMMAND [options]   (every command takes --json)', ''];
@@ -62,10 +75,10 @@ export async function main(argv: string[]): Promise<number> {
     if (result) process.stdout.write(json ? `${JSON.stringify(result.json)}\n` : `${result.text}\n`);
     return 0;
   } catch (err) {
-    const e = toErrorPayload(err);
-    process.stderr.write(`dermfuse ${name}: ${e.message}\n`);
-    if (!(err instanceof DermFuseError)) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
-    if (e.code === 'INVALID_ARGUMENT') process.stderr.write(`usage: ${command.usage}\n`);
+    const { payload: e, text } = errorLines(name, err);
+    process.stderr.write(text);
+    // The usage helps a command line that does not fit it; after a wrong value, the line above says what to give.
+    if (err instanceof UsageError) process.stderr.write(`usage: ${command.usage}\n`);
     return e.code === 'CANCELLED' ? 130 : e.code === 'INVALID_ARGUMENT' ? 2 : 1;
   } finally {
     process.off('SIGINT', onSignal);

@@ -6,8 +6,8 @@ import { ortAvailability } from '../ml/runtime.ts';
 import { DEFAULT_BACKBONE } from '../ml/catalogue.ts';
 import { extractFeatures } from '../ml/extract.ts';
 import { exportFeatures } from '../ml/exportFeatures.ts';
-import { trainBackbone } from '../ml/trainBackbone.ts';
-import { listFlag, numberFlag, optionalString, parseFlags, positiveInt, requireString } from './args.ts';
+import { TRAIN_BACKBONE_LIMITS, trainBackbone } from '../ml/trainBackbone.ts';
+import { listFlag, numberFlag, optionalString, parseFlags, requireString, wholeNumber } from './args.ts';
 import { ExtractRequestSchema } from '../../shared/api.ts';
 import { withProject, type Command } from './commands.ts';
 
@@ -124,10 +124,10 @@ ML_COMMANDS['train-backbone'] = {
     return withProject(dir!, async (project) => {
       const s = await trainBackbone(project, {
         name: optionalString(v, 'name'),
-        inputSize: positiveInt(optionalString(v, 'input-size'), 'input-size'),
-        epochs: positiveInt(optionalString(v, 'epochs'), 'epochs'),
-        batchSize: positiveInt(optionalString(v, 'batch-size'), 'batch-size'),
-        seed: positiveInt(optionalString(v, 'seed'), 'seed'),
+        inputSize: wholeNumber(optionalString(v, 'input-size'), 'input-size', ...TRAIN_BACKBONE_LIMITS.inputSize),
+        epochs: wholeNumber(optionalString(v, 'epochs'), 'epochs', ...TRAIN_BACKBONE_LIMITS.epochs),
+        batchSize: wholeNumber(optionalString(v, 'batch-size'), 'batch-size', ...TRAIN_BACKBONE_LIMITS.batchSize),
+        seed: wholeNumber(optionalString(v, 'seed'), 'seed', ...TRAIN_BACKBONE_LIMITS.seed),
         backend: parseFlags(ExtractRequestSchema.pick({ backend: true }), { backend: optionalString(v, 'backend') }).backend,
         signal: ctx.signal,
         onProgress: (p) => ctx.progress(`${p.phase}: ${p.done}/${p.total}${p.message ? ` ${p.message}` : ''}`),

@@ -44,9 +44,9 @@ export const QUALITY_COMMANDS: Record<string, Command> = {
       const strategy = optionalString(v, 'strategy') ?? DEFAULT_STRATEGY;
       if (!(LABEL_NEXT_STRATEGIES as readonly string[]).includes(strategy))
         throw new DermFuseError('INVALID_ARGUMENT', `--strategy must be one of ${LABEL_NEXT_STRATEGIES.join(', ')}, got "${strategy}"`);
-      const limit = positiveInt(optionalString(v, 'limit'), '--limit') ?? 20;
+      const limit = positiveInt(optionalString(v, 'limit'), 'limit') ?? 20;
       return withProject(dir!, async (project) => {
-        const runId = positiveInt(optionalString(v, 'run'), '--run') ?? runList(project).find((r) => r.status === 'done')?.runId;
+        const runId = positiveInt(optionalString(v, 'run'), 'run') ?? runList(project).find((r) => r.status === 'done')?.runId;
         if (runId === undefined) throw new DermFuseError('NOT_FOUND', 'No finished run yet: train one first (dermfuse train).');
         const info = labelNextFromRun(project, runId, strategy as LabelNextStrategy);
         const first = listImages(project, { label: null, sort: { by: 'labelNext', desc: false }, offset: 0, limit }).items.map((i) => i.externalId);

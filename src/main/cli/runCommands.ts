@@ -199,7 +199,7 @@ RUN_COMMANDS.serve = {
     }
     if (!dir) throw new DermFuseError('INVALID_ARGUMENT', 'missing DIR (or --sample)');
     const port = optionalString(v, 'port');
-    if (port !== undefined && !/^\d{1,5}$/.test(port))
+    if (port !== undefined && (!/^\d{1,5}$/.test(port) || Number(port) > 65535))
       throw new DermFuseError('INVALID_ARGUMENT', `--port takes a port number (0 for any free port), got "${port}"`);
     const cert = optionalString(v, 'tls-cert');
     const key = optionalString(v, 'tls-key');

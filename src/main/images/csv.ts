@@ -1,5 +1,7 @@
 import { DermFuseError } from '../../shared/errors.ts';
 import type { ImportProblem } from '../../shared/types.ts';
+import path from 'node:path';
+import { formatBytes, readRegularFile, readRegularHead } from '../fsChecks.ts';
 
 export interface CsvRow {
   /** 1-based line in the file where the record starts (the header is line 1). */
@@ -36,64 +38,88 @@ export function sniffDelimiter(text: string): string {
   return best;
 }
 
-/** Splits CSV text into records per RFC 4180: quoted fields may hold delimiters, quotes ("") and newlines. */
-export function splitRecords(text: string, delimiter: string): CsvRow[] {
+const QUOTE = 0x22;
+
+/** How many line feeds `text` holds between `from` and `to`. */
+function lineFeeds(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n', from); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/**
+ * Splits CSV text into records per RFC 4180: quoted fields may hold delimiters, quotes ("") and newlines. A quote
+ * opens a quoted field only at the start of a cell; elsewhere it is an ordinary character. Cells are cut whole
+ * (a sticky regex or indexOf, never a character at a time), so a large file parses in a fraction of the time.
+ * `partial`: the text is the head of a longer file, so a last record cut short (unterminated, or inside quotes) is
+ * dropped rather than read or refused.
+ */
+export function splitRecords(text: string, delimiter: string, partial = false): CsvRow[] {
   const rows: CsvRow[] = [];
+  const n = text.length;
+  // An unquoted cell runs to the next delimiter or line break (the delimiter as a \u escape: safe in a class).
+  const plain = new RegExp(`[^\\u${delimiter.charCodeAt(0).toString(16).padStart(4, '0')}\\r\\n]*`, 'y');
   let cells: string[] = [];
-  let cell = '';
-  let quoted = false;
   let line = 1;
   let recordLine = 1;
   let i = 0;
-  const n = text.length;
   const endRecord = (): void => {
-    cells.push(cell);
     // A blank line is no record.
     if (!(cells.length === 1 && cells[0] === '')) rows.push({ line: recordLine, cells });
     cells = [];
-    cell = '';
   };
   while (i < n) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          cell += '"';
-          i += 2;
+    // Here a cell starts.
+    let cell: string;
+    if (text.charCodeAt(i) === QUOTE) {
+      // Pieces between doubled quotes ("" reads as "), joined once at the closing quote.
+      const pieces: string[] = [];
+      let from = i + 1;
+      for (;;) {
+        const q = text.indexOf('"', from);
+        if (q === -1) {
+          if (partial) return rows;
+          throw new DermFuseError('CSV_INVALID', `line ${recordLine}: a quoted field is never closed (missing ")`);
+        }
+        line += lineFeeds(text, from, q);
+        if (text.charCodeAt(q + 1) === QUOTE) {
+          pieces.push(text.slice(from, q + 1));
+          from = q + 2;
           continue;
         }
-        quoted = false;
-        const next = text[i + 1];
-        // `"MEL"x` is not a field: guessing MELx would change the data silently.
-        if (next !== undefined && next !== delimiter && next !== '\n' && next !== '\r') {
-          throw new DermFuseError(
-            'CSV_INVALID',
-            `line ${line}, column ${cells.length + 1}: characters follow the closing quote of a quoted field; quote the whole field or remove the quotes`,
-          );
-        }
-      } else {
-        if (ch === '\n') line++;
-        cell += ch;
+        pieces.push(text.slice(from, q));
+        i = q + 1;
+        break;
       }
+      cell = pieces.length === 1 ? pieces[0]! : pieces.join('');
+      const next = text[i];
+      // `"MEL"x` is not a field: guessing MELx would change the data silently.
+      if (next !== undefined && next !== delimiter && next !== '\n' && next !== '\r') {
+        throw new DermFuseError(
+          'CSV_INVALID',
+          `line ${line}, column ${cells.length + 1}: characters follow the closing quote of a quoted field; quote the whole field or remove the quotes`,
+        );
+      }
+    } else {
+      plain.lastIndex = i;
+      plain.test(text);
+      cell = text.slice(i, plain.lastIndex);
+      i = plain.lastIndex;
+    }
+    cells.push(cell);
+    if (i >= n) break;
+    if (text[i] === delimiter) {
       i++;
+      // A delimiter at the very end leaves one more, empty, cell.
+      if (i === n) cells.push('');
       continue;
     }
-    if (ch === '"' && cell === '') quoted = true;
-    else if (ch === delimiter) {
-      cells.push(cell);
-      cell = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      endRecord();
-      line++;
-      recordLine = line;
-    } else cell += ch;
-    i++;
+    i += text[i] === '\r' && text[i + 1] === '\n' ? 2 : 1;
+    endRecord();
+    line++;
+    recordLine = line;
   }
-  if (quoted) {
-    throw new DermFuseError('CSV_INVALID', `line ${recordLine}: a quoted field is never closed (missing ")`);
-  }
-  if (cell !== '' || cells.length > 0) endRecord();
+  if (cells.length > 0 && !partial) endRecord();
   return rows;
 }
 
@@ -101,10 +127,10 @@ export function splitRecords(text: string, delimiter: string): CsvRow[] {
  * Parses a metadata CSV: strips a BOM, sniffs `,` `;` or tab, trims header names, drops trailing columns that
  * have no header and no values, and reports rows with a wrong number of cells (naming the file and line).
  */
-export function parseCsv(text: string, fileName: string): CsvTable {
+export function parseCsv(text: string, fileName: string, partial = false): CsvTable {
   const clean = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const delimiter = sniffDelimiter(clean);
-  const records = splitRecords(clean, delimiter);
+  const records = splitRecords(clean, delimiter, partial);
   const headerRow = records.shift();
   if (!headerRow) throw new DermFuseError('CSV_INVALID', `${fileName} is empty: it needs a header row and data rows.`);
   let header = headerRow.cells.map((h) => restoreFormula(h).trim());
@@ -192,4 +218,44 @@ export function restoreFormula(cell: string): string {
 export function csvCell(raw: string): string {
   const value = neutraliseFormula(raw);
   return /[",\r\n;]/.test(value) || value !== value.trim() ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** The most of a CSV read at all: V8 holds no longer string (2^29 characters). */
+const MAX_CSV_BYTES = 512 * 2 ** 20;
+
+export interface CsvText {
+  text: string;
+  problems: ImportProblem[];
+  /** When only the head was read: its size and the file's (the text then ends at a line break; parse it as partial). */
+  head: { read: number; size: number } | null;
+}
+
+/** A UTF-8 or Windows-1252 head cut after its last line feed (never inside a character); UTF-16 to whole code units. */
+function wholeLines(bytes: Buffer): Buffer {
+  const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
+  if (utf16) return bytes.subarray(0, bytes.length - (bytes.length % 2));
+  return bytes.subarray(0, bytes.lastIndexOf(0x0a) + 1);
+}
+
+/**
+ * Reads and decodes a metadata CSV without blocking: a regular file (a FIFO or a device is refused by name, never
+ * waited on), at most MAX_CSV_BYTES. With `headBytes`, only that much of a larger file (a preview), cut at a line
+ * break; `head` then says how much of how much was read.
+ */
+export async function readCsvFile(file: string, what: string, headBytes?: number): Promise<CsvText> {
+  const name = path.basename(file);
+  if (headBytes === undefined) return { ...decodeCsvBytes(await readRegularFile(file, what, MAX_CSV_BYTES), name), head: null };
+  const { bytes, size } = await readRegularHead(file, what, headBytes);
+  if (bytes.length === size) return { ...decodeCsvBytes(bytes, name), head: null };
+  const lines = wholeLines(bytes);
+  if (lines.length === 0) throw new DermFuseError('CSV_INVALID', `${name} has no line break in its first ${formatBytes(bytes.length)}: it is not a CSV file.`);
+  return { ...decodeCsvBytes(lines, name), head: { read: lines.length, size } };
+}
+
+/** The problem a preview shows when it read only the head of the CSV. */
+export function headProblem(name: string, head: { read: number; size: number }): ImportProblem {
+  return {
+    source: name,
+    message: `preview read the first ${formatBytes(head.read)} of ${formatBytes(head.size)}: its counts cover those rows only; the import reads the whole file`,
+  };
 }

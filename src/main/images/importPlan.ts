@@ -1,8 +1,7 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DermFuseError } from '../../shared/errors.ts';
 import type { ImportProblem } from '../../shared/types.ts';
-import { decodeCsvBytes, parseCsv, type CsvRow } from './csv.ts';
+import { headProblem, parseCsv, readCsvFile, type CsvRow } from './csv.ts';
 import { mapColumns, rowLabel, type ColumnMapping, type MappingOptions } from './presets.ts';
 import { idFromCell, scanImages, type ScannedFile } from './scan.ts';
 import { isMissing } from './values.ts';
@@ -37,7 +36,16 @@ export interface ImportPlan {
   imagesWithoutRow: number;
 }
 
-/** Reads and maps the CSV, scans the folder and joins the two on the image id (the file stem). */
+/**
+ * A preview reads at most this much of the CSV (and says so): every real dataset's metadata fits (ISIC 2020's is
+ * 2.6 MB), and a 40 MB file no longer costs its whole size in memory and time before anything is shown.
+ */
+export const PREVIEW_CSV_BYTES = 8 * 2 ** 20;
+
+/**
+ * Reads and maps the CSV, scans the folder and joins the two on the image id (the file stem). A preview reads only
+ * the first PREVIEW_CSV_BYTES of the CSV.
+ */
 export async function planImport(req: ImportRequest, projectDir: string, opts: { preview?: boolean } = {}): Promise<ImportPlan> {
   const problems: ImportProblem[] = [];
   let header: string[] = [];
@@ -48,15 +56,10 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
   let tableRows: CsvRow[] = [];
 
   if (metadataPath) {
-    const bytes = await fs.readFile(metadataPath).catch((err: NodeJS.ErrnoException) => {
-      throw new DermFuseError(
-        'FILE_NOT_FOUND',
-        `Cannot read metadata file ${metadataPath}: ${err.code === 'ENOENT' ? 'it does not exist' : err.code === 'EISDIR' ? 'it is a folder' : err.message}`,
-      );
-    });
-    const decoded = decodeCsvBytes(bytes, metadataName);
+    const decoded = await readCsvFile(metadataPath, `Metadata file ${metadataPath}`, opts.preview ? PREVIEW_CSV_BYTES : undefined);
+    if (decoded.head) problems.push(headProblem(metadataName, decoded.head));
     problems.push(...decoded.problems);
-    const table = parseCsv(decoded.text, metadataName);
+    const table = parseCsv(decoded.text, metadataName, decoded.head !== null);
     tableRows = table.rows;
     problems.push(...table.problems);
     header = table.header;

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DermFuseError } from '../../shared/errors.ts';
+import { readRegularFile, sha256OfFile } from '../fsChecks.ts';
 import type { ProgressFn } from '../jobs/progress.ts';
 import { readModelJson } from './modelFiles.ts';
 
@@ -12,21 +13,30 @@ const DIGEST_FILE = 'dermfuse-digest.txt';
  * Digest of a TF.js model: SHA-256 over `name sha256(file)` lines of model.json and every weight file in manifest
  * order. One string pins the topology and all weights.
  */
+function digestOfLines(files: { name: string; sha256: string }[]): string {
+  return createHash('sha256')
+    .update(files.map((f) => `${f.name} ${f.sha256}\n`).join(''))
+    .digest('hex');
+}
+
+/** Digest of a downloaded model held in memory (see digestOfLines). */
 export function modelDigest(files: { name: string; bytes: Buffer }[]): string {
-  const lines = files.map((f) => `${f.name} ${createHash('sha256').update(f.bytes).digest('hex')}\n`).join('');
-  return createHash('sha256').update(lines).digest('hex');
+  return digestOfLines(files.map((f) => ({ name: f.name, sha256: createHash('sha256').update(f.bytes).digest('hex') })));
 }
 
-/** The SHA-256 of a file (read whole: bundle files, backbone files). */
-export function sha256File(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
-
-/** Digest of a model folder on disk. */
-export function folderDigest(dir: string): string {
-  const json = readModelJson(dir);
+/** Digest of a model folder on disk, each file streamed (a weight file may be large, or not a file at all). */
+export async function folderDigest(dir: string): Promise<string> {
+  const json = await readModelJson(dir);
   const names = ['model.json', ...json.weightsManifest.flatMap((g) => g.paths)];
-  return modelDigest(names.map((name) => ({ name, bytes: fs.readFileSync(path.join(dir, name)) })));
+  const files = [];
+  for (const name of names) files.push({ name, sha256: await sha256OfFile(path.join(dir, name), path.join(dir, name)) });
+  return digestOfLines(files);
+}
+
+/** The digest recorded beside a cached model at its first download; null when none was. */
+async function recordedDigest(file: string): Promise<string | null> {
+  if (!fs.existsSync(file)) return null;
+  return (await readRegularFile(file, file, 1024)).toString('utf8').trim();
 }
 
 export interface DownloadOptions {
@@ -56,8 +66,8 @@ async function fetchBytes(url: string, opts: DownloadOptions, onChunk: (n: numbe
  */
 export async function ensureModel(url: string, dir: string, expectedDigest: string | null, opts: DownloadOptions = {}): Promise<string> {
   if (fs.existsSync(path.join(dir, 'model.json'))) {
-    const recorded = fs.existsSync(path.join(dir, DIGEST_FILE)) ? fs.readFileSync(path.join(dir, DIGEST_FILE), 'utf8').trim() : null;
-    const actual = folderDigest(dir);
+    const recorded = await recordedDigest(path.join(dir, DIGEST_FILE));
+    const actual = await folderDigest(dir);
     const wanted = expectedDigest ?? recorded;
     if (!wanted || wanted === actual) return actual;
     throw new DermFuseError(
@@ -99,13 +109,6 @@ export async function ensureModel(url: string, dir: string, expectedDigest: stri
   }
 }
 
-/** The SHA-256 of a file, streamed. */
-async function sha256Of(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 /**
  * Downloads one ONNX model file to `dir/model.onnx`: streamed to disk with progress, resumed from where an
  * interrupted or cancelled download stopped (an HTTP Range request; a server that ignores it starts over), and kept
@@ -116,8 +119,8 @@ export async function ensureOnnxFile(url: string, dir: string, expectedSha256: s
   const file = path.join(dir, 'model.onnx');
   const recordedFile = path.join(dir, DIGEST_FILE);
   if (fs.existsSync(file)) {
-    const recorded = fs.existsSync(recordedFile) ? fs.readFileSync(recordedFile, 'utf8').trim() : null;
-    const actual = await sha256Of(file);
+    const recorded = await recordedDigest(recordedFile);
+    const actual = await sha256OfFile(file, file);
     const wanted = expectedSha256 ?? recorded;
     if (!wanted || wanted === actual) return actual;
     throw new DermFuseError('INVALID_VALUE', `The cached model ${file} does not match its checksum (changed or damaged). Delete it to download it again.`);
@@ -156,7 +159,7 @@ export async function ensureOnnxFile(url: string, dir: string, expectedSha256: s
     );
   }
   await new Promise((r) => out.end(r));
-  const digest = await sha256Of(partial);
+  const digest = await sha256OfFile(partial, partial);
   if (expectedSha256 && digest !== expectedSha256) {
     fs.rmSync(partial, { force: true });
     throw new DermFuseError(

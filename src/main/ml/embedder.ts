@@ -48,8 +48,8 @@ export function featureModel(model: tf.LayersModel, name: string | null): tf.Lay
 }
 
 /** Last pooling node of a graph model (Mean or AvgPool), else null (the model's own output is used). */
-function graphPoolingNode(dir: string): string | null {
-  const topo = readModelJson(dir).modelTopology as { node?: { name: string; op: string }[] };
+async function graphPoolingNode(dir: string): Promise<string | null> {
+  const topo = (await readModelJson(dir)).modelTopology as { node?: { name: string; op: string }[] };
   const pools = (topo.node ?? []).filter((n) => n.op === 'Mean' || n.op === 'AvgPool');
   return pools.at(-1)?.name ?? null;
 }
@@ -91,7 +91,7 @@ export class Embedder {
     let fused = false;
     if (spec.format === 'graph') {
       const model = await tf.loadGraphModel(folderHandler(spec.dir));
-      const node = spec.featureLayer ?? graphPoolingNode(spec.dir);
+      const node = spec.featureLayer ?? (await graphPoolingNode(spec.dir));
       run = (x) => toVector((node ? model.execute(x, node) : model.execute(x)) as tf.Tensor);
       dispose = () => model.dispose();
     } else {

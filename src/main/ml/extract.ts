@@ -7,6 +7,7 @@ import type { Project } from '../project.ts';
 import type { BackendName } from './backend.ts';
 import { backboneKey } from './backboneSpec.ts';
 import { FeatureStore } from '../db/repos/featureStore.ts';
+import { allFinite } from './linalg.ts';
 import { fitPca, pcaTransform } from './pca.ts';
 import { resolveBackbone, type BackboneOptions } from './resolveBackbone.ts';
 import { checkRuntimeFits, type RuntimePlan } from './runtime.ts';
@@ -88,8 +89,12 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
   const loadStart = performance.now();
   ({ pool, plan } = await startEmbedding(spec, digest, opts));
   loadSeconds = (performance.now() - loadStart) / 1000;
+  const knownKey = store.backbone(key) !== undefined;
   store.registerBackbone(key, spec, pool.dim, digest);
   progress({ phase: 'features', done: 0, total: todo.length });
+  // What this extraction stored, and the vector that was not finite: a failure with garbage discards the first.
+  const stored: string[] = [];
+  let garbage = null as DermFuseError | null;
   try {
     await embedInBatches(
       pool,
@@ -97,17 +102,26 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
       todo,
       opts.batchSize ?? DEFAULT_BATCH_SIZE,
       (ok, vectors) => {
+        if (garbage) throw garbage;
         const dim = pool!.dim;
-        store.put(
-          key,
-          ok.map((item, i) => ({ sha256: item.sha256, vector: vectors.slice(i * dim, (i + 1) * dim) })),
-        );
+        const batch = ok.map((item, i) => ({ sha256: item.sha256, vector: vectors.slice(i * dim, (i + 1) * dim) }));
+        const bad = batch.findIndex((r) => !allFinite(r.vector));
+        if (bad >= 0) throw (garbage = nonFinite(spec.name, ok[bad]!.path));
+        store.put(key, batch);
+        stored.push(...batch.map((r) => r.sha256));
         extracted += ok.length;
         progress({ phase: 'features', done: extracted + failures.length, total: todo.length });
       },
       (item, message) => failures.push({ source: item.path, message }),
       opts.signal,
     );
+  } catch (err) {
+    // Garbage: nothing of this extraction is kept (a cancel or a crash keeps its batches, to resume from).
+    if (garbage) {
+      store.discard(key, stored, !knownKey);
+      log.warn(`discarded ${stored.length} vectors of ${key}: ${garbage.message}`);
+    }
+    throw garbage ?? err;
   } finally {
     await pool.close();
   }
@@ -121,6 +135,14 @@ export async function extractFeatures(project: Project, ref: string, opts: Extra
   storePcaMap(store, key);
   mapSeconds = (performance.now() - mapStart) / 1000;
   return summary();
+}
+
+/** The error of a backbone whose output for an image is not finite (its preprocessing or weights overflow). */
+function nonFinite(backbone: string, image: string): DermFuseError {
+  return new DermFuseError(
+    'INVALID_VALUE',
+    `Backbone ${backbone} gave non-finite features (NaN or infinity) for ${image}: its preprocessing (sidecar, --mean/--std/--range) or weights are broken. Nothing of this extraction was kept.`,
+  );
 }
 
 /** The 2-D map the UI shows: first two principal components of every embedding under the key. */

@@ -60,3 +60,9 @@ export function symmetricEigen(a: Float64Array, l: number): { values: number[]; 
   });
   return { values: order.map((i) => m[i * l + i]!), vectors };
 }
+
+/** True when every value is a finite number (no NaN, no infinity): what a feature vector must be to be stored or used. */
+export function allFinite(v: ArrayLike<number>): boolean {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return false;
+  return true;
+}

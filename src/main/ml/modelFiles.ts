@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DermFuseError } from '../../shared/errors.ts';
+import { MAX_MODEL_BYTES, readJsonFile, readRegularFile } from '../fsChecks.ts';
 import { tf } from './backend.ts';
 
 interface ModelJson {
@@ -10,20 +11,27 @@ interface ModelJson {
   [k: string]: unknown;
 }
 
-/** Reads model.json of a TF.js model folder, naming the file in any error. */
-export function readModelJson(dir: string): ModelJson {
+/**
+ * Reads model.json of a TF.js model folder (a regular file of at most MAX_JSON_BYTES, read asynchronously), naming
+ * the file in any error. Weight files must lie in the folder: a manifest cannot make DermFuse read elsewhere.
+ */
+export async function readModelJson(dir: string): Promise<ModelJson> {
   const file = path.join(dir, 'model.json');
   let json: ModelJson;
   try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8')) as ModelJson;
+    json = (await readJsonFile(file, file)) as ModelJson;
   } catch (err) {
     throw new DermFuseError(
-      'FILE_NOT_FOUND',
-      `Cannot read ${file}: ${(err as Error).message}. A backbone is a TF.js model folder holding model.json and its weight files.`,
+      (err as DermFuseError).code ?? 'FILE_NOT_FOUND',
+      `${(err as Error).message} A backbone is a TF.js model folder holding model.json and its weight files.`,
     );
   }
-  if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
+  if (!json || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
     throw new DermFuseError('INVALID_ARGUMENT', `${file} is not a TF.js model (no modelTopology or weightsManifest).`);
+  }
+  for (const p of json.weightsManifest.flatMap((g) => g.paths)) {
+    if (typeof p !== 'string' || p.split(/[\\/]/).includes('..') || path.isAbsolute(p))
+      throw new DermFuseError('INVALID_VALUE', `${file} names a weight file outside its folder: ${String(p)}`);
   }
   return json;
 }
@@ -39,15 +47,14 @@ export function modelFormat(json: ModelJson): 'graph' | 'layers' {
 export function folderHandler(dir: string): tf.io.IOHandler {
   return {
     load: async () => {
-      const json = readModelJson(dir);
+      const json = await readModelJson(dir);
       const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
-      const buffers = json.weightsManifest.flatMap((g) =>
-        g.paths.map((p) => {
-          const file = path.join(dir, p);
-          if (!fs.existsSync(file)) throw new DermFuseError('FILE_NOT_FOUND', `Weight file ${file} named in ${path.join(dir, 'model.json')} is missing.`);
-          return fs.readFileSync(file);
-        }),
-      );
+      const buffers: Buffer[] = [];
+      for (const p of json.weightsManifest.flatMap((g) => g.paths)) {
+        const file = path.join(dir, p);
+        if (!fs.existsSync(file)) throw new DermFuseError('FILE_NOT_FOUND', `Weight file ${file} named in ${path.join(dir, 'model.json')} is missing.`);
+        buffers.push(await readRegularFile(file, `Weight file ${file}`, MAX_MODEL_BYTES));
+      }
       const all = Buffer.concat(buffers);
       const { modelTopology, weightsManifest: _w, ...rest } = json;
       return {

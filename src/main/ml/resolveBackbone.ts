@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DermFuseError } from '../../shared/errors.ts';
-import { BackboneSpecSchema, IMAGENET_CENTER_CROP, meanStdPreprocessing, rangePreprocessing, type BackboneSpec, type Preprocessing } from './backboneSpec.ts';
+import { DermFuseError, firstIssue } from '../../shared/errors.ts';
+import { MAX_MODEL_BYTES, readRegularFile, sha256OfFile } from '../fsChecks.ts';
+import { BackboneSpecSchema, IMAGENET_CENTER_CROP, safeBackboneName, type BackboneSpec, type Preprocessing } from './backboneSpec.ts';
 import { catalogueEntry, CATALOGUE } from './catalogue.ts';
 import { imageInputOf, onnxInputShape } from './onnx/inputShape.ts';
 import { classifierInput, hasTensor, readGraph } from './onnx/graph.ts';
-import { ensureModel, ensureOnnxFile, folderDigest, sha256File, type DownloadOptions } from './download.ts';
+import { ensureModel, ensureOnnxFile, folderDigest, type DownloadOptions } from './download.ts';
 import { modelFormat, readModelJson } from './modelFiles.ts';
 import { resourcesDir } from '../resources.ts';
+import { preprocessingFrom, readSidecar } from './sidecar.ts';
 
 export interface BackboneOptions extends DownloadOptions {
   layer?: string;
@@ -34,69 +35,36 @@ export function modelCacheDir(): string {
   return process.env.DERMFUSE_MODEL_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'dermfuse', 'models');
 }
 
-/** Input size from a Keras model's first input layer, when the topology says it. */
-function inputSizeOf(dir: string): number | null {
-  const text = JSON.stringify(readModelJson(dir).modelTopology);
-  const m = /"batch_?[iI]nput_?[sS]hape":\[null,(\d+),(\d+),3\]/.exec(text);
-  return m ? Number(m[1]) : null;
-}
-
-function preprocessingFrom(opts: BackboneOptions, base: Preprocessing | null, dir: string): Preprocessing {
-  const size = opts.inputSize ?? base?.inputSize ?? (fs.existsSync(path.join(dir, 'model.json')) ? inputSizeOf(dir) : null) ?? 224;
-  const resize = opts.resize ?? base?.resize ?? 'squash';
-  if (opts.mean || opts.std) {
-    if (!opts.mean || !opts.std) throw new DermFuseError('INVALID_ARGUMENT', '--mean and --std go together (three values each, on 0-1 pixel values)');
-    return meanStdPreprocessing(size, opts.mean, opts.std, resize, opts.resize ? undefined : base?.crop);
-  }
-  if (opts.range) return rangePreprocessing(size, opts.range[0], opts.range[1], resize);
-  return base ? { ...base, inputSize: size, resize } : rangePreprocessing(size, -1, 1, resize);
-}
-
 /** Where a model named by URL is kept in the cache. */
 function urlCacheDir(cache: string, url: string): string {
   return path.join(cache, `url-${createHash('sha256').update(url).digest('hex').slice(0, 16)}`);
 }
 
 /** The files a backbone is made of, relative to its folder: model.json and weight shards, or the .onnx file. */
-export function backboneFiles(spec: Pick<BackboneSpec, 'dir' | 'format' | 'onnx'>): string[] {
+export async function backboneFiles(spec: Pick<BackboneSpec, 'dir' | 'format' | 'onnx'>): Promise<string[]> {
   if (spec.format === 'onnx') return [spec.onnx!.file];
-  return ['model.json', ...readModelJson(spec.dir).weightsManifest.flatMap((g) => g.paths)];
+  return ['model.json', ...(await readModelJson(spec.dir)).weightsManifest.flatMap((g) => g.paths)];
 }
 
-/** The digest features are keyed by: of the TF.js files (see modelDigest) or of the .onnx file. */
-export function backboneDigest(spec: Pick<BackboneSpec, 'dir' | 'format' | 'onnx'>): string {
-  return spec.format === 'onnx' ? sha256File(path.join(spec.dir, spec.onnx!.file)) : folderDigest(spec.dir);
-}
-
-/** What a `dermfuse-backbone.json` beside a model may say: the spec's own fields. */
-const SidecarSchema = BackboneSpecSchema.omit({ dir: true, tta: true })
-  .partial()
-  .extend({ tta: z.boolean().optional(), onnx: BackboneSpecSchema.shape.onnx.unwrap().partial().optional() });
-
-function readSidecar(dir: string): z.infer<typeof SidecarSchema> {
-  const file = path.join(dir, 'dermfuse-backbone.json');
-  if (!fs.existsSync(file)) return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new DermFuseError('INVALID_VALUE', `${file} is not valid JSON: ${(err as Error).message}`);
-  }
-  const parsed = SidecarSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new DermFuseError('INVALID_VALUE', `${file}: ${issue.path.join('.') || 'top level'}: ${issue.message}`);
-  }
-  return parsed.data;
+/** The digest features are keyed by: of the TF.js files (see modelDigest) or of the .onnx file, streamed. */
+export async function backboneDigest(spec: Pick<BackboneSpec, 'dir' | 'format' | 'onnx'>): Promise<string> {
+  const onnx = spec.format === 'onnx' ? path.join(spec.dir, spec.onnx!.file) : null;
+  return onnx ? sha256OfFile(onnx, onnx) : folderDigest(spec.dir);
 }
 
 /** Defaults for an ONNX model with no sidecar: what PyTorch exports expect (ImageNet mean/std, 256 then centre 224, NCHW). */
 const ONNX_DEFAULT_PREPROCESSING = IMAGENET_CENTER_CROP;
 
+/** An .onnx file's bytes, read asynchronously; refused when it is not a regular file or is over MAX_MODEL_BYTES. */
+function readOnnx(file: string): Promise<Buffer> {
+  return readRegularFile(file, file, MAX_MODEL_BYTES);
+}
+
 /** The image input's size and layout read from an .onnx file; null when the shape does not say (dynamic sizes). */
-function imageInputFile(file: string): { size: number; layout: 'nchw' | 'nhwc' } | null {
+async function imageInputFile(file: string): Promise<{ size: number; layout: 'nchw' | 'nhwc' } | null> {
+  const bytes = await readOnnx(file);
   try {
-    const shape = onnxInputShape(fs.readFileSync(file));
+    const shape = onnxInputShape(bytes);
     return shape ? imageInputOf(shape.dims) : null;
   } catch {
     // Not readable as ONNX here: ONNX Runtime will say what is wrong with it when it loads the model.
@@ -105,7 +73,7 @@ function imageInputFile(file: string): { size: number; layout: 'nchw' | 'nhwc' }
 }
 
 /** A model on disk: a TF.js folder (model.json), an .onnx file, or a folder holding one .onnx file. */
-function localModel(ref: string): { dir: string; digest: string; name: string; base: Partial<BackboneSpec> } {
+async function localModel(ref: string): Promise<{ dir: string; digest: string; name: string; base: Partial<BackboneSpec> }> {
   const abs = path.resolve(ref);
   const catalogue = CATALOGUE.map((e) => e.id).join(', ');
   let onnxFile: string | null = null;
@@ -120,15 +88,15 @@ function localModel(ref: string): { dir: string; digest: string; name: string; b
   }
   if (onnxFile) {
     const dir = path.dirname(onnxFile);
-    const sidecar = readSidecar(dir);
-    const digest = backboneDigest({ dir, format: 'onnx', onnx: { file: path.basename(onnxFile), input: null, layout: 'nchw' } });
+    const sidecar = await readSidecar(dir);
+    const digest = await backboneDigest({ dir, format: 'onnx', onnx: { file: path.basename(onnxFile), input: null, layout: 'nchw' } });
     // Without a sidecar, the model's own input shape gives the size and the layout (PyTorch exports: NCHW).
-    const own = sidecar.preprocessing && sidecar.onnx?.layout ? null : imageInputFile(onnxFile);
+    const own = sidecar.preprocessing && sidecar.onnx?.layout ? null : await imageInputFile(onnxFile);
     const pre = sidecar.preprocessing ?? (own ? { ...ONNX_DEFAULT_PREPROCESSING, inputSize: own.size } : ONNX_DEFAULT_PREPROCESSING);
     return {
       dir,
       digest,
-      name: path.basename(dir) === '.' ? path.basename(onnxFile, '.onnx') : path.basename(dir),
+      name: safeBackboneName(path.basename(dir) === '.' ? path.basename(onnxFile, '.onnx') : path.basename(dir)),
       base: {
         ...sidecar,
         format: 'onnx',
@@ -141,8 +109,8 @@ function localModel(ref: string): { dir: string; digest: string; name: string; b
   if (!fs.existsSync(path.join(dir, 'model.json'))) {
     throw new DermFuseError('NOT_FOUND', `--backbone ${ref}: not a model folder (no model.json or .onnx file there), a URL, or a catalogue id (${catalogue}).`);
   }
-  const { onnx: _onnx, ...sidecar } = readSidecar(dir);
-  return { dir, digest: folderDigest(dir), name: path.basename(dir), base: sidecar };
+  const { onnx: _onnx, ...sidecar } = await readSidecar(dir);
+  return { dir, digest: await folderDigest(dir), name: safeBackboneName(path.basename(dir)), base: sidecar };
 }
 
 /**
@@ -158,7 +126,7 @@ export async function resolveBackbone(ref: string, opts: BackboneOptions = {}): 
   let base: Partial<BackboneSpec> = {};
   if (entry?.builtIn) {
     dir = path.join(resourcesDir(), 'models', entry.builtIn);
-    digest = folderDigest(dir);
+    digest = await folderDigest(dir);
     if (entry.digest && digest !== entry.digest) {
       throw new DermFuseError('INVALID_VALUE', `The built-in backbone in ${dir} does not match its checksum (files changed or damaged): reinstall DermFuse.`);
     }
@@ -183,29 +151,32 @@ export async function resolveBackbone(ref: string, opts: BackboneOptions = {}): 
     // An ONNX file on the web: kept with the sidecar defaults of an ONNX model (flags override them).
     dir = urlCacheDir(cache, ref);
     digest = await ensureOnnxFile(ref, dir, null, opts);
-    name = path.basename(new URL(ref).pathname, '.onnx') || 'model';
+    name = safeBackboneName(path.basename(new URL(ref).pathname, '.onnx'));
     base = { format: 'onnx', preprocessing: ONNX_DEFAULT_PREPROCESSING, onnx: { file: 'model.onnx', input: null, layout: 'nchw' } };
   } else if (/^https?:\/\//.test(ref)) {
     dir = urlCacheDir(cache, ref);
     digest = await ensureModel(ref, dir, null, opts);
-    name = path.basename(path.dirname(new URL(ref).pathname)) || 'model';
+    name = safeBackboneName(path.basename(path.dirname(new URL(ref).pathname)));
   } else {
-    const local = localModel(ref);
+    const local = await localModel(ref);
     dir = local.dir;
     digest = local.digest;
     name = local.name;
     base = local.base;
   }
-  const spec = BackboneSpecSchema.parse({
+  const parsed = BackboneSpecSchema.safeParse({
     name: base.name ?? name,
     dir,
-    format: base.format ?? modelFormat(readModelJson(dir)),
+    format: base.format ?? modelFormat(await readModelJson(dir)),
     onnx: base.onnx,
     featureLayer: opts.layer ?? base.featureLayer ?? null,
-    preprocessing: preprocessingFrom(opts, base.preprocessing ?? null, dir),
+    preprocessing: await preprocessingFrom(opts, base.preprocessing ?? null, dir),
     tta: opts.tta ?? base.tta ?? false,
   });
-  return { spec: spec.format === 'onnx' ? withOnnxFeatures(spec) : spec, digest };
+  // The flags and the sidecar were checked by name already; this catches what their combination makes.
+  if (!parsed.success) throw new DermFuseError('INVALID_VALUE', `Backbone ${ref}: ${firstIssue(parsed.error)}`);
+  const spec = parsed.data;
+  return { spec: spec.format === 'onnx' ? await withOnnxFeatures(spec) : spec, digest };
 }
 
 /**
@@ -213,11 +184,12 @@ export async function resolveBackbone(ref: string, opts: BackboneOptions = {}): 
  * classifier's scores are not features, so the input of its final linear layer is taken (the network with its
  * classifier removed); a model that ends in features keeps its output.
  */
-function withOnnxFeatures(spec: BackboneSpec): BackboneSpec {
+async function withOnnxFeatures(spec: BackboneSpec): Promise<BackboneSpec> {
   const file = path.join(spec.dir, spec.onnx!.file);
+  const bytes = await readOnnx(file);
   let graph;
   try {
-    graph = readGraph(fs.readFileSync(file));
+    graph = readGraph(bytes);
   } catch {
     // Not readable as ONNX here: ONNX Runtime will say what is wrong with it when it loads the model.
     return spec;

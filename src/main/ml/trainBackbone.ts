@@ -6,7 +6,7 @@ import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import { runPool, type ProgressFn } from '../jobs/progress.ts';
 import type { Project } from '../project.ts';
 import type { BackendInfo, BackendName } from './backend.ts';
-import { rangePreprocessing } from './backboneSpec.ts';
+import { BackboneNameSchema, rangePreprocessing, safeBackboneName } from './backboneSpec.ts';
 import { decodeForBackbone } from './decode.ts';
 import { CNN_INPUT_SIZE } from './smallCnn.ts';
 import { groupedStratifiedFolds } from './splits.ts';
@@ -21,6 +21,13 @@ const DEFAULT_LEARNING_RATE = 2e-3;
 const DEFAULT_PATIENCE = 5;
 /** One fold of five held out by patient for early stopping. */
 const VALIDATION_FOLDS = 5;
+
+/**
+ * What a run may ask for. Input size: a backbone's preprocessing takes 16-1024, and training holds every labelled
+ * image's pixels in memory (n x size² x 3 bytes: 2000 photos at 512 are 1.5 GB), so at most 512. Epochs and batch
+ * size: beyond these a run never ends or a batch is the whole data set.
+ */
+export const TRAIN_BACKBONE_LIMITS = { inputSize: [16, 512], epochs: [1, 1000], batchSize: [1, 1024], seed: [1, 1_000_000] } as const;
 
 export interface TrainBackboneOptions {
   inputSize?: number;
@@ -97,8 +104,10 @@ export async function trainBackbone(project: Project, opts: TrainBackboneOptions
   const train = usable.filter((_, k) => folds[k] !== 0);
   const val = usable.filter((_, k) => folds[k] === 0);
 
-  const name = opts.name ?? `cnn-${labelSet.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  if (!/^[\w.-]+$/.test(name)) throw new DermFuseError('INVALID_ARGUMENT', `--name may hold letters, digits, dot, dash and underscore only, not "${name}"`);
+  // The name becomes the model's folder and, through its sidecar, its features' key: the one rule for backbone names.
+  const name = opts.name ?? safeBackboneName(`cnn-${labelSet.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const checked = BackboneNameSchema.safeParse(name);
+  if (!checked.success) throw new DermFuseError('INVALID_ARGUMENT', `--name "${name}": ${checked.error.issues[0]!.message}`);
   const dir = project.resolveInside(path.join('models', name));
   if (fs.existsSync(dir)) throw new DermFuseError('INVALID_ARGUMENT', `models/${name} exists already: choose another --name.`);
   const tmpDir = `${dir}.partial`;

@@ -14,12 +14,15 @@ interface Slot {
   busy: boolean;
 }
 
-/** Spawns a worker for a module next to this file: the bundled .js in a build, else the .ts source through tsx. */
-export function spawnWorker(moduleBase: string): Worker {
+/**
+ * Spawns a worker: the bundled `moduleBase.js` beside this file in a build, else the .ts source through tsx, at
+ * `sourceBase` relative to this folder (the same path, unless the worker belongs to another folder of src/main).
+ */
+export function spawnWorker(moduleBase: string, sourceBase = moduleBase): Worker {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const built = path.join(here, `${moduleBase}.js`);
   if (fs.existsSync(built)) return new Worker(built);
-  return new Worker(path.join(here, 'workerBoot.mjs'), { workerData: { module: path.join(here, `${moduleBase}.ts`) } });
+  return new Worker(path.join(here, 'workerBoot.mjs'), { workerData: { module: path.join(here, `${sourceBase}.ts`) } });
 }
 
 /** Embedding workers, each with the backbone loaded; batches go to whichever is free. */

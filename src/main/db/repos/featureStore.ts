@@ -44,6 +44,19 @@ export class FeatureStore {
     })();
   };
 
+  /**
+   * Removes what one extraction stored under `key` (the content hashes it wrote), and with `backbone` the key's
+   * record too (its map goes with it): a failed extraction leaves nothing a run could train on.
+   */
+  discard(key: string, shas: readonly string[], backbone: boolean): void {
+    const del = this.db.prepare('DELETE FROM features WHERE backbone_key = ? AND sha256 = ?');
+    const drop = this.db.prepare('DELETE FROM backbones WHERE key = ?');
+    writeTransaction(this.db, () => {
+      for (const sha of shas) del.run(key, sha);
+      if (backbone) drop.run(key);
+    })();
+  }
+
   /** Backbones with features in this project, most recent first; `ref` picks by key or name. */
   backbones(): { key: string; name: string; dim: number; count: number; created_at: string }[] {
     return this.db

@@ -1,5 +1,5 @@
 import { KEY_SEPARATOR } from '../fusion/dataset.ts';
-import { makeDirs } from '../../fsChecks.ts';
+import { makeDirs, sha256OfFile } from '../../fsChecks.ts';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -8,7 +8,6 @@ import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
 import type { Project } from '../../project.ts';
 import { packageVersion } from '../backend.ts';
 import { backboneDigest, backboneFiles } from '../resolveBackbone.ts';
-import { sha256File } from '../download.ts';
 import { FeatureStore } from '../../db/repos/featureStore.ts';
 import type { Mode } from '../fusion/crossval.ts';
 import { runModels, runReport } from '../fusion/runs.ts';
@@ -40,8 +39,9 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
   makeDirs(tmp, 'bundle folder');
   try {
     // One folder per backbone, in the order the run concatenated their features: backbone, backbone-2, ...
-    const backbones =
-      mode === 'metadata' ? [] : report.snapshot.backboneKey.split(KEY_SEPARATOR).map((key, i) => copyBackbone(project, runId, key, tmp, backboneFolder(i)));
+    const backbones: BundleBackbone[] = [];
+    const keys = mode === 'metadata' ? [] : report.snapshot.backboneKey.split(KEY_SEPARATOR);
+    for (const [i, key] of keys.entries()) backbones.push(await copyBackbone(project, runId, key, tmp, backboneFolder(i)));
     const [backbone = null, ...moreBackbones] = backbones;
     const fieldTypes = new Map(new FieldsRepo(project.db).list().map((f) => [f.name, f.type]));
     const fields = result.fieldsUsed.map((name) => ({ name, type: fieldTypes.get(name) ?? 'text' }));
@@ -64,14 +64,14 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
     fs.writeFileSync(path.join(tmp, 'preprocessing.json'), JSON.stringify(pre));
     fs.writeFileSync(path.join(tmp, 'MODEL_CARD.md'), modelCard(result, mode, runSubgroups(project, loadRunData(project, runId))));
     const files: Manifest['files'] = {};
-    const walk = (dir: string): void => {
+    const walk = async (dir: string): Promise<void> => {
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
         const full = path.join(dir, e.name);
-        if (e.isDirectory()) walk(full);
-        else files[path.relative(tmp, full).split(path.sep).join('/')] = { sha256: sha256File(full), bytes: fs.statSync(full).size };
+        if (e.isDirectory()) await walk(full);
+        else files[path.relative(tmp, full).split(path.sep).join('/')] = { sha256: await sha256OfFile(full, full), bytes: fs.statSync(full).size };
       }
     };
-    walk(tmp);
+    await walk(tmp);
     const manifest: Manifest = {
       format: BUNDLE_FORMAT,
       // A bundle that older builds read correctly keeps their version: only several backbones need version 2.
@@ -92,22 +92,22 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
 }
 
 /** Copies the backbone of one feature set of a run into the bundle, checking it is the one the run used. */
-function copyBackbone(project: Project, runId: number, key: string, tmp: string, folder: string): BundleBackbone {
+async function copyBackbone(project: Project, runId: number, key: string, tmp: string, folder: string): Promise<BundleBackbone> {
   const b = new FeatureStore(project.db).backbone(key);
-  const present = (spec: NonNullable<typeof b>['spec']) => {
+  const present = async (spec: NonNullable<typeof b>['spec']): Promise<boolean> => {
     try {
-      return backboneFiles(spec).every((f) => fs.existsSync(path.join(spec.dir, f)));
+      return (await backboneFiles(spec)).every((f) => fs.existsSync(path.join(spec.dir, f)));
     } catch {
       return false;
     }
   };
-  if (!b || !b.spec.dir || !present(b.spec)) {
+  if (!b || !b.spec.dir || !(await present(b.spec))) {
     throw new DermFuseError(
       'FILE_NOT_FOUND',
       `The backbone of run ${runId} (${key}) is not on disk any more (${b?.spec.dir ?? 'unknown folder'}): extract again to restore it.`,
     );
   }
-  if (b.spec.digest && backboneDigest(b.spec) !== b.spec.digest) {
+  if (b.spec.digest && (await backboneDigest(b.spec)) !== b.spec.digest) {
     throw new DermFuseError(
       'INVALID_VALUE',
       `The backbone files in ${b.spec.dir} changed since run ${runId} extracted its features; the bundle would not reproduce the run.`,
@@ -115,7 +115,7 @@ function copyBackbone(project: Project, runId: number, key: string, tmp: string,
   }
   const dest = path.join(tmp, folder);
   fs.mkdirSync(dest);
-  for (const f of backboneFiles(b.spec)) fs.copyFileSync(path.join(b.spec.dir, f), path.join(dest, f));
+  for (const f of await backboneFiles(b.spec)) fs.copyFileSync(path.join(b.spec.dir, f), path.join(dest, f));
   const { dir: _dir, ...spec } = b.spec;
   return { ...spec, folder };
 }

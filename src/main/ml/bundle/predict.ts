@@ -1,8 +1,7 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { DermFuseError } from '../../../shared/errors.ts';
 import type { FieldValue, PresetName } from '../../../shared/types.ts';
-import { csvCell, decodeCsvBytes, parseCsv } from '../../images/csv.ts';
+import { csvCell, parseCsv, readCsvFile } from '../../images/csv.ts';
 import { mapColumns } from '../../images/presets.ts';
 import { idFromCell, scanImages } from '../../images/scan.ts';
 import { writeOutputFile } from '../../images/thumbnails.ts';
@@ -45,7 +44,7 @@ export interface PredictSummary {
 }
 
 /** Metadata of each image from the CSV, in the bundle's field order; what is absent is missing, never invented. */
-function readMetadata(bundleFields: { name: string; type: string }[], opts: PredictOptions, ids: string[], warnings: string[]): FieldValue[][] {
+async function readMetadata(bundleFields: { name: string; type: string }[], opts: PredictOptions, ids: string[], warnings: string[]): Promise<FieldValue[][]> {
   const empty = () => bundleFields.map(() => null as FieldValue);
   if (bundleFields.length === 0) return ids.map(empty);
   if (!opts.metadataPath) {
@@ -53,7 +52,7 @@ function readMetadata(bundleFields: { name: string; type: string }[], opts: Pred
     return ids.map(empty);
   }
   const name = path.basename(opts.metadataPath);
-  const table = parseCsv(decodeCsvBytes(fs.readFileSync(opts.metadataPath), name).text, name);
+  const table = parseCsv((await readCsvFile(opts.metadataPath, `--metadata ${opts.metadataPath}`)).text, name);
   const mapping = mapColumns(table, name, { preset: opts.preset ?? 'auto', idColumn: opts.idColumn });
   const idCol = table.header.indexOf(mapping.id);
   const cols = bundleFields.map((f) => table.header.indexOf(f.name));
@@ -99,7 +98,7 @@ export async function scoreImages(
   for (const b of pre.mode === 'metadata' || files.length === 0 ? [] : bundleBackbones(pre)) {
     const { digest, folder, ...rest } = b;
     const spec: BackboneSpec = { ...rest, dir: path.join(bundle.dir, folder) };
-    const { pool, plan } = await startEmbedding(spec, digest ?? backboneDigest(spec), opts);
+    const { pool, plan } = await startEmbedding(spec, digest ?? (await backboneDigest(spec)), opts);
     let width = 0;
     try {
       runtimes.push(runtimeInfo(plan, pool));
@@ -156,12 +155,12 @@ export async function scoreImages(
 
 /** Predicts every image of a folder with a bundle, exactly as the workbench's final model would. */
 export async function predictWithBundle(bundleDir: string, imagesDir: string, opts: PredictOptions = {}): Promise<PredictSummary> {
-  const bundle = loadBundle(bundleDir);
+  const bundle = await loadBundle(bundleDir);
   const files = await scanImages(imagesDir);
   if (files.length === 0) throw new DermFuseError('NOT_FOUND', `No images in ${imagesDir}.`);
   const warnings: string[] = [];
   const ids = files.map((f) => f.stem);
-  const meta = readMetadata(bundle.pre.mode === 'image' ? [] : bundle.pre.fields, opts, ids, warnings);
+  const meta = await readMetadata(bundle.pre.mode === 'image' ? [] : bundle.pre.fields, opts, ids, warnings);
   const { rows, runtime } = await scoreImages(
     bundle,
     files.map((f) => ({ id: f.stem, path: f.path })),

@@ -18,7 +18,7 @@ export async function suggestFromBundle(
   bundleDir: string,
   backend?: BackendName,
 ): Promise<{ suggested: number; failed: number; classes: string[]; scored: { imageIds: number[]; probs: Float64Array } }> {
-  const bundle = loadBundle(bundleDir);
+  const bundle = await loadBundle(bundleDir);
   const set = new LabelsRepo(project.db).primarySet();
   if (!set) throw new DermFuseError('NOT_FOUND', 'The project has no label set to suggest labels for.');
   const images = repoOf(project.db, ImagesRepo).unlabelled(set.id);

@@ -3,6 +3,7 @@ import type { FieldValue } from '../../../shared/types.ts';
 import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
 import type { Project } from '../../project.ts';
 import { findBackboneKey } from '../exportFeatures.ts';
+import { allFinite } from '../linalg.ts';
 import { FeatureStore } from '../../db/repos/featureStore.ts';
 import type { FieldInput } from './tabular.ts';
 import { readTransaction, repoOf } from '../../db/open.ts';
@@ -52,6 +53,16 @@ export type Snapshot = z.infer<typeof SnapshotSchema>;
 /** Backbones a run fuses: one feature key, or several joined by '+' (their features concatenated, each reduced apart). */
 export const KEY_SEPARATOR = '+';
 
+/** A stored vector, refused by name when it holds NaN or infinity (extraction refuses them; an older one may not have). */
+function finiteVector(key: string, v: { externalId: string; vector: Float32Array }): Float32Array {
+  if (!allFinite(v.vector))
+    throw new DermFuseError(
+      'INVALID_VALUE',
+      `The features ${key} of image ${v.externalId} hold non-finite values (NaN or infinity): they cannot be trained on. Extract them again under a backbone with sane preprocessing.`,
+    );
+  return v.vector;
+}
+
 /**
  * Each image's features under one or several backbones (named by key or name, comma-separated), concatenated in
  * that order; only images that have features under all of them. Returns the keys and the width of each block.
@@ -66,7 +77,7 @@ export function imageFeatures(store: FeatureStore, ref: string | null): { key: s
   const keys = refs.length ? refs.map((r) => findBackboneKey(store, r)) : [store.backbones()[0]?.key].filter((k): k is string => !!k);
   if (keys.length === 0) throw new DermFuseError('NOT_FOUND', 'No image features in this project yet: run dermfuse extract first.');
   if (new Set(keys).size !== keys.length) throw new DermFuseError('INVALID_ARGUMENT', `--backbone names the same features twice: ${ref}`);
-  const perKey = keys.map((k) => new Map(store.imageVectors(k).map((v) => [v.imageId, v.vector])));
+  const perKey = keys.map((k) => new Map(store.imageVectors(k).map((v) => [v.imageId, finiteVector(k, v)])));
   const blocks = perKey.map((m) => m.values().next().value?.length ?? 0);
   const width = blocks.reduce((a, b) => a + b, 0);
   const vectors = new Map<number, Float32Array>();
