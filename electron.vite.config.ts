@@ -1,19 +1,19 @@
 import { resolve } from 'node:path';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'electron-vite';
+import { WORKERS } from './src/main/jobs/workers.ts';
 
 export default defineConfig({
   main: {
     build: {
-      // Worker threads are entries of their own: spawnWorker() finds them beside index.js in the build.
+      // Worker threads are entries of their own, at their path below src/main (WORKERS in src/main/jobs/workers.ts);
+      // every shared chunk sits at the top of out/main, so spawnWorker() finds out/main from wherever it is bundled.
       rollupOptions: {
         input: {
           index: resolve(__dirname, 'src/main/index.ts'),
-          embedWorker: resolve(__dirname, 'src/main/ml/embedWorker.ts'),
-          trainCnnWorker: resolve(__dirname, 'src/main/ml/trainCnnWorker.ts'),
-          'fusion/fusionWorker': resolve(__dirname, 'src/main/ml/fusion/fusionWorker.ts'),
-          previewWorker: resolve(__dirname, 'src/main/images/previewWorker.ts'),
+          ...Object.fromEntries(WORKERS.map((w) => [w, resolve(__dirname, `src/main/${w}.ts`)])),
         },
+        output: { chunkFileNames: '[name]-[hash].js' },
       },
     },
   },

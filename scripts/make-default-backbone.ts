@@ -4,8 +4,8 @@
 // Run once: npx tsx scripts/make-default-backbone.ts
 import fs from 'node:fs';
 import path from 'node:path';
-import { initBackend, tf } from '../src/main/ml/backend.ts';
-import { folderHandler, folderSaver } from '../src/main/ml/modelFiles.ts';
+import { initBackend, tf } from '../src/main/ml/tfjs/backend.ts';
+import { folderHandler, folderSaver } from '../src/main/ml/tfjs/modelFiles.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const source = path.resolve(root, '../shared/models/mobilenet_v2_0.35_224_tm');

@@ -1,5 +1,5 @@
-import { contentTypeOf } from './contentTypes.ts';
-import { fileBelow } from './fsChecks.ts';
+import { contentTypeOf } from './files/contentTypes.ts';
+import { fileBelow } from './files/fsChecks.ts';
 
 /**
  * The desktop window loads the renderer from a privileged scheme of its own, `dermfuse://app/`, instead of file://

@@ -4,7 +4,7 @@ import { DermFuseError } from '../shared/errors.ts';
 import { openDatabase, repoOf, type Db } from './db/open.ts';
 import { ImportsRepo } from './db/repos/importsRepo.ts';
 import { RunsRepo } from './db/repos/runsRepo.ts';
-import { makeDirs } from './fsChecks.ts';
+import { makeDirs } from './files/fsChecks.ts';
 import { logger } from './log.ts';
 
 const log = logger('project');

@@ -1,12 +1,12 @@
 // Active-learning simulation on PAD (labels hidden): which "label next" strategy reaches a given AUC with the
 // fewest labels. Each outer fold of the patient-grouped 5-fold split is a test set; its other folds are the pool.
-import { extractFeatures } from '../../src/main/ml/extract.ts';
+import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
 import { loadDataset } from '../../src/main/ml/fusion/dataset.ts';
 import { rocAuc } from '../../src/main/ml/fusion/metrics.ts';
 import { encodeRows, fitEncoder } from '../../src/main/ml/fusion/tabular.ts';
-import { fitPca, pcaTransform } from '../../src/main/ml/pca.ts';
-import { permutation, rngFrom } from '../../src/main/ml/random.ts';
-import { groupedStratifiedFolds } from '../../src/main/ml/splits.ts';
+import { fitPca, pcaTransform } from '../../src/main/ml/stats/pca.ts';
+import { permutation, rngFrom } from '../../src/main/ml/stats/random.ts';
+import { groupedStratifiedFolds } from '../../src/main/ml/stats/splits.ts';
 import { withPadProject } from './padProject.ts';
 import { labellingOrder } from '../../src/main/quality/labelNext.ts';
 import type { LabelNextStrategy } from '../../src/shared/quality.ts';

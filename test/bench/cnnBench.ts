@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { planImport } from '../../src/main/images/importPlan.ts';
 import { runImport } from '../../src/main/images/importRun.ts';
-import { trainBackbone } from '../../src/main/ml/trainBackbone.ts';
+import { trainBackbone } from '../../src/main/ml/cnn/trainBackbone.ts';
 import { Project } from '../../src/main/project.ts';
 import { round } from './importBench.ts';
 

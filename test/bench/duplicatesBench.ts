@@ -5,7 +5,7 @@ import { hashesFromBlob } from '../../src/main/quality/phash.ts';
 import { duplicateReport } from '../../src/main/quality/report.ts';
 import { scanQuality } from '../../src/main/quality/scan.ts';
 import { withPadProject } from './padProject.ts';
-import { rngFrom } from '../../src/main/ml/random.ts';
+import { rngFrom } from '../../src/main/ml/stats/random.ts';
 
 const LARGE = 10_000;
 

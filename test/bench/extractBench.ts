@@ -7,13 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { planImport } from '../../src/main/images/importPlan.ts';
 import { runImport } from '../../src/main/images/importRun.ts';
-import { extractFeatures, type ExtractOptions } from '../../src/main/ml/extract.ts';
-import { planRuntime } from '../../src/main/ml/runtime.ts';
+import { extractFeatures, type ExtractOptions } from '../../src/main/ml/backbone/extract.ts';
+import { planRuntime } from '../../src/main/ml/backbone/runtime.ts';
 import { trainRun } from '../../src/main/ml/fusion/train.ts';
 import { exportBundle } from '../../src/main/ml/bundle/exportBundle.ts';
-import { predictWithBundle } from '../../src/main/ml/bundle/predict.ts';
-import { DEFAULT_BACKBONE } from '../../src/main/ml/catalogue.ts';
-import { resolveBackbone } from '../../src/main/ml/resolveBackbone.ts';
+import { predictWithBundle } from '../../src/main/workflows/predict.ts';
+import { DEFAULT_BACKBONE } from '../../src/main/ml/backbone/catalogue.ts';
+import { resolveBackbone } from '../../src/main/ml/backbone/resolve.ts';
 import { Project } from '../../src/main/project.ts';
 import { round } from './importBench.ts';
 

@@ -8,13 +8,13 @@ import { ImagesRepo } from '../../src/main/db/repos/imagesRepo.ts';
 import { LabelsRepo } from '../../src/main/db/repos/labelsRepo.ts';
 import { planImport } from '../../src/main/images/importPlan.ts';
 import { runImport } from '../../src/main/images/importRun.ts';
-import { rangePreprocessing } from '../../src/main/ml/backboneSpec.ts';
-import { extractFeatures } from '../../src/main/ml/extract.ts';
-import { exportFeatures } from '../../src/main/ml/exportFeatures.ts';
+import { rangePreprocessing } from '../../src/main/ml/input/spec.ts';
+import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
+import { exportFeatures } from '../../src/main/ml/backbone/exportFeatures.ts';
 import { FeatureStore } from '../../src/main/db/repos/featureStore.ts';
 import { trainRun, type RunResult } from '../../src/main/ml/fusion/train.ts';
 import { MODES } from '../../src/shared/results.ts';
-import { rngFrom } from '../../src/main/ml/random.ts';
+import { rngFrom } from '../../src/main/ml/stats/random.ts';
 import { Project } from '../../src/main/project.ts';
 import { round } from './importBench.ts';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { planImport } from '../../src/main/images/importPlan.ts';
 import { runImport } from '../../src/main/images/importRun.ts';
-import { scanImages } from '../../src/main/images/scan.ts';
+import { scanImages } from '../../src/main/files/imageFiles.ts';
 import { THUMB_SIZE } from '../../src/main/images/thumbnails.ts';
 import { runPool } from '../../src/main/jobs/progress.ts';
 import { Project } from '../../src/main/project.ts';

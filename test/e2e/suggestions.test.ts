@@ -8,7 +8,7 @@ import { Service } from '../../src/main/api/service.ts';
 import { planImport } from '../../src/main/images/importPlan.ts';
 import { runImport } from '../../src/main/images/importRun.ts';
 import { exportBundle } from '../../src/main/ml/bundle/exportBundle.ts';
-import { extractFeatures } from '../../src/main/ml/extract.ts';
+import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
 import { trainRun } from '../../src/main/ml/fusion/train.ts';
 import { Project } from '../../src/main/project.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';

@@ -5,7 +5,7 @@ import { repoOf } from '../../src/main/db/open.ts';
 import { LabelsRepo } from '../../src/main/db/repos/labelsRepo.ts';
 import { Project } from '../../src/main/project.ts';
 import { exportLabelsLong } from '../../src/main/images/exportCsv.ts';
-import { extractFeatures } from '../../src/main/ml/extract.ts';
+import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
 import type { TrainConfig } from '../../src/main/ml/fusion/dataset.ts';
 import { trainRun } from '../../src/main/ml/fusion/train.ts';
 import { agreementReport } from '../../src/main/team/agreementReport.ts';

@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DermFuseError } from '../../src/shared/errors.ts';
-import { decodeCsvBytes, parseCsv } from '../../src/main/images/csv.ts';
+import { decodeCsvBytes, parseCsv } from '../../src/main/files/csv.ts';
 import { planImport } from '../../src/main/images/importPlan.ts';
 import { mapColumns } from '../../src/main/images/presets.ts';
-import { rngFrom } from '../../src/main/ml/random.ts';
+import { rngFrom } from '../../src/main/ml/stats/random.ts';
 import { makeImages, tempDir } from '../fixtures/generate.ts';
 
 /** The errors a bad CSV may give: each names the file and what is wrong. Anything else is a crash. */

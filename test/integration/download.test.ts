@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureModel, folderDigest } from '../../src/main/ml/download.ts';
+import { ensureModel, folderDigest } from '../../src/main/ml/backbone/download.ts';
 import { tempDir } from '../fixtures/generate.ts';
 import { makeTinyLayersModel } from '../fixtures/tinyModel.ts';
 

@@ -1,10 +1,11 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '../../src/main/ml/backend.ts';
-import { backboneKey, rangePreprocessing, type BackboneSpec } from '../../src/main/ml/backboneSpec.ts';
-import { Embedder, normalise } from '../../src/main/ml/embedder.ts';
-import { resolveBackbone } from '../../src/main/ml/resolveBackbone.ts';
-import { folderHandler } from '../../src/main/ml/modelFiles.ts';
+import { initBackend, tf } from '../../src/main/ml/tfjs/backend.ts';
+import { backboneKey, rangePreprocessing } from '../../src/main/ml/input/spec.ts';
+import { type BackboneSpec } from '../../src/shared/backbone.ts';
+import { Embedder, normalise } from '../../src/main/ml/tfjs/embedder.ts';
+import { resolveBackbone } from '../../src/main/ml/backbone/resolve.ts';
+import { folderHandler } from '../../src/main/ml/tfjs/modelFiles.ts';
 import { makeTinyGraphModel, makeTinyLayersModel } from '../fixtures/tinyModel.ts';
 import { tempDir } from '../fixtures/generate.ts';
 
@@ -105,8 +106,8 @@ describe('backbones', () => {
 
 describe('fused inference graph', () => {
   it('folds BatchNorm and activations into the convolutions without changing the output', async () => {
-    const { compileFused } = await import('../../src/main/ml/fusedGraph.ts');
-    const { featureModel } = await import('../../src/main/ml/embedder.ts');
+    const { compileFused } = await import('../../src/main/ml/tfjs/fusedGraph.ts');
+    const { featureModel } = await import('../../src/main/ml/tfjs/embedder.ts');
     const start = tf.memory().numTensors;
     const model = await tf.loadLayersModel(folderHandler(layersDir));
     // Give BatchNorm non-trivial statistics so folding is really exercised.

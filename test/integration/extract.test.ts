@@ -4,13 +4,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planImport } from '../../src/main/images/importPlan.ts';
 import { runImport } from '../../src/main/images/importRun.ts';
-import { extractFeatures } from '../../src/main/ml/extract.ts';
-import { exportFeatures } from '../../src/main/ml/exportFeatures.ts';
+import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
+import { exportFeatures } from '../../src/main/ml/backbone/exportFeatures.ts';
 import { Project } from '../../src/main/project.ts';
 import { countRows, waitForCount } from '../fixtures/db.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
 import { folderSaver, makeTinyLayersModel } from '../fixtures/tinyModel.ts';
-import { tf } from '../../src/main/ml/backend.ts';
+import { tf } from '../../src/main/ml/tfjs/backend.ts';
 
 const BIN = path.resolve(__dirname, '../../bin/dermfuse.mjs');
 const tmp = tempDir();

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rngFrom } from '../../src/main/ml/random.ts';
+import { rngFrom } from '../../src/main/ml/stats/random.ts';
 import { Project } from '../../src/main/project.ts';
 import { countRows, waitForCount } from '../fixtures/db.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rangePreprocessing } from '../../src/main/ml/backboneSpec.ts';
+import { rangePreprocessing } from '../../src/main/ml/input/spec.ts';
 import { FeatureStore } from '../../src/main/db/repos/featureStore.ts';
 import { trainRun, type RunResult } from '../../src/main/ml/fusion/train.ts';
-import { rngFrom } from '../../src/main/ml/random.ts';
+import { rngFrom } from '../../src/main/ml/stats/random.ts';
 import { Project } from '../../src/main/project.ts';
 import { makeImages, tempDir } from '../fixtures/generate.ts';
 import { importGeneric } from '../fixtures/project.ts';

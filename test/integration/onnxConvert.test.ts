@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '../../src/main/ml/backend.ts';
+import { initBackend, tf } from '../../src/main/ml/tfjs/backend.ts';
 import { layersToOnnx, UnsupportedLayer } from '../../src/main/ml/onnx/fromLayers.ts';
 import { encodeModel } from '../../src/main/ml/onnx/proto.ts';
 

@@ -4,11 +4,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '../../src/main/ml/backend.ts';
-import { ensureOnnxFile } from '../../src/main/ml/download.ts';
+import { initBackend, tf } from '../../src/main/ml/tfjs/backend.ts';
+import { ensureOnnxFile } from '../../src/main/ml/backbone/download.ts';
 import { layersToOnnx } from '../../src/main/ml/onnx/fromLayers.ts';
 import { encodeModel } from '../../src/main/ml/onnx/proto.ts';
-import { resolveBackbone } from '../../src/main/ml/resolveBackbone.ts';
+import { resolveBackbone } from '../../src/main/ml/backbone/resolve.ts';
 import { OrtEmbedder } from '../../src/main/ml/onnx/ortEmbedder.ts';
 import { tempDir } from '../fixtures/generate.ts';
 

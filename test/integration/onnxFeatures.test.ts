@@ -4,8 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { classifierInput, readGraph } from '../../src/main/ml/onnx/graph.ts';
 import { OrtEmbedder } from '../../src/main/ml/onnx/ortEmbedder.ts';
 import { encodeModel, type OnnxGraph } from '../../src/main/ml/onnx/proto.ts';
-import { resolveBackbone } from '../../src/main/ml/resolveBackbone.ts';
-import { CATALOGUE } from '../../src/main/ml/catalogue.ts';
+import { resolveBackbone } from '../../src/main/ml/backbone/resolve.ts';
+import { CATALOGUE } from '../../src/main/ml/backbone/catalogue.ts';
 import { tempDir } from '../fixtures/generate.ts';
 
 const S = 16;

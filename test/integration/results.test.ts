@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Editor } from '../../src/main/workbench/edits.ts';
 import { trainRun } from '../../src/main/ml/fusion/train.ts';
-import { rngFrom } from '../../src/main/ml/random.ts';
+import { rngFrom } from '../../src/main/ml/stats/random.ts';
 import type { Project } from '../../src/main/project.ts';
 import { embeddingMap, labelIssues, runCases } from '../../src/main/results/cases.ts';
 import { runList } from '../../src/main/ml/fusion/runs.ts';
@@ -171,7 +171,7 @@ describe('stored runs', () => {
     project.db.prepare('UPDATE runs SET config = ? WHERE id = ?').run(JSON.stringify({ ...JSON.parse(config), folds: 'five' }), other);
     expect(() => runReportView(project, other)).toThrow(`Run ${other}: its stored configuration is damaged at folds`);
     project.db.prepare('UPDATE runs SET config = ?, result = ? WHERE id = ?').run(config, '{"runId":', other);
-    expect(() => runReportView(project, other)).toThrow(`Run ${other}: its result is not valid JSON`);
+    expect(() => runReportView(project, other)).toThrow(`Run ${other}: its stored result is not valid JSON`);
     expect(runReportView(project, runId).classes).toEqual(['MEL', 'NEV']);
     project.db.prepare('DELETE FROM runs WHERE id = ?').run(other);
   }, 120_000);

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveBackbone } from '../../src/main/ml/resolveBackbone.ts';
+import { resolveBackbone } from '../../src/main/ml/backbone/resolve.ts';
 import { Project } from '../../src/main/project.ts';
 import { tempDir } from '../fixtures/generate.ts';
 

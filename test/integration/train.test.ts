@@ -8,8 +8,8 @@ import { FEATURE_KEY, fusionProject } from '../fixtures/fusionData.ts';
 import { tempDir } from '../fixtures/generate.ts';
 import path from 'node:path';
 import { FeatureStore } from '../../src/main/db/repos/featureStore.ts';
-import { rangePreprocessing } from '../../src/main/ml/backboneSpec.ts';
-import { rngFrom } from '../../src/main/ml/random.ts';
+import { rangePreprocessing } from '../../src/main/ml/input/spec.ts';
+import { rngFrom } from '../../src/main/ml/stats/random.ts';
 import { predictWithRun } from '../../src/main/ml/fusion/runPredict.ts';
 import { exportBundle } from '../../src/main/ml/bundle/exportBundle.ts';
 

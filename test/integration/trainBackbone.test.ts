@@ -3,9 +3,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planImport } from '../../src/main/images/importPlan.ts';
 import { runImport } from '../../src/main/images/importRun.ts';
-import { extractFeatures } from '../../src/main/ml/extract.ts';
-import { CNN_FEATURE_LAYER } from '../../src/main/ml/smallCnn.ts';
-import { trainBackbone } from '../../src/main/ml/trainBackbone.ts';
+import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
+import { CNN_FEATURE_LAYER } from '../../src/main/ml/cnn/smallCnn.ts';
+import { trainBackbone } from '../../src/main/ml/cnn/trainBackbone.ts';
 import { Project } from '../../src/main/project.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
 

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '../../src/main/ml/backend.ts';
-import { registerWasmGradients } from '../../src/main/ml/wasmGradients.ts';
+import { initBackend, tf } from '../../src/main/ml/tfjs/backend.ts';
+import { registerWasmGradients } from '../../src/main/ml/cnn/wasmGradients.ts';
 
 interface Case {
   x: [number, number, number, number];

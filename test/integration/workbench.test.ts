@@ -7,7 +7,7 @@ import { labelSetInfo, saveLabelSet, targetClasses } from '../../src/main/workbe
 import { FieldsRepo } from '../../src/main/db/repos/fieldsRepo.ts';
 import { planImport } from '../../src/main/images/importPlan.ts';
 import { runImport } from '../../src/main/images/importRun.ts';
-import { rngFrom } from '../../src/main/ml/random.ts';
+import { rngFrom } from '../../src/main/ml/stats/random.ts';
 import { Project } from '../../src/main/project.ts';
 import type { FieldFilter } from '../../src/shared/types.ts';
 import { hamCsv, makeImages, tempDir, type FakeImage } from '../fixtures/generate.ts';

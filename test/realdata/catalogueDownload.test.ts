@@ -3,9 +3,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogueEntry } from '../../src/main/ml/catalogue.ts';
-import { ensureModel } from '../../src/main/ml/download.ts';
-import { resolveBackbone } from '../../src/main/ml/resolveBackbone.ts';
+import { catalogueEntry } from '../../src/main/ml/backbone/catalogue.ts';
+import { ensureModel } from '../../src/main/ml/backbone/download.ts';
+import { resolveBackbone } from '../../src/main/ml/backbone/resolve.ts';
 import { tempDir } from '../fixtures/generate.ts';
 import { SHARED } from '../fixtures/shared.ts';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planImport } from '../../src/main/images/importPlan.ts';
 import { runImport } from '../../src/main/images/importRun.ts';
-import { extractFeatures } from '../../src/main/ml/extract.ts';
+import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
 import { FeatureStore } from '../../src/main/db/repos/featureStore.ts';
 import { Project } from '../../src/main/project.ts';
 import { tempDir } from '../fixtures/generate.ts';

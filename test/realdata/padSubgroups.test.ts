@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportBundle } from '../../src/main/ml/bundle/exportBundle.ts';
-import { extractFeatures } from '../../src/main/ml/extract.ts';
+import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
 import { loadRunData } from '../../src/main/ml/fusion/runData.ts';
 import { runSubgroups } from '../../src/main/ml/fusion/subgroups.ts';
 import { trainRun } from '../../src/main/ml/fusion/train.ts';

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rngFrom } from '../../src/main/ml/random.ts';
-import { cohenKappa, dawidSkene, fleissKappa, krippendorffAlpha, majorityVote, type Rating } from '../../src/main/ml/agreement.ts';
+import { rngFrom } from '../../src/main/ml/stats/random.ts';
+import { cohenKappa, dawidSkene, fleissKappa, krippendorffAlpha, majorityVote, type Rating } from '../../src/main/ml/stats/agreement.ts';
 
 /** 300 items, 4 raters, 3 classes; kappas from scikit-learn and statsmodels (test/fixtures/agreement/make.py). */
 const REF = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../fixtures/agreement/reference.json'), 'utf8')) as {

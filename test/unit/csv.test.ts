@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { csvCell, decodeCsvBytes, parseCsv, sniffDelimiter, splitRecords } from '../../src/main/images/csv.ts';
-import { rngFrom } from '../../src/main/ml/random.ts';
+import { csvCell, decodeCsvBytes, parseCsv, sniffDelimiter, splitRecords } from '../../src/main/files/csv.ts';
+import { rngFrom } from '../../src/main/ml/stats/random.ts';
 
 describe('CSV parsing', () => {
   it('strips a UTF-8 BOM from the first header name', () => {

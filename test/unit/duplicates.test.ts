@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { rngFrom } from '../../src/main/ml/random.ts';
-import { groupedStratifiedFolds } from '../../src/main/ml/splits.ts';
-import { mergeDuplicateGroups } from '../../src/main/ml/duplicateGroups.ts';
+import { rngFrom } from '../../src/main/ml/stats/random.ts';
+import { groupedStratifiedFolds } from '../../src/main/ml/stats/splits.ts';
+import { mergeDuplicateGroups } from '../../src/main/ml/stats/duplicateGroups.ts';
 import { centredUnitRows, connectedGroups, isNearDuplicate, scanPairs, THRESHOLDS } from '../../src/main/quality/pairs.ts';
 import { contrastOf, hashDistance, hashesOfGrey } from '../../src/main/quality/phash.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { labellingOrder, uncertainties } from '../../src/main/quality/labelNext.ts';
-import { rngFrom } from '../../src/main/ml/random.ts';
+import { rngFrom } from '../../src/main/ml/stats/random.ts';
 
 describe('label next', () => {
   it('scores a tie as most uncertain and a sure prediction as least', () => {

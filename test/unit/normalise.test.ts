@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalise, rangePreprocessing } from '../../src/main/ml/backboneSpec.ts';
+import { normalise, rangePreprocessing } from '../../src/main/ml/input/spec.ts';
 
 describe('normalise', () => {
   it('maps pixels per channel, channels-last or planar (the planar result is the channels-last one transposed)', () => {

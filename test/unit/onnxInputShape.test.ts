@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { imageInputOf, onnxInputShape } from '../../src/main/ml/onnx/inputShape.ts';
 import { encodeModel, type OnnxGraph } from '../../src/main/ml/onnx/proto.ts';
-import { resolveBackbone } from '../../src/main/ml/resolveBackbone.ts';
+import { resolveBackbone } from '../../src/main/ml/backbone/resolve.ts';
 import { tempDir } from '../fixtures/generate.ts';
 
 function model(shape: (number | string | null)[], weightAsInput = false): Uint8Array {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fitPca, pcaTransform } from '../../src/main/ml/pca.ts';
-import { symmetricEigen } from '../../src/main/ml/linalg.ts';
+import { fitPca, pcaTransform } from '../../src/main/ml/stats/pca.ts';
+import { symmetricEigen } from '../../src/main/ml/stats/linalg.ts';
 import { rng } from '../fixtures/generate.ts';
 
 describe('PCA', () => {

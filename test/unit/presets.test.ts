@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCsv } from '../../src/main/images/csv.ts';
+import { parseCsv } from '../../src/main/files/csv.ts';
 import { mapColumns, rowLabel } from '../../src/main/images/presets.ts';
 
 const table = (text: string) => parseCsv(text, 'meta.csv');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { groupedStratifiedFolds, type SplitItem } from '../../src/main/ml/splits.ts';
-import { rngFrom } from '../../src/main/ml/random.ts';
+import { groupedStratifiedFolds, type SplitItem } from '../../src/main/ml/stats/splits.ts';
+import { rngFrom } from '../../src/main/ml/stats/random.ts';
 
 /** Random datasets: patients with 1-4 images, skewed classes, some byte-identical images across patients. */
 function dataset(seed: number): SplitItem[] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatP, MODES, type Mode } from '../../src/shared/results.ts';
-import { rngFrom } from '../../src/main/ml/random.ts';
+import { rngFrom } from '../../src/main/ml/stats/random.ts';
 import { groupAucs, scoreOrders } from '../../src/main/ml/fusion/groupAuc.ts';
 import { auc, subset } from '../../src/main/ml/fusion/metrics.ts';
 import { subgroupTable, type SubgroupInput } from '../../src/main/ml/fusion/subgroups.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { inferType, isMissing, levelsOf, parseCell, parseNumber } from '../../src/main/images/values.ts';
-import { idFromCell } from '../../src/main/images/scan.ts';
+import { inferType, isMissing, levelsOf, parseCell, parseNumber } from '../../src/main/files/values.ts';
+import { idFromCell } from '../../src/main/files/imageFiles.ts';
 
 describe('missing markers and values', () => {
   it('treats empty cells and UNK/unknown/NA markers as missing', () => {

@@ -1,5 +1,5 @@
 import { DermFuseError } from '../../shared/errors.ts';
-import { isInside, realPath } from '../fsChecks.ts';
+import { isInside, realPath } from '../files/fsChecks.ts';
 
 /**
  * What the callers of a service may reach on this machine. The desktop window belongs to the person at it: any

@@ -5,8 +5,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { contentTypeOf } from '../contentTypes.ts';
-import { fileBelow } from '../fsChecks.ts';
+import { contentTypeOf } from '../files/contentTypes.ts';
+import { fileBelow } from '../files/fsChecks.ts';
 import { logger } from '../log.ts';
 import { CONTENT_SECURITY_POLICY } from '../security.ts';
 import {

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { contentTypeOf } from '../contentTypes.ts';
+import { contentTypeOf } from '../files/contentTypes.ts';
 import { repoOf } from '../db/open.ts';
 import { ImagesRepo } from '../db/repos/imagesRepo.ts';
-import { isInside, openRegularFile } from '../fsChecks.ts';
+import { isInside, openRegularFile } from '../files/fsChecks.ts';
 import { DermFuseError } from '../../shared/errors.ts';
 import { logger } from '../log.ts';
 import type { Project } from '../project.ts';

@@ -12,7 +12,8 @@ import { agreementReport } from '../team/agreementReport.ts';
 import { SettingsRepo } from '../db/repos/settingsRepo.ts';
 import { RecentProjects } from './recent.ts';
 import { browseFacets, imageDetail, listImages } from '../workbench/browse.ts';
-import { importPreview, jobFor } from './jobRequests.ts';
+import { jobFor } from '../workflows/jobs.ts';
+import { importPreview } from '../workflows/importPreview.ts';
 import { labelSetInfo, saveLabelSet } from '../workbench/labelSets.ts';
 import { JobManager } from '../jobs/manager.ts';
 import { embeddingMap, labelIssues, runCases } from '../results/cases.ts';
@@ -20,7 +21,7 @@ import { runReportView } from '../results/report.ts';
 import { runList } from '../ml/fusion/runs.ts';
 import { reviewLabel } from '../results/review.ts';
 import { FeatureStore } from '../db/repos/featureStore.ts';
-import { CATALOGUE, catalogueEntry } from '../ml/catalogue.ts';
+import { CATALOGUE, catalogueEntry } from '../ml/backbone/catalogue.ts';
 import { Editor } from '../workbench/edits.ts';
 import { checkReadable, DESKTOP_ACCESS, type AccessPolicy } from './access.ts';
 import { HIDDEN_WHEN_BLIND, MIN_ROLE } from '../../shared/roles.ts';
@@ -131,7 +132,10 @@ export class Service {
           sizeMB: e.sizeMB ?? null,
           builtIn: !!e.builtIn,
         })),
-      'features.list': async () => new FeatureStore(this.open().db).backbones().map(({ key, name, dim, count }) => ({ key, name, dim, count })),
+      'features.list': async () =>
+        repoOf(this.open().db, FeatureStore)
+          .backbones()
+          .map(({ key, name, dim, count }) => ({ key, name, dim, count })),
       'runs.list': async () => runList(this.open()),
       'runs.report': async ({ runId, curveClass }, caller) => {
         const report = runReportView(this.open(), runId, curveClass);
@@ -149,7 +153,7 @@ export class Service {
       },
       'suggestions.apply': async ({ bundle }) => {
         this.readable(bundle, 'bundle');
-        const { suggestFromBundle } = await import('../ml/bundle/suggest.ts');
+        const { suggestFromBundle } = await import('../workflows/suggest.ts');
         const { scored, ...result } = await suggestFromBundle(this.open(), bundle);
         // The bundle's doubt orders the unlabelled images for labelling.
         refreshFromBundle(this.open(), bundle, scored, result.classes.length);

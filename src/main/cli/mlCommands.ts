@@ -1,12 +1,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { initBackend } from '../ml/backend.ts';
-import { ortAvailability } from '../ml/runtime.ts';
-import { DEFAULT_BACKBONE } from '../ml/catalogue.ts';
-import { extractFeatures } from '../ml/extract.ts';
-import { exportFeatures } from '../ml/exportFeatures.ts';
-import { TRAIN_BACKBONE_LIMITS, trainBackbone } from '../ml/trainBackbone.ts';
+import { initBackend } from '../ml/tfjs/backend.ts';
+import { ortAvailability } from '../ml/backbone/runtime.ts';
+import { DEFAULT_BACKBONE } from '../ml/backbone/catalogue.ts';
+import { extractFeatures } from '../ml/backbone/extract.ts';
+import { exportFeatures } from '../ml/backbone/exportFeatures.ts';
+import { TRAIN_BACKBONE_LIMITS, trainBackbone } from '../ml/cnn/trainBackbone.ts';
 import { listFlag, numberFlag, optionalString, parseFlags, requireString, wholeNumber } from './args.ts';
 import { ExtractRequestSchema } from '../../shared/api.ts';
 import { withProject, type Command } from './commands.ts';

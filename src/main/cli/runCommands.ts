@@ -3,10 +3,9 @@ import { loadRunData } from '../ml/fusion/runData.ts';
 import { runSubgroups } from '../ml/fusion/subgroups.ts';
 import { DermFuseError } from '../../shared/errors.ts';
 import { runList, runReport } from '../ml/fusion/runs.ts';
-import { trainRun, type RunResult } from '../ml/fusion/train.ts';
-import { refreshAfterRun } from '../quality/labelQueue.ts';
+import type { RunResult } from '../ml/fusion/train.ts';
 import { ExtractRequestSchema, TrainRequestSchema } from '../../shared/api.ts';
-import { trainConfigOf } from '../api/jobRequests.ts';
+import { trainAndRefresh } from '../workflows/train.ts';
 import { z } from 'zod';
 import { listFlag, numberFlag, optionalString, parseFlags, positiveInt, requireString } from './args.ts';
 import { withProject, type Command } from './commands.ts';
@@ -76,11 +75,10 @@ export const RUN_COMMANDS: Record<string, Command> = {
         consensus: optionalString(v, 'consensus'),
       });
       return withProject(dir!, async (project) => {
-        const r = await trainRun(project, trainConfigOf(project, req), {
+        const r = await trainAndRefresh(project, req, {
           signal: ctx.signal,
           onProgress: (p) => ctx.progress(`train: ${p.done}/${p.total} ${p.message ?? ''}`),
         });
-        refreshAfterRun(project, r.runId);
         const { evaluation: _e, innerScores: _i, ...summary } = r;
         return { json: summary, text: describe(r) };
       });
@@ -240,7 +238,7 @@ RUN_COMMANDS.predict = {
   options: { images: { type: 'string' }, metadata: { type: 'string' }, 'id-column': { type: 'string' }, out: { type: 'string' }, runtime: { type: 'string' } },
   positionals: ['BUNDLE'],
   async run(v, [bundle], ctx) {
-    const { predictWithBundle, writePredictionsCsv } = await import('../ml/bundle/predict.ts');
+    const { predictWithBundle, writePredictionsCsv } = await import('../workflows/predict.ts');
     const out = requireString(v, 'out');
     const { runtime } = parseFlags(ExtractRequestSchema.pick({ runtime: true }), { runtime: optionalString(v, 'runtime') });
     const s = await predictWithBundle(bundle!, requireString(v, 'images'), {

@@ -5,8 +5,8 @@ import { ImagesRepo } from '../db/repos/imagesRepo.ts';
 import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import { TeamRepo } from '../db/repos/teamRepo.ts';
 import type { Project } from '../project.ts';
-import { writeOutputFile } from './thumbnails.ts';
-import { csvCell } from './csv.ts';
+import { writeOutputFile } from '../files/write.ts';
+import { csvCell } from '../files/csv.ts';
 
 function formatValue(v: FieldValue): string {
   if (v === null) return '';
@@ -21,11 +21,11 @@ function formatValue(v: FieldValue): string {
  */
 export async function exportCsv(project: Project, out: string): Promise<{ rows: number; columns: string[] }> {
   const db = project.db;
-  const fields = new FieldsRepo(db).list();
-  const primary = new LabelsRepo(db).primarySet();
+  const fields = repoOf(db, FieldsRepo).list();
+  const primary = repoOf(db, LabelsRepo).primarySet();
   const labelColumn = primary?.name ?? 'label';
   const images = repoOf(db, ImagesRepo).exportRows(primary?.id ?? -1);
-  const fieldsRepo = new FieldsRepo(db);
+  const fieldsRepo = repoOf(db, FieldsRepo);
   const columns = ['image_id', labelColumn, 'patient_id', 'lesion_id', ...fields.map((f) => f.name)];
   const lines = [columns.map(csvCell).join(',')];
   for (const img of images) {
@@ -46,7 +46,7 @@ export async function exportCsv(project: Project, out: string): Promise<{ rows: 
  * labelled_at`): the long format agreement statistics and other tools start from. Cleared labels are empty cells.
  */
 export async function exportLabelsLong(project: Project, out: string): Promise<{ rows: number; columns: string[] }> {
-  const primary = new LabelsRepo(project.db).primarySet();
+  const primary = repoOf(project.db, LabelsRepo).primarySet();
   const rows = primary ? repoOf(project.db, TeamRepo).latestLabels(primary.id) : [];
   const columns = ['image_id', 'annotator', 'source', primary?.name ?? 'label', 'labelled_at'];
   const lines = [columns.map(csvCell).join(','), ...rows.map((r) => [r.external_id, r.author, r.source, r.label ?? '', r.created_at].map(csvCell).join(','))];

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { DermFuseError } from '../../shared/errors.ts';
 import type { ImportProblem } from '../../shared/types.ts';
-import { headProblem, parseCsv, readCsvFile, type CsvRow } from './csv.ts';
+import { headProblem, parseCsv, readCsvFile, type CsvRow } from '../files/csv.ts';
 import { mapColumns, rowLabel, type ColumnMapping, type MappingOptions } from './presets.ts';
-import { idFromCell, scanImages, type ScannedFile } from './scan.ts';
-import { isMissing } from './values.ts';
+import { idFromCell, scanImages, type ScannedFile } from '../files/imageFiles.ts';
+import { isMissing } from '../files/values.ts';
 
 /** One metadata row, keyed by the image id it names. */
 export interface MetadataRecord {

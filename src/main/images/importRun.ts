@@ -10,9 +10,11 @@ import { runPool, throttleProgress, type ProgressFn } from '../jobs/progress.ts'
 import { logger } from '../log.ts';
 import type { Project } from '../project.ts';
 import type { ImportPlan, MetadataRecord } from './importPlan.ts';
-import type { ScannedFile } from './scan.ts';
-import { MAX_INPUT_PIXELS, processImage, thumbnailRelPath, writeAtomic } from './thumbnails.ts';
-import { parseCell } from './values.ts';
+import type { ScannedFile } from '../files/imageFiles.ts';
+import { writeAtomic } from '../files/write.ts';
+import { MAX_INPUT_PIXELS } from '../files/imageFiles.ts';
+import { processImage, thumbnailRelPath } from './thumbnails.ts';
+import { parseCell } from '../files/values.ts';
 import { findLabelConflicts } from './conflicts.ts';
 import { repoOf, writeTransaction } from '../db/open.ts';
 import { ImportsRepo } from '../db/repos/importsRepo.ts';
@@ -48,9 +50,9 @@ interface FileResult {
 export async function runImport(project: Project, plan: ImportPlan, opts: ImportOptions = {}): Promise<ImportSummary> {
   const started = Date.now();
   const db = project.db;
-  const images = new ImagesRepo(db);
-  const fields = new FieldsRepo(db);
-  const labels = new LabelsRepo(db);
+  const images = repoOf(db, ImagesRepo);
+  const fields = repoOf(db, FieldsRepo);
+  const labels = repoOf(db, LabelsRepo);
   const problems: ImportProblem[] = [...plan.problems];
   const maxPixels = opts.maxPixels ?? MAX_INPUT_PIXELS;
   const progress = throttleProgress(opts.onProgress, opts.progressIntervalMs);

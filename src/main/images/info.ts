@@ -8,7 +8,7 @@ import type { Project } from '../project.ts';
 /** Counts and schema of a project, as `dermfuse info` and the start screen show them. */
 export function projectInfo(project: Project): ProjectInfo {
   const db = project.db;
-  const labels = new LabelsRepo(db);
+  const labels = repoOf(db, LabelsRepo);
   const primary = labels.primarySet();
   const counts = repoOf(db, ImagesRepo).counts();
   return {
@@ -21,6 +21,6 @@ export function projectInfo(project: Project): ProjectInfo {
     classes: primary ? labels.classCounts(primary.id) : {},
     patients: counts.patients,
     lesions: counts.lesions,
-    fields: new FieldsRepo(db).list().map(toField),
+    fields: repoOf(db, FieldsRepo).list().map(toField),
   };
 }

@@ -1,7 +1,7 @@
 import { DermFuseError } from '../../shared/errors.ts';
 import type { FieldSpec, FieldType, PresetName } from '../../shared/types.ts';
-import type { CsvTable } from './csv.ts';
-import { inferType, isMissing, levelsOf } from './values.ts';
+import type { CsvTable } from '../files/csv.ts';
+import { inferType, isMissing, levelsOf } from '../files/values.ts';
 
 export type ConcretePreset = Exclude<PresetName, 'auto'>;
 

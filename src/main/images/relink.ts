@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { ImagesRepo } from '../db/repos/imagesRepo.ts';
 import type { Project } from '../project.ts';
-import { scanImages } from './scan.ts';
+import { scanImages } from '../files/imageFiles.ts';
 import { repoOf, writeTransaction } from '../db/open.ts';
 
 export interface RelinkSummary {
@@ -13,7 +13,7 @@ export interface RelinkSummary {
 
 /** Finds images whose files moved: looks in `dir` for files of the same size and SHA-256 and records their new paths. */
 export async function relinkImages(project: Project, dir: string): Promise<RelinkSummary> {
-  const repo = new ImagesRepo(project.db);
+  const repo = repoOf(project.db, ImagesRepo);
   const missing = repo.list().filter((i) => i.sha256 !== null && !fs.existsSync(i.path));
   if (missing.length === 0) return { missing: 0, relinked: 0, stillMissing: [] };
   const wantedSizes = new Set(missing.map((m) => m.bytes));

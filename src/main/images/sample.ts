@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DermFuseError } from '../../shared/errors.ts';
 import type { ImportSummary } from '../../shared/types.ts';
-import { makeDirs } from '../fsChecks.ts';
+import { makeDirs } from '../files/fsChecks.ts';
 import type { ProgressFn } from '../jobs/progress.ts';
-import { rngFrom } from '../ml/random.ts';
+import { rngFrom } from '../ml/stats/random.ts';
 import { Project } from '../project.ts';
 import { resourcesDir } from '../resources.ts';
-import { parseCsv } from './csv.ts';
+import { parseCsv } from '../files/csv.ts';
 import { planImport } from './importPlan.ts';
 import { runImport } from './importRun.ts';
 

@@ -1,14 +1,11 @@
-import { checkWritableDir } from '../fsChecks.ts';
-import { createHash, randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
+import { MAX_INPUT_PIXELS } from '../files/imageFiles.ts';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import sharp from 'sharp';
 
 /** Longest side of a stored thumbnail: sharp enough for a dense grid on a HiDPI screen. */
 export const THUMB_SIZE = 256;
 const THUMB_QUALITY = 80;
-/** Refuse to decode images above this many pixels (decompression bombs); 16k x 16k covers dermoscopy scanners. */
-export const MAX_INPUT_PIXELS = 16384 * 16384;
 
 export interface ProcessedImage {
   sha256: string;
@@ -43,21 +40,4 @@ export async function processImage(bytes: Buffer, maxPixels = MAX_INPUT_PIXELS):
 /** Thumbnails are content-addressed: `thumbnails/ab/abcdef….jpg`, shared by byte-identical images. */
 export function thumbnailRelPath(sha256: string): string {
   return path.join('thumbnails', sha256.slice(0, 2), `${sha256}.jpg`);
-}
-
-/** Writes a file the user named (an export): its folder is checked first, so a bad place fails at once and by name. */
-export async function writeOutputFile(file: string, data: Buffer): Promise<void> {
-  checkWritableDir(path.dirname(file), 'output folder');
-  await writeAtomic(file, data);
-}
-
-/**
- * Writes a file atomically (unique temp file + rename), so a kill never leaves a half-written file and two
- * writers of the same content-addressed file never trip over each other's temp file.
- */
-export async function writeAtomic(file: string, data: Buffer): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${randomUUID()}.tmp`;
-  await fs.writeFile(tmp, data);
-  await fs.rename(tmp, file);
 }

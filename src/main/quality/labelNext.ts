@@ -1,5 +1,5 @@
-import { fitPca, pcaTransform } from '../ml/pca.ts';
-import { rngFrom } from '../ml/random.ts';
+import { fitPca, pcaTransform } from '../ml/stats/pca.ts';
+import { rngFrom } from '../ml/stats/random.ts';
 
 import type { LabelNextStrategy } from '../../shared/quality.ts';
 

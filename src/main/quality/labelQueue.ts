@@ -1,4 +1,9 @@
 import { DermFuseError } from '../../shared/errors.ts';
+import { z } from 'zod';
+import { jsonColumn } from '../db/json.ts';
+import { LABEL_NEXT_STRATEGIES } from '../../shared/quality.ts';
+
+const StoredLabelNext = z.object({ source: z.string(), strategy: z.enum(LABEL_NEXT_STRATEGIES), images: z.number().int(), at: z.string() });
 import type { LabelNextInfo } from '../../shared/quality.ts';
 import { repoOf } from '../db/open.ts';
 import { FeatureStore } from '../db/repos/featureStore.ts';
@@ -26,7 +31,13 @@ function store(
   strategy: LabelNextStrategy,
   source: string,
 ): LabelNextInfo {
-  const vectors = featureKey ? new Map(new FeatureStore(project.db).imageVectors(featureKey).map((v) => [v.imageId, v.vector])) : null;
+  const vectors = featureKey
+    ? new Map(
+        repoOf(project.db, FeatureStore)
+          .imageVectors(featureKey)
+          .map((v) => [v.imageId, v.vector]),
+      )
+    : null;
   const unlabelled = new Set(ids);
   const candidates = vectors && ids.every((id) => vectors.has(id)) ? ids.map((id) => vectors.get(id)!) : null;
   const labelled = vectors ? [...vectors].filter(([id]) => !unlabelled.has(id)).map(([, v]) => v) : null;
@@ -58,7 +69,7 @@ export function labelNextFromBundle(
   classes: number,
   strategy: LabelNextStrategy = DEFAULT_STRATEGY,
 ): LabelNextInfo {
-  const key = new FeatureStore(project.db).backbones()[0]?.key ?? null;
+  const key = repoOf(project.db, FeatureStore).backbones()[0]?.key ?? null;
   return store(project, ids, probs, classes, key, strategy, `bundle ${bundle}`);
 }
 
@@ -83,5 +94,5 @@ export function refreshAfterRun(project: Project, runId: number): void {
 
 export function labelNextInfo(project: Project): LabelNextInfo | null {
   const s = repoOf(project.db, SettingsRepo).get(LABEL_NEXT_SETTING);
-  return s ? (JSON.parse(s) as LabelNextInfo) : null;
+  return s ? jsonColumn(s, StoredLabelNext, 'The stored label-next order') : null;
 }

@@ -1,7 +1,7 @@
 import { DermFuseError } from '../../shared/errors.ts';
 import { hashDistance } from './phash.ts';
 import { projectRows } from './subspace.ts';
-export { connectedGroups } from '../ml/splits.ts';
+export { connectedGroups } from '../ml/stats/splits.ts';
 
 /**
  * When two images are near-duplicates. Neither signal alone separates copies from distinct lesions on clinical

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { MAX_INPUT_PIXELS } from '../images/thumbnails.ts';
+import { MAX_INPUT_PIXELS } from '../files/imageFiles.ts';
 
 /** Side of the grey image the DCT runs on (the classic pHash size). */
 const GRID = 32;

@@ -1,10 +1,33 @@
+import { z } from 'zod';
 import { DermFuseError } from '../../shared/errors.ts';
 import type { DuplicateDecision, DuplicateGroup, DuplicatePair, DuplicateReport, QualityScanSummary } from '../../shared/quality.ts';
 import { repoOf } from '../db/open.ts';
 import { QualityRepo } from '../db/repos/qualityRepo.ts';
 import { SettingsRepo } from '../db/repos/settingsRepo.ts';
 import type { Project } from '../project.ts';
+import { jsonColumn } from '../db/json.ts';
 import { connectedGroups, RULE_TEXT } from './pairs.ts';
+
+/** The last scan's summary as stored in the settings (by scan.ts). */
+const StoredScan = z.object({
+  images: z.number(),
+  hashed: z.number(),
+  withoutFeatures: z.number(),
+  pairs: z.number(),
+  groups: z.number(),
+  crossPatientGroups: z.number(),
+  crossLesionGroups: z.number(),
+  labelConflictGroups: z.number(),
+  outliers: z.number(),
+  seconds: z.number(),
+  extractSeconds: z.number(),
+  hashSeconds: z.number(),
+  pairSeconds: z.number(),
+  failures: z.array(z.object({ source: z.string(), message: z.string() })),
+  featureKey: z.string().nullable(),
+  rule: z.string(),
+  at: z.string(),
+});
 
 /** Settings key of the last scan's summary. */
 export const SCAN_SETTING = 'quality.scan';
@@ -94,7 +117,7 @@ export function duplicateReport(project: Project): DuplicateReport {
   groups.sort((x, y) => rank(x) - rank(y) || x.id - y.id);
   const stored = repoOf(project.db, SettingsRepo).get(SCAN_SETTING);
   return {
-    scan: stored ? (JSON.parse(stored) as QualityScanSummary & { at: string }) : null,
+    scan: stored ? (jsonColumn(stored, StoredScan, 'The stored quality scan summary') satisfies QualityScanSummary & { at: string }) : null,
     rule: RULE_TEXT,
     groups,
     dismissedPairs: [...pairs.values()].filter((p) => p.decision === 'different').length,

@@ -8,8 +8,8 @@ import { QualityRepo } from '../db/repos/qualityRepo.ts';
 import { SettingsRepo } from '../db/repos/settingsRepo.ts';
 import { runPool, throttleProgress, type ProgressFn } from '../jobs/progress.ts';
 import { logger } from '../log.ts';
-import { DEFAULT_BACKBONE } from '../ml/catalogue.ts';
-import { extractFeatures } from '../ml/extract.ts';
+import { DEFAULT_BACKBONE } from '../ml/backbone/catalogue.ts';
+import { extractFeatures } from '../ml/backbone/extract.ts';
 import type { Project } from '../project.ts';
 import { centredUnitRows, outlierCount, RULE_TEXT, scanPairs } from './pairs.ts';
 import { HASH_BYTES, hashesFromBlob, perceptualHashes } from './phash.ts';
@@ -72,7 +72,11 @@ export async function scanQuality(project: Project, opts: { signal?: AbortSignal
   const n = hashRows.length;
   const hashes = new Uint32Array(n * (HASH_BYTES / 4));
   hashRows.forEach((r, i) => hashes.set(hashesFromBlob(r.phash), i * (HASH_BYTES / 4)));
-  const bySha = new Map(new FeatureStore(db).imageVectors(extract.key).map((v) => [v.sha256, v.vector]));
+  const bySha = new Map(
+    repoOf(db, FeatureStore)
+      .imageVectors(extract.key)
+      .map((v) => [v.sha256, v.vector]),
+  );
   const d = extract.dim;
   // An image whose features failed is compared by its hash alone.
   const present = Uint8Array.from(hashRows, (r) => (bySha.has(r.sha256) ? 1 : 0));

@@ -1,5 +1,5 @@
-import { fitPca } from '../ml/pca.ts';
-import { permutation, rngFrom } from '../ml/random.ts';
+import { fitPca } from '../ml/stats/pca.ts';
+import { permutation, rngFrom } from '../ml/stats/random.ts';
 
 /** Dimensions of the subspace the all-pairs pass works in (exact cosines only where the bound allows a match). */
 export const SUBSPACE_DIM = 64;

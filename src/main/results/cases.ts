@@ -1,7 +1,7 @@
 import { KEY_SEPARATOR } from '../ml/fusion/dataset.ts';
 import { DermFuseError } from '../../shared/errors.ts';
 import { MODES, runClassOf, type CaseFilter, type CaseRow, type EmbeddingMap, type LabelIssue, type Mode } from '../../shared/results.ts';
-import { storePcaMap } from '../ml/extract.ts';
+import { storePcaMap } from '../ml/backbone/extract.ts';
 import { FeatureStore } from '../db/repos/featureStore.ts';
 import type { Project } from '../project.ts';
 import { currentLabels, loadRunData, metadataOf, predictedClasses, type RunData } from '../ml/fusion/runData.ts';
@@ -141,10 +141,10 @@ export function embeddingMap(project: Project, runId: number, mode: Mode = 'fuse
   const d = loadRunData(project, runId);
   // Several backbones: the map of the first.
   const key = d.result.backbone.split(KEY_SEPARATOR)[0]!;
-  const mapRows = () => new FeatureStore(project.db).mapPoints(key);
+  const mapRows = () => repoOf(project.db, FeatureStore).mapPoints(key);
   let rows = mapRows();
   if (rows.length === 0) {
-    const store = new FeatureStore(project.db);
+    const store = repoOf(project.db, FeatureStore);
     if (!store.backbones().some((b) => b.key === key))
       throw new DermFuseError('NOT_FOUND', `The features of run ${runId} (${key}) are gone: extract them again.`);
     // Features stored without their map (older projects, imported vectors): compute it once now.

@@ -29,7 +29,7 @@ export function reviewLabel(project: Project, editor: Editor, req: ReviewRequest
       req.decision === 'keep' ? 'This image has no label to keep: choose a class.' : 'Relabel needs the class to set.',
     );
   }
-  if (new LabelsRepo(project.db).primarySet()?.id !== d.labelSetId)
+  if (repoOf(project.db, LabelsRepo).primarySet()?.id !== d.labelSetId)
     throw new DermFuseError('UNSUPPORTED', 'This run was trained on a label set that is not the primary one: relabel in that label set from the CLI.');
   writeTransaction(project.db, () => {
     editor.setLabel(req.imageId, target, false, author);

@@ -1,4 +1,6 @@
 import { DermFuseError } from '../../shared/errors.ts';
+import { z } from 'zod';
+import { jsonColumn } from '../db/json.ts';
 import type { Disagreement } from '../../shared/team.ts';
 import { repoOf, writeTransaction } from '../db/open.ts';
 import { AdjudicationsRepo, type AdjudicationRow } from '../db/repos/adjudicationsRepo.ts';
@@ -33,7 +35,7 @@ function modelView(project: Project, imageId: number, runClasses: RunClasses): D
   if (!p) return null;
   let classes = runClasses.get(p.run_id);
   if (!classes) runClasses.set(p.run_id, (classes = repo.runClasses(p.run_id)));
-  const probs = JSON.parse(p.fused) as number[];
+  const probs = jsonColumn(p.fused, z.array(z.number()), `Run ${p.run_id}: a stored prediction`);
   return {
     runId: p.run_id,
     mode: 'fused',

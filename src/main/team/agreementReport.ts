@@ -4,9 +4,9 @@ import { repoOf } from '../db/open.ts';
 import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import { TeamRepo } from '../db/repos/teamRepo.ts';
 import { taskImages } from './tasks.ts';
-import { rngFrom } from '../ml/random.ts';
+import { rngFrom } from '../ml/stats/random.ts';
 import type { Project } from '../project.ts';
-import { argmax, cohenKappa, dawidSkene, fleissKappa, krippendorffAlpha, type Rating } from '../ml/agreement.ts';
+import { argmax, cohenKappa, dawidSkene, fleissKappa, krippendorffAlpha, type Rating } from '../ml/stats/agreement.ts';
 import { percentileInterval } from '../ml/fusion/metrics.ts';
 
 /** Bootstrap resamples of images for the 95% intervals. */

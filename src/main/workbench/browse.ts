@@ -95,17 +95,19 @@ export function browseFacets(project: Project): BrowseFacets {
   const db = project.db;
   const browse = repoOf(db, BrowseRepo);
   const all = browse.readableImages();
-  const out: FieldSummary[] = new FieldsRepo(db).list().map((f) => {
-    const { present, min, max } = browse.fieldPresence(f.id);
-    const values =
-      f.type === 'number'
-        ? []
-        : browse
-            .valueCounts(f.id, f.type === 'category' || f.type === 'text' ? 'text' : 'num')
-            .map((r) => ({ value: f.type === 'boolean' ? r.value === 1 : r.value, count: r.count }));
-    return { name: f.name, type: f.type, unit: f.unit, missing: all - present, min, max, values };
-  });
-  const setId = new LabelsRepo(db).primarySet()?.id ?? -1;
+  const out: FieldSummary[] = repoOf(db, FieldsRepo)
+    .list()
+    .map((f) => {
+      const { present, min, max } = browse.fieldPresence(f.id);
+      const values =
+        f.type === 'number'
+          ? []
+          : browse
+              .valueCounts(f.id, f.type === 'category' || f.type === 'text' ? 'text' : 'num')
+              .map((r) => ({ value: f.type === 'boolean' ? r.value === 1 : r.value, count: r.count }));
+      return { name: f.name, type: f.type, unit: f.unit, missing: all - present, min, max, values };
+    });
+  const setId = repoOf(db, LabelsRepo).primarySet()?.id ?? -1;
   return { fields: out, annotators: browse.annotators(setId) };
 }
 
@@ -114,9 +116,9 @@ export function imageDetail(project: Project, id: number): ImageDetail {
   const browse = repoOf(db, BrowseRepo);
   const row = browse.imageHeader(id);
   if (!row) throw new DermFuseError('NOT_FOUND', `No image ${id} in this project.`);
-  const set = new LabelsRepo(db).primarySet();
+  const set = repoOf(db, LabelsRepo).primarySet();
   const history = set ? browse.labelHistory(id, set.id) : [];
-  const fieldsRepo = new FieldsRepo(db);
+  const fieldsRepo = repoOf(db, FieldsRepo);
   const fields = fieldsRepo.list();
   const metadata: Record<string, FieldValue> = {};
   for (const f of fields) metadata[f.name] = fieldsRepo.value(id, f)?.value ?? null;

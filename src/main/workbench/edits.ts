@@ -77,7 +77,7 @@ export class Editor {
   /** Sets one label on many images in one transaction; undone as one. Images already so labelled are left alone. */
   setLabels(imageIds: number[], className: string | null, unsure: boolean, author: string, undoable = true): number {
     const db = this.project.db;
-    const labels = new LabelsRepo(db);
+    const labels = repoOf(db, LabelsRepo);
     const set = labels.primarySet();
     if (!set) throw new DermFuseError('NOT_FOUND', 'The project has no label set yet.');
     const classId = className === null ? null : labels.classId(set.id, className);
@@ -117,7 +117,7 @@ export class Editor {
 
   /** Sets one metadata value on many images: checked once against the field, written in one transaction, undone as one. */
   setFields(imageIds: number[], name: string, value: FieldValue, author: string): number {
-    const fields = new FieldsRepo(this.project.db);
+    const fields = repoOf(this.project.db, FieldsRepo);
     const f = fields.get(name);
     if (!f) throw new DermFuseError('NOT_FOUND', `No metadata field "${name}".`);
     this.requireImages(imageIds);
@@ -151,8 +151,8 @@ export class Editor {
     const batch = this.undoStack.pop();
     if (!batch) return null;
     const db = this.project.db;
-    const labels = new LabelsRepo(db);
-    const fields = new FieldsRepo(db);
+    const labels = repoOf(db, LabelsRepo);
+    const fields = repoOf(db, FieldsRepo);
     editThrough(
       this.project,
       () =>

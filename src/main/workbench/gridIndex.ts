@@ -63,7 +63,7 @@ function codeOf(map: Map<string, number>, list: string[], s: string): number {
 
 function build(project: Project, version: string): GridIndex {
   const db = project.db;
-  const labelSetId = new LabelsRepo(db).primarySet()?.id ?? -1;
+  const labelSetId = repoOf(db, LabelsRepo).primarySet()?.id ?? -1;
   const grid = repoOf(db, GridRepo);
   const rows = grid.readableImages();
   const n = rows.length;

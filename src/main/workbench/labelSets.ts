@@ -14,7 +14,7 @@ export interface LabelSetEdit {
 }
 
 function primary(project: Project): LabelSetRow {
-  const set = new LabelsRepo(project.db).primarySet();
+  const set = repoOf(project.db, LabelsRepo).primarySet();
   if (!set) throw new DermFuseError('NOT_FOUND', 'The project has no label set yet: import labels or add classes first.');
   return set;
 }
@@ -31,7 +31,7 @@ export function chosenLabelSet(project: Project, name?: string): LabelSetRow {
 export function labelSetInfo(project: Project, name?: string): LabelSetInfo {
   const db = project.db;
   const set = chosenLabelSet(project, name);
-  const counts = new LabelsRepo(db).classCounts(set.id);
+  const counts = repoOf(db, LabelsRepo).classCounts(set.id);
   const sets = repoOf(db, LabelSetsRepo);
   const classes: LabelClass[] = sets.activeClasses(set.id).map((c) => ({ ...c, count: counts[c.name] ?? 0 }));
   return { name: set.name, classes, targets: sets.targets(set.id) };

@@ -1,4 +1,9 @@
 import type { Statement } from 'better-sqlite3';
+import { z } from 'zod';
+import { jsonColumn } from '../json.ts';
+
+/** Of a run's stored result, the class names (the rest is read by ml/fusion/runRow.ts). */
+const RunClasses = z.looseObject({ classes: z.array(z.string()) });
 import type { Db } from '../open.ts';
 
 export interface AdjudicationRow {
@@ -47,6 +52,6 @@ export class AdjudicationsRepo {
 
   /** A finished run's class names, from its result. */
   runClasses(runId: number): string[] {
-    return (JSON.parse(this.runResult.get(runId)!) as { classes: string[] }).classes;
+    return jsonColumn(this.runResult.get(runId)!, RunClasses, `Run ${runId}: its stored result`).classes;
   }
 }

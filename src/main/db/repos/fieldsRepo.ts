@@ -1,4 +1,6 @@
 import type { Statement } from 'better-sqlite3';
+import { z } from 'zod';
+import { jsonColumn } from '../json.ts';
 import type { Field, FieldSpec, FieldType, FieldValue } from '../../../shared/types.ts';
 import type { Db } from '../open.ts';
 
@@ -14,11 +16,18 @@ export interface FieldRow {
   position: number;
 }
 
+const AllowedValues = z.array(z.string());
+
+/** A field's allowed values, as stored (a JSON list of strings). */
+function allowedValues(r: FieldRow): string[] {
+  return jsonColumn(r.allowed_values!, AllowedValues, `Field ${r.name}: its stored allowed values`);
+}
+
 export function toField(r: FieldRow): Field {
   return {
     name: r.name,
     type: r.type,
-    allowedValues: r.allowed_values ? (JSON.parse(r.allowed_values) as string[]) : null,
+    allowedValues: r.allowed_values ? allowedValues(r) : null,
     unit: r.unit,
     min: r.min,
     max: r.max,
@@ -44,7 +53,6 @@ export class FieldsRepo {
   private readonly all: Statement<[], FieldRow>;
   private readonly byName: Statement<[string], FieldRow>;
   private readonly nextPosition: Statement<[], number>;
-  private position: number | null = null;
   private readonly insert: Statement<[string, string, string | null, string | null, number | null, number | null, number]>;
   private readonly setAllowed: Statement<[string | null, number]>;
   private readonly getValue: Statement<[number, number], { num: number | null; text: string | null; source: string }>;
@@ -86,13 +94,13 @@ export class FieldsRepo {
     const existing = this.byName.get(spec.name);
     if (!existing) {
       // Read once, then counted here: a 10,000-column CSV would otherwise scan the whole schema per new field.
-      this.position ??= this.nextPosition.get()!;
-      const position = this.position++;
+      // Read each time: another connection (a CLI import next to the window) may have added fields since.
+      const position = this.nextPosition.get()!;
       this.insert.run(spec.name, spec.type, spec.allowedValues ? JSON.stringify(spec.allowedValues) : null, spec.unit, spec.min, spec.max, position);
       return this.byName.get(spec.name)!;
     }
     if (existing.allowed_values && spec.allowedValues && existing.type === spec.type) {
-      const old = JSON.parse(existing.allowed_values) as string[];
+      const old = allowedValues(existing);
       const merged = [...new Set([...old, ...spec.allowedValues])];
       if (existing.type === 'ordinal') merged.sort((a, b) => Number(a) - Number(b));
       else merged.sort();

@@ -1,13 +1,14 @@
 import { KEY_SEPARATOR } from '../fusion/dataset.ts';
-import { makeDirs, sha256OfFile } from '../../fsChecks.ts';
+import { repoOf } from '../../db/open.ts';
+import { makeDirs, sha256OfFile } from '../../files/fsChecks.ts';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { DermFuseError } from '../../../shared/errors.ts';
 import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
 import type { Project } from '../../project.ts';
-import { packageVersion } from '../backend.ts';
-import { backboneDigest, backboneFiles } from '../resolveBackbone.ts';
+import { packageVersion } from '../tfjs/backend.ts';
+import { backboneDigest, backboneFiles } from '../backbone/resolve.ts';
 import { FeatureStore } from '../../db/repos/featureStore.ts';
 import type { Mode } from '../fusion/crossval.ts';
 import { runModels, runReport } from '../fusion/runs.ts';
@@ -43,7 +44,11 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
     const keys = mode === 'metadata' ? [] : report.snapshot.backboneKey.split(KEY_SEPARATOR);
     for (const [i, key] of keys.entries()) backbones.push(await copyBackbone(project, runId, key, tmp, backboneFolder(i)));
     const [backbone = null, ...moreBackbones] = backbones;
-    const fieldTypes = new Map(new FieldsRepo(project.db).list().map((f) => [f.name, f.type]));
+    const fieldTypes = new Map(
+      repoOf(project.db, FieldsRepo)
+        .list()
+        .map((f) => [f.name, f.type]),
+    );
     const fields = result.fieldsUsed.map((name) => ({ name, type: fieldTypes.get(name) ?? 'text' }));
     const pre: PreprocessingFile = {
       mode,
@@ -93,7 +98,7 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
 
 /** Copies the backbone of one feature set of a run into the bundle, checking it is the one the run used. */
 async function copyBackbone(project: Project, runId: number, key: string, tmp: string, folder: string): Promise<BundleBackbone> {
-  const b = new FeatureStore(project.db).backbone(key);
+  const b = repoOf(project.db, FeatureStore).backbone(key);
   const present = async (spec: NonNullable<typeof b>['spec']): Promise<boolean> => {
     try {
       return (await backboneFiles(spec)).every((f) => fs.existsSync(path.join(spec.dir, f)));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BackboneSpecSchema } from '../backboneSpec.ts';
+import { BackboneSpecSchema } from '../../../shared/backbone.ts';
 import { FIELD_TYPES } from '../../../shared/types.ts';
 import { MODES } from '../../../shared/results.ts';
 

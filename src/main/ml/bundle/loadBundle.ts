@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DermFuseError, firstIssue } from '../../../shared/errors.ts';
-import { MAX_MODEL_BYTES, openRegularFile, readJsonFile, sha256OfFile } from '../../fsChecks.ts';
+import { MAX_MODEL_BYTES, openRegularFile, readJsonFile, sha256OfFile } from '../../files/fsChecks.ts';
 import type { FinalModels } from '../fusion/crossval.ts';
 import { BUNDLE_VERSION, ManifestSchema, PreprocessingFileSchema, type BundleBackbone, type Manifest, type PreprocessingFile } from './format.ts';
 

@@ -1,10 +1,10 @@
 import type { PhaseTimings } from '../../../shared/jobs.ts';
 import type { FieldValue } from '../../../shared/types.ts';
-import { groupedStratifiedFolds } from '../splits.ts';
+import { groupedStratifiedFolds } from '../stats/splits.ts';
 import { fitHead, predictHead, type HeadData, type HeadKind, type HeadModel } from './heads.ts';
 import { auc, youdenThreshold } from './metrics.ts';
 import { fitPcaTf, pcaProject } from './pcaTf.ts';
-import type { PcaModel } from '../pca.ts';
+import type { PcaModel } from '../stats/pca.ts';
 import { encodeRows, fitEncoder, type FieldInput, type TabularEncoder } from './tabular.ts';
 
 /** Image features are reduced to this many whitened principal components (fitted per training fold). */

@@ -2,8 +2,8 @@ import { DermFuseError } from '../../../shared/errors.ts';
 import type { FieldValue } from '../../../shared/types.ts';
 import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
 import type { Project } from '../../project.ts';
-import { findBackboneKey } from '../exportFeatures.ts';
-import { allFinite } from '../linalg.ts';
+import { findBackboneKey } from '../backbone/exportFeatures.ts';
+import { allFinite } from '../stats/linalg.ts';
 import { FeatureStore } from '../../db/repos/featureStore.ts';
 import type { FieldInput } from './tabular.ts';
 import { readTransaction, repoOf } from '../../db/open.ts';
@@ -12,10 +12,10 @@ import { GROUP_BY } from '../../../shared/jobs.ts';
 import { z } from 'zod';
 import { CONSENSUS_RULES, DUPLICATE_MERGES, TRAIN_DEFAULTS, type ConsensusRule } from '../../../shared/jobs.ts';
 import { TeamRepo } from '../../db/repos/teamRepo.ts';
-import { adjudicatedLabels, consensusLabels } from '../consensus.ts';
+import { adjudicatedLabels, consensusLabels } from '../stats/consensus.ts';
 import { AdjudicationsRepo } from '../../db/repos/adjudicationsRepo.ts';
 import { QualityRepo } from '../../db/repos/qualityRepo.ts';
-import { mergeDuplicateGroups, type DuplicateMerges } from '../duplicateGroups.ts';
+import { mergeDuplicateGroups, type DuplicateMerges } from '../stats/duplicateGroups.ts';
 
 /** A run's configuration as stored in its row (the `config` column, with the fields it ended up using). */
 export const TrainConfigSchema = z.object({
@@ -131,7 +131,7 @@ export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
       const known = labelsRepo.setNames().join(', ') || 'none';
       throw new DermFuseError('NOT_FOUND', `--label ${cfg.label}: no such label set. Label sets of this project: ${known}.`);
     }
-    const { key: backboneKey, blocks, vectors } = imageFeatures(new FeatureStore(db), cfg.backbone);
+    const { key: backboneKey, blocks, vectors } = imageFeatures(repoOf(db, FeatureStore), cfg.backbone);
     const rule: ConsensusRule = cfg.consensus ?? 'latest';
     let rows = labelsRepo.labelledImages(set.id, cfg.group, 'external_id');
     let differing = 0;
@@ -157,7 +157,7 @@ export function loadDataset(project: Project, cfg: TrainConfig): Dataset {
     const labelOf = (l: string) => (cfg.positive ? (cfg.positive.includes(l) ? 1 : 0) : classes.indexOf(l));
     if (classes.length < 2)
       throw new DermFuseError('INVALID_ARGUMENT', `Training needs two classes or more; "${cfg.label}" has ${classes.length} among images with features.`);
-    const repo = new FieldsRepo(db);
+    const repo = repoOf(db, FieldsRepo);
     const fieldRows = repo.list();
     const d = blocks.reduce((a, b) => a + b, 0);
     const image = new Float32Array(usable.length * d);

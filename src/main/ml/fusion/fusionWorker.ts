@@ -1,6 +1,6 @@
 // Worker thread: cross-validates and fits the image, metadata and fused models of one run.
 import { parentPort } from 'node:worker_threads';
-import { initBackend, tf, type BackendInfo, type BackendName } from '../backend.ts';
+import { initBackend, tf, type BackendInfo, type BackendName } from '../tfjs/backend.ts';
 import { crossValidate, type CrossValResult, type FusionInput } from './crossval.ts';
 import { evaluate, type Evaluation } from './evaluate.ts';
 

@@ -1,5 +1,5 @@
-import { tf } from '../backend.ts';
-import { groupedStratifiedFolds } from '../splits.ts';
+import { tf } from '../tfjs/backend.ts';
+import { groupedStratifiedFolds } from '../stats/splits.ts';
 
 /**
  * The trainable heads. 'linear' is softmax regression on whichever blocks it is given (image PCs, metadata, or

@@ -1,4 +1,4 @@
-import { rngFrom } from '../random.ts';
+import { rngFrom } from '../stats/random.ts';
 
 /** Binary ROC AUC by the rank-sum (Mann-Whitney) formula, ties counted half. NaN when a class is absent. */
 export function rocAuc(scores: ArrayLike<number>, positive: ArrayLike<boolean>): number {

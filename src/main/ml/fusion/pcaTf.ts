@@ -1,7 +1,7 @@
-import { scoped, tf } from '../backend.ts';
-import { symmetricEigen } from '../linalg.ts';
-import type { PcaModel } from '../pca.ts';
-import { rngFrom } from '../random.ts';
+import { scoped, tf } from '../tfjs/backend.ts';
+import { symmetricEigen } from '../stats/linalg.ts';
+import type { PcaModel } from '../stats/pca.ts';
+import { rngFrom } from '../stats/random.ts';
 
 const OVERSAMPLE = 8;
 // Two power iterations: a good 64-d subspace for the heads at two thirds of the cost of three (measured on PAD: AUC within 0.003).

@@ -1,4 +1,9 @@
 import { DermFuseError } from '../../../shared/errors.ts';
+import { z } from 'zod';
+import { jsonColumn } from '../../db/json.ts';
+
+/** A stored prediction: one probability per class. */
+const probabilities = (classes: number) => z.array(z.number()).length(classes);
 import type { FieldValue } from '../../../shared/types.ts';
 import { repoOf } from '../../db/open.ts';
 import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
@@ -31,7 +36,7 @@ export function loadRunData(project: Project, runId: number): RunData {
   const preds = repoOf(project.db, RunsRepo).predictions(runId);
   const probs = Object.fromEntries(MODES.map((m) => [m, new Float64Array(preds.length * C)])) as Record<Mode, Float64Array>;
   preds.forEach((p, i) => {
-    for (const m of MODES) probs[m].set(JSON.parse(p[m]) as number[], i * C);
+    for (const m of MODES) probs[m].set(jsonColumn(p[m], probabilities(C), `Run ${runId}: a stored ${m} prediction`), i * C);
   });
   return {
     runId,
@@ -88,7 +93,7 @@ export function staleImageCount(project: Project, row: RunRow): number {
 
 /** Metadata values of the run's images, now, for every field (subgroups, case lists, the map). */
 export function metadataOf(project: Project, imageIds: number[]): { fields: { name: string; type: string }[]; rows: FieldValue[][] } {
-  const repo = new FieldsRepo(project.db);
+  const repo = repoOf(project.db, FieldsRepo);
   const fields = repo.list();
   return { fields: fields.map((f) => ({ name: f.name, type: f.type })), rows: repo.rows(imageIds, fields) };
 }

@@ -1,4 +1,5 @@
 import { imageFeatures, KEY_SEPARATOR } from './dataset.ts';
+import { repoOf } from '../../db/open.ts';
 import { DermFuseError } from '../../../shared/errors.ts';
 import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
 import type { Project } from '../../project.ts';
@@ -21,7 +22,7 @@ export function predictWithRun(
   if (!report.result) throw new DermFuseError('INVALID_ARGUMENT', `Run ${runId} is ${report.status}.`);
   const models = runModels(project, runId);
   const wanted = imageIds ? new Set(imageIds) : null;
-  const store = new FeatureStore(project.db);
+  const store = repoOf(project.db, FeatureStore);
   const keys = report.snapshot.backboneKey.split(KEY_SEPARATOR);
   const joined = imageFeatures(store, keys.join(','));
   const externalOf = new Map(store.imageVectors(keys[0]!).map((v) => [v.imageId, v.externalId]));
@@ -29,7 +30,7 @@ export function predictWithRun(
     .filter(([id]) => !wanted || wanted.has(id))
     .sort((a, b) => a[0] - b[0])
     .map(([imageId, vector]) => ({ imageId, externalId: externalOf.get(imageId)!, vector }));
-  const repo = new FieldsRepo(project.db);
+  const repo = repoOf(project.db, FieldsRepo);
   const fields = report.result.fieldsUsed.map((n) => repo.get(n)!);
   const meta = repo.rows(
     vectors.map((v) => v.imageId),

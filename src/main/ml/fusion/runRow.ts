@@ -1,4 +1,5 @@
 import { DermFuseError } from '../../../shared/errors.ts';
+import { jsonColumn } from '../../db/json.ts';
 import { repoOf } from '../../db/open.ts';
 import { RunsRepo, type RunRow } from '../../db/repos/runsRepo.ts';
 import type { Project } from '../../project.ts';
@@ -29,21 +30,7 @@ const StoredResult = z.looseObject({
 });
 
 function column<T>(r: RunRow, name: string, json: string, schema: z.ZodType<T>): T {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    throw new DermFuseError('INVALID_VALUE', `Run ${r.id}: its ${name} is not valid JSON (the project file was changed outside DermFuse).`);
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new DermFuseError(
-      'INVALID_VALUE',
-      `Run ${r.id}: its stored ${name} is damaged at ${issue?.path.join('.') || 'the top'}: ${issue?.message ?? 'invalid'}.`,
-    );
-  }
-  return parsed.data;
+  return jsonColumn(json, schema, `Run ${r.id}: its stored ${name}`);
 }
 
 /** The JSON columns of a run, checked against their schemas: a damaged row is an error naming the run and the field. */

@@ -1,4 +1,17 @@
 import { DermFuseError } from '../../../shared/errors.ts';
+import { z } from 'zod';
+import { jsonColumn } from '../../db/json.ts';
+
+/** The fitted models' envelope (each part is carried as train.ts wrote it). */
+const StoredModels = z.looseObject({
+  pca: z.looseObject({}),
+  encoder: z.looseObject({}),
+  image: z.looseObject({}),
+  metadata: z.looseObject({}),
+  fusion: z.unknown(),
+  fused: z.looseObject({}).nullable(),
+  thresholds: z.record(z.string(), z.number()),
+});
 import { MODES, type RunListItem } from '../../../shared/results.ts';
 import { repoOf } from '../../db/open.ts';
 import { RunsRepo } from '../../db/repos/runsRepo.ts';
@@ -48,7 +61,7 @@ export function runList(project: Project): RunListItem[] {
 export function runModels(project: Project, runId: number): FinalModels {
   const json = repoOf(project.db, RunsRepo).models(runId);
   if (!json) throw new DermFuseError('NOT_FOUND', `Run ${runId} has no fitted models (it did not finish).`);
-  return JSON.parse(json) as FinalModels;
+  return jsonColumn(json, StoredModels, `Run ${runId}: its stored models`) as unknown as FinalModels;
 }
 
 /** Everything about one run: configuration, snapshot, all metrics. */

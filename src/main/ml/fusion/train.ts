@@ -3,8 +3,8 @@ import { DermFuseError } from '../../../shared/errors.ts';
 import type { ProgressFn } from '../../jobs/progress.ts';
 import { logger } from '../../log.ts';
 import type { Project } from '../../project.ts';
-import type { BackendName } from '../backend.ts';
-import { spawnWorker } from '../workerPool.ts';
+import type { BackendName } from '../tfjs/backend.ts';
+import { spawnWorker } from '../../jobs/workers.ts';
 import { fusionName, headsName, MODES, type CrossValResult, type FusionInput, type SingleHeads } from './crossval.ts';
 import { loadDataset, type TrainConfig } from './dataset.ts';
 import type { Evaluation } from './evaluate.ts';
@@ -81,7 +81,7 @@ export async function trainRun(project: Project, cfg: TrainConfig, opts: TrainOp
   const runId = runs.start(JSON.stringify({ ...cfg, fieldsUsed: chosen }), JSON.stringify(ds.snapshot));
   const fail = (status: 'failed' | 'cancelled', message: string) => runs.stop(runId, status, message);
 
-  const worker = spawnWorker('fusion/fusionWorker');
+  const worker = spawnWorker('ml/fusion/fusionWorker');
   const onAbort = () => worker.postMessage({ type: 'stop' } satisfies FusionRequest);
   opts.signal?.addEventListener('abort', onAbort);
   let reply: Extract<FusionReply, { type: 'done' }>;

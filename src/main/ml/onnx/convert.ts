@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { initBackend, tf } from '../backend.ts';
-import type { BackboneSpec } from '../backboneSpec.ts';
-import { featureModel } from '../embedder.ts';
-import { folderHandler } from '../modelFiles.ts';
+import { initBackend, tf } from '../tfjs/backend.ts';
+import type { BackboneSpec } from '../../../shared/backbone.ts';
+import { featureModel } from '../tfjs/embedder.ts';
+import { folderHandler } from '../tfjs/modelFiles.ts';
 import { layersToOnnx } from './fromLayers.ts';
 import { encodeModel } from './proto.ts';
 

@@ -1,4 +1,4 @@
-import { tf } from '../backend.ts';
+import { tf } from '../tfjs/backend.ts';
 import type { OnnxGraph, OnnxNode, OnnxTensor } from './proto.ts';
 
 /**

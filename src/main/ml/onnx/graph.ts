@@ -5,6 +5,7 @@
  */
 import { Writer } from './proto.ts';
 import { fields, sub, text } from './protoRead.ts';
+import { GRAPH, MODEL, NODE, VALUE_INFO, WIRE } from './schema.ts';
 
 export interface GraphNode {
   op: string;
@@ -18,29 +19,24 @@ export interface GraphInfo {
   outputs: string[];
 }
 
-/** ModelProto.graph (7); GraphProto.node (1), .output (12); NodeProto.input (1), .output (2), .op_type (4); ValueInfoProto.name (1). */
-const MODEL_GRAPH = 7;
-const GRAPH_NODE = 1;
-const GRAPH_OUTPUT = 12;
-
 export function readGraph(model: Uint8Array): GraphInfo {
   const nodes: GraphNode[] = [];
   const outputs: string[] = [];
   for (const f of fields(model)) {
-    if (f.no !== MODEL_GRAPH || f.wire !== 2) continue;
+    if (f.no !== MODEL.graph || f.wire !== WIRE.bytes) continue;
     for (const g of fields(sub(f))) {
-      if (g.wire !== 2) continue;
-      if (g.no === GRAPH_NODE) {
+      if (g.wire !== WIRE.bytes) continue;
+      if (g.no === GRAPH.node) {
         const node: GraphNode = { op: '', inputs: [], outputs: [] };
         for (const n of fields(sub(g))) {
-          if (n.wire !== 2) continue;
-          if (n.no === 1) node.inputs.push(text(sub(n)));
-          else if (n.no === 2) node.outputs.push(text(sub(n)));
-          else if (n.no === 4) node.op = text(sub(n));
+          if (n.wire !== WIRE.bytes) continue;
+          if (n.no === NODE.input) node.inputs.push(text(sub(n)));
+          else if (n.no === NODE.output) node.outputs.push(text(sub(n)));
+          else if (n.no === NODE.opType) node.op = text(sub(n));
         }
         nodes.push(node);
-      } else if (g.no === GRAPH_OUTPUT) {
-        for (const v of fields(sub(g))) if (v.no === 1 && v.wire === 2) outputs.push(text(sub(v)));
+      } else if (g.no === GRAPH.output) {
+        for (const v of fields(sub(g))) if (v.no === VALUE_INFO.name && v.wire === WIRE.bytes) outputs.push(text(sub(v)));
       }
     }
   }
@@ -74,7 +70,7 @@ export function hasTensor(g: GraphInfo, tensor: string): boolean {
  * so appending `graph { output { name } }` to the file adds the output without rewriting the weights.
  */
 export function withOutput(model: Uint8Array, tensor: string): Uint8Array {
-  const extra = new Writer().message(MODEL_GRAPH, new Writer().message(GRAPH_OUTPUT, new Writer().string(1, tensor))).finish();
+  const extra = new Writer().message(MODEL.graph, new Writer().message(GRAPH.output, new Writer().string(VALUE_INFO.name, tensor))).finish();
   const out = new Uint8Array(model.length + extra.length);
   out.set(model);
   out.set(extra, model.length);

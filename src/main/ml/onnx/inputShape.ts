@@ -4,25 +4,26 @@
  * and layout right. Only the fields on that path are decoded, the rest skipped.
  */
 import { fields, sub, text } from './protoRead.ts';
+import { DIMENSION, GRAPH, MODEL, SHAPE, TENSOR, TENSOR_TYPE, TYPE, VALUE_INFO, WIRE } from './schema.ts';
 
 /** Dimensions of a ValueInfoProto's tensor type: numbers, or the symbolic name (a dynamic batch). */
 function dimsOf(valueInfo: Uint8Array): { name: string; dims: (number | string)[] } {
   let name = '';
   const dims: (number | string)[] = [];
   for (const f of fields(valueInfo)) {
-    if (f.no === 1 && f.wire === 2) name = text(sub(f));
-    if (f.no !== 2 || f.wire !== 2) continue;
+    if (f.no === VALUE_INFO.name && f.wire === WIRE.bytes) name = text(sub(f));
+    if (f.no !== VALUE_INFO.type || f.wire !== WIRE.bytes) continue;
     for (const t of fields(sub(f))) {
-      if (t.no !== 1 || t.wire !== 2) continue;
+      if (t.no !== TYPE.tensorType || t.wire !== WIRE.bytes) continue;
       for (const tt of fields(sub(t))) {
-        if (tt.no !== 2 || tt.wire !== 2) continue;
+        if (tt.no !== TENSOR_TYPE.shape || tt.wire !== WIRE.bytes) continue;
         for (const d of fields(sub(tt))) {
-          if (d.no !== 1 || d.wire !== 2) continue;
+          if (d.no !== SHAPE.dim || d.wire !== WIRE.bytes) continue;
           let dim: number | string = '?';
           for (const x of fields(sub(d))) {
             // A negative int64 arrives as a huge varint: not a usable size.
-            if (x.no === 1 && x.wire === 0) dim = (x.value as number) < 2 ** 31 ? (x.value as number) : '?';
-            if (x.no === 2 && x.wire === 2) dim = text(sub(x));
+            if (x.no === DIMENSION.value && x.wire === WIRE.varint) dim = (x.value as number) < 2 ** 31 ? (x.value as number) : '?';
+            if (x.no === DIMENSION.param && x.wire === WIRE.bytes) dim = text(sub(x));
           }
           dims.push(dim);
         }
@@ -35,14 +36,14 @@ function dimsOf(valueInfo: Uint8Array): { name: string; dims: (number | string)[
 /** The first graph input that is not an initializer, with its dimensions; null when the file has none. */
 export function onnxInputShape(model: Uint8Array): { name: string; dims: (number | string)[] } | null {
   for (const f of fields(model)) {
-    if (f.no !== 7 || f.wire !== 2) continue;
+    if (f.no !== MODEL.graph || f.wire !== WIRE.bytes) continue;
     const initializers = new Set<string>();
     const inputs: Uint8Array[] = [];
     for (const g of fields(sub(f))) {
-      if (g.no === 5 && g.wire === 2) {
-        for (const t of fields(sub(g))) if (t.no === 8 && t.wire === 2) initializers.add(text(sub(t)));
+      if (g.no === GRAPH.initializer && g.wire === WIRE.bytes) {
+        for (const t of fields(sub(g))) if (t.no === TENSOR.name && t.wire === WIRE.bytes) initializers.add(text(sub(t)));
       }
-      if (g.no === 11 && g.wire === 2) inputs.push(sub(g));
+      if (g.no === GRAPH.input && g.wire === WIRE.bytes) inputs.push(sub(g));
     }
     for (const input of inputs) {
       const shape = dimsOf(input);

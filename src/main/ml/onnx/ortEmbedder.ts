@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import ort from 'onnxruntime-node';
 import { hasTensor, readGraph, withOutput } from './graph.ts';
-import { normalise, type BackboneSpec } from '../backboneSpec.ts';
+import { normalise } from '../input/spec.ts';
+import { type BackboneSpec } from '../../../shared/backbone.ts';
 
 /** What the worker needs to run an ONNX model: the file, its input and layout, and how many threads. */
 export interface OrtTarget {

@@ -3,10 +3,23 @@
  * AttributeProto, TensorProto, ValueInfoProto), encoded by hand from onnx.proto3's field numbers. Nothing here
  * reads ONNX: ONNX Runtime does, and it is the judge of what is written.
  */
-
-const FLOAT = 1;
-const UINT8 = 2;
-const INT64 = 7;
+import {
+  ATTRIBUTE,
+  ATTRIBUTE_TYPE,
+  DATA_TYPE,
+  DIMENSION,
+  GRAPH,
+  IR_VERSION,
+  MODEL,
+  NODE,
+  OPERATOR_SET,
+  SHAPE,
+  TENSOR,
+  TENSOR_TYPE,
+  TYPE,
+  VALUE_INFO,
+  WIRE,
+} from './schema.ts';
 
 /** A protobuf message being written: fields appended in any order, as the format allows. */
 export class Writer {
@@ -35,13 +48,13 @@ export class Writer {
   }
 
   int(field: number, v: number | bigint): this {
-    this.key(field, 0);
+    this.key(field, WIRE.varint);
     this.varint(v);
     return this;
   }
 
   float(field: number, v: number): this {
-    this.key(field, 5);
+    this.key(field, WIRE.fixed32);
     const b = new Uint8Array(4);
     new DataView(b.buffer).setFloat32(0, v, true);
     this.push(b);
@@ -49,7 +62,7 @@ export class Writer {
   }
 
   bytes(field: number, b: Uint8Array): this {
-    this.key(field, 2);
+    this.key(field, WIRE.bytes);
     this.varint(b.length);
     this.push(b);
     return this;
@@ -99,48 +112,41 @@ export interface OnnxGraph {
   outputs: { name: string; shape: (number | string | null)[] }[];
 }
 
-// AttributeProto.AttributeType
-const ATTR_FLOAT = 1;
-const ATTR_INT = 2;
-const ATTR_STRING = 3;
-const ATTR_FLOATS = 6;
-const ATTR_INTS = 7;
-
 function attribute(name: string, v: AttributeValue): Writer {
-  const w = new Writer().string(1, name);
+  const w = new Writer().string(ATTRIBUTE.name, name);
   if (typeof v === 'number') {
     if (!Number.isInteger(v)) throw new Error(`attribute ${name}: ${v} is not an integer (use { float })`);
-    return w.int(3, v).int(20, ATTR_INT);
+    return w.int(ATTRIBUTE.i, v).int(ATTRIBUTE.type, ATTRIBUTE_TYPE.int);
   }
-  if (typeof v === 'string') return w.string(4, v).int(20, ATTR_STRING);
+  if (typeof v === 'string') return w.string(ATTRIBUTE.s, v).int(ATTRIBUTE.type, ATTRIBUTE_TYPE.string);
   if (Array.isArray(v)) {
-    for (const x of v) w.int(8, x);
-    return w.int(20, ATTR_INTS);
+    for (const x of v) w.int(ATTRIBUTE.ints, x);
+    return w.int(ATTRIBUTE.type, ATTRIBUTE_TYPE.ints);
   }
-  if ('float' in v) return w.float(2, v.float).int(20, ATTR_FLOAT);
-  for (const x of v.floats) w.float(7, x);
-  return w.int(20, ATTR_FLOATS);
+  if ('float' in v) return w.float(ATTRIBUTE.f, v.float).int(ATTRIBUTE.type, ATTRIBUTE_TYPE.float);
+  for (const x of v.floats) w.float(ATTRIBUTE.floats, x);
+  return w.int(ATTRIBUTE.type, ATTRIBUTE_TYPE.floats);
 }
 
 function tensor(t: OnnxTensor): Writer {
   const w = new Writer();
-  for (const d of t.dims) w.int(1, d);
-  w.int(2, t.data instanceof Float32Array ? FLOAT : INT64);
-  w.string(8, t.name);
+  for (const d of t.dims) w.int(TENSOR.dims, d);
+  w.int(TENSOR.dataType, t.data instanceof Float32Array ? DATA_TYPE.float : DATA_TYPE.int64);
+  w.string(TENSOR.name, t.name);
   // raw_data is little-endian, as typed arrays are on every platform Node supports.
-  return w.bytes(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  return w.bytes(TENSOR.rawData, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
 }
 
 function valueInfo(v: { name: string; shape: (number | string | null)[]; uint8?: boolean }): Writer {
   const shape = new Writer();
   for (const d of v.shape) {
     const dim = new Writer();
-    if (typeof d === 'number') dim.int(1, d);
-    else dim.string(2, d ?? 'batch');
-    shape.message(1, dim);
+    if (typeof d === 'number') dim.int(DIMENSION.value, d);
+    else dim.string(DIMENSION.param, d ?? 'batch');
+    shape.message(SHAPE.dim, dim);
   }
-  const tensorType = new Writer().int(1, v.uint8 ? UINT8 : FLOAT).message(2, shape);
-  return new Writer().string(1, v.name).message(2, new Writer().message(1, tensorType));
+  const tensorType = new Writer().int(TENSOR_TYPE.elemType, v.uint8 ? DATA_TYPE.uint8 : DATA_TYPE.float).message(TENSOR_TYPE.shape, shape);
+  return new Writer().string(VALUE_INFO.name, v.name).message(VALUE_INFO.type, new Writer().message(TYPE.tensorType, tensorType));
 }
 
 /** Serialises a graph as an ONNX model (IR version 8, default-domain opset as given). */
@@ -148,16 +154,21 @@ export function encodeModel(g: OnnxGraph, opset = 13, producer = 'dermfuse'): Ui
   const graph = new Writer();
   g.nodes.forEach((n, i) => {
     const node = new Writer();
-    for (const x of n.inputs) node.string(1, x);
-    for (const y of n.outputs) node.string(2, y);
-    node.string(3, n.name ?? `${n.op}_${i}`);
-    node.string(4, n.op);
-    for (const [k, v] of Object.entries(n.attributes ?? {})) node.message(5, attribute(k, v));
-    graph.message(1, node);
+    for (const x of n.inputs) node.string(NODE.input, x);
+    for (const y of n.outputs) node.string(NODE.output, y);
+    node.string(NODE.name, n.name ?? `${n.op}_${i}`);
+    node.string(NODE.opType, n.op);
+    for (const [k, v] of Object.entries(n.attributes ?? {})) node.message(NODE.attribute, attribute(k, v));
+    graph.message(GRAPH.node, node);
   });
-  graph.string(2, g.name);
-  for (const t of g.initializers) graph.message(5, tensor(t));
-  for (const v of g.inputs) graph.message(11, valueInfo(v));
-  for (const v of g.outputs) graph.message(12, valueInfo(v));
-  return new Writer().int(1, 8).string(2, producer).message(7, graph).message(8, new Writer().string(1, '').int(2, opset)).finish();
+  graph.string(GRAPH.name, g.name);
+  for (const t of g.initializers) graph.message(GRAPH.initializer, tensor(t));
+  for (const v of g.inputs) graph.message(GRAPH.input, valueInfo(v));
+  for (const v of g.outputs) graph.message(GRAPH.output, valueInfo(v));
+  return new Writer()
+    .int(MODEL.irVersion, IR_VERSION)
+    .string(MODEL.producerName, producer)
+    .message(MODEL.graph, graph)
+    .message(MODEL.opsetImport, new Writer().string(OPERATOR_SET.domain, '').int(OPERATOR_SET.version, opset))
+    .finish();
 }

@@ -2,6 +2,7 @@
  * A minimal protobuf reader for ONNX files: yields a message's fields (varints and length-delimited bytes; fixed
  * widths skipped). Callers decode only the fields on their path; everything else is passed over.
  */
+import { WIRE } from './schema.ts';
 
 export interface Field {
   no: number;
@@ -27,14 +28,14 @@ export function* fields(buf: Uint8Array): Generator<Field> {
     const key = varint();
     const no = Math.floor(key / 8);
     const wire = key % 8;
-    if (wire === 0) yield { no, wire, value: varint() };
-    else if (wire === 2) {
+    if (wire === WIRE.varint) yield { no, wire, value: varint() };
+    else if (wire === WIRE.bytes) {
       const len = varint();
       if (i + len > buf.length) throw new Error('truncated field');
       yield { no, wire, value: buf.subarray(i, i + len) };
       i += len;
-    } else if (wire === 1) i += 8;
-    else if (wire === 5) i += 4;
+    } else if (wire === WIRE.fixed64) i += 8;
+    else if (wire === WIRE.fixed32) i += 4;
     else throw new Error(`unsupported wire type ${wire}`);
   }
 }

@@ -1,0 +1,57 @@
+import type { RequestOf } from '../../shared/api.ts';
+import { planImport } from '../images/importPlan.ts';
+import type { JobBody } from '../jobs/manager.ts';
+import { DEFAULT_BACKBONE } from '../ml/backbone/catalogue.ts';
+import type { Project } from '../project.ts';
+import { importRequest } from './importPreview.ts';
+import { trainAndRefresh, trainConfigOf } from './train.ts';
+
+type JobRequest = RequestOf<'jobs.start'>;
+
+/** The title and body of a job: the same functions the CLI runs, with the job's signal and progress. */
+export function jobFor(project: Project, req: JobRequest): { title: string; body: JobBody } {
+  switch (req.kind) {
+    case 'import':
+      return {
+        title: `Import of ${req.imagesDir}`,
+        body: async (signal, onProgress) => {
+          const { runImport } = await import('../images/importRun.ts');
+          const plan = await planImport(importRequest(req), project.dir);
+          return runImport(project, plan, { signal, onProgress });
+        },
+      };
+    case 'extract': {
+      const { backbone = DEFAULT_BACKBONE, kind: _k, ...options } = req;
+      return {
+        title: `Feature extraction (${backbone})`,
+        body: async (signal, onProgress) => {
+          const { extractFeatures } = await import('../ml/backbone/extract.ts');
+          return extractFeatures(project, backbone, { ...options, signal, onProgress });
+        },
+      };
+    }
+    case 'train': {
+      // Checked now (a target that does not exist fails the request, not the job).
+      trainConfigOf(project, req);
+      return {
+        title: `Training on ${req.label}${req.target ? ` (${req.target})` : ''}`,
+        body: async (signal, onProgress) => {
+          const { evaluation: _e, innerScores: _i, ...summary } = await trainAndRefresh(project, req, { signal, onProgress });
+          return summary;
+        },
+      };
+    }
+    case 'quality':
+      return {
+        title: 'Data-quality scan (near-duplicates, outliers)',
+        body: async (signal, onProgress) => {
+          const { scanQuality } = await import('../quality/scan.ts');
+          return scanQuality(project, { signal, onProgress });
+        },
+      };
+    default: {
+      const never: never = req;
+      throw new Error(`unknown job ${JSON.stringify(never)}`);
+    }
+  }
+}

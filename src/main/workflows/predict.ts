@@ -1,0 +1,202 @@
+import path from 'node:path';
+import { DermFuseError } from '../../shared/errors.ts';
+import type { FieldValue, PresetName } from '../../shared/types.ts';
+import { csvCell, parseCsv, readCsvFile } from '../files/csv.ts';
+import { mapColumns } from '../images/presets.ts';
+import { idFromCell, scanImages } from '../files/imageFiles.ts';
+import { writeOutputFile } from '../files/write.ts';
+import { parseCell } from '../files/values.ts';
+import { initBackend, type BackendName } from '../ml/tfjs/backend.ts';
+import type { BackboneSpec } from '../../shared/backbone.ts';
+import { DEFAULT_BATCH_SIZE, embedInBatches, runtimeInfo, startEmbedding } from '../ml/backbone/embedFiles.ts';
+import { backboneDigest } from '../ml/backbone/resolve.ts';
+import type { RuntimeInfo, RuntimeName } from '../../shared/jobs.ts';
+import { applyModels, decideClasses } from '../ml/fusion/apply.ts';
+import { bundleBackbones, loadBundle, type Bundle } from '../ml/bundle/loadBundle.ts';
+
+export interface PredictOptions {
+  metadataPath?: string;
+  idColumn?: string;
+  preset?: PresetName;
+  backend?: BackendName;
+  runtime?: RuntimeName;
+  signal?: AbortSignal;
+}
+
+export interface PredictionRow {
+  imageId: string;
+  predicted: string | null;
+  probabilities: Record<string, number>;
+  missingFields: string[];
+  error: string | null;
+}
+
+export interface PredictSummary {
+  mode: string;
+  classes: string[];
+  images: number;
+  predicted: Record<string, number>;
+  failed: number;
+  warnings: string[];
+  /** Where the image features were computed (null for a metadata-only model). */
+  runtime: RuntimeInfo | null;
+  rows: PredictionRow[];
+}
+
+/** Metadata of each image from the CSV, in the bundle's field order; what is absent is missing, never invented. */
+async function readMetadata(bundleFields: { name: string; type: string }[], opts: PredictOptions, ids: string[], warnings: string[]): Promise<FieldValue[][]> {
+  const empty = () => bundleFields.map(() => null as FieldValue);
+  if (bundleFields.length === 0) return ids.map(empty);
+  if (!opts.metadataPath) {
+    warnings.push(`no --metadata: the model uses ${bundleFields.map((f) => f.name).join(', ')}, all treated as missing`);
+    return ids.map(empty);
+  }
+  const name = path.basename(opts.metadataPath);
+  const table = parseCsv((await readCsvFile(opts.metadataPath, `--metadata ${opts.metadataPath}`)).text, name);
+  const mapping = mapColumns(table, name, { preset: opts.preset ?? 'auto', idColumn: opts.idColumn });
+  const idCol = table.header.indexOf(mapping.id);
+  const cols = bundleFields.map((f) => table.header.indexOf(f.name));
+  bundleFields.forEach((f, j) => cols[j]! < 0 && warnings.push(`${name} has no column "${f.name}" that the model uses: treated as missing for every image`));
+  const byId = new Map(table.rows.map((r) => [idFromCell(r.cells[idCol] ?? ''), r]));
+  let withoutRow = 0;
+  const out = ids.map((id) => {
+    const row = byId.get(id);
+    if (!row) {
+      withoutRow++;
+      return empty();
+    }
+    return bundleFields.map((f, j) => {
+      if (cols[j]! < 0) return null;
+      const p = parseCell(f.type as 'number', row.cells[cols[j]!] ?? '');
+      if (!p.ok) warnings.push(`${name} line ${row.line}: column "${f.name}": ${p.reason}; treated as missing`);
+      return p.ok ? p.value : null;
+    });
+  });
+  if (withoutRow > 0) warnings.push(`${withoutRow} image(s) have no row in ${name}: their metadata is missing`);
+  return out;
+}
+
+/**
+ * Scores images with a loaded bundle: decode and embed with its backbone (in a worker, as extraction does), then
+ * the fitted PCA, encoder and heads. `meta` rows are in the bundle's field order (null = missing).
+ */
+export async function scoreImages(
+  bundle: Bundle,
+  files: { id: string; path: string }[],
+  meta: FieldValue[][],
+  opts: { backend?: BackendName; runtime?: RuntimeName; signal?: AbortSignal } = {},
+): Promise<{ rows: PredictionRow[]; runtime: RuntimeInfo | null }> {
+  const { pre, models } = bundle;
+  // Heads and PCA run here with the same backend the workbench uses, so predictions match it.
+  await initBackend(opts.backend);
+  const errors: (string | null)[] = files.map(() => null);
+  const dim = models.pca?.dim ?? 0;
+  const vectors = new Float32Array(files.length * dim);
+  const runtimes: RuntimeInfo[] = [];
+  // Each backbone embeds every image in turn; its features fill its columns (the run concatenated them so).
+  let offset = 0;
+  for (const b of pre.mode === 'metadata' || files.length === 0 ? [] : bundleBackbones(pre)) {
+    const { digest, folder, ...rest } = b;
+    const spec: BackboneSpec = { ...rest, dir: path.join(bundle.dir, folder) };
+    const { pool, plan } = await startEmbedding(spec, digest ?? (await backboneDigest(spec)), opts);
+    let width = 0;
+    try {
+      runtimes.push(runtimeInfo(plan, pool));
+      const items = files.map((f, i) => ({ path: f.path, i }));
+      await embedInBatches(
+        pool,
+        spec,
+        items,
+        DEFAULT_BATCH_SIZE,
+        (ok, v) => {
+          width = v.length / ok.length;
+          if (offset + width > dim) throw new Error(`${folder} gives ${width} features, more than the model's ${dim - offset} left`);
+          ok.forEach((item, k) => vectors.set(v.subarray(k * width, (k + 1) * width), item.i * dim + offset));
+        },
+        (item, message) => (errors[item.i] = message),
+        opts.signal,
+      );
+    } finally {
+      await pool.close();
+    }
+    offset += width;
+  }
+  if (offset !== 0 && offset !== dim) throw new Error(`the bundle's backbones give ${offset} features; its model takes ${dim}`);
+  // Several backbones: one line naming each one's runtime.
+  const runtime: RuntimeInfo | null = runtimes.length
+    ? { ...runtimes[0]!, detail: runtimes.map((r) => r.detail).join('; '), notes: runtimes.flatMap((r) => r.notes) }
+    : null;
+  const ok = files.map((_, i) => i).filter((i) => errors[i] === null);
+  const okVectors = new Float32Array(ok.length * dim);
+  ok.forEach((i, k) => okVectors.set(vectors.subarray(i * dim, (i + 1) * dim), k * dim));
+  const C = pre.classes.length;
+  const probs = ok.length
+    ? applyModels(
+        models,
+        pre.mode,
+        okVectors,
+        ok.map((i) => meta[i]!),
+      )
+    : new Float64Array(0);
+  const decided = decideClasses(models, pre.mode, probs, C);
+  const rows: PredictionRow[] = files.map((f, i) => ({
+    imageId: f.id,
+    predicted: null,
+    probabilities: {},
+    missingFields: pre.mode === 'image' ? [] : pre.fields.filter((_, j) => meta[i]![j] === null).map((x) => x.name),
+    error: errors[i] ?? null,
+  }));
+  ok.forEach((i, k) => {
+    rows[i]!.predicted = pre.classes[decided[k]!]!;
+    rows[i]!.probabilities = Object.fromEntries(pre.classes.map((c, j) => [c, probs[k * C + j]!]));
+  });
+  return { rows, runtime };
+}
+
+/** Predicts every image of a folder with a bundle, exactly as the workbench's final model would. */
+export async function predictWithBundle(bundleDir: string, imagesDir: string, opts: PredictOptions = {}): Promise<PredictSummary> {
+  const bundle = await loadBundle(bundleDir);
+  const files = await scanImages(imagesDir);
+  if (files.length === 0) throw new DermFuseError('NOT_FOUND', `No images in ${imagesDir}.`);
+  const warnings: string[] = [];
+  const ids = files.map((f) => f.stem);
+  const meta = await readMetadata(bundle.pre.mode === 'image' ? [] : bundle.pre.fields, opts, ids, warnings);
+  const { rows, runtime } = await scoreImages(
+    bundle,
+    files.map((f) => ({ id: f.stem, path: f.path })),
+    meta,
+    opts,
+  );
+  const predicted: Record<string, number> = {};
+  for (const r of rows) if (r.predicted) predicted[r.predicted] = (predicted[r.predicted] ?? 0) + 1;
+  return {
+    mode: bundle.pre.mode,
+    classes: bundle.pre.classes,
+    images: files.length,
+    predicted,
+    failed: rows.filter((r) => r.error).length,
+    warnings,
+    runtime,
+    rows,
+  };
+}
+
+/** image_id, predicted, one probability column per class, the model's fields missing for that image, any error. */
+export async function writePredictionsCsv(s: PredictSummary, out: string): Promise<void> {
+  const header = ['image_id', 'predicted', ...s.classes.map((c) => `p_${c}`), 'missing_fields', 'error'];
+  const lines = [header.map(csvCell).join(',')];
+  for (const r of s.rows) {
+    lines.push(
+      [
+        r.imageId,
+        r.predicted ?? '',
+        ...s.classes.map((c) => (r.probabilities[c] === undefined ? '' : String(r.probabilities[c]))),
+        r.missingFields.join(';'),
+        r.error ?? '',
+      ]
+        .map(csvCell)
+        .join(','),
+    );
+  }
+  await writeOutputFile(out, Buffer.from(lines.join('\n') + '\n'));
+}

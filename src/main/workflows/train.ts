@@ -1,0 +1,30 @@
+import type { TrainRequest } from '../../shared/api.ts';
+import { TRAIN_DEFAULTS } from '../../shared/jobs.ts';
+import type { ProgressFn } from '../jobs/progress.ts';
+import type { TrainConfig } from '../ml/fusion/dataset.ts';
+import { trainRun, type RunResult } from '../ml/fusion/train.ts';
+import type { Project } from '../project.ts';
+import { refreshAfterRun } from '../quality/labelQueue.ts';
+import { targetClasses } from '../workbench/labelSets.ts';
+
+/** A training request (form or command line) as the run's configuration: the defaults and the derived target resolved here only. */
+export function trainConfigOf(project: Project, req: TrainRequest): TrainConfig {
+  return {
+    label: req.label,
+    positive: req.target ? targetClasses(project, req.label, req.target) : req.positive?.length ? req.positive : null,
+    fields: req.fields?.length ? req.fields : null,
+    group: req.group ?? TRAIN_DEFAULTS.group,
+    folds: req.folds ?? TRAIN_DEFAULTS.folds,
+    backbone: req.backbone || null,
+    seed: req.seed ?? TRAIN_DEFAULTS.seed,
+    duplicates: req.duplicates ?? TRAIN_DEFAULTS.duplicates,
+    consensus: req.consensus ?? 'latest',
+  };
+}
+
+/** Trains a run, then points the browser's "label next" order at the newest model: the app's job and `dermfuse train`. */
+export async function trainAndRefresh(project: Project, req: TrainRequest, opts: { signal?: AbortSignal; onProgress?: ProgressFn }): Promise<RunResult> {
+  const result = await trainRun(project, trainConfigOf(project, req), opts);
+  refreshAfterRun(project, result.runId);
+  return result;
+}
