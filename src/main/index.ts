@@ -54,7 +54,7 @@ async function serveAppRequest(request: Request): Promise<Response> {
   switch (target.kind) {
     case 'media': {
       const project = service.current();
-      const media = project ? await openMedia(project, target.media, target.id, null) : null;
+      const media = project ? await openMedia(project, target.media, target.id, await service.mediaRoots()) : null;
       if (target.media === 'image') service.logMedia(undefined, Number(target.id), media ? 'ok' : 'NOT_FOUND', 'this machine');
       if (!media) return new Response('No such image.', { status: 404 });
       return new Response(await readMedia(media), { headers: { 'content-type': media.contentType } });

@@ -52,7 +52,8 @@ function otherLabels(images: FakeImage[]): FakeImage[] {
 }
 
 async function makeWorld(name: string, images: FakeImage[], anaLabels: string[]): Promise<World> {
-  const dir = path.join(tmp.dir, name);
+  // The same folder name in both worlds: annotators are shown the project's folder name.
+  const dir = path.join(tmp.dir, name, 'project');
   const csv = path.join(tmp.dir, `${name}.csv`);
   fs.writeFileSync(csv, hamCsv(images));
   // One file at a time: both worlds give each image the same row id.
@@ -189,8 +190,23 @@ describe('blind labelling holds on the server', () => {
     expect(d.label).toBe('nev');
     expect(d.suggestion).toBeNull();
     const { annotatorReport } = await import('../../src/main/team/blind.ts');
-    const row = (tooFew: boolean) => ({ field: 'f', group: 'g', n: 1, positives: 1, tooFew, modes: {} });
-    const report = annotatorReport({ subgroups: { rows: [row(true), row(false)] } } as never);
-    expect(report.subgroups.rows.map((r) => r.positives)).toEqual([null, 1]);
+    const row = (field: string, tooFew: boolean) => ({ field, group: 'g', n: 1, positives: 1, tooFew, modes: {} });
+    const report = annotatorReport({ subgroups: { rows: [row('f', true), row('f', false), row('g', false)] } } as never);
+    // The whole field f: its big rows' positives would give the small row's by subtraction from the total.
+    expect(report.subgroups.rows.map((r) => r.positives)).toEqual([null, null, 1]);
+  });
+
+  it('while blind, only blind tasks are listed and worked; a blind task cannot be chosen by class', async () => {
+    const w = worlds[0]!;
+    await expect(call(w, owner, 'team.createTask', { name: 'MEL blind', filter: { label: 'mel' }, perImage: 1, blind: true })).rejects.toThrow(
+      /a blind task cannot be chosen by class/,
+    );
+    const counts = (await call<{ counts: { classes: { name: string; count: number }[] } }>(w, owner, 'images.list', { offset: 0, limit: 1, counts: true }))
+      .counts;
+    const cls = counts.classes.find((c) => c.count > 0)!.name;
+    const open = await call<TaskInfo>(w, owner, 'team.createTask', { name: 'Second look', filter: { label: cls }, perImage: 1, blind: false });
+    expect((await call<TaskInfo[]>(w, ben, 'team.tasks', {})).map((t) => t.name)).toEqual(['Round 1']);
+    await expect(call(w, ben, 'team.next', { taskId: open.id })).rejects.toThrow(/not blind: while a blind task is open/);
+    expect((await call<TaskInfo[]>(w, owner, 'team.tasks', {})).map((t) => t.name)).toContain('Second look');
   });
 });

@@ -107,6 +107,7 @@ describe('a hostile or broken backbone', () => {
       /name: a backbone name starts with a letter or digit and holds only letters, digits, spaces, dots, dashes and underscores \(no "\.\."\)/,
     ],
     ['the name "a+b" (it would split into two keys)', { name: 'a+b' }, /name: a backbone name/],
+    ['a key DermFuse would ignore (inputSize outside preprocessing)', { inputSize: 1e308 }, /inputSize/],
   ])('refuses a sidecar with %s: the job fails naming the sidecar and the field, and nothing is stored', async (what, sidecar, message) => {
     const dir = path.join(tmp.dir, `sidecar-${what.replace(/\W+/g, '-')}`);
     fs.cpSync(tiny, dir, { recursive: true });

@@ -61,10 +61,29 @@ describe('served photos are checked when served', () => {
     expect(s.stderr()).toMatch(/refused image of image 1: .* is not a regular file/);
   });
 
-  it('records full photos served in the access log, with who and from where', async () => {
+  it('keeps the folders it resolved: an import folder swapped for a link elsewhere serves nothing', async () => {
+    expect((await media(3)).status).toBe(200);
+    const images = path.join(data, 'images');
+    const secret = path.join(tmp.dir, 'secret');
+    fs.cpSync(images, secret, { recursive: true, filter: (f) => !fs.lstatSync(f).isFIFO() });
+    fs.renameSync(images, `${images}.orig`);
+    fs.symlinkSync(secret, images);
+    try {
+      expect((await media(3)).status).toBe(404);
+    } finally {
+      fs.rmSync(images);
+      fs.renameSync(`${images}.orig`, images);
+    }
+    expect((await media(3)).status).toBe(200);
+  });
+
+  it('records full photos served in the access log, with who and from where; refused sign-ins too', async () => {
+    expect((await media(2, 'f'.repeat(48))).status).toBe(401);
     await media(2);
     const r = await apiCall(s.port, s.token, 'team.activity', { who: 'mallory' });
     const rows = (JSON.parse(r.body) as { value: ActivityEntry[] }).value;
+    const all = (JSON.parse((await apiCall(s.port, s.token, 'team.activity', {})).body) as { value: ActivityEntry[] }).value;
+    expect(all.find((e) => e.outcome === '401')).toMatchObject({ who: '(not signed in)', action: '/media/image/2', origin: '127.0.0.1' });
     expect(rows.filter((e) => e.action === 'media.image').map((e) => [e.imageId, e.outcome, e.origin])).toEqual(
       expect.arrayContaining([
         [2, 'ok', '127.0.0.1'],
@@ -111,7 +130,8 @@ describe('no client can stall the server for the others', () => {
       }
       expect(Math.max(...times)).toBeLessThan(1_000);
       expect(replies.filter((l) => l.startsWith('HTTP/1.1 429')).length).toBeGreaterThan(100);
-      // The held ones were cut when their body deadline passed.
+      // The held ones were answered 408 and cut when their body deadline passed.
+      expect(replies.filter((l) => l.startsWith('HTTP/1.1 408')).length).toBeGreaterThan(0);
       expect(sockets.filter((sock) => !sock.destroyed && sock.readyState === 'open').length).toBe(0);
     } finally {
       for (const sock of sockets) sock.destroy();

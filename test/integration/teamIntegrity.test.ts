@@ -57,12 +57,42 @@ describe('undo in a team takes back the caller’s own annotation', () => {
   });
 });
 
+describe('undo in a team leaves other people’s edits alone', () => {
+  it("a metadata undo keeps the value someone else set since; the owner's undo in a team withdraws, too", async () => {
+    await call(ana, 'fields.set', { imageId: ids[3], field: 'age', value: 50 });
+    await call(ben, 'fields.set', { imageId: ids[3], field: 'age', value: 60 });
+    await call(ana, 'edits.undo', {});
+    expect((await call<ImageDetail>(undefined, 'images.get', { id: ids[3] })).metadata.age).toBe(60);
+    addAccount(service.current()!.db, 'dana', 'annotator');
+    const imported = (await call<ImageDetail>(undefined, 'images.get', { id: ids[4] })).label;
+    await call(undefined, 'labels.set', { imageId: ids[4], className: imported === 'mel' ? 'nev' : 'mel' });
+    await call(ben, 'labels.set', { imageId: ids[4], className: 'bcc' });
+    await call(undefined, 'edits.undo', {});
+    expect((await call<ImageDetail>(undefined, 'images.get', { id: ids[4] })).label).toBe('bcc');
+  });
+
+  it('a batch names each image once, however often the request repeats it', async () => {
+    const many = Array.from({ length: 5000 }, (_, i) => ids[i % 3]!);
+    expect(await call<{ changed: number }>(ana, 'fields.setMany', { imageIds: many, field: 'age', value: 33 })).toEqual({ changed: 3 });
+    expect((await call<{ changed: number }>(ana, 'labels.setMany', { imageIds: many, className: 'bcc' })).changed).toBeLessThanOrEqual(3);
+  });
+});
+
 describe('names: the owner and the accounts never share an undo history or a name', () => {
   it('refuses an account named like the owner, and the owner taking an account’s name', async () => {
     await call(undefined, 'settings.setAnnotator', { name: 'annotator' });
     expect(() => addAccount(service.current()!.db, 'Annotator', 'annotator')).toThrow(/the project owner's annotator name/);
     addAccount(service.current()!.db, 'cleo', 'annotator');
     await expect(call(undefined, 'settings.setAnnotator', { name: 'Cleo' })).rejects.toThrow(/the name of an account of this project/);
+  });
+
+  it('refuses an account under a name someone already labels under, or differing only in case beyond ASCII', async () => {
+    await call(undefined, 'settings.setAnnotator', { name: 'zed' });
+    await call(undefined, 'labels.set', { imageId: ids[6], className: 'nev' });
+    await call(undefined, 'settings.setAnnotator', { name: 'yan' });
+    expect(() => addAccount(service.current()!.db, 'ZED', 'annotator')).toThrow(/Labels in this project are recorded under "zed" already/);
+    addAccount(service.current()!.db, 'Émile', 'annotator');
+    expect(() => addAccount(service.current()!.db, 'émile', 'annotator')).toThrow(/exists already/);
   });
 
   it('keys undo histories by account id, never by a name the owner could also carry', () => {

@@ -120,19 +120,25 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
     : http.createServer(serverOptions, listener);
   const limits = new ClientLimits(server, opts.tls !== undefined);
 
+  const origin = (req: http.IncomingMessage) => req.socket.remoteAddress ?? 'unknown';
+
   /**
    * Who a token signs in as: the server's own token acts as the project's owner (undefined: the service's default),
    * but once the project has accounts only from this machine; a personal token as its account. Refused otherwise.
    */
   const signIn = (given: string | undefined, req: http.IncomingMessage): { caller: Caller | undefined; token: string } => {
+    const refused = (status: number, message: string) => {
+      // Refused sign-ins are in the access log too (who: nobody known), with the path they tried.
+      opts.service.logRefused(req.url?.split('?')[0] ?? '', String(status), origin(req));
+      return new HttpRefusal(status, message);
+    };
     if (sameToken(given, token)) {
       if (opts.service.hasAccounts() && !isLoopback(req.socket.remoteAddress ?? ''))
-        throw new HttpRefusal(403, 'DermFuse: this project has accounts: sign in with your personal link (dermfuse users add prints it).');
+        throw refused(403, 'DermFuse: this project has accounts: sign in with your personal link (dermfuse users add prints it).');
       return { caller: undefined, token };
     }
     const caller = given ? opts.service.accountFor(given) : null;
-    if (!caller)
-      throw new HttpRefusal(401, 'DermFuse: this server needs a valid token. Open the URL that `dermfuse serve` printed, or your personal sign-in link.');
+    if (!caller) throw refused(401, 'DermFuse: this server needs a valid token. Open the URL that `dermfuse serve` printed, or your personal sign-in link.');
     return { caller, token: given! };
   };
   /** Counts the request against its token and address; 429 (connection closed) past either limit. */
@@ -140,7 +146,6 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
     if (!limits.admit(req, res, given, longPoll))
       throw new HttpRefusal(429, 'DermFuse: too many requests at once from this account or address: wait for the ones under way.', true);
   };
-  const origin = (req: http.IncomingMessage) => req.socket.remoteAddress ?? 'unknown';
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (!allowedHosts.has((req.headers.host ?? '').toLowerCase())) return send(res, 403, 'Wrong host.');
@@ -172,7 +177,7 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
       admit(req, res, signed.token);
       const project = opts.service.current();
       const kind = media[1] as 'thumb' | 'image';
-      const opened = project ? await openMedia(project, kind, media[2]!, opts.service.mediaRoots()) : null;
+      const opened = project ? await openMedia(project, kind, media[2]!, await opts.service.mediaRoots()) : null;
       if (kind === 'image' && /^\d{1,12}$/.test(media[2]!)) opts.service.logMedia(signed.caller, Number(media[2]), opened ? 'ok' : 'NOT_FOUND', origin(req));
       if (!opened) return send(res, 404, 'No such image.');
       res.writeHead(200, headers(opened.contentType, { 'content-length': opened.size }));
@@ -236,6 +241,8 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
   let late = false;
   const timer = setTimeout(() => {
     late = true;
+    // Answered on the socket itself (the body is still arriving), then closed.
+    req.socket.end(`HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     req.destroy();
   }, BODY_TIMEOUT_MS);
   try {

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import os from 'node:os';
 
 export const MEDIA_COOKIE = 'dermfuse_token';
@@ -35,8 +35,10 @@ export function cookieToken(req: http.IncomingMessage): string | undefined {
 /** Names and addresses of this machine's loopback interface. */
 export const LOOPBACK_HOSTS: readonly string[] = ['127.0.0.1', 'localhost', '::1'];
 
+/** True for a loopback address (127.0.0.0/8, ::1, their IPv4-mapped form) or the name localhost; not a host name that only starts with "127.". */
 export function isLoopback(host: string): boolean {
-  return LOOPBACK_HOSTS.includes(host) || host.startsWith('127.') || host.startsWith('::ffff:127.');
+  const v4 = host.startsWith('::ffff:') ? host.slice(7) : host;
+  return LOOPBACK_HOSTS.includes(host) || (net.isIPv4(v4) && v4.startsWith('127.'));
 }
 
 /** The addresses a wildcard bind (0.0.0.0, ::) is reached by: loopback and every address of the machine's interfaces. */

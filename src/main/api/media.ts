@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { contentTypeOf } from '../files/contentTypes.ts';
 import { repoOf } from '../db/open.ts';
 import { ImagesRepo } from '../db/repos/imagesRepo.ts';
@@ -11,7 +10,7 @@ import type { Project } from '../project.ts';
 const log = logger('media');
 
 /** No photo or thumbnail is this large (imports refuse images over 16384² pixels); a bigger file is not an image. */
-export const MAX_MEDIA_BYTES = 512 * 1024 * 1024;
+export const MAX_MEDIA_BYTES = 512e6;
 
 export interface OpenedMedia {
   handle: fs.promises.FileHandle;
@@ -22,13 +21,19 @@ export interface OpenedMedia {
 /**
  * Opens the file behind an image of the open project, by its numeric id only: a request can name no path. The file
  * is checked when it is served, not only when it was imported, since it may have been swapped since:
- * - its real path (links resolved) must lie inside one of `roots` (null: anywhere, the desktop's own disk); a
- *   thumbnail inside the project's thumbnails folder;
+ * - its real path (links resolved) must lie inside one of `roots.images` (real paths, resolved once when the server
+ *   first needed them, so a folder swapped for a link later does not move them; null: anywhere, the desktop's own
+ *   disk); a thumbnail inside `roots.thumbnails`;
  * - it is opened without following a final link (a link swapped in between is refused) and must be a regular file
  *   (fstat: no FIFO, device or socket) of at most MAX_MEDIA_BYTES.
  * Null (and a warning in the log) when there is no such readable image or its file fails a check.
  */
-export async function openMedia(project: Project, kind: 'thumb' | 'image', idText: string, roots: string[] | null): Promise<OpenedMedia | null> {
+export async function openMedia(
+  project: Project,
+  kind: 'thumb' | 'image',
+  idText: string,
+  roots: { images: string[] | null; thumbnails: string },
+): Promise<OpenedMedia | null> {
   if (!/^\d{1,12}$/.test(idText)) return null;
   const row = repoOf(project.db, ImagesRepo).readableFile(Number(idText));
   if (!row) return null;
@@ -39,14 +44,14 @@ export async function openMedia(project: Project, kind: 'thumb' | 'image', idTex
     if (!row.thumb) return null;
     file = project.resolveInside(row.thumb);
     contentType = 'image/jpeg';
-    allowed = [path.join(project.dir, 'thumbnails')];
+    allowed = [roots.thumbnails];
   } else {
     // Only raster image types: never a page or script (or an SVG, which can carry one) from an image row.
     const found = contentTypeOf(row.path);
     if (!found?.startsWith('image/') || found === 'image/svg+xml') return null;
     file = row.path;
     contentType = found;
-    allowed = roots;
+    allowed = roots.images;
   }
   const refuse = (why: string) => {
     log.warn(`refused ${kind} of image ${idText}: ${why}`);
@@ -54,10 +59,7 @@ export async function openMedia(project: Project, kind: 'thumb' | 'image', idTex
   };
   const real = await fs.promises.realpath(file).catch(() => null);
   if (real === null) return null;
-  if (allowed !== null) {
-    const realRoots = await Promise.all(allowed.map((r) => fs.promises.realpath(r).catch(() => null)));
-    if (!realRoots.some((r) => r !== null && isInside(real, r))) return refuse(`${file} resolves to ${real}, outside the folders this server may read`);
-  }
+  if (allowed !== null && !allowed.some((r) => isInside(real, r))) return refuse(`${file} resolves to ${real}, outside the folders this server may read`);
   try {
     const { handle, size } = await openRegularFile(real, `${file} (${real})`, MAX_MEDIA_BYTES, { noFollow: true });
     return { handle, size, contentType };

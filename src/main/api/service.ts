@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { API, isCallName, type CallName, type Envelope, type RequestOf, type ResponseOf } from '../../shared/api.ts';
@@ -65,6 +66,8 @@ export class Service {
   private project: Project | null = null;
   /** One editor (one undo history) per person: one person's undo never reverts another's edit. */
   private editors = new Map<string, Editor>();
+  /** Real paths of the folders photos may be served from, resolved once (mediaRoots). */
+  private realRoots = new Map<string, string | null>();
   private jobs = new JobManager();
   private readonly handlers: Handlers;
 
@@ -83,9 +86,15 @@ export class Service {
         if (!isSampleProject(target)) await createSampleProject(target);
         return this.switchTo(() => Project.open(target));
       },
-      'project.info': async (_req, caller) => (this.blind(caller) ? blindInfo(projectInfo(this.open())) : projectInfo(this.open())),
+      'project.info': async (_req, caller) => {
+        const info = projectInfo(this.open());
+        // Annotators see the project's folder name, not where it lies on the server.
+        const shown = roleAtLeast(caller.role, 'adjudicator') ? info : { ...info, dir: path.basename(info.dir) };
+        return this.blind(caller) ? blindInfo(shown) : shown;
+      },
       // A pinned server names no other project folder of this machine.
-      'project.recent': async () => (this.access.pinned ? (this.project ? [this.project.dir] : []) : this.recent.list()),
+      'project.recent': async (_req, caller) =>
+        !roleAtLeast(caller.role, 'adjudicator') ? [] : this.access.pinned ? (this.project ? [this.project.dir] : []) : this.recent.list(),
       'images.list': async (q) => listImages(this.open(), q),
       'images.get': async ({ id }, caller) => this.detail(id, caller),
       'labels.set': async ({ imageId, className, unsure }, caller) => {
@@ -169,8 +178,9 @@ export class Service {
         metadataEdits: this.project ? mayEditMetadata(this.project.db, caller) : true,
         annotatorsEditMetadata: this.project ? annotatorsEditMetadata(this.project.db) : true,
       }),
-      'team.tasks': async () => listTasks(this.open()),
-      'team.next': async ({ taskId, skip }, caller) => nextInTask(this.open(), taskId, caller, skip),
+      // While blind, an annotator sees and works the blind tasks only: another task's images could be chosen by label.
+      'team.tasks': async (_req, caller) => listTasks(this.open()).filter((t) => !this.blind(caller) || t.blind),
+      'team.next': async ({ taskId, skip }, caller) => nextInTask(this.open(), taskId, caller, skip, this.blind(caller)),
       'team.createTask': async (req, caller) => createTask(this.open(), req, caller),
       'team.closeTask': async ({ id }) => closeTask(this.open(), id),
       'team.disagreements': async (q) => disagreements(this.open(), q),
@@ -211,6 +221,11 @@ export class Service {
   logMedia(caller: Caller | undefined, imageId: number | null, outcome: string, origin: string): void {
     const who = caller ?? this.owner();
     if (this.project) logAccess(this.project.db, { who: who.name, role: who.role, action: 'media.image', imageId, images: null, outcome, origin });
+  }
+
+  /** Logs a request refused before it reached a call (no valid token, or the owner's from another machine). */
+  logRefused(action: string, outcome: string, origin: string): void {
+    if (this.project) logAccess(this.project.db, { who: '(not signed in)', role: 'annotator', action, imageId: null, images: null, outcome, origin });
   }
 
   private async run(name: unknown, rawRequest: unknown, who: Caller): Promise<Envelope<unknown>> {
@@ -261,7 +276,9 @@ export class Service {
   private edits(caller: Caller): Editor {
     const key = editorKey(caller);
     let editor = this.editors.get(key);
-    if (!editor) this.editors.set(key, (editor = new Editor(this.open(), caller.account)));
+    const project = this.open();
+    // In a project with accounts the owner's undo, too, takes back only their own edits.
+    if (!editor) this.editors.set(key, (editor = new Editor(project, () => caller.account || hasAccounts(project.db))));
     return editor;
   }
 
@@ -287,12 +304,22 @@ export class Service {
   }
 
   /**
-   * Where served photos may lie (their real paths): the project, the --data folders and the folders the project
-   * imported from; null on the desktop (anywhere: the person at the machine owns the disk).
+   * Where served photos may lie, as real paths: the project, the --data folders and the folders the project imported
+   * from (images: null on the desktop, anywhere: the person at the machine owns the disk), and its thumbnails.
+   * Each folder is resolved once, the first time it is needed: a folder swapped for a link later moves nothing.
    */
-  mediaRoots(): string[] | null {
-    if (this.access.dataRoots === null || !this.project) return null;
-    return [this.project.dir, ...this.access.dataRoots, ...repoOf(this.project.db, ImportsRepo).imageFolders()];
+  async mediaRoots(): Promise<{ images: string[] | null; thumbnails: string }> {
+    const project = this.open();
+    const real = async (dir: string) => {
+      let r = this.realRoots.get(dir);
+      if (r === undefined) this.realRoots.set(dir, (r = await fs.promises.realpath(dir).catch(() => null)));
+      return r;
+    };
+    const thumbnails = (await real(path.join(project.dir, 'thumbnails'))) ?? path.join(project.dir, 'thumbnails');
+    if (this.access.dataRoots === null) return { images: null, thumbnails };
+    const dirs = [project.dir, ...this.access.dataRoots, ...repoOf(project.db, ImportsRepo).imageFolders()];
+    const images = (await Promise.all(dirs.map(real))).filter((d): d is string => d !== null);
+    return { images, thumbnails };
   }
 
   /** The open project (for transports that serve its media). */
@@ -343,6 +370,7 @@ export class Service {
     this.jobs = new JobManager();
     this.project = project;
     this.editors = new Map();
+    this.realRoots = new Map();
     this.recent.add(project.dir);
     return projectInfo(project);
   }

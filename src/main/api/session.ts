@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Caller } from '../team/accounts.ts';
+import { sameName, type Caller } from '../team/accounts.ts';
 import { MEDIA_COOKIE, sameToken } from './httpGuard.ts';
 import type { Service } from './service.ts';
 
@@ -39,7 +39,7 @@ export function beginSession(
     return ctx.service.accountFor(t)?.name ?? null;
   };
   const next = signed.caller?.name ?? ctx.service.owner().name;
-  const other = [current, ctx.cookie].map(nameOf).find((n) => n !== null && n.toLowerCase() !== next.toLowerCase());
+  const other = [current, ctx.cookie].map(nameOf).find((n) => n !== null && !sameName(n, next));
   if (other && !confirm) return { body: { signedIn: false, current: other, next } };
   const secure = ctx.secure ? '; Secure' : '';
   return { body: { signedIn: true, name: next }, cookie: `${MEDIA_COOKIE}=${signed.token}; HttpOnly; SameSite=Strict; Path=/media${secure}` };

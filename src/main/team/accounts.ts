@@ -18,27 +18,61 @@ export interface Caller {
 /** Whose undo history an edit joins: one per account (by id), one for the owner; never shared by a name. */
 export function editorKey(caller: Caller): string {
   if (!caller.account) return 'owner';
-  return caller.id !== undefined ? `account#${caller.id}` : `account:${caller.name.toLowerCase()}`;
+  return caller.id !== undefined ? `account#${caller.id}` : `account:${caller.name.toLocaleLowerCase('und')}`;
 }
 
-/** The name the project's owner labels under: the annotator setting, else the operating-system user. */
+/** Names compare as people read them: case-insensitive, also beyond ASCII ("Émile" is "émile"). */
+export function sameName(a: string, b: string): boolean {
+  return a.trim().toLocaleLowerCase('und') === b.trim().toLocaleLowerCase('und');
+}
+
+/**
+ * The name the project's owner labels under: the annotator setting, else the operating-system user, stored the
+ * first time it is asked for, so the CLI and a server started by another user agree on it.
+ */
 export function ownerName(db: Db | null): string {
-  const stored = db ? repoOf(db, SettingsRepo).get('annotator') : undefined;
-  return stored ?? process.env.USER ?? process.env.USERNAME ?? 'annotator';
+  if (!db) return process.env.USER ?? process.env.USERNAME ?? 'annotator';
+  const settings = repoOf(db, SettingsRepo);
+  const stored = settings.get('annotator');
+  if (stored !== undefined) return stored;
+  const name = process.env.USER ?? process.env.USERNAME ?? 'annotator';
+  settings.set('annotator', name);
+  return name;
 }
 
-/** Refuses a name the other side already uses: an account named like the owner would share the owner's labels. */
-function checkNotOwnerName(db: Db, name: string): void {
-  if (ownerName(db).toLowerCase() === name.toLowerCase())
+/**
+ * Refuses a name someone already labels under: the owner, another account (also differing in case), or anyone
+ * whose labels or metadata edits carry it. An account under such a name would take over their labels (and, in a
+ * blind task, see them as its own).
+ */
+function checkNameFree(db: Db, name: string): void {
+  if (sameName(ownerName(db), name))
     throw new DermFuseError(
       'INVALID_ARGUMENT',
       `Account name "${name}" is the project owner's annotator name: labels by both would be one person's. Choose another name.`,
+    );
+  const repo = repoOf(db, AccountsRepo);
+  const account = repo.list().find((a) => sameName(a.name, name));
+  if (account)
+    throw new DermFuseError(
+      'INVALID_ARGUMENT',
+      `An account named "${account.name}" exists already (names are not case-sensitive). Use users token to give it a new link.`,
+    );
+  const author = repo.authors().find((a) => sameName(a, name));
+  if (author)
+    throw new DermFuseError(
+      'INVALID_ARGUMENT',
+      `Labels in this project are recorded under "${author}" already: an account of that name would take them over. Choose another name.`,
     );
 }
 
 /** The owner's annotator name may not be an account's (their labels would mix). */
 export function checkOwnerName(db: Db, name: string): void {
-  if (repoOf(db, AccountsRepo).named(name.trim()))
+  if (
+    repoOf(db, AccountsRepo)
+      .list()
+      .some((a) => sameName(a.name, name))
+  )
     throw new DermFuseError(
       'INVALID_ARGUMENT',
       `"${name}" is the name of an account of this project: the owner's labels would mix with theirs. Choose another name.`,
@@ -78,13 +112,8 @@ export function addAccount(db: Db, name: string, role: Role): string {
       'INVALID_ARGUMENT',
       `Account name "${name}": use 1-60 letters, digits, spaces, dots, dashes or underscores, starting with a letter or digit.`,
     );
-  checkNotOwnerName(db, clean);
+  checkNameFree(db, clean);
   const repo = repoOf(db, AccountsRepo);
-  if (repo.named(clean))
-    throw new DermFuseError(
-      'INVALID_ARGUMENT',
-      `An account named "${clean}" exists already (names are not case-sensitive). Use users token to give it a new link.`,
-    );
   const token = randomBytes(TOKEN_BYTES).toString('hex');
   repo.add(clean, role, tokenHash(token), new Date().toISOString());
   return token;

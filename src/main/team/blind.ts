@@ -46,9 +46,11 @@ export function annotatorJob(j: JobInfo): JobInfo {
 }
 
 /**
- * A run's report as an annotator sees it: a subgroup too small for figures shows no count of positives (one image
- * with a rare field value would otherwise give away its diagnosis).
+ * A run's report as an annotator sees it: a field with a subgroup too small for figures shows no count of positives
+ * in any of its subgroups (one image with a rare field value would otherwise give away its diagnosis).
  */
 export function annotatorReport(r: RunReportView): RunReportView {
-  return { ...r, subgroups: { ...r.subgroups, rows: r.subgroups.rows.map((row) => (row.tooFew ? { ...row, positives: null } : row)) } };
+  // Every row of such a field: the positives of the small rows would follow from the total minus the others.
+  const hiding = new Set(r.subgroups.rows.filter((row) => row.tooFew).map((row) => row.field));
+  return { ...r, subgroups: { ...r.subgroups, rows: r.subgroups.rows.map((row) => (hiding.has(row.field) ? { ...row, positives: null } : row)) } };
 }

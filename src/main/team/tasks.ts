@@ -39,6 +39,11 @@ function taskRow(project: Project, id: number): TaskRow {
 
 /** Creates a task from a browser filter: its images are the filter's matches now (images imported later are not added). */
 export function createTask(project: Project, req: RequestOf<'team.createTask'>, caller: Caller): TaskInfo {
+  if (req.blind && typeof req.filter.label === 'string')
+    throw new DermFuseError(
+      'INVALID_ARGUMENT',
+      `Task "${req.name}": a blind task cannot be chosen by class (its images would tell the annotators their current label). Choose every image, the unlabelled ones, or ids.`,
+    );
   const set = chosenLabelSet(project);
   const ids = matchingIds(project, req.filter);
   if (ids.length === 0) throw new DermFuseError('INVALID_ARGUMENT', `Task "${req.name}": the filter matches no image; loosen it in the browser first.`);
@@ -81,8 +86,10 @@ function spread(name: string, imageId: number): number {
  * the images with the fewest labels first (overlap spreads evenly), then a per-person order. `skip`: images the
  * caller passed over in this session.
  */
-export function nextInTask(project: Project, taskId: number, caller: Caller, skip: readonly number[] = []): TaskNext {
+export function nextInTask(project: Project, taskId: number, caller: Caller, skip: readonly number[] = [], blindOnly = false): TaskNext {
   const t = taskRow(project, taskId);
+  // While blind, another task's images (perhaps chosen by class) would tell what is hidden.
+  if (blindOnly && !t.blind) throw new DermFuseError('FORBIDDEN', `Task ${taskId} is not blind: while a blind task is open, label from the blind task.`);
   const repo = repoOf(project.db, TasksRepo);
   const mine = new Set(repo.labelledByAuthor(t, caller.name));
   const skipped = new Set(skip);

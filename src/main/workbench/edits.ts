@@ -14,7 +14,10 @@ import { repoOf, writeTransaction } from '../db/open.ts';
 export type UndoEntry =
   | { kind: 'label'; imageId: number; labelSetId: number; classId: number | null; unsure: boolean }
   | { kind: 'withdraw'; imageId: number; annotationId: number }
-  | { kind: 'field'; imageId: number; field: string; value: FieldValue };
+  | { kind: 'field'; imageId: number; field: string; value: FieldValue; editId: number };
+
+/** Each person's undo history keeps this many edits (a batch counts once); older ones can no longer be undone. */
+const UNDO_DEPTH = 1000;
 
 /** Undo entries are batches: one key press undoes a whole multi-select edit. */
 type UndoBatch = UndoEntry[];
@@ -60,13 +63,14 @@ export class Editor {
   private readonly undoStack: UndoBatch[] = [];
 
   /**
-   * @param team undo withdraws this person's own annotation (team projects: the image's previous label may be
-   *   someone else's or the import's, which must neither be written under this person's name nor lose its place);
-   *   otherwise undo writes the image's previous label back.
+   * @param team asked at each edit: in a team (the project has accounts) undo withdraws this person's own annotation
+   *   (the image's previous label may be someone else's or the import's, which must neither be written under this
+   *   person's name nor lose its place) and leaves a metadata value someone else has changed since; alone, undo
+   *   writes the previous label or value back.
    */
   constructor(
     private readonly project: Project,
-    private readonly team = false,
+    private readonly team: () => boolean = () => false,
   ) {}
 
   /** `undoable: false` for a label that is a decision recorded elsewhere too (an adjudication): Ctrl+Z leaves it. */
@@ -75,7 +79,10 @@ export class Editor {
   }
 
   /** Sets one label on many images in one transaction; undone as one. Images already so labelled are left alone. */
-  setLabels(imageIds: number[], className: string | null, unsure: boolean, author: string, undoable = true): number {
+  setLabels(ids: number[], className: string | null, unsure: boolean, author: string, undoable = true): number {
+    // A repeated id is one edit (a batch of 100,000 copies of a few ids would only cost the server time).
+    const imageIds = [...new Set(ids)];
+    const team = this.team();
     const db = this.project.db;
     const labels = repoOf(db, LabelsRepo);
     const set = labels.primarySet();
@@ -94,7 +101,7 @@ export class Editor {
             if (imageIds.length > 1 && before && before.class_id === classId && (before.unsure === 1) === unsure) continue;
             const annotationId = labels.annotate(imageId, set.id, classId, author, 'user', unsure);
             batch.push(
-              this.team
+              team
                 ? { kind: 'withdraw', imageId, annotationId }
                 : { kind: 'label', imageId, labelSetId: set.id, classId: before?.class_id ?? null, unsure: before?.unsure === 1 },
             );
@@ -107,7 +114,7 @@ export class Editor {
           batch.map((e) => e.imageId),
         ),
     );
-    if (batch.length > 0 && undoable) this.undoStack.push(batch);
+    if (batch.length > 0 && undoable) this.remember(batch);
     return batch.length;
   }
 
@@ -116,7 +123,8 @@ export class Editor {
   }
 
   /** Sets one metadata value on many images: checked once against the field, written in one transaction, undone as one. */
-  setFields(imageIds: number[], name: string, value: FieldValue, author: string): number {
+  setFields(ids: number[], name: string, value: FieldValue, author: string): number {
+    const imageIds = [...new Set(ids)];
     const fields = repoOf(this.project.db, FieldsRepo);
     const f = fields.get(name);
     if (!f) throw new DermFuseError('NOT_FOUND', `No metadata field "${name}".`);
@@ -130,8 +138,8 @@ export class Editor {
           for (const imageId of imageIds) {
             const before = fields.value(imageId, f)?.value ?? null;
             if (imageIds.length > 1 && before === checked) continue;
-            fields.set(imageId, f, checked, author, 'user', true);
-            batch.push({ kind: 'field', imageId, field: name, value: before });
+            const editId = fields.set(imageId, f, checked, author, 'user', true);
+            batch.push({ kind: 'field', imageId, field: name, value: before, editId });
           }
         })(),
       (ix) =>
@@ -142,14 +150,20 @@ export class Editor {
           batch.map((e) => e.imageId),
         ),
     );
-    if (batch.length > 0) this.undoStack.push(batch);
+    if (batch.length > 0) this.remember(batch);
     return batch.length;
+  }
+
+  private remember(batch: UndoBatch): void {
+    this.undoStack.push(batch);
+    if (this.undoStack.length > UNDO_DEPTH) this.undoStack.shift();
   }
 
   /** Reverts the newest edit of this session (a batch as a whole) by writing the old values back; the history keeps both. */
   undo(author: string): { imageIds: number[] } | null {
     const batch = this.undoStack.pop();
     if (!batch) return null;
+    const team = this.team();
     const db = this.project.db;
     const labels = repoOf(db, LabelsRepo);
     const fields = repoOf(db, FieldsRepo);
@@ -160,7 +174,12 @@ export class Editor {
           for (const e of [...batch].reverse()) {
             if (e.kind === 'label') labels.annotate(e.imageId, e.labelSetId, e.classId, author, 'user', e.unsure);
             else if (e.kind === 'withdraw') labels.withdraw(e.annotationId, author);
-            else fields.set(e.imageId, fields.get(e.field)!, e.value, author, 'user', true);
+            else {
+              const f = fields.get(e.field)!;
+              // In a team, a value someone else has set since stays: this undo takes back only this person's edit.
+              if (team && fields.lastEditId(e.imageId, f) !== e.editId) continue;
+              fields.set(e.imageId, f, e.value, author, 'user', true);
+            }
           }
         })(),
       (ix) => {

@@ -19,6 +19,7 @@ export class AccountsRepo {
   private readonly revokeStmt: Statement<[string, string]>;
   private readonly rehash: Statement<[string, string]>;
   private readonly activeCount: Statement<[], number>;
+  private readonly authorNames: Statement<[], string>;
 
   constructor(db: Db) {
     const cols = 'id, name, role, created_at, revoked_at';
@@ -29,6 +30,9 @@ export class AccountsRepo {
     this.revokeStmt = db.prepare('UPDATE accounts SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL');
     this.rehash = db.prepare('UPDATE accounts SET token_hash = ?, revoked_at = NULL WHERE name = ?');
     this.activeCount = db.prepare<[], number>('SELECT COUNT(*) FROM accounts WHERE revoked_at IS NULL').pluck();
+    this.authorNames = db
+      .prepare<[], string>(`SELECT author FROM annotations WHERE source = 'user' UNION SELECT author FROM field_edits WHERE source = 'user'`)
+      .pluck();
   }
 
   add(name: string, role: Role, tokenHash: string, at: string): void {
@@ -60,5 +64,10 @@ export class AccountsRepo {
 
   active(): number {
     return this.activeCount.get() ?? 0;
+  }
+
+  /** Every name people's labels and metadata edits were recorded under. */
+  authors(): string[] {
+    return this.authorNames.all();
   }
 }

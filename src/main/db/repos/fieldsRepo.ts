@@ -59,6 +59,7 @@ export class FieldsRepo {
   private readonly imageValues: Statement<[number], { field_id: number; num: number | null; text: string | null }>;
   private readonly putValue: Statement<[number, number, number | null, string | null, string, string]>;
   private readonly delValue: Statement<[number, number]>;
+  private readonly lastEdit: Statement<[number, number], number>;
   private readonly addEdit: Statement<[number, number, string | null, string | null, string, string, string]>;
 
   constructor(private readonly db: Db) {
@@ -75,6 +76,7 @@ export class FieldsRepo {
          source = excluded.source, updated_at = excluded.updated_at`,
     );
     this.delValue = db.prepare('DELETE FROM field_values WHERE image_id = ? AND field_id = ?');
+    this.lastEdit = db.prepare<[number, number], number>('SELECT MAX(id) FROM field_edits WHERE image_id = ? AND field_id = ?').pluck();
     this.addEdit = db.prepare(`INSERT INTO field_edits (image_id, field_id, old_value, new_value, author, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`);
   }
 
@@ -137,7 +139,13 @@ export class FieldsRepo {
   }
 
   /** Sets (or clears, with null) a value and records the change with who and when. Call inside a transaction. */
-  set(imageId: number, field: FieldRow, value: FieldValue, author: string, source: 'import' | 'user', recordEdit: boolean): void {
+  /** The newest edit of an image's field (0: none). */
+  lastEditId(imageId: number, field: FieldRow): number {
+    return this.lastEdit.get(imageId, field.id) ?? 0;
+  }
+
+  /** Stores a value; with `recordEdit`, also in the edit history, and returns that edit's id (else 0). */
+  set(imageId: number, field: FieldRow, value: FieldValue, author: string, source: 'import' | 'user', recordEdit: boolean): number {
     const now = new Date().toISOString();
     const old = recordEdit ? this.value(imageId, field) : null;
     if (value === null) this.delValue.run(imageId, field.id);
@@ -145,8 +153,7 @@ export class FieldsRepo {
       const { num, text } = encodeValue(field.type, value);
       this.putValue.run(imageId, field.id, num, text, source, now);
     }
-    if (recordEdit) {
-      this.addEdit.run(imageId, field.id, JSON.stringify(old?.value ?? null), JSON.stringify(value), author, source, now);
-    }
+    if (!recordEdit) return 0;
+    return Number(this.addEdit.run(imageId, field.id, JSON.stringify(old?.value ?? null), JSON.stringify(value), author, source, now).lastInsertRowid);
   }
 }

@@ -10,10 +10,17 @@ import { readModelJson } from '../tfjs/modelFiles.ts';
 /** The file beside a model that gives its own defaults (name, layer, preprocessing, ONNX input and layout). */
 export const SIDECAR_FILE = 'dermfuse-backbone.json';
 
-/** What a sidecar may say: the spec's own fields, each checked as strictly as a spec (name, finite pixel map). */
-const SidecarSchema = BackboneSpecSchema.omit({ dir: true, tta: true })
-  .partial()
-  .extend({ tta: z.boolean().optional(), onnx: BackboneSpecSchema.shape.onnx.unwrap().partial().optional() });
+/**
+ * What a sidecar may say: the spec's own fields, each checked as strictly as a spec (name, finite pixel map), and the
+ * classes a trained CNN was trained on. Nothing else: a key DermFuse would ignore (a top-level "inputSize", say,
+ * which belongs under "preprocessing") is an error naming it, not a setting silently not applied.
+ */
+const SidecarSchema = z.strictObject({
+  ...BackboneSpecSchema.omit({ dir: true, tta: true }).partial().shape,
+  tta: z.boolean().optional(),
+  onnx: BackboneSpecSchema.shape.onnx.unwrap().partial().optional(),
+  classes: z.array(z.string()).optional(),
+});
 export type Sidecar = z.infer<typeof SidecarSchema>;
 
 /** The sidecar of a model folder ({} when it has none), refused with the file and the field named when it is wrong. */

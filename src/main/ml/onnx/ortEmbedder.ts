@@ -90,7 +90,7 @@ export class OrtEmbedder {
     const [h, w, c] = target.layout === 'nchw' ? [shape[2], shape[3], shape[1]] : [shape[1], shape[2], shape[3]];
     if ((typeof c === 'number' && c !== 3) || (typeof h === 'number' && h !== size) || (typeof w === 'number' && w !== size)) {
       throw new Error(
-        `${target.file}: input "${input}" is [${shape.join(', ')}], which does not fit ${size}x${size} RGB ${target.layout.toUpperCase()} (set inputSize and layout in dermfuse-backbone.json)`,
+        `${target.file}: input "${input}" is [${shape.join(', ')}], which does not fit ${size}x${size} RGB ${target.layout.toUpperCase()} (set preprocessing.inputSize and onnx.layout in dermfuse-backbone.json)`,
       );
     }
     const batchOfOne = shape[0] === 1;
