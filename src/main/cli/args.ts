@@ -126,3 +126,29 @@ export function parseFlags<S extends z.ZodType>(schema: S, input: Record<string,
   if (issue.code === 'invalid_value') throw new DermFuseError('INVALID_ARGUMENT', `${flag} must be one of ${issue.values.join(', ')}, got "${shown}"`);
   throw new DermFuseError('INVALID_ARGUMENT', `${flag}: ${issue.message} (got "${shown}")`);
 }
+
+/** How a flag's text becomes a request field: as is, a number, a comma list, a list of numbers, or an on/off switch. */
+export type FlagKind = 'text' | 'number' | 'list' | 'numbers' | 'switch';
+
+/**
+ * Flags declared once for a command: from request fields and their kinds come both the parser's options (kebab-case
+ * names: `inputSize` is `--input-size`) and the reading of the parsed values into the request, which the contract's
+ * schema then checks (parseFlags).
+ */
+export function flagSet<F extends string>(fields: Record<F, FlagKind>): { options: Options; read(values: Record<string, unknown>): Record<F, unknown> } {
+  const entries = Object.entries(fields) as [F, FlagKind][];
+  return {
+    options: Object.fromEntries(entries.map(([f, kind]) => [kebab(f), { type: kind === 'switch' ? 'boolean' : 'string' }])) as Options,
+    read(values) {
+      const read = (f: F, kind: FlagKind): unknown => {
+        const raw = values[kebab(f)];
+        if (kind === 'switch') return raw === true ? true : undefined;
+        const text = typeof raw === 'string' ? raw : undefined;
+        if (kind === 'number') return numberFlag(text);
+        if (kind === 'list' || kind === 'numbers') return listFlag(text, kind === 'numbers');
+        return text;
+      };
+      return Object.fromEntries(entries.map(([f, kind]) => [f, read(f, kind)])) as Record<F, unknown>;
+    },
+  };
+}

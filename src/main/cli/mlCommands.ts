@@ -7,9 +7,25 @@ import { DEFAULT_BACKBONE } from '../ml/backbone/catalogue.ts';
 import { extractFeatures } from '../ml/backbone/extract.ts';
 import { exportFeatures } from '../ml/backbone/exportFeatures.ts';
 import { TRAIN_BACKBONE_LIMITS, trainBackbone } from '../ml/cnn/trainBackbone.ts';
-import { listFlag, numberFlag, optionalString, parseFlags, requireString, wholeNumber } from './args.ts';
+import { flagSet, optionalString, parseFlags, requireString, wholeNumber } from './args.ts';
 import { ExtractRequestSchema } from '../../shared/api.ts';
 import { withProject, type Command } from './commands.ts';
+
+/** dermfuse extract's flags: the extraction request's fields, each declared once. */
+const EXTRACT_FLAGS = flagSet({
+  backbone: 'text',
+  layer: 'text',
+  inputSize: 'number',
+  range: 'numbers',
+  mean: 'numbers',
+  std: 'numbers',
+  resize: 'text',
+  tta: 'switch',
+  runtime: 'text',
+  backend: 'text',
+  workers: 'number',
+  batchSize: 'number',
+});
 
 export const ML_COMMANDS: Record<string, Command> = {
   doctor: {
@@ -47,36 +63,10 @@ export const ML_COMMANDS: Record<string, Command> = {
       'dermfuse extract DIR [--backbone PATH|URL|ID (default: the built-in MobileNetV2 0.35)] [--layer NAME] [--input-size N] [--range LOW,HIGH | --mean R,G,B --std R,G,B]\n' +
       '        [--resize squash|center-crop] [--tta] [--runtime onnx|tfjs] [--backend tensorflow|wasm|cpu] [--workers N] [--batch-size N] [--json]',
     summary: 'compute CNN features of every image (cached; a re-run only does what is missing)',
-    options: {
-      backbone: { type: 'string' },
-      layer: { type: 'string' },
-      'input-size': { type: 'string' },
-      range: { type: 'string' },
-      mean: { type: 'string' },
-      std: { type: 'string' },
-      resize: { type: 'string' },
-      tta: { type: 'boolean' },
-      runtime: { type: 'string' },
-      backend: { type: 'string' },
-      workers: { type: 'string' },
-      'batch-size': { type: 'string' },
-    },
+    options: EXTRACT_FLAGS.options,
     positionals: ['DIR'],
     async run(v, [dir], ctx) {
-      const { backbone = DEFAULT_BACKBONE, ...options } = parseFlags(ExtractRequestSchema, {
-        backbone: optionalString(v, 'backbone'),
-        layer: optionalString(v, 'layer'),
-        inputSize: numberFlag(optionalString(v, 'input-size')),
-        range: listFlag(optionalString(v, 'range'), true),
-        mean: listFlag(optionalString(v, 'mean'), true),
-        std: listFlag(optionalString(v, 'std'), true),
-        resize: optionalString(v, 'resize'),
-        tta: v.tta === true ? true : undefined,
-        runtime: optionalString(v, 'runtime'),
-        backend: optionalString(v, 'backend'),
-        workers: numberFlag(optionalString(v, 'workers')),
-        batchSize: numberFlag(optionalString(v, 'batch-size')),
-      });
+      const { backbone = DEFAULT_BACKBONE, ...options } = parseFlags(ExtractRequestSchema, EXTRACT_FLAGS.read(v));
       return withProject(dir!, async (project) => {
         const s = await extractFeatures(project, backbone, {
           ...options,

@@ -7,7 +7,7 @@ import type { RunResult } from '../ml/fusion/train.ts';
 import { ExtractRequestSchema, TrainRequestSchema } from '../../shared/api.ts';
 import { trainAndRefresh } from '../workflows/train.ts';
 import { z } from 'zod';
-import { listFlag, numberFlag, optionalString, parseFlags, positiveInt, requireString } from './args.ts';
+import { flagSet, optionalString, parseFlags, positiveInt, requireString } from './args.ts';
 import { withProject, type Command } from './commands.ts';
 
 const f3 = (x: number) => x.toFixed(3);
@@ -43,37 +43,29 @@ function describe(r: RunResult): string {
   return lines.join('\n');
 }
 
+/** dermfuse train's flags: the training request's fields, each declared once. */
+const TRAIN_FLAGS = flagSet({
+  label: 'text',
+  target: 'text',
+  positive: 'list',
+  fields: 'list',
+  group: 'text',
+  folds: 'number',
+  backbone: 'text',
+  seed: 'number',
+  duplicates: 'text',
+  consensus: 'text',
+});
+
 export const RUN_COMMANDS: Record<string, Command> = {
   train: {
     usage:
       'dermfuse train DIR --label SET [--target NAME | --positive A,B,C] [--fields a,b,c] [--group patient|lesion|image] [--folds 5] [--backbone KEY|NAME[,KEY2...]] [--seed N] [--duplicates unreviewed|confirmed|none] [--consensus latest|majority|dawid-skene] [--json]',
     summary: 'image-only vs metadata-only vs fused models, patient-grouped cross-validation',
-    options: {
-      label: { type: 'string' },
-      target: { type: 'string' },
-      positive: { type: 'string' },
-      fields: { type: 'string' },
-      group: { type: 'string' },
-      folds: { type: 'string' },
-      backbone: { type: 'string' },
-      seed: { type: 'string' },
-      duplicates: { type: 'string' },
-      consensus: { type: 'string' },
-    },
+    options: TRAIN_FLAGS.options,
     positionals: ['DIR'],
     async run(v, [dir], ctx) {
-      const req = parseFlags(TrainRequestSchema, {
-        label: optionalString(v, 'label'),
-        target: optionalString(v, 'target'),
-        positive: listFlag(optionalString(v, 'positive')),
-        fields: listFlag(optionalString(v, 'fields')),
-        group: optionalString(v, 'group'),
-        folds: numberFlag(optionalString(v, 'folds')),
-        backbone: optionalString(v, 'backbone'),
-        seed: numberFlag(optionalString(v, 'seed')),
-        duplicates: optionalString(v, 'duplicates'),
-        consensus: optionalString(v, 'consensus'),
-      });
+      const req = parseFlags(TrainRequestSchema, TRAIN_FLAGS.read(v));
       return withProject(dir!, async (project) => {
         const r = await trainAndRefresh(project, req, {
           signal: ctx.signal,
