@@ -6,7 +6,18 @@ import { defineConfig } from 'vitest/config';
 process.env.DERMFUSE_MODEL_CACHE ??= path.join(os.tmpdir(), `dermfuse-test-models-${process.pid}`);
 
 /** One project per kind of test, so `npm run test:unit` runs in seconds and `npm test` runs them all. */
-const project = (name: string, include: string[]) => ({ extends: true as const, test: { name, include } });
+const project = (name: string, include: string[], more: { exclude?: string[]; testTimeout?: number } = {}) => ({
+  extends: true as const,
+  test: { name, include, ...more },
+});
+
+/** Files that measure latency under attack or kill processes mid-run (see the timing project). */
+const TIMING = [
+  'test/integration/killTrials.test.ts',
+  'test/integration/serveHardening.test.ts',
+  'test/integration/serveResponsive.test.ts',
+  'test/integration/teamLoad.test.ts',
+];
 
 export default defineConfig({
   test: {
@@ -14,17 +25,24 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Many files wait on child processes, sockets, disk and Chromium as much as they compute: two at a time keep two
+    // cores busy (vitest's default on two cores is one).
+    maxWorkers: 2,
     // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
+    // Each npm script names its own report (--outputFile.json); scripts/test-summary.mjs adds them up.
     reporters: ['default', ['json', { outputFile: '.cache/vitest-report.json' }]],
     projects: [
       // Pure logic and components (jsdom): no disk, no workers, no browser.
       project('unit', ['test/unit/**/*.test.ts', 'test/component/**/*.test.tsx']),
       // Real SQLite, sharp, tfjs and the CLI on generated data.
-      project('integration', ['test/integration/**/*.test.ts']),
+      project('integration', ['test/integration/**/*.test.ts'], { exclude: TIMING }),
       // ../shared's photos and models, when present.
       project('realdata', ['test/realdata/**/*.test.ts']),
-      // The built renderer in Chromium.
-      project('e2e', ['test/e2e/**/*.test.ts']),
+      // The built renderer in Chromium. A step that trains waits on a CPU shared with the file running beside it.
+      project('e2e', ['test/e2e/**/*.test.ts'], { testTimeout: 180_000 }),
+      // Tests that time the server or kill processes at random moments: run alone (npm run test:timing), so the
+      // other files running beside them cannot make them slow or lucky.
+      project('timing', TIMING),
     ],
   },
 });
