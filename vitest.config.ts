@@ -30,7 +30,8 @@ export default defineConfig({
     maxWorkers: 2,
     // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
     // Each npm script names its own report (--outputFile.json); scripts/test-summary.mjs adds them up.
-    reporters: ['default', ['json', { outputFile: '.cache/vitest-report.json' }]],
+    reporters: ['default', 'json'],
+    outputFile: { json: '.cache/vitest-report.json' },
     projects: [
       // Pure logic and components (jsdom): no disk, no workers, no browser.
       project('unit', ['test/unit/**/*.test.ts', 'test/component/**/*.test.tsx']),

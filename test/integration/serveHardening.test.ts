@@ -57,8 +57,9 @@ describe('served photos are checked when served', () => {
     const started = Date.now();
     expect((await media(1)).status).toBe(404);
     expect(Date.now() - started).toBeLessThan(5_000);
-    expect(s.stderr()).toMatch(/refused image of image 1: .* resolves to \/etc\/passwd, outside the folders this server may read/);
-    expect(s.stderr()).toMatch(/refused image of image 1: .* is not a regular file/);
+    // The server's log reaches this process through a pipe, a moment after the answer.
+    await expect.poll(() => s.stderr()).toMatch(/refused image of image 1: .* resolves to \/etc\/passwd, outside the folders this server may read/);
+    await expect.poll(() => s.stderr()).toMatch(/refused image of image 1: .* is not a regular file/);
   });
 
   it('keeps the folders it resolved: an import folder swapped for a link elsewhere serves nothing', async () => {
