@@ -5,7 +5,7 @@ import path from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, protocol, session } from 'electron';
 import { openMedia, readMedia } from './api/media.ts';
 import { RecentProjects } from './api/recent.ts';
-import { Service } from './api/service.ts';
+import { LOCAL_ORIGIN, Service } from './api/service.ts';
 import { setSqliteNativeBinding } from './db/open.ts';
 import { APP_SCHEME, isOwnUrl, rendererUrl, resolveAppRequest } from './desktopUrls.ts';
 import { resourcesDir } from './resources.ts';
@@ -55,7 +55,7 @@ async function serveAppRequest(request: Request): Promise<Response> {
     case 'media': {
       const project = service.current();
       const media = project ? await openMedia(project, target.media, target.id, await service.mediaRoots()) : null;
-      if (target.media === 'image') service.logMedia(undefined, Number(target.id), media ? 'ok' : 'NOT_FOUND', 'this machine');
+      if (target.media === 'image') service.logMedia(undefined, Number(target.id), media ? 'ok' : 'NOT_FOUND', LOCAL_ORIGIN);
       if (!media) return new Response('No such image.', { status: 404 });
       return new Response(await readMedia(media), { headers: { 'content-type': media.contentType } });
     }

@@ -5,7 +5,7 @@ import { DermFuseError } from '../../shared/errors.ts';
 import { runList, runReport } from '../ml/fusion/runs.ts';
 import type { RunResult } from '../ml/fusion/train.ts';
 import { ExtractRequestSchema, TrainRequestSchema } from '../../shared/api.ts';
-import { trainAndRefresh } from '../workflows/train.ts';
+import { trainAndRefresh, trainConfigOf } from '../workflows/train.ts';
 import { z } from 'zod';
 import { flagSet, optionalString, parseFlags, positiveInt, requireString } from './args.ts';
 import { withProject, type Command } from './commands.ts';
@@ -67,7 +67,7 @@ export const RUN_COMMANDS: Record<string, Command> = {
     async run(v, [dir], ctx) {
       const req = parseFlags(TrainRequestSchema, TRAIN_FLAGS.read(v));
       return withProject(dir!, async (project) => {
-        const r = await trainAndRefresh(project, req, {
+        const r = await trainAndRefresh(project, trainConfigOf(project, req), {
           signal: ctx.signal,
           onProgress: (p) => ctx.progress(`train: ${p.done}/${p.total} ${p.message ?? ''}`),
         });

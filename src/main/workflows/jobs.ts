@@ -31,12 +31,12 @@ export function jobFor(project: Project, req: JobRequest): { title: string; body
       };
     }
     case 'train': {
-      // Checked now (a target that does not exist fails the request, not the job).
-      trainConfigOf(project, req);
+      // Resolved now (a target that does not exist fails the request, not the job).
+      const config = trainConfigOf(project, req);
       return {
         title: `Training on ${req.label}${req.target ? ` (${req.target})` : ''}`,
         body: async (signal, onProgress) => {
-          const { evaluation: _e, innerScores: _i, ...summary } = await trainAndRefresh(project, req, { signal, onProgress });
+          const { evaluation: _e, innerScores: _i, ...summary } = await trainAndRefresh(project, config, { signal, onProgress });
           return summary;
         },
       };

@@ -23,8 +23,8 @@ export function trainConfigOf(project: Project, req: TrainRequest): TrainConfig 
 }
 
 /** Trains a run, then points the browser's "label next" order at the newest model: the app's job and `dermfuse train`. */
-export async function trainAndRefresh(project: Project, req: TrainRequest, opts: { signal?: AbortSignal; onProgress?: ProgressFn }): Promise<RunResult> {
-  const result = await trainRun(project, trainConfigOf(project, req), opts);
+export async function trainAndRefresh(project: Project, config: TrainConfig, opts: { signal?: AbortSignal; onProgress?: ProgressFn }): Promise<RunResult> {
+  const result = await trainRun(project, config, opts);
   refreshAfterRun(project, result.runId);
   return result;
 }

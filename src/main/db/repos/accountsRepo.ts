@@ -15,7 +15,6 @@ export class AccountsRepo {
   private readonly insert: Statement<[string, string, string, string]>;
   private readonly all: Statement<[], AccountRow>;
   private readonly byHash: Statement<[string], AccountRow>;
-  private readonly byName: Statement<[string], AccountRow>;
   private readonly revokeStmt: Statement<[string, string]>;
   private readonly rehash: Statement<[string, string]>;
   private readonly activeCount: Statement<[], number>;
@@ -26,7 +25,6 @@ export class AccountsRepo {
     this.insert = db.prepare('INSERT INTO accounts (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)');
     this.all = db.prepare(`SELECT ${cols} FROM accounts ORDER BY id`);
     this.byHash = db.prepare(`SELECT ${cols} FROM accounts WHERE token_hash = ? AND revoked_at IS NULL`);
-    this.byName = db.prepare(`SELECT ${cols} FROM accounts WHERE name = ?`);
     this.revokeStmt = db.prepare('UPDATE accounts SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL');
     this.rehash = db.prepare('UPDATE accounts SET token_hash = ?, revoked_at = NULL WHERE name = ?');
     this.activeCount = db.prepare<[], number>('SELECT COUNT(*) FROM accounts WHERE revoked_at IS NULL').pluck();
@@ -46,10 +44,6 @@ export class AccountsRepo {
   /** The active account holding this token hash. */
   byTokenHash(hash: string): AccountRow | undefined {
     return this.byHash.get(hash);
-  }
-
-  named(name: string): AccountRow | undefined {
-    return this.byName.get(name);
   }
 
   /** Returns false when no active account has that name. */
