@@ -9,6 +9,8 @@ import { runImport, type ImportOptions } from '../../src/main/images/importRun.t
 import { projectInfo } from '../../src/main/images/info.ts';
 import { relinkImages } from '../../src/main/images/relink.ts';
 import { Project } from '../../src/main/project.ts';
+import { projectSchema } from '../../src/main/images/importMatch.ts';
+import { repoOf } from '../../src/main/db/open.ts';
 import { hamCsv, makeImages, tempDir, type FakeImage } from '../fixtures/generate.ts';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -81,7 +83,7 @@ describe('import', () => {
   it('refuses images above the pixel limit (decompression bombs) as a per-file error', async () => {
     const s = await importAll({}, { maxPixels: 32 * 32 });
     expect(s.imagesFailed).toBe(24);
-    expect(s.errors[0]!.message).toMatch(/limit|pixel/i);
+    expect(s.errors.filter((e) => /limit|pixel/i.test(e.message))).toHaveLength(24);
   });
 
   it('is idempotent: a second import adds nothing and writes no new annotations', async () => {
@@ -148,10 +150,51 @@ describe('import', () => {
       expect.arrayContaining([
         expect.stringMatching(/line 26: image id IMG_00000 appears again \(first at line 2\)/),
         expect.stringMatching(/line 27: empty image id/),
-        expect.stringMatching(/line 3: column "age": "forty" is not a number; stored as missing/),
       ]),
     );
+    // A bad cell names its row, column and value (once: the plan found it, the run does not repeat it).
+    expect(s.errors.filter((e) => e.line === 3 && e.column === 'age')).toEqual([
+      expect.objectContaining({ value: 'forty', message: expect.stringMatching(/^"forty" is not a number; stored as missing/) }),
+    ]);
     expect(s.imagesAdded).toBe(24);
+  });
+
+  it('puts labels into the existing label set whose classes they are, proposes existing fields for look-alike columns, and names rows without image', async () => {
+    await importAll();
+    // A second CSV of one's own: other column names, the same diagnoses, a short row and a row without an image.
+    const own = path.join(tmp.dir, 'own.csv');
+    const lines = ['image_id,diagnosis,gender,site,age'];
+    fakes.slice(0, 5).forEach((f, i) => lines.push(`${f.id},${f.label.toLowerCase()},${i % 2 ? 'male' : 'female'},${f.site.toLowerCase()},${40 + i}`));
+    lines.push(`${fakes[5]!.id},${fakes[5]!.label.toLowerCase()},female,70`);
+    lines.push(`NOPE_1,nv,male,back,50`);
+    fs.writeFileSync(own, lines.join('\n') + '\n');
+    const plan = await planImport({ imagesDir, metadataPath: own, idColumn: 'image_id', labelColumn: 'diagnosis' }, project.dir, {
+      schema: projectSchema(project.db),
+    });
+    expect(plan.labelSet).toMatchObject({ name: 'dx', isNew: false, reason: expect.stringMatching(/^every label value .* is one of its classes$/) });
+    expect(plan.fieldMatches).toEqual([
+      { column: 'gender', field: 'sex', reason: 'same meaning as "sex"' },
+      { column: 'site', field: 'localization', reason: 'same meaning as "localization"' },
+    ]);
+    // The short row is named, and age stays a number: types come from the rows that fit the header.
+    expect(plan.problems).toEqual(expect.arrayContaining([expect.objectContaining({ line: 7, message: expect.stringMatching(/^row has 4 cells/) })]));
+    expect(plan.problems).toEqual(expect.arrayContaining([expect.objectContaining({ line: 8, column: 'image_id', value: 'NOPE_1' })]));
+    expect(plan.mapping!.fields.find((f) => f.name === 'age')!.type).toBe('number');
+
+    const mapped = await planImport(
+      { imagesDir, metadataPath: own, idColumn: 'image_id', labelColumn: 'diagnosis', fieldMap: { gender: 'sex', site: 'localization' } },
+      project.dir,
+      { schema: projectSchema(project.db) },
+    );
+    const s = await runImport(project, mapped);
+    expect(s.label).toBe('dx');
+    expect(project.db.prepare('SELECT name FROM label_sets').pluck().all()).toEqual(['dx']);
+    expect(
+      repoOf(project.db, FieldsRepo)
+        .list()
+        .map((f) => f.name)
+        .sort(),
+    ).toEqual(['age', 'dx_type', 'localization', 'sex']);
   });
 
   it('flags byte-identical images that carry different labels', async () => {

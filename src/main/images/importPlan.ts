@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { DermFuseError } from '../../shared/errors.ts';
-import type { ImportProblem } from '../../shared/types.ts';
+import type { ImportFieldMatch, ImportLabelSetChoice, ImportProblem } from '../../shared/types.ts';
+import { chooseLabelSet, matchFields, type ProjectSchema } from './importMatch.ts';
+import { parseCell } from '../files/values.ts';
 import { headProblem, parseCsv, readCsvFile, type CsvRow } from '../files/csv.ts';
 import { mapColumns, rowLabel, type ColumnMapping, type MappingOptions } from './presets.ts';
 import { idFromCell, scanImages, type ScannedFile } from '../files/imageFiles.ts';
@@ -34,7 +36,18 @@ export interface ImportPlan {
   rowsMatched: number;
   rowsWithoutImage: number;
   imagesWithoutRow: number;
+  /** Where the labels go, and why (null: no labels). */
+  labelSet: ImportLabelSetChoice | null;
+  /** New columns that look like existing fields: proposals the import screen offers. */
+  fieldMatches: ImportFieldMatch[];
+  /** Cells the run will store as missing, already reported in problems (the run does not report them again). */
+  badCells: Set<string>;
+  /** Names of the fields the project had before this import. */
+  schemaFields: string[];
 }
+
+/** The key of a cell in ImportPlan.badCells. */
+export const cellKey = (line: number, column: string) => `${line}\u0000${column}`;
 
 /**
  * A preview reads at most this much of the CSV (and says so): every real dataset's metadata fits (ISIC 2020's is
@@ -46,7 +59,8 @@ export const PREVIEW_CSV_BYTES = 8 * 2 ** 20;
  * Reads and maps the CSV, scans the folder and joins the two on the image id (the file stem). A preview reads only
  * the first PREVIEW_CSV_BYTES of the CSV.
  */
-export async function planImport(req: ImportRequest, projectDir: string, opts: { preview?: boolean } = {}): Promise<ImportPlan> {
+export async function planImport(req: ImportRequest, projectDir: string, opts: { preview?: boolean; schema?: ProjectSchema } = {}): Promise<ImportPlan> {
+  const schema: ProjectSchema = opts.schema ?? { labelSets: [], fields: [] };
   const problems: ImportProblem[] = [];
   let header: string[] = [];
   let mapping: ColumnMapping | null = null;
@@ -71,6 +85,14 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
       problems.unshift({ source: metadataName, message: err.message });
     }
   }
+  // A column mapped to a field the project has is read as that field's type (the stored type wins), unless overridden.
+  if (mapping) {
+    for (const f of mapping.fields) {
+      const known = schema.fields.find((x) => x.name === f.name);
+      if (known && !req.types?.[f.column] && known.type !== f.type) Object.assign(f, { type: known.type, allowedValues: known.allowedValues });
+    }
+  }
+  const badCells = new Set<string>();
   if (metadataPath && mapping) {
     const col = (name: string | null): number => (name === null ? -1 : header.indexOf(name));
     const idCol = col(mapping.id);
@@ -84,7 +106,7 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
     for (const row of tableRows) {
       const id = idFromCell(row.cells[idCol] ?? '');
       if (id === '') {
-        problems.push({ source: `${metadataName} line ${row.line}`, message: `empty image id in column "${mapping.id}"; row skipped` });
+        problems.push({ source: `${metadataName} line ${row.line}`, line: row.line, column: mapping.id, message: `empty image id; row skipped` });
         continue;
       }
       const rec: MetadataRecord = {
@@ -95,6 +117,20 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
         lesion: cellOrNull(row.cells, lesionCol),
         cells: row.cells,
       };
+      for (const f of mapping.fields) {
+        const i = header.indexOf(f.column);
+        const parsed = parseCell(f.type, row.cells[i] ?? '');
+        if (!parsed.ok) {
+          badCells.add(cellKey(row.line, f.column));
+          problems.push({
+            source: `${metadataName} line ${row.line}`,
+            line: row.line,
+            column: f.column,
+            value: (row.cells[i] ?? '').slice(0, 80),
+            message: `${parsed.reason}; stored as missing`,
+          });
+        }
+      }
       const first = records.get(id);
       if (!first) records.set(id, rec);
       else if (first.cells.join('\u0000') !== rec.cells.join('\u0000')) {
@@ -115,7 +151,30 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
   }
   const files = [...byStem.values()];
   let rowsMatched = 0;
-  for (const id of records.keys()) if (byStem.has(id)) rowsMatched++;
+  for (const [id, rec] of records) {
+    if (byStem.has(id)) rowsMatched++;
+    else
+      problems.push({
+        source: `${metadataName} line ${rec.line}`,
+        line: rec.line,
+        column: mapping?.id,
+        value: id,
+        message: `no image named "${id}" in the image folder; the row is not imported (check the id, or the folder)`,
+      });
+  }
+  let labelSet: ImportLabelSetChoice | null = null;
+  if (mapping?.labelSet) {
+    // The labels that will be imported: those of rows with an image.
+    const values = [...new Set([...records.values()].filter((r) => byStem.has(r.id)).map((r) => r.label))].filter((l): l is string => l !== null).sort();
+    labelSet = chooseLabelSet(schema, mapping.label ?? mapping.labelSet, values, req.labelSet);
+    mapping.labelSet = labelSet.name;
+  }
+  const fieldMatches = mapping
+    ? matchFields(
+        schema,
+        mapping.fields.filter((f) => f.name === f.column),
+      )
+    : [];
   return {
     imagesDir: path.resolve(req.imagesDir),
     metadataPath,
@@ -128,5 +187,9 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
     rowsMatched,
     rowsWithoutImage: records.size - rowsMatched,
     imagesWithoutRow: metadataPath ? files.filter((f) => !records.has(f.stem)).length : 0,
+    labelSet,
+    fieldMatches,
+    badCells,
+    schemaFields: schema.fields.map((f) => f.name),
   };
 }

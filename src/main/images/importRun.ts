@@ -9,7 +9,7 @@ import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import { runPool, throttleProgress, type ProgressFn } from '../jobs/progress.ts';
 import { logger } from '../log.ts';
 import type { Project } from '../project.ts';
-import type { ImportPlan, MetadataRecord } from './importPlan.ts';
+import { cellKey, type ImportPlan, type MetadataRecord } from './importPlan.ts';
 import type { ScannedFile } from '../files/imageFiles.ts';
 import { writeAtomic } from '../files/write.ts';
 import { MAX_INPUT_PIXELS } from '../files/imageFiles.ts';
@@ -71,7 +71,7 @@ export async function runImport(project: Project, plan: ImportPlan, opts: Import
           message: `field "${spec.name}" is stored as ${row.type}; values are read as ${row.type}, not ${spec.type}`,
         });
       }
-      return { row, column: columnOf.get(spec.name) ?? -1 };
+      return { row, column: columnOf.get(spec.column) ?? -1, columnName: spec.column };
     });
     const labelSetId = plan.mapping?.labelSet ? labels.ensureSet(plan.mapping.labelSet).id : null;
     const classIds = new Map<string, number>();
@@ -92,11 +92,18 @@ export async function runImport(project: Project, plan: ImportPlan, opts: Import
   const applyRecord = (imageId: number, rec: MetadataRecord): void => {
     const linkProblem = images.link(imageId, rec.patient, rec.lesion);
     if (linkProblem) problems.push({ source: `${plan.metadataName} line ${rec.line}`, message: linkProblem });
-    for (const { row, column } of fieldRows) {
+    for (const { row, column, columnName } of fieldRows) {
       const parsed = parseCell(row.type, rec.cells[column] ?? '');
       let value: FieldValue = null;
       if (parsed.ok) value = parsed.value;
-      else problems.push({ source: `${plan.metadataName} line ${rec.line}`, message: `column "${row.name}": ${parsed.reason}; stored as missing` });
+      else if (!plan.badCells.has(cellKey(rec.line, columnName)))
+        problems.push({
+          source: `${plan.metadataName} line ${rec.line}`,
+          line: rec.line,
+          column: columnName,
+          value: (rec.cells[column] ?? '').slice(0, 80),
+          message: `${parsed.reason}; stored as missing`,
+        });
       applyValue(imageId, row, value);
     }
     if (labelSetId !== null) {
