@@ -1,6 +1,7 @@
 import { MODES, type Band, type Curve, type EmbeddingMap, type Mode, type RunReportView } from '../../../shared/results.ts';
 import type { FieldValue } from '../../../shared/types.ts';
 import type { ChartOption } from '../charts/option.ts';
+import { isMalignantName, paletteColor } from '../../../shared/palette.ts';
 
 /** The dashed reference diagonal: chance on a ROC plot, perfect calibration on a reliability plot. */
 function diagonal(name: string) {
@@ -220,6 +221,12 @@ export function subgroupOption(r: RunReportView, field: string): ChartOption {
 
 export type ColorBy = 'label' | 'predicted' | 'correct' | `field:${string}`;
 
+/** A class on the map: warm when it is (or groups only) cancers, e.g. "BCC/MEL/SCC"; cool for "not …" and benign classes. */
+function classKeyColour(name: string, k: number): string {
+  const warm = !name.startsWith('not ') && name.split('/').every(isMalignantName);
+  return paletteColor(k, warm ? name.split('/')[0] : '');
+}
+
 /** The colour key of each point: its label, prediction, correctness or a field's value (numbers in quintile bands). */
 export function colourKeys(map: EmbeddingMap, by: ColorBy): string[] {
   if (by === 'label') return map.points.map((p) => p.label ?? 'none');
@@ -255,7 +262,7 @@ export function mapOption(map: EmbeddingMap, by: ColorBy): ChartOption {
       name: g,
       type: 'scatter',
       symbolSize: 6,
-      color: g === 'wrong' ? '#e03131' : g === 'right' ? '#2f9e44' : PALETTE[k % PALETTE.length],
+      color: g === 'wrong' ? '#D55E00' : g === 'right' ? '#0072B2' : by === 'label' || by === 'predicted' ? classKeyColour(g, k) : PALETTE[k % PALETTE.length],
       data: map.points.map((p, i) => [p.x, p.y, p.imageId, i] as const).filter((_, i) => keys[i] === g),
     })),
   };
