@@ -159,4 +159,15 @@ describe('the workbench as a clinician uses it', () => {
     expect(ring.style).not.toBe('none');
     expect(ring.width).toBeGreaterThanOrEqual(2);
   });
+
+  it('says the server is gone in a banner, keeps what the screen showed, and retries', async () => {
+    await page.getByTestId('nav-browse').click();
+    await expect.poll(() => page.getByTestId('counts').textContent()).toMatch(/^80 of 80 shown/);
+    const counts = await page.getByTestId('counts').textContent();
+    await served.server.close();
+    await page.getByTestId('filter-unlabelled').click();
+    await expect.poll(() => page.getByTestId('connection-banner').textContent(), { timeout: 10_000 }).toBe('DermFuse server not reachable — retrying');
+    expect(await page.getByTestId('counts').textContent()).toBe(counts);
+    expect(await page.getByTestId('app-error').count()).toBe(0);
+  });
 });

@@ -1,4 +1,5 @@
 import { makeClient, type ApiClient, type CallName, type Envelope } from '../../shared/api.ts';
+import { connectionAnswered, connectionLost, UNREACHABLE_MESSAGE } from './connection.ts';
 
 declare global {
   interface Window {
@@ -77,11 +78,19 @@ export async function signInFromLink(): Promise<SwitchQuestion | null> {
 
 function httpTransport(): (name: CallName, req: unknown) => Promise<Envelope<unknown>> {
   return async (name, req) => {
-    const res = await fetch(`/api/${encodeURIComponent(name)}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify(req ?? {}),
-    });
+    let res: Response;
+    try {
+      res = await fetch(`/api/${encodeURIComponent(name)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(req ?? {}),
+      });
+    } catch {
+      // No answer at all (server stopped, network gone): not an error of this call, a state of the connection.
+      connectionLost();
+      return { ok: false, error: { code: 'UNREACHABLE', message: UNREACHABLE_MESSAGE } };
+    }
+    connectionAnswered();
     if (res.status === 401)
       return {
         ok: false,
