@@ -95,6 +95,8 @@ export const ImportRequestSchema = z.object({
   ignore: z.array(z.string().max(200)).max(2000).optional(),
   /** Field types by column name, over the inferred ones. */
   types: z.record(z.string().max(200), z.enum(FIELD_TYPES)).optional(),
+  /** The roles given are the whole mapping: a label, patient or lesion column not named is none (no preset guess). */
+  exactRoles: z.boolean().optional(),
 });
 const triple = z.tuple([z.number(), z.number(), z.number()]);
 /** Feature extraction: the extract form, the CLI's `extract` flags and the job all read these; absent means the default. */

@@ -16,6 +16,11 @@ export interface MetadataRecord {
   patient: string | null;
   lesion: string | null;
   cells: string[];
+  /**
+   * The row's cell count did not fit the header: its cells may sit under the wrong columns, so only its image is
+   * imported; its label, patient, lesion and values are left as they are (the problem table names the row).
+   */
+  misaligned?: boolean;
 }
 
 export interface ImportRequest extends MappingOptions {
@@ -116,8 +121,17 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
         patient: cellOrNull(row.cells, patientCol),
         lesion: cellOrNull(row.cells, lesionCol),
         cells: row.cells,
+        ...(row.misaligned ? { misaligned: true } : {}),
       };
-      for (const f of mapping.fields) {
+      if (row.misaligned)
+        problems.push({
+          source: `${metadataName} line ${row.line}`,
+          line: row.line,
+          column: mapping.id,
+          value: id,
+          message: `the row does not fit the header: its label and values are not imported (fix the row, then import again)`,
+        });
+      for (const f of row.misaligned ? [] : mapping.fields) {
         const i = header.indexOf(f.column);
         const parsed = parseCell(f.type, row.cells[i] ?? '');
         if (!parsed.ok) {
@@ -165,9 +179,14 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
   let labelSet: ImportLabelSetChoice | null = null;
   if (mapping?.labelSet) {
     // The labels that will be imported: those of rows with an image.
-    const values = [...new Set([...records.values()].filter((r) => byStem.has(r.id)).map((r) => r.label))].filter((l): l is string => l !== null).sort();
-    labelSet = chooseLabelSet(schema, mapping.label ?? mapping.labelSet, values, req.labelSet);
-    mapping.labelSet = labelSet.name;
+    const values = [...new Set([...records.values()].filter((r) => byStem.has(r.id) && !r.misaligned).map((r) => r.label))]
+      .filter((l): l is string => l !== null)
+      .sort();
+    // No label values at all (photos to label): no set is made for them; the project's sets stay as they are.
+    if (values.length > 0 || req.labelSet) {
+      labelSet = chooseLabelSet(schema, mapping.label ?? mapping.labelSet, values, req.labelSet);
+      mapping.labelSet = labelSet.name;
+    } else mapping.labelSet = null;
   }
   const fieldMatches = mapping
     ? matchFields(

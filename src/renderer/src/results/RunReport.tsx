@@ -165,8 +165,8 @@ export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number
             />
           )}
           <Text size="xs" c="dimmed" my={4}>
-            Shaded: the 95% <Term name="bootstrap band" /> over patients. ◆: the run&apos;s <Term name="operating point" /> (its actual yes/no calls for{' '}
-            {report.curveClass}).
+            Shaded: the 95% <Term name="bootstrap band" /> over {report.run.group === 'image' ? 'images' : `${report.run.group}s`}. ◆: the run&apos;s{' '}
+            <Term name="operating point" /> (its actual yes/no calls for {report.curveClass}).
           </Text>
           <SimpleGrid cols={{ base: 1, md: 2, xl: 3 }}>
             <div>
