@@ -265,6 +265,33 @@ describe('import', () => {
     );
   });
 
+  it('reads a column into an existing category field in its spelling, and names values the field does not have', async () => {
+    await importAll();
+    const own = path.join(tmp.dir, 'sex.csv');
+    fs.writeFileSync(own, ['image_id,gender', `${fakes[0]!.id},FEMALE`, `${fakes[1]!.id},Male`, `${fakes[2]!.id},M`].join('\n') + '\n');
+    const p = await planImport({ imagesDir, metadataPath: own, idColumn: 'image_id', fieldMap: { gender: 'sex' } }, project.dir, {
+      schema: projectSchema(project.db),
+    });
+    expect(p.problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          column: 'gender',
+          value: 'M',
+          message: expect.stringMatching(/goes to the field "sex", which has the values female, male; this value is not among them/),
+        }),
+      ]),
+    );
+    await runImport(project, p);
+    const sex = (id: string) =>
+      project.db
+        .prepare(
+          `SELECT v.text FROM field_values v JOIN fields f ON f.id = v.field_id JOIN images i ON i.id = v.image_id WHERE f.name = 'sex' AND i.external_id = ?`,
+        )
+        .pluck()
+        .get(id);
+    expect([sex(fakes[0]!.id), sex(fakes[1]!.id), sex(fakes[2]!.id)]).toEqual(['female', 'male', 'M']);
+  });
+
   it('flags byte-identical images that carry different labels', async () => {
     fs.copyFileSync(fakes[0]!.file, path.join(imagesDir, `COPY${path.extname(fakes[0]!.file)}`));
     const other = fakes[0]!.label === 'NEV' ? 'mel' : 'nev';

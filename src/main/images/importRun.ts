@@ -72,7 +72,7 @@ export async function runImport(project: Project, plan: ImportPlan, opts: Import
           message: `field "${spec.name}" is stored as ${row.type}; values are read as ${row.type}, not ${spec.type}`,
         });
       }
-      return { row, column: columnOf.get(spec.column) ?? -1, columnName: spec.column };
+      return { row, column: columnOf.get(spec.column) ?? -1, columnName: spec.column, spelling: spec.spelling };
     });
     const labelSetId = plan.mapping?.labelSet ? labels.ensureSet(plan.mapping.labelSet).id : null;
     const classIds = new Map<string, number>();
@@ -97,10 +97,10 @@ export async function runImport(project: Project, plan: ImportPlan, opts: Import
     if (rec.misaligned) return;
     const linkProblem = images.link(imageId, rec.patient, rec.lesion);
     if (linkProblem) problems.push({ source: `${plan.metadataName} line ${rec.line}`, message: linkProblem });
-    for (const { row, column, columnName } of fieldRows) {
+    for (const { row, column, columnName, spelling } of fieldRows) {
       const parsed = parseCell(row.type, rec.cells[column] ?? '');
       let value: FieldValue = null;
-      if (parsed.ok) value = parsed.value;
+      if (parsed.ok) value = typeof parsed.value === 'string' && spelling?.[parsed.value] !== undefined ? spelling[parsed.value]! : parsed.value;
       else if (!plan.badCells.has(cellKey(rec.line, columnName)))
         problems.push({
           source: `${plan.metadataName} line ${rec.line}`,

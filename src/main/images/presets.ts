@@ -24,6 +24,8 @@ export interface ColumnMapping {
 /** A metadata field and the CSV column it is read from (another name when mapped to an existing field). */
 export interface MappedField extends FieldSpec {
   column: string;
+  /** Category values the existing field spells otherwise (female → FEMALE), as the import stores them. */
+  spelling?: Record<string, string>;
 }
 
 export interface MappingOptions {
