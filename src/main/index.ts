@@ -80,8 +80,12 @@ void app.whenReady().then(() => {
   session.defaultSession.setPermissionCheckHandler(() => false);
   service = new Service(
     {
-      pickFolder: async (title) => {
-        const r = await dialog.showOpenDialog({ title: title ?? 'Choose a folder', properties: ['openDirectory', 'createDirectory'] });
+      pickFolder: async (title, kind) => {
+        const r = await dialog.showOpenDialog(
+          kind === 'csv'
+            ? { title: title ?? 'Choose a CSV file', properties: ['openFile'], filters: [{ name: 'CSV', extensions: ['csv', 'tsv', 'txt'] }] }
+            : { title: title ?? 'Choose a folder', properties: ['openDirectory', 'createDirectory'] },
+        );
         return r.canceled ? null : (r.filePaths[0] ?? null);
       },
     },

@@ -10,9 +10,11 @@ import { ROLES, type AccountInfo, type ActivityEntry, type AgreementReport, type
 import { QUALITY_FILTERS, type DuplicateReport, type LabelNextInfo } from './quality.ts';
 import { BACKEND_NAMES, CONSENSUS_RULES, DUPLICATE_MERGES, GROUP_BY, RUNTIMES, type JobInfo } from './jobs.ts';
 import {
+  FIELD_TYPES,
   MAX_VALUE_CHARS,
   PRESET_NAMES,
   type BrowseFacets,
+  type FolderListing,
   type ImageDetail,
   type ImageList,
   type ImportPreview,
@@ -84,6 +86,17 @@ export const ImportRequestSchema = z.object({
   labelColumn: z.string().max(200).optional(),
   patientColumn: z.string().max(200).optional(),
   lesionColumn: z.string().max(200).optional(),
+  // Issue 25: the column mapping the import screen (and the CLI's --label-set, --map, --ignore, --types) chooses.
+  /** The label set the labels go to; absent: the existing set whose classes the labels are, else a new one. */
+  labelSet: z.string().min(1).max(200).optional(),
+  /** Columns read into a field of another name (usually an existing field), by column name. */
+  fieldMap: z.record(z.string().max(200), z.string().min(1).max(200)).optional(),
+  /** Columns left out. */
+  ignore: z.array(z.string().max(200)).max(2000).optional(),
+  /** Field types by column name, over the inferred ones. */
+  types: z.record(z.string().max(200), z.enum(FIELD_TYPES)).optional(),
+  /** The roles given are the whole mapping: a label, patient or lesion column not named is none (no preset guess). */
+  exactRoles: z.boolean().optional(),
 });
 const triple = z.tuple([z.number(), z.number(), z.number()]);
 /** Feature extraction: the extract form, the CLI's `extract` flags and the job all read these; absent means the default. */
@@ -270,7 +283,10 @@ export const API = {
     z.object({ since: z.iso.datetime({ offset: true }).optional(), who: accountName.optional(), limit: z.number().int().min(1).max(5000).optional() }),
   ),
   /** Asks the desktop for a folder (Electron only; elsewhere UNSUPPORTED and the UI takes a typed path). */
-  'system.pickFolder': call<string | null>()(z.object({ title: z.string().max(200).optional() })),
+  'system.pickFolder': call<string | null>()(z.object({ title: z.string().max(200).optional(), kind: z.enum(['folder', 'csv']).optional() })),
+  // Issue 25: the folder picker of serve.
+  /** A folder inside the server's --data folders (absent: those folders), to choose an import's images and CSV. */
+  'files.browse': call<FolderListing>()(z.object({ dir: z.string().max(4096).optional() })),
 } as const;
 
 export type Api = typeof API;

@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'UNAUTHORIZED',
   'FORBIDDEN',
   'INTERNAL',
+  /** The client could not reach the server at all (serve mode): the renderer says so in a banner and retries. */
+  'UNREACHABLE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

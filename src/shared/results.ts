@@ -46,6 +46,13 @@ export interface Curve {
   y: number[];
 }
 
+/** A 95% bootstrap band around a curve: at each x, the y range over patient resamples. */
+export interface Band {
+  x: number[];
+  lo: number[];
+  hi: number[];
+}
+
 export interface ModeReport {
   auc: Interval;
   balancedAccuracy: Interval;
@@ -56,6 +63,10 @@ export interface ModeReport {
   confusion: number[][];
   roc: Curve;
   pr: Curve;
+  rocBand: Band;
+  prBand: Band;
+  /** The run's decision rule for the curves' class: its false-positive rate, sensitivity and precision. */
+  operating: { fpr: number; tpr: number; precision: number };
   perClass: { class: string; recall: number; precision: number; support: number }[];
 }
 
@@ -123,7 +134,8 @@ export interface RunReportView {
   modes: Record<Mode, ModeReport>;
   comparisons: { name: string; difference: number; ci: [number, number]; p: number }[];
   subgroups: SubgroupTable;
-  leakage: { field: string; message: string }[];
+  /** Fields flagged as possible leakage: recorded after the diagnosis, or missing in step with the label (strength: Cramér's V). */
+  leakage: { field: string; kind: 'post-diagnosis' | 'missingness'; strength: number; message: string }[];
   fieldsExcluded: { field: string; reason: string }[];
   /** Near-duplicates joined for the folds (runs from before the data-quality scan have none). */
   duplicates: { include: string; pairs: number; merges: number; crossedFolds: number } | null;

@@ -55,6 +55,7 @@ export const MIN_ROLE: { readonly [K in CallName]: Role } = {
   'team.setMetadataEdits': 'admin',
   'team.activity': 'admin',
   'system.pickFolder': 'annotator',
+  'files.browse': 'admin',
 };
 
 /**

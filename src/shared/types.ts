@@ -31,6 +31,40 @@ export interface ImportProblem {
   /** What the problem is about: a file path, or `metadata.csv line 12`. */
   source: string;
   message: string;
+  /** The CSV line, column and cell the problem is about, where it is about one (the import screen tabulates them). */
+  line?: number;
+  column?: string;
+  value?: string;
+}
+
+/** Which label set an import's labels go to, and why; the project's sets are the alternatives. */
+export interface ImportLabelSetChoice {
+  name: string;
+  isNew: boolean;
+  reason: string;
+  existing: string[];
+  /** Label values the set does not have: the import adds them as its classes (the preview names them). */
+  newClasses: string[];
+}
+
+/** One folder of the serve folder picker (or, with dir null, the allowed data folders). */
+export interface FolderListing {
+  dir: string | null;
+  /** The folder above, while still inside a data folder. */
+  parent: string | null;
+  roots: string[];
+  folders: string[];
+  csvFiles: string[];
+  /** Image files directly in this folder. */
+  images: number;
+  truncated: boolean;
+}
+
+/** A CSV column proposed for an existing metadata field (the import screen offers it as the column's default). */
+export interface ImportFieldMatch {
+  column: string;
+  field: string;
+  reason: string;
 }
 
 export interface ImportSummary {
@@ -163,6 +197,12 @@ export interface ImportPreview {
   problemCount: number;
   /** Label counts over matched rows. */
   classes: Record<string, number>;
+  /** Where the labels go (null: no label column). */
+  labelSet: ImportLabelSetChoice | null;
+  /** Columns that look like fields the project has, not mapped to them yet. */
+  fieldMatches: ImportFieldMatch[];
+  /** Each mapped column's field: its name in the project (an existing field or a new one) and type. */
+  columns: { column: string; field: string; type: FieldType; existing: boolean }[];
 }
 
 export interface LabelClass {

@@ -34,7 +34,13 @@ describe('results in serve mode', () => {
     await expect.poll(() => page.getByTestId('run-report').count()).toBe(1);
     const runId = served.read((p) => p.db.prepare(`SELECT MAX(id) FROM runs WHERE status = 'done'`).pluck().get()) as number;
     expect(await page.getByTestId('mode-fused').textContent()).toMatch(/AUC 0\.\d{3}95% CI \[0\.\d{3}, [01]\.\d{3}\]/);
-    await expect.poll(() => page.getByTestId('verdict').textContent()).toMatch(/fused − image = |fused beats image-only/);
+    await expect.poll(() => page.getByTestId('verdict').textContent()).toMatch(/^(Fusing helps|Fused is no better|Fused is worse)/);
+    // Every metric explains itself on hover; the training form folds away once a run is open.
+    await page.locator('[data-term="Brier"]').first().hover();
+    await expect.poll(() => page.getByRole('tooltip').textContent()).toMatch(/^The mean squared gap/);
+    expect(await page.getByTestId('train-start').count()).toBe(0);
+    await page.getByTestId('tab-curves').click();
+    await expect.poll(() => page.getByTestId('chart-roc').locator('canvas').count()).toBeGreaterThan(0);
 
     await page.getByTestId('tab-confusion').click();
     const box = (await page.getByTestId('chart-confusion').boundingBox())!;
@@ -50,6 +56,15 @@ describe('results in serve mode', () => {
       .locator('tbody tr')
       .evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')!.slice(5)));
     expect(rows.sort()).toEqual(expected.rows.map((r) => r.externalId).sort());
+    // A binary run's P columns are the probability of its second class, named as such; thumbnails are 64 px.
+    expect(await page.getByTestId('p-head-fused').textContent()).toBe('P(NEV) fused');
+    expect(
+      await page
+        .getByTestId('case-table')
+        .locator('tbody img')
+        .first()
+        .evaluate((e) => e.getBoundingClientRect().width),
+    ).toBe(64);
 
     // Relabel the first (worst) image of the cell from the case view.
     const first = expected.rows[0]!;

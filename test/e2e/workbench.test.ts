@@ -44,8 +44,16 @@ async function importThroughUi(): Promise<void> {
   await expect.poll(() => page.getByTestId('plan-preset').textContent()).toBe('ham10000');
   expect(await page.getByTestId('plan-images').textContent()).toBe('30 images');
   expect(await page.getByTestId('plan-matched').textContent()).toBe('26 rows matched');
-  expect(await page.getByTestId('plan-field-age').textContent()).toContain('number');
-  expect(await page.getByTestId('plan-problem-count').textContent()).toBe('0 problems found');
+  // Each column's fate is a dropdown; the mapping is previewed again before Import is offered.
+  await expect.poll(() => page.getByTestId('map-age').inputValue(), { timeout: 15_000 }).toBe('New field “age”');
+  expect(await page.getByTestId('map-type-age').inputValue()).toBe('number');
+  expect(await page.getByTestId('map-image_id').inputValue()).toBe('Image id');
+  // The two rows without an image are named by line, column and value.
+  await expect.poll(() => page.getByTestId('plan-problem-count').textContent(), { timeout: 15_000 }).toBe('2 problems found');
+  expect(await page.getByTestId('problem-line-28').textContent()).toBe(
+    'line 28image_idMISSING_0no image named "MISSING_0" in the image folder; the row is not imported (check the id, or the folder)',
+  );
+  await expect.poll(() => page.getByTestId('import-start').isEnabled(), { timeout: 15_000 }).toBe(true);
   // Nothing is written before the import starts.
   expect(served.read((p) => p.db.prepare('SELECT COUNT(*) FROM images').pluck().get())).toBe(0);
   await page.getByTestId('import-start').click();

@@ -149,6 +149,7 @@ const REQUESTS = (i: (k: number) => number): { [K in CallName]: unknown } => ({
   'team.revokeUser': { name: 'ana' },
   'team.activity': {},
   'system.pickFolder': {},
+  'files.browse': {},
 });
 
 /** Calls that act on an image, made on each of these: ones ana labelled, ones she did not, and ben's own. */

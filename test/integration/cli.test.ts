@@ -77,6 +77,29 @@ describe('dermfuse CLI', () => {
     const info = JSON.parse(cli('info', proj, '--json').stdout);
     expect(info).toMatchObject({ images: 6, labelled: 6, patients: 0 });
     expect(info.fields.map((f: { name: string }) => f.name)).toEqual(['dx_type', 'age', 'sex', 'localization']);
+    // A CSV of one's own: --label-set names where its labels go, --map reads "gender" into the existing "sex".
+    const own = path.join(tmp.dir, 'own.csv');
+    fs.writeFileSync(own, ['name,finding,gender', ...fakes.map((f, i) => `${f.id},${f.label.toLowerCase()},${i % 2 ? 'male' : 'female'}`)].join('\n'));
+    const again = cli(
+      'import',
+      proj,
+      '--images',
+      images,
+      '--metadata',
+      own,
+      '--id-column',
+      'name',
+      '--label-column',
+      'finding',
+      '--label-set',
+      'dx',
+      '--map',
+      'gender=sex',
+      '--json',
+    );
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ label: 'dx', labelSet: { name: 'dx', isNew: false }, fieldMatches: [] });
+    expect(JSON.parse(cli('info', proj, '--json').stdout).fields).toHaveLength(4);
   });
 
   it('duplicates finds a copy filed under another patient, as text and as one JSON object', async () => {

@@ -46,11 +46,10 @@ describe('presets', () => {
     expect(m.fields).toEqual([]);
   });
 
-  it('asks for generic options when no preset fits, counting the columns without quoting the file', () => {
-    expect(() => mapColumns(table('file,class\na,b\n'), 'mine.csv')).toThrow(
-      /matches no preset.*; it has 2 columns \(the import preview lists them\).*--id-column/s,
-    );
-    expect(() => mapColumns(table('root:x:0:0:root:/root:/bin/bash\n'), 'passwd')).toThrow(/^(?!.*root:x).*matches no preset.*; it has 1 column /s);
+  it('asks which column holds the image id when no preset fits (in words, not flags), counting the columns without quoting the file', () => {
+    expect(() => mapColumns(table('file,class\na,b\n'), 'mine.csv')).toThrow(/matches no preset.*; it has 2 columns\. Say which column holds the image id/s);
+    expect(() => mapColumns(table('file,class\na,b\n'), 'mine.csv')).not.toThrow(/--/);
+    expect(() => mapColumns(table('root:x:0:0:root:/root:/bin/bash\n'), 'passwd')).toThrow(/^(?!.*root:x).*matches no preset.*; it has 1 column\./s);
     expect(() => mapColumns(table('file,class\na,b\n'), 'mine.csv', { preset: 'generic', idColumn: 'nope' })).toThrow(
       /no column "nope" \(image id\); it has 2 columns/,
     );

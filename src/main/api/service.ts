@@ -48,6 +48,7 @@ import { closeTask, createTask, listTasks, nextInTask } from '../team/tasks.ts';
 import { adjudicate, disagreements } from '../team/adjudication.ts';
 import { TasksRepo } from '../db/repos/tasksRepo.ts';
 import { ImportsRepo } from '../db/repos/importsRepo.ts';
+import { browseFolder } from './browseFiles.ts';
 import { activity, logAccess, logCall } from '../team/activity.ts';
 
 const log = logger('api');
@@ -56,7 +57,7 @@ export const LOCAL_ORIGIN = 'this machine';
 
 /** What a transport adds that the service cannot do itself (a native folder dialog, in Electron). */
 export interface Platform {
-  pickFolder?(title: string | undefined): Promise<string | null>;
+  pickFolder?(title: string | undefined, kind: 'folder' | 'csv'): Promise<string | null>;
 }
 
 type Handlers = { [K in CallName]: (req: RequestOf<K>, caller: Caller) => Promise<ResponseOf<K>> };
@@ -193,9 +194,13 @@ export class Service {
         revokeAccount(this.open().db, name);
         return listAccounts(this.open().db);
       },
-      'system.pickFolder': async ({ title }) => {
+      'system.pickFolder': async ({ title, kind }) => {
         if (!this.platform.pickFolder) throw new DermFuseError('UNSUPPORTED', 'No folder dialog here: type the folder path.');
-        return this.platform.pickFolder(title);
+        return this.platform.pickFolder(title, kind ?? 'folder');
+      },
+      'files.browse': async ({ dir }) => {
+        if (this.access.dataRoots === null) throw new DermFuseError('UNSUPPORTED', 'The window chooses folders with its own dialog.');
+        return browseFolder(this.access.dataRoots, dir);
       },
     };
   }

@@ -4,6 +4,7 @@ import { FIELD_TYPES, type FieldType, type ImportSummary, type ProjectInfo } fro
 import { ImportRequestSchema } from '../../shared/api.ts';
 import { exportCsv, exportLabelsLong } from '../images/exportCsv.ts';
 import { planImport } from '../images/importPlan.ts';
+import { projectSchema } from '../images/importMatch.ts';
 import { runImport } from '../images/importRun.ts';
 import { projectInfo } from '../images/info.ts';
 import { relinkImages } from '../images/relink.ts';
@@ -23,6 +24,18 @@ export interface Command {
   positionals: string[];
   /** Resolves to what to print, or null when the command printed its own output (serve prints its URL at once). */
   run(values: Record<string, string | boolean | undefined>, args: string[], ctx: CommandContext): Promise<{ json: object; text: string } | null>;
+}
+
+/** "a=b,c=d" as a record; undefined when absent. */
+function parsePairs(spec: string | undefined, flag: string, shape: string): Record<string, string> | undefined {
+  if (!spec) return undefined;
+  const out: Record<string, string> = {};
+  for (const pair of spec.split(',')) {
+    const [key, value] = pair.split('=').map((s) => s.trim());
+    if (!key || !value) throw new DermFuseError('INVALID_ARGUMENT', `${flag}: "${pair}" should be ${shape}`);
+    out[key] = value;
+  }
+  return out;
 }
 
 function parseTypes(spec: string | undefined): Record<string, FieldType> | undefined {
@@ -58,7 +71,8 @@ function describeImport(s: ImportSummary): string {
   if (s.userEditsKept > 0) lines.push(`  ${s.userEditsKept} values edited in DermFuse were kept`);
   if (s.errors.length > 0) {
     lines.push(`  ${s.errors.length} problem(s):`);
-    for (const e of s.errors.slice(0, 20)) lines.push(`    ${e.source}: ${e.message}`);
+    for (const e of s.errors.slice(0, 20))
+      lines.push(`    ${e.source}${e.column ? `, column "${e.column}"` : ''}${e.value !== undefined ? `, value "${e.value}"` : ''}: ${e.message}`);
     if (s.errors.length > 20) lines.push(`    … and ${s.errors.length - 20} more (see --json)`);
   }
   return lines.join('\n');
@@ -112,7 +126,8 @@ export const COMMANDS: Record<string, Command> = {
   import: {
     usage:
       'dermfuse import DIR --images PATH [--metadata CSV] [--preset auto|isic|ham10000|pad-ufes-20|generic]\n' +
-      '        [--id-column C] [--label-column C] [--patient-column C] [--lesion-column C] [--types f=number,g=category] [--json]',
+      '        [--id-column C] [--label-column C] [--patient-column C] [--lesion-column C] [--types f=number,g=category]\n' +
+      '        [--label-set NAME] [--map column=field,...] [--ignore column,...] [--json]',
     summary: 'import a folder of images and the metadata CSV that came with them',
     options: {
       images: { type: 'string' },
@@ -123,6 +138,9 @@ export const COMMANDS: Record<string, Command> = {
       'patient-column': { type: 'string' },
       'lesion-column': { type: 'string' },
       types: { type: 'string' },
+      'label-set': { type: 'string' },
+      map: { type: 'string' },
+      ignore: { type: 'string' },
     },
     positionals: ['DIR'],
     async run(v, [dir], ctx) {
@@ -136,16 +154,38 @@ export const COMMANDS: Record<string, Command> = {
           labelColumn: optionalString(v, 'label-column'),
           patientColumn: optionalString(v, 'patient-column'),
           lesionColumn: optionalString(v, 'lesion-column'),
+          labelSet: optionalString(v, 'label-set'),
+          fieldMap: parsePairs(optionalString(v, 'map'), '--map', 'COLUMN=FIELD'),
+          ignore: optionalString(v, 'ignore')
+            ?.split(',')
+            .map((c) => c.trim())
+            .filter(Boolean),
         },
-        { imagesDir: 'images', metadataPath: 'metadata' },
+        { imagesDir: 'images', metadataPath: 'metadata', labelSet: 'label-set', fieldMap: 'map', ignore: 'ignore' },
       );
       return withProject(dir!, async (project) => {
-        const plan = await planImport({ ...req, preset: req.preset ?? 'auto', types: parseTypes(optionalString(v, 'types')) }, project.dir);
+        const plan = await planImport({ ...req, preset: req.preset ?? 'auto', types: parseTypes(optionalString(v, 'types')) }, project.dir, {
+          schema: projectSchema(project.db),
+        }).catch((err: unknown) => {
+          // The screen's wording asks to choose columns; here that is done with flags.
+          if (err instanceof DermFuseError && err.code === 'PRESET_UNRECOGNISED')
+            throw new DermFuseError(err.code, `${err.message} Flags: --preset generic --id-column C [--label-column C --patient-column C --lesion-column C].`);
+          throw err;
+        });
         const summary = await runImport(project, plan, {
           signal: ctx.signal,
           onProgress: (p) => ctx.progress(`import: ${p.done}/${p.total} images`),
         });
-        return { json: summary, text: describeImport(summary) };
+        const hints = plan.fieldMatches.map(
+          (m) => `  column "${m.column}" was added as a new field; it looks like "${m.field}" (${m.reason}): --map ${m.column}=${m.field}`,
+        );
+        const into = plan.labelSet
+          ? [`  labels went to ${plan.labelSet.isNew ? 'a new' : 'the existing'} label set "${plan.labelSet.name}": ${plan.labelSet.reason}`]
+          : [];
+        return {
+          json: { ...summary, labelSet: plan.labelSet, fieldMatches: plan.fieldMatches },
+          text: [describeImport(summary), ...into, ...hints].join('\n'),
+        };
       });
     },
   },

@@ -7,6 +7,8 @@ export interface CsvRow {
   /** 1-based line in the file where the record starts (the header is line 1). */
   line: number;
   cells: string[];
+  /** The record had fewer or more cells than the header: its cells may not sit under their columns. */
+  misaligned?: boolean;
 }
 
 export interface CsvTable {
@@ -155,20 +157,23 @@ export function parseCsv(text: string, fileName: string, partial = false): CsvTa
   const rows: CsvRow[] = [];
   for (const r of records) {
     const extra = r.cells.slice(width).filter((c) => c.trim() !== '');
+    const short = extra.length === 0 && r.cells.length < width;
     if (extra.length > 0) {
       problems.push({
         source: `${fileName} line ${r.line}`,
-        message: `row has ${r.cells.length} cells but the header has ${width} columns; the extra cells are ignored`,
+        line: r.line,
+        message: `row has ${r.cells.length} cells but the header has ${width} columns; the extra cells are ignored (check for an unquoted comma)`,
       });
-    } else if (r.cells.length < width) {
+    } else if (short) {
       problems.push({
         source: `${fileName} line ${r.line}`,
-        message: `row has ${r.cells.length} cells but the header has ${width} columns; the missing ones are read as empty`,
+        line: r.line,
+        message: `row has ${r.cells.length} cells but the header has ${width} columns; the missing ones are read as empty and its values may sit under the wrong columns (check the row)`,
       });
     }
     const cells = r.cells.slice(0, width).map(restoreFormula);
     while (cells.length < width) cells.push('');
-    rows.push({ line: r.line, cells });
+    rows.push({ line: r.line, cells, ...(extra.length > 0 || short ? { misaligned: true } : {}) });
   }
   return { header, rows, delimiter, problems };
 }

@@ -26,7 +26,7 @@ export async function scanImages(root: string, skip: readonly string[] = [], pro
   const abs = path.resolve(root);
   const stat = await fs.stat(abs).catch(() => null);
   if (!stat) throw new DermFuseError('FILE_NOT_FOUND', `Image folder ${abs} does not exist.`);
-  if (!stat.isDirectory()) throw new DermFuseError('INVALID_ARGUMENT', `${abs} is a file: --images takes a folder of images.`);
+  if (!stat.isDirectory()) throw new DermFuseError('INVALID_ARGUMENT', `${abs} is a file: choose the folder that holds the images.`);
   const realRoot = await fs.realpath(abs);
   const skipSet = new Set(skip.map((s) => path.resolve(s)));
   const visited = new Set<string>([realRoot]);

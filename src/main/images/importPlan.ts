@@ -1,8 +1,10 @@
 import path from 'node:path';
 import { DermFuseError } from '../../shared/errors.ts';
-import type { ImportProblem } from '../../shared/types.ts';
+import type { ImportFieldMatch, ImportLabelSetChoice, ImportProblem } from '../../shared/types.ts';
+import { chooseLabelSet, matchFields, type ProjectSchema } from './importMatch.ts';
+import { parseCell } from '../files/values.ts';
 import { headProblem, parseCsv, readCsvFile, type CsvRow } from '../files/csv.ts';
-import { mapColumns, rowLabel, type ColumnMapping, type MappingOptions } from './presets.ts';
+import { mapColumns, rowLabel, type ColumnMapping, type MappedField, type MappingOptions } from './presets.ts';
 import { idFromCell, scanImages, type ScannedFile } from '../files/imageFiles.ts';
 import { isMissing } from '../files/values.ts';
 
@@ -14,6 +16,11 @@ export interface MetadataRecord {
   patient: string | null;
   lesion: string | null;
   cells: string[];
+  /**
+   * The row's cell count did not fit the header: its cells may sit under the wrong columns, so only its image is
+   * imported; its label, patient, lesion and values are left as they are (the problem table names the row).
+   */
+  misaligned?: boolean;
 }
 
 export interface ImportRequest extends MappingOptions {
@@ -34,7 +41,18 @@ export interface ImportPlan {
   rowsMatched: number;
   rowsWithoutImage: number;
   imagesWithoutRow: number;
+  /** Where the labels go, and why (null: no labels). */
+  labelSet: ImportLabelSetChoice | null;
+  /** New columns that look like existing fields: proposals the import screen offers. */
+  fieldMatches: ImportFieldMatch[];
+  /** Cells the run will store as missing, already reported in problems (the run does not report them again). */
+  badCells: Set<string>;
+  /** Names of the fields the project had before this import. */
+  schemaFields: string[];
 }
+
+/** The key of a cell in ImportPlan.badCells. */
+export const cellKey = (line: number, column: string) => `${line}\u0000${column}`;
 
 /**
  * A preview reads at most this much of the CSV (and says so): every real dataset's metadata fits (ISIC 2020's is
@@ -46,7 +64,8 @@ export const PREVIEW_CSV_BYTES = 8 * 2 ** 20;
  * Reads and maps the CSV, scans the folder and joins the two on the image id (the file stem). A preview reads only
  * the first PREVIEW_CSV_BYTES of the CSV.
  */
-export async function planImport(req: ImportRequest, projectDir: string, opts: { preview?: boolean } = {}): Promise<ImportPlan> {
+export async function planImport(req: ImportRequest, projectDir: string, opts: { preview?: boolean; schema?: ProjectSchema } = {}): Promise<ImportPlan> {
+  const schema: ProjectSchema = opts.schema ?? { labelSets: [], fields: [] };
   const problems: ImportProblem[] = [];
   let header: string[] = [];
   let mapping: ColumnMapping | null = null;
@@ -71,6 +90,22 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
       problems.unshift({ source: metadataName, message: err.message });
     }
   }
+  // A column mapped to a field the project has is read as that field's type (the stored type wins), unless overridden.
+  if (mapping) {
+    for (const f of mapping.fields) {
+      const known = schema.fields.find((x) => x.name === f.name);
+      if (known && !req.types?.[f.column] && known.type !== f.type) Object.assign(f, { type: known.type, allowedValues: known.allowedValues });
+      if (known?.type === 'category' && f.type === 'category') respell(f, known.allowedValues ?? [], columnValues(f.column), problems, metadataName);
+    }
+  }
+  /** The distinct non-empty values of a column, from the rows that fit the header. */
+  function columnValues(name: string): string[] {
+    const i = header.indexOf(name);
+    const seen = new Set<string>();
+    for (const r of tableRows) if (!r.misaligned && (r.cells[i] ?? '').trim() !== '') seen.add((r.cells[i] ?? '').trim());
+    return [...seen];
+  }
+  const badCells = new Set<string>();
   if (metadataPath && mapping) {
     const col = (name: string | null): number => (name === null ? -1 : header.indexOf(name));
     const idCol = col(mapping.id);
@@ -84,7 +119,7 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
     for (const row of tableRows) {
       const id = idFromCell(row.cells[idCol] ?? '');
       if (id === '') {
-        problems.push({ source: `${metadataName} line ${row.line}`, message: `empty image id in column "${mapping.id}"; row skipped` });
+        problems.push({ source: `${metadataName} line ${row.line}`, line: row.line, column: mapping.id, message: `empty image id; row skipped` });
         continue;
       }
       const rec: MetadataRecord = {
@@ -94,7 +129,30 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
         patient: cellOrNull(row.cells, patientCol),
         lesion: cellOrNull(row.cells, lesionCol),
         cells: row.cells,
+        ...(row.misaligned ? { misaligned: true } : {}),
       };
+      if (row.misaligned)
+        problems.push({
+          source: `${metadataName} line ${row.line}`,
+          line: row.line,
+          column: mapping.id,
+          value: id,
+          message: `the row does not fit the header: its label and values are not imported (fix the row, then import again)`,
+        });
+      for (const f of row.misaligned ? [] : mapping.fields) {
+        const i = header.indexOf(f.column);
+        const parsed = parseCell(f.type, row.cells[i] ?? '');
+        if (!parsed.ok) {
+          badCells.add(cellKey(row.line, f.column));
+          problems.push({
+            source: `${metadataName} line ${row.line}`,
+            line: row.line,
+            column: f.column,
+            value: (row.cells[i] ?? '').slice(0, 80),
+            message: `${parsed.reason}; stored as missing`,
+          });
+        }
+      }
       const first = records.get(id);
       if (!first) records.set(id, rec);
       else if (first.cells.join('\u0000') !== rec.cells.join('\u0000')) {
@@ -115,7 +173,35 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
   }
   const files = [...byStem.values()];
   let rowsMatched = 0;
-  for (const id of records.keys()) if (byStem.has(id)) rowsMatched++;
+  for (const [id, rec] of records) {
+    if (byStem.has(id)) rowsMatched++;
+    else
+      problems.push({
+        source: `${metadataName} line ${rec.line}`,
+        line: rec.line,
+        column: mapping?.id,
+        value: id,
+        message: `no image named "${id}" in the image folder; the row is not imported (check the id, or the folder)`,
+      });
+  }
+  let labelSet: ImportLabelSetChoice | null = null;
+  if (mapping?.labelSet) {
+    // The labels that will be imported: those of rows with an image.
+    const values = [...new Set([...records.values()].filter((r) => byStem.has(r.id) && !r.misaligned).map((r) => r.label))]
+      .filter((l): l is string => l !== null)
+      .sort();
+    // No label values at all (photos to label): no set is made for them; the project's sets stay as they are.
+    if (values.length > 0 || req.labelSet) {
+      labelSet = chooseLabelSet(schema, mapping.label ?? mapping.labelSet, values, req.labelSet);
+      mapping.labelSet = labelSet.name;
+    } else mapping.labelSet = null;
+  }
+  const fieldMatches = mapping
+    ? matchFields(
+        schema,
+        mapping.fields.filter((f) => f.name === f.column),
+      )
+    : [];
   return {
     imagesDir: path.resolve(req.imagesDir),
     metadataPath,
@@ -128,5 +214,35 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
     rowsMatched,
     rowsWithoutImage: records.size - rowsMatched,
     imagesWithoutRow: metadataPath ? files.filter((f) => !records.has(f.stem)).length : 0,
+    labelSet,
+    fieldMatches,
+    badCells,
+    schemaFields: schema.fields.map((f) => f.name),
   };
+}
+
+/**
+ * A category column read into an existing category field: values the field spells otherwise (female for FEMALE) take
+ * its spelling, and values it does not have are named once (they are added as new values: F beside FEMALE would split
+ * one category in two for every model and subgroup, so the user must see it).
+ */
+function respell(f: MappedField, allowed: readonly string[], values: readonly string[], problems: ImportProblem[], file: string): void {
+  const byLower = new Map(allowed.map((a) => [a.toLocaleLowerCase(), a]));
+  const spelling: Record<string, string> = {};
+  const unknown: string[] = [];
+  for (const v of values) {
+    if (allowed.includes(v)) continue;
+    const same = byLower.get(v.toLocaleLowerCase());
+    if (same) spelling[v] = same;
+    else unknown.push(v);
+  }
+  if (Object.keys(spelling).length > 0) f.spelling = spelling;
+  f.allowedValues = [...new Set(values.map((v) => spelling[v] ?? v))].sort();
+  if (unknown.length > 0 && allowed.length > 0)
+    problems.push({
+      source: file,
+      column: f.column,
+      value: unknown.slice(0, 10).join(', '),
+      message: `column "${f.column}" goes to the field "${f.name}", which has the values ${allowed.slice(0, 10).join(', ')}${allowed.length > 10 ? ', …' : ''}; ${unknown.length === 1 ? 'this value is' : `these ${unknown.length} values are`} not among them and would be added beside them (map the column to a new field if they mean something else)`,
+    });
 }

@@ -33,5 +33,8 @@ export function previewOf(plan: ImportPlan): ImportPreview {
     problems: plan.problems.slice(0, PREVIEW_PROBLEMS),
     problemCount: plan.problems.length,
     classes,
+    labelSet: plan.labelSet,
+    fieldMatches: plan.fieldMatches,
+    columns: (m?.fields ?? []).map((f) => ({ column: f.column, field: f.name, type: f.type, existing: plan.schemaFields.includes(f.name) })),
   };
 }

@@ -18,7 +18,14 @@ export interface ColumnMapping {
   labelSet: string | null;
   patient: string | null;
   lesion: string | null;
-  fields: FieldSpec[];
+  fields: MappedField[];
+}
+
+/** A metadata field and the CSV column it is read from (another name when mapped to an existing field). */
+export interface MappedField extends FieldSpec {
+  column: string;
+  /** Category values the existing field spells otherwise (female → FEMALE), as the import stores them. */
+  spelling?: Record<string, string>;
 }
 
 export interface MappingOptions {
@@ -29,6 +36,17 @@ export interface MappingOptions {
   lesionColumn?: string;
   /** Field type overrides by column name. */
   types?: Record<string, FieldType>;
+  /** Columns read into a field of another name (an existing field of the project), by column name. */
+  fieldMap?: Record<string, string>;
+  /** Columns left out of the import. */
+  ignore?: string[];
+  /** The label set the labels go to; absent: chosen by the plan (see chooseLabelSet). */
+  labelSet?: string;
+  /**
+   * The roles given are the whole mapping (the import screen's): a label, patient or lesion column not named is none,
+   * never the preset's guess, so what the screen shows is what the import does.
+   */
+  exactRoles?: boolean;
 }
 
 interface Hint {
@@ -110,9 +128,10 @@ const PRESETS: PresetDef[] = [
 /** Share of rows a label column must fill to be preferred over the next candidate (ISIC 2020 'diagnosis' is mostly 'unknown'). */
 const LABEL_FILL_MIN = 0.5;
 
+/** A column's cells from the rows whose cell count matched the header: a short row's cells may sit in the wrong column. */
 function column(table: CsvTable, name: string): string[] {
   const i = table.header.indexOf(name);
-  return i < 0 ? [] : table.rows.map((r) => r.cells[i] ?? '');
+  return i < 0 ? [] : table.rows.filter((r) => !r.misaligned).map((r) => r.cells[i] ?? '');
 }
 
 /** Errors name how many columns a file has, never their text: a message must not quote a file's contents. */
@@ -138,14 +157,14 @@ export function mapColumns(table: CsvTable, file: string, opts: MappingOptions =
     if (def && !def.recognise(cols) && !opts.idColumn) {
       throw new DermFuseError(
         'PRESET_UNRECOGNISED',
-        `${file} does not look like ${wanted} (it has ${columnCount(table)}; the import preview lists them). Try --preset auto or generic with --id-column.`,
+        `${file} does not look like ${wanted} (it has ${columnCount(table)}). Choose the preset "auto", or say which column holds the image id.`,
       );
     }
   }
   if (!def && !opts.idColumn) {
     throw new DermFuseError(
       'PRESET_UNRECOGNISED',
-      `${file}: the column layout matches no preset (ISIC, HAM10000, PAD-UFES-20); it has ${columnCount(table)} (the import preview lists them). Use --preset generic --id-column C [--label-column C --patient-column C --lesion-column C].`,
+      `${file}: the column layout matches no preset (ISIC, HAM10000, PAD-UFES-20); it has ${columnCount(table)}. Say which column holds the image id (and, if there are, the label, patient and lesion).`,
     );
   }
   const pick = (cands: string[] | undefined): string | null => cands?.find((c) => cols.has(c)) ?? null;
@@ -153,7 +172,7 @@ export function mapColumns(table: CsvTable, file: string, opts: MappingOptions =
   let label: string | null = null;
   let oneHot: string[] | null = null;
   if (opts.labelColumn) label = requireColumn(table, opts.labelColumn, 'label', file);
-  else if (def) {
+  else if (def && !opts.exactRoles) {
     const present = def.label.filter((c) => cols.has(c));
     label =
       present.find((c) => {
@@ -164,22 +183,49 @@ export function mapColumns(table: CsvTable, file: string, opts: MappingOptions =
       null;
     if (!label && def.oneHot?.every((c) => cols.has(c))) oneHot = def.oneHot;
   }
-  const patient = opts.patientColumn ? requireColumn(table, opts.patientColumn, 'patient id', file) : pick(def?.patient);
-  const lesion = opts.lesionColumn ? requireColumn(table, opts.lesionColumn, 'lesion id', file) : pick(def?.lesion);
+  // A column the preset would choose but the user set aside stays out.
+  const kept = (c: string | null) => (c !== null && opts.ignore?.includes(c) ? null : c);
+  label = kept(label);
+  const guess = (cands: string[] | undefined) => (opts.exactRoles ? null : pick(cands));
+  const patient = kept(opts.patientColumn ? requireColumn(table, opts.patientColumn, 'patient id', file) : guess(def?.patient));
+  const lesion = kept(opts.lesionColumn ? requireColumn(table, opts.lesionColumn, 'lesion id', file) : guess(def?.lesion));
+  // The labels are not an id: a column cannot be both (the ids would become classes, or the classes groups).
+  for (const [other, role] of [
+    [id, 'image id'],
+    [patient, 'patient id'],
+    [lesion, 'lesion id'],
+  ] as const) {
+    if (label !== null && label === other)
+      throw new DermFuseError('INVALID_ARGUMENT', `Column "${label}" cannot be both the label and the ${role}: choose another column for one of them.`);
+  }
 
   const roles = new Set([id, label, patient, lesion, ...(oneHot ?? [])].filter((c): c is string => c !== null));
   // Label candidates that were not chosen (benign_malignant beside diagnosis) stay as fields.
   for (const [name] of Object.entries(opts.types ?? {})) requireColumn(table, name, 'type override', file);
-  const fields: FieldSpec[] = table.header
-    .filter((c) => !roles.has(c))
-    .map((name) => {
-      const cells = column(table, name);
-      const hint = def?.hints[name] ?? {};
-      const type = opts.types?.[name] ?? hint.type ?? inferType(name, cells);
+  for (const name of [...Object.keys(opts.fieldMap ?? {}), ...(opts.ignore ?? [])]) requireColumn(table, name, 'column mapping', file);
+  const ignored = new Set(opts.ignore ?? []);
+  const fields: MappedField[] = table.header
+    .filter((c) => !roles.has(c) && !ignored.has(c))
+    .map((col) => {
+      const cells = column(table, col);
+      const hint = def?.hints[col] ?? {};
+      const type = opts.types?.[col] ?? hint.type ?? inferType(col, cells);
       const seen = levelsOf(type, cells);
-      const allowedValues = type === 'ordinal' && hint.levels && !opts.types?.[name] ? mergeLevels(hint.levels, seen ?? []) : seen;
-      return { name, type, allowedValues, unit: hint.unit ?? null, min: hint.min ?? null, max: hint.max ?? null };
+      const allowedValues = type === 'ordinal' && hint.levels && !opts.types?.[col] ? mergeLevels(hint.levels, seen ?? []) : seen;
+      const name = opts.fieldMap?.[col]?.trim() || col;
+      return { name, column: col, type, allowedValues, unit: hint.unit ?? null, min: hint.min ?? null, max: hint.max ?? null };
     });
+  const byName = new Map<string, string>();
+  for (const f of fields) {
+    const other = byName.get(f.name);
+    if (other !== undefined) {
+      throw new DermFuseError(
+        'INVALID_ARGUMENT',
+        `Columns "${other}" and "${f.column}" would both go to the field "${f.name}": map one of them elsewhere or ignore it.`,
+      );
+    }
+    byName.set(f.name, f.column);
+  }
   return {
     preset: def?.name ?? 'generic',
     id,

@@ -5,14 +5,15 @@ import { toErrorPayload, type ErrorPayload } from '../../shared/errors.ts';
 import type { ImportPreview } from '../../shared/types.ts';
 import { planImport, type ImportRequest } from './importPlan.ts';
 import { previewOf } from './importPreview.ts';
+import type { ProjectSchema } from './importMatch.ts';
 
-export type PreviewRequest = { req: ImportRequest; projectDir: string };
+export type PreviewRequest = { req: ImportRequest; projectDir: string; schema: ProjectSchema };
 export type PreviewReply = { ok: true; preview: ImportPreview } | { ok: false; error: ErrorPayload };
 
 const port = parentPort!;
 
-port.once('message', ({ req, projectDir }: PreviewRequest) => {
-  planImport(req, projectDir, { preview: true })
+port.once('message', ({ req, projectDir, schema }: PreviewRequest) => {
+  planImport(req, projectDir, { preview: true, schema })
     .then((plan) => port.postMessage({ ok: true, preview: previewOf(plan) } satisfies PreviewReply))
     .catch((err: unknown) => port.postMessage({ ok: false, error: toErrorPayload(err) } satisfies PreviewReply));
 });

@@ -4,6 +4,7 @@ import type { ImportPreview } from '../../shared/types.ts';
 import type { ImportRequest } from '../images/importPlan.ts';
 import type { PreviewReply, PreviewRequest } from '../images/previewWorker.ts';
 import { spawnWorker } from '../jobs/workers.ts';
+import { projectSchema } from '../images/importMatch.ts';
 import type { Project } from '../project.ts';
 
 /** An import as the form and the command line ask for it, with empty fields meaning "not given". */
@@ -16,6 +17,11 @@ export function importRequest(req: RequestOf<'import.plan'>): ImportRequest {
     labelColumn: req.labelColumn || undefined,
     patientColumn: req.patientColumn || undefined,
     lesionColumn: req.lesionColumn || undefined,
+    labelSet: req.labelSet || undefined,
+    fieldMap: req.fieldMap,
+    ignore: req.ignore,
+    types: req.types,
+    exactRoles: req.exactRoles,
   };
 }
 
@@ -32,7 +38,7 @@ export async function importPreview(project: Project, req: RequestOf<'import.pla
       worker.once('message', (reply: PreviewReply) => (reply.ok ? resolve(reply.preview) : reject(new DermFuseError(reply.error.code, reply.error.message))));
       worker.once('error', (err) => reject(new DermFuseError('INTERNAL', `The import preview worker crashed: ${err.message}`)));
       worker.once('exit', (code) => reject(new DermFuseError('INTERNAL', `The import preview worker exited (code ${code}) before answering.`)));
-      worker.postMessage({ req: importRequest(req), projectDir: project.dir } satisfies PreviewRequest);
+      worker.postMessage({ req: importRequest(req), projectDir: project.dir, schema: projectSchema(project.db) } satisfies PreviewRequest);
     });
   } finally {
     await worker.terminate();

@@ -1,5 +1,6 @@
 import type { RequestOf } from '../../shared/api.ts';
 import { planImport } from '../images/importPlan.ts';
+import { projectSchema } from '../images/importMatch.ts';
 import type { JobBody } from '../jobs/manager.ts';
 import { DEFAULT_BACKBONE } from '../ml/backbone/catalogue.ts';
 import type { Project } from '../project.ts';
@@ -16,7 +17,7 @@ export function jobFor(project: Project, req: JobRequest): { title: string; body
         title: `Import of ${req.imagesDir}`,
         body: async (signal, onProgress) => {
           const { runImport } = await import('../images/importRun.ts');
-          const plan = await planImport(importRequest(req), project.dir);
+          const plan = await planImport(importRequest(req), project.dir, { schema: projectSchema(project.db) });
           return runImport(project, plan, { signal, onProgress });
         },
       };

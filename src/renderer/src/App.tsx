@@ -16,6 +16,8 @@ import { ApiError } from '../../shared/api.ts';
 import { roleAtLeast, type Me, type Role } from '../../shared/team.ts';
 import { TasksScreen } from './team/TasksScreen.tsx';
 import { AdjudicationScreen } from './team/AdjudicationScreen.tsx';
+import { ConnectionBanner } from './ConnectionBanner.tsx';
+import { useConnection } from './connection.ts';
 
 /** The results screens carry the charting library: loaded when first opened, not on the way to the first thumbnails. */
 const ResultsScreen = lazy(() => import('./results/ResultsScreen.tsx').then((m) => ({ default: m.ResultsScreen })));
@@ -74,6 +76,11 @@ export function App() {
     setGeneration((g) => g + 1);
     api['project.info']({}).then(setProject, (err: unknown) => showError('Refreshing the project', err));
   }, [showError]);
+  // The server came back: what the screens show may be stale, so they load again.
+  const { reconnects } = useConnection();
+  useEffect(() => {
+    if (reconnects > 0) changed();
+  }, [reconnects, changed]);
   if (!project) return <StartScreen onOpened={opened} />;
   const screen = (() => {
     switch (view) {
@@ -151,6 +158,7 @@ export function App() {
           </Group>
         </AppShell.Header>
         <AppShell.Main style={{ display: 'flex', flexDirection: 'column', height: '100vh' }}>
+          <ConnectionBanner />
           <JobBar />
           <div style={{ flex: 1, minHeight: 0, overflow: 'auto' }}>{screen}</div>
         </AppShell.Main>

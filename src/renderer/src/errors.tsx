@@ -28,6 +28,8 @@ export function ErrorsProvider({ children }: { children: ReactNode }) {
   const [shown, setShown] = useState<Shown[]>([]);
   const next = useRef(1);
   const show = useCallback((what: string, err: unknown) => {
+    // A lost server is the banner's to say, once, not every background call's.
+    if (err instanceof ApiError && err.payload.code === 'UNREACHABLE') return;
     const message = errorMessage(err);
     setShown((s) => (s.some((x) => x.what === what && x.message === message) ? s : [...s.slice(-4), { id: next.current++, what, message }]));
   }, []);

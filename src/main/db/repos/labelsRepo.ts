@@ -1,4 +1,4 @@
-import { paletteColor } from '../../../shared/palette.ts';
+import { isMalignantName, paletteColor } from '../../../shared/palette.ts';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../open.ts';
 import { groupExpression } from './runsRepo.ts';
@@ -28,6 +28,7 @@ export class LabelsRepo {
   private readonly insertSet: Statement<[string, number, string]>;
   private readonly classByName: Statement<[number, string], { id: number }>;
   private readonly classCount: Statement<[number], { n: number }>;
+  private readonly classNames: Statement<[number], string>;
   private readonly insertClass: Statement<[number, string, number, string, number, string | null, string | null]>;
   private readonly lastImport: Statement<[number, number], { class_id: number | null }>;
   private readonly insertAnnotation: Statement<[number, number, number | null, number, string, string, string]>;
@@ -46,6 +47,7 @@ export class LabelsRepo {
     this.insertSet = db.prepare('INSERT INTO label_sets (name, is_primary, created_at) VALUES (?, ?, ?)');
     this.classByName = db.prepare('SELECT id FROM classes WHERE label_set_id = ? AND name = ?');
     this.classCount = db.prepare('SELECT COUNT(*) AS n FROM classes WHERE label_set_id = ?');
+    this.classNames = db.prepare<[number], string>('SELECT name FROM classes WHERE label_set_id = ? ORDER BY position').pluck();
     // Number keys 1-9 follow the class order until the label-set editor sets others (a key already taken is skipped).
     this.insertClass = db.prepare(
       `INSERT INTO classes (label_set_id, name, position, color, hotkey) VALUES (?, ?, ?, ?,
@@ -98,7 +100,14 @@ export class LabelsRepo {
     if (found) return found.id;
     const position = this.classCount.get(labelSetId)!.n;
     const key = position < 9 ? String(position + 1) : null;
-    return Number(this.insertClass.run(labelSetId, name, position, paletteColor(position), labelSetId, key, key).lastInsertRowid);
+    // The next colour of the class's group (cancers warm, others cool), so two cancers do not share a colour.
+    const inGroup = this.classNames.all(labelSetId).filter((n) => isMalignantName(n) === isMalignantName(name)).length;
+    return Number(this.insertClass.run(labelSetId, name, position, paletteColor(inGroup, name), labelSetId, key, key).lastInsertRowid);
+  }
+
+  /** Every class name of a set, in its order. */
+  classNamesOf(labelSetId: number): string[] {
+    return this.classNames.all(labelSetId);
   }
 
   /** The class the last import gave this image (undefined: never imported; null: imported without label). */

@@ -1,49 +1,68 @@
-import { Alert, Badge, Button, Card, Container, Group, Select, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
-import { useState } from 'react';
-import { ApiError } from '../../../shared/api.ts';
+import { Alert, Badge, Button, Card, Container, Group, Select, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { PRESET_NAMES, type ImportPreview, type ImportSummary, type PresetName } from '../../../shared/types.ts';
-import { api, isDesktop } from '../api.ts';
+import { api } from '../api.ts';
+import { errorMessage, useCall } from '../errors.tsx';
 import { useJobs } from '../jobs/JobsContext.tsx';
+import { ColumnMapping } from './ColumnMapping.tsx';
+import { PathField } from './FolderPicker.tsx';
+import { assign, mappingFromPreview, notReady, requestOf, type Mapping } from './importMapping.ts';
+import { ProblemTable } from './ProblemTable.tsx';
 
-const message = (err: unknown) => (err instanceof ApiError ? err.message : String(err));
-
-/** Import: choose the folder and CSV, see the detected preset, mapping, types and problems, then import as a job. */
+/**
+ * Import: choose the folder and CSV, preview, map every column (to the id, label, patient, lesion, an existing or a
+ * new field, or nothing) with the preview following each change, then import as a job. Import waits for a preview
+ * of exactly the mapping shown.
+ */
 export function ImportScreen({ onImported }: { onImported(): void }) {
   const jobs = useJobs();
+  const info = useCall(() => api['project.info']({}), []);
   const [imagesDir, setImagesDir] = useState('');
   const [metadataPath, setMetadataPath] = useState('');
   const [preset, setPreset] = useState<PresetName>('auto');
-  const [idColumn, setIdColumn] = useState('');
-  const [labelColumn, setLabelColumn] = useState('');
-  const [patientColumn, setPatientColumn] = useState('');
-  const [lesionColumn, setLesionColumn] = useState('');
+  const [mapping, setMapping] = useState<Mapping | null>(null);
   const [preview, setPreview] = useState<ImportPreview | null>(null);
+  const [previewed, setPreviewed] = useState<string | null>(null);
   const [summary, setSummary] = useState<ImportSummary | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const request = {
-    imagesDir,
-    metadataPath: metadataPath || undefined,
-    preset,
-    idColumn: idColumn || undefined,
-    labelColumn: labelColumn || undefined,
-    patientColumn: patientColumn || undefined,
-    lesionColumn: lesionColumn || undefined,
-  };
+  const request = useMemo(() => requestOf({ imagesDir, metadataPath: metadataPath || undefined, preset }, mapping), [imagesDir, metadataPath, preset, mapping]);
+  const key = JSON.stringify(request);
+  const latest = useRef(key);
+  /** Columns whose field match was proposed already: a proposal the user turned down is not made again. */
+  const offered = useRef(new Set<string>());
+  latest.current = key;
 
-  const plan = async () => {
+  const plan = async (req = request, first = false) => {
     setBusy(true);
     setError(null);
     setSummary(null);
     try {
-      setPreview(await api['import.plan'](request));
+      const p = await api['import.plan'](req);
+      if (JSON.stringify(req) !== latest.current && !first) return;
+      setPreview(p);
+      if (first && p.header.length > 0) {
+        setMapping(mappingFromPreview(p));
+        offered.current = new Set(p.fieldMatches.map((f) => f.column));
+        return;
+      }
+      // A match found once the id and label are chosen is proposed once, on a column still left as a new field.
+      const fresh = p.fieldMatches.filter((f) => !offered.current.has(f.column) && mapping?.roles[f.column] === `field:${f.column}`);
+      fresh.forEach((f) => offered.current.add(f.column));
+      if (fresh.length > 0 && mapping) return setMapping(fresh.reduce((m, f) => assign(m, f.column, `field:${f.field}`), mapping));
+      setPreviewed(JSON.stringify(req));
     } catch (err) {
-      setPreview(null);
-      setError(message(err));
+      setError(errorMessage(err));
+      setPreviewed(null);
     } finally {
       setBusy(false);
     }
   };
+  // Every change of the mapping previews again: the problems and types shown are those of the mapping shown.
+  useEffect(() => {
+    if (mapping) void plan(request);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [mapping]);
   const start = async () => {
     setError(null);
     try {
@@ -51,109 +70,76 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
       if (job.kind === 'import' && job.status === 'done' && job.result) {
         setSummary(job.result);
         setPreview(null);
+        setMapping(null);
+        setPreviewed(null);
         onImported();
       } else if (job.status === 'failed') setError(job.error?.message ?? 'The import failed.');
       else if (job.status === 'cancelled') onImported();
     } catch (err) {
-      setError(message(err));
+      setError(errorMessage(err));
     }
   };
-  const pick = async (set: (v: string) => void) => {
-    try {
-      const chosen = await api['system.pickFolder']({ title: 'Image folder' });
-      if (chosen) set(chosen);
-    } catch (err) {
-      setError(message(err));
-    }
+  const newSource = () => {
+    setPreview(null);
+    setMapping(null);
+    setPreviewed(null);
   };
-  const edited = () => setPreview(null);
-  const m = preview?.mapping;
+  /** A new folder or CSV: what was previewed and mapped belonged to the old one. */
+  const source = (set: (v: string) => void, v: string) => {
+    set(v);
+    newSource();
+  };
+  const waiting = notReady(mapping, metadataPath !== '') ?? (previewed !== key ? 'Preview the current choices first.' : null);
+  const ls = preview?.labelSet;
+  const labelColumn = mapping ? Object.entries(mapping.roles).find(([, r]) => r === 'label')?.[0] : undefined;
   return (
-    <Container size="lg" py="md">
+    <Container size="xl" py="md">
       <Stack>
         <Title order={2}>Import images</Title>
         <Card withBorder>
           <Stack gap="xs">
-            <Group align="end">
-              <TextInput
-                style={{ flex: 1 }}
-                label="Image folder"
-                placeholder="/path/to/images"
-                value={imagesDir}
-                onChange={(e) => {
-                  setImagesDir(e.currentTarget.value);
-                  edited();
-                }}
-                data-testid="import-images"
-              />
-              {isDesktop && (
-                <Button variant="default" onClick={() => void pick(setImagesDir)}>
-                  Choose…
-                </Button>
-              )}
-            </Group>
-            <TextInput
-              label="Metadata CSV (optional)"
-              placeholder="/path/to/metadata.csv"
-              value={metadataPath}
-              onChange={(e) => {
-                setMetadataPath(e.currentTarget.value);
-                edited();
-              }}
-              data-testid="import-csv"
+            <PathField
+              kind="folder"
+              label="Image folder"
+              placeholder="/path/to/images"
+              value={imagesDir}
+              onChange={(v) => source(setImagesDir, v)}
+              testId="images"
             />
-            <Group grow>
+            <Group align="end">
+              <PathField
+                kind="csv"
+                label="Metadata CSV (optional)"
+                placeholder="/path/to/metadata.csv"
+                value={metadataPath}
+                onChange={(v) => source(setMetadataPath, v)}
+                testId="csv"
+              />
               <Select
+                w={160}
                 label="Preset"
                 data={[...PRESET_NAMES]}
                 value={preset}
                 onChange={(v) => {
                   setPreset((v ?? 'auto') as PresetName);
-                  edited();
+                  newSource();
                 }}
                 allowDeselect={false}
                 data-testid="import-preset"
               />
-              <TextInput
-                label="Id column (generic)"
-                value={idColumn}
-                onChange={(e) => {
-                  setIdColumn(e.currentTarget.value);
-                  edited();
-                }}
-              />
-              <TextInput
-                label="Label column (generic)"
-                value={labelColumn}
-                onChange={(e) => {
-                  setLabelColumn(e.currentTarget.value);
-                  edited();
-                }}
-              />
-              <TextInput
-                label="Patient column"
-                value={patientColumn}
-                onChange={(e) => {
-                  setPatientColumn(e.currentTarget.value);
-                  edited();
-                }}
-              />
-              <TextInput
-                label="Lesion column"
-                value={lesionColumn}
-                onChange={(e) => {
-                  setLesionColumn(e.currentTarget.value);
-                  edited();
-                }}
-              />
             </Group>
             <Group>
-              <Button onClick={() => void plan()} loading={busy} disabled={!imagesDir} data-testid="import-preview">
+              <Button onClick={() => void plan(request, mapping === null)} loading={busy} disabled={!imagesDir} data-testid="import-preview">
                 Preview
               </Button>
-              <Button onClick={() => void start()} disabled={!preview || jobs.current?.status === 'running'} data-testid="import-start">
+              <Button onClick={() => void start()} disabled={!preview || waiting !== null || jobs.current?.status === 'running'} data-testid="import-start">
                 {preview ? `Import ${preview.images} images` : 'Import'}
               </Button>
+              {preview && waiting && (
+                <Text size="sm" c="orange.9" data-testid="import-waiting">
+                  {waiting}
+                </Text>
+              )}
             </Group>
           </Stack>
         </Card>
@@ -176,75 +162,45 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
                 <Text size="sm" data-testid="plan-matched">
                   {preview.rowsMatched} rows matched
                 </Text>
-                <Text size="sm">{preview.rowsWithoutImage} rows without image</Text>
-                <Text size="sm">{preview.imagesWithoutRow} images without row</Text>
+                <Text size="sm">{preview.rowsWithoutImage} rows without an image (listed below)</Text>
+                <Text size="sm">{preview.imagesWithoutRow} images without a row</Text>
               </SimpleGrid>
-              {m && (
-                <Table fz="sm" data-testid="plan-mapping">
-                  <Table.Thead>
-                    <Table.Tr>
-                      <Table.Th>Column</Table.Th>
-                      <Table.Th>Becomes</Table.Th>
-                      <Table.Th>Type</Table.Th>
-                      <Table.Th>Unit / values</Table.Th>
-                    </Table.Tr>
-                  </Table.Thead>
-                  <Table.Tbody>
-                    {[
-                      ['image id', m.id],
-                      ['label' + (m.labelSet ? ` (set “${m.labelSet}”)` : ''), m.label],
-                      ['patient', m.patient],
-                      ['lesion', m.lesion],
-                    ].map(([role, col]) =>
-                      col ? (
-                        <Table.Tr key={role}>
-                          <Table.Td>{col}</Table.Td>
-                          <Table.Td>{role}</Table.Td>
-                          <Table.Td />
-                          <Table.Td />
-                        </Table.Tr>
-                      ) : null,
-                    )}
-                    {m.fields.map((f) => (
-                      <Table.Tr key={f.name} data-testid={`plan-field-${f.name}`}>
-                        <Table.Td>{f.name}</Table.Td>
-                        <Table.Td>metadata field</Table.Td>
-                        <Table.Td>{f.type}</Table.Td>
-                        <Table.Td>{f.unit ?? f.allowedValues?.slice(0, 12).join(', ') ?? ''}</Table.Td>
-                      </Table.Tr>
-                    ))}
-                  </Table.Tbody>
-                </Table>
-              )}
-              {!m && preview.header.length > 0 && (
-                <Text size="sm" data-testid="plan-columns">
-                  No preset fits these columns: choose the id, label, patient and lesion columns from {preview.header.join(', ')}.
-                </Text>
-              )}
-              {Object.keys(preview.classes).length > 0 && (
-                <Group gap={4}>
-                  {Object.entries(preview.classes).map(([c, n]) => (
-                    <Badge key={c} variant="light">
-                      {c}: {n}
-                    </Badge>
-                  ))}
+              {ls && mapping && (
+                <Group align="end" gap="xs">
+                  <Select
+                    w={280}
+                    label="Labels go to the label set"
+                    data={[...new Set([...ls.existing, labelColumn ?? ls.name, ls.name])].map((n) => ({
+                      value: n,
+                      label: ls.existing.includes(n) ? `${n} (existing)` : `${n} (new)`,
+                    }))}
+                    value={ls.name}
+                    onChange={(v) => v && setMapping({ ...mapping, labelSet: v })}
+                    allowDeselect={false}
+                    data-testid="plan-label-set"
+                  />
+                  <Text
+                    size="sm"
+                    pb={6}
+                    c={(ls.isNew && ls.existing.length > 0) || (!ls.isNew && ls.newClasses.length > 0) ? 'orange.9' : undefined}
+                    data-testid="plan-label-set-note"
+                  >
+                    {ls.isNew ? `A new label set “${ls.name}”` : `The existing label set “${ls.name}”`}: {ls.reason}.
+                    {!ls.isNew &&
+                      ls.newClasses.length > 0 &&
+                      ` The import adds ${ls.newClasses.length === 1 ? 'the class' : 'the classes'} ${ls.newClasses.join(', ')} to it.`}
+                  </Text>
                 </Group>
               )}
-              <Text fw={600} data-testid="plan-problem-count">
-                {preview.problemCount} problems found
-              </Text>
-              {preview.problems.map((p, i) => (
-                <Text size="xs" c="orange" key={i}>
-                  {p.source}: {p.message}
-                </Text>
-              ))}
+              {mapping && <ColumnMapping preview={preview} fields={info.data?.fields ?? []} mapping={mapping} onChange={setMapping} />}
+              <ProblemTable preview={preview} />
             </Stack>
           </Card>
         )}
         {summary && (
           <Alert color="green" data-testid="import-summary">
             Imported: {summary.imagesAdded} added, {summary.imagesUpdated} updated, {summary.imagesUnchanged} unchanged, {summary.imagesFailed} failed, in{' '}
-            {summary.seconds.toFixed(1)} s.
+            {summary.seconds.toFixed(1)} s{summary.label ? `; labels in “${summary.label}”` : ''}.
             {summary.errors.length > 0 && ` ${summary.errors.length} problems (first: ${summary.errors[0]!.source}: ${summary.errors[0]!.message}).`}
           </Alert>
         )}

@@ -6,6 +6,7 @@ import { MODES, runClassOf, type CaseFilter, type CaseRow, type Mode } from '../
 import { api } from '../api.ts';
 import { mediaUrl } from '../media.ts';
 import { MODE_COLORS } from './chartOptions.ts';
+import { Term } from './Term.tsx';
 import { errorMessage } from '../errors.tsx';
 
 export interface CaseSelection {
@@ -23,6 +24,8 @@ const FILTER_LABELS: Record<CaseFilter, string> = {
   fusedRightMetadataWrong: 'Fused right, metadata wrong',
 };
 const LIMIT = 500;
+/** Thumbnail side in the case table: large enough to recognise a lesion. */
+const THUMB = 64;
 
 /**
  * The images behind a number, worst first: the image, its metadata and what each mode said; a wrong label is fixed
@@ -79,6 +82,15 @@ export function CasesList({
       setError(e instanceof ApiError ? e.message : String(e));
     }
   };
+  // Binary runs show the probability of the positive class, whatever the truth, so a high number always means "yes";
+  // with more classes, the probability the model gave the image's own class.
+  const binary = classes.length === 2;
+  const pHead = binary ? `P(${classes[1]})` : 'P(true class)';
+  const pTitle = (m: Mode) =>
+    binary
+      ? `${m}: probability of ${classes[1]} (red: the call differs from the target)`
+      : `${m}: probability the model gave the image's true class (red: it predicted another)`;
+  const shownClass = (r: CaseRow) => (binary ? 1 : classes.indexOf(r.trueLabel));
   const title =
     `${selection.trueClass ? `true ${selection.trueClass}` : ''}${selection.predictedClass ? `, ${selection.mode} predicted ${selection.predictedClass}` : ''} ${FILTER_LABELS[selection.filter]}`.trim();
   return (
@@ -134,23 +146,32 @@ export function CasesList({
               <Table.Tr>
                 <Table.Th />
                 <Table.Th>Image</Table.Th>
-                <Table.Th>True</Table.Th>
+                <Table.Th>{positive ? 'Target' : 'True'}</Table.Th>
+                {positive && <Table.Th title="The label stored for the image now (the target folds it into yes/no)">Diagnosis</Table.Th>}
                 {MODES.map((m) => (
-                  <Table.Th key={m} c={MODE_COLORS[m]} title={`${m}: probability of the true class (red: predicted another)`}>
-                    P {m}
+                  <Table.Th key={m} c={MODE_COLORS[m]} title={pTitle(m)} style={{ whiteSpace: 'nowrap' }} data-testid={`p-head-${m}`}>
+                    {pHead} {m}
                   </Table.Th>
                 ))}
-                <Table.Th>Loss</Table.Th>
+                <Table.Th>
+                  <Term name="loss" />
+                </Table.Th>
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
               {rows.map((r, i) => (
                 <FocusRow key={r.imageId} focused={i === focus} onFocus={() => setFocus(i)} testId={`case-${r.externalId}`}>
                   <Table.Td>
-                    <img src={mediaUrl('thumb', r.imageId)} alt="" width={28} height={28} style={{ objectFit: 'cover', borderRadius: 3 }} />
+                    <img
+                      src={mediaUrl('thumb', r.imageId)}
+                      alt=""
+                      width={THUMB}
+                      height={THUMB}
+                      style={{ objectFit: 'cover', borderRadius: 3, display: 'block' }}
+                    />
                   </Table.Td>
-                  <Table.Td style={{ overflowWrap: 'anywhere' }}>{r.externalId}</Table.Td>
-                  <Table.Td>
+                  <Table.Td style={{ whiteSpace: 'nowrap' }}>{r.externalId}</Table.Td>
+                  <Table.Td style={{ whiteSpace: 'nowrap' }}>
                     {r.trueLabel}
                     {r.labelChanged && (
                       <Badge size="xs" color="yellow" ml={4} data-testid={`case-changed-${r.externalId}`}>
@@ -158,9 +179,14 @@ export function CasesList({
                       </Badge>
                     )}
                   </Table.Td>
+                  {positive && (
+                    <Table.Td style={{ whiteSpace: 'nowrap' }} data-testid={`case-diagnosis-${r.externalId}`}>
+                      {r.currentLabel ?? 'unlabelled'}
+                    </Table.Td>
+                  )}
                   {MODES.map((m) => (
-                    <Table.Td key={m} c={r.predicted[m] === r.trueLabel ? undefined : 'red'} title={`${m} predicted ${r.predicted[m]}`}>
-                      {Math.round(100 * r.probs[m][classes.indexOf(r.trueLabel)]!)}%
+                    <Table.Td key={m} c={r.predicted[m] === r.trueLabel ? undefined : 'red.9'} title={`${m} predicted ${r.predicted[m]}`}>
+                      {Math.round(100 * r.probs[m][shownClass(r)]!)}%
                     </Table.Td>
                   ))}
                   <Table.Td>{r.loss.toFixed(2)}</Table.Td>
@@ -173,9 +199,19 @@ export function CasesList({
           <Stack w={250} gap={6} data-testid="case-detail" style={{ flexShrink: 0 }}>
             <Image src={mediaUrl('image', current.imageId)} alt={current.externalId} mah={240} fit="contain" radius="sm" />
             <Text size="sm" fw={600}>
-              {current.externalId}: trained as {current.trueLabel}, now {current.currentLabel ?? 'unlabelled'}
+              {current.externalId}: trained as {current.trueLabel}, diagnosis now {current.currentLabel ?? 'unlabelled'}
             </Text>
             <Table fz="xs">
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>P(class)</Table.Th>
+                  {MODES.map((m) => (
+                    <Table.Th key={m} c={MODE_COLORS[m]}>
+                      {m}
+                    </Table.Th>
+                  ))}
+                </Table.Tr>
+              </Table.Thead>
               <Table.Tbody>
                 {classes.map((c, k) => (
                   <Table.Tr key={c}>

@@ -149,6 +149,11 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
           size="xs"
           label={`Target (label set “${labelSet?.name ?? '…'}”)`}
           placeholder="every class"
+          description={
+            labelSet && labelSet.targets.length === 0
+              ? 'Trains on every class. For yes/no (e.g. cancer vs the rest), first make a derived target in Browse → Label set.'
+              : undefined
+          }
           clearable
           data={labelSet?.targets.map((t) => ({ value: t.name, label: `${t.name} = ${t.classes.join(', ')}` })) ?? []}
           value={target}

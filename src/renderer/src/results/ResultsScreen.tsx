@@ -1,4 +1,4 @@
-import { Box, Group, ScrollArea, Stack, Text, Title } from '@mantine/core';
+import { Box, Button, Group, ScrollArea, Stack, Text, Title } from '@mantine/core';
 import { useCallback, useEffect, useState } from 'react';
 import type { RunListItem } from '../../../shared/results.ts';
 import type { ProjectInfo } from '../../../shared/types.ts';
@@ -26,21 +26,35 @@ export function ResultsScreen({ info, onOpenInBrowser }: { info: ProjectInfo; on
     [showError],
   );
   useEffect(() => void load(), [load]);
+  // The form takes room the charts need: folded away once a run is open, a click brings it back.
+  const [formOpen, setFormOpen] = useState<boolean | null>(null);
+  const showForm = formOpen ?? selected === null;
   const comparing = compare.length === 2 ? runs.filter((r) => compare.includes(r.runId)) : null;
   return (
     <Group align="stretch" gap={0} wrap="nowrap" style={{ height: '100%' }}>
-      <ScrollArea w={420} p="xs" style={{ borderRight: '1px solid var(--mantine-color-gray-3)', flexShrink: 0 }}>
+      <ScrollArea w={showForm ? 420 : 300} p="xs" style={{ borderRight: '1px solid var(--mantine-color-gray-3)', flexShrink: 0 }}>
         <Stack gap="sm">
-          <NewRun
-            info={info}
-            onDone={(id) => {
-              void load();
-              if (id !== null) {
-                setSelected(id);
-                setCompare([]);
-              }
-            }}
-          />
+          <Button
+            size="xs"
+            variant={showForm ? 'subtle' : 'light'}
+            onClick={() => setFormOpen(!showForm)}
+            aria-expanded={showForm}
+            data-testid="new-run-toggle"
+          >
+            {showForm ? '▾ Hide features and new run' : '▸ Features and new run…'}
+          </Button>
+          {showForm && (
+            <NewRun
+              info={info}
+              onDone={(id) => {
+                void load();
+                if (id !== null) {
+                  setSelected(id);
+                  setCompare([]);
+                }
+              }}
+            />
+          )}
           <Title order={5}>Runs</Title>
           <RunsTable
             runs={runs}

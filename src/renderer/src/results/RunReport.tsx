@@ -1,18 +1,18 @@
-import { Alert, Badge, Card, Group, SegmentedControl, Select, SimpleGrid, Stack, Table, Tabs, Text, Title } from '@mantine/core';
+import { Badge, Group, SegmentedControl, Select, SimpleGrid, Stack, Table, Tabs, Text, Title } from '@mantine/core';
 import { useEffect, useMemo, useState } from 'react';
-import { formatP, MODES, pClause, type Mode, type RunReportView } from '../../../shared/results.ts';
+import { MODES, type Mode, type RunReportView } from '../../../shared/results.ts';
 import { api } from '../api.ts';
 import { Chart, type ChartOption } from '../charts/Chart.tsx';
 import { CasesList, type CaseSelection } from './CasesList.tsx';
-import { calibrationOption, cellOf, confusionOption, MODE_COLORS, prOption, rocOption, subgroupOption } from './chartOptions.ts';
+import { calibrationOption, cellOf, confusionOption, prOption, rocOption, subgroupOption } from './chartOptions.ts';
+import { RunSummary } from './RunSummary.tsx';
+import { Term } from './Term.tsx';
 import { EmbeddingMapView } from './EmbeddingMapView.tsx';
 import { LabelIssues } from './LabelIssues.tsx';
 import { CallError, useCall } from '../errors.tsx';
 
 const f3 = (x: number) => x.toFixed(3);
 const ci = (c: [number, number]) => `[${f3(c[0])}, ${f3(c[1])}]`;
-/** p from 1000 bootstrap resamples: below 0.001 cannot be told apart. */
-const pText = formatP;
 const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
 
 /** Every subgroup of one field as a forest plot and a table, with the field's largest gap; fields not in the model say so. */
@@ -98,107 +98,6 @@ function Subgroups({
   );
 }
 
-/** Whether the metadata helped, at a glance: the three modes with intervals and the paired tests. */
-function Summary({ r }: { r: RunReportView }) {
-  const best = MODES.reduce((a, b) => (r.modes[b].auc.value > r.modes[a].auc.value ? b : a));
-  const vsImage = r.comparisons[0]!;
-  return (
-    <Stack gap="sm">
-      <SimpleGrid cols={3}>
-        {MODES.map((m) => (
-          <Card withBorder key={m} data-testid={`mode-${m}`} style={{ borderTop: `4px solid ${MODE_COLORS[m]}` }}>
-            <Text size="xs" c="dimmed">
-              {m === 'image' ? 'Image only' : m === 'metadata' ? 'Metadata only' : 'Fused'}
-            </Text>
-            <Text size="xl" fw={700}>
-              AUC {f3(r.modes[m].auc.value)}
-            </Text>
-            <Text size="xs">95% CI {ci(r.modes[m].auc.ci)}</Text>
-            <Text size="xs">
-              balanced accuracy {f3(r.modes[m].balancedAccuracy.value)} {ci(r.modes[m].balancedAccuracy.ci)}
-            </Text>
-            <Text size="xs" c="dimmed">
-              Brier {f3(r.modes[m].brier)} · ECE {f3(r.modes[m].calibrationError)}
-            </Text>
-            {m === best && (
-              <Badge size="xs" mt={4}>
-                best
-              </Badge>
-            )}
-          </Card>
-        ))}
-      </SimpleGrid>
-      <Alert color={vsImage.ci[0] > 0 ? 'green' : 'gray'} data-testid="verdict">
-        {vsImage.ci[0] > 0
-          ? `The metadata helped: fused beats image-only by ${f3(vsImage.difference)} AUC (95% CI ${ci(vsImage.ci)}, ${pClause(vsImage.p)}).`
-          : `No clear gain from the metadata over the image: fused − image = ${f3(vsImage.difference)} AUC (95% CI ${ci(vsImage.ci)}, ${pClause(vsImage.p)}).`}
-      </Alert>
-      <Table fz="sm">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Paired comparison (patient bootstrap)</Table.Th>
-            <Table.Th>ΔAUC</Table.Th>
-            <Table.Th>95% CI</Table.Th>
-            <Table.Th>p</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {r.comparisons.map((c) => (
-            <Table.Tr key={c.name}>
-              <Table.Td>{c.name}</Table.Td>
-              <Table.Td>{f3(c.difference)}</Table.Td>
-              <Table.Td>{ci(c.ci)}</Table.Td>
-              <Table.Td>{pText(c.p)}</Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-      <Text size="xs" c="dimmed">
-        {r.run.images} images, {r.run.folds} folds grouped by {r.run.group}, seed {r.run.seed}; fields {r.run.fields.join(', ')}; fusion {r.run.fusion}
-        {r.run.heads ? `; single-modality heads: ${r.run.heads}` : ''}.
-        {r.fieldsExcluded.length > 0 && ` Left out: ${r.fieldsExcluded.map((f) => `${f.field} (${f.reason})`).join('; ')}.`}
-      </Text>
-      {r.consensus && r.consensus.rule !== 'latest' && (
-        <Text size="xs" c="dimmed" data-testid="run-consensus">
-          Labels:{' '}
-          {r.consensus.rule === 'adjudicated'
-            ? "the adjudicators' decisions, else the majority of the annotators"
-            : `the ${r.consensus.rule} consensus of the annotators`}{' '}
-          ({r.consensus.differing} images differ from their latest label).
-        </Text>
-      )}
-      {r.duplicates && r.duplicates.pairs > 0 && (
-        <Text size="xs" c="dimmed" data-testid="run-duplicates">
-          {r.duplicates.crossedFolds} near-duplicate pairs crossed folds before merging; {r.duplicates.merges} of {r.duplicates.pairs} pairs joined two{' '}
-          {r.run.group}s and were kept in one fold ({r.duplicates.include === 'confirmed' ? 'confirmed pairs only' : 'confirmed and unreviewed pairs'}).
-        </Text>
-      )}
-      {r.subgroups.summary && (
-        <Alert color={r.subgroups.gaps.some((g) => g.mode === 'fused' && g.significant) ? 'orange' : 'gray'} data-testid="subgroup-summary">
-          {r.subgroups.summary}
-        </Alert>
-      )}
-      {r.leakage
-        .filter((l) => r.run.fields.includes(l.field))
-        .map((l) => (
-          <Alert key={l.field} color="orange" data-testid="leakage-used">
-            Used although flagged: {l.message}
-          </Alert>
-        ))}
-      {r.leakage.some((l) => !r.run.fields.includes(l.field)) && (
-        <Text size="xs" c="dimmed">
-          Flagged as possible leakage and not used:{' '}
-          {r.leakage
-            .filter((l) => !r.run.fields.includes(l.field))
-            .map((l) => l.field)
-            .join(', ')}
-          .
-        </Text>
-      )}
-    </Stack>
-  );
-}
-
 export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number; onChanged(): void; onOpenInBrowser(ids: number[], title: string): void }) {
   const [curveClass, setCurveClass] = useState<string | undefined>(undefined);
   const [tab, setTab] = useState<string | null>('summary');
@@ -251,7 +150,7 @@ export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number
           </Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="summary" pt="xs">
-          <Summary r={report} />
+          <RunSummary r={report} />
         </Tabs.Panel>
         <Tabs.Panel value="curves" pt="xs">
           {report.classes.length > 2 && (
@@ -265,18 +164,24 @@ export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number
               allowDeselect={false}
             />
           )}
-          <SimpleGrid cols={3}>
+          <Text size="xs" c="dimmed" my={4}>
+            Shaded: the 95% <Term name="bootstrap band" /> over {report.run.group === 'image' ? 'images' : `${report.run.group}s`}. ◆: the run&apos;s{' '}
+            <Term name="operating point" /> (its actual yes/no calls for {report.curveClass}).
+          </Text>
+          <SimpleGrid cols={{ base: 1, md: 2, xl: 3 }}>
             <div>
               <Title order={6}>ROC</Title>
-              <Chart option={options.roc} height={300} name={`run-${runId}-roc`} testId="chart-roc" />
+              <Chart option={options.roc} height={340} name={`run-${runId}-roc`} testId="chart-roc" />
             </div>
             <div>
               <Title order={6}>Precision–recall</Title>
-              <Chart option={options.pr} height={300} name={`run-${runId}-pr`} testId="chart-pr" />
+              <Chart option={options.pr} height={340} name={`run-${runId}-pr`} testId="chart-pr" />
             </div>
             <div>
-              <Title order={6}>Calibration</Title>
-              <Chart option={options.cal} height={300} name={`run-${runId}-calibration`} testId="chart-calibration" />
+              <Title order={6}>
+                Calibration (<Term name="ECE" />)
+              </Title>
+              <Chart option={options.cal} height={340} name={`run-${runId}-calibration`} testId="chart-calibration" />
             </div>
           </SimpleGrid>
         </Tabs.Panel>

@@ -1,6 +1,7 @@
-import { MODES, type EmbeddingMap, type Mode, type RunReportView } from '../../../shared/results.ts';
+import { MODES, type Band, type Curve, type EmbeddingMap, type Mode, type RunReportView } from '../../../shared/results.ts';
 import type { FieldValue } from '../../../shared/types.ts';
 import type { ChartOption } from '../charts/option.ts';
+import { isMalignantName, paletteColor } from '../../../shared/palette.ts';
 
 /** The dashed reference diagonal: chance on a ROC plot, perfect calibration on a reliability plot. */
 function diagonal(name: string) {
@@ -30,18 +31,63 @@ const axes = (x: string, y: string) => ({
   legend: { top: 0 },
 });
 
-/** ROC curves of the three modes with their AUC in the legend, and the chance diagonal. */
+/**
+ * One mode's curve, its 95% bootstrap band (a transparent base and the band's height stacked on it) and the run's
+ * operating point as a diamond; all under the curve's name, so its legend entry shows and hides the three together.
+ */
+function curveWithBand(name: string, m: Mode, curve: Curve, band: Band, point: [number, number], pointText: string) {
+  const stack = `band-${m}`;
+  const ok = band.x.map((_, i) => Number.isFinite(band.lo[i]!) && Number.isFinite(band.hi[i]!));
+  // The band's base (invisible) and its height stacked on it, filled.
+  const layer = (y: (i: number) => number, fill: boolean) => ({
+    name,
+    type: 'line',
+    stack,
+    showSymbol: false,
+    silent: true,
+    tooltip: { show: false },
+    lineStyle: { opacity: 0 },
+    ...(fill ? { areaStyle: { opacity: 0.15 } } : {}),
+    color: MODE_COLORS[m],
+    data: band.x.map((x, i) => [x, ok[i] ? y(i) : null]),
+  });
+  return [
+    { name, type: 'line', showSymbol: false, color: MODE_COLORS[m], z: 3, data: curve.x.map((x, i) => [x, curve.y[i]]) },
+    layer((i) => band.lo[i]!, false),
+    layer((i) => band.hi[i]! - band.lo[i]!, true),
+    {
+      name,
+      type: 'scatter',
+      symbol: 'diamond',
+      symbolSize: 13,
+      z: 4,
+      color: MODE_COLORS[m],
+      itemStyle: { borderColor: '#000', borderWidth: 1 },
+      tooltip: { formatter: () => pointText },
+      data: [point],
+    },
+  ];
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+
+/** ROC curves of the three modes with their AUC in the legend, bootstrap bands, operating points and the chance diagonal. */
 export function rocOption(r: RunReportView): ChartOption {
   return {
     ...axes('false positive rate', 'true positive rate'),
+    legend: { top: 0, data: MODES.map((m) => `${m} AUC ${f3(r.modes[m].auc.value)}`) },
     series: [
-      ...MODES.map((m) => ({
-        name: `${m} AUC ${f3(r.modes[m].auc.value)}`,
-        type: 'line',
-        showSymbol: false,
-        color: MODE_COLORS[m],
-        data: r.modes[m].roc.x.map((x, i) => [x, r.modes[m].roc.y[i]]),
-      })),
+      ...MODES.flatMap((m) => {
+        const o = r.modes[m].operating;
+        return curveWithBand(
+          `${m} AUC ${f3(r.modes[m].auc.value)}`,
+          m,
+          r.modes[m].roc,
+          r.modes[m].rocBand,
+          [o.fpr, o.tpr],
+          `${m} operating point: sensitivity ${pct(o.tpr)}, false-positive rate ${pct(o.fpr)}`,
+        );
+      }),
       diagonal('chance'),
     ],
   };
@@ -50,13 +96,18 @@ export function rocOption(r: RunReportView): ChartOption {
 export function prOption(r: RunReportView): ChartOption {
   return {
     ...axes(`recall (${r.curveClass})`, 'precision'),
-    series: MODES.map((m) => ({
-      name: m,
-      type: 'line',
-      showSymbol: false,
-      color: MODE_COLORS[m],
-      data: r.modes[m].pr.x.map((x, i) => [x, r.modes[m].pr.y[i]]),
-    })),
+    legend: { top: 0, data: [...MODES] },
+    series: MODES.flatMap((m) => {
+      const o = r.modes[m].operating;
+      return curveWithBand(
+        m,
+        m,
+        r.modes[m].pr,
+        r.modes[m].prBand,
+        [o.tpr, o.precision],
+        `${m} operating point: recall ${pct(o.tpr)}, precision ${pct(o.precision)}`,
+      );
+    }),
   };
 }
 
@@ -170,6 +221,12 @@ export function subgroupOption(r: RunReportView, field: string): ChartOption {
 
 export type ColorBy = 'label' | 'predicted' | 'correct' | `field:${string}`;
 
+/** A class on the map: warm when it is (or groups only) cancers, e.g. "BCC/MEL/SCC"; cool for "not …" and benign classes. */
+function classKeyColour(name: string, k: number): string {
+  const warm = !name.startsWith('not ') && name.split('/').every(isMalignantName);
+  return paletteColor(k, warm ? name.split('/')[0] : '');
+}
+
 /** The colour key of each point: its label, prediction, correctness or a field's value (numbers in quintile bands). */
 export function colourKeys(map: EmbeddingMap, by: ColorBy): string[] {
   if (by === 'label') return map.points.map((p) => p.label ?? 'none');
@@ -205,7 +262,7 @@ export function mapOption(map: EmbeddingMap, by: ColorBy): ChartOption {
       name: g,
       type: 'scatter',
       symbolSize: 6,
-      color: g === 'wrong' ? '#e03131' : g === 'right' ? '#2f9e44' : PALETTE[k % PALETTE.length],
+      color: g === 'wrong' ? '#D55E00' : g === 'right' ? '#0072B2' : by === 'label' || by === 'predicted' ? classKeyColour(g, k) : PALETTE[k % PALETTE.length],
       data: map.points.map((p, i) => [p.x, p.y, p.imageId, i] as const).filter((_, i) => keys[i] === g),
     })),
   };

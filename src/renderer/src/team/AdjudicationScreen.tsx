@@ -138,7 +138,14 @@ function Decision({ d, classes, onDecided }: { d: Disagreement; classes: LabelCl
         )}
         <Group gap={6}>
           {classes.map((c) => (
-            <Button key={c.name} size="xs" variant={choice === c.name ? 'filled' : 'light'} onClick={() => setChoice(c.name)} data-testid={`decide-${c.name}`}>
+            <Button
+              key={c.name}
+              size="xs"
+              variant={choice === c.name ? 'filled' : 'light'}
+              onClick={() => setChoice(c.name)}
+              data-testid={`decide-${c.name}`}
+              data-class-chip={c.name}
+            >
               {c.hotkey ? `${c.hotkey} · ` : ''}
               {c.name}
             </Button>

@@ -42,7 +42,7 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
   const total = counts?.total ?? 0;
   const current = pages.itemAt(selected);
   const shownId = opened ?? current?.id;
-  const colors = useMemo(() => new Map((counts?.classes ?? []).map((c, i) => [c.name, c.color ?? paletteColor(i)])), [counts]);
+  const colors = useMemo(() => new Map((counts?.classes ?? []).map((c, i) => [c.name, c.color ?? paletteColor(i, c.name)])), [counts]);
   const marked = useMemo(() => new Set(selection.ids), [selection]);
 
   const loadFacets = useCallback(() => api['images.facets']({}).then(setFacets, (e: unknown) => setError(errorText(e))), []);
@@ -164,7 +164,7 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
         {counts?.classes.map((c, i) => (
           <NavLink
             key={c.name}
-            leftSection={<Box w={10} h={10} style={{ borderRadius: 5, background: c.color ?? paletteColor(i) }} />}
+            leftSection={<Box w={10} h={10} style={{ borderRadius: 5, background: c.color ?? paletteColor(i, c.name) }} />}
             label={`${c.hotkey ? `${c.hotkey} · ` : ''}${c.name} (${c.count})`}
             active={query.label.kind === 'class' && query.label.name === c.name}
             onClick={() => setQuery({ ...query, label: { kind: 'class', name: c.name } })}

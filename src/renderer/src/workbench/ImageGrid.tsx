@@ -76,7 +76,8 @@ export function ImageGrid({ total, itemAt, ensure, selected, marked, colors, onS
           {item && (
             <Badge
               size="xs"
-              style={{ position: 'absolute', left: 4, bottom: 4 }}
+              style={{ position: 'absolute', left: 4, bottom: 4, ...(item.unsure || (!item.label && item.suggestion) ? { background: '#ffffff' } : {}) }}
+              data-class-chip={item.label ?? ''}
               color={item.label ? (colors.get(item.label) ?? 'blue') : item.suggestion ? 'grape' : 'gray'}
               variant={item.unsure || (!item.label && item.suggestion) ? 'outline' : 'filled'}
               data-testid={`label-${item.externalId}`}

@@ -70,10 +70,11 @@ export function ImagePanel({
             <Button
               key={c.name}
               size="xs"
-              color={c.color ?? paletteColor(i)}
+              color={c.color ?? paletteColor(i, c.name)}
               variant={detail.label === c.name ? 'filled' : 'light'}
               onClick={() => onLabel(c.name)}
               data-testid={`set-${c.name}`}
+              data-class-chip={c.name}
             >
               {c.hotkey ? `${c.hotkey} · ` : ''}
               {c.name}

@@ -1,0 +1,173 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trainRun } from '../../src/main/ml/fusion/train.ts';
+import { repoOf } from '../../src/main/db/open.ts';
+import { LabelsRepo } from '../../src/main/db/repos/labelsRepo.ts';
+import { fusionProject } from '../fixtures/fusionData.ts';
+import { tempDir } from '../fixtures/generate.ts';
+import { jobState } from './browser.ts';
+import { servedPage, type Served, type ServedPage } from './serveProject.ts';
+
+/**
+ * The workbench as a clinician meets it (issue 25), in one browser session on one small project: photos that say
+ * nothing (so metadata alone is best), a CSV of one's own to import into it, and the screens read in plain words.
+ */
+const tmp = tempDir();
+let served: Served;
+let page: Page;
+let session: ServedPage;
+// What the functions run in the page use of the DOM (this file compiles without the DOM library).
+interface El {
+  parentElement: El | null;
+  childNodes: ArrayLike<{ nodeType: number; textContent: string | null }>;
+  querySelectorAll(selector: string): ArrayLike<El>;
+  getAttribute(name: string): string | null;
+}
+declare const document: { querySelectorAll(selector: string): ArrayLike<El>; activeElement: El | null };
+declare function getComputedStyle(el: El): { backgroundColor: string; color: string; outlineStyle: string; outlineWidth: string };
+
+const option = (name: string) => page.getByRole('option', { name, exact: true });
+
+/**
+ * WCAG contrast of the text of every class chip and badge in the page against what is behind it (translucent
+ * backgrounds composed over their parents'), computed by the browser from the styles it applies.
+ */
+function chipContrasts(): Promise<{ name: string; ratio: number; fg: string; bg: string }[]> {
+  return page.evaluate(() => {
+    type Rgba = [number, number, number, number];
+    const parse = (s: string): Rgba => {
+      const m = s.match(/[\d.]+/g)!.map(Number);
+      return [m[0]!, m[1]!, m[2]!, m[3] ?? 1];
+    };
+    const over = (top: Rgba, under: Rgba): Rgba => [0, 1, 2].map((i) => top[i]! * top[3] + under[i]! * (1 - top[3])).concat(1) as Rgba;
+    const background = (el: El | null): Rgba => {
+      if (!el) return [255, 255, 255, 1];
+      const own = parse(getComputedStyle(el).backgroundColor);
+      return own[3] === 1 ? own : over(own, background(el.parentElement));
+    };
+    const lum = (c: Rgba) => {
+      const [r, g, b] = c.slice(0, 3).map((v) => {
+        const x = v / 255;
+        return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+    };
+    return Array.from(document.querySelectorAll('[data-class-chip]')).flatMap((el) => {
+      const text = [...Array.from(el.querySelectorAll('*')), el].find(
+        (e) => e.childNodes.length && Array.from(e.childNodes).some((n) => n.nodeType === 3 && n.textContent!.trim()),
+      );
+      if (!text) return [];
+      const bg = background(el);
+      const fg = over(parse(getComputedStyle(text).color), bg);
+      const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+      return [{ name: el.getAttribute('data-class-chip')!, ratio: (a! + 0.05) / (b! + 0.05), fg: fg.join(','), bg: bg.join(',') }];
+    });
+  });
+}
+
+beforeAll(async () => {
+  const p = await fusionProject(tmp.dir, 80, 3, 0.4, 0);
+  await trainRun(p, { label: 'diagnosis_label', positive: null, fields: ['age', 'site'], group: 'patient', folds: 3, backbone: null, seed: 1 });
+  // More classes, so the chips show every colour of the palette (cancers warm, the rest cool, a yellow among them).
+  const labels = repoOf(p.db, LabelsRepo);
+  const set = labels.setNamed('diagnosis_label')!.id;
+  for (const c of ['BCC', 'SCC', 'ACK', 'SEK', 'BKL']) labels.ensureClass(set, c);
+  const dir = p.dir;
+  p.close();
+  // A CSV of one's own for ten of the photos: other column names, a short row and a row without a photo.
+  const rows = fs.readFileSync(path.join(tmp.dir, 'meta.csv'), 'utf8').trim().split('\n').slice(1, 11);
+  const own = ['name,diagnosis,location,age', ...rows.map((r) => r.split(',')).map((c) => [c[0], c[1], c[5], c[4]].join(','))];
+  own[3] = own[3]!.split(',').slice(0, 3).join(',');
+  own.push('NOT_A_PHOTO,MEL,BACK,50');
+  fs.mkdirSync(path.join(tmp.dir, 'data'));
+  fs.writeFileSync(path.join(tmp.dir, 'data', 'own.csv'), own.join('\n') + '\n');
+  session = await servedPage(dir, tmp.dir, { access: { pinned: true, dataRoots: [tmp.dir] } });
+  ({ served, page } = session);
+}, 120_000);
+afterAll(async () => {
+  await session?.close();
+  tmp.cleanup();
+});
+
+describe('the workbench as a clinician uses it', () => {
+  it('says in plain words that the photos add nothing when metadata alone is best', async () => {
+    await page.goto(served.server.url);
+    await page.getByTestId('nav-results').click();
+    await expect
+      .poll(() => page.getByTestId('verdict').textContent())
+      .toMatch(/^Fused is no better than metadata alone here: the photos add nothing measurable \(fused − metadata = -?0\.\d{3} AUC/);
+    expect(await page.getByTestId('mode-metadata').getByTestId('best-mode').count()).toBe(1);
+  });
+
+  it('imports a CSV of one’s own, chosen in the data folders, into the existing label set and fields', async () => {
+    await page.getByTestId('nav-import').click();
+    await page.getByTestId('browse-images').click();
+    await page.getByTestId(`folder-${path.basename(tmp.dir)}`).click();
+    await page.getByTestId('folder-images').click();
+    await expect.poll(() => page.getByTestId('folder-browser-dir').textContent()).toBe(fs.realpathSync(path.join(tmp.dir, 'images')));
+    await page.getByTestId('folder-choose').click();
+    await page.getByTestId('browse-csv').click();
+    await page.getByTestId(`folder-${path.basename(tmp.dir)}`).click();
+    await page.getByTestId('folder-data').click();
+    await page.getByTestId('csv-own.csv').click();
+    await page.getByTestId('import-preview').click();
+    // No preset knows these columns: the id is chosen from a dropdown, and Import waits for it.
+    await expect.poll(() => page.getByTestId('import-waiting').textContent(), { timeout: 15_000 }).toMatch(/^Choose which column holds the image id/);
+    expect(await page.getByTestId('import-start').isDisabled()).toBe(true);
+    await page.getByTestId('map-name').click();
+    await option('Image id').click();
+    await page.getByTestId('map-diagnosis').click();
+    await option('Label').click();
+    await expect
+      .poll(() => page.getByTestId('plan-label-set-note').textContent(), { timeout: 15_000 })
+      .toBe('The existing label set “diagnosis_label”: every label value (MEL, NEV) is one of its classes.');
+    await expect.poll(() => page.getByTestId('map-location').inputValue(), { timeout: 15_000 }).toBe('Existing field “site”');
+    expect(await page.getByTestId('map-proposal-location').textContent()).toBe('proposed: same meaning as "site"');
+    // Each problem names its row, column and value.
+    await expect.poll(() => page.getByTestId('problem-line-4').textContent()).toMatch(/^line 4row has 3 cells but the header has 4 columns/);
+    expect(await page.getByTestId('problem-line-12').textContent()).toMatch(/^line 12nameNOT_A_PHOTOno image named "NOT_A_PHOTO"/);
+    await expect.poll(() => page.getByTestId('import-start').isEnabled(), { timeout: 15_000 }).toBe(true);
+    await page.getByTestId('import-start').click();
+    await expect.poll(() => jobState(page), { timeout: 30_000 }).toBe('import done');
+    expect(served.read((p) => p.db.prepare('SELECT name FROM label_sets').pluck().all())).toEqual(['diagnosis_label']);
+    expect(served.read((p) => p.db.prepare('SELECT name FROM fields ORDER BY name').pluck().all())).toEqual(['age', 'note', 'site']);
+  });
+
+  it('draws every class chip and badge with text at 4.5:1 or more, cancers warm, and shows keyboard focus', async () => {
+    await page.getByTestId('nav-browse').click();
+    await page.getByTestId('filter-all').click();
+    await expect.poll(() => page.locator('[data-class-chip]').count()).toBeGreaterThan(10);
+    const chips = await chipContrasts();
+    expect(new Set(chips.map((c) => c.name))).toEqual(new Set(['MEL', 'NEV', 'BCC', 'SCC', 'ACK', 'SEK', 'BKL']));
+    for (const c of chips) expect(c.ratio, `${c.name}: ${c.fg} on ${c.bg}`).toBeGreaterThanOrEqual(4.5);
+    const colours = served.read((p) =>
+      Object.fromEntries(
+        p.db
+          .prepare('SELECT name, color FROM classes')
+          .all()
+          .map((r) => [(r as { name: string }).name, (r as { color: string }).color]),
+      ),
+    );
+    expect(colours).toMatchObject({ MEL: '#D55E00', BCC: '#E69F00', SCC: '#CC79A7', NEV: '#0072B2' });
+    await page.keyboard.press('Tab');
+    const ring = await page.evaluate(() => {
+      const s = getComputedStyle(document.activeElement!);
+      return { style: s.outlineStyle, width: parseFloat(s.outlineWidth) };
+    });
+    expect(ring.style).not.toBe('none');
+    expect(ring.width).toBeGreaterThanOrEqual(2);
+  });
+
+  it('says the server is gone in a banner, keeps what the screen showed, and retries', async () => {
+    await page.getByTestId('nav-browse').click();
+    await expect.poll(() => page.getByTestId('counts').textContent()).toMatch(/^80 of 80 shown/);
+    const counts = await page.getByTestId('counts').textContent();
+    await served.server.close();
+    await page.getByTestId('filter-unlabelled').click();
+    await expect.poll(() => page.getByTestId('connection-banner').textContent(), { timeout: 10_000 }).toBe('DermFuse server not reachable — retrying');
+    expect(await page.getByTestId('counts').textContent()).toBe(counts);
+    expect(await page.getByTestId('app-error').count()).toBe(0);
+  });
+});
