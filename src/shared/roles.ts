@@ -55,6 +55,9 @@ export const MIN_ROLE: { readonly [K in CallName]: Role } = {
   'team.setMetadataEdits': 'admin',
   'team.activity': 'admin',
   'system.pickFolder': 'annotator',
+  // Per-image model output, as runs.cases.
+  'runs.explain': 'adjudicator',
+  'runs.explainPng': 'adjudicator',
 };
 
 /**
@@ -68,4 +71,6 @@ export const HIDDEN_WHEN_BLIND: ReadonlySet<CallName> = new Set<CallName>([
   'runs.list',
   'runs.report',
   'quality.labelNext',
+  'runs.explain',
+  'runs.explainPng',
 ]);
