@@ -15,6 +15,7 @@ import { rngFrom } from '../../src/main/ml/stats/random.ts';
 import { initBackend } from '../../src/main/ml/tfjs/backend.ts';
 import { Project } from '../../src/main/project.ts';
 import { explainImage } from '../../src/main/results/explain.ts';
+import { runReportView } from '../../src/main/results/report.ts';
 import { predictWithBundle, writePredictionsCsv } from '../../src/main/workflows/predict.ts';
 import { runCli } from '../fixtures/cli.ts';
 import { tempDir } from '../fixtures/generate.ts';
@@ -133,6 +134,9 @@ describe('occlusion maps', () => {
     fs.mkdirSync(few);
     const chosen = images.slice(0, 4);
     for (const p of chosen) fs.copyFileSync(path.join(imagesDir, `${p.id}.png`), path.join(few, `${p.id}.png`));
+    expect(fs.readFileSync(path.join(bundle, 'MODEL_CARD.md'), 'utf8')).toMatch(
+      /## What the fused model relies on \(permutation importance\)\n[^]*\| age \| -?\d\.\d{3} \|/,
+    );
     const heat = path.join(tmp.dir, 'heat');
     const s = await predictWithBundle(bundle, few, { metadataPath: csv, idColumn: 'image_id', explainDir: heat });
     let worst = 0;
@@ -178,7 +182,7 @@ describe('contributions and permutation importance', () => {
   let run: RunResult;
   beforeAll(async () => {
     // The label follows "sign" (5% flipped); "noise" and the image features are noise.
-    const n = 160;
+    const n = 120;
     const rand = rngFrom(21);
     const dir = path.join(tmp.dir, 'meta');
     const few = images.slice(0, 1)[0]!;
@@ -213,7 +217,7 @@ describe('contributions and permutation importance', () => {
       'noise-features',
       shas.map((sha256) => ({ sha256, vector: Float32Array.from({ length: 16 }, () => rand() - 0.5) })),
     );
-    run = await trainRun(project, { label: 'dx', positive: ['mel'], fields: ['sign', 'noise'], group: 'patient', folds: 4, backbone: null, seed: 4 });
+    run = await trainRun(project, { label: 'dx', positive: ['mel'], fields: ['sign', 'noise'], group: 'patient', folds: 3, backbone: null, seed: 4 });
   }, 120_000);
   afterAll(() => project.close());
 
@@ -243,5 +247,6 @@ describe('contributions and permutation importance', () => {
     expect(noise.ci[0]).toBeLessThanOrEqual(0);
     expect(noise.ci[1]).toBeGreaterThanOrEqual(0);
     expect(imp).toMatchObject({ mode: 'fused', resamples: 200, repeats: 3, warning: null });
+    expect(runReportView(project, run.runId).importance).toEqual(imp);
   });
 });

@@ -3,6 +3,7 @@ import { occlusionBlocks } from '../../src/shared/explain.ts';
 import type { FinalModels } from '../../src/main/ml/fusion/crossval.ts';
 import type { HeadModel } from '../../src/main/ml/fusion/heads.ts';
 import { permutationImportance } from '../../src/main/ml/fusion/importance.ts';
+import { flagImportance } from '../../src/main/ml/fusion/train.ts';
 import { fitEncoder, referenceRow } from '../../src/main/ml/fusion/tabular.ts';
 import { explainCase } from '../../src/main/ml/explain/contributions.ts';
 import { occludedCopies, patchRect, toInput } from '../../src/main/ml/explain/occlusion.ts';
@@ -167,5 +168,26 @@ describe('permutation importance', () => {
     const noise = res.rows.find((r) => r.block === 'noise')!;
     expect(noise.ci[0]).toBeLessThanOrEqual(0);
     expect(noise.ci[1]).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('the leakage flag on importance', () => {
+  const raw = (drop: number) => ({
+    auc: 0.8,
+    resamples: 200,
+    repeats: 3,
+    rows: [
+      { block: 'fitspatrick', drop, ci: [drop - 0.05, drop + 0.05] as [number, number] },
+      { block: 'age', drop: 0.02, ci: [0, 0.04] as [number, number] },
+    ],
+  });
+  const warned = [{ field: 'fitspatrick', kind: 'missingness' as const, message: 'gap follows the label', strength: 0.4 }];
+  it('warns when a field the leakage check flagged carries most of the skill, and names it', () => {
+    const imp = flagImportance(raw(0.2), warned);
+    expect(imp.rows[0]!.leakage).toBe(true);
+    expect(imp.warning).toMatch(/"fitspatrick" carries most of the fused model's skill/);
+  });
+  it('stays quiet when the flagged field carries less than half of it', () => {
+    expect(flagImportance(raw(0.1), warned).warning).toBeNull();
   });
 });

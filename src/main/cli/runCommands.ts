@@ -35,6 +35,11 @@ function describe(r: RunResult): string {
   lines.push(
     `  heads ${r.heads ?? 'image linear, metadata linear'}; fused ${r.fusion}; fused - image AUC ${r.fusedVsImage.difference >= 0 ? '+' : ''}${f3(r.fusedVsImage.difference)} [${f3(r.fusedVsImage.ci[0])}, ${f3(r.fusedVsImage.ci[1])}], ${pClause(r.fusedVsImage.p)}`,
   );
+  if (r.importance) {
+    const top = r.importance.rows.slice(0, 5).map((x) => `${x.block} ${f3(x.drop)} [${f3(x.ci[0])}, ${f3(x.ci[1])}]`);
+    lines.push(`  relies on (AUC drop when shuffled, fused): ${top.join('; ')}`);
+    if (r.importance.warning) lines.push(`  WARNING ${r.importance.warning}`);
+  }
   lines.push(
     r.fusedBeatsBoth
       ? '  The metadata helps: the fused model beats both single modalities.'
