@@ -83,4 +83,17 @@ describe('explanations in serve mode', () => {
     await panel.getByTestId('heatmap-toggle').click({ force: true });
     await expect.poll(() => panel.getByTestId('heatmap-overlay').count()).toBe(0);
   });
+
+  it('lays the map over the lesion view, where it zooms with the photo', async () => {
+    await page.getByTestId('nav-browse').click();
+    await page.getByTestId('cell-IMG_00003').click();
+    await expect.poll(() => page.getByTestId('detail-id').textContent()).toBe('IMG_00003');
+    await page.getByTestId('lesion-heatmap-toggle').click({ force: true });
+    const overlay = page.getByTestId('image-panel').getByTestId('heatmap-overlay');
+    await expect.poll(() => overlay.count(), { timeout: 30_000 }).toBe(1);
+    const photo = (await page.getByTestId('zoom-box').locator('img').boundingBox())!;
+    const map = (await overlay.boundingBox())!;
+    // A square photo fitted into the box: the map covers exactly its fitted square.
+    expect(Math.abs(map.height - Math.min(photo.width, photo.height))).toBeLessThan(2);
+  });
 });

@@ -83,8 +83,19 @@ export class Occluder {
 
   constructor(private readonly opts: EmbedderOptions = {}) {}
 
+  private key(b: OcclusionBackbone): string {
+    return `${b.spec.name}:${b.digest}:${b.spec.dir}`;
+  }
+
+  private async drop(b: OcclusionBackbone): Promise<void> {
+    const e = this.pools.get(this.key(b));
+    this.pools.delete(this.key(b));
+    if (e?.timer) clearTimeout(e.timer);
+    await e?.pool.then((p) => p.close()).catch(() => undefined);
+  }
+
   private pool(b: OcclusionBackbone): Promise<EmbedPool> {
-    const key = `${b.spec.name}:${b.digest}:${b.spec.dir}`;
+    const key = this.key(b);
     let entry = this.pools.get(key);
     if (!entry) {
       const pool = startEmbedding(b.spec, b.digest, { ...this.opts, workers: 1 }).then((x) => x.pool);
@@ -111,8 +122,14 @@ export class Occluder {
     for (const b of backbones) {
       if (signal?.aborted) throw new DermFuseError('CANCELLED', 'Explaining was cancelled.');
       const pixels = await decodeForBackbone(file, b.spec.preprocessing);
-      const pool = await this.pool(b);
-      const v = await pool.embed(occludedCopies(pixels, b.spec.preprocessing, w, h, grid), n);
+      let v: Float32Array;
+      try {
+        v = await (await this.pool(b)).embed(occludedCopies(pixels, b.spec.preprocessing, w, h, grid), n);
+      } catch (err) {
+        // A crashed worker fails every later batch of its pool: start afresh next time.
+        await this.drop(b);
+        throw err;
+      }
       parts.push({ v, dim: v.length / n });
     }
     const dim = parts.reduce((s, p) => s + p.dim, 0);

@@ -10,7 +10,7 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
 
 /** The occlusion map drawn at block resolution on a small canvas that the browser scales (smoothly) over the photo. */
-function HeatCanvas({ map, opacity }: { map: OcclusionMap; opacity: number }) {
+export function HeatCanvas({ map, opacity }: { map: OcclusionMap; opacity: number }) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const canvas = ref.current;
