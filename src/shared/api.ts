@@ -185,6 +185,8 @@ const ExplainRequest = z.object({
   className: z.string().min(1).max(200).optional(),
   /** Also the occlusion map (default true; embedding 65 copies takes about a second the first time, then it is cached). */
   occlusion: z.boolean().optional(),
+  /** Reference values to measure some fields' contributions against, instead of the average training patient. */
+  baseline: z.record(fieldName, z.string().max(200)).optional(),
 });
 const EXPLAIN_CALLS = {
   /** Where the model looked (occlusion map) and what pushed it (each field's and the image's contribution). */

@@ -102,6 +102,18 @@ describe('contributions', () => {
   });
 });
 
+describe('a baseline the user picks', () => {
+  it('measures a field against the chosen value (a case at that value gets 0) and refuses a field the model lacks', () => {
+    const m = models('linear');
+    const arm = ROWS.findIndex((r) => r[1] === 'ARM');
+    const e = explainCase(m, 'fused', Array.from({ length: 6 }, gauss), ROWS[arm]!, 1, new Map([['site', 'ARM']]));
+    expect(e.contributions.find((c) => c.field === 'site')).toMatchObject({ reference: 'ARM', contribution: 0 });
+    const sum = e.contributions.reduce((s, c) => s + c.contribution, 0);
+    expect(Math.abs(sum - (e.logit - e.baseLogit))).toBeLessThan(1e-6);
+    expect(() => explainCase(m, 'fused', null, ROWS[0]!, 1, new Map([['weight', 3]]))).toThrow(/no field "weight"; its fields: age, site, smoker/);
+  });
+});
+
 describe('occlusion geometry', () => {
   it('covers the image with grid × grid half-overlapping patches', () => {
     expect(patchRect(8, 0, 0)).toEqual({ x0: 0, y0: 0, x1: 2 / 9, y1: 2 / 9 });

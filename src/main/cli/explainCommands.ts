@@ -34,11 +34,30 @@ function gridText(e: Explanation): string[] {
   ];
 }
 
+/** `--baseline age=50,region=FACE` as field → value text. */
+function baselineFlag(v: string | undefined): Record<string, string> | undefined {
+  if (v === undefined) return undefined;
+  const out: Record<string, string> = {};
+  for (const part of v.split(',')) {
+    const at = part.indexOf('=');
+    if (at <= 0) throw new DermFuseError('INVALID_ARGUMENT', `--baseline takes field=value pairs separated by commas, got "${part}"`);
+    out[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+  }
+  return out;
+}
+
 export const EXPLAIN_COMMANDS: Record<string, Command> = {
   explain: {
-    usage: 'dermfuse explain DIR --run ID --image EXTERNAL_ID [--mode fused|image|metadata] [--class C] [--out heat.png] [--json]',
+    usage: 'dermfuse explain DIR --run ID --image EXTERNAL_ID [--mode fused|image|metadata] [--class C] [--baseline field=value,...] [--out heat.png] [--json]',
     summary: 'why a run’s model said what it did about one image: where it looked (occlusion map) and what pushed it (contributions)',
-    options: { run: { type: 'string' }, image: { type: 'string' }, mode: { type: 'string' }, class: { type: 'string' }, out: { type: 'string' } },
+    options: {
+      run: { type: 'string' },
+      image: { type: 'string' },
+      mode: { type: 'string' },
+      class: { type: 'string' },
+      baseline: { type: 'string' },
+      out: { type: 'string' },
+    },
     positionals: ['DIR'],
     async run(v, [dir], ctx) {
       const { mode } = parseFlags(z.object({ mode: z.enum(MODES).default('fused') }), { mode: optionalString(v, 'mode') });
@@ -52,7 +71,14 @@ export const EXPLAIN_COMMANDS: Record<string, Command> = {
         if (!image) throw new DermFuseError('NOT_FOUND', `--image ${external}: no such image in ${project.dir}.`);
         const occluder = new Occluder();
         try {
-          const req = { runId, imageId: image.id, mode, className: optionalString(v, 'class'), signal: ctx.signal };
+          const req = {
+            runId,
+            imageId: image.id,
+            mode,
+            className: optionalString(v, 'class'),
+            baseline: baselineFlag(optionalString(v, 'baseline')),
+            signal: ctx.signal,
+          };
           ctx.progress(`explain: image ${external} under run ${runId} (${mode})`);
           let e: Explanation;
           if (out) {

@@ -16,6 +16,8 @@ import { KEY_SEPARATOR } from '../ml/fusion/dataset.ts';
 import { runModels, runReport } from '../ml/fusion/runs.ts';
 import type { FinalModels } from '../ml/fusion/crossval.ts';
 import { encodeRow } from '../ml/fusion/tabular.ts';
+import { parseCell } from '../files/values.ts';
+import type { FieldValue } from '../../shared/types.ts';
 import type { Project } from '../project.ts';
 
 export interface ExplainRequest {
@@ -26,6 +28,8 @@ export interface ExplainRequest {
   className?: string;
   /** Compute (or read from the cache) the occlusion map; default true for image and fused models. */
   occlusion?: boolean;
+  /** Reference values the user picked for some fields (as typed; checked against each field's type). */
+  baseline?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -95,6 +99,19 @@ function explainedClass(s: Subject, mode: Mode, runId: number, className: string
   return { c, predicted };
 }
 
+/** The user's baseline values, each parsed by its field's type: a value that does not fit is refused naming the field. */
+function baselineOf(models: FinalModels, given: Record<string, string> | undefined): Map<string, FieldValue> {
+  const out = new Map<string, FieldValue>();
+  for (const [name, text] of Object.entries(given ?? {})) {
+    const e = models.encoder.fields.find((f) => f.name === name);
+    if (!e) continue; // explainCase refuses it, naming the model's fields
+    const parsed = parseCell(e.kind === 'category' ? 'category' : e.kind, text);
+    if (!parsed.ok) throw new DermFuseError('INVALID_VALUE', `baseline ${name}=${text}: ${parsed.reason}.`);
+    out.set(name, parsed.value);
+  }
+  return out;
+}
+
 /**
  * Explains one image under a run's final model of one mode: the contributions of its metadata fields and its image
  * block (from its stored features), and the occlusion map (cached per run, image, mode and class).
@@ -127,7 +144,7 @@ export async function explainImage(project: Project, occluder: Occluder, req: Ex
     className: s.classes[c]!,
     predicted: s.classes[predicted]!,
     occlusion,
-    contributions: explainCase(s.models, req.mode, req.mode === 'metadata' ? null : s.vector, s.row, c),
+    contributions: explainCase(s.models, req.mode, req.mode === 'metadata' ? null : s.vector, s.row, c, baselineOf(s.models, req.baseline)),
     cached,
   };
 }

@@ -1,3 +1,4 @@
+import { DermFuseError } from '../../../shared/errors.ts';
 import { IMAGE_BLOCK, type Contribution, type Contributions } from '../../../shared/explain.ts';
 import type { FieldValue } from '../../../shared/types.ts';
 import type { FinalModels, Mode } from '../fusion/crossval.ts';
@@ -21,7 +22,14 @@ export function headName(models: FinalModels, mode: Mode): string {
  *
  * `vector`: the image's raw features (null for a metadata model); `row`: the case's values in the encoder's order.
  */
-export function explainCase(models: FinalModels, mode: Mode, vector: ArrayLike<number> | null, row: readonly FieldValue[], c: number): Contributions {
+export function explainCase(
+  models: FinalModels,
+  mode: Mode,
+  vector: ArrayLike<number> | null,
+  row: readonly FieldValue[],
+  c: number,
+  baseline: ReadonlyMap<string, FieldValue> = new Map(),
+): Contributions {
   const enc = models.encoder;
   const useImage = mode !== 'metadata' && vector !== null;
   const useMeta = mode !== 'image' && enc.width > 0;
@@ -29,6 +37,21 @@ export function explainCase(models: FinalModels, mode: Mode, vector: ArrayLike<n
   const refImage = image ? new Float64Array(image.length) : null;
   const meta = useMeta ? Float64Array.from(encodeRow(enc, row)) : null;
   const refMeta = useMeta ? referenceColumns(enc) : null;
+  const labels = enc.fields.map((_, j) => referenceLabel(enc, j));
+  // A baseline the user picked for some fields: their reference columns are that value's encoding.
+  for (const [name, value] of baseline) {
+    const j = enc.fields.findIndex((f) => f.name === name);
+    if (j < 0)
+      throw new DermFuseError(
+        'INVALID_ARGUMENT',
+        `baseline: the model has no field "${name}"; its fields: ${enc.fields.map((f) => f.name).join(', ') || 'none'}.`,
+      );
+    if (!refMeta) continue;
+    const [start, end] = fieldColumns(enc)[j]!;
+    const only = enc.fields.map((_, k) => (k === j ? value : null));
+    refMeta.set(encodeRow(enc, only).subarray(start, end), start);
+    labels[j] = value;
+  }
   const score = (x: EncodedCase) => caseScore(models, mode, x, c);
   const full = score({ image, meta });
   const base = score({ image: refImage, meta: refMeta });
@@ -42,7 +65,7 @@ export function explainCase(models: FinalModels, mode: Mode, vector: ArrayLike<n
       contributions.push({
         field: f.name,
         value: row[j] ?? null,
-        reference: referenceLabel(enc, j),
+        reference: labels[j] ?? null,
         contribution: full.logit - score({ image, meta: replaced }).logit,
       });
     });
