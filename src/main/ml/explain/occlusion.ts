@@ -11,7 +11,7 @@ import { encodeRow } from '../fusion/tabular.ts';
 import { decodeForBackbone } from '../input/decode.ts';
 import { caseProbabilities, projectOne } from './forward.ts';
 
-/** Patch positions per side: 8 × 8 = 64 occluded copies, one batch with the original. */
+/** Patch positions per side: 8 × 8 = 64 occluded copies, embedded with the original. */
 export const OCCLUSION_GRID = 8;
 /** Hidden patches are filled with mid grey (uint8), before the backbone's own normalisation. */
 const GREY = 128;
@@ -75,8 +75,33 @@ async function orientedSize(file: string): Promise<{ w: number; h: number }> {
 }
 
 /**
- * Embedding workers for occlusion, one pool per backbone, each one worker running every copy of an image as one
- * batch (ONNX Runtime gets all the cores as its threads). Kept for reuse while a reviewer opens case after case.
+ * The copies split into one batch per worker, embedded at once. Measured on 2 cores (built-in MobileNetV2-0.35, ONNX
+ * Runtime, 65 copies): two workers of one thread with 33 + 32 copies take 0.4 s, one worker of two threads 0.7 s.
+ */
+async function embedSplit(pool: EmbedPool, pixels: Uint8Array, n: number): Promise<Float32Array> {
+  const per = pixels.length / n;
+  const parts = Math.min(pool.size, n);
+  const sizes = Array.from({ length: parts }, (_, i) => Math.floor(n / parts) + (i < n % parts ? 1 : 0));
+  let at = 0;
+  const chunks = await Promise.all(
+    sizes.map((m) => {
+      const from = at;
+      at += m;
+      return pool.embed(pixels.slice(from * per, (from + m) * per), m);
+    }),
+  );
+  const out = new Float32Array(chunks.reduce((s, c) => s + c.length, 0));
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+/**
+ * Embedding workers for occlusion, one pool per backbone (as many workers as extraction starts), the copies of an
+ * image split among them. Kept for reuse while a reviewer opens case after case.
  */
 export class Occluder {
   private readonly pools = new Map<string, { pool: Promise<EmbedPool>; timer: NodeJS.Timeout | null }>();
@@ -98,7 +123,7 @@ export class Occluder {
     const key = this.key(b);
     let entry = this.pools.get(key);
     if (!entry) {
-      const pool = startEmbedding(b.spec, b.digest, { ...this.opts, workers: 1 }).then((x) => x.pool);
+      const pool = startEmbedding(b.spec, b.digest, this.opts).then((x) => x.pool);
       entry = { pool, timer: null };
       this.pools.set(key, entry);
       pool.catch(() => this.pools.delete(key));
@@ -124,7 +149,7 @@ export class Occluder {
       const pixels = await decodeForBackbone(file, b.spec.preprocessing);
       let v: Float32Array;
       try {
-        v = await (await this.pool(b)).embed(occludedCopies(pixels, b.spec.preprocessing, w, h, grid), n);
+        v = await embedSplit(await this.pool(b), occludedCopies(pixels, b.spec.preprocessing, w, h, grid), n);
       } catch (err) {
         // A crashed worker fails every later batch of its pool: start afresh next time.
         await this.drop(b);
@@ -151,7 +176,7 @@ export class Occluder {
 }
 
 /**
- * Where the model looked: every patch of the image hidden in turn, all copies embedded in one batch, and the drop in
+ * Where the model looked: every patch of the image hidden in turn, all copies embedded at once (a batch per worker), and the drop in
  * class c's probability from the unoccluded copy to each occluded one, with the image's own metadata held fixed.
  */
 export function occlusionFromVectors(
