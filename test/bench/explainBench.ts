@@ -45,7 +45,8 @@ export async function explainBench(shared: string): Promise<object> {
         fusedAuc: round(run.modes.fused.auc),
         fusion: run.fusion,
         occlusion8x8: {
-          copiesPerBatch: 65,
+          copies: 65,
+          batches: 'one per embedding worker',
           coldSeconds: cold.seconds,
           warmSeconds: warm.map((w) => w.seconds),
           warmMedianSeconds: warm.map((w) => w.seconds).sort((a, b) => a - b)[2],

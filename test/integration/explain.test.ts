@@ -181,6 +181,21 @@ describe('occlusion maps', () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--image NOPE: no such image/);
   });
+
+  it('are refused, naming the run, when the backbone files changed since the run extracted its features', async () => {
+    const weights = path.join(tmp.dir, 'tiny', 'weights.bin');
+    const original = fs.readFileSync(weights);
+    const changed = Buffer.from(original);
+    changed[changed.length - 1] ^= 0xff;
+    fs.writeFileSync(weights, changed);
+    try {
+      const req = { runId: imageRun.runId, imageId: idOf(imageProject, images[5]!.id), mode: 'image' as const, className: 'not mel' };
+      await expect(explainImage(imageProject, occluder, req)).rejects.toThrow(/changed since run \d+ extracted its features/);
+      expect(imageProject.db.prepare('SELECT COUNT(*) FROM occlusion_maps WHERE image_id = ? AND class = ?').pluck().get(req.imageId, 'not mel')).toBe(0);
+    } finally {
+      fs.writeFileSync(weights, original);
+    }
+  });
 });
 
 describe('contributions and permutation importance', () => {

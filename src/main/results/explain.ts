@@ -82,7 +82,13 @@ async function runBackbones(project: Project, runId: number, keys: string[]): Pr
           'FILE_NOT_FOUND',
           `The backbone of run ${runId} (${key}) is not on disk (${b?.spec.dir ?? 'unknown folder'}): its occlusion maps cannot be computed. Extract again to restore it.`,
         );
-      return { spec: b.spec, digest: b.spec.digest ?? (await backboneDigest(b.spec)) };
+      const digest = await backboneDigest(b.spec);
+      if (b.spec.digest && digest !== b.spec.digest)
+        throw new DermFuseError(
+          'INVALID_VALUE',
+          `The backbone files in ${b.spec.dir} changed since run ${runId} extracted its features (${key}): a map from them would not show what the run's model saw. Extract again, or restore the files.`,
+        );
+      return { spec: b.spec, digest };
     }),
   );
 }
