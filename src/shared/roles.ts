@@ -56,6 +56,9 @@ export const MIN_ROLE: { readonly [K in CallName]: Role } = {
   'team.activity': 'admin',
   'system.pickFolder': 'annotator',
   'files.browse': 'admin',
+  // Per-image model output, as runs.cases.
+  'runs.explain': 'adjudicator',
+  'runs.explainPng': 'adjudicator',
 };
 
 /**
@@ -69,4 +72,6 @@ export const HIDDEN_WHEN_BLIND: ReadonlySet<CallName> = new Set<CallName>([
   'runs.list',
   'runs.report',
   'quality.labelNext',
+  'runs.explain',
+  'runs.explainPng',
 ]);

@@ -111,5 +111,6 @@ export function runReportView(project: Project, runId: number, curveClass?: stri
     fieldsExcluded: d.result.fieldsExcluded,
     duplicates: d.result.duplicates ?? null,
     consensus: d.result.consensus ?? null,
+    importance: d.result.importance ?? null,
   };
 }
