@@ -186,7 +186,7 @@ describe('occlusion maps', () => {
     const weights = path.join(tmp.dir, 'tiny', 'weights.bin');
     const original = fs.readFileSync(weights);
     const changed = Buffer.from(original);
-    changed[changed.length - 1] ^= 0xff;
+    changed[changed.length - 1] = changed[changed.length - 1]! ^ 0xff;
     fs.writeFileSync(weights, changed);
     try {
       const req = { runId: imageRun.runId, imageId: idOf(imageProject, images[5]!.id), mode: 'image' as const, className: 'not mel' };
