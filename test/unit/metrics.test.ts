@@ -4,13 +4,17 @@ import {
   balancedAccuracy,
   brier,
   confusionMatrix,
+  drawCounts,
   groupBootstrapSamples,
   percentileInterval,
   predictClasses,
+  resampledAuc,
   rocAuc,
   sensitivityAtSpecificity,
+  subset,
   youdenThreshold,
 } from '../../src/main/ml/fusion/metrics.ts';
+import { rngFrom } from '../../src/main/ml/stats/random.ts';
 import { detectLeakage } from '../../src/main/ml/fusion/leakage.ts';
 import { encodeRow, fitEncoder } from '../../src/main/ml/fusion/tabular.ts';
 
@@ -99,5 +103,26 @@ describe('leakage checks', () => {
       ['gender', 'missingness'],
     ]);
     expect(w[1]!.message).toMatch(/Cramér's V 0\.\d\d/);
+  });
+});
+
+describe('resampledAuc', () => {
+  it('equals the AUC of the copied resample, for two classes and several, with tied scores and a class left out', () => {
+    const rand = rngFrom(5);
+    for (const classes of [2, 4]) {
+      const n = 300;
+      const labels = Int32Array.from({ length: n }, () => Math.floor(rand() * classes));
+      // Scores rounded to two decimals: many ties.
+      const probs = Float64Array.from({ length: n * classes }, () => Math.round(rand() * 100) / 100);
+      const p = { probs, classes, labels };
+      const fast = resampledAuc(p);
+      const groups = Array.from({ length: n }, (_, i) => `p${i % 97}`);
+      for (const s of groupBootstrapSamples(groups, 50, 3)) expect(fast(drawCounts(n, s))).toBeCloseTo(auc(subset(p, s)), 12);
+      // A resample without one class: binary NaN as before; several classes average those present.
+      const only = Int32Array.from(labels.map((l, i) => (l === 0 ? -1 : i)).filter((i) => i >= 0));
+      const expected = auc(subset(p, only));
+      if (Number.isNaN(expected)) expect(fast(drawCounts(n, only))).toBeNaN();
+      else expect(fast(drawCounts(n, only))).toBeCloseTo(expected, 12);
+    }
   });
 });

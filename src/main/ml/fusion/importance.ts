@@ -1,7 +1,7 @@
 import { IMAGE_BLOCK, type ImportanceRow } from '../../../shared/explain.ts';
 import { permutation, rngFrom } from '../stats/random.ts';
 import type { HeadData } from './heads.ts';
-import { auc, groupBootstrapSamples, percentileInterval, subset } from './metrics.ts';
+import { auc, drawCounts, groupBootstrapSamples, percentileInterval, resampledAuc } from './metrics.ts';
 import { fieldColumns, type TabularEncoder } from './tabular.ts';
 
 /** Shuffles per block and fold: the drop is averaged over these, as one shuffle's luck would blur a small drop. */
@@ -81,14 +81,15 @@ export function permutationImportance(
   resamples = IMPORTANCE_RESAMPLES,
 ): { auc: number; rows: Omit<ImportanceRow, 'leakage'>[] } {
   const base = { probs: oof, classes, labels };
-  const samples = groupBootstrapSamples(groups, resamples, seed);
-  const baseBoot = samples.map((s) => auc(subset(base, s)));
+  const counts = groupBootstrapSamples(groups, resamples, seed).map((s) => drawCounts(labels.length, s));
+  const baseAuc = resampledAuc(base);
+  const baseBoot = counts.map(baseAuc);
   const full = auc(base);
   const rows = Object.entries(permuted).map(([block, repeats]) => {
     const preds = repeats.map((probs) => ({ probs, classes, labels }));
-    const meanAuc = (f: (p: (typeof preds)[number]) => number) => preds.reduce((s, p) => s + f(p), 0) / preds.length;
-    const drop = full - meanAuc((p) => auc(p));
-    const boot = samples.map((s, r) => baseBoot[r]! - meanAuc((p) => auc(subset(p, s)))).filter((x) => !Number.isNaN(x));
+    const resampled = preds.map(resampledAuc);
+    const drop = full - preds.reduce((s, p) => s + auc(p), 0) / preds.length;
+    const boot = counts.map((w, r) => baseBoot[r]! - resampled.reduce((s, f) => s + f(w), 0) / resampled.length).filter((x) => !Number.isNaN(x));
     return { block, drop: round(drop), ci: percentileInterval(boot).map(round) as [number, number] };
   });
   rows.sort((a, b) => b.drop - a.drop);
