@@ -198,7 +198,13 @@ export function CasesList({
         </ScrollArea>
         {current && (
           <Stack w={250} gap={6} data-testid="case-detail" style={{ flexShrink: 0 }}>
-            <ExplainPanel runId={runId} imageId={current.imageId} externalId={current.externalId} mode={selection.mode} />
+            <ExplainPanel
+              runId={runId}
+              imageId={current.imageId}
+              externalId={current.externalId}
+              mode={selection.mode}
+              rowPrediction={current.predicted[selection.mode]}
+            />
             <Text size="sm" fw={600}>
               {current.externalId}: trained as {current.trueLabel}, diagnosis now {current.currentLabel ?? 'unlabelled'}
             </Text>

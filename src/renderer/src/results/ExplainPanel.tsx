@@ -102,12 +102,15 @@ export function ExplainPanel({
   externalId,
   mode,
   height = 240,
+  rowPrediction,
 }: {
   runId: number;
   imageId: number;
   externalId: string;
   mode: Mode;
   height?: number;
+  /** What the row beside the panel shows: the out-of-fold model's answer, from a model that never saw this image. */
+  rowPrediction?: string | null;
 }) {
   const [explanation, setExplanation] = useState<Explanation | null>(null);
   const [showMap, setShowMap] = useState(false);
@@ -181,6 +184,12 @@ export function ExplainPanel({
         </Text>
       )}
       {current?.contributions && <Waterfall e={current} />}
+      {current && (
+        <Text size="xs" c={rowPrediction && rowPrediction !== current.predicted ? 'orange.9' : 'dimmed'} data-testid="explain-model">
+          Explains the run&apos;s final model, trained on every image (this one too): it says {current.predicted}.
+          {rowPrediction && rowPrediction !== current.predicted && ` The row shows ${rowPrediction}: the out-of-fold model, which never saw this image, answered otherwise.`}
+        </Text>
+      )}
     </Stack>
   );
 }

@@ -92,7 +92,7 @@ export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): 
       </ScrollArea>
       {current && (
         <Stack w={320} gap={6}>
-          <ExplainPanel runId={runId} imageId={current.imageId} externalId={current.externalId} mode="fused" height={260} />
+          <ExplainPanel runId={runId} imageId={current.imageId} externalId={current.externalId} mode="fused" height={260} rowPrediction={current.suggested} />
           <Text size="sm" fw={600}>
             {current.externalId}: labelled {current.given}, the models say {current.suggested}
           </Text>
