@@ -124,6 +124,8 @@ describe('a team labels blind, measures agreement, adjudicates and trains on the
     const open = IMAGES / 2;
     await expect.poll(() => cy.getByTestId('disagreement-count').textContent()).toBe(`${open} to decide`);
     expect(await cy.getByTestId('disagreement-labels').textContent()).toMatch(/ana.*ben|ben.*ana/);
+    // The CSV's label is shown as a reference beside the annotators, not as one of them.
+    expect(await cy.getByTestId('disagreement-reference').textContent()).toMatch(/^Imported label \(reference, not an annotator\)\w+$/);
     await cy.keyboard.press('2');
     await cy.getByTestId('decide-reason').fill('second reader saw regression structures');
     await cy.getByTestId('decide').click();

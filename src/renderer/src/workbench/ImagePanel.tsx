@@ -1,5 +1,6 @@
 import { paletteColor } from '../../../shared/palette.ts';
-import { Badge, Button, Group, ScrollArea, Stack, Table, Text, Title } from '@mantine/core';
+import { History } from './History.tsx';
+import { Badge, Button, Group, ScrollArea, Stack, Text, Title } from '@mantine/core';
 import type { BrowseCounts, ImageDetail } from '../../../shared/types.ts';
 import { mediaUrl } from '../media.ts';
 import { MetadataForm } from './MetadataForm.tsx';
@@ -97,22 +98,7 @@ export function ImagePanel({
         <Title order={5}>Metadata</Title>
         <MetadataForm detail={detail} onSaved={onSaved} />
         <Title order={5}>History</Title>
-        <Table fz="xs">
-          <Table.Tbody>
-            {detail.history.map((h, i) => (
-              <Table.Tr key={i} style={h.withdrawn ? { textDecoration: 'line-through', opacity: 0.6 } : undefined}>
-                <Table.Td>
-                  {h.label ?? '(cleared)'}
-                  {h.unsure ? '?' : ''}
-                  {h.withdrawn ? ' (undone)' : ''}
-                </Table.Td>
-                <Table.Td>{h.author}</Table.Td>
-                <Table.Td>{h.source}</Table.Td>
-                <Table.Td>{new Date(h.at).toLocaleString()}</Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
+        <History detail={detail} />
       </Stack>
     </ScrollArea>
   );
