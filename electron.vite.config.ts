@@ -11,6 +11,8 @@ export default defineConfig({
       rollupOptions: {
         input: {
           index: resolve(__dirname, 'src/main/index.ts'),
+          // The CLI, for a packaged app and for the test suite, which spawns it hundreds of times (no tsx start-up).
+          'cli/bin': resolve(__dirname, 'src/main/cli/bin.ts'),
           ...Object.fromEntries(WORKERS.map((w) => [w, resolve(__dirname, `src/main/${w}.ts`)])),
         },
         output: { chunkFileNames: '[name]-[hash].js' },

@@ -3,10 +3,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-// `dermfuse … | head` closes stdout early: that is the reader's choice, not an error to print a stack for.
-process.stdout.on('error', (err) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
-});
-const { main } = await import('../src/main/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+await import('../src/main/cli/bin.ts');

@@ -8,6 +8,7 @@ import type { ErrorPayload } from './errors.ts';
 import { CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, type RunListItem, type RunReportView } from './results.ts';
 import { ROLES, type AccountInfo, type ActivityEntry, type AgreementReport, type Disagreement, type Me, type TaskInfo, type TaskNext } from './team.ts';
 import { QUALITY_FILTERS, type DuplicateReport, type LabelNextInfo } from './quality.ts';
+import type { Explanation } from './explain.ts';
 import { BACKEND_NAMES, CONSENSUS_RULES, DUPLICATE_MERGES, GROUP_BY, RUNTIMES, type JobInfo } from './jobs.ts';
 import {
   FIELD_TYPES,
@@ -95,6 +96,8 @@ export const ImportRequestSchema = z.object({
   ignore: z.array(z.string().max(200)).max(2000).optional(),
   /** Field types by column name, over the inferred ones. */
   types: z.record(z.string().max(200), z.enum(FIELD_TYPES)).optional(),
+  /** The roles given are the whole mapping: a label, patient or lesion column not named is none (no preset guess). */
+  exactRoles: z.boolean().optional(),
 });
 const triple = z.tuple([z.number(), z.number(), z.number()]);
 /** Feature extraction: the extract form, the CLI's `extract` flags and the job all read these; absent means the default. */
@@ -186,7 +189,27 @@ const AdjudicateRequest = z.object({
   reason: z.string().trim().min(1, 'give the reason for the decision').max(2000),
 });
 
+// Explanations (issue 26): why a run's final model said what it said about one image.
+const ExplainRequest = z.object({
+  runId,
+  imageId,
+  mode: mode.default('fused'),
+  /** The class to explain; absent: the one the model predicts. */
+  className: z.string().min(1).max(200).optional(),
+  /** Also the occlusion map (default true; embedding 65 copies takes about a second the first time, then it is cached). */
+  occlusion: z.boolean().optional(),
+  /** Reference values to measure some fields' contributions against, instead of the average training patient. */
+  baseline: z.record(fieldName, z.string().max(200)).optional(),
+});
+const EXPLAIN_CALLS = {
+  /** Where the model looked (occlusion map) and what pushed it (each field's and the image's contribution). */
+  'runs.explain': call<Explanation>()(ExplainRequest),
+  /** The photo with its occlusion map and a colour bar, as a PNG (base64). */
+  'runs.explainPng': call<{ fileName: string; pngBase64: string }>()(ExplainRequest.omit({ occlusion: true })),
+};
+
 export const API = {
+  ...EXPLAIN_CALLS,
   /** Creates a project folder (or opens it if it is one) and makes it the open project. */
   'project.create': call<ProjectInfo>()(z.object({ dir: projectDir })),
   /** Opens an existing project. */

@@ -112,6 +112,8 @@ export interface PhaseTimings {
   heads: number;
   selection: number;
   evaluation: number;
+  /** Permutation importance: shuffled predictions per fold and the bootstrap (runs trained before it: absent). */
+  importance?: number;
 }
 
 /** What a training run reports when it finishes (its full result is stored with the run). */

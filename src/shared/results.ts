@@ -1,5 +1,6 @@
 /** What the results screens show: runs, their report, the cases behind each number, likely label errors, the map. */
 import type { FieldValue } from './types.ts';
+import type { PermutationImportance } from './explain.ts';
 
 export const MODES = ['image', 'metadata', 'fused'] as const;
 export type Mode = (typeof MODES)[number];
@@ -141,6 +142,8 @@ export interface RunReportView {
   duplicates: { include: string; pairs: number; merges: number; crossedFolds: number } | null;
   /** Which label images several annotators labelled got (older runs: none recorded, the latest). */
   consensus: { rule: string; differing: number } | null;
+  /** What the fused model relies on: permutation importance per field and the image (runs trained before it: null). */
+  importance: PermutationImportance | null;
 }
 
 export const CASE_FILTERS = ['all', 'wrong', 'fusedRightImageWrong', 'imageRightFusedWrong', 'fusedRightMetadataWrong'] as const;

@@ -57,6 +57,9 @@ export const MIN_ROLE: { readonly [K in CallName]: Role } = {
   'system.pickFolder': 'annotator',
   'files.browse': 'admin',
   'team.setOwnAdjudication': 'admin',
+  // Per-image model output, as runs.cases.
+  'runs.explain': 'adjudicator',
+  'runs.explainPng': 'adjudicator',
 };
 
 /**
@@ -70,4 +73,6 @@ export const HIDDEN_WHEN_BLIND: ReadonlySet<CallName> = new Set<CallName>([
   'runs.list',
   'runs.report',
   'quality.labelNext',
+  'runs.explain',
+  'runs.explainPng',
 ]);

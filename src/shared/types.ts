@@ -43,6 +43,8 @@ export interface ImportLabelSetChoice {
   isNew: boolean;
   reason: string;
   existing: string[];
+  /** Label values the set does not have: the import adds them as its classes (the preview names them). */
+  newClasses: string[];
 }
 
 /** One folder of the serve folder picker (or, with dir null, the allowed data folders). */

@@ -59,13 +59,13 @@ export function verdictOf(v: VerdictInput): Verdict {
     return {
       best,
       tone: 'none',
-      text: `Fused is no better than metadata alone here: the photos add nothing measurable (${numbers('metadata', meta)}). The metadata is what beats image only (${numbers('image', img)}).${bestNote}`,
+      text: `Fused is no better than metadata alone here: the photos add nothing measurable (${numbers('metadata', meta)}). It does beat image only (${numbers('image', img)}).${bestNote}`,
     };
   if (above(meta))
     return {
       best,
       tone: 'none',
-      text: `Fused is no better than the image alone here: the metadata adds nothing measurable (${numbers('image', img)}). The photos are what beat metadata only (${numbers('metadata', meta)}).${bestNote}`,
+      text: `Fused is no better than the image alone here: the metadata adds nothing measurable (${numbers('image', img)}). It does beat metadata only (${numbers('metadata', meta)}).${bestNote}`,
     };
   return {
     best,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { activeBench } from './activeBench.ts';
 import { cnnBench } from './cnnBench.ts';
 import { duplicatesBench } from './duplicatesBench.ts';
+import { explainBench } from './explainBench.ts';
 import { extractBench, extractMemoryBench, predictOnlyBench } from './extractBench.ts';
 import { fusionBench, padTables, twoBackbones } from './fusionBench.ts';
 import { gridBench } from './gridBench.ts';
@@ -28,6 +29,7 @@ const SECTIONS: Record<string, () => Promise<object>> = {
   duplicates: () => duplicatesBench(SHARED),
   active: () => activeBench(SHARED),
   team: () => teamBench(SHARED),
+  explain: () => explainBench(SHARED),
 };
 
 async function main(): Promise<void> {

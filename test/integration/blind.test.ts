@@ -127,6 +127,8 @@ const REQUESTS = (i: (k: number) => number): { [K in CallName]: unknown } => ({
   'runs.cases': { runId: 1, mode: 'fused', filter: 'all', limit: 10 },
   'runs.labelIssues': { runId: 1 },
   'runs.map': { runId: 1 },
+  'runs.explain': { runId: 1, imageId: i(0), occlusion: false },
+  'runs.explainPng': { runId: 1, imageId: i(0) },
   'labels.review': { runId: 1, imageId: i(0), decision: 'keep' },
   'fields.set': { imageId: i(2), field: 'age', value: 50 },
   'settings.getAnnotator': {},

@@ -20,8 +20,8 @@ import { featureModel } from '../../src/main/ml/tfjs/embedder.ts';
 import { layersToOnnx } from '../../src/main/ml/onnx/fromLayers.ts';
 import { encodeModel } from '../../src/main/ml/onnx/proto.ts';
 import { rangePreprocessing } from '../../src/main/ml/input/spec.ts';
+import { BIN } from '../fixtures/cli.ts';
 
-const BIN = path.resolve(__dirname, '../../bin/dermfuse.mjs');
 const tmp = tempDir();
 const images = path.join(tmp.dir, 'images');
 const csv = path.join(tmp.dir, 'meta.csv');

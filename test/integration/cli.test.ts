@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countRows, waitForCount } from '../fixtures/db.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
 import { copiesDataset } from '../fixtures/plant.ts';
+import { BIN } from '../fixtures/cli.ts';
 
-const BIN = path.resolve(__dirname, '../../bin/dermfuse.mjs');
 let tmp: ReturnType<typeof tempDir>;
 
 function cli(...args: string[]) {

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../fixtures/generate.ts';
 import { makeTinyLayersModel } from '../fixtures/tinyModel.ts';
+import { BIN } from '../fixtures/cli.ts';
 
-const BIN = path.resolve(__dirname, '../../bin/dermfuse.mjs');
 let tmp: ReturnType<typeof tempDir>;
 let dir: string;
 let model: string;

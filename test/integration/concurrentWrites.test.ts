@@ -7,8 +7,8 @@ import { Service } from '../../src/main/api/service.ts';
 import { Project } from '../../src/main/project.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
 import { importedProject } from '../fixtures/project.ts';
+import { BIN } from '../fixtures/cli.ts';
 
-const BIN = path.resolve(__dirname, '../../bin/dermfuse.mjs');
 /** Imports run one after the other in another process while the edits run here. */
 const IMPORTS = 4;
 const IMAGES_PER_IMPORT = 120;

@@ -11,8 +11,8 @@ import { countRows, waitForCount } from '../fixtures/db.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
 import { folderSaver, makeTinyLayersModel } from '../fixtures/tinyModel.ts';
 import { tf } from '../../src/main/ml/tfjs/backend.ts';
+import { BIN } from '../fixtures/cli.ts';
 
-const BIN = path.resolve(__dirname, '../../bin/dermfuse.mjs');
 const tmp = tempDir();
 const modelDir = path.join(tmp.dir, 'tiny');
 

@@ -197,6 +197,101 @@ describe('import', () => {
     ).toEqual(['age', 'dx_type', 'localization', 'sex']);
   });
 
+  it('matches labels to the existing set without case and by most values, names the classes it adds, and makes no set for empty labels', async () => {
+    await importAll();
+    const own = path.join(tmp.dir, 'own.csv');
+    const write = (labels: string[]) =>
+      fs.writeFileSync(own, ['image_id,diagnosis', ...fakes.slice(0, labels.length).map((f, i) => `${f.id},${labels[i]}`)].join('\n') + '\n');
+    const plan = () =>
+      planImport({ imagesDir, metadataPath: own, idColumn: 'image_id', labelColumn: 'diagnosis' }, project.dir, { schema: projectSchema(project.db) });
+    // Upper case where the set has lower case, and one typo among them: still the set "dx", the typo named as a class it adds.
+    write(
+      fakes
+        .slice(0, 4)
+        .map((f) => f.label.toUpperCase())
+        .concat('NVV'),
+    );
+    const p = await plan();
+    expect(p.labelSet).toMatchObject({
+      name: 'dx',
+      isNew: false,
+      newClasses: ['NVV'],
+      reason: expect.stringMatching(/^most label values .* are its classes$/),
+    });
+    await runImport(project, p);
+    // MEL is the class mel, not a new one beside it.
+    expect(project.db.prepare(`SELECT name FROM classes ORDER BY position`).pluck().all()).toEqual(
+      [...new Set(fakes.map((f) => f.label.toLowerCase()))].sort().concat('NVV'),
+    );
+    // A column of something else (most values are no class) goes to a new set.
+    write(['histo', 'histo', 'follow_up', 'histo', 'mel']);
+    expect((await plan()).labelSet).toMatchObject({ name: 'diagnosis', isNew: true });
+    // Photos to label, with an empty label column: no new, empty set.
+    write(['', '', '']);
+    const empty = await plan();
+    expect(empty.labelSet).toBeNull();
+    await runImport(project, empty);
+    expect(project.db.prepare('SELECT name FROM label_sets').pluck().all()).toEqual(['dx']);
+  });
+
+  it('does exactly the mapping the screen shows (no preset guess for a role left out), refuses a column in two roles, and writes nothing of a row that does not fit the header', async () => {
+    await importAll();
+    const before = project.db.prepare('SELECT COUNT(*) FROM annotations').pluck().get();
+    // The HAM10000 preset would take dx as the label and lesion_id as the lesion; the screen made dx a field and left lesion_id out.
+    const p = await planImport({ imagesDir, metadataPath: csvPath, idColumn: 'image_id', exactRoles: true, ignore: ['lesion_id'] }, project.dir, {
+      schema: projectSchema(project.db),
+    });
+    expect(p.mapping).toMatchObject({ label: null, labelSet: null, patient: null, lesion: null });
+    expect(p.mapping!.fields.map((f) => f.name)).toContain('dx');
+    await runImport(project, p);
+    expect(project.db.prepare('SELECT COUNT(*) FROM annotations').pluck().get()).toBe(before);
+    await expect(
+      planImport({ imagesDir, metadataPath: csvPath, idColumn: 'image_id', labelColumn: 'lesion_id', lesionColumn: 'lesion_id' }, project.dir),
+    ).rejects.toThrow(/Column "lesion_id" cannot be both the label and the lesion id/);
+    // A short row: its cells may sit under the wrong columns, so neither its label nor its values are written.
+    const own = path.join(tmp.dir, 'short.csv');
+    const f = fakes[0]!;
+    fs.writeFileSync(own, `image_id,dx,age,sex\n${f.id},${f.label.toLowerCase() === 'nv' ? 'mel' : 'nv'},female\n`);
+    const labelBefore = project.db.prepare(`SELECT class_id FROM current_labels WHERE image_id = (SELECT id FROM images WHERE external_id = ?)`).get(f.id);
+    const short = await planImport({ imagesDir, metadataPath: own, idColumn: 'image_id', labelColumn: 'dx' }, project.dir, {
+      schema: projectSchema(project.db),
+    });
+    expect(short.problems).toEqual(
+      expect.arrayContaining([expect.objectContaining({ line: 2, value: f.id, message: expect.stringMatching(/its label and values are not imported/) })]),
+    );
+    await runImport(project, short);
+    expect(project.db.prepare(`SELECT class_id FROM current_labels WHERE image_id = (SELECT id FROM images WHERE external_id = ?)`).get(f.id)).toEqual(
+      labelBefore,
+    );
+  });
+
+  it('reads a column into an existing category field in its spelling, and names values the field does not have', async () => {
+    await importAll();
+    const own = path.join(tmp.dir, 'sex.csv');
+    fs.writeFileSync(own, ['image_id,gender', `${fakes[0]!.id},FEMALE`, `${fakes[1]!.id},Male`, `${fakes[2]!.id},M`].join('\n') + '\n');
+    const p = await planImport({ imagesDir, metadataPath: own, idColumn: 'image_id', fieldMap: { gender: 'sex' } }, project.dir, {
+      schema: projectSchema(project.db),
+    });
+    expect(p.problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          column: 'gender',
+          value: 'M',
+          message: expect.stringMatching(/goes to the field "sex", which has the values female, male; this value is not among them/),
+        }),
+      ]),
+    );
+    await runImport(project, p);
+    const sex = (id: string) =>
+      project.db
+        .prepare(
+          `SELECT v.text FROM field_values v JOIN fields f ON f.id = v.field_id JOIN images i ON i.id = v.image_id WHERE f.name = 'sex' AND i.external_id = ?`,
+        )
+        .pluck()
+        .get(id);
+    expect([sex(fakes[0]!.id), sex(fakes[1]!.id), sex(fakes[2]!.id)]).toEqual(['female', 'male', 'M']);
+  });
+
   it('flags byte-identical images that carry different labels', async () => {
     fs.copyFileSync(fakes[0]!.file, path.join(imagesDir, `COPY${path.extname(fakes[0]!.file)}`));
     const other = fakes[0]!.label === 'NEV' ? 'mel' : 'nev';

@@ -9,8 +9,8 @@ import { runImport } from '../../src/main/images/importRun.ts';
 import { Project } from '../../src/main/project.ts';
 import { countRows, waitForCount } from '../fixtures/db.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
+import { BIN } from '../fixtures/cli.ts';
 
-const BIN = path.resolve(__dirname, '../../bin/dermfuse.mjs');
 let tmp: ReturnType<typeof tempDir>;
 let images: string;
 

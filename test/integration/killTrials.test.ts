@@ -9,13 +9,13 @@ import { countRows, waitForCount } from '../fixtures/db.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
 import { makeTinyLayersModel } from '../fixtures/tinyModel.ts';
 import { importedProject } from '../fixtures/project.ts';
+import { BIN } from '../fixtures/cli.ts';
 
 /**
  * kill -9 at this many random moments of each kind of job: 20, as the hardening issue asks, under `npm run
  * test:faults` (which CI runs); 6 in the everyday `npm test`, so the whole suite stays quick to run.
  */
 const TRIALS = process.env.npm_lifecycle_event === 'test:faults' ? 20 : 6;
-const BIN = path.resolve(__dirname, '../../bin/dermfuse.mjs');
 const tmp = tempDir();
 const modelDir = path.join(tmp.dir, 'tiny');
 const imagesDir = path.join(tmp.dir, 'images');

@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Editor } from '../../src/main/workbench/edits.ts';
 import { trainRun } from '../../src/main/ml/fusion/train.ts';
@@ -13,6 +12,7 @@ import { reviewLabel } from '../../src/main/results/review.ts';
 import { MODES } from '../../src/shared/results.ts';
 import { fusionProject } from '../fixtures/fusionData.ts';
 import { tempDir } from '../fixtures/generate.ts';
+import { BIN } from '../fixtures/cli.ts';
 
 const tmp = tempDir();
 let project: Project;
@@ -108,7 +108,7 @@ describe('likely label errors', () => {
   });
 
   it('lists the same ranking from the command line', () => {
-    const bin = path.resolve(import.meta.dirname, '../../bin/dermfuse.mjs');
+    const bin = BIN;
     // The CLI opens the project file itself: let this connection's writes be visible (WAL, committed).
     const r = spawnSync(process.execPath, [bin, 'label-errors', project.dir, '--run', String(runId), '--limit', '5', '--json'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
@@ -121,7 +121,7 @@ describe('likely label errors', () => {
   });
 
   it('prints the subgroup table from the command line, the same as the report screen’s', () => {
-    const bin = path.resolve(import.meta.dirname, '../../bin/dermfuse.mjs');
+    const bin = BIN;
     const json = spawnSync(process.execPath, [bin, 'subgroups', project.dir, '--run', String(runId), '--json'], { encoding: 'utf8' });
     expect(json.status, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual(runReportView(project, runId).subgroups);

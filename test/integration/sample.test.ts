@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveBackbone } from '../../src/main/ml/backbone/resolve.ts';
 import { Project } from '../../src/main/project.ts';
 import { tempDir } from '../fixtures/generate.ts';
+import { BIN } from '../fixtures/cli.ts';
 
-const BIN = path.resolve(__dirname, '../../bin/dermfuse.mjs');
 const RESOURCES = path.resolve(__dirname, '../../resources');
 let tmp: ReturnType<typeof tempDir>;
 

@@ -27,6 +27,17 @@ describe('the verdict follows the best model and the paired tests', () => {
     expect(v.text).toMatch(/^Fusing helps: fused adds 0\.050 AUC or more over both single models/);
   });
 
+  it('does not credit the metadata with beating the image when metadata only scores below image only', () => {
+    const v = verdictOf({
+      auc: { image: 0.8, metadata: 0.78, fused: 0.86 },
+      fusedVsImage: cmp(0.06, 0.02, 0.1, 0.004),
+      fusedVsMetadata: cmp(0.08, -0.01, 0.17, 0.09),
+    });
+    expect(v.text).toMatch(/^Fused is no better than metadata alone here/);
+    expect(v.text).toContain('It does beat image only (fused − image = 0.060 AUC');
+    expect(v.text).not.toMatch(/metadata is what|what beat/i);
+  });
+
   it('says the metadata adds nothing when fused only beats metadata', () => {
     const v = verdictOf({
       auc: { image: 0.85, metadata: 0.7, fused: 0.86 },

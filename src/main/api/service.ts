@@ -52,6 +52,8 @@ import { TasksRepo } from '../db/repos/tasksRepo.ts';
 import { ImportsRepo } from '../db/repos/importsRepo.ts';
 import { browseFolder } from './browseFiles.ts';
 import { activity, logAccess, logCall } from '../team/activity.ts';
+import { explainImage, explanationPng } from '../results/explain.ts';
+import { Occluder } from '../ml/explain/occlusion.ts';
 
 const log = logger('api');
 /** Where a call made in the window (or by a test) comes from, in the access log. */
@@ -72,6 +74,8 @@ export class Service {
   /** Real paths of the folders photos may be served from, resolved once (mediaRoots). */
   private realRoots = new Map<string, string | null>();
   private jobs = new JobManager();
+  /** Embedding workers for occlusion maps, kept warm while a reviewer opens case after case. */
+  private occluder = new Occluder();
   private readonly handlers: Handlers;
 
   constructor(
@@ -163,6 +167,11 @@ export class Service {
       'runs.cases': async (q) => runCases(this.open(), q),
       'runs.labelIssues': async ({ runId }) => labelIssues(this.open(), runId),
       'runs.map': async ({ runId }) => embeddingMap(this.open(), runId),
+      'runs.explain': async (req) => explainImage(this.open(), this.occluder, { ...req, mode: req.mode ?? 'fused' }),
+      'runs.explainPng': async (req) => {
+        const { png, fileName } = await explanationPng(this.open(), this.occluder, { ...req, mode: req.mode ?? 'fused' });
+        return { fileName, pngBase64: png.toString('base64') };
+      },
       'labels.review': async (req, caller) => reviewLabel(this.open(), this.edits(caller), req, caller.name),
       'settings.getAnnotator': async (_req, caller) => caller.name,
       'settings.setAnnotator': async ({ name }) => {
@@ -270,6 +279,7 @@ export class Service {
 
   async close(): Promise<void> {
     await this.jobs.cancelAll();
+    await this.occluder.close();
     this.project?.close();
     this.project = null;
   }

@@ -35,6 +35,11 @@ function describe(r: RunResult): string {
   lines.push(
     `  heads ${r.heads ?? 'image linear, metadata linear'}; fused ${r.fusion}; fused - image AUC ${r.fusedVsImage.difference >= 0 ? '+' : ''}${f3(r.fusedVsImage.difference)} [${f3(r.fusedVsImage.ci[0])}, ${f3(r.fusedVsImage.ci[1])}], ${pClause(r.fusedVsImage.p)}`,
   );
+  if (r.importance) {
+    const top = r.importance.rows.slice(0, 5).map((x) => `${x.block} ${f3(x.drop)} [${f3(x.ci[0])}, ${f3(x.ci[1])}]`);
+    lines.push(`  relies on (AUC drop when shuffled, fused): ${top.join('; ')}`);
+    if (r.importance.warning) lines.push(`  WARNING ${r.importance.warning}`);
+  }
   lines.push(
     r.fusedBeatsBoth
       ? '  The metadata helps: the fused model beats both single modalities.'
@@ -225,9 +230,16 @@ RUN_COMMANDS.export = {
 };
 
 RUN_COMMANDS.predict = {
-  usage: 'dermfuse predict BUNDLE --images PATH [--metadata CSV] [--id-column C] --out FILE.csv [--runtime onnx|tfjs] [--json]',
-  summary: 'predict new images (and their metadata) with an exported bundle',
-  options: { images: { type: 'string' }, metadata: { type: 'string' }, 'id-column': { type: 'string' }, out: { type: 'string' }, runtime: { type: 'string' } },
+  usage: 'dermfuse predict BUNDLE --images PATH [--metadata CSV] [--id-column C] --out FILE.csv [--runtime onnx|tfjs] [--explain DIR] [--json]',
+  summary: 'predict new images (and their metadata) with an exported bundle; --explain adds a heatmap per image and contrib_* columns',
+  options: {
+    images: { type: 'string' },
+    metadata: { type: 'string' },
+    'id-column': { type: 'string' },
+    out: { type: 'string' },
+    runtime: { type: 'string' },
+    explain: { type: 'string' },
+  },
   positionals: ['BUNDLE'],
   async run(v, [bundle], ctx) {
     const { predictWithBundle, writePredictionsCsv } = await import('../workflows/predict.ts');
@@ -238,6 +250,8 @@ RUN_COMMANDS.predict = {
       idColumn: optionalString(v, 'id-column'),
       runtime,
       signal: ctx.signal,
+      explainDir: optionalString(v, 'explain'),
+      onProgress: (p) => ctx.progress(`${p.phase}: ${p.done}/${p.total} ${p.message ?? ''}`),
     });
     await writePredictionsCsv(s, out);
     const { rows: _rows, ...summary } = s;
@@ -247,6 +261,7 @@ RUN_COMMANDS.predict = {
         .join(', ')}`,
       ...(s.runtime ? [`  image features on ${s.runtime.detail}`, ...s.runtime.notes.map((n) => `  ${n}`)] : []),
       ...s.warnings.map((w) => `  warning: ${w}`),
+      ...(optionalString(v, 'explain') ? [`  heatmaps in ${optionalString(v, 'explain')}; contributions in the contrib_* columns`] : []),
     ].join('\n');
     return { json: { out, ...summary }, text };
   },

@@ -24,27 +24,50 @@ export function projectSchema(db: Db): ProjectSchema {
   };
 }
 
+/** A label value as a set spells it (classes compared without case), else as the CSV has it. */
+export function classSpelling(classes: readonly string[], value: string): string {
+  if (classes.includes(value)) return value;
+  const lower = value.toLocaleLowerCase();
+  return classes.find((c) => c.toLocaleLowerCase() === lower) ?? value;
+}
+
+/**
+ * Most label values must be a set's classes for the labels to go there by themselves: one typo among the values
+ * must not send every label to a new, hidden set, nor a column of something else (dx_type) into the diagnoses.
+ */
+const SHARE_TO_MATCH = 0.5;
+
 /**
  * Where the labels go: the set asked for; else an existing set with the column's name; else the existing set that
- * has every label value among its classes (the most classes shared first); else a new set named after the column.
+ * has the largest share of the label values among its classes (compared without case; at least half of them, the
+ * most classes shared first); else a new set named after the column. The choice names the values the set lacks,
+ * which the import adds as classes.
  */
 export function chooseLabelSet(schema: ProjectSchema, column: string, values: readonly string[], requested?: string): ImportLabelSetChoice {
   const existing = schema.labelSets.map((s) => s.name);
-  if (requested) {
-    const set = schema.labelSets.find((s) => s.name === requested);
-    return { name: requested, existing, isNew: !set, reason: set ? 'chosen' : 'a new label set, as chosen' };
-  }
-  if (existing.includes(column)) return { name: column, existing, isNew: false, reason: `the label set has the column's name` };
-  const fits = schema.labelSets
-    .filter((s) => values.length > 0 && values.every((v) => s.classes.includes(v)))
-    .sort((a, b) => b.classes.length - a.classes.length);
-  if (fits[0]) return { name: fits[0].name, existing, isNew: false, reason: `every label value (${values.join(', ')}) is one of its classes` };
-  return {
-    name: column,
-    existing,
-    isNew: true,
-    reason: existing.length > 0 ? 'its values are not the classes of an existing label set' : 'the project has no label set yet',
+  const lacking = (name: string) => {
+    const classes = schema.labelSets.find((s) => s.name === name)?.classes ?? [];
+    return values.filter((v) => !classes.includes(classSpelling(classes, v)));
   };
+  const choice = (name: string, reason: string): ImportLabelSetChoice => ({
+    name,
+    existing,
+    isNew: !existing.includes(name),
+    reason,
+    newClasses: existing.includes(name) ? lacking(name) : [...values],
+  });
+  if (requested) return choice(requested, existing.includes(requested) ? 'chosen' : 'a new label set, as chosen');
+  if (existing.includes(column)) return choice(column, `the label set has the column's name`);
+  const share = (s: { classes: string[] }) => values.filter((v) => s.classes.includes(classSpelling(s.classes, v))).length / values.length;
+  const fits = schema.labelSets
+    .filter((s) => values.length > 0 && share(s) >= SHARE_TO_MATCH)
+    .sort((a, b) => share(b) - share(a) || b.classes.length - a.classes.length);
+  if (fits[0]) {
+    const all = share(fits[0]) === 1;
+    const shown = values.length <= 12 ? ` (${values.join(', ')})` : '';
+    return choice(fits[0].name, all ? `every label value${shown} is one of its classes` : `most label values${shown} are its classes`);
+  }
+  return choice(column, existing.length > 0 ? 'its values are not the classes of an existing label set' : 'the project has no label set yet');
 }
 
 /** Names that mean the same field in the datasets people bring (HAM10000, ISIC, PAD-UFES-20 and home-made CSVs). */

@@ -4,7 +4,7 @@ import type { ImportFieldMatch, ImportLabelSetChoice, ImportProblem } from '../.
 import { chooseLabelSet, matchFields, type ProjectSchema } from './importMatch.ts';
 import { parseCell } from '../files/values.ts';
 import { headProblem, parseCsv, readCsvFile, type CsvRow } from '../files/csv.ts';
-import { mapColumns, rowLabel, type ColumnMapping, type MappingOptions } from './presets.ts';
+import { mapColumns, rowLabel, type ColumnMapping, type MappedField, type MappingOptions } from './presets.ts';
 import { idFromCell, scanImages, type ScannedFile } from '../files/imageFiles.ts';
 import { isMissing } from '../files/values.ts';
 
@@ -16,6 +16,11 @@ export interface MetadataRecord {
   patient: string | null;
   lesion: string | null;
   cells: string[];
+  /**
+   * The row's cell count did not fit the header: its cells may sit under the wrong columns, so only its image is
+   * imported; its label, patient, lesion and values are left as they are (the problem table names the row).
+   */
+  misaligned?: boolean;
 }
 
 export interface ImportRequest extends MappingOptions {
@@ -90,7 +95,15 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
     for (const f of mapping.fields) {
       const known = schema.fields.find((x) => x.name === f.name);
       if (known && !req.types?.[f.column] && known.type !== f.type) Object.assign(f, { type: known.type, allowedValues: known.allowedValues });
+      if (known?.type === 'category' && f.type === 'category') respell(f, known.allowedValues ?? [], columnValues(f.column), problems, metadataName);
     }
+  }
+  /** The distinct non-empty values of a column, from the rows that fit the header. */
+  function columnValues(name: string): string[] {
+    const i = header.indexOf(name);
+    const seen = new Set<string>();
+    for (const r of tableRows) if (!r.misaligned && (r.cells[i] ?? '').trim() !== '') seen.add((r.cells[i] ?? '').trim());
+    return [...seen];
   }
   const badCells = new Set<string>();
   if (metadataPath && mapping) {
@@ -116,8 +129,17 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
         patient: cellOrNull(row.cells, patientCol),
         lesion: cellOrNull(row.cells, lesionCol),
         cells: row.cells,
+        ...(row.misaligned ? { misaligned: true } : {}),
       };
-      for (const f of mapping.fields) {
+      if (row.misaligned)
+        problems.push({
+          source: `${metadataName} line ${row.line}`,
+          line: row.line,
+          column: mapping.id,
+          value: id,
+          message: `the row does not fit the header: its label and values are not imported (fix the row, then import again)`,
+        });
+      for (const f of row.misaligned ? [] : mapping.fields) {
         const i = header.indexOf(f.column);
         const parsed = parseCell(f.type, row.cells[i] ?? '');
         if (!parsed.ok) {
@@ -165,9 +187,14 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
   let labelSet: ImportLabelSetChoice | null = null;
   if (mapping?.labelSet) {
     // The labels that will be imported: those of rows with an image.
-    const values = [...new Set([...records.values()].filter((r) => byStem.has(r.id)).map((r) => r.label))].filter((l): l is string => l !== null).sort();
-    labelSet = chooseLabelSet(schema, mapping.label ?? mapping.labelSet, values, req.labelSet);
-    mapping.labelSet = labelSet.name;
+    const values = [...new Set([...records.values()].filter((r) => byStem.has(r.id) && !r.misaligned).map((r) => r.label))]
+      .filter((l): l is string => l !== null)
+      .sort();
+    // No label values at all (photos to label): no set is made for them; the project's sets stay as they are.
+    if (values.length > 0 || req.labelSet) {
+      labelSet = chooseLabelSet(schema, mapping.label ?? mapping.labelSet, values, req.labelSet);
+      mapping.labelSet = labelSet.name;
+    } else mapping.labelSet = null;
   }
   const fieldMatches = mapping
     ? matchFields(
@@ -192,4 +219,30 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
     badCells,
     schemaFields: schema.fields.map((f) => f.name),
   };
+}
+
+/**
+ * A category column read into an existing category field: values the field spells otherwise (female for FEMALE) take
+ * its spelling, and values it does not have are named once (they are added as new values: F beside FEMALE would split
+ * one category in two for every model and subgroup, so the user must see it).
+ */
+function respell(f: MappedField, allowed: readonly string[], values: readonly string[], problems: ImportProblem[], file: string): void {
+  const byLower = new Map(allowed.map((a) => [a.toLocaleLowerCase(), a]));
+  const spelling: Record<string, string> = {};
+  const unknown: string[] = [];
+  for (const v of values) {
+    if (allowed.includes(v)) continue;
+    const same = byLower.get(v.toLocaleLowerCase());
+    if (same) spelling[v] = same;
+    else unknown.push(v);
+  }
+  if (Object.keys(spelling).length > 0) f.spelling = spelling;
+  f.allowedValues = [...new Set(values.map((v) => spelling[v] ?? v))].sort();
+  if (unknown.length > 0 && allowed.length > 0)
+    problems.push({
+      source: file,
+      column: f.column,
+      value: unknown.slice(0, 10).join(', '),
+      message: `column "${f.column}" goes to the field "${f.name}", which has the values ${allowed.slice(0, 10).join(', ')}${allowed.length > 10 ? ', …' : ''}; ${unknown.length === 1 ? 'this value is' : `these ${unknown.length} values are`} not among them and would be added beside them (map the column to a new field if they mean something else)`,
+    });
 }

@@ -10,6 +10,7 @@ import { runPool, throttleProgress, type ProgressFn } from '../jobs/progress.ts'
 import { logger } from '../log.ts';
 import type { Project } from '../project.ts';
 import { cellKey, type ImportPlan, type MetadataRecord } from './importPlan.ts';
+import { classSpelling } from './importMatch.ts';
 import type { ScannedFile } from '../files/imageFiles.ts';
 import { writeAtomic } from '../files/write.ts';
 import { MAX_INPUT_PIXELS } from '../files/imageFiles.ts';
@@ -71,17 +72,19 @@ export async function runImport(project: Project, plan: ImportPlan, opts: Import
           message: `field "${spec.name}" is stored as ${row.type}; values are read as ${row.type}, not ${spec.type}`,
         });
       }
-      return { row, column: columnOf.get(spec.column) ?? -1, columnName: spec.column };
+      return { row, column: columnOf.get(spec.column) ?? -1, columnName: spec.column, spelling: spec.spelling };
     });
     const labelSetId = plan.mapping?.labelSet ? labels.ensureSet(plan.mapping.labelSet).id : null;
     const classIds = new Map<string, number>();
     if (labelSetId !== null) {
       const used = new Set<string>();
       for (const f of plan.files) {
-        const l = plan.records.get(f.stem)?.label;
-        if (l) used.add(l);
+        const rec = plan.records.get(f.stem);
+        if (rec?.label && !rec.misaligned) used.add(rec.label);
       }
-      for (const name of [...used].sort()) classIds.set(name, labels.ensureClass(labelSetId, name));
+      // A value the set spells otherwise (mel for MEL) is that class, not a new one beside it.
+      const classes = labels.classNamesOf(labelSetId);
+      for (const name of [...used].sort()) classIds.set(name, labels.ensureClass(labelSetId, classSpelling(classes, name)));
     }
     return { fieldRows, labelSetId, classIds };
   })();
@@ -90,12 +93,14 @@ export async function runImport(project: Project, plan: ImportPlan, opts: Import
   let userEditsKept = 0;
 
   const applyRecord = (imageId: number, rec: MetadataRecord): void => {
+    // A row whose cells may sit under the wrong columns writes nothing (the plan reported it).
+    if (rec.misaligned) return;
     const linkProblem = images.link(imageId, rec.patient, rec.lesion);
     if (linkProblem) problems.push({ source: `${plan.metadataName} line ${rec.line}`, message: linkProblem });
-    for (const { row, column, columnName } of fieldRows) {
+    for (const { row, column, columnName, spelling } of fieldRows) {
       const parsed = parseCell(row.type, rec.cells[column] ?? '');
       let value: FieldValue = null;
-      if (parsed.ok) value = parsed.value;
+      if (parsed.ok) value = typeof parsed.value === 'string' && spelling?.[parsed.value] !== undefined ? spelling[parsed.value]! : parsed.value;
       else if (!plan.badCells.has(cellKey(rec.line, columnName)))
         problems.push({
           source: `${plan.metadataName} line ${rec.line}`,

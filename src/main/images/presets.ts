@@ -24,6 +24,8 @@ export interface ColumnMapping {
 /** A metadata field and the CSV column it is read from (another name when mapped to an existing field). */
 export interface MappedField extends FieldSpec {
   column: string;
+  /** Category values the existing field spells otherwise (female → FEMALE), as the import stores them. */
+  spelling?: Record<string, string>;
 }
 
 export interface MappingOptions {
@@ -40,6 +42,11 @@ export interface MappingOptions {
   ignore?: string[];
   /** The label set the labels go to; absent: chosen by the plan (see chooseLabelSet). */
   labelSet?: string;
+  /**
+   * The roles given are the whole mapping (the import screen's): a label, patient or lesion column not named is none,
+   * never the preset's guess, so what the screen shows is what the import does.
+   */
+  exactRoles?: boolean;
 }
 
 interface Hint {
@@ -165,7 +172,7 @@ export function mapColumns(table: CsvTable, file: string, opts: MappingOptions =
   let label: string | null = null;
   let oneHot: string[] | null = null;
   if (opts.labelColumn) label = requireColumn(table, opts.labelColumn, 'label', file);
-  else if (def) {
+  else if (def && !opts.exactRoles) {
     const present = def.label.filter((c) => cols.has(c));
     label =
       present.find((c) => {
@@ -179,8 +186,18 @@ export function mapColumns(table: CsvTable, file: string, opts: MappingOptions =
   // A column the preset would choose but the user set aside stays out.
   const kept = (c: string | null) => (c !== null && opts.ignore?.includes(c) ? null : c);
   label = kept(label);
-  const patient = kept(opts.patientColumn ? requireColumn(table, opts.patientColumn, 'patient id', file) : pick(def?.patient));
-  const lesion = kept(opts.lesionColumn ? requireColumn(table, opts.lesionColumn, 'lesion id', file) : pick(def?.lesion));
+  const guess = (cands: string[] | undefined) => (opts.exactRoles ? null : pick(cands));
+  const patient = kept(opts.patientColumn ? requireColumn(table, opts.patientColumn, 'patient id', file) : guess(def?.patient));
+  const lesion = kept(opts.lesionColumn ? requireColumn(table, opts.lesionColumn, 'lesion id', file) : guess(def?.lesion));
+  // The labels are not an id: a column cannot be both (the ids would become classes, or the classes groups).
+  for (const [other, role] of [
+    [id, 'image id'],
+    [patient, 'patient id'],
+    [lesion, 'lesion id'],
+  ] as const) {
+    if (label !== null && label === other)
+      throw new DermFuseError('INVALID_ARGUMENT', `Column "${label}" cannot be both the label and the ${role}: choose another column for one of them.`);
+  }
 
   const roles = new Set([id, label, patient, lesion, ...(oneHot ?? [])].filter((c): c is string => c !== null));
   // Label candidates that were not chosen (benign_malignant beside diagnosis) stay as fields.

@@ -17,9 +17,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  */
 export const MAIN_ROOT = path.basename(here) === 'jobs' && fs.existsSync(path.join(here, 'workers.ts')) ? path.dirname(here) : here;
 
-/** Spawns a worker: its bundled `.js` in a build, else its `.ts` source through tsx (CLI, serve, tests). */
+/**
+ * Spawns a worker: its bundled `.js` in a build, else its `.ts` source through tsx (CLI, serve, tests).
+ * DERMFUSE_BUILT_MAIN names a build of the same sources to take workers from (the test suite sets it when its build
+ * is newer than every source file, to save compiling each worker).
+ */
 export function spawnWorker(name: WorkerName): Worker {
-  const built = path.join(MAIN_ROOT, `${name}.js`);
+  const built = path.join(process.env.DERMFUSE_BUILT_MAIN ?? MAIN_ROOT, `${name}.js`);
   if (fs.existsSync(built)) return new Worker(built);
   return new Worker(path.join(MAIN_ROOT, 'jobs', 'workerBoot.mjs'), { workerData: { module: path.join(MAIN_ROOT, `${name}.ts`) } });
 }

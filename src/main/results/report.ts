@@ -1,5 +1,5 @@
 import { DermFuseError } from '../../shared/errors.ts';
-import { MODES, type Curve, type Mode, type ModeReport, type RunReportView } from '../../shared/results.ts';
+import { MODES, type Band, type Curve, type Mode, type ModeReport, type RunReportView } from '../../shared/results.ts';
 import { confusionMatrix, groupBootstrapSamples } from '../ml/fusion/metrics.ts';
 import type { RunResult } from '../ml/fusion/train.ts';
 import type { Project } from '../project.ts';
@@ -41,14 +41,31 @@ export function rocPr(scores: ArrayLike<number>, positive: ArrayLike<boolean>): 
   return { roc: thin(roc), pr: thin(pr) };
 }
 
-function modeReport(d: RunData, mode: Mode, curveClass: number, weights: Int32Array[]): ModeReport {
+/**
+ * Bands of recently shown runs, per run, class and mode: a finished run's predictions never change, and its bands
+ * cost seconds for tens of thousands of images, which the report would otherwise redo on each opening (in serve,
+ * holding up everyone's calls meanwhile). Keyed by the project file, the run and when it finished.
+ */
+const BAND_CACHE = new Map<string, { roc: Band; pr: Band }>();
+const BAND_CACHE_MAX = 24;
+
+function cachedBands(key: string, make: () => { roc: Band; pr: Band }): { roc: Band; pr: Band } {
+  let hit = BAND_CACHE.get(key);
+  if (hit) BAND_CACHE.delete(key);
+  else hit = make();
+  BAND_CACHE.set(key, hit);
+  while (BAND_CACHE.size > BAND_CACHE_MAX) BAND_CACHE.delete(BAND_CACHE.keys().next().value!);
+  return hit;
+}
+
+function modeReport(d: RunData, mode: Mode, curveClass: number, weights: () => Int32Array[], cacheKey: string): ModeReport {
   const C = d.classes.length;
   const ev = d.result.evaluation.modes[mode];
   const cm = confusionMatrix(d.labels, predictedClasses(d, mode), C);
   const scores = Array.from(d.labels, (_, i) => d.probs[mode][i * C + curveClass]!);
   const positive = Array.from(d.labels, (l) => l === curveClass);
   const { roc, pr } = rocPr(scores, positive);
-  const bands = curveBands(scores, positive, weights);
+  const bands = cachedBands(`${cacheKey}|${curveClass}|${mode}`, () => curveBands(scores, positive, weights()));
   const sum = d.result.modes[mode];
   return {
     auc: { value: sum.auc, ci: sum.aucCI },
@@ -74,22 +91,26 @@ export function runReportView(project: Project, runId: number, curveClass?: stri
   if (k < 0) throw new DermFuseError('NOT_FOUND', `Run ${runId} has no class "${curveClass}". Classes: ${d.classes.join(', ')}.`);
   const subgroups = runSubgroups(project, d);
   const n = d.labels.length;
-  const weights = groupBootstrapSamples(bootstrapUnits(project, d), BAND_RESAMPLES, d.cfg.seed).map((sample) => {
-    const w = new Int32Array(n);
-    for (const i of sample) w[i]!++;
-    return w;
-  });
+  let weights: Int32Array[] | null = null;
+  const resampled = () =>
+    (weights ??= groupBootstrapSamples(bootstrapUnits(project, d), BAND_RESAMPLES, d.cfg.seed).map((sample) => {
+      const w = new Int32Array(n);
+      for (const i of sample) w[i]!++;
+      return w;
+    }));
+  const cacheKey = `${project.dir}|${runId}|${d.row.finished_at ?? d.row.created_at}`;
   const cmp = (name: string, c: RunResult['fusedVsImage']) => ({ name, difference: c.difference, ci: c.ci, p: c.p });
   return {
     run: runListItem(project, d.row),
     classes: d.classes,
     curveClass: d.classes[k]!,
-    modes: Object.fromEntries(MODES.map((m) => [m, modeReport(d, m, k, weights)])) as Record<Mode, ModeReport>,
+    modes: Object.fromEntries(MODES.map((m) => [m, modeReport(d, m, k, resampled, cacheKey)])) as Record<Mode, ModeReport>,
     comparisons: [cmp('fused − image', d.result.fusedVsImage), cmp('fused − metadata', d.result.fusedVsMetadata)],
     subgroups,
     leakage: d.result.leakage.map((l) => ({ field: l.field, kind: l.kind, strength: l.strength, message: l.message })),
     fieldsExcluded: d.result.fieldsExcluded,
     duplicates: d.result.duplicates ?? null,
     consensus: d.result.consensus ?? null,
+    importance: d.result.importance ?? null,
   };
 }

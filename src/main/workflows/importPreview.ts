@@ -21,6 +21,7 @@ export function importRequest(req: RequestOf<'import.plan'>): ImportRequest {
     fieldMap: req.fieldMap,
     ignore: req.ignore,
     types: req.types,
+    exactRoles: req.exactRoles,
   };
 }
 

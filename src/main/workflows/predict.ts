@@ -13,6 +13,8 @@ import { backboneDigest } from '../ml/backbone/resolve.ts';
 import type { RuntimeInfo, RuntimeName } from '../../shared/jobs.ts';
 import { applyModels, decideClasses } from '../ml/fusion/apply.ts';
 import { bundleBackbones, loadBundle, type Bundle } from '../ml/bundle/loadBundle.ts';
+import type { ProgressFn } from '../jobs/progress.ts';
+import { explainScored, type BundleExplanation } from './explainBundle.ts';
 
 export interface PredictOptions {
   metadataPath?: string;
@@ -21,6 +23,9 @@ export interface PredictOptions {
   backend?: BackendName;
   runtime?: RuntimeName;
   signal?: AbortSignal;
+  /** Also explain each prediction: heatmap PNGs into this folder, contributions as contrib_* columns. */
+  explainDir?: string;
+  onProgress?: ProgressFn;
 }
 
 export interface PredictionRow {
@@ -29,6 +34,8 @@ export interface PredictionRow {
   probabilities: Record<string, number>;
   missingFields: string[];
   error: string | null;
+  /** With --explain: why (contrib_* in log-odds of the predicted class, the heatmap's file). */
+  explanation?: BundleExplanation;
 }
 
 export interface PredictSummary {
@@ -85,7 +92,7 @@ export async function scoreImages(
   files: { id: string; path: string }[],
   meta: FieldValue[][],
   opts: { backend?: BackendName; runtime?: RuntimeName; signal?: AbortSignal } = {},
-): Promise<{ rows: PredictionRow[]; runtime: RuntimeInfo | null }> {
+): Promise<{ rows: PredictionRow[]; runtime: RuntimeInfo | null; vectors: Float32Array; dim: number }> {
   const { pre, models } = bundle;
   // Heads and PCA run here with the same backend the workbench uses, so predictions match it.
   await initBackend(opts.backend);
@@ -150,7 +157,7 @@ export async function scoreImages(
     rows[i]!.predicted = pre.classes[decided[k]!]!;
     rows[i]!.probabilities = Object.fromEntries(pre.classes.map((c, j) => [c, probs[k * C + j]!]));
   });
-  return { rows, runtime };
+  return { rows, runtime, vectors, dim };
 }
 
 /** Predicts every image of a folder with a bundle, exactly as the workbench's final model would. */
@@ -161,12 +168,22 @@ export async function predictWithBundle(bundleDir: string, imagesDir: string, op
   const warnings: string[] = [];
   const ids = files.map((f) => f.stem);
   const meta = await readMetadata(bundle.pre.mode === 'image' ? [] : bundle.pre.fields, opts, ids, warnings);
-  const { rows, runtime } = await scoreImages(
+  const { rows, runtime, vectors, dim } = await scoreImages(
     bundle,
     files.map((f) => ({ id: f.stem, path: f.path })),
     meta,
     opts,
   );
+  if (opts.explainDir) {
+    const scored = files.map((f, i) => ({ f, i })).filter(({ i }) => rows[i]!.error === null);
+    const why = await explainScored(
+      bundle,
+      scored.map(({ f, i }) => ({ id: f.stem, path: f.path, vector: dim ? vectors.subarray(i * dim, (i + 1) * dim) : null, meta: meta[i]! })),
+      opts.explainDir,
+      opts,
+    );
+    for (const r of rows) r.explanation = why.get(r.imageId);
+  }
   const predicted: Record<string, number> = {};
   for (const r of rows) if (r.predicted) predicted[r.predicted] = (predicted[r.predicted] ?? 0) + 1;
   return {
@@ -181,11 +198,18 @@ export async function predictWithBundle(bundleDir: string, imagesDir: string, op
   };
 }
 
-/** image_id, predicted, one probability column per class, the model's fields missing for that image, any error. */
+/**
+ * image_id, predicted, one probability column per class, the model's fields missing for that image, any error; with
+ * --explain also one contrib_* column per field and the image (log-odds of the predicted class) and the heatmap file.
+ */
 export async function writePredictionsCsv(s: PredictSummary, out: string): Promise<void> {
-  const header = ['image_id', 'predicted', ...s.classes.map((c) => `p_${c}`), 'missing_fields', 'error'];
+  const explained = s.rows.find((r) => r.explanation)?.explanation;
+  const contribs = explained ? Object.keys(explained.contributions) : [];
+  const why = explained ? [...contribs, 'explain_method', 'heatmap'] : [];
+  const header = ['image_id', 'predicted', ...s.classes.map((c) => `p_${c}`), 'missing_fields', 'error', ...why];
   const lines = [header.map(csvCell).join(',')];
   for (const r of s.rows) {
+    const e = r.explanation;
     lines.push(
       [
         r.imageId,
@@ -193,6 +217,7 @@ export async function writePredictionsCsv(s: PredictSummary, out: string): Promi
         ...s.classes.map((c) => (r.probabilities[c] === undefined ? '' : String(r.probabilities[c]))),
         r.missingFields.join(';'),
         r.error ?? '',
+        ...(explained ? [...contribs.map((k) => (e ? String(e.contributions[k]) : '')), e?.method ?? '', e?.heatmap ?? ''] : []),
       ]
         .map(csvCell)
         .join(','),

@@ -1,5 +1,5 @@
 import { makeClient, type ApiClient, type CallName, type Envelope } from '../../shared/api.ts';
-import { connectionAnswered, connectionLost, UNREACHABLE_MESSAGE } from './connection.ts';
+import { connectionAnswered, connectionLost, NOT_SENT_MESSAGE } from './connection.ts';
 
 declare global {
   interface Window {
@@ -88,7 +88,12 @@ function httpTransport(): (name: CallName, req: unknown) => Promise<Envelope<unk
     } catch {
       // No answer at all (server stopped, network gone): not an error of this call, a state of the connection.
       connectionLost();
-      return { ok: false, error: { code: 'UNREACHABLE', message: UNREACHABLE_MESSAGE } };
+      return { ok: false, error: { code: 'UNREACHABLE', message: NOT_SENT_MESSAGE } };
+    }
+    // A proxy in front of a stopped server answers for it: that is no answer from DermFuse.
+    if (res.status === 502 || res.status === 503 || res.status === 504) {
+      connectionLost();
+      return { ok: false, error: { code: 'UNREACHABLE', message: NOT_SENT_MESSAGE } };
     }
     connectionAnswered();
     if (res.status === 401)
@@ -97,6 +102,12 @@ function httpTransport(): (name: CallName, req: unknown) => Promise<Envelope<unk
         error: { code: 'UNAUTHORIZED', message: 'The server refused the request: open the URL that `dermfuse serve` printed (it carries the token).' },
       };
     if (res.status === 429) return { ok: false, error: { code: 'BUSY', message: 'The server is busy with this account’s other requests: try again.' } };
+    // The server's own refusals before a call runs (wrong host, too large, wrong type) are plain text.
+    if (!(res.headers.get('content-type') ?? '').includes('application/json')) {
+      const text = (await res.text()).trim().slice(0, 300);
+      const code = res.status === 403 ? 'FORBIDDEN' : res.status === 413 || res.status === 415 || res.status === 400 ? 'INVALID_ARGUMENT' : 'INTERNAL';
+      return { ok: false, error: { code, message: `The server refused the request (${res.status}): ${text || res.statusText}` } };
+    }
     return (await res.json()) as Envelope<unknown>;
   };
 }

@@ -1,7 +1,9 @@
 import { useSyncExternalStore } from 'react';
 
-/** The words of the banner, and of every call that failed for want of a server. */
+/** The words of the banner (which retries until the server answers). */
 export const UNREACHABLE_MESSAGE = 'DermFuse server not reachable — retrying';
+/** The words of one call that found no server: it is not retried, so a label key pressed meanwhile says so. */
+export const NOT_SENT_MESSAGE = 'Not saved: the DermFuse server is not reachable. Try again when the banner has gone.';
 
 /** Whether the server answers; `reconnects` counts the times it came back, so screens can load again. */
 interface ConnectionState {

@@ -39,6 +39,7 @@ export class FeatureStore {
   private readonly vectors: Statement<[string], { id: number; external_id: string; sha256: string; vector: Buffer }>;
   private readonly points: Statement<[string], { id: number; x: number; y: number }>;
   private readonly deleteMap: Statement<[string, string]>;
+  private readonly one: Statement<[string, string], Buffer>;
   private readonly addPoint: Statement<[string, string, string, number, number]>;
 
   constructor(private readonly db: Db) {
@@ -63,6 +64,7 @@ export class FeatureStore {
       `SELECT i.id, m.x, m.y FROM feature_maps m JOIN images i ON i.sha256 = m.sha256 WHERE m.backbone_key = ? AND m.method = 'pca' AND i.status = 'ok'`,
     );
     this.deleteMap = db.prepare('DELETE FROM feature_maps WHERE backbone_key = ? AND method = ?');
+    this.one = db.prepare<[string, string], Buffer>('SELECT vector FROM features WHERE backbone_key = ? AND sha256 = ?').pluck();
     this.addPoint = db.prepare('INSERT INTO feature_maps (backbone_key, method, sha256, x, y) VALUES (?, ?, ?, ?, ?)');
   }
 
@@ -108,6 +110,12 @@ export class FeatureStore {
   /** One vector per readable image of the project (image id order), for images that have one under `key`. */
   imageVectors(key: string): { imageId: number; externalId: string; sha256: string; vector: Float32Array }[] {
     return this.vectors.all(key).map((r) => ({ imageId: r.id, externalId: r.external_id, sha256: r.sha256, vector: blobToVector(r.vector) }));
+  }
+
+  /** The vector of one image content under `key`, or undefined when it has none. */
+  vector(key: string, sha256: string): Float32Array | undefined {
+    const b = this.one.get(key, sha256);
+    return b ? blobToVector(b) : undefined;
   }
 
   /** The stored 2-D PCA map of a backbone's features, one point per readable image that has one. */

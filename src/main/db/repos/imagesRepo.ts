@@ -23,6 +23,7 @@ export type ImageWrite = Omit<ImageRow, 'id' | 'patient_id' | 'lesion_id'>;
 /** Images with their patients and lesions. */
 export class ImagesRepo {
   private readonly byExternal: Statement<[string], ImageRow>;
+  private readonly byIdStmt: Statement<[number], ImageRow>;
   private readonly insert: Statement<Record<string, unknown>>;
   private readonly update: Statement<Record<string, unknown>>;
   private readonly setLinks: Statement<[number | null, number | null, number]>;
@@ -43,6 +44,7 @@ export class ImagesRepo {
 
   constructor(db: Db) {
     this.byExternal = db.prepare('SELECT * FROM images WHERE external_id = ?');
+    this.byIdStmt = db.prepare('SELECT * FROM images WHERE id = ?');
     this.readableFiles = db.prepare(`SELECT path, thumb FROM images WHERE id = ? AND status = 'ok'`);
     this.unlabelledIn = db.prepare(
       `SELECT i.id, i.external_id, i.path FROM images i LEFT JOIN current_labels l ON l.image_id = i.id AND l.label_set_id = ?
@@ -118,6 +120,10 @@ export class ImagesRepo {
   /** The file and thumbnail of a readable image; undefined when there is no such image or it could not be read. */
   readableFile(id: number): { path: string; thumb: string | null } | undefined {
     return this.readableFiles.get(id);
+  }
+
+  byId(id: number): ImageRow | undefined {
+    return this.byIdStmt.get(id);
   }
 
   byExternalId(externalId: string): ImageRow | undefined {

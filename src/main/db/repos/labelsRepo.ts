@@ -105,6 +105,11 @@ export class LabelsRepo {
     return Number(this.insertClass.run(labelSetId, name, position, paletteColor(inGroup, name), labelSetId, key, key).lastInsertRowid);
   }
 
+  /** Every class name of a set, in its order. */
+  classNamesOf(labelSetId: number): string[] {
+    return this.classNames.all(labelSetId);
+  }
+
   /** The class the last import gave this image (undefined: never imported; null: imported without label). */
   lastImportedClass(imageId: number, labelSetId: number): number | null | undefined {
     return this.lastImport.get(imageId, labelSetId)?.class_id;

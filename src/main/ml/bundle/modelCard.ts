@@ -37,14 +37,32 @@ export function modelCard(r: RunResult, mode: Mode, subgroups: SubgroupTable): s
     m.sensitivityAtSpecificity ? `Sensitivity at 80/90/95% specificity: ${Object.values(m.sensitivityAtSpecificity).map(f3).join(' / ')}.` : '',
     `Brier score ${f3(m.brier)}, expected calibration error ${f3(m.calibrationError)}.`,
     '',
+    ...importanceSection(r),
     ...subgroupSection(subgroups, mode),
     '',
     '## Known limitations and warnings',
     ...r.leakage.map((w) => `- ${w.field}: ${w.message}${r.fieldsUsed.includes(w.field) ? ' (used by this model)' : ' (left out)'}`),
+    ...(r.importance?.warning ? [`- ${r.importance.warning}`] : []),
     "- Performance was measured on the project's own images; other cameras, populations and skin types may differ.",
     `- Subgroups with fewer than ${subgroups.minN} images, or fewer than ${subgroups.minPerClass} of a class, have no figures ("too few").`,
   ];
   return lines.filter((l) => l !== undefined).join('\n') + '\n';
+}
+
+/** Permutation importance of the fused model's blocks (runs trained before it was measured: a line saying so). */
+function importanceSection(r: RunResult): string[] {
+  const imp = r.importance;
+  if (!imp) return ['## What the fused model relies on', 'Not measured for this run (trained before DermFuse measured it).', ''];
+  return [
+    '## What the fused model relies on (permutation importance)',
+    `Each field and the image block shuffled among each fold's test images (${imp.repeats} times): the drop in the fused model's out-of-fold ROC AUC (${f3(imp.auc)}), with 95% intervals from ${imp.resamples} ${r.groupBy}-level bootstrap resamples.`,
+    '',
+    '| block | AUC drop | 95% CI | |',
+    '|---|---|---|---|',
+    ...imp.rows.map((x) => `| ${x.block} | ${f3(x.drop)} | ${f3(x.ci[0])}–${f3(x.ci[1])} | ${x.leakage ? 'leakage warning' : ''} |`),
+    ...(imp.warning ? ['', `**Warning:** ${imp.warning}`] : []),
+    '',
+  ];
 }
 
 /** Per-subgroup figures of the exported mode, the largest gap per field, and which sliced fields the model did not use. */

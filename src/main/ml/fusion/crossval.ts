@@ -6,6 +6,7 @@ import { auc, youdenThreshold } from './metrics.ts';
 import { fitPcaTf, pcaProject } from './pcaTf.ts';
 import type { PcaModel } from '../stats/pca.ts';
 import { encodeRows, fitEncoder, type FieldInput, type TabularEncoder } from './tabular.ts';
+import { permutedFold, type PermutedPredictions } from './importance.ts';
 
 /** Image features are reduced to this many whitened principal components (fitted per training fold). */
 export const IMAGE_COMPONENTS = 64;
@@ -66,7 +67,7 @@ export interface FinalModels {
 /** Seconds spent per phase over the whole run. */
 export type Timings = PhaseTimings;
 
-const timings: Timings = { pca: 0, heads: 0, selection: 0, evaluation: 0 };
+const timings: Required<Timings> = { pca: 0, heads: 0, selection: 0, evaluation: 0, importance: 0 };
 function timed<T>(phase: keyof Timings, fn: () => T): T {
   const t = performance.now();
   try {
@@ -89,6 +90,8 @@ export interface CrossValResult {
   headsPerFold: string[];
   innerScores: Record<string, number>[];
   final: FinalModels;
+  /** Out-of-fold fused probabilities with each block (field, image) shuffled among each fold's test rows. */
+  permuted: PermutedPredictions;
 }
 
 export type Progress = (step: string, done: number, total: number) => Promise<void>;
@@ -270,18 +273,21 @@ async function fitModes(input: FusionInput, train: number[], test: number[], see
   await tick();
   const C = input.classes.length;
   const uniform = (idx: number[]) => new Float64Array(idx.length * C).fill(1 / C);
-  const predictAll = (idx: number[]) => {
-    const pImage = predictHead(imageModel, data, idx);
-    const pMeta = metaModel ? predictHead(metaModel, data, idx) : uniform(idx);
-    return { image: pImage, metadata: pMeta, fused: predictFused(choice, fusedModel, data, idx, pImage, pMeta) };
+  const predictOn = (d: HeadData, idx: number[]) => {
+    const pImage = predictHead(imageModel, d, idx);
+    const pMeta = metaModel ? predictHead(metaModel, d, idx) : uniform(idx);
+    return { image: pImage, metadata: pMeta, fused: predictFused(choice, fusedModel, d, idx, pImage, pMeta) };
   };
+  const predictAll = (idx: number[]) => predictOn(data, idx);
   const inSample = predictAll(train);
   const thresholds = {
     image: thresholdFor(inSample.image, input.labels, train, C),
     metadata: thresholdFor(inSample.metadata, input.labels, train, C),
     fused: thresholdFor(inSample.fused, input.labels, train, C),
   };
-  return { pred: test.length > 0 ? predictAll(test) : null, thresholds, choice, heads, scores, pca, encoder, imageModel, metaModel, fusedModel };
+  const permuted =
+    test.length > 0 ? timed('importance', () => permutedFold(data, encoder, input.fields, test, (d, idx) => predictOn(d, idx).fused, seed + 31)) : null;
+  return { pred: test.length > 0 ? predictAll(test) : null, permuted, thresholds, choice, heads, scores, pca, encoder, imageModel, metaModel, fusedModel };
 }
 
 /**
@@ -289,7 +295,7 @@ async function fitModes(input: FusionInput, train: number[], test: number[], see
  * image, then the final models fitted on all rows (fusion again chosen by inner CV, on all rows).
  */
 export async function crossValidate(input: FusionInput, progress: Progress): Promise<CrossValResult> {
-  Object.assign(timings, { pca: 0, heads: 0, selection: 0, evaluation: 0 });
+  Object.assign(timings, { pca: 0, heads: 0, selection: 0, evaluation: 0, importance: 0 });
   const C = input.classes.length;
   const fold = Int32Array.from(
     groupedStratifiedFolds(
@@ -307,6 +313,7 @@ export async function crossValidate(input: FusionInput, progress: Progress): Pro
   const fusionPerFold: string[] = [];
   const headsPerFold: string[] = [];
   const innerScores: Record<string, number>[] = [];
+  const permuted: PermutedPredictions = {};
   // Steps: per fold 3 fits + inner (3 folds x (the single-modality heads + 3 fused candidates)); the final fit the same once more.
   const perFit = 3 + INNER_FOLDS * 4;
   const total = perFit * (input.folds + 1);
@@ -321,6 +328,10 @@ export async function crossValidate(input: FusionInput, progress: Progress): Pro
       test.forEach((i, k) => {
         for (let c = 0; c < C; c++) oof[m][i * C + c] = r.pred![m][k * C + c]!;
       });
+    }
+    for (const [block, repeats] of Object.entries(r.permuted!)) {
+      permuted[block] ??= repeats.map(() => new Float64Array(input.n * C));
+      repeats.forEach((p, rep) => test.forEach((i, k) => permuted[block]![rep]!.set(p.subarray(k * C, (k + 1) * C), i * C)));
     }
     thresholds.push(r.thresholds);
     fusionPerFold.push(fusionName(r.choice));
@@ -337,6 +348,7 @@ export async function crossValidate(input: FusionInput, progress: Progress): Pro
     fusionPerFold,
     headsPerFold,
     innerScores,
+    permuted,
     final: {
       pca: fin.pca,
       encoder: fin.encoder,

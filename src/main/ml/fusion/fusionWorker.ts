@@ -3,11 +3,13 @@ import { parentPort } from 'node:worker_threads';
 import { initBackend, tf, type BackendInfo, type BackendName } from '../tfjs/backend.ts';
 import { crossValidate, type CrossValResult, type FusionInput } from './crossval.ts';
 import { evaluate, type Evaluation } from './evaluate.ts';
+import { permutationImportance, PERMUTATION_REPEATS, IMPORTANCE_RESAMPLES } from './importance.ts';
+import type { RawImportance } from './train.ts';
 
 export type FusionRequest = { type: 'run'; input: FusionInput; backend?: BackendName } | { type: 'stop' };
 export type FusionReply =
   | { type: 'progress'; step: string; done: number; total: number }
-  | { type: 'done'; cv: CrossValResult; evaluation: Evaluation; backend: BackendInfo; numTensors: number }
+  | { type: 'done'; cv: CrossValResult; evaluation: Evaluation; importance: RawImportance; backend: BackendInfo; numTensors: number }
   | { type: 'error'; message: string; cancelled?: boolean };
 
 const port = parentPort!;
@@ -36,5 +38,11 @@ async function run(input: FusionInput, backendName?: BackendName): Promise<void>
   const t = performance.now();
   const evaluation = evaluate(cv, input.labels, input.classes, input.groups, input.seed);
   cv.timings.evaluation = (performance.now() - t) / 1000;
-  port.postMessage({ type: 'done', cv, evaluation, backend, numTensors: tf.memory().numTensors } satisfies FusionReply);
+  const ti = performance.now();
+  const { auc, rows } = permutationImportance(cv.oof.fused, cv.permuted, input.labels, input.classes.length, input.groups, input.seed + 77);
+  cv.timings.importance = (cv.timings.importance ?? 0) + (performance.now() - ti) / 1000;
+  const importance: RawImportance = { auc, rows, resamples: IMPORTANCE_RESAMPLES, repeats: PERMUTATION_REPEATS };
+  // The shuffled predictions have served: they need not cross back to the main thread.
+  cv.permuted = {};
+  port.postMessage({ type: 'done', cv, evaluation, importance, backend, numTensors: tf.memory().numTensors } satisfies FusionReply);
 }

@@ -12,6 +12,8 @@ import type { FusionReply, FusionRequest } from './fusionWorker.ts';
 import { detectLeakage } from './leakage.ts';
 import { repoOf, writeTransaction } from '../../db/open.ts';
 import { RunsRepo } from '../../db/repos/runsRepo.ts';
+import type { ImportanceRow, PermutationImportance } from '../../../shared/explain.ts';
+import type { LeakageWarning } from './leakage.ts';
 
 const log = logger('train');
 
@@ -30,6 +32,40 @@ export interface RunResult extends RunSummary {
   innerScores: Record<string, number>[];
   /** Binary: each fold's decision thresholds per mode (fitted on that fold's training images). */
   foldThresholds?: CrossValResult['thresholds'];
+  /** Permutation importance of the fused model's blocks (runs trained before it was computed: absent). */
+  importance?: PermutationImportance;
+}
+
+/** Permutation importance as the training worker computes it, before the leakage check's flags are added. */
+export interface RawImportance {
+  auc: number;
+  rows: Omit<ImportanceRow, 'leakage'>[];
+  resamples: number;
+  repeats: number;
+}
+
+/**
+ * A leakage-warned field "carries most of the skill" when shuffling it costs at least half of the fused model's AUC
+ * above chance: the model's success then rests on a field that would not be there (or would differ) at diagnosis.
+ */
+const MOST_OF_THE_SKILL = 0.5;
+
+/** Adds the leakage flags and, when a warned field carries most of the skill, the warning that says so. */
+export function flagImportance(raw: RawImportance, leakage: readonly LeakageWarning[]): PermutationImportance {
+  const warned = new Set(leakage.map((w) => w.field));
+  const rows = raw.rows.map((r) => ({ ...r, leakage: warned.has(r.block) }));
+  const skill = raw.auc - 0.5;
+  const carrying = rows.filter((r) => r.leakage && skill > 0 && r.drop >= MOST_OF_THE_SKILL * skill);
+  return {
+    mode: 'fused',
+    auc: raw.auc,
+    resamples: raw.resamples,
+    repeats: raw.repeats,
+    rows,
+    warning: carrying.length
+      ? `${carrying.map((r) => `"${r.block}"`).join(' and ')} carr${carrying.length > 1 ? 'y' : 'ies'} most of the fused model's skill (shuffling it costs ${carrying.map((r) => r.drop.toFixed(3)).join(', ')} of ${skill.toFixed(3)} AUC above chance), and the leakage check warned about it: the model may be reading the label from how the data was recorded.`
+      : null,
+  };
 }
 
 /**
@@ -142,6 +178,7 @@ export async function trainRun(project: Project, cfg: TrainConfig, opts: TrainOp
     evaluation,
     innerScores: cv.innerScores,
     foldThresholds: cv.thresholds,
+    importance: flagImportance(reply.importance, leakage),
   };
   storeRun(project, runId, result, cv, ds.imageIds, ds.labels);
   log.info(`run ${runId}: fused ${ev.fused.auc.toFixed(3)} image ${ev.image.auc.toFixed(3)} metadata ${ev.metadata.auc.toFixed(3)}`);

@@ -179,8 +179,16 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
                     allowDeselect={false}
                     data-testid="plan-label-set"
                   />
-                  <Text size="sm" pb={6} c={ls.isNew && ls.existing.length > 0 ? 'orange.9' : undefined} data-testid="plan-label-set-note">
+                  <Text
+                    size="sm"
+                    pb={6}
+                    c={(ls.isNew && ls.existing.length > 0) || (!ls.isNew && ls.newClasses.length > 0) ? 'orange.9' : undefined}
+                    data-testid="plan-label-set-note"
+                  >
                     {ls.isNew ? `A new label set “${ls.name}”` : `The existing label set “${ls.name}”`}: {ls.reason}.
+                    {!ls.isNew &&
+                      ls.newClasses.length > 0 &&
+                      ` The import adds ${ls.newClasses.length === 1 ? 'the class' : 'the classes'} ${ls.newClasses.join(', ')} to it.`}
                   </Text>
                 </Group>
               )}

@@ -15,6 +15,7 @@ export const ROLE_NAMES: Record<(typeof SINGLE_ROLES)[number] | 'ignore', string
 export interface Mapping {
   roles: Record<string, ColumnRole>;
   types: Record<string, FieldType>;
+  /** The label set the user chose; null: the server chooses (again on every preview, as the label column changes). */
   labelSet: string | null;
 }
 
@@ -33,7 +34,8 @@ export function mappingFromPreview(p: ImportPreview): Mapping {
   }
   for (const c of p.columns) roles[c.column] = `field:${c.field}`;
   for (const f of p.fieldMatches) roles[f.column] = `field:${f.field}`;
-  return { roles, types: {}, labelSet: p.labelSet?.name ?? null };
+  // The set the preview chose is not kept: another label column must be matched afresh, not added to this set.
+  return { roles, types: {}, labelSet: null };
 }
 
 /** Gives a column a role; a single role (id, label, patient, lesion) or a field another column had is taken from it. */
@@ -60,6 +62,7 @@ export function requestOf(base: Pick<PlanRequest, 'imagesDir' | 'metadataPath' |
     ignore: cols.filter(([, r]) => r === 'ignore').map(([c]) => c),
     types: Object.fromEntries(Object.entries(m.types).filter(([c]) => m.roles[c]?.startsWith('field:'))),
     labelSet: m.labelSet ?? undefined,
+    exactRoles: true,
   };
 }
 

@@ -1,5 +1,5 @@
 import { FocusRow } from '../FocusRow.tsx';
-import { Badge, Button, Group, Image, ScrollArea, SegmentedControl, Stack, Table, Text } from '@mantine/core';
+import { Badge, Button, Group, ScrollArea, SegmentedControl, Stack, Table, Text } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
 import { MODES, runClassOf, type CaseFilter, type CaseRow, type Mode } from '../../../shared/results.ts';
@@ -8,6 +8,7 @@ import { mediaUrl } from '../media.ts';
 import { MODE_COLORS } from './chartOptions.ts';
 import { Term } from './Term.tsx';
 import { errorMessage } from '../errors.tsx';
+import { ExplainPanel } from './ExplainPanel.tsx';
 
 export interface CaseSelection {
   mode: Mode;
@@ -197,7 +198,7 @@ export function CasesList({
         </ScrollArea>
         {current && (
           <Stack w={250} gap={6} data-testid="case-detail" style={{ flexShrink: 0 }}>
-            <Image src={mediaUrl('image', current.imageId)} alt={current.externalId} mah={240} fit="contain" radius="sm" />
+            <ExplainPanel runId={runId} imageId={current.imageId} externalId={current.externalId} mode={selection.mode} />
             <Text size="sm" fw={600}>
               {current.externalId}: trained as {current.trueLabel}, diagnosis now {current.currentLabel ?? 'unlabelled'}
             </Text>

@@ -1,10 +1,11 @@
 import { FocusRow } from '../FocusRow.tsx';
-import { Badge, Button, Group, Image, Kbd, ScrollArea, Stack, Table, Text } from '@mantine/core';
+import { Badge, Button, Group, Kbd, ScrollArea, Stack, Table, Text } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import type { LabelIssue } from '../../../shared/results.ts';
 import { api } from '../api.ts';
 import { moveInList, typingOrModified, useWindowKeys } from '../keys.ts';
 import { mediaUrl } from '../media.ts';
+import { ExplainPanel } from './ExplainPanel.tsx';
 import { CallError, errorMessage, useCall } from '../errors.tsx';
 
 /**
@@ -91,7 +92,7 @@ export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): 
       </ScrollArea>
       {current && (
         <Stack w={320} gap={6}>
-          <Image src={mediaUrl('image', current.imageId)} alt={current.externalId} mah={260} fit="contain" radius="sm" />
+          <ExplainPanel runId={runId} imageId={current.imageId} externalId={current.externalId} mode="fused" height={260} />
           <Text size="sm" fw={600}>
             {current.externalId}: labelled {current.given}, the models say {current.suggested}
           </Text>

@@ -9,6 +9,7 @@ import { RunSummary } from './RunSummary.tsx';
 import { Term } from './Term.tsx';
 import { EmbeddingMapView } from './EmbeddingMapView.tsx';
 import { LabelIssues } from './LabelIssues.tsx';
+import { Importance } from './Importance.tsx';
 import { CallError, useCall } from '../errors.tsx';
 
 const f3 = (x: number) => x.toFixed(3);
@@ -142,6 +143,9 @@ export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number
           <Tabs.Tab value="subgroups" data-testid="tab-subgroups">
             Subgroups
           </Tabs.Tab>
+          <Tabs.Tab value="importance" data-testid="tab-importance">
+            What it relies on
+          </Tabs.Tab>
           <Tabs.Tab value="issues" data-testid="tab-issues">
             Likely label errors
           </Tabs.Tab>
@@ -165,8 +169,8 @@ export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number
             />
           )}
           <Text size="xs" c="dimmed" my={4}>
-            Shaded: the 95% <Term name="bootstrap band" /> over patients. ◆: the run&apos;s <Term name="operating point" /> (its actual yes/no calls for{' '}
-            {report.curveClass}).
+            Shaded: the 95% <Term name="bootstrap band" /> over {report.run.group === 'image' ? 'images' : `${report.run.group}s`}. ◆: the run&apos;s{' '}
+            <Term name="operating point" /> (its actual yes/no calls for {report.curveClass}).
           </Text>
           <SimpleGrid cols={{ base: 1, md: 2, xl: 3 }}>
             <div>
@@ -215,6 +219,9 @@ export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number
         </Tabs.Panel>
         <Tabs.Panel value="subgroups" pt="xs">
           <Subgroups r={report} field={subField} onField={setSubField} option={sub} runId={runId} />
+        </Tabs.Panel>
+        <Tabs.Panel value="importance" pt="xs">
+          <Importance imp={report.importance} runId={runId} />
         </Tabs.Panel>
         <Tabs.Panel value="issues" pt="xs">
           <LabelIssues runId={runId} onChanged={changed} />

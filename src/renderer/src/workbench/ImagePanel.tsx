@@ -5,6 +5,7 @@ import type { BrowseCounts, ImageDetail } from '../../../shared/types.ts';
 import { mediaUrl } from '../media.ts';
 import { MetadataForm } from './MetadataForm.tsx';
 import { ZoomImage } from './ZoomImage.tsx';
+import { useLesionExplain } from '../results/LesionExplain.tsx';
 
 /** Thumbnails of other images of the same lesion or patient; a click shows one in the panel. */
 function Related({ title, ids, onOpen }: { title: string; ids: number[]; onOpen(id: number): void }) {
@@ -50,6 +51,7 @@ export function ImagePanel({
   onOpen(id: number): void;
   onToggleLarge(): void;
 }) {
+  const explain = useLesionExplain(detail.id);
   return (
     <ScrollArea h="100%" data-testid="image-panel">
       <Stack gap="sm" p="sm">
@@ -61,7 +63,8 @@ export function ImagePanel({
             {large ? 'Smaller (Enter)' : 'Larger (Enter)'}
           </Button>
         </Group>
-        <ZoomImage src={mediaUrl('image', detail.id)} alt={detail.externalId} height={large ? 'calc(100vh - 260px)' : 340} />
+        <ZoomImage src={mediaUrl('image', detail.id)} alt={detail.externalId} height={large ? 'calc(100vh - 260px)' : 340} overlay={explain.overlay} />
+        {explain.controls}
         <Text size="xs" c="dimmed">
           {detail.width}×{detail.height} px · patient {detail.patient ?? '–'} · lesion {detail.lesion ?? '–'} · {detail.sameLesion.length} more of this lesion,{' '}
           {detail.samePatient.length} of this patient

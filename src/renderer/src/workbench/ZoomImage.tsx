@@ -1,13 +1,35 @@
 import { ActionIcon, Box, Group, Text } from '@mantine/core';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useWindowKeys } from '../keys.ts';
 import { actualSizeScale, FIT, zoomAt, type View } from './zoom.ts';
 
-/** The image at original resolution with zoom (wheel, +/-, buttons) and pan (drag); double-click toggles 1:1 and fit. */
-export function ZoomImage({ src, alt, height }: { src: string; alt: string; height: number | string }) {
+/** Where an image of natural size w × h lands in a box of bw × bh when fitted (object-fit: contain). */
+function containedRect(w: number, h: number, bw: number, bh: number): { left: number; top: number; width: number; height: number } {
+  const s = Math.min(bw / w, bh / h);
+  return { left: (bw - w * s) / 2, top: (bh - h * s) / 2, width: w * s, height: h * s };
+}
+
+/**
+ * The image at original resolution with zoom (wheel, +/-, buttons) and pan (drag); double-click toggles 1:1 and fit.
+ * `overlay` (a heatmap) is laid exactly over the photo and zooms and pans with it.
+ */
+export function ZoomImage({ src, alt, height, overlay }: { src: string; alt: string; height: number | string; overlay?: ReactNode }) {
   const box = useRef<HTMLDivElement>(null);
   const img = useRef<HTMLImageElement>(null);
   const [view, setView] = useState<View>(FIT);
+  const [rect, setRect] = useState<ReturnType<typeof containedRect> | null>(null);
+  const measure = () => {
+    const el = img.current;
+    const b = box.current;
+    if (el?.naturalWidth && b) setRect(containedRect(el.naturalWidth, el.naturalHeight, b.clientWidth, b.clientHeight));
+  };
+  useEffect(() => {
+    const b = box.current;
+    if (!b || typeof ResizeObserver === 'undefined') return;
+    const o = new ResizeObserver(() => measure());
+    o.observe(b);
+    return () => o.disconnect();
+  }, []);
   const drag = useRef<{ x: number; y: number; vx: number; vy: number } | null>(null);
   useEffect(() => setView(FIT), [src]);
 
@@ -69,6 +91,7 @@ export function ZoomImage({ src, alt, height }: { src: string; alt: string; heig
           src={src}
           alt={alt}
           draggable={false}
+          onLoad={measure}
           style={{
             width: '100%',
             height: '100%',
@@ -78,6 +101,19 @@ export function ZoomImage({ src, alt, height }: { src: string; alt: string; heig
             userSelect: 'none',
           }}
         />
+        {overlay && rect && (
+          <div
+            style={{
+              position: 'absolute',
+              inset: 0,
+              transformOrigin: '0 0',
+              transform: `translate(${view.x}px, ${view.y}px) scale(${view.scale})`,
+              pointerEvents: 'none',
+            }}
+          >
+            <div style={{ position: 'absolute', left: rect.left, top: rect.top, width: rect.width, height: rect.height }}>{overlay}</div>
+          </div>
+        )}
       </Box>
       <Group gap={4} mt={4}>
         <ActionIcon size="sm" variant="default" onClick={() => zoom(0.8)} aria-label="zoom out">
