@@ -126,7 +126,7 @@ describe('the workbench as a clinician uses it', () => {
     await expect.poll(() => page.getByTestId('map-location').inputValue(), { timeout: 15_000 }).toBe('Existing field “site”');
     expect(await page.getByTestId('map-proposal-location').textContent()).toBe('proposed: same meaning as "site"');
     // Each problem names its row, column and value.
-    await expect.poll(() => page.getByTestId('problem-line-4').textContent()).toMatch(/^line 4row has 3 cells but the header has 4 columns/);
+    await expect.poll(() => page.getByTestId('problem-line-4').first().textContent()).toMatch(/^line 4row has 3 cells but the header has 4 columns/);
     expect(await page.getByTestId('problem-line-12').textContent()).toMatch(/^line 12nameNOT_A_PHOTOno image named "NOT_A_PHOTO"/);
     await expect.poll(() => page.getByTestId('import-start').isEnabled(), { timeout: 15_000 }).toBe(true);
     await page.getByTestId('import-start').click();
