@@ -203,6 +203,26 @@ describe('the workbench as a clinician uses it', () => {
     await page.getByTestId('field-age').press('Enter');
     await expect.poll(() => page.getByTestId('history').locator('tbody').textContent()).toMatch(/age\S* → 61/);
     expect(await page.getByTestId('history').locator('thead').textContent()).toBe('WhatChangeWhoHowWhen');
+    // The lesion view: the wheel scrolls unless Ctrl is held; Enter shows the enlarged photo from the top.
+    const zoomBox = page.getByTestId('zoom-box');
+    await zoomBox.hover();
+    await page.mouse.wheel(0, -200);
+    expect(await zoomBox.getAttribute('data-scale')).toBe('1.000');
+    await page.keyboard.down('Control');
+    await page.mouse.wheel(0, -200);
+    await page.keyboard.up('Control');
+    await expect.poll(() => zoomBox.getAttribute('data-scale')).toBe('1.250');
+    await page.getByTestId('history').scrollIntoViewIfNeeded();
+    await page.locator('body').click({ position: { x: 5, y: 300 } });
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(() =>
+        page
+          .getByTestId('image-panel')
+          .locator('.mantine-ScrollArea-viewport')
+          .evaluate((e) => e.scrollTop),
+      )
+      .toBe(0);
   });
 
   it('says the server is gone in a banner, keeps what the screen showed, and retries', async () => {

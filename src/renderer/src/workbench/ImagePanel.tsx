@@ -5,6 +5,7 @@ import type { BrowseCounts, ImageDetail } from '../../../shared/types.ts';
 import { mediaUrl } from '../media.ts';
 import { MetadataForm } from './MetadataForm.tsx';
 import { ZoomImage } from './ZoomImage.tsx';
+import { useEffect, useRef } from 'react';
 import { useLesionExplain } from '../results/LesionExplain.tsx';
 
 /** Thumbnails of other images of the same lesion or patient; a click shows one in the panel. */
@@ -52,8 +53,13 @@ export function ImagePanel({
   onToggleLarge(): void;
 }) {
   const explain = useLesionExplain(detail.id);
+  // Enlarging (Enter) shows the photo from its top, not the form the panel was scrolled to.
+  const viewport = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (large) viewport.current?.scrollTo({ top: 0 });
+  }, [large]);
   return (
-    <ScrollArea h="100%" data-testid="image-panel">
+    <ScrollArea h="100%" viewportRef={viewport} data-testid="image-panel">
       <Stack gap="sm" p="sm">
         <Group justify="space-between">
           <Title order={4} data-testid="detail-id">
