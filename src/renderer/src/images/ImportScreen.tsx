@@ -153,7 +153,7 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
             <Stack gap="xs">
               <Group>
                 <Text fw={600}>Preset</Text>
-                <Badge data-testid="plan-preset">{preview.preset ?? 'images only'}</Badge>
+                <Badge data-testid="plan-preset">{preview.preset ?? (preview.header.length > 0 ? 'none: map the columns below' : 'images only')}</Badge>
               </Group>
               <SimpleGrid cols={4}>
                 <Text size="sm" data-testid="plan-images">
