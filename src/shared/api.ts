@@ -227,7 +227,9 @@ export const API = {
   /** Sets (or clears, with null) the label of an image; recorded with the annotator and time. */
   'labels.set': call<ImageDetail>()(LabelRequest),
   /** Undoes the last label or metadata edit of this session (itself recorded as an edit). */
-  'edits.undo': call<{ image: ImageDetail | null; images: number }>()(z.object({})),
+  'edits.undo': call<{ image: ImageDetail | null; images: number; /** What was undone, in words ("label of IMG_1 back to none"). */ undone: string }>()(
+    z.object({}),
+  ),
   /** Sets one label on many images (grid multi-select): one edit, undone as one. */
   'labels.setMany': call<{ changed: number }>()(z.object({ imageIds, className: z.string().max(200).nullable() })),
   /** Sets one metadata value on many images, each checked; nothing is written if any is invalid. */
@@ -308,6 +310,8 @@ export const API = {
   // Issue 25: the folder picker of serve.
   /** A folder inside the server's --data folders (absent: those folders), to choose an import's images and CSV. */
   'files.browse': call<FolderListing>()(z.object({ dir: z.string().max(4096).optional() })),
+  /** Whether an adjudicator may decide a dispute they labelled themselves (admin; off by default). */
+  'team.setOwnAdjudication': call<{ adjudicateOwn: boolean }>()(z.object({ allowed: z.boolean() })),
 } as const;
 
 export type Api = typeof API;

@@ -56,6 +56,7 @@ export const MIN_ROLE: { readonly [K in CallName]: Role } = {
   'team.activity': 'admin',
   'system.pickFolder': 'annotator',
   'files.browse': 'admin',
+  'team.setOwnAdjudication': 'admin',
   // Per-image model output, as runs.cases.
   'runs.explain': 'adjudicator',
   'runs.explainPng': 'adjudicator',

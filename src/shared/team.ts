@@ -50,6 +50,8 @@ export interface Me {
   metadataEdits: boolean;
   /** The project lets annotators edit metadata (an admin's setting). */
   annotatorsEditMetadata: boolean;
+  /** The project lets an adjudicator decide a dispute they labelled (an admin's setting; off by default). */
+  adjudicateOwn: boolean;
 }
 
 export interface AccountInfo {
@@ -102,6 +104,8 @@ export interface Disagreement {
   model: { runId: number; mode: string; probabilities: { className: string; probability: number }[] } | null;
   /** The adjudicator's decision, when already taken (later labels reopen it). */
   decision: { label: string; reason: string; author: string; at: string } | null;
+  /** The label the import gave (e.g. a biopsy-proven diagnosis): a reference beside the annotators, not one of them. */
+  reference: string | null;
 }
 
 /** One line of the access log: who viewed or changed what, when and from where. */

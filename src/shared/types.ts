@@ -145,6 +145,16 @@ export interface LabelEvent {
   withdrawn: boolean;
 }
 
+/** One metadata edit of an image: the field, the value before and after (as stored text), who, how, when. */
+export interface FieldEdit {
+  field: string;
+  before: string | null;
+  after: string | null;
+  author: string;
+  source: string;
+  at: string;
+}
+
 export interface ImageDetail extends ImageSummary {
   width: number | null;
   height: number | null;
@@ -153,6 +163,8 @@ export interface ImageDetail extends ImageSummary {
   metadata: Record<string, FieldValue>;
   fields: Field[];
   history: LabelEvent[];
+  /** Metadata edits, newest first: the history shows them beside the labels. */
+  fieldHistory: FieldEdit[];
   /** Other images of the same lesion, and of the same patient. */
   sameLesion: number[];
   samePatient: number[];

@@ -24,6 +24,7 @@ const detail = (metadata: Record<string, FieldValue>): ImageDetail => ({
   metadata,
   fields: FIELDS,
   history: [],
+  fieldHistory: [],
   sameLesion: [],
   samePatient: [],
 });

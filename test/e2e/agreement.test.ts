@@ -45,6 +45,10 @@ describe('agreement in serve mode', () => {
       .poll(() => page.getByTestId('agreement-summary').textContent())
       .toMatch(/^4 images labelled by two annotators or more\. Percent agreement [01]\.\d{3}; Fleiss' kappa /);
     expect(await page.getByTestId('kappa-Dr A-imported').textContent()).toMatch(/^-?[01]\.\d{3}$/);
+    // Every kappa says how many images it rests on; the colours have a legend; confusions are grids.
+    expect(await page.getByTestId('kappa-n-Dr A-imported').textContent()).toBe('n = 4 (few)');
+    expect(await page.getByTestId('kappa-legend').textContent()).toContain('0.8 substantial');
+    expect(await page.getByTestId('confusion-Dr A').locator('tbody tr').count()).toBeGreaterThan(1);
     expect(await page.getByTestId('vs-consensus').locator('tbody tr').count()).toBe(2);
   });
 

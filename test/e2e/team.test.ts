@@ -60,6 +60,15 @@ async function labelQueue(page: Page, who: string, keyFor: (i: number) => string
     await expect.poll(() => page.getByTestId('task-progress').textContent()).toMatch(new RegExp(`^You labelled ${i} of ${IMAGES}`));
     // Blind: the imported label and the other annotator's are hidden until this person labels the image.
     expect(await page.getByTestId('detail-label').textContent()).toBe('Label: none ');
+    if (i === 0) {
+      // The metadata sits beside the photo, and an undo takes the progress back.
+      const photo = (await page.getByTestId('zoom-box').boundingBox())!;
+      expect((await page.getByTestId('record-beside').boundingBox())!.x).toBeGreaterThan(photo.x + photo.width);
+      await page.keyboard.press(keyFor(i));
+      await expect.poll(() => page.getByTestId('task-progress').textContent()).toMatch(new RegExp(`^You labelled 1 of ${IMAGES}`));
+      await page.keyboard.press('Control+z');
+      await expect.poll(() => page.getByTestId('task-progress').textContent()).toMatch(new RegExp(`^You labelled 0 of ${IMAGES}`));
+    }
     await page.keyboard.press(keyFor(i));
     await expect.poll(() => count(`SELECT COUNT(DISTINCT image_id) FROM annotations WHERE author = ? AND source = 'user'`, who)).toBe(i + 1);
   }
@@ -124,6 +133,8 @@ describe('a team labels blind, measures agreement, adjudicates and trains on the
     const open = IMAGES / 2;
     await expect.poll(() => cy.getByTestId('disagreement-count').textContent()).toBe(`${open} to decide`);
     expect(await cy.getByTestId('disagreement-labels').textContent()).toMatch(/ana.*ben|ben.*ana/);
+    // The CSV's label is shown as a reference beside the annotators, not as one of them.
+    expect(await cy.getByTestId('disagreement-reference').textContent()).toMatch(/^Imported label \(reference, not an annotator\)\w+$/);
     await cy.keyboard.press('2');
     await cy.getByTestId('decide-reason').fill('second reader saw regression structures');
     await cy.getByTestId('decide').click();

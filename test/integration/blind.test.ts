@@ -152,6 +152,7 @@ const REQUESTS = (i: (k: number) => number): { [K in CallName]: unknown } => ({
   'team.activity': {},
   'system.pickFolder': {},
   'files.browse': {},
+  'team.setOwnAdjudication': { allowed: false },
 });
 
 /** Calls that act on an image, made on each of these: ones ana labelled, ones she did not, and ben's own. */

@@ -130,6 +130,14 @@ describe('labelling tasks', () => {
   });
 
   it('queues run dry when every image has its labels; progress per annotator and task', async () => {
+    // Progress counts an undo: the image taken back is no longer counted as labelled, and comes up again.
+    const mineNow = async () => (await call<TaskNext>(ana, 'team.next', { taskId: task.id })).mine;
+    const before = await mineNow();
+    const n = await call<TaskNext>(ana, 'team.next', { taskId: task.id });
+    await call(ana, 'labels.set', { imageId: n.imageId, className: 'mel' });
+    expect(await mineNow()).toBe(before + 1);
+    expect((await call<{ undone: string }>(ana, 'edits.undo', {})).undone).toMatch(/^label of \S+ back to /);
+    expect(await mineNow()).toBe(before);
     for (const who of [ana, ben]) {
       for (;;) {
         const n = await call<TaskNext>(who, 'team.next', { taskId: task.id });
@@ -163,6 +171,20 @@ describe('labelling tasks', () => {
     // A later label by an annotator reopens it.
     await call(ana, 'labels.set', { imageId: d.imageId, className: 'mel' });
     expect((await call<Disagreement[]>(cy, 'team.disagreements', { taskId: task.id })).map((x) => x.imageId)).toContain(d.imageId);
+  });
+
+  it('refuses an adjudicator a dispute they labelled themselves, until an admin allows it', async () => {
+    const d = (await call<Disagreement[]>(cy, 'team.disagreements', { taskId: task.id }))[0]!;
+    await call(cy, 'labels.set', { imageId: d.imageId, className: 'mel' });
+    await expect(call(cy, 'team.adjudicate', { imageId: d.imageId, className: 'mel', reason: 'mine' })).rejects.toThrow(
+      /^You labelled image \S+ yourself, so another adjudicator decides it/,
+    );
+    expect((await call<Me>(cy, 'team.me', {})).adjudicateOwn).toBe(false);
+    await expect(call(cy, 'team.setOwnAdjudication', { allowed: true })).rejects.toThrow(/admin/);
+    await call(root, 'team.setOwnAdjudication', { allowed: true });
+    const decided = await call<Disagreement>(cy, 'team.adjudicate', { imageId: d.imageId, className: 'mel', reason: 'allowed by the admin' });
+    expect(decided.decision).toMatchObject({ author: 'cy', label: 'mel' });
+    await call(root, 'team.setOwnAdjudication', { allowed: false });
   });
 
   it('closing the task ends blindness and empties the queues', async () => {

@@ -40,6 +40,8 @@ import {
   ownerName,
   revokeAccount,
   setMetadataEdits,
+  setOwnAdjudication,
+  ownAdjudicationAllowed,
   type Caller,
 } from '../team/accounts.ts';
 import { annotatorJob, annotatorReport, blindDetail, blindInfo, blindLabelSet } from '../team/blind.ts';
@@ -113,7 +115,14 @@ export class Service {
       },
       'edits.undo': async (_req, caller) => {
         const undone = this.edits(caller).undo(caller.name);
-        return { image: undone ? this.detail(undone.imageIds[0]!, caller) : null, images: undone?.imageIds.length ?? 0 };
+        if (!undone) return { image: null, images: 0, undone: 'nothing to undo' };
+        const image = this.detail(undone.imageIds[0]!, caller);
+        const n = undone.imageIds.length;
+        const value = undone.field === null ? (image.label ?? 'none') : String(image.metadata[undone.field] ?? 'missing');
+        const what = undone.field === null ? 'label' : undone.field;
+        // What the person sees confirmed: which edit went, and what the image holds now.
+        const undoneText = n > 1 ? `${what} of ${n} images put back` : `${what} of ${image.externalId} back to ${value}`;
+        return { image, images: n, undone: undoneText };
       },
       'labels.setMany': async ({ imageIds, className }, caller) => ({ changed: this.edits(caller).setLabels(imageIds, className, false, caller.name) }),
       'fields.setMany': async ({ imageIds, field, value }, caller) => {
@@ -187,6 +196,7 @@ export class Service {
         blind: this.blind(caller),
         metadataEdits: this.project ? mayEditMetadata(this.project.db, caller) : true,
         annotatorsEditMetadata: this.project ? annotatorsEditMetadata(this.project.db) : true,
+        adjudicateOwn: this.project ? ownAdjudicationAllowed(this.project.db) : false,
       }),
       // While blind, an annotator sees and works the blind tasks only: another task's images could be chosen by label.
       'team.tasks': async (_req, caller) => listTasks(this.open()).filter((t) => !this.blind(caller) || t.blind),
@@ -198,6 +208,7 @@ export class Service {
       'team.users': async () => listAccounts(this.open().db),
       'team.addUser': async ({ name, role }) => ({ name: name.trim(), token: addAccount(this.open().db, name, role) }),
       'team.setMetadataEdits': async ({ allowed }) => setMetadataEdits(this.open().db, allowed),
+      'team.setOwnAdjudication': async ({ allowed }) => setOwnAdjudication(this.open().db, allowed),
       'team.activity': async (q) => activity(this.open().db, q),
       'team.revokeUser': async ({ name }) => {
         revokeAccount(this.open().db, name);

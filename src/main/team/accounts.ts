@@ -154,6 +154,18 @@ export function setMetadataEdits(db: Db, allowed: boolean): { annotatorsEditMeta
   return { annotatorsEditMetadata: allowed };
 }
 
+/** Whether an adjudicator may decide a dispute they labelled themselves: no, unless an admin allowed it. */
+export const OWN_ADJUDICATION_SETTING = 'team.adjudicateOwnDisputes';
+
+export function setOwnAdjudication(db: Db, allowed: boolean): { adjudicateOwn: boolean } {
+  repoOf(db, SettingsRepo).set(OWN_ADJUDICATION_SETTING, allowed ? 'yes' : 'no');
+  return { adjudicateOwn: allowed };
+}
+
+export function ownAdjudicationAllowed(db: Db): boolean {
+  return repoOf(db, SettingsRepo).get(OWN_ADJUDICATION_SETTING) === 'yes';
+}
+
 /** Does the project let annotators edit metadata? It does unless an admin said no. */
 export function annotatorsEditMetadata(db: Db): boolean {
   return repoOf(db, SettingsRepo).get(METADATA_EDITS_SETTING) !== 'no';

@@ -138,6 +138,7 @@ export function imageDetail(project: Project, id: number): ImageDetail {
     metadata,
     fields: fields.map(toField),
     history: history.map((h) => ({ label: h.label, unsure: h.unsure === 1, author: h.author, source: h.source, at: h.at, withdrawn: h.withdrawn_at !== null })),
+    fieldHistory: browse.metadataHistory(id),
     sameLesion: related('lesion', row.lesion_id),
     samePatient: related('patient', row.patient_id),
   };

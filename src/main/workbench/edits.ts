@@ -160,7 +160,7 @@ export class Editor {
   }
 
   /** Reverts the newest edit of this session (a batch as a whole) by writing the old values back; the history keeps both. */
-  undo(author: string): { imageIds: number[] } | null {
+  undo(author: string): { imageIds: number[]; kind: 'label' | 'field'; field: string | null } | null {
     const batch = this.undoStack.pop();
     if (!batch) return null;
     const team = this.team();
@@ -191,7 +191,8 @@ export class Editor {
         for (const e of batch) if (e.kind === 'field') patchField(this.project, ix, e.field, [e.imageId]);
       },
     );
-    return { imageIds: batch.map((e) => e.imageId) };
+    const field = batch.find((e) => e.kind === 'field');
+    return { imageIds: batch.map((e) => e.imageId), kind: field ? 'field' : 'label', field: field?.kind === 'field' ? field.field : null };
   }
 
   private requireImages(ids: number[]): void {

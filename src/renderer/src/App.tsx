@@ -111,7 +111,7 @@ export function App() {
           </Suspense>
         );
       case 'overview':
-        return <ProjectHome info={project} onClose={() => setProject(null)} />;
+        return <ProjectHome info={project} onClose={me?.account ? undefined : () => setProject(null)} />;
       default: {
         const never: never = view;
         return never;

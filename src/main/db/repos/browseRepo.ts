@@ -32,6 +32,8 @@ export interface HistoryRow {
 }
 
 /** What the browser reads: grid pages, the filter panel's facets, and one image's detail. */
+import type { FieldEdit } from '../../../shared/types.ts';
+
 export class BrowseRepo {
   private readonly classRows: Statement<[number], { id: number; name: string; hotkey: string | null; color: string | null }>;
   private readonly items: Statement<[number, string], GridItemRow>;
@@ -43,6 +45,7 @@ export class BrowseRepo {
   private readonly authors: Statement<[number], { name: string; count: number }>;
   private readonly header: Statement<[number], ImageHeaderRow>;
   private readonly history: Statement<[number, number], HistoryRow>;
+  private readonly fieldHistory: Statement<[number], FieldEdit>;
   private readonly sameLesion: Statement<[number, number], number>;
   private readonly samePatient: Statement<[number, number], number>;
   private readonly suggestion: Statement<[number], { label: string; probability: number }>;
@@ -70,6 +73,9 @@ export class BrowseRepo {
     );
     this.history = db.prepare(
       `SELECT c.name AS label, a.unsure, a.author, a.source, a.created_at AS at, a.withdrawn_at FROM annotations a LEFT JOIN classes c ON c.id = a.class_id WHERE a.image_id = ? AND a.label_set_id = ? ORDER BY a.id DESC`,
+    );
+    this.fieldHistory = db.prepare(
+      `SELECT f.name AS field, e.old_value AS before, e.new_value AS after, e.author, e.source, e.created_at AS at FROM field_edits e JOIN fields f ON f.id = e.field_id WHERE e.image_id = ? ORDER BY e.id DESC LIMIT 200`,
     );
     const related = (col: 'lesion_id' | 'patient_id') =>
       db.prepare<[number, number], number>(`SELECT id FROM images WHERE ${col} = ? AND id <> ? AND status = 'ok' ORDER BY id LIMIT 50`).pluck();
@@ -114,6 +120,11 @@ export class BrowseRepo {
   /** An image's annotations in a set, newest first. */
   labelHistory(imageId: number, labelSetId: number): HistoryRow[] {
     return this.history.all(imageId, labelSetId);
+  }
+
+  /** An image's metadata edits, newest first (the latest 200). */
+  metadataHistory(imageId: number): FieldEdit[] {
+    return this.fieldHistory.all(imageId);
   }
 
   /** Other readable images of the same lesion or patient (at most 50). */

@@ -59,8 +59,11 @@ export class TasksRepo {
       .pluck();
     this.labelledBy = db
       .prepare<[{ task: number; set: number; author: string }], number>(
+        // The author's latest standing annotation decides: an undo that put the image back to unlabelled takes it out.
         `SELECT ti.image_id FROM task_images ti
-         WHERE ti.task_id = @task AND EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = ti.image_id AND a.label_set_id = @set AND a.author = @author AND ${PERSON_LABEL})`,
+         WHERE ti.task_id = @task AND EXISTS (SELECT 1 FROM annotations a WHERE a.id = (
+           SELECT MAX(b.id) FROM annotations b WHERE b.image_id = ti.image_id AND b.label_set_id = @set AND b.author = @author AND b.source = 'user' AND b.withdrawn_at IS NULL
+         ) AND ${PERSON_LABEL})`,
       )
       .pluck();
   }

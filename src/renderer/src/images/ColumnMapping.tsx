@@ -1,5 +1,5 @@
 import { Badge, Select, Table, Text } from '@mantine/core';
-import { FIELD_TYPES, type Field, type FieldType, type ImportPreview } from '../../../shared/types.ts';
+import { FIELD_TYPES, type Field, type FieldType, type ImportFieldMatch, type ImportPreview } from '../../../shared/types.ts';
 import { assign, ROLE_NAMES, SINGLE_ROLES, type ColumnRole, type Mapping } from './importMapping.ts';
 
 /** One row per CSV column: what it becomes (a dropdown), its type (inferred, overridable for a new field), its values. */
@@ -8,14 +8,17 @@ export function ColumnMapping({
   fields,
   mapping,
   onChange,
+  proposals,
 }: {
+  proposals: ReadonlyMap<string, ImportFieldMatch>;
   preview: ImportPreview;
   fields: Field[];
   mapping: Mapping;
   onChange(m: Mapping): void;
 }) {
   const specs = new Map((preview.mapping?.fields ?? []).map((f, i) => [preview.columns[i]?.column ?? f.name, f]));
-  const matches = new Map(preview.fieldMatches.map((m) => [m.column, m]));
+  // Proposals stay explained after they are taken (the next preview no longer lists a column already mapped).
+  const matches = proposals;
   const existing = new Set(fields.map((f) => f.name));
   return (
     <Table fz="sm" data-testid="plan-mapping" verticalSpacing={4}>

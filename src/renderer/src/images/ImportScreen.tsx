@@ -1,6 +1,6 @@
 import { Alert, Badge, Button, Card, Container, Group, Select, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { PRESET_NAMES, type ImportPreview, type ImportSummary, type PresetName } from '../../../shared/types.ts';
+import { PRESET_NAMES, type ImportFieldMatch, type ImportPreview, type ImportSummary, type PresetName } from '../../../shared/types.ts';
 import { api } from '../api.ts';
 import { errorMessage, useCall } from '../errors.tsx';
 import { useJobs } from '../jobs/JobsContext.tsx';
@@ -30,7 +30,7 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
   const key = JSON.stringify(request);
   const latest = useRef(key);
   /** Columns whose field match was proposed already: a proposal the user turned down is not made again. */
-  const offered = useRef(new Set<string>());
+  const offered = useRef(new Map<string, ImportFieldMatch>());
   latest.current = key;
 
   const plan = async (req = request, first = false) => {
@@ -43,12 +43,12 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
       setPreview(p);
       if (first && p.header.length > 0) {
         setMapping(mappingFromPreview(p));
-        offered.current = new Set(p.fieldMatches.map((f) => f.column));
+        offered.current = new Map(p.fieldMatches.map((f) => [f.column, f]));
         return;
       }
       // A match found once the id and label are chosen is proposed once, on a column still left as a new field.
       const fresh = p.fieldMatches.filter((f) => !offered.current.has(f.column) && mapping?.roles[f.column] === `field:${f.column}`);
-      fresh.forEach((f) => offered.current.add(f.column));
+      fresh.forEach((f) => offered.current.set(f.column, f));
       if (fresh.length > 0 && mapping) return setMapping(fresh.reduce((m, f) => assign(m, f.column, `field:${f.field}`), mapping));
       setPreviewed(JSON.stringify(req));
     } catch (err) {
@@ -153,7 +153,7 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
             <Stack gap="xs">
               <Group>
                 <Text fw={600}>Preset</Text>
-                <Badge data-testid="plan-preset">{preview.preset ?? 'images only'}</Badge>
+                <Badge data-testid="plan-preset">{preview.preset ?? (preview.header.length > 0 ? 'none: map the columns below' : 'images only')}</Badge>
               </Group>
               <SimpleGrid cols={4}>
                 <Text size="sm" data-testid="plan-images">
@@ -192,7 +192,9 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
                   </Text>
                 </Group>
               )}
-              {mapping && <ColumnMapping preview={preview} fields={info.data?.fields ?? []} mapping={mapping} onChange={setMapping} />}
+              {mapping && (
+                <ColumnMapping proposals={offered.current} preview={preview} fields={info.data?.fields ?? []} mapping={mapping} onChange={setMapping} />
+              )}
               <ProblemTable preview={preview} />
             </Stack>
           </Card>

@@ -1,5 +1,6 @@
 import { ScrollArea, Table, Text } from '@mantine/core';
 import type { ImportPreview } from '../../../shared/types.ts';
+import { TableHead } from '../TableHead.tsx';
 
 /** Every problem the preview found, one row each: the CSV line, the column and the value it is about, and what to do. */
 export function ProblemTable({ preview }: { preview: ImportPreview }) {
@@ -11,14 +12,7 @@ export function ProblemTable({ preview }: { preview: ImportPreview }) {
       {preview.problems.length > 0 && (
         <ScrollArea.Autosize mah={320} type="auto">
           <Table fz="xs" data-testid="plan-problems" striped>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Row</Table.Th>
-                <Table.Th>Column</Table.Th>
-                <Table.Th>Value</Table.Th>
-                <Table.Th>Problem</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
+            <TableHead columns={['Row', 'Column', 'Value', 'Problem']} />
             <Table.Tbody>
               {preview.problems.map((p, i) => (
                 <Table.Tr key={i} data-testid={p.line ? `problem-line-${p.line}` : undefined}>

@@ -2,7 +2,8 @@ import { Badge, Button, Card, Container, Group, SimpleGrid, Stack, Table, Text, 
 import type { ProjectInfo } from '../../../shared/types.ts';
 
 /** The open project at a glance: counts, classes and the metadata schema. */
-export function ProjectHome({ info, onClose }: { info: ProjectInfo; onClose(): void }) {
+/** `onClose` absent: this person cannot open another project (an account on a server), so nothing offers to close it. */
+export function ProjectHome({ info, onClose }: { info: ProjectInfo; onClose?: () => void }) {
   const hidden = info.countsHidden === true;
   const stats: [string, number | string][] = [
     ['Images', info.images],
@@ -20,9 +21,11 @@ export function ProjectHome({ info, onClose }: { info: ProjectInfo; onClose(): v
               {info.dir}
             </Text>
           </div>
-          <Button variant="default" onClick={onClose}>
-            Close project
-          </Button>
+          {onClose && (
+            <Button variant="default" onClick={onClose} data-testid="close-project">
+              Close project
+            </Button>
+          )}
         </Group>
         <SimpleGrid cols={4}>
           {stats.map(([label, n]) => (

@@ -63,6 +63,20 @@ function LeakageTable({ r }: { r: RunReportView }) {
   );
 }
 
+/**
+ * The fields a run left out: those flagged as leakage by name only (the table below says why, once each), the
+ * others with their reason.
+ */
+function leftOut(r: RunReportView): string {
+  const flagged = new Set(r.leakage.map((l) => l.field));
+  const leak = r.fieldsExcluded.filter((f) => flagged.has(f.field)).map((f) => f.field);
+  const other = r.fieldsExcluded.filter((f) => !flagged.has(f.field)).map((f) => `${f.field} (${f.reason})`);
+  return [
+    leak.length > 0 ? ` Left out as possible leakage (see the table below): ${leak.join(', ')}.` : '',
+    other.length > 0 ? ` Left out: ${other.join('; ')}.` : '',
+  ].join('');
+}
+
 /** Whether the metadata helped, at a glance: a verdict that follows the paired tests, the three modes, the tests. */
 export function RunSummary({ r }: { r: RunReportView }) {
   const verdict = verdictOf({
@@ -132,8 +146,7 @@ export function RunSummary({ r }: { r: RunReportView }) {
       <Text size="xs" c="dimmed">
         All figures are <Term name="out-of-fold" />: {r.run.images} images, {r.run.folds} folds grouped by {r.run.group}, seed {r.run.seed}; fields{' '}
         {r.run.fields.join(', ')}; fusion {r.run.fusion}
-        {r.run.heads ? `; single-modality heads: ${r.run.heads}` : ''}.
-        {r.fieldsExcluded.length > 0 && ` Left out: ${r.fieldsExcluded.map((f) => `${f.field} (${f.reason})`).join('; ')}.`}
+        {r.run.heads ? `; single-modality heads: ${r.run.heads}` : ''}.{leftOut(r)}
       </Text>
       {r.consensus && r.consensus.rule !== 'latest' && (
         <Text size="xs" c="dimmed" data-testid="run-consensus">

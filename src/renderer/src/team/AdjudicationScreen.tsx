@@ -5,6 +5,7 @@ import type { ImageDetail, LabelClass } from '../../../shared/types.ts';
 import { api } from '../api.ts';
 import { CallError, errorMessage, useCall } from '../errors.tsx';
 import { mediaUrl } from '../media.ts';
+import { TableHead } from '../TableHead.tsx';
 import { ZoomImage } from '../workbench/ZoomImage.tsx';
 import { moveInList, typingOrModified, useWindowKeys } from '../keys.ts';
 
@@ -19,6 +20,7 @@ export function AdjudicationScreen() {
   const [focus, setFocus] = useState(0);
   const list = useCall(() => api['team.disagreements']({ decided }), [decided, version]);
   const labelSet = useCall(() => api['labelSets.get']({}), []);
+  const me = useCall(() => api['team.me']({}), []);
   const rows = list.data ?? [];
   const current = rows[Math.min(focus, rows.length - 1)];
   useWindowKeys((e) => {
@@ -70,7 +72,13 @@ export function AdjudicationScreen() {
         </ScrollArea>
       </Stack>
       {current ? (
-        <Decision key={`${current.imageId}-${version}`} d={current} classes={labelSet.data?.classes ?? []} onDecided={() => setVersion((v) => v + 1)} />
+        <Decision
+          key={`${current.imageId}-${version}`}
+          d={current}
+          classes={labelSet.data?.classes ?? []}
+          own={!!me.data && !me.data.adjudicateOwn && current.labels.some((l) => l.author === me.data!.name)}
+          onDecided={() => setVersion((v) => v + 1)}
+        />
       ) : (
         <Text p="md" data-testid="no-disagreements">
           {list.loading ? 'Reading…' : decided ? 'No decisions yet.' : 'No disagreements to decide.'}
@@ -80,7 +88,8 @@ export function AdjudicationScreen() {
   );
 }
 
-function Decision({ d, classes, onDecided }: { d: Disagreement; classes: LabelClass[]; onDecided(): void }) {
+/** `own`: the person deciding labelled this image and the project does not let them decide it (the server refuses too). */
+function Decision({ d, classes, own, onDecided }: { d: Disagreement; classes: LabelClass[]; own: boolean; onDecided(): void }) {
   const [detail, setDetail] = useState<ImageDetail | null>(null);
   const [choice, setChoice] = useState<string | null>(d.decision?.label ?? null);
   const [reason, setReason] = useState('');
@@ -109,6 +118,7 @@ function Decision({ d, classes, onDecided }: { d: Disagreement; classes: LabelCl
         <Title order={4}>{d.externalId}</Title>
         <ZoomImage src={mediaUrl('image', d.imageId)} alt={d.externalId} height={340} />
         <Table fz="sm" data-testid="disagreement-labels">
+          <TableHead columns={['Annotator', 'Label', 'When']} />
           <Table.Tbody>
             {d.labels.map((l) => (
               <Table.Tr key={l.author}>
@@ -117,6 +127,15 @@ function Decision({ d, classes, onDecided }: { d: Disagreement; classes: LabelCl
                 <Table.Td>{new Date(l.at).toLocaleString()}</Table.Td>
               </Table.Tr>
             ))}
+            {d.reference && (
+              <Table.Tr data-testid="disagreement-reference" bg="var(--mantine-color-gray-1)">
+                <Table.Td>
+                  <i>Imported label (reference, not an annotator)</i>
+                </Table.Td>
+                <Table.Td fw={600}>{d.reference}</Table.Td>
+                <Table.Td />
+              </Table.Tr>
+            )}
           </Table.Tbody>
         </Table>
         <Text size="sm" data-testid="disagreement-model">
@@ -163,10 +182,15 @@ function Decision({ d, classes, onDecided }: { d: Disagreement; classes: LabelCl
             }}
             data-testid="decide-reason"
           />
-          <Button size="xs" onClick={() => void decide()} data-testid="decide">
+          <Button size="xs" onClick={() => void decide()} disabled={own} data-testid="decide">
             Decide
           </Button>
         </Group>
+        {own && (
+          <Text size="sm" c="red.9" data-testid="decide-own">
+            You labelled this image yourself, so another adjudicator decides it (an admin can allow deciding one&apos;s own disputes under Team).
+          </Text>
+        )}
         {error && (
           <Text c="red" size="sm" data-testid="decide-error">
             {error}

@@ -7,11 +7,23 @@ import { CallError, useCall } from '../errors.tsx';
 const f3 = (x: number) => x.toFixed(3);
 const ci = (c: [number, number]) => `[${f3(c[0])}, ${f3(c[1])}]`;
 
-/** Kappa as a colour: red at 0 or below (chance), green at 1 (perfect). */
+/** Kappa as a light colour (black text stays legible on every one): red at 0 or below (chance), green at 1 (perfect). */
 function kappaColour(k: number): string {
   const t = Math.max(0, Math.min(1, k));
-  return `hsl(${Math.round(120 * t)}, 70%, ${85 - 20 * t}%)`;
+  return `hsl(${Math.round(120 * t)}, 70%, ${85 - 15 * t}%)`;
 }
+
+/** Landis and Koch's words for kappa, as the legend reads them. */
+const KAPPA_BANDS: [number, string][] = [
+  [0, '≤ 0 chance'],
+  [0.2, 'slight'],
+  [0.4, 'fair'],
+  [0.6, 'moderate'],
+  [0.8, 'substantial'],
+  [1, 'almost perfect'],
+];
+/** A kappa on fewer shared images than this is flagged: one pair in the issue rested on 3. */
+const FEW_SHARED = 10;
 
 /**
  * Agreement between the annotators of the primary label set, from each one's latest label per image: the headline
@@ -78,7 +90,6 @@ export function AgreementScreen() {
                     {r.classes.map((c) => (
                       <Table.Th key={c}>Sens. {c}</Table.Th>
                     ))}
-                    <Table.Th title="Rows: the consensus class; columns: this annotator's label">Confusion ({r.classes.join(', ')})</Table.Th>
                   </Table.Tr>
                 </Table.Thead>
                 <Table.Tbody>
@@ -91,14 +102,19 @@ export function AgreementScreen() {
                       {a.sensitivity.map((s, i) => (
                         <Table.Td key={r.classes[i]}>{s === null ? '–' : f3(s)}</Table.Td>
                       ))}
-                      <Table.Td ff="monospace" data-testid={`confusion-${a.name}`}>
-                        {a.confusion.map((row) => row.join(' ')).join(' | ')}
-                      </Table.Td>
                     </Table.Tr>
                   ))}
                 </Table.Tbody>
               </Table>
             </Stack>
+          </Group>
+          <Text size="sm" fw={600}>
+            Each annotator&apos;s labels against the consensus (rows: consensus class; columns: the annotator&apos;s label)
+          </Text>
+          <Group align="start" gap="lg">
+            {r.vsConsensus.map((a) => (
+              <ConfusionGrid key={a.name} name={a.name} classes={r.classes} confusion={a.confusion} />
+            ))}
           </Group>
         </>
       )}
@@ -114,32 +130,93 @@ function KappaMatrix({ report: r }: { report: AgreementReport }) {
   const names = r.annotators.map((a) => a.name);
   const pair = (a: string, b: string) => r.pairs.find((p) => (p.a === a && p.b === b) || (p.a === b && p.b === a));
   return (
-    <Table fz="xs" withTableBorder w="auto" data-testid="kappa-matrix">
+    <Group align="start" gap="lg">
+      <Table fz="xs" withTableBorder withColumnBorders w="auto" data-testid="kappa-matrix">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Cohen's kappa</Table.Th>
+            {names.map((n) => (
+              <Table.Th key={n}>{n}</Table.Th>
+            ))}
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {names.map((a) => (
+            <Table.Tr key={a}>
+              <Table.Th>{a}</Table.Th>
+              {names.map((b) => {
+                const p = a === b ? null : pair(a, b);
+                return (
+                  <Table.Td
+                    key={b}
+                    bg={p ? kappaColour(p.kappa) : undefined}
+                    c={p ? '#000' : undefined}
+                    ta="center"
+                    title={p ? `${p.images} images both labelled, agree ${f3(p.agreement)}, 95% CI ${ci(p.ci)}` : undefined}
+                  >
+                    {a === b ? (
+                      ''
+                    ) : p ? (
+                      <>
+                        <div data-testid={`kappa-${a}-${b}`}>{f3(p.kappa)}</div>
+                        <div style={{ fontSize: 11 }} data-testid={`kappa-n-${a}-${b}`}>
+                          n = {p.images}
+                          {p.images < FEW_SHARED ? ' (few)' : ''}
+                        </div>
+                      </>
+                    ) : (
+                      '–'
+                    )}
+                  </Table.Td>
+                );
+              })}
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+      <Stack gap={2} data-testid="kappa-legend">
+        <Text size="xs" fw={600}>
+          Cohen&apos;s kappa
+        </Text>
+        {KAPPA_BANDS.map(([k, name]) => (
+          <Group key={name} gap={6} wrap="nowrap">
+            <div style={{ width: 18, height: 12, background: kappaColour(k), border: '1px solid #adb5bd' }} />
+            <Text size="xs">
+              {k.toFixed(1)} {name}
+            </Text>
+          </Group>
+        ))}
+        <Text size="xs" c="dimmed" maw={200}>
+          n: images both annotators labelled. Under {FEW_SHARED}, the kappa says little.
+        </Text>
+      </Stack>
+    </Group>
+  );
+}
+
+/** One annotator's confusion against the consensus as a grid, the diagonal (agreement) shaded. */
+function ConfusionGrid({ name, classes, confusion }: { name: string; classes: string[]; confusion: number[][] }) {
+  return (
+    <Table fz="xs" withTableBorder withColumnBorders w="auto" data-testid={`confusion-${name}`}>
       <Table.Thead>
         <Table.Tr>
-          <Table.Th>Cohen's kappa</Table.Th>
-          {names.map((n) => (
-            <Table.Th key={n}>{n}</Table.Th>
+          <Table.Th>{name}</Table.Th>
+          {classes.map((c) => (
+            <Table.Th key={c} ta="center">
+              {c}
+            </Table.Th>
           ))}
         </Table.Tr>
       </Table.Thead>
       <Table.Tbody>
-        {names.map((a) => (
-          <Table.Tr key={a}>
-            <Table.Th>{a}</Table.Th>
-            {names.map((b) => {
-              const p = a === b ? null : pair(a, b);
-              return (
-                <Table.Td
-                  key={b}
-                  bg={p ? kappaColour(p.kappa) : undefined}
-                  title={p ? `${p.images} images, agree ${f3(p.agreement)}, 95% CI ${ci(p.ci)}` : undefined}
-                  data-testid={p ? `kappa-${a}-${b}` : undefined}
-                >
-                  {a === b ? '' : p ? f3(p.kappa) : '–'}
-                </Table.Td>
-              );
-            })}
+        {confusion.map((row, t) => (
+          <Table.Tr key={classes[t]}>
+            <Table.Th>{classes[t]}</Table.Th>
+            {row.map((n, l) => (
+              <Table.Td key={classes[l]} ta="center" bg={t === l && n > 0 ? 'var(--mantine-color-green-1)' : undefined}>
+                {n}
+              </Table.Td>
+            ))}
           </Table.Tr>
         ))}
       </Table.Tbody>

@@ -115,6 +115,7 @@ export function TaskLabeller({ taskId, onBack }: { taskId: number; onBack(): voi
       {detail && (
         <div style={{ flex: 1, minHeight: 0 }}>
           <ImagePanel
+            beside
             detail={detail}
             classes={classes}
             large={large}

@@ -70,18 +70,24 @@ export function UsersPanel() {
         </Button>
       </Group>
       {me.data && (
-        <Switch
-          size="xs"
-          label="Annotators may edit metadata (adjudicators and admins always may)"
-          checked={me.data.annotatorsEditMetadata}
-          onChange={(e) =>
-            void api['team.setMetadataEdits']({ allowed: e.currentTarget.checked }).then(
-              () => setVersion((v) => v + 1),
-              (err: unknown) => setError(errorMessage(err)),
-            )
-          }
-          data-testid="metadata-edits"
-        />
+        <>
+          <SettingSwitch
+            label="Annotators may edit metadata (adjudicators and admins always may)"
+            checked={me.data.annotatorsEditMetadata}
+            set={(allowed) => api['team.setMetadataEdits']({ allowed })}
+            done={() => setVersion((v) => v + 1)}
+            failed={(err) => setError(errorMessage(err))}
+            testId="metadata-edits"
+          />
+          <SettingSwitch
+            label="Adjudicators may decide disputes they labelled themselves"
+            checked={me.data.adjudicateOwn}
+            set={(allowed) => api['team.setOwnAdjudication']({ allowed })}
+            done={() => setVersion((v) => v + 1)}
+            failed={(err) => setError(errorMessage(err))}
+            testId="adjudicate-own"
+          />
+        </>
       )}
       {error && (
         <Text c="red" size="sm">
@@ -95,5 +101,12 @@ export function UsersPanel() {
         </Stack>
       )}
     </Stack>
+  );
+}
+
+/** A project setting as a switch: written at once, then read back. */
+function SettingSwitch(p: { label: string; checked: boolean; set(v: boolean): Promise<unknown>; done(): void; failed(err: unknown): void; testId: string }) {
+  return (
+    <Switch size="xs" label={p.label} checked={p.checked} onChange={(e) => void p.set(e.currentTarget.checked).then(p.done, p.failed)} data-testid={p.testId} />
   );
 }

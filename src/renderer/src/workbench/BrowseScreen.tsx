@@ -1,5 +1,5 @@
 import { paletteColor } from '../../../shared/palette.ts';
-import { Alert, Badge, Box, Button, CloseButton, Group, NavLink, ScrollArea, Select, Stack, Switch, Text, TextInput } from '@mantine/core';
+import { Alert, Box, Button, Group, ScrollArea, Select, Stack, Switch, Text, TextInput } from '@mantine/core';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
 import type { BrowseFacets, ImageDetail } from '../../../shared/types.ts';
@@ -10,12 +10,24 @@ import { BatchBar } from './BatchBar.tsx';
 import { FilterPanel } from './FilterPanel.tsx';
 import { ImageGrid } from './ImageGrid.tsx';
 import { ImagePanel } from './ImagePanel.tsx';
-import { LabelNextNote, QualityLinks } from './QualityLinks.tsx';
-import { describeFilter, EMPTY_QUERY, withFieldFilter, type BrowseQuery } from './query.ts';
+import { LabelNextNote, ViewLinks } from './QualityLinks.tsx';
+import { FilterChips } from './FilterChips.tsx';
+import { EMPTY_QUERY, withFieldFilter, type BrowseQuery } from './query.ts';
 import { clickSelect, NO_SELECTION, type Selection } from './selection.ts';
 import { useImagePages } from './useImagePages.ts';
 
 const errorText = (e: unknown) => (e instanceof ApiError ? e.message : String(e));
+const NEXT_AFTER_LABEL = 'dermfuse.nextAfterLabel';
+
+/** "Move to the next image after a label": the person's choice in the browser, kept in this browser. */
+function useNextAfterLabel(): [boolean, (v: boolean) => void] {
+  const [on, setOn] = useState(() => localStorage.getItem(NEXT_AFTER_LABEL) === 'yes');
+  const set = (v: boolean) => {
+    localStorage.setItem(NEXT_AFTER_LABEL, v ? 'yes' : 'no');
+    setOn(v);
+  };
+  return [on, set];
+}
 
 /**
  * The annotator's workbench: filters, grid, lesion view. Keys: arrows move, number keys (or the label set's hotkeys)
@@ -37,6 +49,9 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
   const [showFilters, setShowFilters] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [refresh, setRefresh] = useState(0);
+  /** What the last Ctrl+Z took back, in words, until the next edit. */
+  const [undone, setUndone] = useState<string | null>(null);
+  const [nextAfterLabel, setNextAfterLabel] = useNextAfterLabel();
   const pages = useImagePages(query);
   const counts = pages.counts;
   const total = counts?.total ?? 0;
@@ -78,13 +93,18 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
   const batch = (p: Promise<{ changed: number }>) => p.then(afterBatch, (e: unknown) => setError(errorText(e)));
 
   const setLabel = (name: string | null, unsure = false) => {
+    setUndone(null);
     if (selection.ids.length > 1) return batch(api['labels.setMany']({ imageIds: selection.ids, className: name }));
     const id = detail?.id ?? current?.id;
-    return id !== undefined && run(api['labels.set']({ imageId: id, className: name, unsure }));
+    if (id === undefined) return;
+    // A label given, the next image comes up when the person chose so (a number key then never relabels the same image).
+    if (name !== null && nextAfterLabel && opened === null) setSelected((s) => Math.min(s + 1, Math.max(0, total - 1)));
+    return run(api['labels.set']({ imageId: id, className: name, unsure }));
   };
   const undo = () =>
     api['edits.undo']({}).then(
       (r) => {
+        setUndone(r.undone);
         if (r.images > 1) afterBatch();
         else applied(r.image);
       },
@@ -92,7 +112,8 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
     );
 
   useWindowKeys((e) => {
-    if ((e.target as HTMLElement).closest('input, textarea, [contenteditable], [role="listbox"]')) return;
+    // Keys typed into a field stay there; a switch or checkbox just clicked does not keep the label keys.
+    if ((e.target as HTMLElement).closest('input:not([type="checkbox"]):not([type="radio"]), textarea, [contenteditable], [role="listbox"]')) return;
     const move = (d: number) => {
       e.preventDefault();
       setSelected((s) => Math.min(Math.max(0, s + d), Math.max(0, total - 1)));
@@ -138,7 +159,6 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
     { value: 'outlier', label: 'Most unusual' },
     ...(detail?.fields.map((f) => ({ value: f.name, label: f.name })) ?? []),
   ];
-  const filterChips = Object.values(query.fields);
   return (
     <Group align="stretch" gap={0} wrap="nowrap" style={{ height: '100%' }}>
       <ScrollArea w={240} p="xs" style={{ borderRight: '1px solid var(--mantine-color-gray-3)' }}>
@@ -149,29 +169,7 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
           mb="xs"
           data-testid="search"
         />
-        <NavLink
-          label={`All (${counts?.all ?? 0})`}
-          active={query.label.kind === 'all'}
-          onClick={() => setQuery({ ...query, label: { kind: 'all' } })}
-          data-testid="filter-all"
-        />
-        <NavLink
-          label={`Unlabelled (${counts?.unlabelled ?? 0})`}
-          active={query.label.kind === 'unlabelled'}
-          onClick={() => setQuery({ ...query, label: { kind: 'unlabelled' } })}
-          data-testid="filter-unlabelled"
-        />
-        {counts?.classes.map((c, i) => (
-          <NavLink
-            key={c.name}
-            leftSection={<Box w={10} h={10} style={{ borderRadius: 5, background: c.color ?? paletteColor(i, c.name) }} />}
-            label={`${c.hotkey ? `${c.hotkey} · ` : ''}${c.name} (${c.count})`}
-            active={query.label.kind === 'class' && query.label.name === c.name}
-            onClick={() => setQuery({ ...query, label: { kind: 'class', name: c.name } })}
-            data-testid={`filter-${c.name}`}
-          />
-        ))}
-        <QualityLinks query={query} setQuery={setQuery} />
+        <ViewLinks query={query} setQuery={setQuery} counts={counts} />
         <Switch
           size="xs"
           mt="sm"
@@ -201,6 +199,13 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
             </Text>
             {query.sort.by === 'labelNext' && <LabelNextNote />}
           </Group>
+          <Switch
+            size="xs"
+            label="Next image after a label"
+            checked={nextAfterLabel}
+            onChange={(e) => setNextAfterLabel(e.currentTarget.checked)}
+            data-testid="next-after-label"
+          />
           <Group gap={4} wrap="nowrap">
             <Select
               size="xs"
@@ -217,38 +222,18 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
             </Button>
           </Group>
         </Group>
-        {(filterChips.length > 0 || query.ids || query.annotator) && (
-          <Group gap={4}>
-            {query.ids && (
-              <Badge
-                rightSection={
-                  <CloseButton
-                    size="xs"
-                    onClick={() => {
-                      setQuery({ ...query, ids: null });
-                      setIdsTitle(null);
-                    }}
-                  />
-                }
-                color="grape"
-              >
-                {idsTitle ?? `${query.ids.length} chosen images`}
-              </Badge>
-            )}
-            {query.annotator && (
-              <Badge rightSection={<CloseButton size="xs" onClick={() => setQuery({ ...query, annotator: null })} />}>by {query.annotator}</Badge>
-            )}
-            {filterChips.map((f) => (
-              <Badge
-                key={f.field}
-                variant="light"
-                rightSection={<CloseButton size="xs" onClick={() => setQuery(withFieldFilter(query, f.field, null))} />}
-                data-testid={`chip-${f.field}`}
-              >
-                {describeFilter(f)}
-              </Badge>
-            ))}
-          </Group>
+        <FilterChips
+          query={query}
+          setQuery={(q) => {
+            if (!q.ids) setIdsTitle(null);
+            setQuery(q);
+          }}
+          idsTitle={idsTitle}
+        />
+        {undone && (
+          <Text size="xs" c="dimmed" data-testid="undo-note">
+            Undone: {undone}
+          </Text>
         )}
         {selection.ids.length > 1 && counts && detail && (
           <BatchBar

@@ -1,9 +1,11 @@
 import { paletteColor } from '../../../shared/palette.ts';
-import { Badge, Button, Group, ScrollArea, Stack, Table, Text, Title } from '@mantine/core';
+import { History } from './History.tsx';
+import { Badge, Button, Group, ScrollArea, Stack, Text, Title } from '@mantine/core';
 import type { BrowseCounts, ImageDetail } from '../../../shared/types.ts';
 import { mediaUrl } from '../media.ts';
 import { MetadataForm } from './MetadataForm.tsx';
 import { ZoomImage } from './ZoomImage.tsx';
+import { useEffect, useRef } from 'react';
 import { useLesionExplain } from '../results/LesionExplain.tsx';
 
 /** Thumbnails of other images of the same lesion or patient; a click shows one in the panel. */
@@ -41,7 +43,10 @@ export function ImagePanel({
   onSaved,
   onOpen,
   onToggleLarge,
+  beside = false,
 }: {
+  /** Metadata and history in a column beside the photo (the task queue, which has the width), not below it. */
+  beside?: boolean;
   detail: ImageDetail;
   classes: BrowseCounts['classes'];
   large: boolean;
@@ -51,72 +56,74 @@ export function ImagePanel({
   onToggleLarge(): void;
 }) {
   const explain = useLesionExplain(detail.id);
+  // Enlarging (Enter) shows the photo from its top, not the form the panel was scrolled to.
+  const viewport = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (large) viewport.current?.scrollTo({ top: 0 });
+  }, [large]);
+  const record = (
+    <>
+      <Title order={5}>Metadata</Title>
+      <MetadataForm detail={detail} onSaved={onSaved} />
+      <Title order={5}>History</Title>
+      <History detail={detail} />
+    </>
+  );
   return (
-    <ScrollArea h="100%" data-testid="image-panel">
-      <Stack gap="sm" p="sm">
-        <Group justify="space-between">
-          <Title order={4} data-testid="detail-id">
-            {detail.externalId}
-          </Title>
-          <Button size="compact-xs" variant="subtle" onClick={onToggleLarge} data-testid="toggle-large">
-            {large ? 'Smaller (Enter)' : 'Larger (Enter)'}
-          </Button>
-        </Group>
-        <ZoomImage src={mediaUrl('image', detail.id)} alt={detail.externalId} height={large ? 'calc(100vh - 260px)' : 340} overlay={explain.overlay} />
-        {explain.controls}
-        <Text size="xs" c="dimmed">
-          {detail.width}×{detail.height} px · patient {detail.patient ?? '–'} · lesion {detail.lesion ?? '–'} · {detail.sameLesion.length} more of this lesion,{' '}
-          {detail.samePatient.length} of this patient
-        </Text>
-        <Group gap={6}>
-          {classes.map((c, i) => (
-            <Button
-              key={c.name}
-              size="xs"
-              color={c.color ?? paletteColor(i, c.name)}
-              variant={detail.label === c.name ? 'filled' : 'light'}
-              onClick={() => onLabel(c.name)}
-              data-testid={`set-${c.name}`}
-              data-class-chip={c.name}
-            >
-              {c.hotkey ? `${c.hotkey} · ` : ''}
-              {c.name}
+    <ScrollArea h="100%" viewportRef={viewport} data-testid="image-panel">
+      <Group align="start" wrap="nowrap" gap="md">
+        <Stack gap="sm" p="sm" style={{ flex: 1, minWidth: 0 }}>
+          <Group justify="space-between">
+            <Title order={4} data-testid="detail-id">
+              {detail.externalId}
+            </Title>
+            <Button size="compact-xs" variant="subtle" onClick={onToggleLarge} data-testid="toggle-large">
+              {large ? 'Smaller (Enter)' : 'Larger (Enter)'}
             </Button>
-          ))}
-          <Button size="xs" variant="subtle" color="gray" onClick={() => onLabel(null)}>
-            Del · clear
-          </Button>
-        </Group>
-        <Text size="sm" data-testid="detail-label">
-          Label: {detail.label ?? 'none'} {detail.unsure && <Badge color="yellow">unsure</Badge>}
-        </Text>
-        {detail.suggestion && (
-          <Text size="sm" c="grape" data-testid="detail-suggestion">
-            Suggested: {detail.suggestion.label} ({Math.round(detail.suggestion.probability * 100)}%) — press A to accept, or a number key to correct
+          </Group>
+          <ZoomImage src={mediaUrl('image', detail.id)} alt={detail.externalId} height={large ? 'calc(100vh - 260px)' : 340} overlay={explain.overlay} />
+          {explain.controls}
+          <Text size="xs" c="dimmed">
+            {detail.width}×{detail.height} px · patient {detail.patient ?? '–'} · lesion {detail.lesion ?? '–'} · {detail.sameLesion.length} more of this
+            lesion, {detail.samePatient.length} of this patient
           </Text>
-        )}
-        <Related title="Same lesion" ids={detail.sameLesion} onOpen={onOpen} />
-        <Related title="Same patient" ids={detail.samePatient.filter((id) => !detail.sameLesion.includes(id))} onOpen={onOpen} />
-        <Title order={5}>Metadata</Title>
-        <MetadataForm detail={detail} onSaved={onSaved} />
-        <Title order={5}>History</Title>
-        <Table fz="xs">
-          <Table.Tbody>
-            {detail.history.map((h, i) => (
-              <Table.Tr key={i} style={h.withdrawn ? { textDecoration: 'line-through', opacity: 0.6 } : undefined}>
-                <Table.Td>
-                  {h.label ?? '(cleared)'}
-                  {h.unsure ? '?' : ''}
-                  {h.withdrawn ? ' (undone)' : ''}
-                </Table.Td>
-                <Table.Td>{h.author}</Table.Td>
-                <Table.Td>{h.source}</Table.Td>
-                <Table.Td>{new Date(h.at).toLocaleString()}</Table.Td>
-              </Table.Tr>
+          <Group gap={6}>
+            {classes.map((c, i) => (
+              <Button
+                key={c.name}
+                size="xs"
+                color={c.color ?? paletteColor(i, c.name)}
+                variant={detail.label === c.name ? 'filled' : 'light'}
+                onClick={() => onLabel(c.name)}
+                data-testid={`set-${c.name}`}
+                data-class-chip={c.name}
+              >
+                {c.hotkey ? `${c.hotkey} · ` : ''}
+                {c.name}
+              </Button>
             ))}
-          </Table.Tbody>
-        </Table>
-      </Stack>
+            <Button size="xs" variant="subtle" color="gray" onClick={() => onLabel(null)}>
+              Del · clear
+            </Button>
+          </Group>
+          <Text size="sm" data-testid="detail-label">
+            Label: {detail.label ?? 'none'} {detail.unsure && <Badge color="yellow">unsure</Badge>}
+          </Text>
+          {detail.suggestion && (
+            <Text size="sm" c="grape" data-testid="detail-suggestion">
+              Suggested: {detail.suggestion.label} ({Math.round(detail.suggestion.probability * 100)}%) — press A to accept, or a number key to correct
+            </Text>
+          )}
+          <Related title="Same lesion" ids={detail.sameLesion} onOpen={onOpen} />
+          <Related title="Same patient" ids={detail.samePatient.filter((id) => !detail.sameLesion.includes(id))} onOpen={onOpen} />
+          {!beside && record}
+        </Stack>
+        {beside && (
+          <Stack gap="sm" p="sm" w={420} style={{ flexShrink: 0 }} data-testid="record-beside">
+            {record}
+          </Stack>
+        )}
+      </Group>
     </ScrollArea>
   );
 }

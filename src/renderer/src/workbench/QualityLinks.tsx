@@ -1,30 +1,61 @@
-import { NavLink, Text } from '@mantine/core';
+import { Box, NavLink, Text } from '@mantine/core';
+import { paletteColor } from '../../../shared/palette.ts';
+import type { BrowseCounts } from '../../../shared/types.ts';
 import { api } from '../api.ts';
 import { useCall } from '../errors.tsx';
-import type { BrowseQuery } from './query.ts';
+import { viewOf, withClass, withView, type BrowseQuery, type BrowseView } from './query.ts';
 
-/** The browser's data-quality views: the labelling queue, the last scan's outliers, near-duplicates still to review. */
-export function QualityLinks({ query, setQuery }: { query: BrowseQuery; setQuery(q: BrowseQuery): void }) {
+const VIEW_LINKS: [BrowseView, string, string][] = [
+  ['all', 'All', 'filter-all'],
+  ['unlabelled', 'Unlabelled', 'filter-unlabelled'],
+  ['labelNext', 'Label next (queue)', 'filter-label-next'],
+  ['outliers', 'Outliers (last scan)', 'filter-outliers'],
+  ['duplicates', 'Near-duplicates to review', 'filter-duplicates'],
+];
+
+/**
+ * The sidebar's two kinds of choice, told apart: one view at a time (all, unlabelled, the labelling queue, the last
+ * scan's outliers, near-duplicates still to review), then filters that narrow it, each shown as a chip above the grid.
+ */
+export function ViewLinks({ query, setQuery, counts }: { query: BrowseQuery; setQuery(q: BrowseQuery): void; counts: BrowseCounts | null }) {
+  const view = viewOf(query);
+  const numbers: Partial<Record<BrowseView, number>> = { all: counts?.all, unlabelled: counts?.unlabelled };
   return (
     <>
-      <NavLink
-        label="Label next (queue)"
-        active={query.label.kind === 'unlabelled' && query.sort.by === 'labelNext'}
-        onClick={() => setQuery({ ...query, label: { kind: 'unlabelled' }, sort: { by: 'labelNext', desc: false } })}
-        data-testid="filter-label-next"
-      />
-      <NavLink
-        label="Outliers (last scan)"
-        active={query.quality === 'outliers'}
-        onClick={() => setQuery({ ...query, quality: query.quality === 'outliers' ? null : 'outliers', sort: { by: 'outlier', desc: false } })}
-        data-testid="filter-outliers"
-      />
-      <NavLink
-        label="Near-duplicates to review"
-        active={query.quality === 'duplicates'}
-        onClick={() => setQuery({ ...query, quality: query.quality === 'duplicates' ? null : 'duplicates' })}
-        data-testid="filter-duplicates"
-      />
+      <Text size="xs" fw={700} c="dimmed" tt="uppercase" mt={4} id="browse-views">
+        View
+      </Text>
+      <div role="radiogroup" aria-labelledby="browse-views">
+        {VIEW_LINKS.map(([v, title, testId]) => (
+          <NavLink
+            key={v}
+            role="radio"
+            aria-checked={view === v}
+            label={`${title}${numbers[v] !== undefined ? ` (${numbers[v]})` : ''}`}
+            active={view === v}
+            onClick={() => setQuery(withView(query, v))}
+            data-testid={testId}
+          />
+        ))}
+      </div>
+      <Text size="xs" fw={700} c="dimmed" tt="uppercase" mt="sm">
+        Filter by label
+      </Text>
+      {counts?.classes.map((c, i) => {
+        const on = query.label.kind === 'class' && query.label.name === c.name;
+        return (
+          <NavLink
+            key={c.name}
+            leftSection={<Box w={10} h={10} style={{ borderRadius: 5, background: c.color ?? paletteColor(i, c.name) }} />}
+            label={`${c.hotkey ? `${c.hotkey} · ` : ''}${c.name} (${c.count})`}
+            active={on}
+            variant="light"
+            aria-pressed={on}
+            onClick={() => setQuery(withClass(query, on ? null : c.name))}
+            data-testid={`filter-${c.name}`}
+          />
+        );
+      })}
     </>
   );
 }

@@ -42,10 +42,14 @@ export function ZoomImage({ src, alt, height, overlay }: { src: string; alt: str
     const s = actualSizeScale({ w: el.naturalWidth, h: el.naturalHeight }, { w: b.clientWidth, h: b.clientHeight });
     setView(zoomAt(FIT, s, b.clientWidth / 2, b.clientHeight / 2));
   };
-  // Wheel zoom needs a non-passive listener to keep the page from scrolling.
+  // The wheel scrolls the page as everywhere else; it zooms with Ctrl/Cmd/Alt held, or once zoomed in (then it
+  // must not scroll away from the lesion). A non-passive listener, so a zoom keeps the page still.
+  const zoomed = useRef(false);
+  zoomed.current = view.scale > 1;
   useEffect(() => {
     const el = box.current!;
     const onWheel = (e: WheelEvent) => {
+      if (!(e.ctrlKey || e.metaKey || e.altKey || zoomed.current)) return;
       e.preventDefault();
       const r = el.getBoundingClientRect();
       setView((v) => zoomAt(v, e.deltaY < 0 ? 1.25 : 0.8, e.clientX - r.left, e.clientY - r.top));
@@ -129,7 +133,10 @@ export function ZoomImage({ src, alt, height, overlay }: { src: string; alt: str
           1:1
         </ActionIcon>
         <Text size="xs" c="dimmed">
-          {Math.round(view.scale * 100)}% · wheel or +/− to zoom, drag to pan, 0 to fit
+          <span data-testid="zoom-percent">
+            {Math.round(view.scale * (rect && img.current?.naturalWidth ? rect.width / img.current.naturalWidth : 1) * 100)}%
+          </span>{' '}
+          of the photo&apos;s pixels · Ctrl+wheel or +/− to zoom, drag to pan, 0 to fit
         </Text>
       </Group>
     </Box>

@@ -28,6 +28,51 @@ export const EMPTY_QUERY: BrowseQuery = {
   quality: null,
 };
 
+/** What the browser shows, one at a time: the views of the sidebar. Filters (class, fields, search…) narrow any of them. */
+export const VIEWS = ['all', 'unlabelled', 'labelNext', 'outliers', 'duplicates'] as const;
+export type BrowseView = (typeof VIEWS)[number];
+
+export function viewOf(q: BrowseQuery): BrowseView {
+  if (q.quality === 'outliers') return 'outliers';
+  if (q.quality === 'duplicates') return 'duplicates';
+  if (q.label.kind === 'unlabelled') return q.sort.by === 'labelNext' ? 'labelNext' : 'unlabelled';
+  return 'all';
+}
+
+/** Switches the view, keeping every filter (a class filter gives way to the unlabelled views, which it would empty). */
+export function withView(q: BrowseQuery, view: BrowseView): BrowseQuery {
+  const ordered = q.sort.by === 'labelNext' || q.sort.by === 'outlier';
+  const base: BrowseQuery = { ...q, quality: null, label: q.label.kind === 'class' ? q.label : { kind: 'all' }, sort: ordered ? EMPTY_QUERY.sort : q.sort };
+  switch (view) {
+    case 'all':
+      return base;
+    case 'unlabelled':
+      return { ...base, label: { kind: 'unlabelled' } };
+    case 'labelNext':
+      return { ...base, label: { kind: 'unlabelled' }, sort: { by: 'labelNext', desc: false } };
+    case 'outliers':
+      return { ...base, quality: 'outliers', sort: { by: 'outlier', desc: false } };
+    case 'duplicates':
+      return { ...base, quality: 'duplicates' };
+    default: {
+      const never: never = view;
+      return never;
+    }
+  }
+}
+
+/** Filters to one class (null: any class); an unlabelled view gives way to "All". */
+export function withClass(q: BrowseQuery, name: string | null): BrowseQuery {
+  const view = viewOf(q);
+  const from = view === 'unlabelled' || view === 'labelNext' ? withView(q, 'all') : q;
+  return { ...from, label: name === null ? { kind: 'all' } : { kind: 'class', name } };
+}
+
+/** The query with every filter removed and the view kept. */
+export function withoutFilters(q: BrowseQuery): BrowseQuery {
+  return { ...q, search: '', annotator: null, fields: {}, ids: null, label: q.label.kind === 'class' ? { kind: 'all' } : q.label };
+}
+
 /** Sets or (with null) removes the filter of one field. An empty value list or open range removes it too. */
 export function withFieldFilter(q: BrowseQuery, field: string, filter: FieldFilter | null): BrowseQuery {
   const fields = { ...q.fields };
