@@ -16,7 +16,7 @@ describe('the serve client when the server is gone or refuses in plain text', ()
     vi.stubGlobal('fetch', fetchMock);
     const { api } = await import('../../src/renderer/src/api.ts');
     const err = await failure(() => api['labels.set']({ imageId: 1, className: 'BCC' }));
-    expect(err).toMatchObject({ code: 'UNREACHABLE', message: expect.stringMatching(/^Not saved: the DermFuse server is not reachable/) });
+    expect(err).toMatchObject({ code: 'UNREACHABLE', message: expect.stringMatching(/^The DermFuse server is not reachable: nothing was sent or saved/) });
     expect(fetchMock).toHaveBeenCalledTimes(1);
   });
 

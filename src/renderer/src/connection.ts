@@ -3,7 +3,7 @@ import { useSyncExternalStore } from 'react';
 /** The words of the banner (which retries until the server answers). */
 export const UNREACHABLE_MESSAGE = 'DermFuse server not reachable — retrying';
 /** The words of one call that found no server: it is not retried, so a label key pressed meanwhile says so. */
-export const NOT_SENT_MESSAGE = 'Not saved: the DermFuse server is not reachable. Try again when the banner has gone.';
+export const NOT_SENT_MESSAGE = 'The DermFuse server is not reachable: nothing was sent or saved. Try again when the banner has gone.';
 
 /** Whether the server answers; `reconnects` counts the times it came back, so screens can load again. */
 interface ConnectionState {
