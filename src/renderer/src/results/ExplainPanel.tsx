@@ -187,7 +187,9 @@ export function ExplainPanel({
       {current && (
         <Text size="xs" c={rowPrediction && rowPrediction !== current.predicted ? 'orange.9' : 'dimmed'} data-testid="explain-model">
           Explains the run&apos;s final model, trained on every image (this one too): it says {current.predicted}.
-          {rowPrediction && rowPrediction !== current.predicted && ` The row shows ${rowPrediction}: the out-of-fold model, which never saw this image, answered otherwise.`}
+          {rowPrediction &&
+            rowPrediction !== current.predicted &&
+            ` The row shows ${rowPrediction}: the out-of-fold model, which never saw this image, answered otherwise.`}
         </Text>
       )}
     </Stack>
