@@ -156,14 +156,59 @@ describe('occlusion maps', () => {
       expect(r.explanation!.contributions.contrib_age).toBeCloseTo(w.contributions!.contributions[0]!.contribution, 3);
     }
     expect(worst).toBeLessThan(1e-4);
-    expect(fs.readdirSync(heat).sort()).toEqual(chosen.map((p) => `${p.id}.png`));
-    const meta = await sharp(path.join(heat, `${chosen[0]!.id}.png`)).metadata();
+    expect(fs.readdirSync(heat).sort()).toEqual(chosen.map((p, i) => `${i + 1}-${p.id}.png`));
+    expect(s.rows.map((r) => r.explanation!.heatmap)).toEqual(chosen.map((p, i) => `${i + 1}-${p.id}.png`));
+    const meta = await sharp(path.join(heat, `1-${chosen[0]!.id}.png`)).metadata();
     expect(meta.width).toBe(512);
     expect(meta.height).toBeGreaterThan(512); // the colour bar below the photo
     const out = path.join(tmp.dir, 'pred.csv');
     await writePredictionsCsv(s, out);
     const table = parseCsv(fs.readFileSync(out, 'utf8'), 'pred.csv');
     expect(table.header).toEqual(expect.arrayContaining(['contrib_age', 'contrib_image', 'explain_method', 'heatmap']));
+  });
+
+  it('from predict --explain: one per row (same name in two subfolders), never among the photos, never over a file', async () => {
+    const bundle = path.join(tmp.dir, 'bundle-rows');
+    await exportBundle(imageProject, imageRun.runId, 'fused', bundle);
+    const twins = path.join(tmp.dir, 'twins');
+    // Same stem, different photos: a positive in a/, a negative in b/.
+    const [pos, neg] = [images.find((p) => p.positive)!, images.find((p) => !p.positive)!];
+    for (const [sub, p] of [
+      ['a', pos],
+      ['b', neg],
+    ] as const) {
+      fs.mkdirSync(path.join(twins, sub), { recursive: true });
+      fs.copyFileSync(path.join(imagesDir, `${p.id}.png`), path.join(twins, sub, 'SAME.png'));
+    }
+    const heat = path.join(tmp.dir, 'heat-twins');
+    const s = await predictWithBundle(bundle, twins, { explainDir: heat });
+    expect(s.rows.map((r) => r.imageId)).toEqual(['SAME', 'SAME']);
+    expect(s.rows[0]!.predicted).not.toBe(s.rows[1]!.predicted);
+    const [e0, e1] = [s.rows[0]!.explanation!, s.rows[1]!.explanation!];
+    expect(e0).not.toBe(e1);
+    expect(e0.contributions.contrib_image).not.toBeCloseTo(e1.contributions.contrib_image!, 3);
+    expect([e0.heatmap, e1.heatmap]).toEqual(['1-SAME.png', '2-SAME.png']);
+    expect(fs.readdirSync(heat).sort()).toEqual(['1-SAME.png', '2-SAME.png']);
+    expect(fs.readFileSync(path.join(heat, '1-SAME.png')).equals(fs.readFileSync(path.join(heat, '2-SAME.png')))).toBe(false);
+    // Each row's explanation is that photo's own: the same as explaining it alone.
+    const alone = path.join(tmp.dir, 'alone');
+    fs.mkdirSync(alone);
+    fs.copyFileSync(path.join(twins, 'b', 'SAME.png'), path.join(alone, 'SAME.png'));
+    const one = await predictWithBundle(bundle, alone, { explainDir: path.join(tmp.dir, 'heat-alone') });
+    expect(e1.contributions.contrib_image).toBeCloseTo(one.rows[0]!.explanation!.contributions.contrib_image!, 6);
+
+    // An existing heatmap of the same name is refused by name, and left as it was.
+    await expect(predictWithBundle(bundle, twins, { explainDir: heat })).rejects.toThrow(/1-SAME\.png already exists/);
+
+    // --explain equal to, inside or around --images is refused naming both; the photos stay as they were.
+    const photo = fs.readFileSync(path.join(twins, 'a', 'SAME.png'));
+    for (const dir of [twins, path.join(twins, 'a'), path.join(twins, 'a', 'why'), tmp.dir]) {
+      await expect(predictWithBundle(bundle, path.join(twins, 'a'), { explainDir: dir })).rejects.toThrow(
+        new RegExp(`--explain ${dir}.* the --images folder ${path.join(twins, 'a')}`),
+      );
+    }
+    expect(fs.readFileSync(path.join(twins, 'a', 'SAME.png')).equals(photo)).toBe(true);
+    expect(fs.existsSync(path.join(twins, 'a', 'why'))).toBe(false);
   });
 
   it('come out of dermfuse explain as JSON: the grid as rows of numbers and the contributions as {field, contribution}', () => {
