@@ -4,7 +4,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/main/files/csv.ts';
 import { FeatureStore } from '../../src/main/db/repos/featureStore.ts';
+import { FieldsRepo } from '../../src/main/db/repos/fieldsRepo.ts';
 import { ImagesRepo } from '../../src/main/db/repos/imagesRepo.ts';
+import type { Explanation } from '../../src/shared/explain.ts';
 import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
 import { exportBundle } from '../../src/main/ml/bundle/exportBundle.ts';
 import { Occluder, patchRect } from '../../src/main/ml/explain/occlusion.ts';
@@ -122,6 +124,34 @@ describe('occlusion maps', () => {
     const other = await explainImage(imageProject, occluder, { ...req, mode: 'image' });
     expect(other.cached).toBe(false);
     expect((await explainImage(imageProject, occluder, { ...req, mode: 'image' })).cached).toBe(true);
+  });
+
+  it('are computed again, never served stale, after the image’s metadata is edited (fused); an image map stays cached', async () => {
+    const fields = new FieldsRepo(imageProject.db);
+    const age = fields.get('age')!;
+    const imageId = idOf(imageProject, images[7]!.id);
+    const req = { runId: imageRun.runId, imageId, mode: 'fused' as const, className: 'mel' };
+    const agree = (e: Explanation) => expect(Math.abs(e.occlusion!.probability - e.contributions!.probability)).toBeLessThan(1e-3);
+    await explainImage(imageProject, occluder, req);
+    await explainImage(imageProject, occluder, { ...req, mode: 'image' });
+    const first = await explainImage(imageProject, occluder, req);
+    expect(first.cached).toBe(true);
+    agree(first);
+    const before = fields.value(imageId, age)!.value as number;
+    try {
+      fields.set(imageId, age, before + 40, 'test', 'user', true);
+      const second = await explainImage(imageProject, occluder, req);
+      expect(second.cached).toBe(false);
+      agree(second);
+      expect((await explainImage(imageProject, occluder, req)).cached).toBe(true);
+      // The image-only model does not read the metadata: its map stays valid.
+      expect((await explainImage(imageProject, occluder, { ...req, mode: 'image' })).cached).toBe(true);
+    } finally {
+      fields.set(imageId, age, before, 'test', 'user', true);
+    }
+    const restored = await explainImage(imageProject, occluder, req);
+    expect(restored.cached).toBe(false);
+    agree(restored);
   });
 
   it('are refused by name for a run that does not exist and a class the run does not have', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { DermFuseError } from '../../shared/errors.ts';
 import type { Explanation, OcclusionMap } from '../../shared/explain.ts';
@@ -119,8 +120,19 @@ function baselineOf(models: FinalModels, given: Record<string, string> | undefin
 }
 
 /**
+ * What a map of `mode` depends on besides the photo: for a fused model with metadata inputs, a hash of the image's
+ * encoded metadata row (an edit that changes it changes the map); '' otherwise.
+ */
+function metadataHash(s: Subject, mode: Mode): string {
+  if (mode !== 'fused' || s.models.encoder.width === 0) return '';
+  const encoded = Float64Array.from(encodeRow(s.models.encoder, s.row));
+  return createHash('sha256').update(new Uint8Array(encoded.buffer)).digest('hex');
+}
+
+/**
  * Explains one image under a run's final model of one mode: the contributions of its metadata fields and its image
- * block (from its stored features), and the occlusion map (cached per run, image, mode and class).
+ * block (from its stored features), and the occlusion map (cached per run, image, mode and class, for the photo's
+ * content and, in fused mode, the image's metadata as it is now).
  */
 export async function explainImage(project: Project, occluder: Occluder, req: ExplainRequest): Promise<Explanation> {
   const s = subject(project, req.runId, req.imageId);
@@ -129,7 +141,7 @@ export async function explainImage(project: Project, occluder: Occluder, req: Ex
   let cached = false;
   if (req.mode !== 'metadata' && req.occlusion !== false) {
     const repo = repoOf(project.db, ExplanationsRepo);
-    const key = { runId: req.runId, imageId: req.imageId, mode: req.mode, className: s.classes[c]!, grid: OCCLUSION_GRID };
+    const key = { runId: req.runId, imageId: req.imageId, mode: req.mode, className: s.classes[c]!, grid: OCCLUSION_GRID, metaHash: metadataHash(s, req.mode) };
     const hit = repo.get(key, s.image.sha256);
     if (hit) {
       occlusion = JSON.parse(hit) as OcclusionMap;
