@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +17,12 @@ import { rangePreprocessing } from '../../src/main/ml/input/spec.ts';
 import { rngFrom } from '../../src/main/ml/stats/random.ts';
 import { initBackend } from '../../src/main/ml/tfjs/backend.ts';
 import { Project } from '../../src/main/project.ts';
-import { explainImage } from '../../src/main/results/explain.ts';
+import { explainImage, explanationPng } from '../../src/main/results/explain.ts';
+import { openMedia } from '../../src/main/api/media.ts';
+import { RecentProjects } from '../../src/main/api/recent.ts';
+import { Service } from '../../src/main/api/service.ts';
+import type { Caller } from '../../src/main/team/accounts.ts';
+import type { Envelope } from '../../src/shared/api.ts';
 import { runReportView } from '../../src/main/results/report.ts';
 import { predictWithBundle, writePredictionsCsv } from '../../src/main/workflows/predict.ts';
 import { runCli } from '../fixtures/cli.ts';
@@ -152,6 +158,49 @@ describe('occlusion maps', () => {
     const restored = await explainImage(imageProject, occluder, req);
     expect(restored.cached).toBe(false);
     agree(restored);
+  });
+
+  it('read the photo through the serving checks: a photo swapped for a link to a file outside the roots is refused', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'dermfuse-outside-'));
+    const secret = path.join(outside, 'secret.png');
+    await sharp({ create: { width: S, height: S, channels: 3, background: '#00ff00' } })
+      .png()
+      .toFile(secret);
+    const victim = images[9]!;
+    const file = path.join(imagesDir, `${victim.id}.png`);
+    const original = fs.readFileSync(file);
+    const imageId = idOf(imageProject, victim.id);
+    const service = new Service({}, new RecentProjects(path.join(tmp.dir, 'recent.json')), { pinned: true, dataRoots: [tmp.dir] });
+    service.openProject(imageProject.dir);
+    const adj: Caller = { name: 'adj', role: 'adjudicator', account: true };
+    try {
+      // As it was imported: explained and served.
+      const ok = (await service.dispatch(
+        'runs.explainPng',
+        { runId: imageRun.runId, imageId: idOf(imageProject, images[11]!.id), mode: 'image' },
+        adj,
+      )) as Envelope<{
+        pngBase64: string;
+      }>;
+      expect(ok.ok).toBe(true);
+      fs.rmSync(file);
+      fs.symlinkSync(secret, file);
+      expect(await openMedia(service.current()!, 'image', String(imageId), await service.mediaRoots())).toBeNull();
+      for (const name of ['runs.explainPng', 'runs.explain'] as const) {
+        const env = (await service.dispatch(name, { runId: imageRun.runId, imageId, mode: 'image' }, adj)) as Envelope<unknown>;
+        expect(env.ok).toBe(false);
+        if (!env.ok) expect(env.error.message).toMatch(new RegExp(`photo of image ${victim.id} .* is not read`));
+      }
+      // The CLI's path (no server): the project's import folders are the roots.
+      await expect(explainImage(imageProject, occluder, { runId: imageRun.runId, imageId, mode: 'image' })).rejects.toThrow(/is not read/);
+      await expect(explanationPng(imageProject, occluder, { runId: imageRun.runId, imageId, mode: 'fused' })).rejects.toThrow(/is not read/);
+      expect(imageProject.db.prepare('SELECT COUNT(*) FROM occlusion_maps WHERE image_id = ?').pluck().get(imageId)).toBe(0);
+    } finally {
+      fs.rmSync(file, { force: true });
+      fs.writeFileSync(file, original);
+      await service.close();
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it('are refused by name for a run that does not exist and a class the run does not have', async () => {
