@@ -1,10 +1,13 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/main/files/csv.ts';
 import { FeatureStore } from '../../src/main/db/repos/featureStore.ts';
+import { FieldsRepo } from '../../src/main/db/repos/fieldsRepo.ts';
 import { ImagesRepo } from '../../src/main/db/repos/imagesRepo.ts';
+import type { Explanation } from '../../src/shared/explain.ts';
 import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
 import { exportBundle } from '../../src/main/ml/bundle/exportBundle.ts';
 import { Occluder, patchRect } from '../../src/main/ml/explain/occlusion.ts';
@@ -14,7 +17,12 @@ import { rangePreprocessing } from '../../src/main/ml/input/spec.ts';
 import { rngFrom } from '../../src/main/ml/stats/random.ts';
 import { initBackend } from '../../src/main/ml/tfjs/backend.ts';
 import { Project } from '../../src/main/project.ts';
-import { explainImage } from '../../src/main/results/explain.ts';
+import { explainImage, explanationPng } from '../../src/main/results/explain.ts';
+import { openMedia } from '../../src/main/api/media.ts';
+import { RecentProjects } from '../../src/main/api/recent.ts';
+import { Service } from '../../src/main/api/service.ts';
+import type { Caller } from '../../src/main/team/accounts.ts';
+import type { Envelope } from '../../src/shared/api.ts';
 import { runReportView } from '../../src/main/results/report.ts';
 import { predictWithBundle, writePredictionsCsv } from '../../src/main/workflows/predict.ts';
 import { runCli } from '../fixtures/cli.ts';
@@ -124,6 +132,77 @@ describe('occlusion maps', () => {
     expect((await explainImage(imageProject, occluder, { ...req, mode: 'image' })).cached).toBe(true);
   });
 
+  it('are computed again, never served stale, after the image’s metadata is edited (fused); an image map stays cached', async () => {
+    const fields = new FieldsRepo(imageProject.db);
+    const age = fields.get('age')!;
+    const imageId = idOf(imageProject, images[7]!.id);
+    const req = { runId: imageRun.runId, imageId, mode: 'fused' as const, className: 'mel' };
+    const agree = (e: Explanation) => expect(Math.abs(e.occlusion!.probability - e.contributions!.probability)).toBeLessThan(1e-3);
+    await explainImage(imageProject, occluder, req);
+    await explainImage(imageProject, occluder, { ...req, mode: 'image' });
+    const first = await explainImage(imageProject, occluder, req);
+    expect(first.cached).toBe(true);
+    agree(first);
+    const before = fields.value(imageId, age)!.value as number;
+    try {
+      fields.set(imageId, age, before + 40, 'test', 'user', true);
+      const second = await explainImage(imageProject, occluder, req);
+      expect(second.cached).toBe(false);
+      agree(second);
+      expect((await explainImage(imageProject, occluder, req)).cached).toBe(true);
+      // The image-only model does not read the metadata: its map stays valid.
+      expect((await explainImage(imageProject, occluder, { ...req, mode: 'image' })).cached).toBe(true);
+    } finally {
+      fields.set(imageId, age, before, 'test', 'user', true);
+    }
+    const restored = await explainImage(imageProject, occluder, req);
+    expect(restored.cached).toBe(false);
+    agree(restored);
+  });
+
+  it('read the photo through the serving checks: a photo swapped for a link to a file outside the roots is refused', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'dermfuse-outside-'));
+    const secret = path.join(outside, 'secret.png');
+    await sharp({ create: { width: S, height: S, channels: 3, background: '#00ff00' } })
+      .png()
+      .toFile(secret);
+    const victim = images[9]!;
+    const file = path.join(imagesDir, `${victim.id}.png`);
+    const original = fs.readFileSync(file);
+    const imageId = idOf(imageProject, victim.id);
+    const service = new Service({}, new RecentProjects(path.join(tmp.dir, 'recent.json')), { pinned: true, dataRoots: [tmp.dir] });
+    service.openProject(imageProject.dir);
+    const adj: Caller = { name: 'adj', role: 'adjudicator', account: true };
+    try {
+      // As it was imported: explained and served.
+      const ok = (await service.dispatch(
+        'runs.explainPng',
+        { runId: imageRun.runId, imageId: idOf(imageProject, images[11]!.id), mode: 'image' },
+        adj,
+      )) as Envelope<{
+        pngBase64: string;
+      }>;
+      expect(ok.ok).toBe(true);
+      fs.rmSync(file);
+      fs.symlinkSync(secret, file);
+      expect(await openMedia(service.current()!, 'image', String(imageId), await service.mediaRoots())).toBeNull();
+      for (const name of ['runs.explainPng', 'runs.explain'] as const) {
+        const env = (await service.dispatch(name, { runId: imageRun.runId, imageId, mode: 'image' }, adj)) as Envelope<unknown>;
+        expect(env.ok).toBe(false);
+        if (!env.ok) expect(env.error.message).toMatch(new RegExp(`photo of image ${victim.id} .* is not read`));
+      }
+      // The CLI's path (no server): the project's import folders are the roots.
+      await expect(explainImage(imageProject, occluder, { runId: imageRun.runId, imageId, mode: 'image' })).rejects.toThrow(/is not read/);
+      await expect(explanationPng(imageProject, occluder, { runId: imageRun.runId, imageId, mode: 'fused' })).rejects.toThrow(/is not read/);
+      expect(imageProject.db.prepare('SELECT COUNT(*) FROM occlusion_maps WHERE image_id = ?').pluck().get(imageId)).toBe(0);
+    } finally {
+      fs.rmSync(file, { force: true });
+      fs.writeFileSync(file, original);
+      await service.close();
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('are refused by name for a run that does not exist and a class the run does not have', async () => {
     const imageId = idOf(imageProject, images[0]!.id);
     await expect(explainImage(imageProject, occluder, { runId: 99, imageId, mode: 'fused' })).rejects.toThrow(/No run 99/);
@@ -156,14 +235,59 @@ describe('occlusion maps', () => {
       expect(r.explanation!.contributions.contrib_age).toBeCloseTo(w.contributions!.contributions[0]!.contribution, 3);
     }
     expect(worst).toBeLessThan(1e-4);
-    expect(fs.readdirSync(heat).sort()).toEqual(chosen.map((p) => `${p.id}.png`));
-    const meta = await sharp(path.join(heat, `${chosen[0]!.id}.png`)).metadata();
+    expect(fs.readdirSync(heat).sort()).toEqual(chosen.map((p, i) => `${i + 1}-${p.id}.png`));
+    expect(s.rows.map((r) => r.explanation!.heatmap)).toEqual(chosen.map((p, i) => `${i + 1}-${p.id}.png`));
+    const meta = await sharp(path.join(heat, `1-${chosen[0]!.id}.png`)).metadata();
     expect(meta.width).toBe(512);
     expect(meta.height).toBeGreaterThan(512); // the colour bar below the photo
     const out = path.join(tmp.dir, 'pred.csv');
     await writePredictionsCsv(s, out);
     const table = parseCsv(fs.readFileSync(out, 'utf8'), 'pred.csv');
     expect(table.header).toEqual(expect.arrayContaining(['contrib_age', 'contrib_image', 'explain_method', 'heatmap']));
+  });
+
+  it('from predict --explain: one per row (same name in two subfolders), never among the photos, never over a file', async () => {
+    const bundle = path.join(tmp.dir, 'bundle-rows');
+    await exportBundle(imageProject, imageRun.runId, 'fused', bundle);
+    const twins = path.join(tmp.dir, 'twins');
+    // Same stem, different photos: a positive in a/, a negative in b/.
+    const [pos, neg] = [images.find((p) => p.positive)!, images.find((p) => !p.positive)!];
+    for (const [sub, p] of [
+      ['a', pos],
+      ['b', neg],
+    ] as const) {
+      fs.mkdirSync(path.join(twins, sub), { recursive: true });
+      fs.copyFileSync(path.join(imagesDir, `${p.id}.png`), path.join(twins, sub, 'SAME.png'));
+    }
+    const heat = path.join(tmp.dir, 'heat-twins');
+    const s = await predictWithBundle(bundle, twins, { explainDir: heat });
+    expect(s.rows.map((r) => r.imageId)).toEqual(['SAME', 'SAME']);
+    expect(s.rows[0]!.predicted).not.toBe(s.rows[1]!.predicted);
+    const [e0, e1] = [s.rows[0]!.explanation!, s.rows[1]!.explanation!];
+    expect(e0).not.toBe(e1);
+    expect(e0.contributions.contrib_image).not.toBeCloseTo(e1.contributions.contrib_image!, 3);
+    expect([e0.heatmap, e1.heatmap]).toEqual(['1-SAME.png', '2-SAME.png']);
+    expect(fs.readdirSync(heat).sort()).toEqual(['1-SAME.png', '2-SAME.png']);
+    expect(fs.readFileSync(path.join(heat, '1-SAME.png')).equals(fs.readFileSync(path.join(heat, '2-SAME.png')))).toBe(false);
+    // Each row's explanation is that photo's own: the same as explaining it alone.
+    const alone = path.join(tmp.dir, 'alone');
+    fs.mkdirSync(alone);
+    fs.copyFileSync(path.join(twins, 'b', 'SAME.png'), path.join(alone, 'SAME.png'));
+    const one = await predictWithBundle(bundle, alone, { explainDir: path.join(tmp.dir, 'heat-alone') });
+    expect(e1.contributions.contrib_image).toBeCloseTo(one.rows[0]!.explanation!.contributions.contrib_image!, 6);
+
+    // An existing heatmap of the same name is refused by name, and left as it was.
+    await expect(predictWithBundle(bundle, twins, { explainDir: heat })).rejects.toThrow(/1-SAME\.png already exists/);
+
+    // --explain equal to, inside or around --images is refused naming both; the photos stay as they were.
+    const photo = fs.readFileSync(path.join(twins, 'a', 'SAME.png'));
+    for (const dir of [twins, path.join(twins, 'a'), path.join(twins, 'a', 'why'), tmp.dir]) {
+      await expect(predictWithBundle(bundle, path.join(twins, 'a'), { explainDir: dir })).rejects.toThrow(
+        new RegExp(`--explain ${dir}.* the --images folder ${path.join(twins, 'a')}`),
+      );
+    }
+    expect(fs.readFileSync(path.join(twins, 'a', 'SAME.png')).equals(photo)).toBe(true);
+    expect(fs.existsSync(path.join(twins, 'a', 'why'))).toBe(false);
   });
 
   it('come out of dermfuse explain as JSON: the grid as rows of numbers and the contributions as {field, contribution}', () => {

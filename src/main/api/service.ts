@@ -167,9 +167,10 @@ export class Service {
       'runs.cases': async (q) => runCases(this.open(), q),
       'runs.labelIssues': async ({ runId }) => labelIssues(this.open(), runId),
       'runs.map': async ({ runId }) => embeddingMap(this.open(), runId),
-      'runs.explain': async (req) => explainImage(this.open(), this.occluder, { ...req, mode: req.mode ?? 'fused' }),
+      // The photo is read through the checks media serving applies (mediaRoots, openMedia), never straight from the row.
+      'runs.explain': async (req) => explainImage(this.open(), this.occluder, { ...req, mode: req.mode ?? 'fused' }, await this.mediaRoots()),
       'runs.explainPng': async (req) => {
-        const { png, fileName } = await explanationPng(this.open(), this.occluder, { ...req, mode: req.mode ?? 'fused' });
+        const { png, fileName } = await explanationPng(this.open(), this.occluder, { ...req, mode: req.mode ?? 'fused' }, await this.mediaRoots());
         return { fileName, pngBase64: png.toString('base64') };
       },
       'labels.review': async (req, caller) => reviewLabel(this.open(), this.edits(caller), req, caller.name),

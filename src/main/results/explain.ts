@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
+import { openMedia, readMedia, type OpenedMedia } from '../images/media.ts';
+import { ImportsRepo } from '../db/repos/importsRepo.ts';
 import { DermFuseError } from '../../shared/errors.ts';
 import type { Explanation, OcclusionMap } from '../../shared/explain.ts';
 import type { Mode } from '../../shared/results.ts';
@@ -118,27 +122,69 @@ function baselineOf(models: FinalModels, given: Record<string, string> | undefin
   return out;
 }
 
+/** Where photos may be read from, as openMedia takes it (images: real paths; null: anywhere). */
+export interface PhotoRoots {
+  images: string[] | null;
+  thumbnails: string;
+}
+
+/** The roots when no server gave any (the CLI): the project's folder and the folders it imported from, real paths. */
+async function projectRoots(project: Project): Promise<PhotoRoots> {
+  const dirs = [project.dir, ...repoOf(project.db, ImportsRepo).imageFolders()];
+  const real = await Promise.all(dirs.map((d) => fs.promises.realpath(d).catch(() => null)));
+  return { images: real.filter((d): d is string => d !== null), thumbnails: path.join(project.dir, 'thumbnails') };
+}
+
+/**
+ * Opens an image's photo through the checks photo serving applies (openMedia: real path inside `roots`, opened
+ * without following a final link, a regular file under the size cap). A photo that is gone or refused is an error
+ * naming the image; the handle is the caller's to close (readMedia reads and closes it).
+ */
+async function openPhoto(project: Project, image: ImageRow, roots: PhotoRoots | undefined): Promise<OpenedMedia> {
+  const m = await openMedia(project, 'image', String(image.id), roots ?? (await projectRoots(project)));
+  if (m) return m;
+  if (!fs.existsSync(image.path))
+    throw new DermFuseError('FILE_NOT_FOUND', `The photo of image ${image.external_id} is not at ${image.path} any more: relink the project's images.`);
+  throw new DermFuseError(
+    'FORBIDDEN',
+    `The photo of image ${image.external_id} (${image.path}) is not read: it resolves outside the folders this project may read, is a link, or is not a regular image file.`,
+  );
+}
+
+/**
+ * What a map of `mode` depends on besides the photo: for a fused model with metadata inputs, a hash of the image's
+ * encoded metadata row (an edit that changes it changes the map); '' otherwise.
+ */
+function metadataHash(s: Subject, mode: Mode): string {
+  if (mode !== 'fused' || s.models.encoder.width === 0) return '';
+  const encoded = Float64Array.from(encodeRow(s.models.encoder, s.row));
+  return createHash('sha256').update(new Uint8Array(encoded.buffer)).digest('hex');
+}
+
 /**
  * Explains one image under a run's final model of one mode: the contributions of its metadata fields and its image
- * block (from its stored features), and the occlusion map (cached per run, image, mode and class).
+ * block (from its stored features), and the occlusion map (cached per run, image, mode and class, for the photo's
+ * content and, in fused mode, the image's metadata as it is now).
  */
-export async function explainImage(project: Project, occluder: Occluder, req: ExplainRequest): Promise<Explanation> {
+export async function explainImage(project: Project, occluder: Occluder, req: ExplainRequest, roots?: PhotoRoots): Promise<Explanation> {
   const s = subject(project, req.runId, req.imageId);
   const { c, predicted } = explainedClass(s, req.mode, req.runId, req.className);
   let occlusion: OcclusionMap | null = null;
   let cached = false;
   if (req.mode !== 'metadata' && req.occlusion !== false) {
     const repo = repoOf(project.db, ExplanationsRepo);
-    const key = { runId: req.runId, imageId: req.imageId, mode: req.mode, className: s.classes[c]!, grid: OCCLUSION_GRID };
+    const key = { runId: req.runId, imageId: req.imageId, mode: req.mode, className: s.classes[c]!, grid: OCCLUSION_GRID, metaHash: metadataHash(s, req.mode) };
+    // The photo passes the serving checks even when the map is cached: what media serving refuses is not explained.
+    const photo = await openPhoto(project, s.image, roots);
     const hit = repo.get(key, s.image.sha256);
     if (hit) {
+      await photo.handle.close();
       occlusion = JSON.parse(hit) as OcclusionMap;
       cached = true;
     } else {
-      if (!fs.existsSync(s.image.path))
-        throw new DermFuseError('FILE_NOT_FOUND', `The photo of image ${s.image.external_id} is not at ${s.image.path} any more: relink the project's images.`);
+      const bytes = await readMedia(photo);
       const backbones = await runBackbones(project, req.runId, s.keys);
-      occlusion = await occlusionMap(occluder, s.models, req.mode, s.image.path, backbones, s.row, c, OCCLUSION_GRID, req.signal);
+      occlusion = await occlusionMap(occluder, s.models, req.mode, bytes, backbones, s.row, c, OCCLUSION_GRID, req.signal);
       repo.put(key, s.image.sha256, JSON.stringify(occlusion), new Date().toISOString());
     }
   }
@@ -155,17 +201,21 @@ export async function explainImage(project: Project, occluder: Occluder, req: Ex
   };
 }
 
-/** The image of a run's explanation as a PNG with a colour bar (the map computed or read from the cache). */
+/**
+ * The image of a run's explanation as a PNG with a colour bar (the map computed or read from the cache); the photo is
+ * read through the serving checks (`roots`: the server's; absent: the project's and its import folders).
+ */
 export async function explanationPng(
   project: Project,
   occluder: Occluder,
   req: ExplainRequest,
+  roots?: PhotoRoots,
 ): Promise<{ png: Buffer; fileName: string; explanation: Explanation }> {
   if (req.mode === 'metadata')
     throw new DermFuseError('INVALID_ARGUMENT', 'A metadata-only model has no occlusion map to export: choose the fused or image model.');
-  const e = await explainImage(project, occluder, { ...req, occlusion: true });
-  const file = repoOf(project.db, ImagesRepo).byId(req.imageId)!.path;
-  const png = await heatmapPng(file, e.occlusion!, e.className);
+  const e = await explainImage(project, occluder, { ...req, occlusion: true }, roots);
+  const photo = await readMedia(await openPhoto(project, repoOf(project.db, ImagesRepo).byId(req.imageId)!, roots));
+  const png = await heatmapPng(photo, e.occlusion!, e.className);
   const safe = e.externalId.replace(/[^\w.-]+/g, '_');
   return { png, fileName: `${safe}-run${req.runId}-${req.mode}-heatmap.png`, explanation: e };
 }

@@ -5,6 +5,7 @@ import { csvCell, parseCsv, readCsvFile } from '../files/csv.ts';
 import { mapColumns } from '../images/presets.ts';
 import { idFromCell, scanImages } from '../files/imageFiles.ts';
 import { writeOutputFile } from '../files/write.ts';
+import { isInside, realPath } from '../files/fsChecks.ts';
 import { parseCell } from '../files/values.ts';
 import { initBackend, type BackendName } from '../ml/tfjs/backend.ts';
 import type { BackboneSpec } from '../../shared/backbone.ts';
@@ -160,8 +161,24 @@ export async function scoreImages(
   return { rows, runtime, vectors, dim };
 }
 
+/**
+ * Refuses an --explain folder that is, lies inside or holds the --images folder (real paths, so links do not hide
+ * it): heatmaps written there would sit among, or over, the photos being scored.
+ */
+function checkExplainDir(explainDir: string, imagesDir: string): void {
+  const ex = realPath(explainDir);
+  const im = realPath(imagesDir);
+  const how = ex === im ? 'is' : isInside(ex, im) ? 'is inside' : isInside(im, ex) ? 'contains' : null;
+  if (how)
+    throw new DermFuseError(
+      'INVALID_ARGUMENT',
+      `--explain ${path.resolve(explainDir)} ${how} the --images folder ${path.resolve(imagesDir)}: heatmaps are never written among the photos; choose a folder outside it.`,
+    );
+}
+
 /** Predicts every image of a folder with a bundle, exactly as the workbench's final model would. */
 export async function predictWithBundle(bundleDir: string, imagesDir: string, opts: PredictOptions = {}): Promise<PredictSummary> {
+  if (opts.explainDir) checkExplainDir(opts.explainDir, imagesDir);
   const bundle = await loadBundle(bundleDir);
   const files = await scanImages(imagesDir);
   if (files.length === 0) throw new DermFuseError('NOT_FOUND', `No images in ${imagesDir}.`);
@@ -178,11 +195,11 @@ export async function predictWithBundle(bundleDir: string, imagesDir: string, op
     const scored = files.map((f, i) => ({ f, i })).filter(({ i }) => rows[i]!.error === null);
     const why = await explainScored(
       bundle,
-      scored.map(({ f, i }) => ({ id: f.stem, path: f.path, vector: dim ? vectors.subarray(i * dim, (i + 1) * dim) : null, meta: meta[i]! })),
+      scored.map(({ f, i }) => ({ row: i, id: f.stem, path: f.path, vector: dim ? vectors.subarray(i * dim, (i + 1) * dim) : null, meta: meta[i]! })),
       opts.explainDir,
       opts,
     );
-    for (const r of rows) r.explanation = why.get(r.imageId);
+    rows.forEach((r, i) => (r.explanation = why.get(i)));
   }
   const predicted: Record<string, number> = {};
   for (const r of rows) if (r.predicted) predicted[r.predicted] = (predicted[r.predicted] ?? 0) + 1;

@@ -8,6 +8,7 @@ import * as m0006 from './0006-quality.ts';
 import * as m0007 from './0007-team.ts';
 import * as m0008 from './0008-hardening.ts';
 import * as m0009 from './0009-explanations.ts';
+import * as m0010 from './0010-occlusion-metadata.ts';
 
 export interface Migration {
   version: number;
@@ -15,4 +16,4 @@ export interface Migration {
 }
 
 /** Every shipped migration, in order. Shipped migrations are never edited: add a new file instead. */
-export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007, m0008, m0009];
+export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007, m0008, m0009, m0010];

@@ -14,7 +14,7 @@ const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(
  * The photo with its occlusion map laid over it (the blocks smoothly scaled to the photo) and a colour bar below saying
  * what the colours mean: from no drop to the largest drop in the explained class's probability. PNG bytes.
  */
-export async function heatmapPng(file: string, map: OcclusionMap, what: string): Promise<Buffer> {
+export async function heatmapPng(file: string | Buffer, map: OcclusionMap, what: string): Promise<Buffer> {
   const photo = await sharp(file, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
     .rotate()
     .resize(LONG_SIDE, LONG_SIDE, { fit: 'inside', withoutEnlargement: false })

@@ -67,7 +67,7 @@ export function occludedCopies(pixels: Uint8Array, pre: Preprocessing, w: number
 }
 
 /** The image's width and height as displayed (EXIF orientation applied), which the patches are fractions of. */
-async function orientedSize(file: string): Promise<{ w: number; h: number }> {
+async function orientedSize(file: string | Buffer): Promise<{ w: number; h: number }> {
   const m = await sharp(file, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
   const turned = (m.orientation ?? 1) >= 5;
   const [w, h] = [m.width ?? 0, m.height ?? 0];
@@ -138,10 +138,13 @@ export class Occluder {
     return e.pool;
   }
 
-  /** Feature vectors (concatenated over the backbones) of the original and every occluded copy: (1 + grid²) × dim. */
-  async vectors(file: string, backbones: OcclusionBackbone[], grid: number, signal?: AbortSignal): Promise<{ vectors: Float32Array; dim: number }> {
+  /**
+   * Feature vectors (concatenated over the backbones) of the original and every occluded copy: (1 + grid²) × dim.
+   * `file`: the photo's path, or its bytes as read by a caller that checked where it lies.
+   */
+  async vectors(file: string | Buffer, backbones: OcclusionBackbone[], grid: number, signal?: AbortSignal): Promise<{ vectors: Float32Array; dim: number }> {
     const { w, h } = await orientedSize(file);
-    if (!w || !h) throw new DermFuseError('INVALID_VALUE', `${file}: cannot read the image's size.`);
+    if (!w || !h) throw new DermFuseError('INVALID_VALUE', `${typeof file === 'string' ? file : 'The photo'}: cannot read the image's size.`);
     const n = 1 + grid * grid;
     const parts: { v: Float32Array; dim: number }[] = [];
     for (const b of backbones) {
@@ -198,12 +201,12 @@ export function occlusionFromVectors(
 /** Stored and served to 1e-7: far below any visible difference, and the same in the cache and fresh. */
 const round = (x: number) => Math.round(x * 1e7) / 1e7;
 
-/** Occlusion map of one image file under a run's (or a bundle's) final model. */
+/** Occlusion map of one image file (its path or its bytes) under a run's (or a bundle's) final model. */
 export async function occlusionMap(
   occluder: Occluder,
   models: FinalModels,
   mode: Mode,
-  file: string,
+  file: string | Buffer,
   backbones: OcclusionBackbone[],
   row: readonly FieldValue[],
   c: number,

@@ -2,8 +2,8 @@ import sharp from 'sharp';
 import type { Preprocessing } from '../../../shared/backbone.ts';
 import { MAX_INPUT_PIXELS } from '../../files/imageFiles.ts';
 
-/** Decodes an image file to uint8 RGB of the backbone's input size: EXIF-oriented, squashed or centre-cropped. */
-export async function decodeForBackbone(file: string, pre: Preprocessing): Promise<Buffer> {
+/** Decodes an image file (or its bytes) to uint8 RGB of the backbone's input size: EXIF-oriented, squashed or centre-cropped. */
+export async function decodeForBackbone(file: string | Buffer, pre: Preprocessing): Promise<Buffer> {
   const s = pre.inputSize;
   // A crop below 1 scales the short side to s / crop and keeps the middle s x s (the middle square first, so the
   // crop's offsets are known without reading the oriented size).
