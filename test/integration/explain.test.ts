@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseCsv } from '../../src/main/files/csv.ts';
 import { FeatureStore } from '../../src/main/db/repos/featureStore.ts';
 import { FieldsRepo } from '../../src/main/db/repos/fieldsRepo.ts';
@@ -10,7 +10,7 @@ import { ImagesRepo } from '../../src/main/db/repos/imagesRepo.ts';
 import type { Explanation } from '../../src/shared/explain.ts';
 import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
 import { exportBundle } from '../../src/main/ml/bundle/exportBundle.ts';
-import { Occluder, patchRect } from '../../src/main/ml/explain/occlusion.ts';
+import { Occluder, patchRect, type OcclusionBackbone } from '../../src/main/ml/explain/occlusion.ts';
 import { predictWithRun } from '../../src/main/ml/fusion/runPredict.ts';
 import { trainRun, type RunResult } from '../../src/main/ml/fusion/train.ts';
 import { rangePreprocessing } from '../../src/main/ml/input/spec.ts';
@@ -24,6 +24,7 @@ import { Service } from '../../src/main/api/service.ts';
 import type { Caller } from '../../src/main/team/accounts.ts';
 import type { Envelope } from '../../src/shared/api.ts';
 import { runReportView } from '../../src/main/results/report.ts';
+import { runReport } from '../../src/main/ml/fusion/runs.ts';
 import { predictWithBundle, writePredictionsCsv } from '../../src/main/workflows/predict.ts';
 import { runCli } from '../fixtures/cli.ts';
 import { tempDir } from '../fixtures/generate.ts';
@@ -200,6 +201,23 @@ describe('occlusion maps', () => {
       fs.writeFileSync(file, original);
       await service.close();
       fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('forget a worker pool that failed to start, with its idle timer', async () => {
+    const key = runReport(imageProject, imageRun.runId).snapshot.backboneKey;
+    const spec = new FeatureStore(imageProject.db).backbone(key)!.spec;
+    const o = new Occluder();
+    const internals = o as unknown as { pools: Map<string, unknown>; pool(b: OcclusionBackbone): Promise<unknown> };
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      await expect(internals.pool({ spec: { ...spec, dir: path.join(tmp.dir, 'no-such-backbone') }, digest: 'x' })).rejects.toThrow();
+      await Promise.resolve();
+      expect(internals.pools.size).toBe(0);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+      await o.close();
     }
   });
 

@@ -124,14 +124,20 @@ export class Occluder {
     let entry = this.pools.get(key);
     if (!entry) {
       const pool = startEmbedding(b.spec, b.digest, this.opts).then((x) => x.pool);
-      entry = { pool, timer: null };
-      this.pools.set(key, entry);
-      pool.catch(() => this.pools.delete(key));
+      const started: { pool: Promise<EmbedPool>; timer: NodeJS.Timeout | null } = { pool, timer: null };
+      entry = started;
+      this.pools.set(key, started);
+      // A pool that fails to start: forget it (only it, never a newer pool of the same key) and its idle timer.
+      pool.catch(() => {
+        if (started.timer) clearTimeout(started.timer);
+        started.timer = null;
+        if (this.pools.get(key) === started) this.pools.delete(key);
+      });
     }
     if (entry.timer) clearTimeout(entry.timer);
     const e = entry;
     e.timer = setTimeout(() => {
-      this.pools.delete(key);
+      if (this.pools.get(key) === e) this.pools.delete(key);
       void e.pool.then((p) => p.close()).catch(() => undefined);
     }, IDLE_MS);
     e.timer.unref();
