@@ -128,9 +128,12 @@ describe('a hostile or broken backbone', () => {
     const first = await extractJob(dir);
     expect(first.status).toBe('failed');
     expect(first.error!.message).toMatch(/^Backbone overflow gave non-finite features \(NaN or infinity\) for .*white\/IMG_[1357]\.png: its preprocessing/);
-    // The four black photos were embedded and stored one by one before the first white one; they went with the failure.
+    // Black photos embedded and stored before the first white one went with the failure. How many were stored depends
+    // on which decode finished first (two batches are in flight), so: some or all of the four, and only black ones.
+    const black = new Set(project.db.prepare(`SELECT sha256 FROM images WHERE CAST(substr(external_id, 5) AS INTEGER) % 2 = 0`).pluck().all() as string[]);
     expect(discard).toHaveBeenLastCalledWith(expect.stringMatching(/^overflow-/), expect.any(Array), true);
-    expect(discard.mock.lastCall![1]).toHaveLength(4);
+    expect(discard.mock.lastCall![1].length).toBeLessThanOrEqual(4);
+    expect(discard.mock.lastCall![1].every((sha) => black.has(sha))).toBe(true);
     expect(stored()).toBe(0);
     expect(backbones()).toEqual([]);
 
@@ -144,7 +147,8 @@ describe('a hostile or broken backbone', () => {
     const again = await extractJob(dir);
     expect(again.status).toBe('failed');
     expect(discard).toHaveBeenLastCalledWith(key, expect.any(Array), false);
-    expect(discard.mock.lastCall![1]).toHaveLength(3);
+    expect(discard.mock.lastCall![1].length).toBeLessThanOrEqual(3);
+    expect(discard.mock.lastCall![1].every((sha) => black.has(sha) && sha !== earlier)).toBe(true);
     expect([...store.cachedHashes(key)]).toEqual([earlier]);
     expect(backbones().map((b) => b.key)).toEqual([key]);
     discard.mockRestore();
