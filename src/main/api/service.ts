@@ -49,7 +49,7 @@ import type { JobInfo } from '../../shared/jobs.ts';
 import { closeTask, createTask, listTasks, nextInTask } from '../team/tasks.ts';
 import { adjudicate, disagreements } from '../team/adjudication.ts';
 import { TasksRepo } from '../db/repos/tasksRepo.ts';
-import { ImportsRepo } from '../db/repos/importsRepo.ts';
+import { projectPhotoFolders, type MediaRoots } from '../images/media.ts';
 import { browseFolder } from './browseFiles.ts';
 import { activity, logAccess, logCall } from '../team/activity.ts';
 import { explainImage, explanationPng } from '../results/explain.ts';
@@ -335,7 +335,7 @@ export class Service {
    * from (images: null on the desktop, anywhere: the person at the machine owns the disk), and its thumbnails.
    * Each folder is resolved once, the first time it is needed: a folder swapped for a link later moves nothing.
    */
-  async mediaRoots(): Promise<{ images: string[] | null; thumbnails: string }> {
+  async mediaRoots(): Promise<MediaRoots> {
     const project = this.open();
     const real = async (dir: string) => {
       let r = this.realRoots.get(dir);
@@ -344,7 +344,7 @@ export class Service {
     };
     const thumbnails = (await real(path.join(project.dir, 'thumbnails'))) ?? path.join(project.dir, 'thumbnails');
     if (this.access.dataRoots === null) return { images: null, thumbnails };
-    const dirs = [project.dir, ...this.access.dataRoots, ...repoOf(project.db, ImportsRepo).imageFolders()];
+    const dirs = [...this.access.dataRoots, ...projectPhotoFolders(project)];
     const images = (await Promise.all(dirs.map(real))).filter((d): d is string => d !== null);
     return { images, thumbnails };
   }

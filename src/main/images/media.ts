@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { contentTypeOf } from '../files/contentTypes.ts';
 import { repoOf } from '../db/open.ts';
 import { ImagesRepo } from '../db/repos/imagesRepo.ts';
+import { ImportsRepo } from '../db/repos/importsRepo.ts';
 import { isInside, openRegularFile } from '../files/fsChecks.ts';
 import { DermFuseError } from '../../shared/errors.ts';
 import { logger } from '../log.ts';
@@ -28,12 +29,18 @@ export interface OpenedMedia {
  *   (fstat: no FIFO, device or socket) of at most MAX_MEDIA_BYTES.
  * Null (and a warning in the log) when there is no such readable image or its file fails a check.
  */
-export async function openMedia(
-  project: Project,
-  kind: 'thumb' | 'image',
-  idText: string,
-  roots: { images: string[] | null; thumbnails: string },
-): Promise<OpenedMedia | null> {
+/** Where served photos may lie, as real paths (images: null = anywhere, the desktop), and the thumbnails folder. */
+export interface MediaRoots {
+  images: string[] | null;
+  thumbnails: string;
+}
+
+/** The folders a project's photos may come from besides any the server adds: the project's own and its import folders. */
+export function projectPhotoFolders(project: Project): string[] {
+  return [project.dir, ...repoOf(project.db, ImportsRepo).imageFolders()];
+}
+
+export async function openMedia(project: Project, kind: 'thumb' | 'image', idText: string, roots: MediaRoots): Promise<OpenedMedia | null> {
   if (!/^\d{1,12}$/.test(idText)) return null;
   const row = repoOf(project.db, ImagesRepo).readableFile(Number(idText));
   if (!row) return null;

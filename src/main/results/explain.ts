@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openMedia, readMedia, type OpenedMedia } from '../images/media.ts';
-import { ImportsRepo } from '../db/repos/importsRepo.ts';
+import { openMedia, projectPhotoFolders, readMedia, type MediaRoots, type OpenedMedia } from '../images/media.ts';
 import { DermFuseError } from '../../shared/errors.ts';
 import type { Explanation, OcclusionMap } from '../../shared/explain.ts';
 import type { Mode } from '../../shared/results.ts';
@@ -122,15 +121,9 @@ function baselineOf(models: FinalModels, given: Record<string, string> | undefin
   return out;
 }
 
-/** Where photos may be read from, as openMedia takes it (images: real paths; null: anywhere). */
-export interface PhotoRoots {
-  images: string[] | null;
-  thumbnails: string;
-}
-
 /** The roots when no server gave any (the CLI): the project's folder and the folders it imported from, real paths. */
-async function projectRoots(project: Project): Promise<PhotoRoots> {
-  const dirs = [project.dir, ...repoOf(project.db, ImportsRepo).imageFolders()];
+async function projectRoots(project: Project): Promise<MediaRoots> {
+  const dirs = projectPhotoFolders(project);
   const real = await Promise.all(dirs.map((d) => fs.promises.realpath(d).catch(() => null)));
   return { images: real.filter((d): d is string => d !== null), thumbnails: path.join(project.dir, 'thumbnails') };
 }
@@ -140,7 +133,7 @@ async function projectRoots(project: Project): Promise<PhotoRoots> {
  * without following a final link, a regular file under the size cap). A photo that is gone or refused is an error
  * naming the image; the handle is the caller's to close (readMedia reads and closes it).
  */
-async function openPhoto(project: Project, image: ImageRow, roots: PhotoRoots | undefined): Promise<OpenedMedia> {
+async function openPhoto(project: Project, image: ImageRow, roots: MediaRoots | undefined): Promise<OpenedMedia> {
   const m = await openMedia(project, 'image', String(image.id), roots ?? (await projectRoots(project)));
   if (m) return m;
   if (!fs.existsSync(image.path))
@@ -166,11 +159,23 @@ function metadataHash(s: Subject, mode: Mode): string {
  * block (from its stored features), and the occlusion map (cached per run, image, mode and class, for the photo's
  * content and, in fused mode, the image's metadata as it is now).
  */
-export async function explainImage(project: Project, occluder: Occluder, req: ExplainRequest, roots?: PhotoRoots): Promise<Explanation> {
+export async function explainImage(project: Project, occluder: Occluder, req: ExplainRequest, roots?: MediaRoots): Promise<Explanation> {
+  return (await explainWithPhoto(project, occluder, req, roots, false)).explanation;
+}
+
+/** explainImage, and (with `keepPhoto`, when a map was asked for) the photo's bytes it read through the checks. */
+async function explainWithPhoto(
+  project: Project,
+  occluder: Occluder,
+  req: ExplainRequest,
+  roots: MediaRoots | undefined,
+  keepPhoto: boolean,
+): Promise<{ explanation: Explanation; photo: Buffer | null }> {
   const s = subject(project, req.runId, req.imageId);
   const { c, predicted } = explainedClass(s, req.mode, req.runId, req.className);
   let occlusion: OcclusionMap | null = null;
   let cached = false;
+  let bytes: Buffer | null = null;
   if (req.mode !== 'metadata' && req.occlusion !== false) {
     const repo = repoOf(project.db, ExplanationsRepo);
     const key = { runId: req.runId, imageId: req.imageId, mode: req.mode, className: s.classes[c]!, grid: OCCLUSION_GRID, metaHash: metadataHash(s, req.mode) };
@@ -178,17 +183,18 @@ export async function explainImage(project: Project, occluder: Occluder, req: Ex
     const photo = await openPhoto(project, s.image, roots);
     const hit = repo.get(key, s.image.sha256);
     if (hit) {
-      await photo.handle.close();
+      if (keepPhoto) bytes = await readMedia(photo);
+      else await photo.handle.close();
       occlusion = JSON.parse(hit) as OcclusionMap;
       cached = true;
     } else {
-      const bytes = await readMedia(photo);
+      bytes = await readMedia(photo);
       const backbones = await runBackbones(project, req.runId, s.keys);
       occlusion = await occlusionMap(occluder, s.models, req.mode, bytes, backbones, s.row, c, OCCLUSION_GRID, req.signal);
       repo.put(key, s.image.sha256, JSON.stringify(occlusion), new Date().toISOString());
     }
   }
-  return {
+  const explanation: Explanation = {
     runId: req.runId,
     imageId: req.imageId,
     externalId: s.image.external_id,
@@ -199,6 +205,7 @@ export async function explainImage(project: Project, occluder: Occluder, req: Ex
     contributions: explainCase(s.models, req.mode, req.mode === 'metadata' ? null : s.vector, s.row, c, baselineOf(s.models, req.baseline)),
     cached,
   };
+  return { explanation, photo: keepPhoto ? bytes : null };
 }
 
 /**
@@ -209,13 +216,13 @@ export async function explanationPng(
   project: Project,
   occluder: Occluder,
   req: ExplainRequest,
-  roots?: PhotoRoots,
+  roots?: MediaRoots,
 ): Promise<{ png: Buffer; fileName: string; explanation: Explanation }> {
   if (req.mode === 'metadata')
     throw new DermFuseError('INVALID_ARGUMENT', 'A metadata-only model has no occlusion map to export: choose the fused or image model.');
-  const e = await explainImage(project, occluder, { ...req, occlusion: true }, roots);
-  const photo = await readMedia(await openPhoto(project, repoOf(project.db, ImagesRepo).byId(req.imageId)!, roots));
-  const png = await heatmapPng(photo, e.occlusion!, e.className);
+  // The photo is opened and read once, through the checks, for both the map and the picture.
+  const { explanation: e, photo } = await explainWithPhoto(project, occluder, { ...req, occlusion: true }, roots, true);
+  const png = await heatmapPng(photo!, e.occlusion!, e.className);
   const safe = e.externalId.replace(/[^\w.-]+/g, '_');
   return { png, fileName: `${safe}-run${req.runId}-${req.mode}-heatmap.png`, explanation: e };
 }
