@@ -15,6 +15,7 @@ import {
   MAX_VALUE_CHARS,
   PRESET_NAMES,
   type BrowseFacets,
+  type Field,
   type FolderListing,
   type ImageDetail,
   type ImageList,
@@ -240,6 +241,8 @@ export const API = {
   'labelSets.get': call<LabelSetInfo>()(z.object({})),
   /** Saves the label-set editor: classes (new ones added, unused ones removed, order kept), colours, hotkeys, targets. */
   'labelSets.save': call<LabelSetInfo>()(LabelSetSave),
+  /** What the screens call a field (null or blank: its own name); the stored name is unchanged. */
+  'fields.rename': call<Field[]>()(z.object({ field: fieldName, displayName: z.string().max(200).nullable() })),
   /** What an import would do (preset, mapping, types, problems), before anything is written. */
   'import.plan': call<ImportPreview>()(ImportRequestSchema),
   /** Starts long work (import, feature extraction, training) as a job; one at a time. */

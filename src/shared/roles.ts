@@ -21,6 +21,7 @@ export const MIN_ROLE: { readonly [K in CallName]: Role } = {
   'images.facets': 'annotator',
   'labelSets.get': 'annotator',
   'labelSets.save': 'admin',
+  'fields.rename': 'admin',
   'import.plan': 'admin',
   'jobs.start': 'admin',
   'jobs.list': 'annotator',

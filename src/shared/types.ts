@@ -20,6 +20,13 @@ export interface FieldSpec {
 /** A metadata field of a project: its schema, not its values. */
 export interface Field extends FieldSpec {
   missingAllowed: boolean;
+  /** What the screens call the field; null: its name. */
+  displayName: string | null;
+}
+
+/** What a screen calls a field: its display name, else its name. */
+export function fieldLabel(f: { name: string; displayName?: string | null }): string {
+  return f.displayName ?? f.name;
 }
 
 /** A typed metadata value: numbers for number/ordinal, booleans, strings for category/text; null is missing. */
@@ -179,6 +186,7 @@ export type FieldFilter =
 /** What the filter panel offers per field: observed values with counts (categories) or the observed range. */
 export interface FieldSummary {
   name: string;
+  displayName: string | null;
   type: FieldType;
   unit: string | null;
   missing: number;

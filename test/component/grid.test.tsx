@@ -57,9 +57,10 @@ describe('thumbnail grid', () => {
 describe('filter panel', () => {
   const facets: BrowseFacets = {
     fields: [
-      { name: 'age', type: 'number', unit: 'years', missing: 3, min: 5, max: 90, values: [] },
+      { name: 'age', displayName: null, type: 'number', unit: 'years', missing: 3, min: 5, max: 90, values: [] },
       {
         name: 'sex',
+        displayName: null,
         type: 'category',
         unit: null,
         missing: 0,

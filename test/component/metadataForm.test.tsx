@@ -7,9 +7,9 @@ import type { Field, FieldValue, ImageDetail } from '../../src/shared/types.ts';
 import { installDomShims, renderUi } from './setup.tsx';
 
 const FIELDS: Field[] = [
-  { name: 'age', type: 'number', allowedValues: null, unit: 'years', min: 0, max: 120, missingAllowed: true },
-  { name: 'site', type: 'category', allowedValues: ['back', 'face'], unit: null, min: null, max: null, missingAllowed: true },
-  { name: 'itch', type: 'boolean', allowedValues: null, unit: null, min: null, max: null, missingAllowed: true },
+  { name: 'age', type: 'number', allowedValues: null, unit: 'years', min: 0, max: 120, missingAllowed: true, displayName: null },
+  { name: 'site', type: 'category', allowedValues: ['back', 'face'], unit: null, min: null, max: null, missingAllowed: true, displayName: 'Body site' },
+  { name: 'itch', type: 'boolean', allowedValues: null, unit: null, min: null, max: null, missingAllowed: true, displayName: null },
 ];
 const detail = (metadata: Record<string, FieldValue>): ImageDetail => ({
   id: 7,
@@ -48,6 +48,7 @@ vi.mock('../../src/renderer/src/api.ts', () => ({
             max: f.max,
             missing_allowed: 1,
             position: 0,
+            display_name: f.displayName,
           },
           value,
         );
@@ -101,5 +102,13 @@ describe('metadata form', () => {
     renderUi(<MetadataForm detail={detail({ age: null, site: null, itch: null })} onSaved={() => {}} />);
     const checked = screen.getByTestId('field-itch').querySelector('input:checked') as HTMLInputElement;
     expect(checked.value).toBe('missing');
+  });
+
+  it('labels a field with its display name, and one without by its name', async () => {
+    const { MetadataForm } = await import('../../src/renderer/src/workbench/MetadataForm.tsx');
+    renderUi(<MetadataForm detail={detail({ age: null, site: null, itch: null })} onSaved={() => {}} />);
+    expect(screen.getByText('Body site')).toBeTruthy();
+    expect(screen.queryByText('site')).toBeNull();
+    expect(screen.getByText('age (years)')).toBeTruthy();
   });
 });

@@ -135,6 +135,22 @@ describe('the workbench as a clinician uses it', () => {
     expect(served.read((p) => p.db.prepare('SELECT name FROM fields ORDER BY name').pluck().all())).toEqual(['age', 'note', 'site']);
   });
 
+  it('names a field for the screens (its stored name unchanged), and by its name again once emptied', async () => {
+    await page.getByTestId('nav-labels').click();
+    await page.getByTestId('display-name-site').fill('Body site');
+    await page.getByTestId('display-name-site').press('Enter');
+    await expect.poll(() => served.read((p) => p.db.prepare(`SELECT display_name FROM fields WHERE name = 'site'`).pluck().get())).toBe('Body site');
+    await page.getByTestId('nav-browse').click();
+    await expect
+      .poll(() => page.getByTestId('field-site').locator('xpath=ancestor::*[contains(@class, "mantine-InputWrapper-root")][1]').locator('label').textContent())
+      .toBe('Body site');
+    // Emptied, the field is shown by its name again.
+    await page.getByTestId('nav-labels').click();
+    await page.getByTestId('display-name-site').fill('');
+    await page.getByTestId('display-name-site').press('Tab');
+    await expect.poll(() => served.read((p) => p.db.prepare(`SELECT display_name FROM fields WHERE name = 'site'`).pluck().get())).toBeNull();
+  });
+
   it('draws every class chip and badge with text at 4.5:1 or more, cancers warm, and shows keyboard focus', async () => {
     await page.getByTestId('nav-browse').click();
     await page.getByTestId('filter-all').click();

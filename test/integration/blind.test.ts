@@ -115,6 +115,7 @@ const REQUESTS = (i: (k: number) => number): { [K in CallName]: unknown } => ({
   'images.facets': {},
   'labelSets.get': {},
   'labelSets.save': { classes: [{ name: 'nev', color: null, hotkey: null }], targets: [] },
+  'fields.rename': { field: 'sex', displayName: 'Sex at birth' },
   'import.plan': { imagesDir: path.join(tmp.dir, 'images') },
   'jobs.start': { kind: 'quality' },
   'jobs.list': {},

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API, type CallName, type Envelope } from '../../src/shared/api.ts';
 import { MIN_ROLE } from '../../src/shared/roles.ts';
 import { ROLES, roleAtLeast, type Disagreement, type Me, type TaskInfo, type TaskNext } from '../../src/shared/team.ts';
-import type { ImageDetail } from '../../src/shared/types.ts';
+import type { Field, ImageDetail } from '../../src/shared/types.ts';
 import type { Service } from '../../src/main/api/service.ts';
 import { addAccount, type Caller } from '../../src/main/team/accounts.ts';
 import { Project } from '../../src/main/project.ts';
@@ -59,6 +59,18 @@ describe('roles: every call is checked against the caller', () => {
     expect(await refused(cy, 'labelSets.save', { classes: [{ name: 'x', color: null, hotkey: null }], targets: [] })).toMatch(/admin role/);
     expect(await refused(ana, 'team.addUser', { name: 'eve', role: 'admin' })).toMatch(/admin role/);
     expect(await refused(cy, 'jobs.start', { kind: 'quality' })).toMatch(/admin role/);
+  });
+
+  it('an admin names a field for the screens; blank or the name itself shows the name again; an unknown field is named', async () => {
+    const fields = await call<Field[]>(root, 'fields.rename', { field: 'sex', displayName: '  Sex at birth ' });
+    expect(fields.find((f) => f.name === 'sex')!.displayName).toBe('Sex at birth');
+    expect((await call<ImageDetail>(ana, 'images.get', { id: ids[0] })).fields.find((f) => f.name === 'sex')!.displayName).toBe('Sex at birth');
+    expect((await call<Field[]>(root, 'fields.rename', { field: 'sex', displayName: 'sex' })).find((f) => f.name === 'sex')!.displayName).toBeNull();
+    await call(root, 'fields.rename', { field: 'sex', displayName: 'Sex' });
+    expect((await call<Field[]>(root, 'fields.rename', { field: 'sex', displayName: '   ' })).find((f) => f.name === 'sex')!.displayName).toBeNull();
+    const env = await service.dispatch('fields.rename', { field: 'nope', displayName: 'x' }, root);
+    expect(env.ok ? null : env.error).toMatchObject({ code: 'NOT_FOUND', message: 'field: the project has no field "nope".' });
+    expect(await refused(cy, 'fields.rename', { field: 'sex', displayName: 'x' })).toMatch(/admin role/);
   });
 
   it('edits carry the account, not a typed name; an annotator cannot rename themselves', async () => {

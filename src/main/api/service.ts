@@ -15,7 +15,7 @@ import { RecentProjects } from './recent.ts';
 import { browseFacets, imageDetail, listImages } from '../workbench/browse.ts';
 import { jobFor } from '../workflows/jobs.ts';
 import { importPreview } from '../workflows/importPreview.ts';
-import { labelSetInfo, saveLabelSet } from '../workbench/labelSets.ts';
+import { labelSetInfo, renameField, saveLabelSet } from '../workbench/labelSets.ts';
 import { JobManager } from '../jobs/manager.ts';
 import { embeddingMap, labelIssues, runCases } from '../results/cases.ts';
 import { runReportView } from '../results/report.ts';
@@ -132,6 +132,7 @@ export class Service {
       'images.facets': async () => browseFacets(this.open()),
       'labelSets.get': async (_req, caller) => (this.blind(caller) ? blindLabelSet(labelSetInfo(this.open())) : labelSetInfo(this.open())),
       'labelSets.save': async (edit) => saveLabelSet(this.open(), edit),
+      'fields.rename': async ({ field, displayName }) => renameField(this.open(), field, displayName),
       'import.plan': async (req) => {
         this.importReadable(req);
         return importPreview(this.open(), req);

@@ -105,7 +105,7 @@ export function browseFacets(project: Project): BrowseFacets {
           : browse
               .valueCounts(f.id, f.type === 'category' || f.type === 'text' ? 'text' : 'num')
               .map((r) => ({ value: f.type === 'boolean' ? r.value === 1 : r.value, count: r.count }));
-      return { name: f.name, type: f.type, unit: f.unit, missing: all - present, min, max, values };
+      return { name: f.name, displayName: f.display_name, type: f.type, unit: f.unit, missing: all - present, min, max, values };
     });
   const setId = repoOf(db, LabelsRepo).primarySet()?.id ?? -1;
   return { fields: out, annotators: browse.annotators(setId) };

@@ -1,5 +1,6 @@
 import { DermFuseError } from '../../shared/errors.ts';
-import type { DerivedTarget, LabelClass, LabelSetInfo } from '../../shared/types.ts';
+import type { DerivedTarget, Field, LabelClass, LabelSetInfo } from '../../shared/types.ts';
+import { FieldsRepo, toField } from '../db/repos/fieldsRepo.ts';
 import { LabelsRepo, type LabelSetRow } from '../db/repos/labelsRepo.ts';
 import type { Project } from '../project.ts';
 import { repoOf, writeTransaction } from '../db/open.ts';
@@ -91,4 +92,13 @@ export function targetClasses(project: Project, labelSet: string, target: string
       `Label set "${labelSet}" has no target "${target}". Targets: ${info.targets.map((x) => x.name).join(', ') || 'none (define them in the label-set editor)'}.`,
     );
   return t.classes;
+}
+
+/** Names a field on the screens; its stored name (used by filters, runs and the CLI) is unchanged. */
+export function renameField(project: Project, name: string, displayName: string | null): Field[] {
+  const fields = repoOf(project.db, FieldsRepo);
+  const field = fields.get(name);
+  if (!field) throw new DermFuseError('NOT_FOUND', `field: the project has no field "${name}".`);
+  fields.rename(field, displayName);
+  return fields.list().map(toField);
 }

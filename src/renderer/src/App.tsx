@@ -5,6 +5,7 @@ import { AnnotatorName } from './team/AnnotatorName.tsx';
 import { api } from './api.ts';
 import { BrowseScreen } from './workbench/BrowseScreen.tsx';
 import { JobBar, JobsProvider } from './jobs/JobsContext.tsx';
+import { FieldNamesProvider } from './fieldNames.tsx';
 import { ImportScreen } from './images/ImportScreen.tsx';
 import { LabelSetEditor } from './workbench/LabelSetEditor.tsx';
 import { ProjectHome } from './project/ProjectHome.tsx';
@@ -28,7 +29,7 @@ const VIEWS = [
   ['tasks', 'Tasks', 'annotator', true],
   ['adjudicate', 'Adjudicate', 'adjudicator', true],
   ['import', 'Import', 'admin', true],
-  ['labels', 'Label set', 'admin', true],
+  ['labels', 'Labels & fields', 'admin', true],
   ['quality', 'Data quality', 'adjudicator', true],
   ['agreement', 'Agreement', 'adjudicator', true],
   ['results', 'Models & results', 'adjudicator', true],
@@ -120,49 +121,51 @@ export function App() {
   })();
   return (
     <JobsProvider>
-      <AppShell header={{ height: 48 }} padding={0}>
-        <AppShell.Header>
-          <Group h="100%" px="md" justify="space-between">
-            <Group gap={4}>
-              <Text fw={700} mr="sm">
-                DermFuse
-              </Text>
-              {viewsFor(me).map(([v, title]) => (
-                <Button
-                  key={v}
-                  size="xs"
-                  variant={view === v ? 'filled' : 'subtle'}
-                  onClick={() => {
-                    if (v === 'browse') setChosen(null);
-                    setView(v);
-                  }}
-                  data-testid={`nav-${v}`}
-                >
-                  {title}
-                </Button>
-              ))}
+      <FieldNamesProvider fields={project.fields}>
+        <AppShell header={{ height: 48 }} padding={0}>
+          <AppShell.Header>
+            <Group h="100%" px="md" justify="space-between">
+              <Group gap={4}>
+                <Text fw={700} mr="sm">
+                  DermFuse
+                </Text>
+                {viewsFor(me).map(([v, title]) => (
+                  <Button
+                    key={v}
+                    size="xs"
+                    variant={view === v ? 'filled' : 'subtle'}
+                    onClick={() => {
+                      if (v === 'browse') setChosen(null);
+                      setView(v);
+                    }}
+                    data-testid={`nav-${v}`}
+                  >
+                    {title}
+                  </Button>
+                ))}
+              </Group>
+              <Group gap="sm">
+                <Text size="xs" c="dimmed">
+                  {project.dir}
+                </Text>
+                {me?.account ? (
+                  <Badge variant="light" size="lg" data-testid="signed-in">
+                    {me.name} · {me.role}
+                    {me.blind ? ' · blind' : ''}
+                  </Badge>
+                ) : (
+                  <AnnotatorName />
+                )}
+              </Group>
             </Group>
-            <Group gap="sm">
-              <Text size="xs" c="dimmed">
-                {project.dir}
-              </Text>
-              {me?.account ? (
-                <Badge variant="light" size="lg" data-testid="signed-in">
-                  {me.name} · {me.role}
-                  {me.blind ? ' · blind' : ''}
-                </Badge>
-              ) : (
-                <AnnotatorName />
-              )}
-            </Group>
-          </Group>
-        </AppShell.Header>
-        <AppShell.Main style={{ display: 'flex', flexDirection: 'column', height: '100vh' }}>
-          <ConnectionBanner />
-          <JobBar />
-          <div style={{ flex: 1, minHeight: 0, overflow: 'auto' }}>{screen}</div>
-        </AppShell.Main>
-      </AppShell>
+          </AppShell.Header>
+          <AppShell.Main style={{ display: 'flex', flexDirection: 'column', height: '100vh' }}>
+            <ConnectionBanner />
+            <JobBar />
+            <div style={{ flex: 1, minHeight: 0, overflow: 'auto' }}>{screen}</div>
+          </AppShell.Main>
+        </AppShell>
+      </FieldNamesProvider>
     </JobsProvider>
   );
 }

@@ -14,6 +14,7 @@ export interface FieldRow {
   max: number | null;
   missing_allowed: number;
   position: number;
+  display_name: string | null;
 }
 
 const AllowedValues = z.array(z.string());
@@ -32,6 +33,7 @@ export function toField(r: FieldRow): Field {
     min: r.min,
     max: r.max,
     missingAllowed: r.missing_allowed === 1,
+    displayName: r.display_name,
   };
 }
 
@@ -55,6 +57,7 @@ export class FieldsRepo {
   private readonly nextPosition: Statement<[], number>;
   private readonly insert: Statement<[string, string, string | null, string | null, number | null, number | null, number]>;
   private readonly setAllowed: Statement<[string | null, number]>;
+  private readonly setDisplay: Statement<[string | null, number]>;
   private readonly getValue: Statement<[number, number], { num: number | null; text: string | null; source: string }>;
   private readonly imageValues: Statement<[number], { field_id: number; num: number | null; text: string | null }>;
   private readonly putValue: Statement<[number, number, number | null, string | null, string, string]>;
@@ -68,6 +71,7 @@ export class FieldsRepo {
     this.nextPosition = db.prepare<[], number>('SELECT COALESCE(MAX(position) + 1, 0) FROM fields').pluck();
     this.insert = db.prepare(`INSERT INTO fields (name, type, allowed_values, unit, min, max, position) VALUES (?, ?, ?, ?, ?, ?, ?)`);
     this.setAllowed = db.prepare('UPDATE fields SET allowed_values = ? WHERE id = ?');
+    this.setDisplay = db.prepare('UPDATE fields SET display_name = ? WHERE id = ?');
     this.getValue = db.prepare('SELECT num, text, source FROM field_values WHERE image_id = ? AND field_id = ?');
     this.imageValues = db.prepare('SELECT field_id, num, text FROM field_values WHERE image_id = ?');
     this.putValue = db.prepare(
@@ -112,6 +116,12 @@ export class FieldsRepo {
       }
     }
     return existing;
+  }
+
+  /** Names a field on the screens (null or blank: by its name again). */
+  rename(field: FieldRow, displayName: string | null): void {
+    const shown = displayName?.trim() || null;
+    this.setDisplay.run(shown === field.name ? null : shown, field.id);
   }
 
   value(imageId: number, field: FieldRow): { value: FieldValue; source: string } | null {

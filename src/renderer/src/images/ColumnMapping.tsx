@@ -1,5 +1,5 @@
 import { Badge, Select, Table, Text } from '@mantine/core';
-import { FIELD_TYPES, type Field, type FieldType, type ImportFieldMatch, type ImportPreview } from '../../../shared/types.ts';
+import { FIELD_TYPES, fieldLabel, type Field, type FieldType, type ImportFieldMatch, type ImportPreview } from '../../../shared/types.ts';
 import { assign, ROLE_NAMES, SINGLE_ROLES, type ColumnRole, type Mapping } from './importMapping.ts';
 
 /** One row per CSV column: what it becomes (a dropdown), its type (inferred, overridable for a new field), its values. */
@@ -40,7 +40,9 @@ export function ColumnMapping({
           const options = [
             ...SINGLE_ROLES.map((r) => ({ value: r, label: ROLE_NAMES[r] })),
             { value: `field:${col}`, label: existing.has(col) ? `Field “${col}” (existing)` : `New field “${col}”` },
-            ...fields.filter((f) => f.name !== col).map((f) => ({ value: `field:${f.name}`, label: `Existing field “${f.name}”` })),
+            ...fields
+              .filter((f) => f.name !== col)
+              .map((f) => ({ value: `field:${f.name}`, label: `Existing field “${fieldLabel(f)}”${f.displayName ? ` (${f.name})` : ''}` })),
             { value: 'ignore', label: ROLE_NAMES.ignore },
           ];
           return (

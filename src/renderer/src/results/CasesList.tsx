@@ -9,6 +9,7 @@ import { MODE_COLORS } from './chartOptions.ts';
 import { Term } from './Term.tsx';
 import { errorMessage } from '../errors.tsx';
 import { ExplainPanel } from './ExplainPanel.tsx';
+import { useFieldName } from '../fieldNames.tsx';
 
 export interface CaseSelection {
   mode: Mode;
@@ -49,6 +50,7 @@ export function CasesList({
   onChanged(): void;
   onOpenInBrowser(ids: number[], title: string): void;
 }) {
+  const fieldName = useFieldName();
   const [rows, setRows] = useState<CaseRow[]>([]);
   const [total, setTotal] = useState(0);
   const [focus, setFocus] = useState(0);
@@ -232,7 +234,7 @@ export function CasesList({
                 ))}
                 {Object.entries(current.metadata).map(([k, v]) => (
                   <Table.Tr key={k}>
-                    <Table.Td c="dimmed">{k}</Table.Td>
+                    <Table.Td c="dimmed">{fieldName(k)}</Table.Td>
                     <Table.Td colSpan={3}>{v === null ? '–' : String(v)}</Table.Td>
                   </Table.Tr>
                 ))}

@@ -5,6 +5,7 @@ import type { Mode } from '../../../shared/results.ts';
 import { api } from '../api.ts';
 import { errorMessage } from '../errors.tsx';
 import { mediaUrl } from '../media.ts';
+import { useFieldName } from '../fieldNames.tsx';
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
@@ -38,6 +39,7 @@ export function HeatCanvas({ map, opacity }: { map: OcclusionMap; opacity: numbe
 
 /** From the base (the average patient) to the case: each push in log-odds, largest first, and where the probability lands. */
 function Waterfall({ e }: { e: Explanation }) {
+  const fieldName = useFieldName();
   const c = e.contributions!;
   const steps = [...c.contributions].sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
   if (Math.abs(c.interaction) > 5e-3) steps.push({ field: 'interaction', value: null, reference: null, contribution: c.interaction });
@@ -63,7 +65,7 @@ function Waterfall({ e }: { e: Explanation }) {
             title={s.reference === null ? undefined : `replaced by ${String(s.reference)}`}
           >
             <Text size="xs" w={110} style={{ overflowWrap: 'anywhere' }}>
-              {s.field}
+              {fieldName(s.field)}
               {s.value !== null && s.value !== undefined ? ` ${String(s.value)}` : ''}
             </Text>
             <div style={{ width: 50, display: 'flex', justifyContent: s.contribution >= 0 ? 'flex-start' : 'flex-end' }}>

@@ -3,23 +3,24 @@ import { useMemo } from 'react';
 import type { PermutationImportance } from '../../../shared/explain.ts';
 import { Chart, type ChartOption } from '../charts/Chart.tsx';
 import { escapeHtml } from './chartOptions.ts';
+import { useFieldName } from '../fieldNames.tsx';
 
 const f3 = (x: number) => x.toFixed(3);
 
 /** Bars of the drop in AUC per block (largest on top) with its patient-bootstrap interval; leakage-warned fields in orange. */
-export function importanceOption(imp: PermutationImportance): ChartOption {
+export function importanceOption(imp: PermutationImportance, name: (block: string) => string = (b) => b): ChartOption {
   const rows = imp.rows;
   return {
     tooltip: {
       trigger: 'item',
       formatter: (p: { dataIndex: number }) => {
         const r = rows[p.dataIndex]!;
-        return `${escapeHtml(r.block)}: AUC drop ${f3(r.drop)} [${f3(r.ci[0])}, ${f3(r.ci[1])}]${r.leakage ? '<br>flagged by the leakage check' : ''}`;
+        return `${escapeHtml(name(r.block))}: AUC drop ${f3(r.drop)} [${f3(r.ci[0])}, ${f3(r.ci[1])}]${r.leakage ? '<br>flagged by the leakage check' : ''}`;
       },
     },
     grid: { left: 130, right: 20, top: 10, bottom: 40 },
     xAxis: { type: 'value', name: 'drop in out-of-fold AUC when shuffled (95% CI)', nameLocation: 'middle', nameGap: 25 },
-    yAxis: { type: 'category', inverse: true, data: rows.map((r) => r.block) },
+    yAxis: { type: 'category', inverse: true, data: rows.map((r) => name(r.block)) },
     series: [
       {
         type: 'bar',
@@ -41,7 +42,8 @@ export function importanceOption(imp: PermutationImportance): ChartOption {
 
 /** What the fused model relies on: permutation importance of each field and the image, with a warning about leakage. */
 export function Importance({ imp, runId }: { imp: PermutationImportance | null; runId: number }) {
-  const option = useMemo(() => (imp ? importanceOption(imp) : null), [imp]);
+  const fieldName = useFieldName();
+  const option = useMemo(() => (imp ? importanceOption(imp, fieldName) : null), [imp, fieldName]);
   if (!imp || !option) return <Text c="dimmed">This run was trained before DermFuse measured what a model relies on: train it again to see it.</Text>;
   return (
     <Stack gap="xs" data-testid="importance">
@@ -63,7 +65,7 @@ export function Importance({ imp, runId }: { imp: PermutationImportance | null; 
           {imp.rows.map((r) => (
             <Table.Tr key={r.block} data-testid={`importance-${r.block}`}>
               <Table.Td>
-                {r.block}
+                {fieldName(r.block)}
                 {r.leakage ? ' (leakage warning)' : ''}
               </Table.Td>
               <Table.Td>{f3(r.drop)}</Table.Td>

@@ -6,6 +6,7 @@ import { api } from '../api.ts';
 import { CallError, useCall, useShowError } from '../errors.tsx';
 import { useJobs } from '../jobs/JobsContext.tsx';
 import type { LabelSetInfo, ProjectInfo } from './types.ts';
+import { fieldLabel } from '../../../shared/types.ts';
 
 const message = (e: unknown) => (e instanceof ApiError ? e.message : String(e));
 
@@ -164,7 +165,7 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
           size="xs"
           label="Metadata fields"
           placeholder="all but free text and leakage"
-          data={info.fields.map((f) => f.name)}
+          data={info.fields.map((f) => ({ value: f.name, label: fieldLabel(f) }))}
           value={fields}
           onChange={setFields}
           data-testid="train-fields"

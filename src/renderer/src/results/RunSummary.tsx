@@ -4,6 +4,7 @@ import { formatP, MODES, type RunReportView } from '../../../shared/results.ts';
 import { verdictOf } from '../../../shared/verdict.ts';
 import { MODE_COLORS } from './chartOptions.ts';
 import { Term } from './Term.tsx';
+import { useFieldName } from '../fieldNames.tsx';
 
 const f3 = (x: number) => x.toFixed(3);
 const ci = (c: [number, number]) => `[${f3(c[0])}, ${f3(c[1])}]`;
@@ -12,6 +13,7 @@ const TONE_COLOURS = { gain: 'green', none: 'gray', worse: 'orange' } as const;
 
 /** Fields flagged as possible leakage, one row each, folded away until asked for (unless the run used one). */
 function LeakageTable({ r }: { r: RunReportView }) {
+  const fieldName = useFieldName();
   const used = r.leakage.filter((l) => r.run.fields.includes(l.field));
   const [open, setOpen] = useState(used.length > 0);
   if (r.leakage.length === 0) return null;
@@ -38,7 +40,7 @@ function LeakageTable({ r }: { r: RunReportView }) {
           <Table.Tbody>
             {r.leakage.map((l) => (
               <Table.Tr key={l.field} data-testid={`leakage-${l.field}`} title={l.message}>
-                <Table.Td>{l.field}</Table.Td>
+                <Table.Td>{fieldName(l.field)}</Table.Td>
                 <Table.Td>
                   {l.kind === 'post-diagnosis'
                     ? 'recorded after or because of the diagnosis'

@@ -8,6 +8,7 @@ import { mediaUrl } from '../media.ts';
 import { TableHead } from '../TableHead.tsx';
 import { ZoomImage } from '../workbench/ZoomImage.tsx';
 import { moveInList, typingOrModified, useWindowKeys } from '../keys.ts';
+import { useFieldName } from '../fieldNames.tsx';
 
 /**
  * The adjudicator's queue: images whose annotators disagree. Each shows every label with who gave it, the metadata,
@@ -90,6 +91,7 @@ export function AdjudicationScreen() {
 
 /** `own`: the person deciding labelled this image and the project does not let them decide it (the server refuses too). */
 function Decision({ d, classes, own, onDecided }: { d: Disagreement; classes: LabelClass[]; own: boolean; onDecided(): void }) {
+  const fieldName = useFieldName();
   const [detail, setDetail] = useState<ImageDetail | null>(null);
   const [choice, setChoice] = useState<string | null>(d.decision?.label ?? null);
   const [reason, setReason] = useState('');
@@ -151,7 +153,7 @@ function Decision({ d, classes, own, onDecided }: { d: Disagreement; classes: La
         {detail && (
           <Text size="xs" c="dimmed">
             {Object.entries(detail.metadata)
-              .map(([k, v]) => `${k}: ${v === null ? '–' : String(v)}`)
+              .map(([k, v]) => `${fieldName(k)}: ${v === null ? '–' : String(v)}`)
               .join(' · ')}
           </Text>
         )}

@@ -2,7 +2,7 @@ import { paletteColor } from '../../../shared/palette.ts';
 import { Alert, Box, Button, Group, ScrollArea, Select, Stack, Switch, Text, TextInput } from '@mantine/core';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
-import type { BrowseFacets, ImageDetail } from '../../../shared/types.ts';
+import { fieldLabel, type BrowseFacets, type ImageDetail } from '../../../shared/types.ts';
 import { api } from '../api.ts';
 import { useWindowKeys } from '../keys.ts';
 import { ApplyBundle } from './ApplyBundle.tsx';
@@ -157,7 +157,7 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
     { value: 'annotated', label: 'Last labelled' },
     { value: 'labelNext', label: 'Label next' },
     { value: 'outlier', label: 'Most unusual' },
-    ...(detail?.fields.map((f) => ({ value: f.name, label: f.name })) ?? []),
+    ...(detail?.fields.map((f) => ({ value: f.name, label: fieldLabel(f) })) ?? []),
   ];
   return (
     <Group align="stretch" gap={0} wrap="nowrap" style={{ height: '100%' }}>

@@ -1,12 +1,12 @@
 import { Checkbox, MultiSelect, NumberInput, Select, Stack, Text } from '@mantine/core';
-import type { BrowseFacets, FieldFilter, FieldSummary } from '../../../shared/types.ts';
+import { fieldLabel, type BrowseFacets, type FieldFilter, type FieldSummary } from '../../../shared/types.ts';
 
 const label = (v: string | number | boolean) => (typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v));
 
 /** The filter of one field: a range for numbers, values for the rest, and "missing" for every field. */
 function FieldFilterInput({ f, filter, onChange }: { f: FieldSummary; filter: FieldFilter | undefined; onChange(next: FieldFilter | null): void }) {
   const missing = filter?.kind === 'missing';
-  const title = `${f.name}${f.unit ? ` (${f.unit})` : ''}`;
+  const title = `${fieldLabel(f)}${f.unit ? ` (${f.unit})` : ''}`;
   const missingBox = (
     <Checkbox
       size="xs"

@@ -1,5 +1,5 @@
 import { Table } from '@mantine/core';
-import type { ImageDetail } from '../../../shared/types.ts';
+import { fieldLabel, type ImageDetail } from '../../../shared/types.ts';
 import { TableHead } from '../TableHead.tsx';
 
 /** Every change of an image, labels and metadata together, newest first, with who made it, how and when. */
@@ -15,7 +15,7 @@ export function History({ detail }: { detail: ImageDetail }) {
     })),
     ...detail.fieldHistory.map((e) => ({
       at: e.at,
-      what: e.field,
+      what: fieldLabel(detail.fields.find((f) => f.name === e.field) ?? { name: e.field }),
       change: `${e.before ?? '–'} → ${e.after ?? '–'}`,
       author: e.author,
       source: e.source,

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
 import type { DerivedTarget, LabelSetInfo } from '../../../shared/types.ts';
 import { api } from '../api.ts';
+import { FieldNames } from './FieldNames.tsx';
 
 interface Row {
   name: string;
@@ -53,7 +54,15 @@ export function LabelSetEditor({ onSaved }: { onSaved(): void }) {
       setError(e instanceof ApiError ? e.message : String(e));
     }
   };
-  if (!info) return <Container py="md">{error ? <Alert color="red">{error}</Alert> : <Text>Loading…</Text>}</Container>;
+  if (!info)
+    return (
+      <Container py="md">
+        <Stack>
+          {error ? <Alert color="red">{error}</Alert> : <Text>Loading…</Text>}
+          <FieldNames onSaved={onSaved} />
+        </Stack>
+      </Container>
+    );
   return (
     <Container size="md" py="md">
       <Stack>
@@ -186,6 +195,7 @@ export function LabelSetEditor({ onSaved }: { onSaved(): void }) {
             Save label set
           </Button>
         </Group>
+        <FieldNames onSaved={onSaved} />
       </Stack>
     </Container>
   );

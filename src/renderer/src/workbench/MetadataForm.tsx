@@ -1,7 +1,7 @@
 import { Input, SegmentedControl, Select, Stack, Text, TextInput } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
-import type { Field, FieldValue, ImageDetail } from '../../../shared/types.ts';
+import { fieldLabel, type Field, type FieldValue, type ImageDetail } from '../../../shared/types.ts';
 import { api } from '../api.ts';
 
 /** One typed input: saved when it loses focus or on Enter; an invalid value shows why and is not saved. */
@@ -20,7 +20,7 @@ function FieldInput({ field, value, imageId, onSaved }: { field: Field; value: F
       setError(err instanceof ApiError ? err.message : String(err));
     }
   };
-  const label = `${field.name}${field.unit ? ` (${field.unit})` : ''}`;
+  const label = `${fieldLabel(field)}${field.unit ? ` (${field.unit})` : ''}`;
   if (field.type === 'boolean') {
     // Three states: a missing value must not look like "no".
     return (

@@ -100,14 +100,14 @@ export function toRequest(q: BrowseQuery, offset: number, limit: number, counts:
 }
 
 /** One line per active filter, for the chips above the grid. */
-export function describeFilter(f: FieldFilter): string {
+export function describeFilter(f: FieldFilter, name = f.field): string {
   switch (f.kind) {
     case 'missing':
-      return `${f.field}: missing`;
+      return `${name}: missing`;
     case 'range':
-      return f.min !== null && f.max !== null ? `${f.field}: ${f.min}–${f.max}` : f.min !== null ? `${f.field} ≥ ${f.min}` : `${f.field} ≤ ${f.max}`;
+      return f.min !== null && f.max !== null ? `${name}: ${f.min}–${f.max}` : f.min !== null ? `${name} ≥ ${f.min}` : `${name} ≤ ${f.max}`;
     case 'values':
-      return `${f.field}: ${f.values.map((v) => (typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v))).join(', ')}`;
+      return `${name}: ${f.values.map((v) => (typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v))).join(', ')}`;
     default: {
       const never: never = f;
       return String(never);
