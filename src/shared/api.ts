@@ -22,6 +22,8 @@ import {
   type ImportPreview,
   type LabelSetInfo,
   type ProjectInfo,
+  type UploadBatch,
+  type UploadDone,
 } from './types.ts';
 
 /** A backbone of the catalogue, as the extract form lists it. */
@@ -175,6 +177,7 @@ const DuplicateReviewRequest = z.object({
   detach: imageId.optional(),
 });
 const jobId = z.object({ id: z.number().int().positive() });
+const uploadId = z.object({ id: z.string().regex(/^[0-9A-Za-z-]{1,80}$/) });
 const taskId = z.number().int().positive();
 const accountName = z.string().trim().min(1).max(60);
 /** A labelling task on the primary label set: its images are the matches of a browser filter when it is made. */
@@ -313,6 +316,19 @@ export const API = {
   // Issue 25: the folder picker of serve.
   /** A folder inside the server's --data folders (absent: those folders), to choose an import's images and CSV. */
   'files.browse': call<FolderListing>()(z.object({ dir: z.string().max(4096).optional() })),
+  /** Serve: declares an upload of a folder of photos (and its CSV) into the project; the files then arrive by PUT /upload. */
+  'uploads.begin': call<UploadBatch>()(
+    z.object({
+      files: z
+        .array(z.object({ path: z.string().min(1).max(1000), size: z.number().int().min(0) }))
+        .min(1)
+        .max(12_000),
+    }),
+  ),
+  /** Ends an upload whose files have all arrived: its folder and CSV files, to import. */
+  'uploads.finish': call<UploadDone>()(uploadId),
+  /** Removes an unfinished upload and what arrived of it. */
+  'uploads.discard': call<null>()(uploadId),
   /** Whether an adjudicator may decide a dispute they labelled themselves (admin; off by default). */
   'team.setOwnAdjudication': call<{ adjudicateOwn: boolean }>()(z.object({ allowed: z.boolean() })),
 } as const;

@@ -57,6 +57,9 @@ export const MIN_ROLE: { readonly [K in CallName]: Role } = {
   'team.activity': 'admin',
   'system.pickFolder': 'annotator',
   'files.browse': 'admin',
+  'uploads.begin': 'admin',
+  'uploads.finish': 'admin',
+  'uploads.discard': 'admin',
   'team.setOwnAdjudication': 'admin',
   // Per-image model output, as runs.cases.
   'runs.explain': 'adjudicator',

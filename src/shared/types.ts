@@ -67,6 +67,26 @@ export interface FolderListing {
   truncated: boolean;
 }
 
+/** A file to upload into the project (serve): its path below the chosen folder, with "/" between parts, and size. */
+export interface UploadFile {
+  path: string;
+  size: number;
+}
+
+/** An upload under way: where its files go, and the largest piece one request may carry. */
+export interface UploadBatch {
+  id: string;
+  dir: string;
+  chunkBytes: number;
+}
+
+/** A finished upload: its folder and the CSV files in it, ready to import. */
+export interface UploadDone {
+  dir: string;
+  images: number;
+  csvFiles: string[];
+}
+
 /** A CSV column proposed for an existing metadata field (the import screen offers it as the column's default). */
 export interface ImportFieldMatch {
   column: string;

@@ -6,7 +6,7 @@ import { trainRun } from '../../src/main/ml/fusion/train.ts';
 import { repoOf } from '../../src/main/db/open.ts';
 import { LabelsRepo } from '../../src/main/db/repos/labelsRepo.ts';
 import { fusionProject } from '../fixtures/fusionData.ts';
-import { tempDir } from '../fixtures/generate.ts';
+import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
 import { jobState } from './browser.ts';
 import { servedPage, type Served, type ServedPage } from './serveProject.ts';
 
@@ -241,9 +241,40 @@ describe('the workbench as a clinician uses it', () => {
       .toBe(0);
   });
 
+  it('uploads a folder of photos with its CSV from this computer into the project, then imports it', async () => {
+    // Another clinic's folder on the person's own computer: five photos, their CSV, and a file that is neither.
+    const folder = path.join(tmp.dir, 'my-computer', 'clinic-b');
+    const photos = (await makeImages(folder, 5, 21, 32)).map((p) => {
+      const file = path.join(folder, `CLN_${path.basename(p.file)}`);
+      fs.renameSync(p.file, file);
+      return { ...p, id: `CLN_${p.id}`, file };
+    });
+    fs.writeFileSync(path.join(folder, 'clinic-b.csv'), hamCsv(photos));
+    fs.writeFileSync(path.join(folder, 'notes.docx'), 'not a photo');
+    await page.getByTestId('nav-import').click();
+    await page.getByTestId('upload-folder-input').setInputFiles(folder);
+    await expect.poll(() => page.getByTestId('upload-start').textContent()).toMatch(/^Upload 5 photos \+ 1 CSV \(0\.\d MB\)$/);
+    expect(await page.getByTestId('upload-skipped').textContent()).toBe('1 other files left out (not photos or CSV)');
+    await page.getByTestId('upload-start').click();
+    await expect
+      .poll(() => page.getByTestId('upload-done').textContent(), { timeout: 20_000 })
+      .toBe('Uploaded 5 photos and 1 CSV file into the project; preview them below.');
+    const imagesDir = await page.getByTestId('import-images').inputValue();
+    expect(imagesDir).toMatch(new RegExp(`^${served.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/uploads/[^/]+/clinic-b$`));
+    expect(await page.getByTestId('import-csv').inputValue()).toBe(`${imagesDir}/clinic-b.csv`);
+    for (const p of photos) expect(fs.readFileSync(path.join(imagesDir, path.basename(p.file))).equals(fs.readFileSync(p.file))).toBe(true);
+    expect(fs.existsSync(path.join(imagesDir, 'notes.docx'))).toBe(false);
+    await page.getByTestId('import-preview').click();
+    await expect.poll(() => page.getByTestId('plan-matched').textContent(), { timeout: 15_000 }).toBe('5 rows matched');
+    await expect.poll(() => page.getByTestId('import-start').isEnabled(), { timeout: 15_000 }).toBe(true);
+    await page.getByTestId('import-start').click();
+    await expect.poll(() => jobState(page), { timeout: 30_000 }).toBe('import done');
+    expect(served.read((p) => p.db.prepare(`SELECT COUNT(*) FROM images WHERE external_id LIKE 'CLN_%'`).pluck().get())).toBe(5);
+  });
+
   it('says the server is gone in a banner, keeps what the screen showed, and retries', async () => {
     await page.getByTestId('nav-browse').click();
-    await expect.poll(() => page.getByTestId('counts').textContent()).toMatch(/^80 of 80 shown/);
+    await expect.poll(() => page.getByTestId('counts').textContent()).toMatch(/^85 of 85 shown/);
     const counts = await page.getByTestId('counts').textContent();
     await served.server.close();
     await page.getByTestId('filter-unlabelled').click();

@@ -153,6 +153,9 @@ const REQUESTS = (i: (k: number) => number): { [K in CallName]: unknown } => ({
   'team.activity': {},
   'system.pickFolder': {},
   'files.browse': {},
+  'uploads.begin': { files: [{ path: 'x/a.jpg', size: 10 }] },
+  'uploads.finish': { id: 'none' },
+  'uploads.discard': { id: 'none' },
   'team.setOwnAdjudication': { allowed: false },
 });
 

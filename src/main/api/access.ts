@@ -11,7 +11,12 @@ export interface AccessPolicy {
   pinned: boolean;
   /** Folders that files may be read from (besides the open project); null: anywhere. */
   dataRoots: string[] | null;
+  /** The most one upload into the project may hold (serve; the window imports folders directly). */
+  maxUploadBytes?: number;
 }
+
+/** An upload's cap unless `dermfuse serve --max-upload` says otherwise. */
+export const DEFAULT_MAX_UPLOAD_BYTES = 20 * 2 ** 30;
 
 export const DESKTOP_ACCESS: AccessPolicy = { pinned: false, dataRoots: null };
 

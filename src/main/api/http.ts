@@ -22,6 +22,10 @@ import {
   sameToken,
 } from './httpGuard.ts';
 import { beginSession, SESSION_PATH } from './session.ts';
+import { UPLOAD_CHUNK_BYTES } from '../files/upload.ts';
+
+/** Where the pieces of uploaded files are PUT (serve). */
+export const UPLOAD_PATH = '/upload';
 import { openMedia } from './media.ts';
 import type { Service } from './service.ts';
 import type { Caller } from '../team/accounts.ts';
@@ -168,6 +172,17 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
       return send(res, 200, JSON.stringify(envelope), 'application/json');
     }
 
+    if (url.pathname === UPLOAD_PATH) {
+      if (req.method !== 'PUT') return send(res, 405, 'PUT only.');
+      const foreign = foreignRequest(req, ownOrigins);
+      if (foreign) return send(res, 403, `DermFuse: ${foreign}.`);
+      const signed = signIn(bearerToken(req), req);
+      admit(req, res, signed.token);
+      const piece = uploadPiece(req, url);
+      const envelope = await opts.service.receiveUpload(signed.caller, piece, req);
+      return send(res, 200, JSON.stringify(envelope), 'application/json', envelope.ok ? {} : { connection: 'close' });
+    }
+
     const media = /^\/media\/(thumb|image)\/([^/]+)$/.exec(url.pathname);
     if (media) {
       if (req.method !== 'GET') return send(res, 405, 'GET only.');
@@ -222,6 +237,25 @@ function parseUrl(req: http.IncomingMessage): URL {
   } catch {
     throw new HttpRefusal(400, 'Bad request.');
   }
+}
+
+/**
+ * What a PUT to UPLOAD_PATH carries: `?id=&path=&offset=`, a raw body of a declared length no larger than a piece
+ * (refused before it is read otherwise: 411, 413, 415).
+ */
+function uploadPiece(req: http.IncomingMessage, url: URL): { id: string; path: string; offset: number; length: number } {
+  if (!/^application\/octet-stream\s*(;|$)/i.test(req.headers['content-type'] ?? ''))
+    throw new HttpRefusal(415, 'DermFuse: an upload takes application/octet-stream.', true);
+  if (req.headers['content-length'] === undefined) throw new HttpRefusal(411, 'DermFuse: an upload piece must say its length.', true);
+  const length = Number(req.headers['content-length']);
+  if (!Number.isSafeInteger(length) || length > UPLOAD_CHUNK_BYTES)
+    throw new HttpRefusal(413, `DermFuse: an upload piece carries at most ${UPLOAD_CHUNK_BYTES} bytes.`, true);
+  const id = url.searchParams.get('id') ?? '';
+  const file = url.searchParams.get('path') ?? '';
+  const offset = Number(url.searchParams.get('offset'));
+  if (!/^[0-9A-Za-z-]{1,80}$/.test(id) || !file || !Number.isSafeInteger(offset) || offset < 0)
+    throw new HttpRefusal(400, 'DermFuse: an upload piece names its upload id, path and offset.', true);
+  return { id, path: file, offset, length };
 }
 
 function decodePath(p: string): string {

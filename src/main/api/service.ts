@@ -24,7 +24,9 @@ import { reviewLabel } from '../results/review.ts';
 import { FeatureStore } from '../db/repos/featureStore.ts';
 import { CATALOGUE, catalogueEntry } from '../ml/backbone/catalogue.ts';
 import { Editor } from '../workbench/edits.ts';
-import { checkReadable, DESKTOP_ACCESS, type AccessPolicy } from './access.ts';
+import { checkReadable, DEFAULT_MAX_UPLOAD_BYTES, DESKTOP_ACCESS, type AccessPolicy } from './access.ts';
+import { Uploads } from '../files/upload.ts';
+import type { Readable } from 'node:stream';
 import { HIDDEN_WHEN_BLIND, MIN_ROLE } from '../../shared/roles.ts';
 import { roleAtLeast } from '../../shared/team.ts';
 import type { ImageDetail } from '../../shared/types.ts';
@@ -76,6 +78,8 @@ export class Service {
   private jobs = new JobManager();
   /** Embedding workers for occlusion maps, kept warm while a reviewer opens case after case. */
   private occluder = new Occluder();
+  /** Uploads into the open project under way (serve). */
+  private uploads: Uploads | null = null;
   private readonly handlers: Handlers;
 
   constructor(
@@ -224,6 +228,12 @@ export class Service {
         if (this.access.dataRoots === null) throw new DermFuseError('UNSUPPORTED', 'The window chooses folders with its own dialog.');
         return browseFolder(this.access.dataRoots, dir);
       },
+      'uploads.begin': async ({ files }) => this.uploadsOf().begin(files),
+      'uploads.finish': async ({ id }) => this.uploadsOf().finish(id),
+      'uploads.discard': async ({ id }) => {
+        this.uploadsOf().discard(id);
+        return null;
+      },
     };
   }
 
@@ -350,6 +360,33 @@ export class Service {
     return { images, thumbnails };
   }
 
+  /** The open project's uploads (serve only: the window imports folders where they lie). */
+  private uploadsOf(): Uploads {
+    if (this.access.dataRoots === null) throw new DermFuseError('UNSUPPORTED', 'The window imports folders where they lie: choose one with Browse….');
+    return (this.uploads ??= new Uploads(this.open().dir, this.access.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES));
+  }
+
+  /**
+   * One piece of an uploaded file, for the HTTP transport (the body is a stream, not JSON): refused unless the caller
+   * may begin uploads; answered like a call.
+   */
+  async receiveUpload(
+    caller: Caller | undefined,
+    piece: { id: string; path: string; offset: number; length: number },
+    body: Readable,
+  ): Promise<Envelope<unknown>> {
+    const who = caller ?? this.owner();
+    try {
+      if (!roleAtLeast(who.role, MIN_ROLE['uploads.begin']))
+        throw new DermFuseError('FORBIDDEN', `Uploads need the admin role; ${who.name} is signed in as an ${who.role}.`);
+      return { ok: true, value: await this.uploadsOf().receive(piece.id, piece.path, piece.offset, piece.length, body) };
+    } catch (err) {
+      const error = toErrorPayload(err);
+      if (error.code === 'INTERNAL') log.error('upload failed', err);
+      return { ok: false, error };
+    }
+  }
+
   /** The open project (for transports that serve its media). */
   current(): Project | null {
     return this.project;
@@ -399,6 +436,7 @@ export class Service {
     this.project = project;
     this.editors = new Map();
     this.realRoots = new Map();
+    this.uploads = null;
     this.recent.add(project.dir);
     return projectInfo(project);
   }

@@ -172,12 +172,13 @@ RUN_COMMANDS['label-errors'] = {
 
 RUN_COMMANDS.serve = {
   usage:
-    'dermfuse serve DIR [--port P] [--host H [--insecure-http]] [--data FOLDER]... [--tls-cert PEM --tls-key PEM]\n       dermfuse serve --sample [DIR]   (creates the sample project first when DIR, default ./dermfuse-sample, has none)',
+    'dermfuse serve DIR [--port P] [--host H [--insecure-http]] [--data FOLDER]... [--max-upload GB] [--tls-cert PEM --tls-key PEM]\n       dermfuse serve --sample [DIR]   (creates the sample project first when DIR, default ./dermfuse-sample, has none)',
   summary: 'serve the app to a browser (127.0.0.1 by default; the printed URL carries the access token)',
   options: {
     port: { type: 'string' },
     host: { type: 'string' },
     data: { type: 'string', multiple: true },
+    'max-upload': { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'insecure-http': { type: 'boolean' },
@@ -200,7 +201,11 @@ RUN_COMMANDS.serve = {
     const key = optionalString(v, 'tls-key');
     if ((cert === undefined) !== (key === undefined)) throw new DermFuseError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together');
     const data = (v as Record<string, unknown>).data as string[] | undefined;
+    const maxUpload = optionalString(v, 'max-upload');
+    if (maxUpload !== undefined && !(/^\d+(\.\d+)?$/.test(maxUpload) && Number(maxUpload) > 0))
+      throw new DermFuseError('INVALID_ARGUMENT', `--max-upload takes the most one upload may hold, in GB (e.g. 20), got "${maxUpload}"`);
     await serveProject(dir, {
+      maxUploadBytes: maxUpload === undefined ? undefined : Math.round(Number(maxUpload) * 2 ** 30),
       host: optionalString(v, 'host') ?? '127.0.0.1',
       port: port === undefined ? 0 : Number(port),
       dataRoots: data ?? [],

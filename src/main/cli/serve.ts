@@ -44,6 +44,8 @@ export interface ServeCommandOptions {
   port: number;
   /** Folders imports, bundles and model folders may be read from, besides the project. */
   dataRoots: string[];
+  /** The most one upload into the project may hold, in bytes. */
+  maxUploadBytes?: number;
   tls?: { cert: string; key: string };
   /** Serve plain HTTP on an address other machines reach (refused without it). */
   insecureHttp?: boolean;
@@ -72,7 +74,11 @@ export async function serveProject(dir: string, o: ServeCommandOptions): Promise
   for (const d of o.dataRoots) {
     if (!fs.existsSync(d) || !fs.statSync(d).isDirectory()) throw new DermFuseError('FILE_NOT_FOUND', `--data ${d}: no such folder.`);
   }
-  const service = new Service({}, new RecentProjects(), { pinned: true, dataRoots: o.dataRoots.map((d) => path.resolve(d)) });
+  const service = new Service({}, new RecentProjects(), {
+    pinned: true,
+    dataRoots: o.dataRoots.map((d) => path.resolve(d)),
+    maxUploadBytes: o.maxUploadBytes,
+  });
   service.openProject(dir);
   const tls = o.tls ? { cert: readPem(o.tls.cert, '--tls-cert'), key: readPem(o.tls.key, '--tls-key') } : undefined;
   let server;

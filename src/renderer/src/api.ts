@@ -1,4 +1,4 @@
-import { makeClient, type ApiClient, type CallName, type Envelope } from '../../shared/api.ts';
+import { ApiError, makeClient, type ApiClient, type CallName, type Envelope } from '../../shared/api.ts';
 import { connectionAnswered, connectionLost, NOT_SENT_MESSAGE } from './connection.ts';
 
 declare global {
@@ -77,39 +77,62 @@ export async function signInFromLink(): Promise<SwitchQuestion | null> {
 }
 
 function httpTransport(): (name: CallName, req: unknown) => Promise<Envelope<unknown>> {
-  return async (name, req) => {
-    let res: Response;
-    try {
-      res = await fetch(`/api/${encodeURIComponent(name)}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify(req ?? {}),
-      });
-    } catch {
-      // No answer at all (server stopped, network gone): not an error of this call, a state of the connection.
-      connectionLost();
-      return { ok: false, error: { code: 'UNREACHABLE', message: NOT_SENT_MESSAGE } };
-    }
-    // A proxy in front of a stopped server answers for it: that is no answer from DermFuse.
-    if (res.status === 502 || res.status === 503 || res.status === 504) {
-      connectionLost();
-      return { ok: false, error: { code: 'UNREACHABLE', message: NOT_SENT_MESSAGE } };
-    }
-    connectionAnswered();
-    if (res.status === 401)
-      return {
-        ok: false,
-        error: { code: 'UNAUTHORIZED', message: 'The server refused the request: open the URL that `dermfuse serve` printed (it carries the token).' },
-      };
-    if (res.status === 429) return { ok: false, error: { code: 'BUSY', message: 'The server is busy with this account’s other requests: try again.' } };
-    // The server's own refusals before a call runs (wrong host, too large, wrong type) are plain text.
-    if (!(res.headers.get('content-type') ?? '').includes('application/json')) {
-      const text = (await res.text()).trim().slice(0, 300);
-      const code = res.status === 403 ? 'FORBIDDEN' : res.status === 413 || res.status === 415 || res.status === 400 ? 'INVALID_ARGUMENT' : 'INTERNAL';
-      return { ok: false, error: { code, message: `The server refused the request (${res.status}): ${text || res.statusText}` } };
-    }
-    return (await res.json()) as Envelope<unknown>;
-  };
+  return (name, req) =>
+    send(`/api/${encodeURIComponent(name)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(req ?? {}),
+    });
+}
+
+/** One piece of a file uploaded into the project (serve), at `offset` of it: how much of the file has arrived. */
+export async function putUploadPiece(
+  id: string,
+  path: string,
+  offset: number,
+  piece: Blob,
+  signal: AbortSignal,
+): Promise<{ received: number; complete: boolean }> {
+  const envelope = await send(`/upload?${new URLSearchParams({ id, path, offset: String(offset) }).toString()}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${token}` },
+    body: piece,
+    signal,
+  });
+  if (!envelope.ok) throw new ApiError(envelope.error);
+  return envelope.value as { received: number; complete: boolean };
+}
+
+/** A request to the server, its answer as an envelope: the server's own, or one saying why there is none. */
+async function send(url: string, init: RequestInit): Promise<Envelope<unknown>> {
+  let res: Response;
+  try {
+    res = await fetch(url, init);
+  } catch (err) {
+    if (init.signal?.aborted) throw err;
+    // No answer at all (server stopped, network gone): not an error of this call, a state of the connection.
+    connectionLost();
+    return { ok: false, error: { code: 'UNREACHABLE', message: NOT_SENT_MESSAGE } };
+  }
+  // A proxy in front of a stopped server answers for it: that is no answer from DermFuse.
+  if (res.status === 502 || res.status === 503 || res.status === 504) {
+    connectionLost();
+    return { ok: false, error: { code: 'UNREACHABLE', message: NOT_SENT_MESSAGE } };
+  }
+  connectionAnswered();
+  if (res.status === 401)
+    return {
+      ok: false,
+      error: { code: 'UNAUTHORIZED', message: 'The server refused the request: open the URL that `dermfuse serve` printed (it carries the token).' },
+    };
+  if (res.status === 429) return { ok: false, error: { code: 'BUSY', message: 'The server is busy with this account’s other requests: try again.' } };
+  // The server's own refusals before a call runs (wrong host, too large, wrong type) are plain text.
+  if (!(res.headers.get('content-type') ?? '').includes('application/json')) {
+    const text = (await res.text()).trim().slice(0, 300);
+    const code = res.status === 403 ? 'FORBIDDEN' : res.status === 413 || res.status === 415 || res.status === 400 ? 'INVALID_ARGUMENT' : 'INTERNAL';
+    return { ok: false, error: { code, message: `The server refused the request (${res.status}): ${text || res.statusText}` } };
+  }
+  return (await res.json()) as Envelope<unknown>;
 }
 
 /** The contract client: Electron IPC through the preload, or HTTP in `serve` mode. Screens cannot tell which. */

@@ -1,13 +1,14 @@
 import { Alert, Badge, Button, Card, Container, Group, Select, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { PRESET_NAMES, type ImportFieldMatch, type ImportPreview, type ImportSummary, type PresetName } from '../../../shared/types.ts';
-import { api } from '../api.ts';
+import { api, isDesktop } from '../api.ts';
 import { errorMessage, useCall } from '../errors.tsx';
 import { useJobs } from '../jobs/JobsContext.tsx';
 import { ColumnMapping } from './ColumnMapping.tsx';
 import { PathField } from './FolderPicker.tsx';
 import { assign, mappingFromPreview, notReady, requestOf, type Mapping } from './importMapping.ts';
 import { ProblemTable } from './ProblemTable.tsx';
+import { UploadPanel } from './UploadPanel.tsx';
 
 /**
  * Import: choose the folder and CSV, preview, map every column (to the id, label, patient, lesion, an existing or a
@@ -128,6 +129,15 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
                 data-testid="import-preset"
               />
             </Group>
+            {!isDesktop && (
+              <UploadPanel
+                onUploaded={(dir, csv) => {
+                  setImagesDir(dir);
+                  setMetadataPath(csv ?? '');
+                  newSource();
+                }}
+              />
+            )}
             <Group>
               <Button onClick={() => void plan(request, mapping === null)} loading={busy} disabled={!imagesDir} data-testid="import-preview">
                 Preview
