@@ -34,8 +34,8 @@ const option = (name: string) => page.getByRole('option', { name, exact: true })
  * WCAG contrast of the text of every class chip and badge in the page against what is behind it (translucent
  * backgrounds composed over their parents'), computed by the browser from the styles it applies.
  */
-function chipContrasts(): Promise<{ name: string; ratio: number; fg: string; bg: string }[]> {
-  return page.evaluate(() => {
+function chipContrasts(selector = '[data-class-chip]'): Promise<{ name: string; ratio: number; fg: string; bg: string }[]> {
+  return page.evaluate((selector) => {
     type Rgba = [number, number, number, number];
     const parse = (s: string): Rgba => {
       const m = s.match(/[\d.]+/g)!.map(Number);
@@ -54,7 +54,7 @@ function chipContrasts(): Promise<{ name: string; ratio: number; fg: string; bg:
       });
       return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
     };
-    return Array.from(document.querySelectorAll('[data-class-chip]')).flatMap((el) => {
+    return Array.from(document.querySelectorAll(selector)).flatMap((el) => {
       const text = [...Array.from(el.querySelectorAll('*')), el].find(
         (e) => e.childNodes.length && Array.from(e.childNodes).some((n) => n.nodeType === 3 && n.textContent!.trim()),
       );
@@ -62,9 +62,10 @@ function chipContrasts(): Promise<{ name: string; ratio: number; fg: string; bg:
       const bg = background(el);
       const fg = over(parse(getComputedStyle(text).color), bg);
       const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
-      return [{ name: el.getAttribute('data-class-chip')!, ratio: (a! + 0.05) / (b! + 0.05), fg: fg.join(','), bg: bg.join(',') }];
+      const name = el.getAttribute('data-class-chip') ?? selector;
+      return [{ name, ratio: (a! + 0.05) / (b! + 0.05), fg: fg.join(','), bg: bg.join(',') }];
     });
-  });
+  }, selector);
 }
 
 beforeAll(async () => {
@@ -140,6 +141,10 @@ describe('the workbench as a clinician uses it', () => {
     await page.getByTestId('display-name-site').fill('Body site');
     await page.getByTestId('display-name-site').press('Enter');
     await expect.poll(() => served.read((p) => p.db.prepare(`SELECT display_name FROM fields WHERE name = 'site'`).pluck().get())).toBe('Body site');
+    // A filled button reads white on blue at 4.5:1 or more.
+    const [saveButton] = await chipContrasts('[data-testid="labelset-save"]');
+    expect(saveButton).toMatchObject({ fg: '255,255,255,1' });
+    expect(saveButton!.ratio).toBeGreaterThanOrEqual(4.5);
     await page.getByTestId('nav-browse').click();
     await expect
       .poll(() => page.getByTestId('field-site').locator('xpath=ancestor::*[contains(@class, "mantine-InputWrapper-root")][1]').locator('label').textContent())
@@ -188,6 +193,14 @@ describe('the workbench as a clinician uses it', () => {
     await page.getByTestId('search').fill('IMG_0000');
     await expect.poll(() => page.getByTestId('chip-label').textContent()).toBe('label: MEL');
     expect(await page.getByTestId('chip-search').textContent()).toBe('id contains “IMG_0000”');
+    // The Unlabelled view cannot keep a class filter: it says so rather than dropping it unannounced.
+    await page.getByTestId('filter-unlabelled').click();
+    await expect.poll(() => page.getByTestId('filter-dropped').textContent()).toBe('The class filter “MEL” was removed: unlabelled images have no class yet.');
+    expect(await page.getByTestId('chip-label').count()).toBe(0);
+    await page.getByTestId('filter-all').click();
+    await expect.poll(() => page.getByTestId('filter-dropped').count()).toBe(0);
+    await page.getByTestId('filter-MEL').click();
+    await expect.poll(() => page.getByTestId('chip-label').textContent()).toBe('label: MEL');
     await page.getByTestId('chip-remove-search').click();
     await expect.poll(() => page.getByTestId('chip-search').count()).toBe(0);
     await page.getByTestId('chips-clear').click();

@@ -48,6 +48,22 @@ describe('lesion view zoom', () => {
   it('shows a 4000×3000 photo pixel for pixel in a 400×300 box at 10×', () => {
     expect(actualSizeScale({ w: 4000, h: 3000 }, { w: 400, h: 300 })).toBeCloseTo(10);
   });
+  it('shows a photo smaller than the box at its true pixels, below fit, and passes back through fit on the way in', () => {
+    const actual = actualSizeScale({ w: 200, h: 150 }, { w: 800, h: 600 });
+    expect(actual).toBeCloseTo(0.25);
+    // From fit, zooming out goes down to the true pixels and no further.
+    let v = zoomAt(FIT, 0.8, 400, 300, actual);
+    expect(v.scale).toBeCloseTo(0.8);
+    for (let i = 0; i < 20; i++) v = zoomAt(v, 0.8, 400, 300, actual);
+    expect(v.scale).toBeCloseTo(0.25);
+    // About the box's centre the photo stays centred: its centre (400, 300) maps to itself.
+    expect(400 * v.scale + v.x).toBeCloseTo(400);
+    // Zooming in again lands on fit exactly on the way, not a hair beside it.
+    for (let i = 0; i < 6; i++) v = zoomAt(v, 1.25, 400, 300, actual);
+    expect(v.scale).toBeCloseTo(0.954);
+    v = zoomAt(v, 1.25, 400, 300, actual);
+    expect(v).toEqual(FIT);
+  });
 });
 
 describe('job text', () => {

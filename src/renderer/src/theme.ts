@@ -1,5 +1,5 @@
 import { createTheme, defaultVariantColorsResolver, parseThemeColor, type CSSVariablesResolver, type VariantColorsResolver } from '@mantine/core';
-import { EQUAL_CONTRAST_LUMINANCE, legibleOn, mix } from '../../shared/palette.ts';
+import { contrast, EQUAL_CONTRAST_LUMINANCE, legibleOn, mix } from '../../shared/palette.ts';
 
 /**
  * Coloured text on a tint (light, outline, subtle variants: badges, light buttons, alerts) darkened just enough for
@@ -8,6 +8,7 @@ import { EQUAL_CONTRAST_LUMINANCE, legibleOn, mix } from '../../shared/palette.t
  */
 const variantColorResolver: VariantColorsResolver = (input) => {
   const colours = defaultVariantColorsResolver(input);
+  if (input.variant === 'filled') return filled(input, colours);
   if (!['light', 'outline', 'subtle', 'transparent'].includes(input.variant)) return colours;
   const parsed = parseThemeColor({ color: input.color ?? input.theme.primaryColor, theme: input.theme });
   if (!/^#[0-9a-f]{6}$/i.test(parsed.value)) return colours;
@@ -15,7 +16,23 @@ const variantColorResolver: VariantColorsResolver = (input) => {
   return { ...colours, color: legibleOn(parsed.value, background), hoverColor: legibleOn(parsed.value, background) };
 };
 
+/**
+ * A filled button or badge of a theme colour (blue, red, violet…) takes the lightest shade from 6 on that carries
+ * white text at 4.5:1, so a primary button reads white on blue, not black on mid blue; colours with no such shade
+ * (green, orange, yellow) keep black text on their usual shade.
+ */
+function filled(input: Parameters<VariantColorsResolver>[0], colours: ReturnType<VariantColorsResolver>): ReturnType<VariantColorsResolver> {
+  const parsed = parseThemeColor({ color: input.color ?? input.theme.primaryColor, theme: input.theme });
+  if (!parsed.isThemeColor || parsed.shade !== undefined) return colours;
+  const shades = input.theme.colors[parsed.color];
+  const shade = shades && [6, 7, 8, 9].find((k) => contrast('#ffffff', shades[k]!) >= 4.5);
+  if (!shades || shade === undefined) return colours;
+  return { ...colours, background: shades[shade]!, hover: shades[Math.min(shade + 1, 9)]!, color: '#ffffff', hoverColor: '#ffffff' };
+}
+
 export const THEME = createTheme({
+  // Filled primary controls that take the theme's defaults (a Button without a colour): blue 8, white text at 5:1.
+  primaryShade: 8,
   autoContrast: true,
   luminanceThreshold: EQUAL_CONTRAST_LUMINANCE,
   focusRing: 'auto',

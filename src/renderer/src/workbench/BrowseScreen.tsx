@@ -12,7 +12,7 @@ import { ImageGrid } from './ImageGrid.tsx';
 import { ImagePanel } from './ImagePanel.tsx';
 import { LabelNextNote, ViewLinks } from './QualityLinks.tsx';
 import { FilterChips } from './FilterChips.tsx';
-import { EMPTY_QUERY, withFieldFilter, type BrowseQuery } from './query.ts';
+import { droppedBy, EMPTY_QUERY, withFieldFilter, type BrowseQuery } from './query.ts';
 import { clickSelect, NO_SELECTION, type Selection } from './selection.ts';
 import { useImagePages } from './useImagePages.ts';
 
@@ -37,6 +37,8 @@ function useNextAfterLabel(): [boolean, (v: boolean) => void] {
  */
 export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: string } | null }) {
   const [query, setQuery] = useState<BrowseQuery>(() => (initial ? { ...EMPTY_QUERY, ids: initial.ids } : EMPTY_QUERY));
+  /** A filter the last change of view took away, said once so nothing narrows or widens the grid unannounced. */
+  const [dropped, setDropped] = useState<string | null>(null);
   const [idsTitle, setIdsTitle] = useState(initial?.title ?? null);
   const [selected, setSelected] = useState(0);
   const [selection, setSelection] = useState<Selection>(NO_SELECTION);
@@ -169,7 +171,14 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
           mb="xs"
           data-testid="search"
         />
-        <ViewLinks query={query} setQuery={setQuery} counts={counts} />
+        <ViewLinks
+          query={query}
+          setQuery={(q) => {
+            setDropped(droppedBy(query, q));
+            setQuery(q);
+          }}
+          counts={counts}
+        />
         <Switch
           size="xs"
           mt="sm"
@@ -230,6 +239,11 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
           }}
           idsTitle={idsTitle}
         />
+        {dropped && (
+          <Text size="xs" c="orange.9" data-testid="filter-dropped">
+            {dropped}
+          </Text>
+        )}
         {undone && (
           <Text size="xs" c="dimmed" data-testid="undo-note">
             Undone: {undone}

@@ -34,13 +34,16 @@ export function ZoomImage({ src, alt, height, overlay }: { src: string; alt: str
   useEffect(() => setView(FIT), [src]);
 
   const centre = () => ({ x: (box.current?.clientWidth ?? 0) / 2, y: (box.current?.clientHeight ?? 0) / 2 });
-  const zoom = (factor: number) => setView((v) => zoomAt(v, factor, centre().x, centre().y));
+  /** How far zooming out goes: fit, or a small photo's true pixels below it. */
+  const floor = useRef(1);
+  floor.current = rect && img.current?.naturalWidth ? Math.min(1, img.current.naturalWidth / rect.width) : 1;
+  const zoom = (factor: number) => setView((v) => zoomAt(v, factor, centre().x, centre().y, floor.current));
   const actual = () => {
     const el = img.current;
     const b = box.current;
     if (!el || !b || !el.naturalWidth) return;
     const s = actualSizeScale({ w: el.naturalWidth, h: el.naturalHeight }, { w: b.clientWidth, h: b.clientHeight });
-    setView(zoomAt(FIT, s, b.clientWidth / 2, b.clientHeight / 2));
+    setView(zoomAt(FIT, s, b.clientWidth / 2, b.clientHeight / 2, s));
   };
   // The wheel scrolls the page as everywhere else; it zooms with Ctrl/Cmd/Alt held, or once zoomed in (then it
   // must not scroll away from the lesion). A non-passive listener, so a zoom keeps the page still.
@@ -52,7 +55,7 @@ export function ZoomImage({ src, alt, height, overlay }: { src: string; alt: str
       if (!(e.ctrlKey || e.metaKey || e.altKey || zoomed.current)) return;
       e.preventDefault();
       const r = el.getBoundingClientRect();
-      setView((v) => zoomAt(v, e.deltaY < 0 ? 1.25 : 0.8, e.clientX - r.left, e.clientY - r.top));
+      setView((v) => zoomAt(v, e.deltaY < 0 ? 1.25 : 0.8, e.clientX - r.left, e.clientY - r.top, floor.current));
     };
     el.addEventListener('wheel', onWheel, { passive: false });
     return () => el.removeEventListener('wheel', onWheel);
@@ -88,7 +91,7 @@ export function ZoomImage({ src, alt, height, overlay }: { src: string; alt: str
           if (d && view.scale > 1) setView((v) => ({ ...v, x: d.vx + e.clientX - d.x, y: d.vy + e.clientY - d.y }));
         }}
         onPointerUp={() => (drag.current = null)}
-        onDoubleClick={() => (view.scale > 1 ? setView(FIT) : actual())}
+        onDoubleClick={() => (view.scale !== 1 ? setView(FIT) : actual())}
       >
         <img
           ref={img}

@@ -68,6 +68,16 @@ export function withClass(q: BrowseQuery, name: string | null): BrowseQuery {
   return { ...from, label: name === null ? { kind: 'all' } : { kind: 'class', name } };
 }
 
+/** What a change of view or class took away that the person did not remove themselves, in a sentence (null: nothing). */
+export function droppedBy(before: BrowseQuery, after: BrowseQuery): string | null {
+  if (before.label.kind === 'class' && after.label.kind === 'unlabelled')
+    return `The class filter “${before.label.name}” was removed: unlabelled images have no class yet.`;
+  const was = viewOf(before);
+  if ((was === 'unlabelled' || was === 'labelNext') && after.label.kind === 'class')
+    return `Showing all images of “${after.label.name}”: the ${was === 'labelNext' ? 'Label next' : 'Unlabelled'} view has no classes.`;
+  return null;
+}
+
 /** The query with every filter removed and the view kept. */
 export function withoutFilters(q: BrowseQuery): BrowseQuery {
   return { ...q, search: '', annotator: null, fields: {}, ids: null, label: q.label.kind === 'class' ? { kind: 'all' } : q.label };
