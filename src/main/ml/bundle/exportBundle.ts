@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { DermFuseError } from '../../../shared/errors.ts';
 import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
+import { LabelsRepo } from '../../db/repos/labelsRepo.ts';
 import type { Project } from '../../project.ts';
 import { packageVersion } from '../tfjs/backend.ts';
 import { backboneDigest, backboneFiles } from '../backbone/resolve.ts';
@@ -59,6 +60,8 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
       backbone,
       ...(moreBackbones.length > 0 && { moreBackbones }),
       fields,
+      labelClasses: repoOf(project.db, LabelsRepo).classNamesOf(report.snapshot.labelSetId),
+      internal: result.modes,
       models: {
         ...models,
         // Only what the mode needs travels.
