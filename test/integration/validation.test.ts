@@ -20,6 +20,8 @@ const model = path.join(tmp.dir, 'tiny');
 const trainDir = path.join(tmp.dir, 'train');
 const other = { images: path.join(tmp.dir, 'other-images'), csv: path.join(tmp.dir, 'other.csv'), project: path.join(tmp.dir, 'other') };
 let runId: number;
+/** dermfuse validate of the run on the external folder, with more flags. */
+const onFolder = (...more: string[]) => runCli(['validate', trainDir, '--run', String(runId), '--images', other.images, '--metadata', other.csv, ...more]);
 
 /** Photos with a CSV whose label follows age (metadata) and the photo; `names` spells the two classes. */
 async function labelledSet(images: string, csv: string, n: number, seed: number, names: [string, string]): Promise<void> {
@@ -58,15 +60,7 @@ describe('dermfuse validate', () => {
 
   it('validates a run on an image folder with its CSV: the three models beside the internal figures, AUC as scikit-learn computes it, stored', () => {
     const out = path.join(tmp.dir, 'rows.csv');
-    const r = runCli([
-      'validate',
-      trainDir,
-      '--run',
-      String(runId),
-      '--images',
-      other.images,
-      '--metadata',
-      other.csv,
+    const r = onFolder(
       '--id-column',
       'image_id',
       '--label-column',
@@ -78,7 +72,7 @@ describe('dermfuse validate', () => {
       '--out',
       out,
       '--json',
-    ]);
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     folder = JSON.parse(r.stdout);
@@ -110,20 +104,7 @@ describe('dermfuse validate', () => {
   });
 
   it('names an external class the run does not know, on the command line, and exits 2', () => {
-    const r = runCli([
-      'validate',
-      trainDir,
-      '--run',
-      String(runId),
-      '--images',
-      other.images,
-      '--metadata',
-      other.csv,
-      '--label-column',
-      'dx',
-      '--patient-column',
-      'patient_id',
-    ]);
+    const r = onFolder('--label-column', 'dx', '--patient-column', 'patient_id');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/External classes the run does not know: "nevus" \(30\), "melanoma" \(15\)/);
   });
