@@ -141,4 +141,18 @@ describe('dermfuse validate', () => {
     expect(b.internal!.fused.auc.value).toBe(folder.internal!.fused.auc.value);
     expect(b.shift.images).toBeNull();
   });
+
+  it('lists every validation of the run in the model card of a bundle exported since (one exported before says none yet)', async () => {
+    expect(fs.readFileSync(path.join(tmp.dir, 'bundle', 'MODEL_CARD.md'), 'utf8')).toMatch(/## External validation\nNone yet/);
+    const p = Project.open(trainDir);
+    try {
+      await exportBundle(p, runId, 'fused', path.join(tmp.dir, 'bundle2'));
+    } finally {
+      p.close();
+    }
+    const card = fs.readFileSync(path.join(tmp.dir, 'bundle2', 'MODEL_CARD.md'), 'utf8');
+    expect(card.match(/^### \d{4}-\d{2}-\d{2}: /gm)).toHaveLength(2);
+    expect(card).toMatch(/\| fused \(this model\) \| [01]\.\d{3} \([01]\.\d{3}–[01]\.\d{3}\) \| [01]\.\d{3} \(/);
+    expect(card).toContain('Photos: training and external images told apart with AUC');
+  });
 });

@@ -43,6 +43,11 @@ export function listValidations(project: Project, runId: number): ValidationList
     });
 }
 
+/** Every stored validation of a run, oldest first (the model card lists them all). */
+export function runValidations(project: Project, runId: number): ValidationReport[] {
+  return repoOf(project.db, ValidationsRepo).ofRun(runId).reverse().map(parsed);
+}
+
 /** One stored validation's full report; NOT_FOUND naming it when there is none. */
 export function getValidation(project: Project, id: number): ValidationReport & { id: number } {
   const r = repoOf(project.db, ValidationsRepo).get(id);
