@@ -9,6 +9,7 @@ import { CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, 
 import { ROLES, type AccountInfo, type ActivityEntry, type AgreementReport, type Disagreement, type Me, type TaskInfo, type TaskNext } from './team.ts';
 import { QUALITY_FILTERS, type DuplicateReport, type LabelNextInfo } from './quality.ts';
 import type { Explanation } from './explain.ts';
+import { ValidateRequestSchema, ValidationSourceSchema, type ValidationListItem, type ValidationPlan, type ValidationReport } from './validation.ts';
 import { BACKEND_NAMES, CONSENSUS_RULES, DUPLICATE_MERGES, GROUP_BY, RUNTIMES, type JobInfo } from './jobs.ts';
 import {
   FIELD_TYPES,
@@ -147,6 +148,7 @@ const JobRequest = z.discriminatedUnion('kind', [
   ExtractRequestSchema.extend({ kind: z.literal('extract') }),
   TrainRequestSchema.extend({ kind: z.literal('train') }),
   z.object({ kind: z.literal('quality') }),
+  ValidateRequestSchema.extend({ kind: z.literal('validate') }),
 ]);
 const runId = z.number().int().positive();
 const mode = z.enum(MODES);
@@ -212,8 +214,19 @@ const EXPLAIN_CALLS = {
   'runs.explainPng': call<{ fileName: string; pngBase64: string }>()(ExplainRequest.omit({ occlusion: true })),
 };
 
+// External validation (issue 27): a run scored on another labelled set; started as a 'validate' job.
+const VALIDATION_CALLS = {
+  /** Both sides' classes and fields with their values, for the Validate form's maps (a folder is imported first). */
+  'validations.plan': call<ValidationPlan>()(z.object({ runId, source: ValidationSourceSchema })),
+  /** A run's stored validations, newest first. */
+  'validations.list': call<ValidationListItem[]>()(z.object({ runId })),
+  /** One stored validation's report: figures beside the run's, shift, subgroups, per-image rows. */
+  'validations.get': call<ValidationReport & { id: number }>()(z.object({ id: z.number().int().positive() })),
+};
+
 export const API = {
   ...EXPLAIN_CALLS,
+  ...VALIDATION_CALLS,
   /** Creates a project folder (or opens it if it is one) and makes it the open project. */
   'project.create': call<ProjectInfo>()(z.object({ dir: projectDir })),
   /** Opens an existing project. */

@@ -3,7 +3,7 @@ import type { ImportProblem, ImportSummary, Progress } from './types.ts';
 import type { Mode } from './results.ts';
 import type { QualityScanSummary } from './quality.ts';
 
-export const JOB_KINDS = ['import', 'extract', 'train', 'quality'] as const;
+export const JOB_KINDS = ['import', 'extract', 'train', 'quality', 'validate'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** How cross-validation folds (and bootstrap resamples) keep images together. */
@@ -148,12 +148,22 @@ export interface TrainSummary {
   backend: string;
 }
 
+/** What a finished external validation reports: where it is stored and its headline figures (the report: validations.get). */
+export interface ValidationSummary {
+  id: number;
+  runId: number;
+  images: number;
+  fusedAuc: number;
+  imageShiftAuc: number | null;
+}
+
 /** The result each kind of job ends with. */
 export interface JobResults {
   import: ImportSummary;
   extract: ExtractSummary;
   train: TrainSummary;
   quality: QualityScanSummary;
+  validate: ValidationSummary;
 }
 
 export interface JobBase {

@@ -54,15 +54,19 @@ export interface Band {
   hi: number[];
 }
 
-export interface ModeReport {
+/** The figures of one mode on one set of predictions: a run's report and an external validation's alike. */
+export interface ModeFigures {
   auc: Interval;
   balancedAccuracy: Interval;
   brier: number;
   calibrationError: number;
   calibration: { confidence: number; accuracy: number; count: number }[];
-  /** confusion[true][predicted], from the stored out-of-fold predictions and each fold's decision rule. */
+  /** confusion[true][predicted] at the run's decision rule (a run's report: each fold's rule, out of fold). */
   confusion: number[][];
   roc: Curve;
+}
+
+export interface ModeReport extends ModeFigures {
   pr: Curve;
   rocBand: Band;
   prBand: Band;

@@ -64,6 +64,10 @@ export const MIN_ROLE: { readonly [K in CallName]: Role } = {
   // Per-image model output, as runs.cases.
   'runs.explain': 'adjudicator',
   'runs.explainPng': 'adjudicator',
+  // Headline figures as runs.list; a report holds per-image output (runs.cases); a plan reads other folders (import.plan).
+  'validations.list': 'annotator',
+  'validations.get': 'adjudicator',
+  'validations.plan': 'admin',
 };
 
 /**
@@ -79,4 +83,5 @@ export const HIDDEN_WHEN_BLIND: ReadonlySet<CallName> = new Set<CallName>([
   'quality.labelNext',
   'runs.explain',
   'runs.explainPng',
+  'validations.list',
 ]);

@@ -157,6 +157,9 @@ const REQUESTS = (i: (k: number) => number): { [K in CallName]: unknown } => ({
   'uploads.finish': { id: 'none' },
   'uploads.discard': { id: 'none' },
   'team.setOwnAdjudication': { allowed: false },
+  'validations.plan': { runId: 1, source: { kind: 'project', dir: path.join(tmp.dir, 'elsewhere') } },
+  'validations.list': { runId: 1 },
+  'validations.get': { id: 1 },
 });
 
 /** Calls that act on an image, made on each of these: ones ana labelled, ones she did not, and ben's own. */

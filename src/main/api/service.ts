@@ -56,6 +56,8 @@ import { browseFolder } from './browseFiles.ts';
 import { activity, logAccess, logCall } from '../team/activity.ts';
 import { explainImage, explanationPng } from '../results/explain.ts';
 import { Occluder } from '../ml/explain/occlusion.ts';
+import { getValidation, listValidations } from '../validation/stored.ts';
+import type { ValidationSource } from '../../shared/validation.ts';
 
 const log = logger('api');
 /** Where a call made in the window (or by a test) comes from, in the access log. */
@@ -144,6 +146,7 @@ export class Service {
       'jobs.start': async (req) => {
         if (req.kind === 'import') this.importReadable(req);
         if (req.kind === 'extract' && req.backbone) this.backboneAllowed(req.backbone);
+        if (req.kind === 'validate') this.sourceReadable(req.source);
         const { title, body } = jobFor(this.open(), req);
         return this.jobs.start(req.kind, title, body);
       },
@@ -170,6 +173,13 @@ export class Service {
         return roleAtLeast(caller.role, 'adjudicator') ? report : annotatorReport(report);
       },
       'runs.cases': async (q) => runCases(this.open(), q),
+      'validations.plan': async ({ runId, source }) => {
+        this.sourceReadable(source);
+        const { validationPlan } = await import('../validation/plan.ts');
+        return validationPlan(this.open(), runId, source);
+      },
+      'validations.list': async ({ runId }) => listValidations(this.open(), runId),
+      'validations.get': async ({ id }) => getValidation(this.open(), id),
       'runs.labelIssues': async ({ runId }) => labelIssues(this.open(), runId),
       'runs.map': async ({ runId }) => embeddingMap(this.open(), runId),
       // The photo is read through the checks media serving applies (mediaRoots, openMedia), never straight from the row.
@@ -406,6 +416,12 @@ export class Service {
   private importReadable(req: { imagesDir: string; metadataPath?: string }): void {
     this.readable(req.imagesDir, 'imagesDir');
     if (req.metadataPath) this.readable(req.metadataPath, 'metadataPath');
+  }
+
+  /** The external set of a validation: another project's folder, or an image folder and its CSV. */
+  private sourceReadable(source: ValidationSource): void {
+    if (source.kind === 'project') this.readable(source.dir, 'source.dir');
+    else this.importReadable(source);
   }
 
   /** A catalogue id is always allowed; a URL (the server would fetch it) or a folder only where files may be read. */

@@ -152,3 +152,17 @@ export function flagSet<F extends string>(fields: Record<F, FlagKind>): { option
     },
   };
 }
+
+/** "a=b,c=d" as a record; undefined when absent. With `emptyValues`, "a=" maps a to "" (leave out, read as missing). */
+export function parsePairs(spec: string | undefined, flag: string, shape: string, emptyValues = false): Record<string, string> | undefined {
+  if (!spec) return undefined;
+  const out: Record<string, string> = {};
+  for (const pair of spec.split(',')) {
+    const at = pair.indexOf('=');
+    const key = (at < 0 ? pair : pair.slice(0, at)).trim();
+    const value = at < 0 ? '' : pair.slice(at + 1).trim();
+    if (!key || at < 0 || (!value && !emptyValues)) throw new DermFuseError('INVALID_ARGUMENT', `${flag}: "${pair}" should be ${shape}`);
+    out[key] = value;
+  }
+  return out;
+}

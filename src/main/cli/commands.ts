@@ -9,7 +9,7 @@ import { runImport } from '../images/importRun.ts';
 import { projectInfo } from '../images/info.ts';
 import { relinkImages } from '../images/relink.ts';
 import { Project } from '../project.ts';
-import { optionalString, parseFlags, requireString, type Options } from './args.ts';
+import { optionalString, parseFlags, parsePairs, requireString, type Options } from './args.ts';
 
 export interface CommandContext {
   signal: AbortSignal;
@@ -24,18 +24,6 @@ export interface Command {
   positionals: string[];
   /** Resolves to what to print, or null when the command printed its own output (serve prints its URL at once). */
   run(values: Record<string, string | boolean | undefined>, args: string[], ctx: CommandContext): Promise<{ json: object; text: string } | null>;
-}
-
-/** "a=b,c=d" as a record; undefined when absent. */
-function parsePairs(spec: string | undefined, flag: string, shape: string): Record<string, string> | undefined {
-  if (!spec) return undefined;
-  const out: Record<string, string> = {};
-  for (const pair of spec.split(',')) {
-    const [key, value] = pair.split('=').map((s) => s.trim());
-    if (!key || !value) throw new DermFuseError('INVALID_ARGUMENT', `${flag}: "${pair}" should be ${shape}`);
-    out[key] = value;
-  }
-  return out;
 }
 
 function parseTypes(spec: string | undefined): Record<string, FieldType> | undefined {

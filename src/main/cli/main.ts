@@ -7,8 +7,9 @@ import { QUALITY_COMMANDS } from './qualityCommands.ts';
 import { RUN_COMMANDS } from './runCommands.ts';
 import { TEAM_COMMANDS } from './teamCommands.ts';
 import { EXPLAIN_COMMANDS } from './explainCommands.ts';
+import { VALIDATE_COMMANDS } from './validateCommands.ts';
 
-const COMMANDS = { ...BASE_COMMANDS, ...ML_COMMANDS, ...RUN_COMMANDS, ...QUALITY_COMMANDS, ...TEAM_COMMANDS, ...EXPLAIN_COMMANDS };
+const COMMANDS = { ...BASE_COMMANDS, ...ML_COMMANDS, ...RUN_COMMANDS, ...QUALITY_COMMANDS, ...TEAM_COMMANDS, ...EXPLAIN_COMMANDS, ...VALIDATE_COMMANDS };
 
 /**
  * After Ctrl+C (or SIGTERM) a command finishes the work in flight and stops; if it has not within this long, the

@@ -29,6 +29,7 @@ const JOB_TITLES: { [K in JobInfo['kind']]: string } = {
   extract: 'Feature extraction',
   train: 'Training',
   quality: 'Data-quality scan',
+  validate: 'External validation',
 };
 
 /**

@@ -50,6 +50,23 @@ export function jobFor(project: Project, req: JobRequest): { title: string; body
           return scanQuality(project, { signal, onProgress });
         },
       };
+    case 'validate': {
+      const { kind: _k, ...request } = req;
+      return {
+        title: `External validation of run ${req.runId}`,
+        body: async (signal, onProgress) => {
+          const { validateRun } = await import('../validation/validateRun.ts');
+          const { id, report } = await validateRun(project, request, { signal, onProgress });
+          return {
+            id,
+            runId: report.runId,
+            images: report.images,
+            fusedAuc: report.modes.fused.auc.value,
+            imageShiftAuc: report.shift.images?.auc.value ?? null,
+          };
+        },
+      };
+    }
     default: {
       const never: never = req;
       throw new Error(`unknown job ${JSON.stringify(never)}`);

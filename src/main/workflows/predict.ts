@@ -9,7 +9,7 @@ import { isInside, realPath } from '../files/fsChecks.ts';
 import { parseCell } from '../files/values.ts';
 import { initBackend, type BackendName } from '../ml/tfjs/backend.ts';
 import type { BackboneSpec } from '../../shared/backbone.ts';
-import { DEFAULT_BATCH_SIZE, embedInBatches, runtimeInfo, startEmbedding } from '../ml/backbone/embedFiles.ts';
+import { embedColumns } from '../ml/backbone/embedFiles.ts';
 import { backboneDigest } from '../ml/backbone/resolve.ts';
 import type { RuntimeInfo, RuntimeName } from '../../shared/jobs.ts';
 import { applyModels, decideClasses } from '../ml/fusion/apply.ts';
@@ -106,27 +106,17 @@ export async function scoreImages(
   for (const b of pre.mode === 'metadata' || files.length === 0 ? [] : bundleBackbones(pre)) {
     const { digest, folder, ...rest } = b;
     const spec: BackboneSpec = { ...rest, dir: path.join(bundle.dir, folder) };
-    const { pool, plan } = await startEmbedding(spec, digest ?? (await backboneDigest(spec)), opts);
-    let width = 0;
-    try {
-      runtimes.push(runtimeInfo(plan, pool));
-      const items = files.map((f, i) => ({ path: f.path, i }));
-      await embedInBatches(
-        pool,
-        spec,
-        items,
-        DEFAULT_BATCH_SIZE,
-        (ok, v) => {
-          width = v.length / ok.length;
-          if (offset + width > dim) throw new Error(`${folder} gives ${width} features, more than the model's ${dim - offset} left`);
-          ok.forEach((item, k) => vectors.set(v.subarray(k * width, (k + 1) * width), item.i * dim + offset));
-        },
-        (item, message) => (errors[item.i] = message),
-        opts.signal,
-      );
-    } finally {
-      await pool.close();
-    }
+    const { width, runtime } = await embedColumns(
+      spec,
+      digest ?? (await backboneDigest(spec)),
+      files.map((f, i) => ({ path: f.path, i })),
+      vectors,
+      dim,
+      offset,
+      (item, message) => (errors[item.i] = message),
+      opts,
+    );
+    runtimes.push(runtime);
     offset += width;
   }
   if (offset !== 0 && offset !== dim) throw new Error(`the bundle's backbones give ${offset} features; its model takes ${dim}`);

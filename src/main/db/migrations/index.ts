@@ -10,6 +10,7 @@ import * as m0008 from './0008-hardening.ts';
 import * as m0009 from './0009-explanations.ts';
 import * as m0010 from './0010-occlusion-metadata.ts';
 import * as m0011 from './0011-field-display-names.ts';
+import * as m0012 from './0012-validations.ts';
 
 export interface Migration {
   version: number;
@@ -17,4 +18,4 @@ export interface Migration {
 }
 
 /** Every shipped migration, in order. Shipped migrations are never edited: add a new file instead. */
-export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007, m0008, m0009, m0010, m0011];
+export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007, m0008, m0009, m0010, m0011, m0012];

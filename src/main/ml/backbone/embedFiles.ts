@@ -87,3 +87,41 @@ export async function embedInBatches<T extends { path: string }>(
     signal,
   );
 }
+
+/**
+ * Embeds files with one backbone into columns of a row-major matrix: file `item.i`'s vector fills row item.i from
+ * column `offset`, `rowWidth` wide (several backbones' features side by side, as a run concatenated them). Loads
+ * the backbone in workers and closes them. Returns the backbone's width (0 when no file decoded) and the runtime.
+ */
+export async function embedColumns(
+  spec: BackboneSpec,
+  digest: string,
+  items: readonly { path: string; i: number }[],
+  out: Float32Array,
+  rowWidth: number,
+  offset: number,
+  onFailure: (item: { path: string; i: number }, message: string) => void,
+  opts: EmbedderOptions & { signal?: AbortSignal },
+): Promise<{ width: number; runtime: RuntimeInfo }> {
+  const { pool, plan } = await startEmbedding(spec, digest, opts);
+  let width = 0;
+  try {
+    const runtime = runtimeInfo(plan, pool);
+    await embedInBatches(
+      pool,
+      spec,
+      items,
+      DEFAULT_BATCH_SIZE,
+      (ok, v) => {
+        width = v.length / ok.length;
+        if (offset + width > rowWidth) throw new Error(`${spec.name} gives ${width} features, more than the model's ${rowWidth - offset} left`);
+        ok.forEach((item, k) => out.set(v.subarray(k * width, (k + 1) * width), item.i * rowWidth + offset));
+      },
+      onFailure,
+      opts.signal,
+    );
+    return { width, runtime };
+  } finally {
+    await pool.close();
+  }
+}

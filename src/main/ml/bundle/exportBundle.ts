@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { DermFuseError } from '../../../shared/errors.ts';
 import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
+import { LabelsRepo } from '../../db/repos/labelsRepo.ts';
 import type { Project } from '../../project.ts';
 import { packageVersion } from '../tfjs/backend.ts';
 import { backboneDigest, backboneFiles } from '../backbone/resolve.ts';
@@ -16,6 +17,7 @@ import { backboneFolder, BUNDLE_FORMAT, BUNDLE_VERSION, type BundleBackbone, typ
 import { modelCard } from './modelCard.ts';
 import { loadRunData } from '../fusion/runData.ts';
 import { runSubgroups } from '../fusion/subgroups.ts';
+import { runValidations } from '../../validation/stored.ts';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -59,6 +61,8 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
       backbone,
       ...(moreBackbones.length > 0 && { moreBackbones }),
       fields,
+      labelClasses: repoOf(project.db, LabelsRepo).classNamesOf(report.snapshot.labelSetId),
+      internal: result.modes,
       models: {
         ...models,
         // Only what the mode needs travels.
@@ -67,7 +71,10 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
       },
     };
     fs.writeFileSync(path.join(tmp, 'preprocessing.json'), JSON.stringify(pre));
-    fs.writeFileSync(path.join(tmp, 'MODEL_CARD.md'), modelCard(result, mode, runSubgroups(project, loadRunData(project, runId))));
+    fs.writeFileSync(
+      path.join(tmp, 'MODEL_CARD.md'),
+      modelCard(result, mode, runSubgroups(project, loadRunData(project, runId)), runValidations(project, runId)),
+    );
     const files: Manifest['files'] = {};
     const walk = async (dir: string): Promise<void> => {
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) {

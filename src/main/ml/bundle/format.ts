@@ -40,6 +40,20 @@ export const PreprocessingFileSchema = z.object({
   /** Version 2: further backbones whose features follow the first one's, in this order (a run that fused several). */
   moreBackbones: z.array(BundleBackboneSchema).max(8).optional(),
   fields: z.array(z.object({ name: z.string(), type: z.enum(FIELD_TYPES) })),
+  /** The label-set classes the run was trained on (binary: which of them are not the positive class); older bundles: absent. */
+  labelClasses: z.array(z.string()).optional(),
+  /** The run's cross-validated figures per mode, for external validation to compare with; older bundles: absent. */
+  internal: z
+    .record(
+      z.enum(MODES),
+      z.object({
+        auc: z.number(),
+        aucCI: z.tuple([z.number(), z.number()]),
+        balancedAccuracy: z.number(),
+        balancedAccuracyCI: z.tuple([z.number(), z.number()]),
+      }),
+    )
+    .optional(),
   /** The fitted models (PCA, metadata encoder, heads, fusion) exactly as the workbench uses them. */
   models: z.unknown(),
 });

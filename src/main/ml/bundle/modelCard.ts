@@ -1,11 +1,12 @@
 import type { Mode } from '../fusion/crossval.ts';
 import type { RunResult } from '../fusion/train.ts';
 import { MODES, pClause, type SubgroupTable } from '../../../shared/results.ts';
+import type { ValidationReport } from '../../../shared/validation.ts';
 
 const f3 = (x: number | null) => (x === null || Number.isNaN(x) ? '–' : x.toFixed(3));
 
 /** The model card: what the model is, what it was trained and measured on, and what it must not be used for. */
-export function modelCard(r: RunResult, mode: Mode, subgroups: SubgroupTable): string {
+export function modelCard(r: RunResult, mode: Mode, subgroups: SubgroupTable, validations: readonly ValidationReport[] = []): string {
   const m = r.evaluation.modes[mode];
   const lines = [
     `# DermFuse model card — run ${r.runId}, ${mode} model`,
@@ -40,6 +41,8 @@ export function modelCard(r: RunResult, mode: Mode, subgroups: SubgroupTable): s
     ...importanceSection(r),
     ...subgroupSection(subgroups, mode),
     '',
+    ...validationSection(validations, mode),
+    '',
     '## Known limitations and warnings',
     ...r.leakage.map((w) => `- ${w.field}: ${w.message}${r.fieldsUsed.includes(w.field) ? ' (used by this model)' : ' (left out)'}`),
     ...(r.importance?.warning ? [`- ${r.importance.warning}`] : []),
@@ -47,6 +50,42 @@ export function modelCard(r: RunResult, mode: Mode, subgroups: SubgroupTable): s
     `- Subgroups with fewer than ${subgroups.minN} images, or fewer than ${subgroups.minPerClass} of a class, have no figures ("too few").`,
   ];
   return lines.filter((l) => l !== undefined).join('\n') + '\n';
+}
+
+/** Every external validation of the run: data, date, this model's figures beside the internal ones, and the shift. */
+function validationSection(vs: readonly ValidationReport[], mode: Mode): string[] {
+  if (vs.length === 0)
+    return [
+      '## External validation',
+      'None yet: the figures above are internal (cross-validated on the same data). Validate with `dermfuse validate DIR --run ID --on OTHER_DIR`.',
+    ];
+  const iv = (x: { value: number; ci: [number, number] } | null | undefined) => (x ? `${f3(x.value)} (${f3(x.ci[0])}–${f3(x.ci[1])})` : '–');
+  return [
+    '## External validation',
+    `${vs.length} validation${vs.length > 1 ? 's' : ''} of this run on data it was not trained on; 95% intervals from patient-level bootstrap.`,
+    ...vs.flatMap((v) => {
+      const shifted = v.shift.fields
+        .filter((f) => f.level !== 'none')
+        .map((f) => `${f.field} (${f.level}${f.numbers ? `, SMD ${f3(f.numbers.smd)}` : ''}${f.psi !== null ? `, PSI ${f3(f.psi)}` : ''})`);
+      const absent = v.fields.filter((f) => f.from === null).map((f) => f.field);
+      return [
+        '',
+        `### ${v.createdAt.slice(0, 10)}: ${v.source.description}`,
+        `${v.images} images of ${v.groups} patients. Classes: ${v.classMap.map((c) => `${c.external} → ${c.run ?? 'left out'}`).join(', ')}.`,
+        '',
+        '| mode | internal AUC | external AUC | difference | external balanced accuracy |',
+        '|---|---|---|---|---|',
+        ...MODES.map(
+          (k) =>
+            `| ${k}${k === mode ? ' (this model)' : ''} | ${iv(v.internal?.[k].auc)} | ${iv(v.modes[k].auc)} | ${iv(v.difference?.[k].auc)} | ${iv(v.modes[k].balancedAccuracy)} |`,
+        ),
+        '',
+        `Fields shifted: ${shifted.join(', ') || 'none'}. ${absent.length ? `Absent externally and imputed as in training: ${absent.join(', ')}.` : ''}`,
+        v.shift.images ? `Photos: training and external images told apart with AUC ${iv(v.shift.images.auc)} (0.5 = indistinguishable).` : '',
+        v.shift.prevalence ? `Prevalence ${f3(v.shift.prevalence.train)} in training, ${f3(v.shift.prevalence.external)} externally.` : '',
+      ];
+    }),
+  ];
 }
 
 /** Permutation importance of the fused model's blocks (runs trained before it was measured: a line saying so). */

@@ -1,3 +1,4 @@
+import { ValidationPanel } from './ValidationView.tsx';
 import { Badge, Group, SegmentedControl, Select, SimpleGrid, Stack, Table, Tabs, Text, Title } from '@mantine/core';
 import { useEffect, useMemo, useState } from 'react';
 import { MODES, type Mode, type RunReportView } from '../../../shared/results.ts';
@@ -149,6 +150,9 @@ export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number
           <Tabs.Tab value="issues" data-testid="tab-issues">
             Likely label errors
           </Tabs.Tab>
+          <Tabs.Tab value="validation" data-testid="tab-validation">
+            External validation
+          </Tabs.Tab>
           <Tabs.Tab value="map" data-testid="tab-map">
             Map
           </Tabs.Tab>
@@ -225,6 +229,9 @@ export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number
         </Tabs.Panel>
         <Tabs.Panel value="issues" pt="xs">
           <LabelIssues runId={runId} onChanged={changed} />
+        </Tabs.Panel>
+        <Tabs.Panel value="validation" pt="xs">
+          <ValidationPanel runId={runId} />
         </Tabs.Panel>
         <Tabs.Panel value="map" pt="xs">
           <EmbeddingMapView runId={runId} onOpen={onOpenInBrowser} />

@@ -1,0 +1,225 @@
+import { MODES, type Mode } from '../../shared/results.ts';
+import type { FieldValue } from '../../shared/types.ts';
+import type { FieldShift, ImageShift, PrevalenceShift } from '../../shared/validation.ts';
+import { fitHead, predictHead, type HeadData } from '../ml/fusion/heads.ts';
+import { drawCounts, groupBootstrapSamples, percentileInterval, resampledAuc, rocAuc } from '../ml/fusion/metrics.ts';
+import { pcaProject } from '../ml/fusion/pcaTf.ts';
+import type { PcaModel } from '../ml/stats/pca.ts';
+import { groupedStratifiedFolds } from '../ml/stats/splits.ts';
+import { binaryRates } from './externalMetrics.ts';
+
+/**
+ * Conventional reading of a standardised mean difference and a population stability index: below 0.1 negligible,
+ * 0.1-0.25 moderate, above 0.25 a major shift. A change of the share missing by more than 10 or 25 points reads alike.
+ * PSI_FLOOR keeps PSI finite where a bin or value is empty on one side. The two-sample classifier uses SHIFT_FOLDS
+ * patient-grouped folds; LEAST_LIKE external images are named; at most MAX_TRAIN_PAIRS_ROWS training images are
+ * compared with each other for the within-training similarity (bounds the quadratic cost).
+ */
+const [MODERATE, MAJOR, PSI_FLOOR] = [0.1, 0.25, 1e-4];
+const [SHIFT_FOLDS, LEAST_LIKE, MAX_TRAIN_PAIRS_ROWS] = [5, 8, 600];
+
+const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(xs.length, 1);
+const sd = (xs: number[]) => {
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(xs.length - 1, 1));
+};
+const level = (x: number | null, moderate = MODERATE, major = MAJOR): FieldShift['level'] =>
+  x === null || Number.isNaN(x) ? 'none' : Math.abs(x) >= major ? 'major' : Math.abs(x) >= moderate ? 'moderate' : 'none';
+const worst = (...ls: FieldShift['level'][]) => (ls.includes('major') ? 'major' : ls.includes('moderate') ? 'moderate' : 'none');
+
+function psi(train: number[], external: number[]): number {
+  const t = train.reduce((s, x) => s + x, 0) || 1;
+  const e = external.reduce((s, x) => s + x, 0) || 1;
+  return train.reduce((s, tc, k) => {
+    const pt = Math.max(tc / t, PSI_FLOOR);
+    const pe = Math.max(external[k]! / e, PSI_FLOOR);
+    return s + (pe - pt) * Math.log(pe / pt);
+  }, 0);
+}
+
+/** Counts of values in bins cut at the training deciles. */
+function decileCounts(edges: number[], xs: number[]): number[] {
+  const counts = new Array<number>(edges.length + 1).fill(0);
+  for (const x of xs) {
+    let k = 0;
+    while (k < edges.length && x > edges[k]!) k++;
+    counts[k]!++;
+  }
+  return counts;
+}
+
+/**
+ * Per run field, training against external: the share missing, for numbers the means, SDs and standardised mean
+ * difference, for categories each value's share; the PSI over training deciles or values; and a level.
+ */
+export function fieldShifts(fields: { name: string; type: string }[], from: (string | null)[], train: FieldValue[][], external: FieldValue[][]): FieldShift[] {
+  return fields.map((f, j) => {
+    const tv = train.map((r) => r[j] ?? null);
+    const ev = external.map((r) => r[j] ?? null);
+    const missing = {
+      train: tv.filter((v) => v === null).length / Math.max(tv.length, 1),
+      external: ev.filter((v) => v === null).length / Math.max(ev.length, 1),
+    };
+    const missLevel = level(missing.external - missing.train);
+    const base = { field: f.name, from: from[j] ?? null, type: f.type, missing };
+    if (f.type === 'number' || f.type === 'ordinal') {
+      const xs = tv.filter((v) => v !== null).map(Number);
+      const ys = ev.filter((v) => v !== null).map(Number);
+      if (xs.length < 2 || ys.length < 2) return { ...base, numbers: null, shares: null, psi: null, level: missLevel };
+      const pooled = Math.sqrt((sd(xs) ** 2 + sd(ys) ** 2) / 2);
+      const smd = pooled > 0 ? (mean(ys) - mean(xs)) / pooled : 0;
+      const sorted = [...xs].sort((a, b) => a - b);
+      const edges = [...new Set(Array.from({ length: 9 }, (_, k) => sorted[Math.floor(((k + 1) * sorted.length) / 10)]!))];
+      const p = psi(decileCounts(edges, xs), decileCounts(edges, ys));
+      return {
+        ...base,
+        numbers: { train: { mean: mean(xs), sd: sd(xs) }, external: { mean: mean(ys), sd: sd(ys) }, smd },
+        shares: null,
+        psi: p,
+        level: worst(level(smd), level(p), missLevel),
+      };
+    }
+    const values = [...new Set([...tv, ...ev].filter((v) => v !== null).map(String))].sort();
+    const share = (vs: FieldValue[]) => {
+      const present = vs.filter((v) => v !== null).map(String);
+      return values.map((v) => present.filter((x) => x === v).length / Math.max(present.length, 1));
+    };
+    const st = share(tv);
+    const se = share(ev);
+    const anyExternal = ev.some((v) => v !== null);
+    const p = anyExternal ? psi(st, se) : null;
+    return {
+      ...base,
+      numbers: null,
+      shares: values.map((value, k) => ({ value, train: st[k]!, external: se[k]! })),
+      psi: p,
+      level: worst(level(p), missLevel),
+    };
+  });
+}
+
+/** Rows scaled to unit length, for cosine similarities. */
+function unitRows(x: Float32Array, n: number, d: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += x[i * d + j]! ** 2;
+    const norm = Math.sqrt(s) || 1;
+    for (let j = 0; j < d; j++) out[i * d + j] = x[i * d + j]! / norm;
+  }
+  return out;
+}
+
+/** For each row of `a`, the most similar row of `b` (skipping the same index when `self`). */
+function nearest(a: Float32Array, na: number, b: Float32Array, nb: number, d: number, self = false): { sim: number; at: number }[] {
+  const out: { sim: number; at: number }[] = [];
+  for (let i = 0; i < na; i++) {
+    let best = -Infinity;
+    let at = -1;
+    for (let k = 0; k < nb; k++) {
+      if (self && k === i) continue;
+      let s = 0;
+      for (let j = 0; j < d; j++) s += a[i * d + j]! * b[k * d + j]!;
+      if (s > best) {
+        best = s;
+        at = k;
+      }
+    }
+    out.push({ sim: best, at });
+  }
+  return out;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
+};
+
+/**
+ * Can the run's own image features tell training from external images? A linear classifier on the run's PCA
+ * components, patient-grouped k-fold: its out-of-fold AUC with a patient-bootstrap interval (0.5: indistinguishable).
+ * Also the external images least like any training image, by cosine similarity in the same components.
+ */
+export function imageShift(
+  pca: PcaModel,
+  train: { vectors: Float32Array; groups: string[]; shas: string[]; ids: string[] },
+  external: { vectors: Float32Array; groups: string[]; shas: string[]; ids: string[] },
+  seed: number,
+): ImageShift {
+  const nt = train.ids.length;
+  const ne = external.ids.length;
+  const n = nt + ne;
+  const rows = new Float32Array((nt + ne) * pca.dim);
+  rows.set(train.vectors);
+  rows.set(external.vectors, nt * pca.dim);
+  const x = pcaProject(pca, rows, n);
+  const k = pca.k;
+  const labels = Int32Array.from({ length: n }, (_, i) => (i < nt ? 0 : 1));
+  const groups = [...train.groups.map((g) => `train:${g}`), ...external.groups.map((g) => `external:${g}`)];
+  const shas = [...train.shas, ...external.shas];
+  const weights = Float32Array.from(labels, (l) => n / (2 * (l === 1 ? ne : nt)));
+  const data: HeadData = { n, image: x, imageDim: k, meta: null, metaDim: 0, labels, classes: 2, weights, groups, shas };
+  const fold = groupedStratifiedFolds(
+    groups.map((g, i) => ({ group: g, sha256: shas[i]!, label: labels[i]! })),
+    SHIFT_FOLDS,
+    seed,
+  );
+  const oof = new Float64Array(n * 2);
+  for (let f = 0; f < SHIFT_FOLDS; f++) {
+    const trainIdx = [...Array(n).keys()].filter((i) => fold[i] !== f);
+    const testIdx = [...Array(n).keys()].filter((i) => fold[i] === f);
+    if (testIdx.length === 0) continue;
+    const p = predictHead(fitHead('linear', data, trainIdx, seed + f), data, testIdx);
+    testIdx.forEach((i, q) => oof.set(p.subarray(q * 2, q * 2 + 2), i * 2));
+  }
+  const value = rocAuc(
+    Array.from({ length: n }, (_, i) => oof[i * 2 + 1]!),
+    Array.from(labels, (l) => l === 1),
+  );
+  const aucOf = resampledAuc({ probs: oof, classes: 2, labels });
+  const boot = groupBootstrapSamples(groups, 1000, seed).map((s) => aucOf(drawCounts(n, s)));
+  const unit = unitRows(x, n, k);
+  const tUnit = unit.subarray(0, nt * k);
+  const eUnit = unit.subarray(nt * k);
+  const near = nearest(eUnit, ne, tUnit, nt, k);
+  const tSample = Math.min(nt, MAX_TRAIN_PAIRS_ROWS);
+  const within = nearest(tUnit, tSample, tUnit, nt, k, true);
+  const leastLike = near
+    .map((m, i) => ({ externalId: external.ids[i]!, similarity: m.sim, nearest: train.ids[m.at]! }))
+    .sort((a, b) => a.similarity - b.similarity)
+    .slice(0, LEAST_LIKE);
+  return {
+    auc: { value, ci: percentileInterval(boot) },
+    folds: SHIFT_FOLDS,
+    leastLike,
+    medianSimilarity: { external: median(near.map((m) => m.sim)), train: median(within.map((m) => m.sim)) },
+  };
+}
+
+/** Predictive values from sensitivity, specificity and prevalence (Bayes). */
+function predictive(se: number, sp: number, p: number): { ppv: number; npv: number } {
+  return { ppv: (se * p) / (se * p + (1 - sp) * (1 - p)), npv: (sp * (1 - p)) / (sp * (1 - p) + (1 - se) * p) };
+}
+
+/**
+ * Binary runs: the positive share in training and external data, and per mode what the run's internal sensitivity
+ * and specificity give as PPV and NPV at each prevalence: how much of the external change prevalence alone explains.
+ */
+export function prevalenceShift(internal: { labels: Int32Array; decided: Record<Mode, Int32Array> }, externalLabels: Int32Array): PrevalenceShift {
+  const share = (l: Int32Array) => l.reduce((s, x) => s + (x === 1 ? 1 : 0), 0) / Math.max(l.length, 1);
+  const train = share(internal.labels);
+  const external = share(externalLabels);
+  return {
+    train,
+    external,
+    modes: Object.fromEntries(
+      MODES.map((m) => {
+        const r = binaryRates(internal.labels, internal.decided[m]);
+        return [
+          m,
+          { internal: predictive(r.sensitivity, r.specificity, train), internalAtExternalPrevalence: predictive(r.sensitivity, r.specificity, external) },
+        ];
+      }),
+    ) as PrevalenceShift['modes'],
+  };
+}

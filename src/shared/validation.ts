@@ -1,0 +1,149 @@
+/** External validation (issue 27): a finished run scored on a second labelled set, with what shifted between them. */
+import { z } from 'zod';
+import type { Interval, Mode, ModeFigures, SubgroupTable } from './results.ts';
+
+const path = z.string().min(1).max(4096);
+const name = z.string().min(1).max(200);
+
+/** Where the external images come from: another DermFuse project, or an image folder with its CSV. */
+export const ValidationSourceSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('project'),
+    dir: path,
+    /** Its label set (absent: the run's label set's name, else its primary one). */ labelSet: name.optional(),
+  }),
+  z.object({
+    kind: z.literal('folder'),
+    imagesDir: path,
+    metadataPath: path,
+    idColumn: name.optional(),
+    labelColumn: name.optional(),
+    patientColumn: name.optional(),
+  }),
+]);
+export type ValidationSource = z.infer<typeof ValidationSourceSchema>;
+
+/** How the external set's classes, fields and values read as the run's. Shared by the CLI flags, the form and the job. */
+export const ValidationMapsSchema = z.object({
+  /** Binary runs: the external classes that count as the run's positive class (all others negative). */
+  positive: z.array(name).max(200).optional(),
+  /** External class → run class ("" leaves the external class's images out). */
+  classMap: z.record(name, z.string().max(200)).optional(),
+  /** External field → run field. */
+  fieldMap: z.record(name, name).optional(),
+  /** Per run field: external value → the value the run knows ("" reads it as missing). */
+  valueMap: z.record(name, z.record(z.string().max(500), z.string().max(500))).optional(),
+});
+export type ValidationMaps = z.infer<typeof ValidationMapsSchema>;
+
+export const ValidateRequestSchema = ValidationMapsSchema.extend({
+  runId: z.number().int().positive(),
+  source: ValidationSourceSchema,
+});
+export type ValidateRequest = z.infer<typeof ValidateRequestSchema>;
+
+/** What the Validate form offers before anything runs: both sides' classes and fields with their values. */
+export interface ValidationPlan {
+  run: {
+    runId: number;
+    task: 'binary' | 'multiclass';
+    /** The run's classes (binary: "not X", "X"). */
+    classes: string[];
+    /** Binary runs trained on a derived target: the label-set classes that made its positive class. */
+    positive: string[] | null;
+    /** The label-set classes the run was trained on. */
+    labelClasses: string[];
+    fields: { name: string; type: string; values: string[] | null }[];
+  };
+  external: {
+    images: number;
+    classes: { name: string; count: number }[];
+    fields: { name: string; type: string; values: { value: string; count: number }[] | null; missing: number }[];
+  };
+  /** Maps filled in where names match (the form starts from them). */
+  suggested: Required<Pick<ValidationMaps, 'classMap' | 'fieldMap'>> & { positive: string[] | null };
+}
+
+/** A mode's figures on the external set, decided at the run's final decision rule. */
+export interface ExternalModeReport extends ModeFigures {
+  /** Binary: at the run's operating point (its final model's threshold). */
+  operating: { threshold: number; sensitivity: number; specificity: number; ppv: number; npv: number } | null;
+}
+
+export interface FieldShift {
+  /** The run's field, and the external field it was read from (null: absent, every value imputed). */
+  field: string;
+  from: string | null;
+  type: string;
+  /** Share missing in training and external. */
+  missing: { train: number; external: number };
+  /** Numbers: means and standard deviations; the standardised mean difference (external − training). */
+  numbers: { train: { mean: number; sd: number }; external: { mean: number; sd: number }; smd: number } | null;
+  /** Categories and booleans: each value's share (of non-missing) side by side. */
+  shares: { value: string; train: number; external: number }[] | null;
+  /** Population stability index (training deciles for numbers; values for categories). */
+  psi: number | null;
+  level: 'none' | 'moderate' | 'major';
+}
+
+export interface ImageShift {
+  /** Out-of-fold AUC of telling training from external images by their backbone features: 0.5 = indistinguishable. */
+  auc: Interval;
+  folds: number;
+  /** The external images least like any training image (lowest cosine similarity to their nearest one). */
+  leastLike: { externalId: string; similarity: number; nearest: string }[];
+  /** The median external image's similarity to its nearest training image, and the same within training (leave-one-out). */
+  medianSimilarity: { external: number; train: number };
+}
+
+export interface PrevalenceShift {
+  train: number;
+  external: number;
+  /** Per mode at the run's operating point: the internal sensitivity and specificity read at both prevalences. */
+  modes: Record<Mode, { internal: { ppv: number; npv: number }; internalAtExternalPrevalence: { ppv: number; npv: number } }>;
+}
+
+export interface ValidationRow {
+  externalId: string;
+  /** The external label, and the run class it counts as. */
+  label: string;
+  truth: string;
+  probs: Record<Mode, number[]>;
+  missingFields: string[];
+}
+
+export interface ValidationReport {
+  runId: number;
+  createdAt: string;
+  source: { kind: 'project' | 'folder' | 'bundle'; description: string };
+  task: 'binary' | 'multiclass';
+  classes: string[];
+  images: number;
+  groups: number;
+  /** External classes and the run class each counts as (null: left out). */
+  classMap: { external: string; run: string | null; count: number }[];
+  /** How each run field was read: its external source, or absent and imputed as in training (and what that costs). */
+  fields: { field: string; from: string | null; imputed: string | null; costAuc: number | null }[];
+  modes: Record<Mode, ExternalModeReport>;
+  /** The run's own cross-validated figures; null for a bundle that carries none. */
+  internal: Record<Mode, { auc: Interval; balancedAccuracy: Interval }> | null;
+  /** External minus internal, with an interval from independent patient resamples of both. */
+  difference: Record<Mode, { auc: Interval; balancedAccuracy: Interval }> | null;
+  shift: { fields: FieldShift[]; images: ImageShift | null; prevalence: PrevalenceShift | null };
+  subgroups: SubgroupTable;
+  /** Where the image features came from: cached in the other project, or computed now. */
+  features: { cached: number; computed: number; failed: number };
+  warnings: string[];
+  rows: ValidationRow[];
+}
+
+/** A stored validation as lists show it. */
+export interface ValidationListItem {
+  id: number;
+  runId: number;
+  createdAt: string;
+  source: string;
+  images: number;
+  modes: Record<Mode, { auc: Interval }>;
+  imageShiftAuc: number | null;
+}

@@ -1,0 +1,158 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCsv } from '../../src/main/files/csv.ts';
+import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
+import { exportBundle } from '../../src/main/ml/bundle/exportBundle.ts';
+import { trainRun } from '../../src/main/ml/fusion/train.ts';
+import { Project } from '../../src/main/project.ts';
+import { validateBundle } from '../../src/main/validation/validateBundle.ts';
+import { predictWithBundle } from '../../src/main/workflows/predict.ts';
+import type { ValidationReport } from '../../src/shared/validation.ts';
+import { runCli } from '../fixtures/cli.ts';
+import { makeImages, tempDir } from '../fixtures/generate.ts';
+import { importGeneric } from '../fixtures/project.ts';
+import { makeTinyLayersModel } from '../fixtures/tinyModel.ts';
+
+const tmp = tempDir();
+const model = path.join(tmp.dir, 'tiny');
+const trainDir = path.join(tmp.dir, 'train');
+const other = { images: path.join(tmp.dir, 'other-images'), csv: path.join(tmp.dir, 'other.csv'), project: path.join(tmp.dir, 'other') };
+let runId: number;
+/** dermfuse validate of the run on the external folder, with more flags. */
+const onFolder = (...more: string[]) => runCli(['validate', trainDir, '--run', String(runId), '--images', other.images, '--metadata', other.csv, ...more]);
+
+/** Photos with a CSV whose label follows age (metadata) and the photo; `names` spells the two classes. */
+async function labelledSet(images: string, csv: string, n: number, seed: number, names: [string, string]): Promise<void> {
+  const fakes = await makeImages(images, n, seed, 32);
+  const lines = ['image_id,dx,patient_id,lesion_id,age,site'];
+  fakes.forEach((f, i) => {
+    const pos = i % 3 === 0;
+    lines.push(`${f.id},${pos ? names[0] : names[1]},${f.patient},${f.lesion},${pos ? 60 + (i % 7) : 30 + (i % 11)},${['ARM', 'LEG', 'BACK'][i % 3]}`);
+  });
+  fs.writeFileSync(csv, lines.join('\n') + '\n');
+}
+
+/** scikit-learn's ROC AUC of the positive probabilities, when Debian's python3-sklearn is installed; else null. */
+function sklearnAuc(truth: number[], p: number[]): number | null {
+  const code = 'import json,sys\nfrom sklearn.metrics import roc_auc_score\nd=json.load(sys.stdin)\nprint(repr(roc_auc_score(d[0], d[1])))';
+  const r = spawnSync('/usr/bin/python3', ['-c', code], { input: JSON.stringify([truth, p]), encoding: 'utf8' });
+  return r.status === 0 ? Number(r.stdout) : null;
+}
+
+beforeAll(async () => {
+  await makeTinyLayersModel(model);
+  await labelledSet(path.join(tmp.dir, 'train-images'), path.join(tmp.dir, 'train.csv'), 60, 9, ['mel', 'nev']);
+  const project = Project.create(trainDir).project;
+  await importGeneric(project, path.join(tmp.dir, 'train-images'), path.join(tmp.dir, 'train.csv'), 'dx');
+  await extractFeatures(project, model, { workers: 1 });
+  runId = (await trainRun(project, { label: 'dx', positive: ['mel'], fields: null, group: 'patient', folds: 3, backbone: null, seed: 2 })).runId;
+  await exportBundle(project, runId, 'fused', path.join(tmp.dir, 'bundle'));
+  project.close();
+  // The external set: other photos, its classes spelt otherwise.
+  await labelledSet(other.images, other.csv, 45, 31, ['melanoma', 'nevus']);
+}, 240_000);
+afterAll(() => tmp.cleanup());
+
+describe('dermfuse validate', () => {
+  let folder: ValidationReport & { id: number };
+
+  it('validates a run on an image folder with its CSV: the three models beside the internal figures, AUC as scikit-learn computes it, stored', () => {
+    const out = path.join(tmp.dir, 'rows.csv');
+    const r = onFolder(
+      '--id-column',
+      'image_id',
+      '--label-column',
+      'dx',
+      '--patient-column',
+      'patient_id',
+      '--map-class',
+      'melanoma=mel,nevus=nev',
+      '--out',
+      out,
+      '--json',
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    folder = JSON.parse(r.stdout);
+    expect(folder).toMatchObject({ runId, images: 45, task: 'binary', features: { cached: 0, computed: 45, failed: 0 } });
+    expect(folder.classMap).toEqual(expect.arrayContaining([{ external: 'melanoma', run: 'mel', count: 15 }]));
+    for (const m of ['image', 'metadata', 'fused'] as const) {
+      const x = folder.modes[m].auc;
+      expect(x.ci[0]).toBeLessThanOrEqual(x.value);
+      expect(x.ci[1]).toBeGreaterThanOrEqual(x.value);
+      expect(folder.internal![m].auc.value).toBeGreaterThan(0.5);
+      expect(folder.difference![m].auc.value).toBeCloseTo(x.value - folder.internal![m].auc.value, 12);
+    }
+    // The metadata carries the label here (age), as in training: the external metadata model holds up.
+    expect(folder.modes.metadata.auc.value).toBeGreaterThan(0.9);
+    const rows = parseCsv(fs.readFileSync(out, 'utf8'), 'rows.csv');
+    expect(rows.header).toEqual(['image_id', 'label', 'truth', 'p_image', 'p_metadata', 'p_fused', 'missing_fields']);
+    expect(rows.rows).toHaveLength(45);
+    const truth = rows.rows.map((x) => (x.cells[2] === 'mel' ? 1 : 0));
+    const ref = sklearnAuc(
+      truth,
+      rows.rows.map((x) => Number(x.cells[5])),
+    );
+    if (ref === null)
+      process.stdout.write('scikit-learn not installed: the external AUC is checked against the committed fixture only (test/unit/validation.test.ts)\n');
+    else expect(folder.modes.fused.auc.value).toBeCloseTo(ref, 5);
+    expect(folder.shift.images!.auc.value).toBeGreaterThanOrEqual(0);
+    expect(folder.shift.fields.map((f) => f.field).sort()).toEqual(['age', 'site']);
+    expect(folder.shift.prevalence!.external).toBeCloseTo(15 / 45, 12);
+  });
+
+  it('names an external class the run does not know, on the command line, and exits 2', () => {
+    const r = onFolder('--label-column', 'dx', '--patient-column', 'patient_id');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/External classes the run does not know: "nevus" \(30\), "melanoma" \(15\)/);
+  });
+
+  it('reuses the features another project cached under the same backbone, and gives the same predictions', async () => {
+    const p = Project.create(other.project).project;
+    await importGeneric(p, other.images, other.csv, 'dx');
+    await extractFeatures(p, model, { workers: 1 });
+    p.close();
+    const r = runCli(['validate', trainDir, '--run', String(runId), '--on', other.project, '--map-class', 'melanoma=mel,nevus=nev', '--json']);
+    expect(r.stderr).toBe('');
+    const onProject = JSON.parse(r.stdout) as ValidationReport;
+    expect(onProject.features).toEqual({ cached: 45, computed: 0, failed: 0 });
+    const byId = new Map(folder.rows.map((x) => [x.externalId, x.probs.fused[1]!]));
+    for (const row of onProject.rows) expect(Math.abs(row.probs.fused[1]! - byId.get(row.externalId)!)).toBeLessThan(1e-5);
+    const list = runCli(['validations', trainDir, '--run', String(runId), '--json']);
+    expect(JSON.parse(list.stdout).validations).toHaveLength(2);
+    const exported = path.join(tmp.dir, 'v.json');
+    expect(runCli(['validations', trainDir, '--id', String(folder.id), '--out', exported]).code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(exported, 'utf8'))).toMatchObject({ runId, images: 45 });
+  });
+
+  it('validates the exported bundle with the predictions predict gives, and the run’s internal figures beside them', async () => {
+    const b = await validateBundle(
+      path.join(tmp.dir, 'bundle'),
+      { kind: 'folder', imagesDir: other.images, metadataPath: other.csv, idColumn: 'image_id', labelColumn: 'dx', patientColumn: 'patient_id' },
+      { positive: ['melanoma'] },
+    );
+    const predicted = await predictWithBundle(path.join(tmp.dir, 'bundle'), other.images, { metadataPath: other.csv, idColumn: 'image_id' });
+    const byId = new Map(predicted.rows.map((x) => [x.imageId, x.probabilities.mel!]));
+    expect(b.rows).toHaveLength(45);
+    for (const row of b.rows) expect(Math.abs(row.probs.fused[1]! - byId.get(row.externalId)!)).toBeLessThan(1e-6);
+    expect(b.modes.fused.auc.value).toBeCloseTo(folder.modes.fused.auc.value, 5);
+    expect(b.internal!.fused.auc.value).toBe(folder.internal!.fused.auc.value);
+    expect(b.shift.images).toBeNull();
+  });
+
+  it('lists every validation of the run in the model card of a bundle exported since (one exported before says none yet)', async () => {
+    expect(fs.readFileSync(path.join(tmp.dir, 'bundle', 'MODEL_CARD.md'), 'utf8')).toMatch(/## External validation\nNone yet/);
+    const p = Project.open(trainDir);
+    try {
+      await exportBundle(p, runId, 'fused', path.join(tmp.dir, 'bundle2'));
+    } finally {
+      p.close();
+    }
+    const card = fs.readFileSync(path.join(tmp.dir, 'bundle2', 'MODEL_CARD.md'), 'utf8');
+    expect(card.match(/^### \d{4}-\d{2}-\d{2}: /gm)).toHaveLength(2);
+    expect(card).toMatch(/\| fused \(this model\) \| [01]\.\d{3} \([01]\.\d{3}–[01]\.\d{3}\) \| [01]\.\d{3} \(/);
+    expect(card).toContain('Photos: training and external images told apart with AUC');
+  });
+});

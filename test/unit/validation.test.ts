@@ -1,0 +1,146 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fitEncoder } from '../../src/main/ml/fusion/tabular.ts';
+import { bootstrapModes, decideAll, externalModes } from '../../src/main/validation/externalMetrics.ts';
+import { mapExternal, type RunSide } from '../../src/main/validation/mapping.ts';
+import { fieldShifts, prevalenceShift } from '../../src/main/validation/shift.ts';
+import { parseValueMap } from '../../src/main/cli/validateCommands.ts';
+
+/** Probabilities and labels with scikit-learn's roc_auc_score (test/fixtures/validation/make.py). */
+const REF = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../fixtures/validation/reference.json'), 'utf8')) as {
+  binary: { labels: number[]; p: number[]; groups: number[]; auc: number };
+  multiclass: { labels: number[]; probs: number[][]; auc: number };
+};
+
+const same = (probs: Float64Array) => ({ image: probs, metadata: probs, fused: probs });
+
+describe('external figures', () => {
+  it('give scikit-learn’s ROC AUC on the same probabilities, binary with ties and 3-class macro one-vs-rest', () => {
+    const b = REF.binary;
+    const probs = Float64Array.from(b.p.flatMap((p) => [1 - p, p]));
+    const labels = Int32Array.from(b.labels);
+    const set = {
+      labels,
+      classes: 2,
+      probs: same(probs),
+      decided: decideAll(same(probs), labels, 2, { image: 0.4, metadata: 0.4, fused: 0.4 }),
+      groups: b.groups.map(String),
+    };
+    const modes = externalModes(set, bootstrapModes(set, 1, 200), { image: 0.4, metadata: 0.4, fused: 0.4 });
+    expect(modes.fused.auc.value).toBeCloseTo(b.auc, 12);
+    expect(modes.fused.auc.ci[0]).toBeLessThan(b.auc);
+    expect(modes.fused.auc.ci[1]).toBeGreaterThan(b.auc);
+    expect(modes.fused.operating!.threshold).toBe(0.4);
+    const m = REF.multiclass;
+    const p3 = Float64Array.from(m.probs.flat());
+    const l3 = Int32Array.from(m.labels);
+    const set3 = { labels: l3, classes: 3, probs: same(p3), decided: decideAll(same(p3), l3, 3, {}), groups: m.labels.map((_, i) => String(i)) };
+    expect(externalModes(set3, bootstrapModes(set3, 1, 50), {}).image.auc.value).toBeCloseTo(m.auc, 12);
+  });
+});
+
+const encoder = fitEncoder(
+  [
+    { name: 'age', type: 'number' },
+    { name: 'region', type: 'category' },
+  ],
+  [
+    [40, 'FACE'],
+    [60, 'BACK'],
+    [null, 'ARM'],
+  ],
+);
+const binaryRun: RunSide = {
+  classes: ['not BCC/MEL', 'BCC/MEL'],
+  positive: ['BCC', 'MEL'],
+  labelClasses: ['BCC', 'MEL', 'NEV', 'SEK'],
+  fields: [
+    { name: 'age', type: 'number' },
+    { name: 'region', type: 'category' },
+  ],
+  encoder,
+};
+const ext = (labels: string[], regions: string[]) => ({
+  labels,
+  fields: [
+    { name: 'age_approx', type: 'number' },
+    { name: 'region', type: 'category' },
+  ],
+  meta: labels.map((_, i) => [30 + i, regions[i] ?? null]),
+});
+
+describe('class and field maps', () => {
+  it('name an external class the run does not know instead of guessing, and take --positive or --map-class for it', () => {
+    const e = ext(['MEL', 'nevus', 'nevus', 'SCC'], ['FACE', 'ARM', 'BACK', 'FACE']);
+    expect(() => mapExternal(binaryRun, e, {})).toThrow(/External classes the run does not know: "nevus" \(2\), "SCC" \(1\)/);
+    const m = mapExternal(binaryRun, e, { classMap: { nevus: 'NEV', SCC: '' } });
+    expect(Array.from(m.truth)).toEqual([1, 0, 0]);
+    expect(m.classMap).toContainEqual({ external: 'SCC', run: null, count: 1 });
+    expect(Array.from(mapExternal(binaryRun, e, { positive: ['MEL', 'SCC'] }).truth)).toEqual([1, 0, 0, 1]);
+    expect(() => mapExternal(binaryRun, e, { positive: ['melanoma'] })).toThrow(/--positive names "melanoma"/);
+  });
+
+  it('name a category value never seen in training with its count, and read it through --map-value', () => {
+    const e = ext(['MEL', 'NEV', 'NEV'], ['SCALP', 'SCALP', 'FACE']);
+    expect(() => mapExternal(binaryRun, e, {})).toThrow(/field "region": values never seen in training: "SCALP" \(2\) \(training had ARM, BACK, FACE\)/);
+    const m = mapExternal(binaryRun, e, { valueMap: { region: { SCALP: 'FACE' } }, fieldMap: { age_approx: 'age' } });
+    expect(m.meta).toEqual([
+      [30, 'FACE'],
+      [31, 'FACE'],
+      [32, 'FACE'],
+    ]);
+    expect(m.from).toEqual(['age_approx', 'region']);
+    // Without the field map the external set has no "age": every value is missing, never invented.
+    expect(mapExternal(binaryRun, e, { valueMap: { region: { SCALP: '' } } }).meta.map((r) => r[0])).toEqual([null, null, null]);
+    expect(() => mapExternal(binaryRun, e, { fieldMap: { sex: 'gender' } })).toThrow(/no field "sex"/);
+  });
+
+  it('read --map-value with a field prefix that carries over to the pairs after it', () => {
+    expect(parseValueMap('gender:female=FEMALE,male=MALE,region:scalp=')).toEqual({ gender: { female: 'FEMALE', male: 'MALE' }, region: { scalp: '' } });
+    expect(() => parseValueMap('female=FEMALE')).toThrow(/FIELD:VALUE=KNOWN/);
+  });
+});
+
+describe('shift', () => {
+  const train = Array.from({ length: 200 }, (_, i) => [40 + (i % 30), ['FACE', 'BACK'][i % 2]!] as (number | string | null)[]);
+  it('flags ages 20 years older as a major shift (SMD > 2) and leaves an identical copy at none', () => {
+    const older = train.map((r) => [(r[0] as number) + 20, r[1]!]);
+    const [age, region] = fieldShifts(binaryRun.fields, ['age', 'region'], train, older);
+    expect(age!.numbers!.smd).toBeGreaterThan(2);
+    expect(age!.level).toBe('major');
+    expect(region!.level).toBe('none');
+    const [same0] = fieldShifts(binaryRun.fields, ['age', 'region'], train, train);
+    expect(same0!.numbers!.smd).toBe(0);
+    expect(same0!.psi).toBeCloseTo(0, 12);
+    expect(same0!.level).toBe('none');
+  });
+
+  it('reads category shares side by side and a field absent externally as a major missingness shift', () => {
+    const faces = train.map((r) => [r[0]!, 'FACE']);
+    const region = fieldShifts(binaryRun.fields, ['age', 'region'], train, faces)[1]!;
+    expect(region.shares).toEqual([
+      { value: 'BACK', train: 0.5, external: 0 },
+      { value: 'FACE', train: 0.5, external: 1 },
+    ]);
+    expect(region.level).toBe('major');
+    const absent = fieldShifts(
+      binaryRun.fields,
+      [null, 'region'],
+      train,
+      train.map((r) => [null, r[1]!]),
+    )[0]!;
+    expect(absent).toMatchObject({ from: null, numbers: null, missing: { train: 0, external: 1 }, level: 'major' });
+  });
+
+  it('gives the PPV and NPV Bayes gives for the run’s sensitivity and specificity at each prevalence', () => {
+    // 10 positives (8 found), 30 negatives (27 cleared): sensitivity 0.8, specificity 0.9, prevalence 0.25.
+    const labels = Int32Array.from([...Array(10).fill(1), ...Array(30).fill(0)]);
+    const decided = Int32Array.from([...Array(8).fill(1), 0, 0, ...Array(27).fill(0), 1, 1, 1]);
+    const p = prevalenceShift({ labels, decided: { image: decided, metadata: decided, fused: decided } }, Int32Array.from([1, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+    expect(p.train).toBe(0.25);
+    expect(p.external).toBe(0.1);
+    expect(p.modes.fused.internal.ppv).toBeCloseTo(8 / 11, 12);
+    expect(p.modes.fused.internalAtExternalPrevalence.ppv).toBeCloseTo((0.8 * 0.1) / (0.8 * 0.1 + 0.1 * 0.9), 12);
+  });
+});
