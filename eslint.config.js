@@ -16,7 +16,7 @@ const restrict = (patterns, message) => ({ 'no-restricted-imports': ['error', { 
 export const MAIN_LAYERS = [
   ['cli', 'api', 'desktopUrls.ts'],
   ['workflows'],
-  ['results', 'team'],
+  ['results', 'team', 'validation'],
   ['workbench'],
   ['quality'],
   ['images'],

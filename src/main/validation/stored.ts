@@ -1,28 +1,11 @@
-import { z } from 'zod';
 import { DermFuseError } from '../../shared/errors.ts';
-import { MODES, type Mode } from '../../shared/results.ts';
+import { MODES } from '../../shared/results.ts';
 import type { ValidationListItem, ValidationReport } from '../../shared/validation.ts';
-import { jsonColumn } from '../db/json.ts';
 import { repoOf } from '../db/open.ts';
-import { ValidationsRepo, type ValidationRowDb } from '../db/repos/validationsRepo.ts';
+import { validationReport, ValidationsRepo } from '../db/repos/validationsRepo.ts';
 import { csvCell } from '../files/csv.ts';
 import { runRow } from '../ml/fusion/runRow.ts';
 import type { Project } from '../project.ts';
-
-const interval = z.object({ value: z.number().nullable(), ci: z.tuple([z.number().nullable(), z.number().nullable()]) });
-const MODE = z.looseObject({ auc: interval });
-/** The parts of a stored report every reader relies on; the rest is carried as written. */
-const StoredReport = z.looseObject({
-  runId: z.number().int(),
-  classes: z.array(z.string()).min(2),
-  modes: z.looseObject(Object.fromEntries(MODES.map((m) => [m, MODE])) as Record<Mode, typeof MODE>),
-  shift: z.looseObject({ images: z.looseObject({ auc: interval }).nullable() }),
-  rows: z.array(z.looseObject({ externalId: z.string(), label: z.string(), truth: z.string() })),
-});
-
-function parsed(r: ValidationRowDb): ValidationReport {
-  return jsonColumn(r.report, StoredReport, `Validation ${r.id}: its report`) as unknown as ValidationReport;
-}
 
 /** A run's stored validations, newest first, with the headline figures. */
 export function listValidations(project: Project, runId: number): ValidationListItem[] {
@@ -30,7 +13,7 @@ export function listValidations(project: Project, runId: number): ValidationList
   return repoOf(project.db, ValidationsRepo)
     .ofRun(runId)
     .map((r) => {
-      const report = parsed(r);
+      const report = validationReport(r);
       return {
         id: r.id,
         runId: r.run_id,
@@ -43,16 +26,11 @@ export function listValidations(project: Project, runId: number): ValidationList
     });
 }
 
-/** Every stored validation of a run, oldest first (the model card lists them all). */
-export function runValidations(project: Project, runId: number): ValidationReport[] {
-  return repoOf(project.db, ValidationsRepo).ofRun(runId).reverse().map(parsed);
-}
-
 /** One stored validation's full report; NOT_FOUND naming it when there is none. */
 export function getValidation(project: Project, id: number): ValidationReport & { id: number } {
   const r = repoOf(project.db, ValidationsRepo).get(id);
   if (!r) throw new DermFuseError('NOT_FOUND', `No validation ${id} in this project (see dermfuse validations DIR --run ID).`);
-  return { ...parsed(r), id: r.id };
+  return { ...validationReport(r), id: r.id };
 }
 
 /**

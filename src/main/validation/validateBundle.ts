@@ -5,7 +5,7 @@ import { DermFuseError } from '../../shared/errors.ts';
 import { MODES } from '../../shared/results.ts';
 import type { ValidationMaps, ValidationReport, ValidationSource } from '../../shared/validation.ts';
 import { loadBundle } from '../ml/bundle/loadBundle.ts';
-import { scoreImages } from '../workflows/predict.ts';
+import { scoreImages } from '../ml/bundle/score.ts';
 import { openExternal, readExternal } from './externalSet.ts';
 import { mapExternal } from './mapping.ts';
 import { imputedAs, scoreExternal, type ValidateOptions } from './validateRun.ts';

@@ -7,13 +7,10 @@ import { idFromCell, scanImages } from '../files/imageFiles.ts';
 import { writeOutputFile } from '../files/write.ts';
 import { isInside, realPath } from '../files/fsChecks.ts';
 import { parseCell } from '../files/values.ts';
-import { initBackend, type BackendName } from '../ml/tfjs/backend.ts';
-import type { BackboneSpec } from '../../shared/backbone.ts';
-import { embedColumns } from '../ml/backbone/embedFiles.ts';
-import { backboneDigest } from '../ml/backbone/resolve.ts';
+import type { BackendName } from '../ml/tfjs/backend.ts';
 import type { RuntimeInfo, RuntimeName } from '../../shared/jobs.ts';
-import { applyModels, decideClasses } from '../ml/fusion/apply.ts';
-import { bundleBackbones, loadBundle, type Bundle } from '../ml/bundle/loadBundle.ts';
+import { loadBundle } from '../ml/bundle/loadBundle.ts';
+import { scoreImages, type ScoredRow } from '../ml/bundle/score.ts';
 import type { ProgressFn } from '../jobs/progress.ts';
 import { explainScored, type BundleExplanation } from './explainBundle.ts';
 
@@ -29,12 +26,7 @@ export interface PredictOptions {
   onProgress?: ProgressFn;
 }
 
-export interface PredictionRow {
-  imageId: string;
-  predicted: string | null;
-  probabilities: Record<string, number>;
-  missingFields: string[];
-  error: string | null;
+export interface PredictionRow extends ScoredRow {
   /** With --explain: why (contrib_* in log-odds of the predicted class, the heatmap's file). */
   explanation?: BundleExplanation;
 }
@@ -85,73 +77,6 @@ async function readMetadata(bundleFields: { name: string; type: string }[], opts
 }
 
 /**
- * Scores images with a loaded bundle: decode and embed with its backbone (in a worker, as extraction does), then
- * the fitted PCA, encoder and heads. `meta` rows are in the bundle's field order (null = missing).
- */
-export async function scoreImages(
-  bundle: Bundle,
-  files: { id: string; path: string }[],
-  meta: FieldValue[][],
-  opts: { backend?: BackendName; runtime?: RuntimeName; signal?: AbortSignal } = {},
-): Promise<{ rows: PredictionRow[]; runtime: RuntimeInfo | null; vectors: Float32Array; dim: number }> {
-  const { pre, models } = bundle;
-  // Heads and PCA run here with the same backend the workbench uses, so predictions match it.
-  await initBackend(opts.backend);
-  const errors: (string | null)[] = files.map(() => null);
-  const dim = models.pca?.dim ?? 0;
-  const vectors = new Float32Array(files.length * dim);
-  const runtimes: RuntimeInfo[] = [];
-  // Each backbone embeds every image in turn; its features fill its columns (the run concatenated them so).
-  let offset = 0;
-  for (const b of pre.mode === 'metadata' || files.length === 0 ? [] : bundleBackbones(pre)) {
-    const { digest, folder, ...rest } = b;
-    const spec: BackboneSpec = { ...rest, dir: path.join(bundle.dir, folder) };
-    const { width, runtime } = await embedColumns(
-      spec,
-      digest ?? (await backboneDigest(spec)),
-      files.map((f, i) => ({ path: f.path, i })),
-      vectors,
-      dim,
-      offset,
-      (item, message) => (errors[item.i] = message),
-      opts,
-    );
-    runtimes.push(runtime);
-    offset += width;
-  }
-  if (offset !== 0 && offset !== dim) throw new Error(`the bundle's backbones give ${offset} features; its model takes ${dim}`);
-  // Several backbones: one line naming each one's runtime.
-  const runtime: RuntimeInfo | null = runtimes.length
-    ? { ...runtimes[0]!, detail: runtimes.map((r) => r.detail).join('; '), notes: runtimes.flatMap((r) => r.notes) }
-    : null;
-  const ok = files.map((_, i) => i).filter((i) => errors[i] === null);
-  const okVectors = new Float32Array(ok.length * dim);
-  ok.forEach((i, k) => okVectors.set(vectors.subarray(i * dim, (i + 1) * dim), k * dim));
-  const C = pre.classes.length;
-  const probs = ok.length
-    ? applyModels(
-        models,
-        pre.mode,
-        okVectors,
-        ok.map((i) => meta[i]!),
-      )
-    : new Float64Array(0);
-  const decided = decideClasses(models, pre.mode, probs, C);
-  const rows: PredictionRow[] = files.map((f, i) => ({
-    imageId: f.id,
-    predicted: null,
-    probabilities: {},
-    missingFields: pre.mode === 'image' ? [] : pre.fields.filter((_, j) => meta[i]![j] === null).map((x) => x.name),
-    error: errors[i] ?? null,
-  }));
-  ok.forEach((i, k) => {
-    rows[i]!.predicted = pre.classes[decided[k]!]!;
-    rows[i]!.probabilities = Object.fromEntries(pre.classes.map((c, j) => [c, probs[k * C + j]!]));
-  });
-  return { rows, runtime, vectors, dim };
-}
-
-/**
  * Refuses an --explain folder that is, lies inside or holds the --images folder (real paths, so links do not hide
  * it): heatmaps written there would sit among, or over, the photos being scored.
  */
@@ -175,12 +100,13 @@ export async function predictWithBundle(bundleDir: string, imagesDir: string, op
   const warnings: string[] = [];
   const ids = files.map((f) => f.stem);
   const meta = await readMetadata(bundle.pre.mode === 'image' ? [] : bundle.pre.fields, opts, ids, warnings);
-  const { rows, runtime, vectors, dim } = await scoreImages(
+  const { rows: scoredRows, runtime, vectors, dim } = await scoreImages(
     bundle,
     files.map((f) => ({ id: f.stem, path: f.path })),
     meta,
     opts,
   );
+  const rows: PredictionRow[] = scoredRows;
   if (opts.explainDir) {
     const scored = files.map((f, i) => ({ f, i })).filter(({ i }) => rows[i]!.error === null);
     const why = await explainScored(

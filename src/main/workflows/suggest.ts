@@ -4,7 +4,7 @@ import { LabelsRepo } from '../db/repos/labelsRepo.ts';
 import type { Project } from '../project.ts';
 import type { BackendName } from '../ml/tfjs/backend.ts';
 import { loadBundle } from '../ml/bundle/loadBundle.ts';
-import { scoreImages } from './predict.ts';
+import { scoreImages } from '../ml/bundle/score.ts';
 import { repoOf, writeTransaction } from '../db/open.ts';
 import { ImagesRepo } from '../db/repos/imagesRepo.ts';
 import { SuggestionsRepo } from '../db/repos/suggestionsRepo.ts';

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 
-export const version = 11;
+export const version = 12;
 
 /**
  * External validations of a run: the report (figures, shift, per-image predictions) as JSON, with where the external

@@ -17,7 +17,7 @@ import { backboneFolder, BUNDLE_FORMAT, BUNDLE_VERSION, type BundleBackbone, typ
 import { modelCard } from './modelCard.ts';
 import { loadRunData } from '../fusion/runData.ts';
 import { runSubgroups } from '../fusion/subgroups.ts';
-import { runValidations } from '../../validation/stored.ts';
+import { ValidationsRepo } from '../../db/repos/validationsRepo.ts';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -73,7 +73,7 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
     fs.writeFileSync(path.join(tmp, 'preprocessing.json'), JSON.stringify(pre));
     fs.writeFileSync(
       path.join(tmp, 'MODEL_CARD.md'),
-      modelCard(result, mode, runSubgroups(project, loadRunData(project, runId)), runValidations(project, runId)),
+      modelCard(result, mode, runSubgroups(project, loadRunData(project, runId)), repoOf(project.db, ValidationsRepo).reportsOf(runId)),
     );
     const files: Manifest['files'] = {};
     const walk = async (dir: string): Promise<void> => {
