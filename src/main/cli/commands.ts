@@ -115,7 +115,7 @@ export const COMMANDS: Record<string, Command> = {
     usage:
       'dermfuse import DIR --images PATH [--metadata CSV] [--preset auto|isic|ham10000|pad-ufes-20|generic]\n' +
       '        [--id-column C] [--label-column C] [--patient-column C] [--lesion-column C] [--types f=number,g=category]\n' +
-      '        [--label-set NAME] [--map column=field,...] [--ignore column,...] [--json]',
+      '        [--label-set NAME] [--map column=field,...] [--ignore column,...] [--new-fields column,...] [--json]',
     summary: 'import a folder of images and the metadata CSV that came with them',
     options: {
       images: { type: 'string' },
@@ -129,9 +129,15 @@ export const COMMANDS: Record<string, Command> = {
       'label-set': { type: 'string' },
       map: { type: 'string' },
       ignore: { type: 'string' },
+      'new-fields': { type: 'string' },
     },
     positionals: ['DIR'],
     async run(v, [dir], ctx) {
+      const list = (flag: string) =>
+        optionalString(v, flag)
+          ?.split(',')
+          .map((c) => c.trim())
+          .filter(Boolean);
       const req = parseFlags(
         ImportRequestSchema,
         {
@@ -144,10 +150,7 @@ export const COMMANDS: Record<string, Command> = {
           lesionColumn: optionalString(v, 'lesion-column'),
           labelSet: optionalString(v, 'label-set'),
           fieldMap: parsePairs(optionalString(v, 'map'), '--map', 'COLUMN=FIELD'),
-          ignore: optionalString(v, 'ignore')
-            ?.split(',')
-            .map((c) => c.trim())
-            .filter(Boolean),
+          ignore: list('ignore'),
         },
         { imagesDir: 'images', metadataPath: 'metadata', labelSet: 'label-set', fieldMap: 'map', ignore: 'ignore' },
       );
@@ -160,19 +163,28 @@ export const COMMANDS: Record<string, Command> = {
             throw new DermFuseError(err.code, `${err.message} Flags: --preset generic --id-column C [--label-column C --patient-column C --lesion-column C].`);
           throw err;
         });
+        // A column that looks like a field the project has is never added beside it unasked: the screen proposes the
+        // match; here the person says which it is before anything is written.
+        const confirmed = new Set(list('new-fields'));
+        const open = plan.fieldMatches.filter((m) => !confirmed.has(m.column));
+        if (open.length > 0)
+          throw new DermFuseError(
+            'INVALID_ARGUMENT',
+            `Nothing imported: ${open.map((m) => `column "${m.column}" looks like the project's field "${m.field}" (${m.reason})`).join('; ')}. ` +
+              `Say which each is: --map ${open.map((m) => `${m.column}=${m.field}`).join(',')} to read them into those fields, ` +
+              `--new-fields ${open.map((m) => m.column).join(',')} to add them as new fields, or --ignore them.`,
+          );
         const summary = await runImport(project, plan, {
           signal: ctx.signal,
           onProgress: (p) => ctx.progress(`import: ${p.done}/${p.total} images`),
         });
-        const hints = plan.fieldMatches.map(
-          (m) => `  column "${m.column}" was added as a new field; it looks like "${m.field}" (${m.reason}): --map ${m.column}=${m.field}`,
-        );
+        const added = plan.fieldMatches.map((m) => `  column "${m.column}" was added as a new field beside "${m.field}", as --new-fields asked`);
         const into = plan.labelSet
           ? [`  labels went to ${plan.labelSet.isNew ? 'a new' : 'the existing'} label set "${plan.labelSet.name}": ${plan.labelSet.reason}`]
           : [];
         return {
           json: { ...summary, labelSet: plan.labelSet, fieldMatches: plan.fieldMatches },
-          text: [describeImport(summary), ...into, ...hints].join('\n'),
+          text: [describeImport(summary), ...into, ...added].join('\n'),
         };
       });
     },
