@@ -134,8 +134,8 @@ describe('the Electron main bundle, under a stand-in electron module', () => {
     expect(s.willNavigatePrevented['https://example.com/']).toBe(true);
   });
 
-  it('runs the real renderer through the preload and IPC: open, label, undo, images by the app scheme, a long job watch', async () => {
-    const { child, port } = await startHarness({}, false);
+  it('runs the real renderer through the preload and IPC: open, label, undo, images by the app scheme, the system dialogs of Browse…, a long job watch', async () => {
+    const { child, port } = await startHarness({ DERMFUSE_HARNESS_DIALOG: JSON.stringify({ folder: moreImages, file: path.join(tmp.dir, 'm.csv') }) }, false);
     const page: Page = await browser.newPage();
     try {
       await page.addInitScript(preloadScript());
@@ -175,6 +175,14 @@ describe('the Electron main bundle, under a stand-in electron module', () => {
       await page.keyboard.press('Control+z');
       await expect.poll(() => page.getByTestId('detail-label').textContent()).toContain('none');
       expect(labelOf()).toBeNull();
+
+      // Browse… opens the system's own dialogs: a folder for the images, a CSV file (filtered) for the metadata.
+      await page.getByTestId('nav-import').click();
+      await page.getByTestId('browse-images').click();
+      await expect.poll(() => page.getByTestId('import-images').inputValue()).toBe(moreImages);
+      await page.getByTestId('browse-csv').click();
+      await expect.poll(() => page.getByTestId('import-csv').inputValue()).toBe(path.join(tmp.dir, 'm.csv'));
+      expect(await page.getByTestId('upload-panel').count()).toBe(0);
 
       // An import as a job, watched by long polls over IPC while other calls keep answering.
       const outcome = await page.evaluate(async (dir) => {

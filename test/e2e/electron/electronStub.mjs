@@ -60,9 +60,18 @@ export const session = {
   },
 };
 
+/**
+ * The system's open dialog, answered as a person would: DERMFUSE_HARNESS_DIALOG holds {"folder": path, "file": path};
+ * a dialog asking for a file with a CSV filter gets the file, one asking for a folder the folder, anything else (or
+ * no answer set) is cancelled.
+ */
 export const dialog = {
-  async showOpenDialog() {
-    return { canceled: true, filePaths: [] };
+  async showOpenDialog(options) {
+    const answers = JSON.parse(process.env.DERMFUSE_HARNESS_DIALOG ?? '{}');
+    const props = options?.properties ?? [];
+    const csv = (options?.filters ?? []).some((f) => f.extensions.includes('csv'));
+    const chosen = props.includes('openDirectory') ? answers.folder : props.includes('openFile') && csv ? answers.file : undefined;
+    return chosen ? { canceled: false, filePaths: [chosen] } : { canceled: true, filePaths: [] };
   },
 };
 
