@@ -44,6 +44,15 @@ export interface ImportProblem {
   value?: string;
 }
 
+/** A role proposed for a column of a CSV no preset knows: the import screen takes it as the column's default. */
+export interface ImportRoleMatch {
+  column: string;
+  role: 'id' | 'label' | 'patient' | 'lesion';
+  /** Found by the column's values (photo names, a label set's classes) or only by its name. */
+  by: 'values' | 'name';
+  reason: string;
+}
+
 /** Which label set an import's labels go to, and why; the project's sets are the alternatives. */
 export interface ImportLabelSetChoice {
   name: string;
@@ -241,6 +250,8 @@ export interface ImportPreview {
   labelSet: ImportLabelSetChoice | null;
   /** Columns that look like fields the project has, not mapped to them yet. */
   fieldMatches: ImportFieldMatch[];
+  /** Roles proposed for the columns (id, label, patient, lesion) when no preset knows the CSV. */
+  roleMatches: ImportRoleMatch[];
   /** Each mapped column's field: its name in the project (an existing field or a new one) and type. */
   columns: { column: string; field: string; type: FieldType; existing: boolean }[];
 }

@@ -114,11 +114,19 @@ describe('the workbench as a clinician uses it', () => {
     await page.getByTestId('folder-data').click();
     await page.getByTestId('csv-own.csv').click();
     await page.getByTestId('import-preview').click();
-    // No preset knows these columns: the id is chosen from a dropdown, and Import waits for it.
-    await expect.poll(() => page.getByTestId('import-waiting').textContent(), { timeout: 15_000 }).toMatch(/^Choose which column holds the image id/);
+    // No preset knows these columns: the column naming the photos is proposed as the id, the one holding the
+    // project's classes as the label, each saying why.
+    await expect.poll(() => page.getByTestId('map-name').inputValue(), { timeout: 15_000 }).toBe('Image id');
+    expect(await page.getByTestId('map-proposal-name').textContent()).toMatch(/^proposed: \d+% of its values name a photo in the folder$/);
+    expect(await page.getByTestId('map-diagnosis').inputValue()).toBe('Label');
+    expect(await page.getByTestId('map-proposal-diagnosis').textContent()).toBe('proposed: its values are classes of the label set “diagnosis_label”');
+    // Made a plain field, the labels would be lost: Import waits until the column is the label or ignored.
+    await page.getByTestId('map-diagnosis').click();
+    await option('New field “diagnosis”').click();
+    await expect
+      .poll(() => page.getByTestId('import-waiting').textContent(), { timeout: 15_000 })
+      .toBe('Column “diagnosis” holds labels (its values are classes of the label set “diagnosis_label”): map it as Label, or set it to Ignore.');
     expect(await page.getByTestId('import-start').isDisabled()).toBe(true);
-    await page.getByTestId('map-name').click();
-    await option('Image id').click();
     await page.getByTestId('map-diagnosis').click();
     await option('Label').click();
     await expect

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { DermFuseError } from '../../shared/errors.ts';
-import type { ImportFieldMatch, ImportLabelSetChoice, ImportProblem } from '../../shared/types.ts';
+import type { ImportFieldMatch, ImportLabelSetChoice, ImportProblem, ImportRoleMatch } from '../../shared/types.ts';
 import { chooseLabelSet, matchFields, type ProjectSchema } from './importMatch.ts';
+import { proposeRoles } from './importRoles.ts';
 import { parseCell } from '../files/values.ts';
 import { headProblem, parseCsv, readCsvFile, type CsvRow } from '../files/csv.ts';
 import { mapColumns, rowLabel, type ColumnMapping, type MappedField, type MappingOptions } from './presets.ts';
@@ -45,6 +46,8 @@ export interface ImportPlan {
   labelSet: ImportLabelSetChoice | null;
   /** New columns that look like existing fields: proposals the import screen offers. */
   fieldMatches: ImportFieldMatch[];
+  /** Roles proposed for the columns of a CSV no preset knows. */
+  roleMatches: ImportRoleMatch[];
   /** Cells the run will store as missing, already reported in problems (the run does not report them again). */
   badCells: Set<string>;
   /** Names of the fields the project had before this import. */
@@ -216,6 +219,14 @@ export async function planImport(req: ImportRequest, projectDir: string, opts: {
     imagesWithoutRow: metadataPath ? files.filter((f) => !records.has(f.stem)).length : 0,
     labelSet,
     fieldMatches,
+    roleMatches: metadataPath
+      ? proposeRoles(
+          schema,
+          header,
+          tableRows.filter((r) => !r.misaligned),
+          new Set(byStem.keys()),
+        )
+      : [],
     badCells,
     schemaFields: schema.fields.map((f) => f.name),
   };

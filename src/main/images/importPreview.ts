@@ -35,6 +35,7 @@ export function previewOf(plan: ImportPlan): ImportPreview {
     classes,
     labelSet: plan.labelSet,
     fieldMatches: plan.fieldMatches,
+    roleMatches: plan.roleMatches,
     columns: (m?.fields ?? []).map((f) => ({ column: f.column, field: f.name, type: f.type, existing: plan.schemaFields.includes(f.name) })),
   };
 }

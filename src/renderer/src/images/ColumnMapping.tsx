@@ -37,6 +37,7 @@ export function ColumnMapping({
           const known = field !== null && existing.has(field) ? fields.find((f) => f.name === field)! : null;
           const spec = specs.get(col);
           const match = matches.get(col);
+          const roleMatch = preview.roleMatches.find((r) => r.column === col);
           const options = [
             ...SINGLE_ROLES.map((r) => ({ value: r, label: ROLE_NAMES[r] })),
             { value: `field:${col}`, label: existing.has(col) ? `Field “${col}” (existing)` : `New field “${col}”` },
@@ -62,6 +63,11 @@ export function ColumnMapping({
                 {match && role === `field:${match.field}` && (
                   <Text size="xs" c="dimmed" data-testid={`map-proposal-${col}`}>
                     proposed: {match.reason}
+                  </Text>
+                )}
+                {roleMatch && role === roleMatch.role && (
+                  <Text size="xs" c="dimmed" data-testid={`map-proposal-${col}`}>
+                    proposed: {roleMatch.reason}
                   </Text>
                 )}
               </Table.Td>

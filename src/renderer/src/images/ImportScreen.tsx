@@ -90,7 +90,7 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
     set(v);
     newSource();
   };
-  const waiting = notReady(mapping, metadataPath !== '') ?? (previewed !== key ? 'Preview the current choices first.' : null);
+  const waiting = notReady(mapping, metadataPath !== '', preview) ?? (previewed !== key ? 'Preview the current choices first.' : null);
   const ls = preview?.labelSet;
   const labelColumn = mapping ? Object.entries(mapping.roles).find(([, r]) => r === 'label')?.[0] : undefined;
   return (

@@ -31,6 +31,9 @@ export function mappingFromPreview(p: ImportPreview): Mapping {
       const col = m[r];
       if (col && roles[col] !== undefined) roles[col] = r;
     }
+  } else {
+    // No preset: the columns whose values name the photos, are the project's classes, or whose names say patient or lesion.
+    for (const r of p.roleMatches) if (roles[r.column] !== undefined) roles[r.column] = r.role;
   }
   for (const c of p.columns) roles[c.column] = `field:${c.field}`;
   for (const f of p.fieldMatches) roles[f.column] = `field:${f.field}`;
@@ -66,10 +69,16 @@ export function requestOf(base: Pick<PlanRequest, 'imagesDir' | 'metadataPath' |
   };
 }
 
-/** Why Import cannot start yet, in words for the screen; null when it can. */
-export function notReady(m: Mapping | null, hasCsv: boolean): string | null {
+/**
+ * Why Import cannot start yet, in words for the screen; null when it can. A column whose values are the project's
+ * classes must be the label or be ignored on purpose: stored as a plain field, the labels would be lost.
+ */
+export function notReady(m: Mapping | null, hasCsv: boolean, preview: Pick<ImportPreview, 'roleMatches'> | null = null): string | null {
   if (!hasCsv) return null;
   if (!m) return 'Preview first: the columns are mapped from the CSV’s header.';
   if (!Object.values(m.roles).includes('id')) return 'Choose which column holds the image id (the file name without its extension).';
+  const classes = preview?.roleMatches.find((r) => r.role === 'label' && r.by === 'values');
+  if (classes && !Object.values(m.roles).includes('label') && m.roles[classes.column] !== 'ignore')
+    return `Column “${classes.column}” holds labels (${classes.reason}): map it as Label, or set it to Ignore.`;
   return null;
 }
