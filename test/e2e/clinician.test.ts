@@ -8,7 +8,8 @@ import { LabelsRepo } from '../../src/main/db/repos/labelsRepo.ts';
 import { fusionProject } from '../fixtures/fusionData.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
 import { jobState } from './browser.ts';
-import { servedPage, type Served, type ServedPage } from './serveProject.ts';
+import { RENDERER, servedPage, type Served, type ServedPage } from './serveProject.ts';
+import { startServer } from '../../src/main/api/http.ts';
 
 /**
  * The workbench as a clinician meets it (issue 25), in one browser session on one small project: photos that say
@@ -297,10 +298,17 @@ describe('the workbench as a clinician uses it', () => {
     await page.getByTestId('nav-browse').click();
     await expect.poll(() => page.getByTestId('counts').textContent()).toMatch(/^85 of 85 shown/);
     const counts = await page.getByTestId('counts').textContent();
+    const { port, token } = served.server;
     await served.server.close();
+    // Nobody acts: the tab notices by itself.
+    await expect.poll(() => page.getByTestId('connection-banner').textContent(), { timeout: 20_000 }).toBe('DermFuse server not reachable — retrying');
     await page.getByTestId('filter-unlabelled').click();
-    await expect.poll(() => page.getByTestId('connection-banner').textContent(), { timeout: 10_000 }).toBe('DermFuse server not reachable — retrying');
     expect(await page.getByTestId('counts').textContent()).toBe(counts);
     expect(await page.getByTestId('app-error').count()).toBe(0);
+    // The server back on its address: the banner goes by itself, and the screens answer again.
+    served.server = await startServer({ service: served.service, rendererDir: RENDERER, port, token });
+    await expect.poll(() => page.getByTestId('connection-banner').count(), { timeout: 10_000 }).toBe(0);
+    await page.getByTestId('filter-unlabelled').click();
+    await expect.poll(() => page.getByTestId('counts').textContent()).not.toBe(counts);
   });
 });
