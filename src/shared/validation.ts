@@ -39,6 +39,8 @@ export type ValidationMaps = z.infer<typeof ValidationMapsSchema>;
 export const ValidateRequestSchema = ValidationMapsSchema.extend({
   runId: z.number().int().positive(),
   source: ValidationSourceSchema,
+  /** Binary runs: the share of external patients whose images fit a Platt recalibration, reported apart on the rest. */
+  recalibrate: z.number().gt(0).lt(1).optional(),
 });
 export type ValidateRequest = z.infer<typeof ValidateRequestSchema>;
 
@@ -103,6 +105,40 @@ export interface PrevalenceShift {
   modes: Record<Mode, { internal: { ppv: number; npv: number }; internalAtExternalPrevalence: { ppv: number; npv: number } }>;
 }
 
+/** One mode's figures on the held-out part of the external set (the images recalibration did not see). */
+export interface HeldOutFigures {
+  auc: number;
+  calibrationError: number;
+  brier: number;
+  calibration: { confidence: number; accuracy: number; count: number }[];
+}
+
+/**
+ * Platt recalibration fitted on a patient-grouped random slice of the external set and judged on the rest: each
+ * mode's score before and after on the same held-out images. Apart from the report's other figures, which use every
+ * external image untouched.
+ */
+export interface RecalibrationReport {
+  fraction: number;
+  fit: { images: number; groups: number };
+  heldOut: { images: number; groups: number };
+  /** p' = σ(slope · logit p + intercept), per mode; AUC is unchanged by it (slope > 0). */
+  modes: Record<Mode, { slope: number; intercept: number; before: HeldOutFigures; after: HeldOutFigures }>;
+}
+
+/** An external image whose label the fused model confidently doubts (confident learning, as for a run's own images). */
+export interface ExternalLabelIssue {
+  externalId: string;
+  /** The external label, the run class it counts as, and the class the fused model suggests. */
+  label: string;
+  truth: string;
+  suggested: string;
+  /** Suggested minus given probability (fused): the ranking score. */
+  margin: number;
+  /** Each mode's probability of the given class. */
+  pLabel: Record<Mode, number>;
+}
+
 export interface ValidationRow {
   externalId: string;
   /** The external label, and the run class it counts as. */
@@ -131,6 +167,10 @@ export interface ValidationReport {
   difference: Record<Mode, { auc: Interval; balancedAccuracy: Interval }> | null;
   shift: { fields: FieldShift[]; images: ImageShift | null; prevalence: PrevalenceShift | null };
   subgroups: SubgroupTable;
+  /** Asked for with --recalibrate (absent in reports stored before it existed). */
+  recalibration?: RecalibrationReport | null;
+  /** Likely label errors of the external set, most suspect first (absent in reports stored before they existed). */
+  labelIssues?: ExternalLabelIssue[];
   /** Where the image features came from: cached in the other project, or computed now. */
   features: { cached: number; computed: number; failed: number };
   warnings: string[];

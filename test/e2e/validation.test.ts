@@ -50,6 +50,7 @@ describe('external validation in serve mode', () => {
     await expect.poll(() => page.getByTestId('validate-error').textContent()).toContain('melanoma');
     await page.getByTestId('map-class-melanoma').click();
     await page.getByRole('option', { name: '(positive)', exact: true }).click();
+    await page.getByTestId('validate-recalibrate').check();
     await page.getByTestId('validate-start').click();
     await expect.poll(() => jobState(page), { timeout: 120_000 }).toBe('validate done');
     await expect.poll(() => page.getByTestId('validation-report').count()).toBe(1);
@@ -66,5 +67,17 @@ describe('external validation in serve mode', () => {
     expect(fused).toContain(f3(stored.difference!.fused.auc.value));
     await expect.poll(() => page.getByTestId('shift-age').textContent()).toMatch(/^agemean \d+\.\d{3} → \d+\.\d{3}/);
     expect(await page.getByTestId('shift-images').textContent()).toContain(f3(stored.shift.images!.auc.value));
+    // The external ROC and calibration beside the run's, the subgroups table, the recalibration apart, the label errors.
+    await expect.poll(() => page.getByTestId('validation-curves').locator('canvas, svg').count(), { timeout: 20_000 }).toBeGreaterThanOrEqual(4);
+    const sub = stored.subgroups.rows.find((x) => x.field === stored.subgroups.rows[0]!.field && !x.tooFew)!;
+    expect(await page.getByTestId(`subgroup-row-${sub.group}`).textContent()).toContain(f3(sub.modes.fused.auc!.value));
+    const rc = stored.recalibration!;
+    expect(rc.fraction).toBe(0.3);
+    expect(await page.getByTestId('recalibration-fused').textContent()).toContain(
+      `${f3(rc.modes.fused.before.calibrationError)} → ${f3(rc.modes.fused.after.calibrationError)}`,
+    );
+    const first = stored.labelIssues![0];
+    if (first) expect(await page.getByTestId(`validation-issue-${first.externalId}`).textContent()).toContain(f3(first.pLabel.fused));
+    else expect(await page.getByTestId('validation-report').textContent()).toContain('No likely label errors');
   });
 });

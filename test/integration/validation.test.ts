@@ -5,15 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/main/files/csv.ts';
 import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
 import { exportBundle } from '../../src/main/ml/bundle/exportBundle.ts';
-import { trainRun } from '../../src/main/ml/fusion/train.ts';
 import { Project } from '../../src/main/project.ts';
 import { validateBundle } from '../../src/main/validation/validateBundle.ts';
 import { predictWithBundle } from '../../src/main/workflows/predict.ts';
 import type { ValidationReport } from '../../src/shared/validation.ts';
 import { runCli } from '../fixtures/cli.ts';
-import { makeImages, tempDir } from '../fixtures/generate.ts';
+import { tempDir } from '../fixtures/generate.ts';
 import { importGeneric } from '../fixtures/project.ts';
-import { makeTinyLayersModel } from '../fixtures/tinyModel.ts';
+import { labelledSet, trainedRun } from '../fixtures/validationSets.ts';
 
 const tmp = tempDir();
 const model = path.join(tmp.dir, 'tiny');
@@ -23,17 +22,6 @@ let runId: number;
 /** dermfuse validate of the run on the external folder, with more flags. */
 const onFolder = (...more: string[]) => runCli(['validate', trainDir, '--run', String(runId), '--images', other.images, '--metadata', other.csv, ...more]);
 
-/** Photos with a CSV whose label follows age (metadata) and the photo; `names` spells the two classes. */
-async function labelledSet(images: string, csv: string, n: number, seed: number, names: [string, string]): Promise<void> {
-  const fakes = await makeImages(images, n, seed, 32);
-  const lines = ['image_id,dx,patient_id,lesion_id,age,site'];
-  fakes.forEach((f, i) => {
-    const pos = i % 3 === 0;
-    lines.push(`${f.id},${pos ? names[0] : names[1]},${f.patient},${f.lesion},${pos ? 60 + (i % 7) : 30 + (i % 11)},${['ARM', 'LEG', 'BACK'][i % 3]}`);
-  });
-  fs.writeFileSync(csv, lines.join('\n') + '\n');
-}
-
 /** scikit-learn's ROC AUC of the positive probabilities, when Debian's python3-sklearn is installed; else null. */
 function sklearnAuc(truth: number[], p: number[]): number | null {
   const code = 'import json,sys\nfrom sklearn.metrics import roc_auc_score\nd=json.load(sys.stdin)\nprint(repr(roc_auc_score(d[0], d[1])))';
@@ -42,12 +30,9 @@ function sklearnAuc(truth: number[], p: number[]): number | null {
 }
 
 beforeAll(async () => {
-  await makeTinyLayersModel(model);
-  await labelledSet(path.join(tmp.dir, 'train-images'), path.join(tmp.dir, 'train.csv'), 60, 9, ['mel', 'nev']);
-  const project = Project.create(trainDir).project;
-  await importGeneric(project, path.join(tmp.dir, 'train-images'), path.join(tmp.dir, 'train.csv'), 'dx');
-  await extractFeatures(project, model, { workers: 1 });
-  runId = (await trainRun(project, { label: 'dx', positive: ['mel'], fields: null, group: 'patient', folds: 3, backbone: null, seed: 2 })).runId;
+  const trained = await trainedRun(trainDir, model, tmp.dir);
+  const project = trained.project;
+  runId = trained.runId;
   await exportBundle(project, runId, 'fused', path.join(tmp.dir, 'bundle'));
   project.close();
   // The external set: other photos, its classes spelt otherwise.

@@ -76,6 +76,24 @@ export function validationText(r: ValidationReport): string {
     );
   }
   if (r.subgroups.summary) lines.push(`  ${r.subgroups.summary}`);
+  const rc = r.recalibration;
+  if (rc) {
+    lines.push(
+      `  recalibration (apart from the figures above): Platt fitted on ${rc.fit.images} images of ${rc.fit.groups} patients, judged on the other ${rc.heldOut.images} images of ${rc.heldOut.groups} patients`,
+    );
+    for (const m of MODES) {
+      const x = rc.modes[m];
+      lines.push(
+        `    ${m.padEnd(10)} ECE ${f3(x.before.calibrationError)} → ${f3(x.after.calibrationError)}, Brier ${f3(x.before.brier)} → ${f3(x.after.brier)}, AUC ${f3(x.before.auc)} → ${f3(x.after.auc)} (slope ${f3(x.slope)}, intercept ${f3(x.intercept)})`,
+      );
+    }
+  }
+  const issues = r.labelIssues ?? [];
+  if (issues.length > 0) lines.push(`  likely label errors (${issues.length}, most suspect first; p of the given label: image / metadata / fused):`);
+  for (const x of issues.slice(0, 10))
+    lines.push(
+      `    ${x.externalId}: labelled ${x.label} (${x.truth}), the model says ${x.suggested}; p ${f3(x.pLabel.image)} / ${f3(x.pLabel.metadata)} / ${f3(x.pLabel.fused)}`,
+    );
   lines.push(...r.warnings.map((w) => `  WARNING ${w}`));
   return lines.join('\n');
 }
@@ -97,6 +115,14 @@ function readMaps(v: Record<string, string | boolean | undefined>): ValidationMa
   );
 }
 
+/** --recalibrate: the share of external patients the recalibration is fitted on, strictly between 0 and 1. */
+function fraction(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const x = Number(raw);
+  if (!(x > 0 && x < 1)) throw new UsageError(`--recalibrate "${raw}": give the share of external patients to fit on, between 0 and 1 (e.g. 0.3)`);
+  return x;
+}
+
 async function output(report: ValidationReport, out: string | undefined): Promise<void> {
   if (!out) return;
   const data = out.toLowerCase().endsWith('.json') ? JSON.stringify(report, null, 2) + '\n' : validationCsv(report);
@@ -106,12 +132,26 @@ async function output(report: ValidationReport, out: string | undefined): Promis
 export const VALIDATE_COMMANDS: Record<string, Command> = {
   validate: {
     usage:
-      'dermfuse validate DIR --run ID (--on OTHER_DIR [--label-set SET] | --images PATH --metadata CSV) | dermfuse validate --bundle B --images PATH --metadata CSV; [--id-column C --label-column C --patient-column C] [--positive A,B] [--map-class "ext=RUN,..."] [--map-field "ext=run,..."] [--map-value "field:ext=RUN,..."] [--out FILE.csv|FILE.json] [--json]',
+      'dermfuse validate DIR --run ID (--on OTHER_DIR [--label-set SET] | --images PATH --metadata CSV) | dermfuse validate --bundle B --images PATH --metadata CSV; [--id-column C --label-column C --patient-column C] [--positive A,B] [--map-class "ext=RUN,..."] [--map-field "ext=run,..."] [--map-value "field:ext=RUN,..."] [--recalibrate FRACTION] [--out FILE.csv|FILE.json] [--json]',
     summary: 'a run or a bundle on a second labelled set: the three models side by side with the internal figures, and what shifted',
-    options: textOptions('run', 'on', 'bundle', 'images', 'metadata', 'label-set', 'id-column', 'label-column', 'patient-column', 'out', ...MAP_FLAGS),
+    options: textOptions(
+      'run',
+      'on',
+      'bundle',
+      'images',
+      'metadata',
+      'label-set',
+      'id-column',
+      'label-column',
+      'patient-column',
+      'out',
+      'recalibrate',
+      ...MAP_FLAGS,
+    ),
     positionals: [],
     async run(v, args, ctx) {
       const maps = readMaps(v);
+      const recalibrate = fraction(optionalString(v, 'recalibrate'));
       const images = optionalString(v, 'images');
       const metadata = optionalString(v, 'metadata');
       const on = optionalString(v, 'on');
@@ -132,7 +172,7 @@ export const VALIDATE_COMMANDS: Record<string, Command> = {
       if (bundle) {
         if (args.length > 0 || v.run || on) throw new UsageError('--bundle validates a bundle on --images and --metadata; give no project, --run or --on');
         const { validateBundle } = await import('../validation/validateBundle.ts');
-        const report = await validateBundle(bundle, folder(), maps, { signal: ctx.signal, onProgress: progress });
+        const report = await validateBundle(bundle, folder(), maps, { signal: ctx.signal, onProgress: progress, recalibrate });
         await output(report, optionalString(v, 'out'));
         return { json: report, text: validationText(report) };
       }
@@ -143,7 +183,7 @@ export const VALIDATE_COMMANDS: Record<string, Command> = {
       const source: ValidationSource = on ? { kind: 'project', dir: path.resolve(on), labelSet: optionalString(v, 'label-set') } : folder();
       const { validateRun } = await import('../validation/validateRun.ts');
       return withProject(dir, async (project) => {
-        const { id, report } = await validateRun(project, { runId, source, ...maps }, { signal: ctx.signal, onProgress: progress });
+        const { id, report } = await validateRun(project, { runId, source, ...maps, recalibrate }, { signal: ctx.signal, onProgress: progress });
         await output(report, optionalString(v, 'out'));
         return { json: { id, ...report }, text: `Validation ${id} stored with run ${runId}.\n${validationText(report)}` };
       });

@@ -1,8 +1,9 @@
 import { MODES, type Interval, type Mode } from '../../shared/results.ts';
-import type { ExternalModeReport, ValidationReport } from '../../shared/validation.ts';
+import type { ExternalLabelIssue, ExternalModeReport, ValidationReport } from '../../shared/validation.ts';
 import { BOOTSTRAP_RESAMPLES } from '../ml/fusion/evaluate.ts';
 import { drawCounts, groupBootstrapSamples, percentileInterval, predictClasses, resampledAuc, type Predictions } from '../ml/fusion/metrics.ts';
 import { confusionMatrix, balancedAccuracy, auc, calibrationError, brier } from '../ml/fusion/metrics.ts';
+import { confidentLearning } from '../results/cases.ts';
 import { rocPr } from '../results/report.ts';
 
 /** One set's predictions of the three modes, the classes decided from them, and each image's patient. */
@@ -121,4 +122,26 @@ export function differences(
       },
     ]),
   ) as NonNullable<ValidationReport['difference']>;
+}
+
+/** Likely label errors listed in a report at most: the list is for reading, most suspect first. */
+export const MAX_LABEL_ISSUES = 50;
+
+/**
+ * Likely label errors of the external set: confident learning on the fused model's probabilities, as for a run's own
+ * images (results/cases.ts), with each mode's probability of the given class.
+ */
+export function externalLabelIssues(s: ScoredSet, classes: string[], images: { external_id: string; label: string }[]): ExternalLabelIssue[] {
+  const C = classes.length;
+  const round = (x: number) => Math.round(x * 1e4) / 1e4;
+  return confidentLearning({ classes, labels: s.labels }, s.probs.fused)
+    .slice(0, MAX_LABEL_ISSUES)
+    .map((x) => ({
+      externalId: images[x.index]!.external_id,
+      label: images[x.index]!.label,
+      truth: classes[s.labels[x.index]!]!,
+      suggested: classes[x.suggested]!,
+      margin: round(x.margin),
+      pLabel: Object.fromEntries(MODES.map((m) => [m, round(s.probs[m][x.index * C + s.labels[x.index]!]!)])) as Record<Mode, number>,
+    }));
 }

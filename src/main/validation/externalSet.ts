@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { DermFuseError } from '../../shared/errors.ts';
 import type { FieldValue } from '../../shared/types.ts';
@@ -7,10 +6,10 @@ import type { ValidationSource } from '../../shared/validation.ts';
 import { readTransaction, repoOf } from '../db/open.ts';
 import { FieldsRepo } from '../db/repos/fieldsRepo.ts';
 import { LabelsRepo, type LabelledImage } from '../db/repos/labelsRepo.ts';
-import { planImport } from '../images/importPlan.ts';
 import { runImport } from '../images/importRun.ts';
 import type { ProgressFn } from '../jobs/progress.ts';
 import { Project } from '../project.ts';
+import { checkFolder, folderDescription, planFolder } from './folderTable.ts';
 
 /** The labelled images of the external set, their patients and every metadata field, as the other project holds them. */
 export interface ExternalSet {
@@ -41,28 +40,20 @@ export async function openExternal(
       );
     return { project: Project.open(source.dir), description: `project ${path.resolve(source.dir)}` };
   }
-  const imagesDir = path.resolve(source.imagesDir);
-  const metadataPath = path.resolve(source.metadataPath);
-  if (!fs.existsSync(imagesDir) || !fs.statSync(imagesDir).isDirectory()) throw new DermFuseError('FILE_NOT_FOUND', `--images ${imagesDir}: no such folder.`);
-  if (!fs.existsSync(metadataPath)) throw new DermFuseError('FILE_NOT_FOUND', `--metadata ${metadataPath}: no such file.`);
+  const { imagesDir, metadataPath } = checkFolder(source);
   const key = crypto
     .createHash('sha256')
     .update(`${imagesDir}\n${metadataPath}\n${source.idColumn ?? ''}\n${source.labelColumn ?? ''}\n${source.patientColumn ?? ''}`)
     .digest('hex');
   const project = Project.create(path.join(scratchDir, key.slice(0, 16))).project;
   try {
-    const plan = await planImport(
-      { imagesDir, metadataPath, idColumn: source.idColumn, labelColumn: source.labelColumn, patientColumn: source.patientColumn },
-      project.dir,
-    );
-    if (!plan.mapping?.label && !plan.mapping?.oneHotLabels)
-      throw new DermFuseError('COLUMN_NOT_FOUND', `${path.basename(metadataPath)}: no label column found; name it with --label-column.`);
+    const plan = await planFolder(source, project.dir);
     await runImport(project, plan, { signal: opts.signal, onProgress: opts.onProgress });
   } catch (err) {
     project.close();
     throw err;
   }
-  return { project, description: `folder ${imagesDir} with ${path.basename(metadataPath)}` };
+  return { project, description: folderDescription(imagesDir, metadataPath) };
 }
 
 /**

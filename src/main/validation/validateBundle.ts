@@ -70,6 +70,7 @@ export async function validateBundle(
           runFields,
         },
         1,
+        opts.recalibrate,
       );
       const internal = pre.internal
         ? (Object.fromEntries(
@@ -99,6 +100,8 @@ export async function validateBundle(
         difference: null,
         shift: { fields: [], images: null, prevalence: null },
         subgroups: scored.subgroups,
+        recalibration: scored.recalibration,
+        labelIssues: scored.labelIssues,
         features: { cached: 0, computed: kept.length, failed: kept.length - ok.length },
         warnings: [
           'A bundle carries no training images or metadata: the shift panel (fields, images, prevalence) and the difference from the internal figures need the run (dermfuse validate DIR --run ID).',

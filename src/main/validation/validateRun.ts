@@ -20,14 +20,17 @@ import { subgroupTable } from '../ml/fusion/subgroups.ts';
 import { initBackend } from '../ml/tfjs/backend.ts';
 import type { Project } from '../project.ts';
 import { openExternal, readExternal } from './externalSet.ts';
-import { bootstrapModes, decideAll, differences, externalModes, type ScoredSet } from './externalMetrics.ts';
+import { bootstrapModes, decideAll, differences, externalLabelIssues, externalModes, type ScoredSet } from './externalMetrics.ts';
 import { externalFeatures } from './features.ts';
 import { mapExternal, type RunSide } from './mapping.ts';
+import { recalibrate } from './recalibrate.ts';
 import { fieldShifts, imageShift, prevalenceShift } from './shift.ts';
 
 export interface ValidateOptions {
   signal?: AbortSignal;
   onProgress?: ProgressFn;
+  /** Fit a Platt recalibration on this share of the external patients and report it on the rest (binary runs). */
+  recalibrate?: number;
 }
 
 /** Where image folders validated against are imported: inside the run's project, reused by the next validation. */
@@ -63,6 +66,7 @@ export function scoreExternal(
     runFields: { name: string }[];
   },
   seed: number,
+  recalibrateShare?: number,
 ) {
   const C = classes.length;
   const probs = allModes(models, x.vectors, x.meta);
@@ -95,7 +99,16 @@ export function scoreExternal(
     >,
     missingFields: x.runFields.filter((_, j) => x.meta[q]![j] === null).map((f) => f.name),
   }));
-  return { probs, extSet, extBoot, modes: externalModes(extSet, extBoot, models.thresholds), subgroups, rows };
+  return {
+    probs,
+    extSet,
+    extBoot,
+    modes: externalModes(extSet, extBoot, models.thresholds),
+    subgroups,
+    rows,
+    recalibration: recalibrateShare === undefined ? null : recalibrate(extSet, recalibrateShare, seed),
+    labelIssues: externalLabelIssues(extSet, classes, x.images),
+  };
 }
 
 /** What each absent field costs: the fused AUC on the run's own images with the field set missing, minus as it is. */
@@ -146,7 +159,13 @@ export async function validateRun(project: Project, req: ValidateRequest, opts: 
     const images = pick(kept);
     await initBackend();
     const extMeta = pick(mapped.keep.map((i) => ext.meta[i]!));
-    const scored = scoreExternal(models, d.classes, { images, labels, meta, vectors, extFields: ext.fields, extMeta, from: mapped.from, runFields }, seed);
+    const scored = scoreExternal(
+      models,
+      d.classes,
+      { images, labels, meta, vectors, extFields: ext.fields, extMeta, from: mapped.from, runFields },
+      seed,
+      req.recalibrate ?? opts.recalibrate,
+    );
     const { extSet, extBoot, modes } = scored;
     opts.onProgress?.({ phase: 'validate', done: 1, total: 3, message: 'comparing with the run' });
 
@@ -212,6 +231,8 @@ export async function validateRun(project: Project, req: ValidateRequest, opts: 
       difference,
       shift,
       subgroups: scored.subgroups,
+      recalibration: scored.recalibration,
+      labelIssues: scored.labelIssues,
       features: { cached: feats.cached, computed: feats.computed, failed: kept.length - ok.length },
       warnings,
       rows: scored.rows,

@@ -6,8 +6,16 @@ import { errorMessage } from '../errors.tsx';
 
 const base = (p: string) => p.split(/[\\/]/).filter(Boolean).pop() ?? p;
 
-/** A path typed or chosen with Browse…; `testId` names the input (import-…) and the button (browse-…). */
-export function PathField(props: { kind: 'folder' | 'csv'; label: string; placeholder: string; value: string; onChange(v: string): void; testId: string }) {
+/** A path typed or chosen with Browse…; `testId` names the input (import-…, or `inputTestId`) and the button (browse-…). */
+export function PathField(props: {
+  kind: 'folder' | 'csv';
+  label: string;
+  placeholder: string;
+  value: string;
+  onChange(v: string): void;
+  testId: string;
+  inputTestId?: string;
+}) {
   return (
     <Group align="end" style={{ flex: 1 }}>
       <TextInput
@@ -16,7 +24,7 @@ export function PathField(props: { kind: 'folder' | 'csv'; label: string; placeh
         placeholder={props.placeholder}
         value={props.value}
         onChange={(e) => props.onChange(e.currentTarget.value)}
-        data-testid={`import-${props.testId}`}
+        data-testid={props.inputTestId ?? `import-${props.testId}`}
       />
       <BrowseButton kind={props.kind} onChoose={props.onChange} testId={`browse-${props.testId}`} />
     </Group>

@@ -1,8 +1,9 @@
-import { Alert, Button, Group, SegmentedControl, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Button, Checkbox, Group, NumberInput, SegmentedControl, Select, Stack, Table, Text, Title } from '@mantine/core';
 import { useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
 import type { ValidationPlan, ValidationSource } from '../../../shared/validation.ts';
 import { api } from '../api.ts';
+import { PathField } from '../images/FolderPicker.tsx';
 import { useJobs } from '../jobs/JobsContext.tsx';
 
 const LEAVE_OUT = '(leave out)';
@@ -41,6 +42,8 @@ export function ValidateForm({ runId, onDone }: { runId: number; onDone(id: numb
   const [fields, setFields] = useState<Record<string, string>>({});
   const [values, setValues] = useState<Record<string, Record<string, string>>>({});
   const [error, setError] = useState<string | null>(null);
+  const [recalibrate, setRecalibrate] = useState(false);
+  const [fraction, setFraction] = useState(0.3);
   const source = (): ValidationSource => (kind === 'project' ? { kind, dir } : { kind, imagesDir: images, metadataPath: csv });
   const read = async () => {
     setError(null);
@@ -76,6 +79,7 @@ export function ValidateForm({ runId, onDone }: { runId: number; onDone(id: numb
         classMap,
         fieldMap,
         valueMap,
+        recalibrate: binary && recalibrate ? fraction : undefined,
       });
       if (job.status === 'failed') setError(job.error?.message ?? 'The validation failed.');
       if (job.kind === 'validate' && job.status === 'done' && job.result) onDone(job.result.id);
@@ -96,11 +100,35 @@ export function ValidateForm({ runId, onDone }: { runId: number; onDone(id: numb
           ]}
         />
         {kind === 'project' ? (
-          <TextInput label="Project folder" value={dir} onChange={(e) => setDir(e.currentTarget.value)} data-testid="validate-dir" w={360} />
+          <PathField
+            kind="folder"
+            label="Project folder"
+            placeholder="the other project's folder"
+            value={dir}
+            onChange={setDir}
+            testId="validate-dir"
+            inputTestId="validate-dir"
+          />
         ) : (
           <>
-            <TextInput label="Image folder" value={images} onChange={(e) => setImages(e.currentTarget.value)} data-testid="validate-images" w={260} />
-            <TextInput label="CSV" value={csv} onChange={(e) => setCsv(e.currentTarget.value)} data-testid="validate-csv" w={260} />
+            <PathField
+              kind="folder"
+              label="Image folder"
+              placeholder="its photos"
+              value={images}
+              onChange={setImages}
+              testId="validate-images"
+              inputTestId="validate-images"
+            />
+            <PathField
+              kind="csv"
+              label="CSV"
+              placeholder="its labels and metadata"
+              value={csv}
+              onChange={setCsv}
+              testId="validate-csv"
+              inputTestId="validate-csv"
+            />
           </>
         )}
         <Button variant="light" onClick={() => void read()} data-testid="validate-read">
@@ -184,6 +212,30 @@ export function ValidateForm({ runId, onDone }: { runId: number; onDone(id: numb
               })}
             </Table.Tbody>
           </Table>
+          {plan.run.task === 'binary' && (
+            <Group align="end">
+              <Checkbox
+                label="Also recalibrate on a slice of the external patients (reported apart, judged on the rest)"
+                checked={recalibrate}
+                onChange={(e) => setRecalibrate(e.currentTarget.checked)}
+                data-testid="validate-recalibrate"
+              />
+              {recalibrate && (
+                <NumberInput
+                  size="xs"
+                  w={110}
+                  label="share fitted on"
+                  min={0.05}
+                  max={0.95}
+                  step={0.05}
+                  decimalScale={2}
+                  value={fraction}
+                  onChange={(v) => setFraction(typeof v === 'number' ? v : Number(v))}
+                  data-testid="validate-fraction"
+                />
+              )}
+            </Group>
+          )}
           <Button onClick={() => void validate()} disabled={jobs.current?.status === 'running'} data-testid="validate-start">
             Validate
           </Button>

@@ -4,6 +4,7 @@ import { MODES, type Interval } from '../../../shared/results.ts';
 import type { FieldShift, ValidationReport } from '../../../shared/validation.ts';
 import { api } from '../api.ts';
 import { CallError, useCall } from '../errors.tsx';
+import { ExternalFigures } from './ExternalFigures.tsx';
 import { ValidateForm } from './ValidateForm.tsx';
 
 const f3 = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '–' : x.toFixed(3));
@@ -96,6 +97,7 @@ function ValidationReportView({ r }: { r: ValidationReport & { id: number } }) {
         </Text>
       )}
       {r.subgroups.summary && <Text size="sm">{r.subgroups.summary}</Text>}
+      <ExternalFigures r={r} />
       {r.warnings.map((w) => (
         <Text key={w} size="xs" c="orange">
           {w}

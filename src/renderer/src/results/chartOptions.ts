@@ -1,4 +1,13 @@
-import { MODES, type Band, type Curve, type EmbeddingMap, type Mode, type RunReportView } from '../../../shared/results.ts';
+import {
+  MODES,
+  type Band,
+  type Curve,
+  type EmbeddingMap,
+  type Mode,
+  type ModeFigures,
+  type RunReportView,
+  type SubgroupTable,
+} from '../../../shared/results.ts';
 import type { FieldValue } from '../../../shared/types.ts';
 import type { ChartOption } from '../charts/option.ts';
 import { isMalignantName, paletteColor } from '../../../shared/palette.ts';
@@ -111,8 +120,21 @@ export function prOption(r: RunReportView): ChartOption {
   };
 }
 
+/** ROC curves of the three modes with their AUC in the legend, without bands (an external set's: one sample, no folds). */
+export function plainRocOption(r: { modes: Record<Mode, Pick<ModeFigures, 'auc' | 'roc'>> }): ChartOption {
+  const name = (m: Mode) => `${m} AUC ${f3(r.modes[m].auc.value)}`;
+  const line = (m: Mode) => ({
+    name: name(m),
+    type: 'line',
+    showSymbol: false,
+    color: MODE_COLORS[m],
+    data: r.modes[m].roc.x.map((x, i) => [x, r.modes[m].roc.y[i]]),
+  });
+  return { ...axes('false positive rate', 'true positive rate'), legend: { top: 0, data: MODES.map(name) }, series: [...MODES.map(line), diagonal('chance')] };
+}
+
 /** Reliability diagram: observed accuracy per confidence bin; the diagonal is perfect calibration. */
-export function calibrationOption(r: RunReportView): ChartOption {
+export function calibrationOption(r: { modes: Record<Mode, Pick<ModeFigures, 'calibrationError' | 'calibration'>> }): ChartOption {
   return {
     ...axes('predicted confidence', 'observed accuracy'),
     series: [
@@ -169,7 +191,7 @@ const MODE_OFFSET: Record<Mode, number> = { image: -0.22, metadata: 0, fused: 0.
  * Forest plot of one field's subgroups: a row per subgroup (top to bottom), per mode the AUC as a point and its
  * patient-bootstrap 95% interval as a line; "too few" subgroups keep their row, empty.
  */
-export function subgroupOption(r: RunReportView, field: string): ChartOption {
+export function subgroupOption(r: { subgroups: SubgroupTable }, field: string): ChartOption {
   const rows = r.subgroups.rows.filter((s) => s.field === field);
   const labels = rows.map((s) => `${s.group} (n=${s.n}${s.tooFew ? ', too few' : ''})`);
   const series = MODES.flatMap((m) => {
