@@ -100,7 +100,12 @@ export async function predictWithBundle(bundleDir: string, imagesDir: string, op
   const warnings: string[] = [];
   const ids = files.map((f) => f.stem);
   const meta = await readMetadata(bundle.pre.mode === 'image' ? [] : bundle.pre.fields, opts, ids, warnings);
-  const { rows: scoredRows, runtime, vectors, dim } = await scoreImages(
+  const {
+    rows: scoredRows,
+    runtime,
+    vectors,
+    dim,
+  } = await scoreImages(
     bundle,
     files.map((f) => ({ id: f.stem, path: f.path })),
     meta,
