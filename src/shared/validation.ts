@@ -33,6 +33,8 @@ export const ValidationMapsSchema = z.object({
   fieldMap: z.record(name, name).optional(),
   /** Per run field: external value → the value the run knows ("" reads it as missing). */
   valueMap: z.record(name, z.record(z.string().max(500), z.string().max(500))).optional(),
+  /** Run fields read as missing for every external image (imputed as in training), even where the set has one of that name. */
+  absent: z.array(name).max(200).optional(),
 });
 export type ValidationMaps = z.infer<typeof ValidationMapsSchema>;
 

@@ -44,12 +44,12 @@ describe('external validation in serve mode', () => {
     await page.getByTestId('validate-dir').fill(otherDir);
     await page.getByTestId('validate-read').click();
     // NEV is the run's own class (negative); "melanoma" is not: it must be chosen, and an unchosen class is refused.
-    await expect.poll(() => page.getByTestId('map-class-NEV').inputValue()).toBe('(negative)');
+    await expect.poll(() => page.getByTestId('map-class-NEV').inputValue()).toBe('counts as not MEL');
     expect(await page.getByTestId('map-class-melanoma').inputValue()).toBe('');
     await page.getByTestId('validate-start').click();
     await expect.poll(() => page.getByTestId('validate-error').textContent()).toContain('melanoma');
     await page.getByTestId('map-class-melanoma').click();
-    await page.getByRole('option', { name: '(positive)', exact: true }).click();
+    await page.getByRole('option', { name: 'counts as MEL', exact: true }).click();
     await page.getByTestId('validate-recalibrate').check();
     await page.getByTestId('validate-start').click();
     await expect.poll(() => jobState(page), { timeout: 120_000 }).toBe('validate done');

@@ -96,6 +96,32 @@ describe('class and field maps', () => {
     expect(() => mapExternal(binaryRun, e, { fieldMap: { sex: 'gender' } })).toThrow(/no field "sex"/);
   });
 
+  it('take --positive for a run on a two-class label set too, and refuse a set without one of the two classes before any work', () => {
+    // A run on a two-class label set: --positive names the external classes that are its second class (here MEL).
+    const plainBinary: RunSide = { ...binaryRun, classes: ['OTHER', 'MEL'], positive: null, labelClasses: ['MEL', 'OTHER'] };
+    const e = ext(['melanoma', 'nevus', 'nevus'], ['FACE', 'ARM', 'BACK']);
+    expect(() => mapExternal(plainBinary, e, {})).toThrow(/External classes the run does not know/);
+    expect(Array.from(mapExternal(plainBinary, e, { positive: ['melanoma'] }).truth)).toEqual([1, 0, 0]);
+    expect(() => mapExternal(plainBinary, ext(['nevus', 'nevus'], ['FACE', 'ARM']), { positive: ['melanoma'] })).toThrow(/--positive names "melanoma"/);
+    expect(() => mapExternal(plainBinary, ext(['nevus', 'sek'], ['FACE', 'ARM']), { positive: ['sek'], classMap: { sek: '' } })).toThrow(
+      /^The external set has no image the run would count as "MEL" \("nevus" \(1\), "sek" \(1\)\): AUC and the rates need both classes/,
+    );
+    const three: RunSide = { ...binaryRun, classes: ['MEL', 'NEV', 'BCC'], positive: null };
+    expect(() => mapExternal(three, e, { positive: ['melanoma'] })).toThrow(/--positive is for binary runs; this run has 3 classes/);
+  });
+
+  it('read a field chosen as absent as missing even where the set has one of that name, and name a value map the set cannot use', () => {
+    const e = ext(['MEL', 'NEV', 'NEV'], ['FACE', 'ARM', 'BACK']);
+    expect(mapExternal(binaryRun, e, {}).meta.map((r) => r[1])).toEqual(['FACE', 'ARM', 'BACK']);
+    const m = mapExternal(binaryRun, e, { absent: ['region'] });
+    expect(m.meta.map((r) => r[1])).toEqual([null, null, null]);
+    expect(m.from).toEqual([null, null]);
+    expect(() => mapExternal(binaryRun, e, { absent: ['sex'] })).toThrow(/--absent-field sex: the run uses no field "sex"/);
+    expect(() => mapExternal(binaryRun, e, { valueMap: { region: { SCALP: 'FACE' } } })).toThrow(
+      /--map-value region: no external image has "SCALP" there \(its values: "FACE", "ARM", "BACK"\)/,
+    );
+  });
+
   it('read --map-value with a field prefix that carries over to the pairs after it', () => {
     expect(parseValueMap('gender:female=FEMALE,male=MALE,region:scalp=')).toEqual({ gender: { female: 'FEMALE', male: 'MALE' }, region: { scalp: '' } });
     expect(() => parseValueMap('female=FEMALE')).toThrow(/FIELD:VALUE=KNOWN/);
@@ -142,5 +168,14 @@ describe('shift', () => {
     expect(p.external).toBe(0.1);
     expect(p.modes.fused.internal.ppv).toBeCloseTo(8 / 11, 12);
     expect(p.modes.fused.internalAtExternalPrevalence.ppv).toBeCloseTo((0.8 * 0.1) / (0.8 * 0.1 + 0.1 * 0.9), 12);
+  });
+});
+
+describe('where validation data lies, for annotators and model cards', () => {
+  it('cuts every absolute path to its last part and leaves other words alone', async () => {
+    const { withoutPaths } = await import('../../src/shared/redact.ts');
+    expect(withoutPaths('folder /srv/clinic-b/images with /srv/clinic-b/meta.csv')).toBe('folder images with meta.csv');
+    expect(withoutPaths('project C:\\data\\clinicB')).toBe('project clinicB');
+    expect(withoutPaths('no paths here: 3/4 of it')).toBe('no paths here: 3/4 of it');
   });
 });

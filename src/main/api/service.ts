@@ -29,6 +29,7 @@ import { Uploads } from '../files/upload.ts';
 import type { Readable } from 'node:stream';
 import { HIDDEN_WHEN_BLIND, MIN_ROLE } from '../../shared/roles.ts';
 import { roleAtLeast } from '../../shared/team.ts';
+import { withoutPaths } from '../../shared/redact.ts';
 import type { ImageDetail } from '../../shared/types.ts';
 import {
   accountCaller,
@@ -178,7 +179,9 @@ export class Service {
         const { validationPlan } = await import('../validation/plan.ts');
         return validationPlan(this.open(), runId, source);
       },
-      'validations.list': async ({ runId }) => listValidations(this.open(), runId),
+      // Annotators see where a validation's data came from by folder name, not where it lies on the server.
+      'validations.list': async ({ runId }, caller) =>
+        listValidations(this.open(), runId).map((v) => (roleAtLeast(caller.role, 'adjudicator') ? v : { ...v, source: withoutPaths(v.source) })),
       'validations.get': async ({ id }) => getValidation(this.open(), id),
       'runs.labelIssues': async ({ runId }) => labelIssues(this.open(), runId),
       'runs.map': async ({ runId }) => embeddingMap(this.open(), runId),

@@ -7,8 +7,8 @@ import { getValidation, listValidations, validationCsv } from '../validation/sto
 import { listFlag, optionalString, parseFlags, parsePairs, positiveInt, requireString, UsageError, type Options } from './args.ts';
 import { withProject, type Command } from './commands.ts';
 
-const f3 = (x: number | null) => (x === null || Number.isNaN(x) ? '–' : x.toFixed(3));
-const iv = (x: { value: number; ci: [number, number] }) => `${f3(x.value)} [${f3(x.ci[0])}, ${f3(x.ci[1])}]`;
+const f3 = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '–' : x.toFixed(3));
+const iv = (x: { value: number | null; ci: [number | null, number | null] }) => `${f3(x.value)} [${f3(x.ci[0])}, ${f3(x.ci[1])}]`;
 
 /** "gender:female=FEMALE,male=MALE,region:arm=ARM": a field prefix applies to the pairs after it. */
 export function parseValueMap(spec: string | undefined): ValidationMaps['valueMap'] {
@@ -98,7 +98,7 @@ export function validationText(r: ValidationReport): string {
   return lines.join('\n');
 }
 
-const MAP_FLAGS = ['positive', 'map-class', 'map-field', 'map-value'];
+const MAP_FLAGS = ['positive', 'map-class', 'map-field', 'map-value', 'absent-field'];
 /** Flags that each take one text value. */
 const textOptions = (...names: string[]): Options => Object.fromEntries(names.map((n) => [n, { type: 'string' as const }]));
 
@@ -110,8 +110,9 @@ function readMaps(v: Record<string, string | boolean | undefined>): ValidationMa
       classMap: parsePairs(optionalString(v, 'map-class'), '--map-class', 'EXTERNAL=RUN_CLASS', true),
       fieldMap: parsePairs(optionalString(v, 'map-field'), '--map-field', 'EXTERNAL=RUN_FIELD'),
       valueMap: parseValueMap(optionalString(v, 'map-value')),
+      absent: listFlag(optionalString(v, 'absent-field')),
     },
-    { classMap: 'map-class', fieldMap: 'map-field', valueMap: 'map-value' },
+    { classMap: 'map-class', fieldMap: 'map-field', valueMap: 'map-value', absent: 'absent-field' },
   );
 }
 
@@ -132,7 +133,7 @@ async function output(report: ValidationReport, out: string | undefined): Promis
 export const VALIDATE_COMMANDS: Record<string, Command> = {
   validate: {
     usage:
-      'dermfuse validate DIR --run ID (--on OTHER_DIR [--label-set SET] | --images PATH --metadata CSV) | dermfuse validate --bundle B --images PATH --metadata CSV; [--id-column C --label-column C --patient-column C] [--positive A,B] [--map-class "ext=RUN,..."] [--map-field "ext=run,..."] [--map-value "field:ext=RUN,..."] [--recalibrate FRACTION] [--out FILE.csv|FILE.json] [--json]',
+      'dermfuse validate DIR --run ID (--on OTHER_DIR [--label-set SET] | --images PATH --metadata CSV) | dermfuse validate --bundle B --images PATH --metadata CSV; [--id-column C --label-column C --patient-column C] [--positive A,B] [--map-class "ext=RUN,..."] [--map-field "ext=run,..."] [--map-value "field:ext=RUN,..."] [--absent-field F,...] [--recalibrate FRACTION] [--out FILE.csv|FILE.json] [--json]',
     summary: 'a run or a bundle on a second labelled set: the three models side by side with the internal figures, and what shifted',
     options: textOptions(
       'run',

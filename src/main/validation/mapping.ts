@@ -50,15 +50,26 @@ function mapClasses(run: RunSide, labels: string[], maps: ValidationMaps): { run
       throw new DermFuseError('INVALID_ARGUMENT', `--map-class names "${k}", which no external image has. External classes: ${listed(counts)}.`);
   const mapped = (l: string) => (Object.hasOwn(classMap, l) ? classMap[l]! : l);
   let classOf: (l: string) => number | null | undefined;
-  if (run.positive) {
-    const given = maps.positive;
-    for (const p of given ?? [])
-      if (!counts.has(p) && ![...counts.keys()].some((l) => mapped(l) === p))
-        throw new DermFuseError('INVALID_ARGUMENT', `--positive names "${p}", which no external image has. External classes: ${listed(counts)}.`);
+  const given = maps.positive;
+  if (given && run.classes.length !== 2)
+    throw new DermFuseError(
+      'INVALID_ARGUMENT',
+      `--positive is for binary runs; this run has ${run.classes.length} classes (${run.classes.join(', ')}): map the external classes with --map-class.`,
+    );
+  for (const p of given ?? [])
+    if (!counts.has(p) && ![...counts.keys()].some((l) => mapped(l) === p))
+      throw new DermFuseError('INVALID_ARGUMENT', `--positive names "${p}", which no external image has. External classes: ${listed(counts)}.`);
+  if (given) {
+    // A binary run, on a derived target or on a two-class label set alike: the named classes are its positive class.
     classOf = (l) => {
       const m = mapped(l);
       if (m === '') return null;
-      if (given) return given.includes(l) || given.includes(m) ? 1 : 0;
+      return given.includes(l) || given.includes(m) ? 1 : 0;
+    };
+  } else if (run.positive) {
+    classOf = (l) => {
+      const m = mapped(l);
+      if (m === '') return null;
       if (!run.labelClasses.includes(m)) return undefined;
       return run.positive!.includes(m) ? 1 : 0;
     };
@@ -78,6 +89,15 @@ function mapClasses(run: RunSide, labels: string[], maps: ValidationMaps): { run
     throw new DermFuseError('INVALID_ARGUMENT', `External classes the run does not know: ${listed(unmapped)}; ${how}.`);
   }
   const runClass = labels.map((l) => classOf(l) as number | null);
+  // A binary run's AUC, sensitivity and specificity need both classes: a set without one is refused before any work.
+  const present = new Set(runClass.filter((k) => k !== null));
+  if (run.classes.length === 2 && present.size < 2) {
+    const lacking = run.classes[present.has(1) ? 0 : 1]!;
+    throw new DermFuseError(
+      'INVALID_ARGUMENT',
+      `The external set has no image the run would count as "${lacking}" (${listed(counts)}): AUC and the rates need both classes; check --positive and --map-class, or validate on a set that has both.`,
+    );
+  }
   const report = [...counts].map(([external, n]) => {
     const k = classOf(external) as number | null;
     return { external, run: k === null ? null : run.classes[k]!, count: n };
@@ -110,7 +130,14 @@ export function mapExternal(
   for (const f of Object.keys(maps.valueMap ?? {}))
     if (!run.fields.some((x) => x.name === f))
       throw new DermFuseError('INVALID_ARGUMENT', `--map-value ${f}:…: the run uses no field "${f}". Its fields: ${run.fields.map((x) => x.name).join(', ')}.`);
+  for (const f of maps.absent ?? [])
+    if (!run.fields.some((x) => x.name === f))
+      throw new DermFuseError(
+        'INVALID_ARGUMENT',
+        `--absent-field ${f}: the run uses no field "${f}". Its fields: ${run.fields.map((x) => x.name).join(', ')}.`,
+      );
   const from = run.fields.map((f) => {
+    if (maps.absent?.includes(f.name)) return null;
     const mappedFrom = Object.entries(fieldMap).find(([, to]) => to === f.name)?.[0];
     return mappedFrom ?? (extNames.includes(f.name) && !Object.hasOwn(fieldMap, f.name) ? f.name : null);
   });
@@ -122,6 +149,25 @@ export function mapExternal(
     const enc = run.encoder.fields[j];
     const unseen = new Map<string, number>();
     const unparsed = new Map<string, number>();
+    // A value map names values as the external set spells them: one it does not have is a mistake, not a no-op.
+    const seen = new Set(
+      col < 0
+        ? []
+        : keep
+            .map((i) => ext.meta[i]![col])
+            .filter((v) => v !== null && v !== undefined)
+            .map(String),
+    );
+    const stray = Object.keys(values).filter((v) => !seen.has(v));
+    if (stray.length)
+      problems.push(
+        `--map-value ${f.name}: no external image has ${stray.map((v) => `"${v}"`).join(', ')} there (its values: ${
+          [...seen]
+            .slice(0, 20)
+            .map((v) => `"${v}"`)
+            .join(', ') || 'none'
+        })`,
+      );
     const out = keep.map((i) => {
       const raw = col < 0 ? null : ext.meta[i]![col]!;
       if (raw === null || raw === undefined) return null;

@@ -2,6 +2,7 @@ import type { Mode } from '../fusion/crossval.ts';
 import type { RunResult } from '../fusion/train.ts';
 import { MODES, pClause, type SubgroupTable } from '../../../shared/results.ts';
 import type { ValidationReport } from '../../../shared/validation.ts';
+import { withoutPaths } from '../../../shared/redact.ts';
 
 const f3 = (x: number | null) => (x === null || Number.isNaN(x) ? '–' : x.toFixed(3));
 
@@ -70,7 +71,7 @@ function validationSection(vs: readonly ValidationReport[], mode: Mode): string[
       const absent = v.fields.filter((f) => f.from === null).map((f) => f.field);
       return [
         '',
-        `### ${v.createdAt.slice(0, 10)}: ${v.source.description}`,
+        `### ${v.createdAt.slice(0, 10)}: ${withoutPaths(v.source.description)}`,
         `${v.images} images of ${v.groups} patients. Classes: ${v.classMap.map((c) => `${c.external} → ${c.run ?? 'left out'}`).join(', ')}.`,
         '',
         '| mode | internal AUC | external AUC | difference | external balanced accuracy |',

@@ -79,6 +79,10 @@ export function ValidateForm({ runId, onDone }: { runId: number; onDone(id: numb
         classMap,
         fieldMap,
         valueMap,
+        // A field chosen as absent is read as missing even where the other set has one of that name.
+        absent: Object.entries(fields)
+          .filter(([, ext]) => ext === ABSENT)
+          .map(([run]) => run),
         recalibrate: binary && recalibrate ? fraction : undefined,
       });
       if (job.status === 'failed') setError(job.error?.message ?? 'The validation failed.');
@@ -87,7 +91,12 @@ export function ValidateForm({ runId, onDone }: { runId: number; onDone(id: numb
       setError(message(e));
     }
   };
-  const classOptions = plan ? (plan.run.task === 'binary' ? [POSITIVE, NEGATIVE, LEAVE_OUT] : [...plan.run.classes, LEAVE_OUT]) : [];
+  // A binary run's two choices name its classes: "positive" alone does not say which one a two-class label set has.
+  const classOptions = plan
+    ? plan.run.task === 'binary'
+      ? [{ value: POSITIVE, label: `counts as ${plan.run.classes[1]}` }, { value: NEGATIVE, label: `counts as ${plan.run.classes[0]}` }, LEAVE_OUT]
+      : [...plan.run.classes, LEAVE_OUT]
+    : [];
   return (
     <Stack gap="xs" data-testid="validate-form">
       <Group align="end">

@@ -114,6 +114,8 @@ export function ValidationPanel({ runId }: { runId: number }) {
   const [adding, setAdding] = useState(false);
   const list = useCall(() => api['validations.list']({ runId }), [runId, version]);
   const report = useCall(() => (chosen === null ? Promise.resolve(null) : api['validations.get']({ id: chosen })), [chosen]);
+  // Validating runs a job over another set's data: an admin's call; others read the validations made.
+  const me = useCall(() => api['team.me']({}), []);
   return (
     <Stack gap="xs" data-testid="validation-panel">
       <Group>
@@ -122,11 +124,14 @@ export function ValidationPanel({ runId }: { runId: number }) {
             #{v.id}: {v.images} images, fused {f3(v.modes.fused.auc.value)}
           </Button>
         ))}
-        <Button size="xs" variant="outline" onClick={() => setAdding((a) => !a)} data-testid="validate-new">
-          Validate on another set…
-        </Button>
+        {me.data?.role === 'admin' && (
+          <Button size="xs" variant="outline" onClick={() => setAdding((a) => !a)} data-testid="validate-new">
+            Validate on another set…
+          </Button>
+        )}
       </Group>
       {list.error && <CallError call={list} what="Listing the validations" />}
+      {report.error && <CallError call={report} what={`Opening validation #${chosen}`} />}
       {adding && (
         <ValidateForm
           runId={runId}
