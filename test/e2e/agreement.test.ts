@@ -50,6 +50,8 @@ describe('agreement in serve mode', () => {
     expect(await page.getByTestId('kappa-legend').textContent()).toContain('0.8 substantial');
     expect(await page.getByTestId('confusion-Dr A').locator('tbody tr').count()).toBeGreaterThan(1);
     expect(await page.getByTestId('vs-consensus').locator('tbody tr').count()).toBe(2);
+    // Two label sources: the consensus cannot tell which of two is right, and the screen says so.
+    expect(await page.getByTestId('consensus-caution').textContent()).toMatch(/^Only 2 label sources: where two disagree/);
   });
 
   it('trains on the majority of the annotators from the training form, and the report says so', async () => {

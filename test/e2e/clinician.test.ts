@@ -273,10 +273,15 @@ describe('the workbench as a clinician uses it', () => {
     });
     fs.writeFileSync(path.join(folder, 'clinic-b.csv'), hamCsv(photos));
     fs.writeFileSync(path.join(folder, 'notes.docx'), 'not a photo');
+    // A name the server refuses leaves that one photo out, named, and stops nothing else.
+    fs.copyFileSync(photos[0]!.file, path.join(folder, ' leading space.jpg'));
     await page.getByTestId('nav-import').click();
     await page.getByTestId('upload-folder-input').setInputFiles(folder);
     await expect.poll(() => page.getByTestId('upload-start').textContent()).toMatch(/^Upload 5 photos \+ 1 CSV \(0\.\d MB\)$/);
     expect(await page.getByTestId('upload-skipped').textContent()).toBe('1 other files left out (not photos or CSV)');
+    expect(await page.getByTestId('upload-refused').textContent()).toBe(
+      'Left out, rename to upload: clinic-b/ leading space.jpg: " leading space.jpg" starts or ends with a space.',
+    );
     await page.getByTestId('upload-start').click();
     await expect
       .poll(() => page.getByTestId('upload-done').textContent(), { timeout: 20_000 })

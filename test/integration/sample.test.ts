@@ -34,6 +34,9 @@ describe('first run, offline, from what the repository ships', () => {
     expect(fs.readFileSync(path.join(dir, 'SAMPLE-DATA-LICENCE.md'), 'utf8')).toMatch(/CC BY 4\.0[\s\S]*PAD-UFES-20: a skin lesion dataset/);
     const info = cli('info', dir);
     expect(info).toMatchObject({ images: 86, labelled: 74, patients: 37 });
+    // The sample's screens call PAD's columns by plain names; the stored names stay the dataset's.
+    expect(info.fields.find((f: { name: string }) => f.name === 'fitspatrick')).toMatchObject({ displayName: 'Fitzpatrick skin type' });
+    expect(info.fields.find((f: { name: string }) => f.name === 'has_sewage_system')).toMatchObject({ displayName: 'Sewage system at home' });
 
     const e = cli('extract', dir);
     expect(e).toMatchObject({ extracted: 86, failed: 0, dim: 1280 });

@@ -68,6 +68,10 @@ describe('roles: every call is checked against the caller', () => {
     expect((await call<Field[]>(root, 'fields.rename', { field: 'sex', displayName: 'sex' })).find((f) => f.name === 'sex')!.displayName).toBeNull();
     await call(root, 'fields.rename', { field: 'sex', displayName: 'Sex' });
     expect((await call<Field[]>(root, 'fields.rename', { field: 'sex', displayName: '   ' })).find((f) => f.name === 'sex')!.displayName).toBeNull();
+    // A name another field has, or is shown by, is refused: two fields shown alike could not be told apart.
+    await expect(call(root, 'fields.rename', { field: 'age', displayName: 'SEX' })).rejects.toThrow(
+      'displayName: "SEX" is what the field "sex" is called already: choose another name for "age".',
+    );
     const env = await service.dispatch('fields.rename', { field: 'nope', displayName: 'x' }, root);
     expect(env.ok ? null : env.error).toMatchObject({ code: 'NOT_FOUND', message: 'field: the project has no field "nope".' });
     expect(await refused(cy, 'fields.rename', { field: 'sex', displayName: 'x' })).toMatch(/admin role/);

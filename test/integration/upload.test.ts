@@ -148,7 +148,8 @@ describe('uploads into a served project', () => {
       return r.ok ? 'accepted' : r.error.message;
     };
     expect(await refused([{ path: '../outside.jpg', size: 1 }])).toBe('Upload "../outside.jpg": ".." is not a file or folder name this server takes.');
-    expect(await refused([{ path: 'a/.hidden.jpg', size: 1 }])).toBe('Upload "a/.hidden.jpg": ".hidden.jpg" is not a file or folder name this server takes.');
+    expect(await refused([{ path: 'a/.hidden.jpg', size: 1 }])).toBe('Upload "a/.hidden.jpg": ".hidden.jpg" is hidden (starts with a dot).');
+    expect(await refused([{ path: ' lead.jpg', size: 1 }])).toBe('Upload " lead.jpg": " lead.jpg" starts or ends with a space.');
     expect(await refused([{ path: '/etc/x.jpg', size: 1 }])).toBe('Upload "/etc/x.jpg": "" is not a file or folder name this server takes.');
     expect(await refused([{ path: 'C:\\x.jpg', size: 1 }])).toBe('Upload "C:\\\\x.jpg": "C:\\\\x.jpg" is not a file or folder name this server takes.');
     expect(await refused([{ path: 'run.sh', size: 1 }])).toMatch(/^Upload "run\.sh": only photos \(.*\) and \.csv files are uploaded\.$/);

@@ -7,6 +7,7 @@ import { DermFuseError } from '../../shared/errors.ts';
 import type { UploadBatch, UploadDone, UploadFile } from '../../shared/types.ts';
 import { isInside } from './fsChecks.ts';
 import { IMAGE_EXTENSIONS } from './imageFiles.ts';
+import { uploadNameProblem } from '../../shared/uploadNames.ts';
 
 /** One request carries at most this much of a file: each piece arrives well within the server's request timeout. */
 export const UPLOAD_CHUNK_BYTES = 4 << 20;
@@ -19,8 +20,6 @@ const FREE_MARGIN_BYTES = 1 << 30;
 /** The folder below the project that uploads go to, one sub-folder per upload. */
 export const UPLOADS_DIR = 'uploads';
 
-const NAME = /^[^\\/:*?"<>|\0]{1,255}$/;
-
 /**
  * The relative path of an uploaded file, checked: folders and a name (no "..", ".", hidden or empty parts, no
  * drive letters or backslashes), at most 16 deep, ending in an image type or .csv. Returns the parts.
@@ -28,9 +27,8 @@ const NAME = /^[^\\/:*?"<>|\0]{1,255}$/;
 export function uploadParts(rel: string): string[] {
   const parts = rel.split('/');
   const bad = (why: string) => new DermFuseError('INVALID_ARGUMENT', `Upload ${JSON.stringify(rel.slice(0, 300))}: ${why}.`);
-  if (rel.length > 1000 || parts.length > 16) throw bad('the path is too long');
-  for (const p of parts)
-    if (!NAME.test(p) || p.startsWith('.') || p.trim() !== p) throw bad(`${JSON.stringify(p.slice(0, 100))} is not a file or folder name this server takes`);
+  const problem = uploadNameProblem(rel);
+  if (problem) throw bad(problem);
   const ext = path.extname(parts.at(-1)!).toLowerCase();
   if (!IMAGE_EXTENSIONS.has(ext) && ext !== '.csv') throw bad(`only photos (${[...IMAGE_EXTENSIONS].join(' ')}) and .csv files are uploaded`);
   return parts;

@@ -10,6 +10,34 @@ import { resourcesDir } from '../resources.ts';
 import { parseCsv } from '../files/csv.ts';
 import { planImport } from './importPlan.ts';
 import { runImport } from './importRun.ts';
+import { repoOf } from '../db/open.ts';
+import { FieldsRepo } from '../db/repos/fieldsRepo.ts';
+
+/** What the sample's screens call PAD-UFES-20's columns (its CSV spells them as its authors did). */
+const SAMPLE_FIELD_NAMES: Record<string, string> = {
+  age: 'Age',
+  gender: 'Sex',
+  region: 'Body site',
+  fitspatrick: 'Fitzpatrick skin type',
+  diameter_1: 'Diameter 1',
+  diameter_2: 'Diameter 2',
+  smoke: 'Smokes',
+  drink: 'Drinks alcohol',
+  background_father: "Father's origin",
+  background_mother: "Mother's origin",
+  pesticide: 'Pesticide exposure',
+  skin_cancer_history: 'Skin cancer history',
+  cancer_history: 'Cancer history',
+  has_piped_water: 'Piped water at home',
+  has_sewage_system: 'Sewage system at home',
+  itch: 'Itches',
+  grew: 'Grew',
+  hurt: 'Hurts',
+  changed: 'Changed',
+  bleed: 'Bleeds',
+  elevation: 'Raised',
+  biopsed: 'Biopsy-proven',
+};
 
 /** Diagnoses held back from the sample's import, so a newcomer has images to label. */
 export const SAMPLE_HELD_BACK = 12;
@@ -58,6 +86,11 @@ export async function createSampleProject(dir: string, opts: { signal?: AbortSig
   try {
     const plan = await planImport({ imagesDir: images, metadataPath: metadata, preset: 'pad-ufes-20' }, abs);
     const summary = await runImport(project, plan, opts);
+    const fields = repoOf(project.db, FieldsRepo);
+    for (const [name, shown] of Object.entries(SAMPLE_FIELD_NAMES)) {
+      const f = fields.get(name);
+      if (f) fields.rename(f, shown);
+    }
     // Written last: its presence says the sample is complete.
     fs.copyFileSync(path.join(source, 'README.md'), path.join(abs, SAMPLE_LICENCE_FILE));
     return { ...summary, dir: abs, heldBack: SAMPLE_HELD_BACK };

@@ -99,6 +99,14 @@ export function renameField(project: Project, name: string, displayName: string 
   const fields = repoOf(project.db, FieldsRepo);
   const field = fields.get(name);
   if (!field) throw new DermFuseError('NOT_FOUND', `field: the project has no field "${name}".`);
+  // Two fields shown alike would be told apart by nobody (a case panel listing "diameter" twice).
+  const shown = displayName?.trim().toLocaleLowerCase();
+  const twin = shown ? fields.list().find((f) => f.id !== field.id && [f.name, f.display_name].some((n) => n?.toLocaleLowerCase() === shown)) : undefined;
+  if (twin)
+    throw new DermFuseError(
+      'INVALID_ARGUMENT',
+      `displayName: "${displayName!.trim()}" is what the field "${twin.name}" is called already: choose another name for "${name}".`,
+    );
   fields.rename(field, displayName);
   return fields.list().map(toField);
 }

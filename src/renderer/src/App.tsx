@@ -2,7 +2,7 @@ import { AppShell, Badge, Button, Group, Text } from '@mantine/core';
 import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import type { ProjectInfo } from '../../shared/types.ts';
 import { AnnotatorName } from './team/AnnotatorName.tsx';
-import { api } from './api.ts';
+import { api, isDesktop } from './api.ts';
 import { BrowseScreen } from './workbench/BrowseScreen.tsx';
 import { JobBar, JobsProvider } from './jobs/JobsContext.tsx';
 import { FieldNamesProvider } from './fieldNames.tsx';
@@ -112,7 +112,8 @@ export function App() {
           </Suspense>
         );
       case 'overview':
-        return <ProjectHome info={project} onClose={me?.account ? undefined : () => setProject(null)} />;
+        // A served project is pinned (the start screen could not open another): only the window closes one.
+        return <ProjectHome info={project} onClose={me?.account || !isDesktop ? undefined : () => setProject(null)} />;
       default: {
         const never: never = view;
         return never;

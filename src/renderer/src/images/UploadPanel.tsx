@@ -2,6 +2,7 @@ import { Alert, Button, Group, Progress, Stack, Text } from '@mantine/core';
 import { useEffect, useRef, useState } from 'react';
 import { api, putUploadPiece } from '../api.ts';
 import { errorMessage } from '../errors.tsx';
+import { uploadNameProblem } from '../../../shared/uploadNames.ts';
 
 const IMAGE = /\.(jpe?g|png|tiff?|webp)$/i;
 const CSV = /\.csv$/i;
@@ -17,12 +18,17 @@ interface Chosen {
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 
-/** The files of a chosen folder that an import can use (photos and CSV files), with their paths below it. */
-function usable(list: FileList | null): { files: Chosen[]; skipped: number } {
+/**
+ * The files of a chosen folder that an import can use (photos and CSV files), with their paths below it; other
+ * files are counted, and photos whose names the server would refuse are named, so one odd name stops nothing.
+ */
+function usable(list: FileList | null): { files: Chosen[]; skipped: number; refused: string[] } {
   const all = [...(list ?? [])].map((file) => ({ file, path: file.webkitRelativePath || file.name }));
   // Hidden files and folders (.DS_Store, .git) are never part of a dataset.
-  const files = all.filter((c) => (IMAGE.test(c.path) || CSV.test(c.path)) && !c.path.split('/').some((p) => p.startsWith('.')));
-  return { files, skipped: all.length - files.length };
+  const wanted = all.filter((c) => (IMAGE.test(c.path) || CSV.test(c.path)) && !c.path.split('/').some((p) => p.startsWith('.')));
+  const files = wanted.filter((c) => uploadNameProblem(c.path) === null);
+  const refused = wanted.filter((c) => !files.includes(c)).map((c) => `${c.path}: ${uploadNameProblem(c.path)!}`);
+  return { files, skipped: all.length - wanted.length, refused };
 }
 
 /** The folder the photos are in: the one chosen folder when every file lies below it, else the upload's own. */
@@ -39,7 +45,7 @@ function photoFolder(dir: string, files: readonly Chosen[]): string {
 export function UploadPanel({ onUploaded }: { onUploaded(imagesDir: string, csv: string | null): void }) {
   const folderInput = useRef<HTMLInputElement>(null);
   const csvInput = useRef<HTMLInputElement>(null);
-  const [chosen, setChosen] = useState<{ files: Chosen[]; skipped: number }>({ files: [], skipped: 0 });
+  const [chosen, setChosen] = useState<{ files: Chosen[]; skipped: number; refused: string[] }>({ files: [], skipped: 0, refused: [] });
   const [sent, setSent] = useState<{ bytes: number; files: number } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
@@ -96,7 +102,7 @@ export function UploadPanel({ onUploaded }: { onUploaded(imagesDir: string, csv:
       setDone(
         `Uploaded ${result.images} photos${result.csvFiles.length ? ` and ${result.csvFiles.length} CSV file${result.csvFiles.length === 1 ? '' : 's'}` : ''} into the project; preview them below.`,
       );
-      setChosen({ files: [], skipped: 0 });
+      setChosen({ files: [], skipped: 0, refused: [] });
       onUploaded(
         photoFolder(
           result.dir,
@@ -117,7 +123,15 @@ export function UploadPanel({ onUploaded }: { onUploaded(imagesDir: string, csv:
     const next = usable(list);
     setDone(null);
     setError(null);
-    setChosen(add ? { files: [...chosen.files.filter((c) => !next.files.some((n) => n.path === c.path)), ...next.files], skipped: chosen.skipped } : next);
+    setChosen(
+      add
+        ? {
+            files: [...chosen.files.filter((c) => !next.files.some((n) => n.path === c.path)), ...next.files],
+            skipped: chosen.skipped,
+            refused: [...chosen.refused, ...next.refused],
+          }
+        : next,
+    );
   };
   return (
     <Stack gap={6} data-testid="upload-panel">
@@ -144,6 +158,12 @@ export function UploadPanel({ onUploaded }: { onUploaded(imagesDir: string, csv:
           </Text>
         )}
       </Group>
+      {chosen.refused.length > 0 && sent === null && (
+        <Text size="xs" c="orange.9" data-testid="upload-refused">
+          Left out, rename to upload: {chosen.refused.slice(0, 5).join('; ')}
+          {chosen.refused.length > 5 ? ` and ${chosen.refused.length - 5} more` : ''}.
+        </Text>
+      )}
       {sent && (
         <Group gap="xs" wrap="nowrap">
           <Progress value={total ? (100 * sent.bytes) / total : 100} style={{ flex: 1 }} aria-label="Upload progress" />

@@ -1,5 +1,5 @@
 import { Badge, Button, Card, Container, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
-import type { ProjectInfo } from '../../../shared/types.ts';
+import { fieldLabel, type ProjectInfo } from '../../../shared/types.ts';
 
 /** The open project at a glance: counts, classes and the metadata schema. */
 /** `onClose` absent: this person cannot open another project (an account on a server), so nothing offers to close it. */
@@ -73,7 +73,15 @@ export function ProjectHome({ info, onClose }: { info: ProjectInfo; onClose?: ()
             <Table.Tbody>
               {info.fields.map((f) => (
                 <Table.Tr key={f.name}>
-                  <Table.Td>{f.name}</Table.Td>
+                  <Table.Td>
+                    {fieldLabel(f)}
+                    {f.displayName && (
+                      <Text span size="xs" c="dimmed">
+                        {' '}
+                        ({f.name})
+                      </Text>
+                    )}
+                  </Table.Td>
                   <Table.Td>{f.type}</Table.Td>
                   <Table.Td>{f.unit ?? ''}</Table.Td>
                   <Table.Td>{f.allowedValues?.join(', ') ?? ''}</Table.Td>

@@ -1,6 +1,7 @@
 import { Badge, Group, Select, Stack, Table, Text } from '@mantine/core';
 import { MODES, type SubgroupTable } from '../../../shared/results.ts';
 import { Chart, type ChartOption } from '../charts/Chart.tsx';
+import { useFieldName } from '../fieldNames.tsx';
 
 const f3 = (x: number) => x.toFixed(3);
 const ci = (c: [number, number]) => `[${f3(c[0])}, ${f3(c[1])}]`;
@@ -27,6 +28,7 @@ export function Subgroups({
   /** The chart's file name before the field. */
   name: string;
 }) {
+  const fieldName = useFieldName();
   if (t.rows.length === 0) return <Text c="dimmed">No field with two or more subgroups to slice by.</Text>;
   const fields = [...new Set(t.rows.map((s) => s.field))];
   const gaps = t.gaps.filter((g) => g.field === field);
@@ -37,7 +39,7 @@ export function Subgroups({
           size="xs"
           w={220}
           label="Subgroups by"
-          data={fields.map((f) => ({ value: f, label: t.notInModel.includes(f) ? `${f} (not a model input)` : f }))}
+          data={fields.map((f) => ({ value: f, label: t.notInModel.includes(f) ? `${fieldName(f)} (not a model input)` : fieldName(f) }))}
           value={field}
           onChange={onField}
           allowDeselect={false}

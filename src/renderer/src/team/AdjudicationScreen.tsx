@@ -190,7 +190,7 @@ function Decision({ d, classes, own, onDecided }: { d: Disagreement; classes: La
         </Group>
         {own && (
           <Text size="sm" c="red.9" data-testid="decide-own">
-            You labelled this image yourself, so another adjudicator decides it (an admin can allow deciding one&apos;s own disputes under Team).
+            You labelled this image yourself, so another adjudicator decides it (an admin can allow deciding one&apos;s own disputes under Tasks → Accounts).
           </Text>
         )}
         {error && (

@@ -80,6 +80,12 @@ export function AgreementScreen() {
               <Text size="sm" fw={600}>
                 Each annotator against the consensus (Dawid-Skene)
               </Text>
+              {r.annotators.length < 3 && (
+                <Text size="xs" c="orange.9" data-testid="consensus-caution">
+                  Only {r.annotators.length} label sources: where two disagree, the consensus cannot tell which is right, so these accuracies can favour either
+                  side (one who labels everything the same can look best). Read them with three or more sources.
+                </Text>
+              )}
               <Table fz="xs" data-testid="vs-consensus">
                 <Table.Thead>
                   <Table.Tr>
