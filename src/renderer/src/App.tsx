@@ -18,10 +18,15 @@ import { roleAtLeast, type Me, type Role } from '../../shared/team.ts';
 import { TasksScreen } from './team/TasksScreen.tsx';
 import { AdjudicationScreen } from './team/AdjudicationScreen.tsx';
 import { ConnectionBanner } from './ConnectionBanner.tsx';
+import { ScreenBoundary } from './ScreenBoundary.tsx';
 import { useConnection } from './connection.ts';
 
-/** The results screens carry the charting library: loaded when first opened, not on the way to the first thumbnails. */
-const ResultsScreen = lazy(() => import('./results/ResultsScreen.tsx').then((m) => ({ default: m.ResultsScreen })));
+/**
+ * The results screens carry the charting library: loaded when first opened, not on the way to the first thumbnails.
+ * A failed fetch is remembered by lazy(), so "Try again" makes a new one.
+ */
+const loadResults = () => lazy(() => import('./results/ResultsScreen.tsx').then((m) => ({ default: m.ResultsScreen })));
+let ResultsScreen = loadResults();
 
 /** Screens, the least role that may open each, and whether a blind annotator may (the browser shows others' labels). */
 const VIEWS = [
@@ -163,7 +168,17 @@ export function App() {
           <AppShell.Main style={{ display: 'flex', flexDirection: 'column', height: '100vh' }}>
             <ConnectionBanner />
             <JobBar />
-            <div style={{ flex: 1, minHeight: 0, overflow: 'auto' }}>{screen}</div>
+            <div style={{ flex: 1, minHeight: 0, overflow: 'auto' }}>
+              <ScreenBoundary
+                key={view}
+                what={VIEWS.find(([v]) => v === view)?.[1] ?? 'This screen'}
+                onRetry={() => {
+                  if (view === 'results') ResultsScreen = loadResults();
+                }}
+              >
+                {screen}
+              </ScreenBoundary>
+            </div>
           </AppShell.Main>
         </AppShell>
       </FieldNamesProvider>
