@@ -68,6 +68,8 @@ async function labelQueue(page: Page, who: string, keyFor: (i: number) => string
       await expect.poll(() => page.getByTestId('task-progress').textContent()).toMatch(new RegExp(`^You labelled 1 of ${IMAGES}`));
       await page.keyboard.press('Control+z');
       await expect.poll(() => page.getByTestId('task-progress').textContent()).toMatch(new RegExp(`^You labelled 0 of ${IMAGES}`));
+      // The queue says what the undo took back, as Browse does.
+      expect(await page.getByTestId('undo-note').textContent()).toMatch(/^Undone: label of \S+ back to none$/);
     }
     await page.keyboard.press(keyFor(i));
     await expect.poll(() => count(`SELECT COUNT(DISTINCT image_id) FROM annotations WHERE author = ? AND source = 'user'`, who)).toBe(i + 1);

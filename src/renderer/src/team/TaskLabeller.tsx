@@ -15,6 +15,8 @@ import { typingOrModified, useWindowKeys } from '../keys.ts';
 export function TaskLabeller({ taskId, onBack }: { taskId: number; onBack(): void }) {
   const [next, setNext] = useState<TaskNext | null>(null);
   const [detail, setDetail] = useState<ImageDetail | null>(null);
+  /** What the last Ctrl+Z took back, said until the next label. */
+  const [undone, setUndone] = useState<string | null>(null);
   const [classes, setClasses] = useState<LabelClass[]>([]);
   const [skip, setSkip] = useState<number[]>([]);
   const [large, setLarge] = useState(false);
@@ -54,6 +56,7 @@ export function TaskLabeller({ taskId, onBack }: { taskId: number; onBack(): voi
     act(async () => {
       if (!detail || name === null) return;
       await api['labels.set']({ imageId: detail.id, className: name });
+      setUndone(null);
       await load(skip);
     });
   const skipIt = () =>
@@ -66,6 +69,7 @@ export function TaskLabeller({ taskId, onBack }: { taskId: number; onBack(): voi
   const undo = () =>
     act(async () => {
       const r = await api['edits.undo']({});
+      setUndone(r.undone);
       if (!r.image) return;
       setDetail(r.image);
       setNext(await api['team.next']({ taskId, skip }));
@@ -97,6 +101,11 @@ export function TaskLabeller({ taskId, onBack }: { taskId: number; onBack(): voi
       {next && (
         <Text size="sm" data-testid="task-progress">
           You labelled {next.mine} of {next.task.images}; {next.left} left for you. The task has {next.task.labels} of {next.task.needed} labels.
+        </Text>
+      )}
+      {undone && (
+        <Text size="xs" c="dimmed" data-testid="undo-note">
+          Undone: {undone}
         </Text>
       )}
       <Text size="xs" c="dimmed">
