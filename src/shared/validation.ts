@@ -41,6 +41,8 @@ export const ValidateRequestSchema = ValidationMapsSchema.extend({
   source: ValidationSourceSchema,
   /** Binary runs: the share of external patients whose images fit a Platt recalibration, reported apart on the rest. */
   recalibrate: z.number().gt(0).lt(1).optional(),
+  /** Keep external images that are training photos of the run (the same file content) in the figures; left out by default. */
+  includeTrainingPhotos: z.boolean().optional(),
 });
 export type ValidateRequest = z.infer<typeof ValidateRequestSchema>;
 
@@ -171,6 +173,17 @@ export interface ValidationReport {
   recalibration?: RecalibrationReport | null;
   /** Likely label errors of the external set, most suspect first (absent in reports stored before they existed). */
   labelIssues?: ExternalLabelIssue[];
+  /**
+   * External images that are training photos of the run (the same SHA-256 as an image it trained on): how many, their
+   * ids, and whether they were left out of the figures (the default). Absent in reports stored before it existed.
+   */
+  trainingPhotos?: { count: number; excluded: boolean; ids: string[] };
+  /**
+   * The unit of the bootstrap intervals and of the photo classifier's folds on the external side: its patients, or
+   * single images when the external set has no patient column (intervals may then be too narrow). Absent in reports
+   * stored before it existed (they resampled patients where there were any, else images).
+   */
+  grouping?: 'patient' | 'image';
   /** Where the image features came from: cached in the other project, or computed now. */
   features: { cached: number; computed: number; failed: number };
   warnings: string[];

@@ -152,3 +152,48 @@ export function readExternal(project: Project, description: string, runLabelSet:
     };
   });
 }
+
+/** External images named in a warning at most (the report carries the count and the stored list of ids). */
+const NAMED_IN_WARNING = 10;
+/** Import problems quoted in the report at most: the first few show what kind they are; the count says how many. */
+const PROBLEMS_QUOTED = 5;
+
+/**
+ * The external images that are training photos of the run: the same file content (SHA-256) as an image the run
+ * trained on. Their figures would be the model's memory, not its generalisation. Indices into `images`.
+ */
+export function trainingPhotos(images: { sha256: string }[], trainShas: ReadonlySet<string>): number[] {
+  return images.flatMap((img, r) => (trainShas.has(img.sha256) ? [r] : []));
+}
+
+/** The report's warning about external images that are training photos, saying whether they were left out. */
+export function trainingPhotosWarning(ids: string[], total: number, excluded: boolean): string {
+  const named = ids.slice(0, NAMED_IN_WARNING).join(', ') + (ids.length > NAMED_IN_WARNING ? `, … (${ids.length - NAMED_IN_WARNING} more)` : '');
+  return (
+    `${ids.length} of the ${total} external images are training photos of this run (the same file content): ${named}. ` +
+    (excluded
+      ? 'They are left out of every figure: the model has seen them, so they would flatter it.'
+      : 'They were kept in the figures as asked, which flatters them: the model has seen these photos.')
+  );
+}
+
+/** The import's problems with the external CSV and files as one warning: how many, and the first few with line and column. */
+export function importProblemsWarning(problems: ImportProblem[]): string[] {
+  if (problems.length === 0) return [];
+  const quoted = problems.slice(0, PROBLEMS_QUOTED).map((p) => `${p.source}${p.column ? `, column ${p.column}` : ''}: ${p.message}`);
+  return [
+    `Reading the external set found ${problems.length} problem${problems.length > 1 ? 's' : ''} (a value that could not be read is stored as missing; ` +
+      `a row without a label or image is not validated)${problems.length > PROBLEMS_QUOTED ? `; the first ${PROBLEMS_QUOTED}` : ''}: ${quoted.join('; ')}.`,
+  ];
+}
+
+/**
+ * How the external images group: by patient when any image has a patient of its own; without a patient column
+ * every image is its own group (the import's fallback: the patient is the image's id), which is image-level.
+ */
+export function externalGrouping(images: { external_id: string; grp: string }[]): 'patient' | 'image' {
+  return images.some((i) => i.grp !== i.external_id) ? 'patient' : 'image';
+}
+
+export const IMAGE_LEVEL_WARNING =
+  'The external set has no patient column: its images are treated as independent (image-level bootstrap, and image-level folds for the photo classifier), so the intervals may be too narrow when patients have several photos.';
