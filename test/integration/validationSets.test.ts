@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rngFrom } from '../../src/main/ml/stats/random.ts';
+import { initBackend } from '../../src/main/ml/tfjs/backend.ts';
 import { openExternal, readExternal } from '../../src/main/validation/externalSet.ts';
+import { imageShift } from '../../src/main/validation/shift.ts';
 import type { ValidationSource } from '../../src/shared/validation.ts';
 import { tempDir } from '../fixtures/generate.ts';
 import { labelledSet } from '../fixtures/validationSets.ts';
@@ -66,4 +69,34 @@ describe('the stored copy of a validated folder', () => {
     // Not imported again: a rebuilt copy starts from an empty folder.
     expect(fs.existsSync(marker)).toBe(true);
   });
+});
+
+/** Synthetic backbone features: n rows of DIM, patients of two photos sharing a centre, the first `shift` columns moved. */
+const DIM = 64;
+function features(n: number, seed: number, side: string, shift = 0) {
+  const rand = rngFrom(seed);
+  const g = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const vectors = new Float32Array(n * DIM);
+  let centre = new Float32Array(DIM);
+  for (let i = 0; i < n; i++) {
+    if (i % 2 === 0) centre = Float32Array.from({ length: DIM }, () => g());
+    for (let j = 0; j < DIM; j++) vectors[i * DIM + j] = centre[j]! + g() * (j < 10 ? 3 : 1) + (j < 10 ? shift : 0);
+  }
+  const ids = Array.from({ length: n }, (_, i) => `${side}${i}`);
+  return { vectors, ids, shas: ids, groups: ids.map((_, i) => `${side}P${Math.floor(i / 2)}`) };
+}
+
+describe('the photo classifier (training against external images)', () => {
+  it('reads AUC ≈ 0.5 when both come from one distribution (the interval covers 0.5 in most seeds), and flags a planted shift', async () => {
+    await initBackend();
+    const seeds = [1, 2, 3, 4, 5];
+    const nulls = seeds.map((s) => imageShift(16, features(150, 10 * s, 't'), features(60, 10 * s + 1, 'e'), s).auc);
+    const covering = nulls.filter((a) => a.ci[0] <= 0.5 && a.ci[1] >= 0.5).length;
+    const mean = nulls.reduce((t, a) => t + a.value, 0) / nulls.length;
+    process.stdout.write(`null AUCs: ${nulls.map((a) => `${a.value.toFixed(3)} [${a.ci.map((c) => c.toFixed(3)).join(', ')}]`).join('; ')}\n`);
+    expect(covering).toBeGreaterThanOrEqual(4);
+    expect(Math.abs(mean - 0.5)).toBeLessThan(0.06);
+    const shifted = imageShift(16, features(150, 7, 't'), features(60, 8, 'e', 1.5), 1).auc;
+    expect(shifted.ci[0]).toBeGreaterThan(0.6);
+  }, 120_000);
 });

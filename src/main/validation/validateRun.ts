@@ -7,6 +7,7 @@ import { repoOf } from '../db/open.ts';
 import { FeatureStore } from '../db/repos/featureStore.ts';
 import { FieldsRepo } from '../db/repos/fieldsRepo.ts';
 import { LabelsRepo } from '../db/repos/labelsRepo.ts';
+import { RunsRepo } from '../db/repos/runsRepo.ts';
 import { ValidationsRepo } from '../db/repos/validationsRepo.ts';
 import type { ProgressFn } from '../jobs/progress.ts';
 import { applyModels } from '../ml/fusion/apply.ts';
@@ -224,6 +225,12 @@ export async function validateRun(project: Project, req: ValidateRequest, opts: 
       trainRows.map((x) => d.imageIds[x.i]!),
       runFields.map((f) => fieldsRepo.get(f.name)),
     );
+    // The photo classifier's folds keep a patient's photos together whatever unit the run grouped its folds by.
+    const patientOf = new Map(
+      repoOf(project.db, RunsRepo)
+        .groupUnits(d.runId, 'patient')
+        .map((r) => [r.id, r.grp]),
+    );
     const trainLabels = Int32Array.from(trainRows, (x) => d.labels[x.i]!);
     const fields = runFields.map((f, j) => ({
       field: f.name,
@@ -235,10 +242,10 @@ export async function validateRun(project: Project, req: ValidateRequest, opts: 
     const shift: ValidationReport['shift'] = {
       fields: fieldShifts(runFields, mapped.from, trainMeta, meta),
       images: imageShift(
-        models.pca,
+        models.pca.k,
         {
           vectors: tv,
-          groups: trainRows.map((x) => intSet.groups[x.i]!),
+          groups: trainRows.map((x) => patientOf.get(d.imageIds[x.i]!) ?? `image:${d.imageIds[x.i]}`),
           shas: trainRows.map((x) => shas.get(d.imageIds[x.i]!) ?? `image:${d.imageIds[x.i]}`),
           ids: trainRows.map((x) => d.externalIds[x.i]!),
         },
