@@ -81,12 +81,21 @@ export interface FieldShift {
   type: string;
   /** Share missing in training and external. */
   missing: { train: number; external: number };
-  /** Numbers: means and standard deviations; the standardised mean difference (external − training). */
-  numbers: { train: { mean: number; sd: number }; external: { mean: number; sd: number }; smd: number } | null;
+  /**
+   * Numbers: means and standard deviations; the standardised mean difference (external − training) and its 95%
+   * bootstrap interval (absent in reports stored before it existed).
+   */
+  numbers: { train: { mean: number; sd: number }; external: { mean: number; sd: number }; smd: number; smdCI?: [number, number] } | null;
   /** Categories and booleans: each value's share (of non-missing) side by side. */
   shares: { value: string; train: number; external: number }[] | null;
   /** Population stability index (training deciles for numbers; values for categories). */
   psi: number | null;
+  /** The PSI's permutation p-value: how often relabelling the pooled values gives a PSI as large (absent in older reports). */
+  psiP?: number | null;
+  /**
+   * The worst of: the SMD's interval beyond 0.1 (moderate) or 0.25 (major); the PSI beyond them with p < 0.01; the
+   * missing share's difference interval beyond 10 or 25 points. Sampling noise alone stays 'none'.
+   */
   level: 'none' | 'moderate' | 'major';
 }
 

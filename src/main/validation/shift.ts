@@ -4,17 +4,24 @@ import type { FieldShift, ImageShift, PrevalenceShift } from '../../shared/valid
 import { fitHead, predictHead, type HeadData } from '../ml/fusion/heads.ts';
 import { drawCounts, groupBootstrapSamples, percentileInterval, resampledAuc, rocAuc } from '../ml/fusion/metrics.ts';
 import { fitPcaTf, pcaProject } from '../ml/fusion/pcaTf.ts';
+import { rngFrom } from '../ml/stats/random.ts';
 import { groupedStratifiedFolds } from '../ml/stats/splits.ts';
 import { binaryRates } from './externalMetrics.ts';
 
 /**
  * Conventional reading of a standardised mean difference and a population stability index: below 0.1 negligible,
  * 0.1-0.25 moderate, above 0.25 a major shift. A change of the share missing by more than 10 or 25 points reads alike.
- * PSI_FLOOR keeps PSI finite where a bin or value is empty on one side. The two-sample classifier uses SHIFT_FOLDS
- * patient-grouped folds; LEAST_LIKE external images are named; at most MAX_TRAIN_PAIRS_ROWS training images are
- * compared with each other for the within-training similarity (bounds the quadratic cost).
+ * Both are noisy on a few dozen images (two samples of one distribution, 150 and 60, read "moderate or worse" most
+ * of the time), so a level is given only when the evidence clears the cut-off: the SMD's and the missing share's
+ * 95% intervals (SHIFT_RESAMPLES bootstrap resamples of each side; the normal interval of a difference of shares)
+ * must lie beyond it, and a PSI counts only when its permutation p-value (SHIFT_RESAMPLES relabellings of the pooled
+ * values) is below PSI_ALPHA: 1%, not 5%, since every field is tested twice or three times (the SMD interval, the
+ * PSI, the missing share) and several fields at once, and the SMD's interval already catches a moved mean. PSI_FLOOR keeps PSI finite where a bin or value is empty on one side. The two-sample
+ * classifier uses SHIFT_FOLDS patient-grouped folds; LEAST_LIKE external images are named; at most
+ * MAX_TRAIN_PAIRS_ROWS training images are compared with each other for the within-training similarity (bounds the
+ * quadratic cost).
  */
-const [MODERATE, MAJOR, PSI_FLOOR] = [0.1, 0.25, 1e-4];
+const [MODERATE, MAJOR, PSI_FLOOR, PSI_ALPHA, SHIFT_RESAMPLES] = [0.1, 0.25, 1e-4, 0.01, 500];
 const [SHIFT_FOLDS, LEAST_LIKE, MAX_TRAIN_PAIRS_ROWS] = [5, 8, 600];
 
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(xs.length, 1);
@@ -22,9 +29,48 @@ const sd = (xs: number[]) => {
   const m = mean(xs);
   return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(xs.length - 1, 1));
 };
-const level = (x: number | null, moderate = MODERATE, major = MAJOR): FieldShift['level'] =>
-  x === null || Number.isNaN(x) ? 'none' : Math.abs(x) >= major ? 'major' : Math.abs(x) >= moderate ? 'moderate' : 'none';
+/** The level an interval clears: the cut-off it lies wholly beyond (either side of 0). */
+const levelOf = ([lo, hi]: [number, number]): FieldShift['level'] => {
+  const beyond = lo > 0 ? lo : hi < 0 ? -hi : 0;
+  return beyond >= MAJOR ? 'major' : beyond >= MODERATE ? 'moderate' : 'none';
+};
+/** A PSI's level, when its permutation p-value says it is more than noise. */
+const psiLevel = (p: number | null, pValue: number | null): FieldShift['level'] =>
+  p === null || pValue === null || pValue >= PSI_ALPHA ? 'none' : p >= MAJOR ? 'major' : p >= MODERATE ? 'moderate' : 'none';
 const worst = (...ls: FieldShift['level'][]) => (ls.includes('major') ? 'major' : ls.includes('moderate') ? 'moderate' : 'none');
+
+const smdOf = (xs: number[], ys: number[]) => {
+  const pooled = Math.sqrt((sd(xs) ** 2 + sd(ys) ** 2) / 2);
+  return pooled > 0 ? (mean(ys) - mean(xs)) / pooled : 0;
+};
+
+/** 95% percentile interval of the SMD over bootstrap resamples of each side independently. */
+function smdInterval(xs: number[], ys: number[], rand: () => number): [number, number] {
+  const draw = (v: number[]) => Array.from(v, () => v[Math.floor(rand() * v.length)]!);
+  const boot = Array.from({ length: SHIFT_RESAMPLES }, () => smdOf(draw(xs), draw(ys))).sort((a, b) => a - b);
+  return [boot[Math.floor(0.025 * (boot.length - 1))]!, boot[Math.ceil(0.975 * (boot.length - 1))]!];
+}
+
+/** The share of the pooled values' relabellings (same sizes) whose statistic is at least the observed one. */
+function permutationP<T>(xs: T[], ys: T[], stat: (a: T[], b: T[]) => number, rand: () => number): number {
+  const observed = stat(xs, ys);
+  const pool = [...xs, ...ys];
+  let atLeast = 0;
+  for (let r = 0; r < SHIFT_RESAMPLES; r++) {
+    for (let i = pool.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+    }
+    if (stat(pool.slice(0, xs.length), pool.slice(xs.length)) >= observed - 1e-12) atLeast++;
+  }
+  return (atLeast + 1) / (SHIFT_RESAMPLES + 1);
+}
+
+/** 95% normal interval of a difference of two shares (external − training). */
+function shareDifference(a: number, na: number, b: number, nb: number): [number, number] {
+  const half = 1.96 * Math.sqrt((a * (1 - a)) / Math.max(na, 1) + (b * (1 - b)) / Math.max(nb, 1));
+  return [b - a - half, b - a + half];
+}
 
 function psi(train: number[], external: number[]): number {
   const t = train.reduce((s, x) => s + x, 0) || 1;
@@ -47,11 +93,30 @@ function decileCounts(edges: number[], xs: number[]): number[] {
   return counts;
 }
 
+/** Training deciles of numbers (distinct cut points). */
+function decileEdges(xs: number[]): number[] {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return [...new Set(Array.from({ length: 9 }, (_, k) => sorted[Math.floor(((k + 1) * sorted.length) / 10)]!))];
+}
+
+const numberPsi = (xs: number[], ys: number[]) => {
+  const edges = decileEdges(xs);
+  return psi(decileCounts(edges, xs), decileCounts(edges, ys));
+};
+
 /**
  * Per run field, training against external: the share missing, for numbers the means, SDs and standardised mean
- * difference, for categories each value's share; the PSI over training deciles or values; and a level.
+ * difference with its bootstrap interval, for categories each value's share; the PSI over training deciles or
+ * values with its permutation p-value; and a level that counts only what clears the noise (see the constants).
  */
-export function fieldShifts(fields: { name: string; type: string }[], from: (string | null)[], train: FieldValue[][], external: FieldValue[][]): FieldShift[] {
+export function fieldShifts(
+  fields: { name: string; type: string }[],
+  from: (string | null)[],
+  train: FieldValue[][],
+  external: FieldValue[][],
+  seed = 1,
+): FieldShift[] {
+  const rand = rngFrom(seed);
   return fields.map((f, j) => {
     const tv = train.map((r) => r[j] ?? null);
     const ev = external.map((r) => r[j] ?? null);
@@ -59,40 +124,39 @@ export function fieldShifts(fields: { name: string; type: string }[], from: (str
       train: tv.filter((v) => v === null).length / Math.max(tv.length, 1),
       external: ev.filter((v) => v === null).length / Math.max(ev.length, 1),
     };
-    const missLevel = level(missing.external - missing.train);
+    const missLevel = levelOf(shareDifference(missing.train, tv.length, missing.external, ev.length));
     const base = { field: f.name, from: from[j] ?? null, type: f.type, missing };
     if (f.type === 'number' || f.type === 'ordinal') {
       const xs = tv.filter((v) => v !== null).map(Number);
       const ys = ev.filter((v) => v !== null).map(Number);
-      if (xs.length < 2 || ys.length < 2) return { ...base, numbers: null, shares: null, psi: null, level: missLevel };
-      const pooled = Math.sqrt((sd(xs) ** 2 + sd(ys) ** 2) / 2);
-      const smd = pooled > 0 ? (mean(ys) - mean(xs)) / pooled : 0;
-      const sorted = [...xs].sort((a, b) => a - b);
-      const edges = [...new Set(Array.from({ length: 9 }, (_, k) => sorted[Math.floor(((k + 1) * sorted.length) / 10)]!))];
-      const p = psi(decileCounts(edges, xs), decileCounts(edges, ys));
+      if (xs.length < 2 || ys.length < 2) return { ...base, numbers: null, shares: null, psi: null, psiP: null, level: missLevel };
+      const smdCI = smdInterval(xs, ys, rand);
+      const p = numberPsi(xs, ys);
+      const psiP = permutationP(xs, ys, numberPsi, rand);
       return {
         ...base,
-        numbers: { train: { mean: mean(xs), sd: sd(xs) }, external: { mean: mean(ys), sd: sd(ys) }, smd },
+        numbers: { train: { mean: mean(xs), sd: sd(xs) }, external: { mean: mean(ys), sd: sd(ys) }, smd: smdOf(xs, ys), smdCI },
         shares: null,
         psi: p,
-        level: worst(level(smd), level(p), missLevel),
+        psiP,
+        level: worst(levelOf(smdCI), psiLevel(p, psiP), missLevel),
       };
     }
     const values = [...new Set([...tv, ...ev].filter((v) => v !== null).map(String))].sort();
-    const share = (vs: FieldValue[]) => {
-      const present = vs.filter((v) => v !== null).map(String);
-      return values.map((v) => present.filter((x) => x === v).length / Math.max(present.length, 1));
-    };
-    const st = share(tv);
-    const se = share(ev);
-    const anyExternal = ev.some((v) => v !== null);
-    const p = anyExternal ? psi(st, se) : null;
+    const share = (vs: string[]) => values.map((v) => vs.filter((x) => x === v).length / Math.max(vs.length, 1));
+    const present = (vs: FieldValue[]) => vs.filter((v) => v !== null).map(String);
+    const [pt, pe] = [present(tv), present(ev)];
+    const st = share(pt);
+    const se = share(pe);
+    const p = pe.length > 0 ? psi(st, se) : null;
+    const psiP = pe.length > 0 && pt.length > 0 ? permutationP(pt, pe, (a, b) => psi(share(a), share(b)), rand) : null;
     return {
       ...base,
       numbers: null,
       shares: values.map((value, k) => ({ value, train: st[k]!, external: se[k]! })),
       psi: p,
-      level: worst(level(p), missLevel),
+      psiP,
+      level: worst(psiLevel(p, psiP), missLevel),
     };
   });
 }

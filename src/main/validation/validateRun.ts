@@ -240,7 +240,7 @@ export async function validateRun(project: Project, req: ValidateRequest, opts: 
     }));
     opts.onProgress?.({ phase: 'validate', done: 2, total: 3, message: 'measuring the shift' });
     const shift: ValidationReport['shift'] = {
-      fields: fieldShifts(runFields, mapped.from, trainMeta, meta),
+      fields: fieldShifts(runFields, mapped.from, trainMeta, meta, seed),
       images: imageShift(
         models.pca.k,
         {
