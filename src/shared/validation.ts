@@ -43,6 +43,8 @@ export const ValidateRequestSchema = ValidationMapsSchema.extend({
   source: ValidationSourceSchema,
   /** Binary runs: the share of external patients whose images fit a Platt recalibration, reported apart on the rest. */
   recalibrate: z.number().gt(0).lt(1).optional(),
+  /** Keep external images that are training photos of the run (the same file content) in the figures; left out by default. */
+  includeTrainingPhotos: z.boolean().optional(),
 });
 export type ValidateRequest = z.infer<typeof ValidateRequestSchema>;
 
@@ -81,12 +83,21 @@ export interface FieldShift {
   type: string;
   /** Share missing in training and external. */
   missing: { train: number; external: number };
-  /** Numbers: means and standard deviations; the standardised mean difference (external − training). */
-  numbers: { train: { mean: number; sd: number }; external: { mean: number; sd: number }; smd: number } | null;
+  /**
+   * Numbers: means and standard deviations; the standardised mean difference (external − training) and its 95%
+   * bootstrap interval (absent in reports stored before it existed).
+   */
+  numbers: { train: { mean: number; sd: number }; external: { mean: number; sd: number }; smd: number; smdCI?: [number, number] } | null;
   /** Categories and booleans: each value's share (of non-missing) side by side. */
   shares: { value: string; train: number; external: number }[] | null;
   /** Population stability index (training deciles for numbers; values for categories). */
   psi: number | null;
+  /** The PSI's permutation p-value: how often relabelling the pooled values gives a PSI as large (absent in older reports). */
+  psiP?: number | null;
+  /**
+   * The worst of: the SMD's interval beyond 0.1 (moderate) or 0.25 (major); the PSI beyond them with p < 0.01; the
+   * missing share's difference interval beyond 10 or 25 points. Sampling noise alone stays 'none'.
+   */
   level: 'none' | 'moderate' | 'major';
 }
 
@@ -173,6 +184,17 @@ export interface ValidationReport {
   recalibration?: RecalibrationReport | null;
   /** Likely label errors of the external set, most suspect first (absent in reports stored before they existed). */
   labelIssues?: ExternalLabelIssue[];
+  /**
+   * External images that are training photos of the run (the same SHA-256 as an image it trained on): how many, their
+   * ids, and whether they were left out of the figures (the default). Absent in reports stored before it existed.
+   */
+  trainingPhotos?: { count: number; excluded: boolean; ids: string[] };
+  /**
+   * The unit of the bootstrap intervals and of the photo classifier's folds on the external side: its patients, or
+   * single images when the external set has no patient column (intervals may then be too narrow). Absent in reports
+   * stored before it existed (they resampled patients where there were any, else images).
+   */
+  grouping?: 'patient' | 'image';
   /** Where the image features came from: cached in the other project, or computed now. */
   features: { cached: number; computed: number; failed: number };
   warnings: string[];

@@ -88,6 +88,74 @@ describe('dermfuse validate', () => {
     expect(folder.shift.prevalence!.external).toBeCloseTo(15 / 45, 12);
   });
 
+  it('reuses the features of an unchanged folder the next time (cached, not computed again), with the same predictions', () => {
+    const r = onFolder('--id-column', 'image_id', '--label-column', 'dx', '--patient-column', 'patient_id', '--map-class', 'melanoma=mel,nevus=nev', '--json');
+    expect(r.stderr).toBe('');
+    const again = JSON.parse(r.stdout) as ValidationReport;
+    expect(again.features).toEqual({ cached: 45, computed: 0, failed: 0 });
+    const byId = new Map(folder.rows.map((x) => [x.externalId, x.probs.fused[1]!]));
+    for (const row of again.rows) expect(Math.abs(row.probs.fused[1]! - byId.get(row.externalId)!)).toBeLessThan(1e-6);
+    expect(again).toMatchObject({ grouping: 'patient', trainingPhotos: { count: 0, excluded: true, ids: [] } });
+    expect(again.warnings).toEqual([]);
+  });
+
+  describe('a folder holding 10 of the run’s training photos, no patient column and an unreadable age', () => {
+    let mixed: ValidationReport;
+    beforeAll(() => {
+      const dir = path.join(tmp.dir, 'mixed-images');
+      fs.cpSync(other.images, dir, { recursive: true });
+      const strip = (line: string) => line.split(',').filter((_, k) => k !== 2 && k !== 3);
+      const rows = fs.readFileSync(other.csv, 'utf8').trim().split('\n').map(strip);
+      rows[3]![2] = 'sixty';
+      const train = fs.readFileSync(path.join(tmp.dir, 'train.csv'), 'utf8').trim().split('\n').slice(1, 11).map(strip);
+      for (const cells of train) {
+        const file = fs.readdirSync(path.join(tmp.dir, 'train-images')).find((f) => f.startsWith(`${cells[0]}.`))!;
+        fs.copyFileSync(path.join(tmp.dir, 'train-images', file), path.join(dir, `TRAIN_${file}`));
+        rows.push([`TRAIN_${cells[0]}`, ...cells.slice(1)]);
+      }
+      fs.writeFileSync(path.join(tmp.dir, 'mixed.csv'), rows.map((c) => c.join(',')).join('\n') + '\n');
+      const r = runCli([
+        'validate',
+        trainDir,
+        '--run',
+        String(runId),
+        '--images',
+        dir,
+        '--metadata',
+        path.join(tmp.dir, 'mixed.csv'),
+        '--id-column',
+        'image_id',
+        '--label-column',
+        'dx',
+        '--positive',
+        'melanoma,mel',
+        '--json',
+      ]);
+      expect(r.stderr).toBe('');
+      mixed = JSON.parse(r.stdout);
+    });
+
+    it('finds the training photos by content, warns naming them, and leaves them out of the figures', () => {
+      expect(mixed.trainingPhotos).toMatchObject({ count: 10, excluded: true });
+      expect(mixed.trainingPhotos!.ids.every((id) => id.startsWith('TRAIN_'))).toBe(true);
+      expect(mixed.images).toBe(45);
+      expect(mixed.rows.some((x) => x.externalId.startsWith('TRAIN_'))).toBe(false);
+      expect(
+        mixed.warnings.some((w) => /^10 of the 55 external images are training photos of this run .*TRAIN_IMG_00000.*left out of every figure/.test(w)),
+      ).toBe(true);
+    });
+
+    it('says the bootstrap is image-level when the external set has no patient column', () => {
+      expect(mixed.grouping).toBe('image');
+      expect(mixed.groups).toBe(45);
+      expect(mixed.warnings.some((w) => /no patient column: its images are treated as independent/.test(w))).toBe(true);
+    });
+
+    it('carries the import’s problems with the external CSV into the warnings, with line and column', () => {
+      expect(mixed.warnings.some((w) => /found \d+ problems?.*mixed\.csv line 4, column age/.test(w))).toBe(true);
+    });
+  });
+
   it('names an external class the run does not know, on the command line, and exits 2', () => {
     const r = onFolder('--label-column', 'dx', '--patient-column', 'patient_id');
     expect(r.code).toBe(2);
@@ -106,10 +174,30 @@ describe('dermfuse validate', () => {
     const byId = new Map(folder.rows.map((x) => [x.externalId, x.probs.fused[1]!]));
     for (const row of onProject.rows) expect(Math.abs(row.probs.fused[1]! - byId.get(row.externalId)!)).toBeLessThan(1e-5);
     const list = runCli(['validations', trainDir, '--run', String(runId), '--json']);
-    expect(JSON.parse(list.stdout).validations).toHaveLength(2);
+    // The folder twice, the mixed folder and this project.
+    expect(JSON.parse(list.stdout).validations).toHaveLength(4);
     const exported = path.join(tmp.dir, 'v.json');
     expect(runCli(['validations', trainDir, '--id', String(folder.id), '--out', exported]).code).toBe(0);
     expect(JSON.parse(fs.readFileSync(exported, 'utf8'))).toMatchObject({ runId, images: 45 });
+  });
+
+  it('names each photo that could not be embedded with its own error, and counts only the embedded ones as computed', async () => {
+    const dir = path.join(tmp.dir, 'broken-images');
+    fs.cpSync(other.images, dir, { recursive: true });
+    const p = Project.create(path.join(tmp.dir, 'broken')).project;
+    await importGeneric(p, dir, other.csv, 'dx');
+    p.close();
+    // Gone after the import: the embedding, not the import, fails on them.
+    const gone = fs.readdirSync(dir).filter((f) => /^IMG_0000[37]\./.test(f));
+    for (const f of gone) fs.rmSync(path.join(dir, f));
+    const r = runCli(['validate', trainDir, '--run', String(runId), '--on', path.join(tmp.dir, 'broken'), '--map-class', 'melanoma=mel,nevus=nev', '--json']);
+    expect(r.stderr).toBe('');
+    const v = JSON.parse(r.stdout) as ValidationReport;
+    expect(v.features).toEqual({ cached: 0, computed: 43, failed: 2 });
+    const failed = v.warnings.filter((w) => w.endsWith('; left out'));
+    expect(failed).toHaveLength(2);
+    expect(failed[0]).toMatch(/^IMG_00003: .*IMG_00003/);
+    expect(failed[1]).toMatch(/^IMG_00007: .*IMG_00007/);
   });
 
   it('validates the exported bundle with the predictions predict gives, and the run’s internal figures beside them', async () => {
@@ -136,7 +224,8 @@ describe('dermfuse validate', () => {
       p.close();
     }
     const card = fs.readFileSync(path.join(tmp.dir, 'bundle2', 'MODEL_CARD.md'), 'utf8');
-    expect(card.match(/^### \d{4}-\d{2}-\d{2}: /gm)).toHaveLength(2);
+    // The folder twice, the mixed folder, the other project and the broken one.
+    expect(card.match(/^### \d{4}-\d{2}-\d{2}: /gm)).toHaveLength(5);
     expect(card).toMatch(/\| fused \(this model\) \| [01]\.\d{3} \([01]\.\d{3}–[01]\.\d{3}\) \| [01]\.\d{3} \(/);
     expect(card).toContain('Photos: training and external images told apart with AUC');
   });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fitEncoder } from '../../src/main/ml/fusion/tabular.ts';
+import { rngFrom } from '../../src/main/ml/stats/random.ts';
 import { bootstrapModes, decideAll, externalModes } from '../../src/main/validation/externalMetrics.ts';
 import { mapExternal, type RunSide } from '../../src/main/validation/mapping.ts';
 import { fieldShifts, prevalenceShift } from '../../src/main/validation/shift.ts';
@@ -140,6 +141,32 @@ describe('shift', () => {
     expect(same0!.numbers!.smd).toBe(0);
     expect(same0!.psi).toBeCloseTo(0, 12);
     expect(same0!.level).toBe('none');
+  });
+
+  it('rarely flags two samples of one distribution (150 against 60, under 10% of seeds) and flags ages 20 years older, with the SMD interval', () => {
+    const regions = ['FACE', 'BACK', 'ARM', 'LEG'];
+    const sample = (rand: () => number, n: number, plus = 0) =>
+      Array.from({ length: n }, () => {
+        const g = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+        return [55 + 15 * g + plus, regions[Math.floor(rand() * regions.length)]!] as (number | string | null)[];
+      });
+    let flagged = 0;
+    const seeds = 40;
+    for (let s = 1; s <= seeds; s++) {
+      const rand = rngFrom(s);
+      const shifts = fieldShifts(binaryRun.fields, ['age', 'region'], sample(rand, 150), sample(rand, 60), s);
+      if (shifts.some((f) => f.level !== 'none')) flagged++;
+      const age = shifts[0]!.numbers!;
+      expect(age.smdCI![0]).toBeLessThanOrEqual(age.smd);
+      expect(age.smdCI![1]).toBeGreaterThanOrEqual(age.smd);
+    }
+    process.stdout.write(`same distribution, a field flagged in ${flagged} of ${seeds} seeds\n`);
+    expect(flagged / seeds).toBeLessThan(0.1);
+    const rand = rngFrom(99);
+    const [age] = fieldShifts(binaryRun.fields, ['age', 'region'], sample(rand, 150), sample(rand, 60, 20), 1);
+    expect(age!.level).toBe('major');
+    expect(age!.numbers!.smdCI![0]).toBeGreaterThan(0.25);
+    expect(age!.psiP).toBeLessThan(0.01);
   });
 
   it('reads category shares side by side and a field absent externally as a major missingness shift', () => {

@@ -14,21 +14,23 @@ export interface ExternalFeatures {
   dim: number;
   /** Per image: why it has no features (null: it has). */
   errors: (string | null)[];
+  /** Images whose every backbone's vector was cached; images embedded now (at least one backbone) without failing. */
   cached: number;
   computed: number;
 }
 
 /**
  * The run's image features of the external images: read from the other project's cache where it extracted them
- * with the same backbone configuration (the same key), else computed now with the run's own backbone files. The
- * other project is not written to.
+ * with the same backbone configuration (the same key), else computed now with the run's own backbone files. Another
+ * user's project is not written to; with `cache` (the stored copy of a validated folder, ours) the vectors computed
+ * are stored in it under the run's backbone key, so the next validation of the unchanged folder reads them.
  */
 export async function externalFeatures(
   runProject: Project,
   backboneKey: string,
   other: Project,
   files: { sha256: string; path: string }[],
-  opts: { signal?: AbortSignal; onProgress?: ProgressFn; runtime?: RuntimeName } = {},
+  opts: { signal?: AbortSignal; onProgress?: ProgressFn; runtime?: RuntimeName; cache?: boolean } = {},
 ): Promise<ExternalFeatures> {
   const keys = backboneKey.split(KEY_SEPARATOR);
   const runStore = repoOf(runProject.db, FeatureStore);
@@ -41,17 +43,15 @@ export async function externalFeatures(
   const dim = backbones.reduce((s, b) => s + b.dim, 0);
   const vectors = new Float32Array(files.length * dim);
   const errors: (string | null)[] = files.map(() => null);
-  let cached = 0;
-  let computed = 0;
+  const embedded = new Set<number>();
   let offset = 0;
-  for (const [k, b] of backbones.entries()) {
+  for (const b of backbones) {
     const missing: { path: string; i: number }[] = [];
     files.forEach((f, i) => {
       const v = otherStore.vector(b.key, f.sha256);
       if (v && v.length === b.dim) vectors.set(v, i * dim + offset);
       else missing.push({ path: f.path, i });
     });
-    if (k === 0) cached = files.length - missing.length;
     if (missing.length > 0) {
       opts.onProgress?.({ phase: 'embed', done: 0, total: missing.length, message: `embedding ${missing.length} images with ${b.spec.name}` });
       const { digest, ...spec } = b.spec;
@@ -61,10 +61,32 @@ export async function externalFeatures(
           'INVALID_VALUE',
           `The backbone files in ${spec.dir} changed since the run extracted its features: the external features would not match the run's.`,
         );
-      await embedColumns(spec, digest ?? current, missing, vectors, dim, offset, (item, message) => (errors[item.i] = message), opts);
-      if (k === 0) computed = missing.length;
+      const failed = new Set<number>();
+      await embedColumns(
+        spec,
+        digest ?? current,
+        missing,
+        vectors,
+        dim,
+        offset,
+        (item, message) => {
+          errors[item.i] = message;
+          failed.add(item.i);
+        },
+        opts,
+      );
+      for (const m of missing) embedded.add(m.i);
+      if (opts.cache) {
+        otherStore.registerBackbone(b.key, spec, b.dim, digest ?? current);
+        const rows = missing
+          .filter((m) => !failed.has(m.i))
+          .map((m) => ({ sha256: files[m.i]!.sha256, vector: vectors.slice(m.i * dim + offset, m.i * dim + offset + b.dim) }));
+        otherStore.put(b.key, rows);
+      }
     }
     offset += b.dim;
   }
+  const computed = [...embedded].filter((i) => errors[i] === null).length;
+  const cached = files.length - embedded.size;
   return { vectors, dim, errors, cached, computed };
 }

@@ -6,7 +6,7 @@ import { MODES } from '../../shared/results.ts';
 import type { ValidationMaps, ValidationReport, ValidationSource } from '../../shared/validation.ts';
 import { loadBundle } from '../ml/bundle/loadBundle.ts';
 import { scoreImages } from '../ml/bundle/score.ts';
-import { openExternal, readExternal } from './externalSet.ts';
+import { externalGrouping, IMAGE_LEVEL_WARNING, importProblemsWarning, openExternal, readExternal } from './externalSet.ts';
 import { mapExternal } from './mapping.ts';
 import { imputedAs, scoreExternal, type ValidateOptions } from './validateRun.ts';
 
@@ -30,7 +30,7 @@ export async function validateBundle(
     );
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'dermfuse-validate-'));
   try {
-    const { project, description } = await openExternal(source, scratch, opts);
+    const { project, description, problems } = await openExternal(source, scratch, opts);
     try {
       const ext = readExternal(project, description, pre.label);
       const runFields = pre.fields;
@@ -56,6 +56,7 @@ export async function validateBundle(
       const pick = <T>(xs: ArrayLike<T>) => ok.map((r) => xs[r]!);
       const images = pick(kept);
       const labels = Int32Array.from(pick(mapped.truth));
+      const grouping = externalGrouping(images);
       const scored = scoreExternal(
         models,
         pre.classes,
@@ -102,9 +103,12 @@ export async function validateBundle(
         subgroups: scored.subgroups,
         recalibration: scored.recalibration,
         labelIssues: scored.labelIssues,
-        features: { cached: 0, computed: kept.length, failed: kept.length - ok.length },
+        grouping,
+        features: { cached: 0, computed: ok.length, failed: kept.length - ok.length },
         warnings: [
           'A bundle carries no training images or metadata: the shift panel (fields, images, prevalence) and the difference from the internal figures need the run (dermfuse validate DIR --run ID).',
+          ...importProblemsWarning(problems),
+          ...(grouping === 'image' ? [IMAGE_LEVEL_WARNING] : []),
           ...kept.flatMap((img, r) => (scoredFiles.rows[r]!.error ? [`${img.external_id}: ${scoredFiles.rows[r]!.error}; left out`] : [])),
         ],
         rows: scored.rows,

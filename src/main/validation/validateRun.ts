@@ -7,6 +7,7 @@ import { repoOf } from '../db/open.ts';
 import { FeatureStore } from '../db/repos/featureStore.ts';
 import { FieldsRepo } from '../db/repos/fieldsRepo.ts';
 import { LabelsRepo } from '../db/repos/labelsRepo.ts';
+import { RunsRepo } from '../db/repos/runsRepo.ts';
 import { ValidationsRepo } from '../db/repos/validationsRepo.ts';
 import type { ProgressFn } from '../jobs/progress.ts';
 import { applyModels } from '../ml/fusion/apply.ts';
@@ -19,7 +20,15 @@ import { parseRun } from '../ml/fusion/runRow.ts';
 import { subgroupTable } from '../ml/fusion/subgroups.ts';
 import { initBackend } from '../ml/tfjs/backend.ts';
 import type { Project } from '../project.ts';
-import { openExternal, readExternal } from './externalSet.ts';
+import {
+  externalGrouping,
+  IMAGE_LEVEL_WARNING,
+  importProblemsWarning,
+  openExternal,
+  readExternal,
+  trainingPhotos,
+  trainingPhotosWarning,
+} from './externalSet.ts';
 import { bootstrapModes, decideAll, differences, externalLabelIssues, externalModes, type ScoredSet } from './externalMetrics.ts';
 import { externalFeatures } from './features.ts';
 import { mapExternal, type RunSide } from './mapping.ts';
@@ -139,24 +148,52 @@ export async function validateRun(project: Project, req: ValidateRequest, opts: 
   };
   const C = d.classes.length;
   const seed = d.cfg.seed;
-  const { project: other, description } = await openExternal(req.source, scratchFolder(project), opts);
+  const opened = await openExternal(req.source, scratchFolder(project), opts);
+  const { project: other, description } = opened;
   try {
     const ext = readExternal(other, description, snapshot.labelSet, req.source.kind === 'project' ? req.source.labelSet : undefined);
     const mapped = mapExternal(run, { labels: ext.images.map((i) => i.label), fields: ext.fields, meta: ext.meta }, req);
     opts.signal?.throwIfAborted();
-    const kept = mapped.keep.map((i) => ext.images[i]!);
-    const feats = await externalFeatures(project, snapshot.backboneKey, other, kept, opts);
+    // Training photos among the external ones (the same content hash) would be scored from the model's memory.
+    const featureStore = repoOf(project.db, FeatureStore);
+    const shas = new Map(featureStore.imageVectors(snapshot.backboneKey.split('+')[0]!).map((v) => [v.imageId, v.sha256]));
+    const trainShas = new Set(d.imageIds.flatMap((id) => (shas.has(id) ? [shas.get(id)!] : [])));
+    const mappedImages = mapped.keep.map((i) => ext.images[i]!);
+    const seen = trainingPhotos(mappedImages, trainShas);
+    const excluded = req.includeTrainingPhotos ? new Set<number>() : new Set(seen);
+    const use = mappedImages.map((_, r) => r).filter((r) => !excluded.has(r));
+    if (use.length === 0)
+      throw new DermFuseError(
+        'INVALID_VALUE',
+        `${description}: every external image is a training photo of run ${req.runId}; validate on photos it did not see.`,
+      );
+    const kept = use.map((r) => mappedImages[r]!);
+    const feats = await externalFeatures(project, snapshot.backboneKey, other, kept, { ...opts, cache: opened.copy });
     opts.signal?.throwIfAborted();
     opts.onProgress?.({ phase: 'validate', done: 0, total: 3, message: 'scoring the external images' });
     const ok = kept.map((_, r) => r).filter((r) => feats.errors[r] === null);
-    const warnings = kept.filter((_, r) => feats.errors[r] !== null).map((img, r) => `${img.external_id}: ${feats.errors[r]}; left out`);
+    const warnings = [
+      ...(seen.length > 0
+        ? [
+            trainingPhotosWarning(
+              seen.map((r) => mappedImages[r]!.external_id),
+              mappedImages.length,
+              !req.includeTrainingPhotos,
+            ),
+          ]
+        : []),
+      ...importProblemsWarning(opened.problems),
+      ...kept.flatMap((img, r) => (feats.errors[r] === null ? [] : [`${img.external_id}: ${feats.errors[r]}; left out`])),
+    ];
     if (ok.length === 0) throw new DermFuseError('INVALID_VALUE', `${description}: no external image could be embedded.`);
-    const pick = <T>(xs: ArrayLike<T>) => ok.map((r) => xs[r]!);
+    const pick = <T>(xs: ArrayLike<T>) => ok.map((r) => xs[use[r]!]!);
     const vectors = new Float32Array(ok.length * feats.dim);
     ok.forEach((r, q) => vectors.set(feats.vectors.subarray(r * feats.dim, (r + 1) * feats.dim), q * feats.dim));
     const meta = pick(mapped.meta);
     const labels = Int32Array.from(pick(mapped.truth));
-    const images = pick(kept);
+    const images = pick(mappedImages);
+    const grouping = externalGrouping(images);
+    if (grouping === 'image') warnings.push(IMAGE_LEVEL_WARNING);
     await initBackend();
     const extMeta = pick(mapped.keep.map((i) => ext.meta[i]!));
     const scored = scoreExternal(
@@ -180,7 +217,7 @@ export async function validateRun(project: Project, req: ValidateRequest, opts: 
     const difference = differences(modes, internal, extBoot, bootstrapModes(intSet, seed + 1));
 
     // The run's own images, features and current metadata: the training side of every shift.
-    const trainVectors = imageFeatures(repoOf(project.db, FeatureStore), snapshot.backboneKey.split('+').join(',')).vectors;
+    const trainVectors = imageFeatures(featureStore, snapshot.backboneKey.split('+').join(',')).vectors;
     const trainRows = d.imageIds.map((id, i) => ({ i, v: trainVectors.get(id) })).filter((x) => x.v !== undefined);
     const tv = new Float32Array(trainRows.length * feats.dim);
     trainRows.forEach((x, q) => tv.set(x.v!, q * feats.dim));
@@ -188,12 +225,13 @@ export async function validateRun(project: Project, req: ValidateRequest, opts: 
       trainRows.map((x) => d.imageIds[x.i]!),
       runFields.map((f) => fieldsRepo.get(f.name)),
     );
-    const trainLabels = Int32Array.from(trainRows, (x) => d.labels[x.i]!);
-    const shas = new Map(
-      repoOf(project.db, FeatureStore)
-        .imageVectors(snapshot.backboneKey.split('+')[0]!)
-        .map((v) => [v.imageId, v.sha256]),
+    // The photo classifier's folds keep a patient's photos together whatever unit the run grouped its folds by.
+    const patientOf = new Map(
+      repoOf(project.db, RunsRepo)
+        .groupUnits(d.runId, 'patient')
+        .map((r) => [r.id, r.grp]),
     );
+    const trainLabels = Int32Array.from(trainRows, (x) => d.labels[x.i]!);
     const fields = runFields.map((f, j) => ({
       field: f.name,
       from: mapped.from[j] ?? null,
@@ -202,12 +240,12 @@ export async function validateRun(project: Project, req: ValidateRequest, opts: 
     }));
     opts.onProgress?.({ phase: 'validate', done: 2, total: 3, message: 'measuring the shift' });
     const shift: ValidationReport['shift'] = {
-      fields: fieldShifts(runFields, mapped.from, trainMeta, meta),
+      fields: fieldShifts(runFields, mapped.from, trainMeta, meta, seed),
       images: imageShift(
-        models.pca,
+        models.pca.k,
         {
           vectors: tv,
-          groups: trainRows.map((x) => intSet.groups[x.i]!),
+          groups: trainRows.map((x) => patientOf.get(d.imageIds[x.i]!) ?? `image:${d.imageIds[x.i]}`),
           shas: trainRows.map((x) => shas.get(d.imageIds[x.i]!) ?? `image:${d.imageIds[x.i]}`),
           ids: trainRows.map((x) => d.externalIds[x.i]!),
         },
@@ -233,6 +271,8 @@ export async function validateRun(project: Project, req: ValidateRequest, opts: 
       subgroups: scored.subgroups,
       recalibration: scored.recalibration,
       labelIssues: scored.labelIssues,
+      trainingPhotos: { count: seen.length, excluded: !req.includeTrainingPhotos, ids: seen.map((r) => mappedImages[r]!.external_id) },
+      grouping,
       features: { cached: feats.cached, computed: feats.computed, failed: kept.length - ok.length },
       warnings,
       rows: scored.rows,
