@@ -228,5 +228,9 @@ describe('dermfuse validate', () => {
     expect(card.match(/^### \d{4}-\d{2}-\d{2}: /gm)).toHaveLength(5);
     expect(card).toMatch(/\| fused \(this model\) \| [01]\.\d{3} \([01]\.\d{3}–[01]\.\d{3}\) \| [01]\.\d{3} \(/);
     expect(card).toContain('Photos: training and external images told apart with AUC');
+    // The mixed folder held training photos and no patient column: the card says both.
+    expect(card).toMatch(/\d+ of the set's photos are photos this run was trained on: left out of these figures\./);
+    expect(card).toContain('unknown patients (no patient column: intervals by image, possibly too narrow)');
+    expect(card).not.toMatch(/ \/tmp\//);
   });
 });

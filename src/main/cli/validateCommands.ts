@@ -133,22 +133,25 @@ async function output(report: ValidationReport, out: string | undefined): Promis
 export const VALIDATE_COMMANDS: Record<string, Command> = {
   validate: {
     usage:
-      'dermfuse validate DIR --run ID (--on OTHER_DIR [--label-set SET] | --images PATH --metadata CSV) | dermfuse validate --bundle B --images PATH --metadata CSV; [--id-column C --label-column C --patient-column C] [--positive A,B] [--map-class "ext=RUN,..."] [--map-field "ext=run,..."] [--map-value "field:ext=RUN,..."] [--absent-field F,...] [--recalibrate FRACTION] [--out FILE.csv|FILE.json] [--json]',
+      'dermfuse validate DIR --run ID (--on OTHER_DIR [--label-set SET] | --images PATH --metadata CSV) | dermfuse validate --bundle B --images PATH --metadata CSV; [--id-column C --label-column C --patient-column C] [--positive A,B] [--map-class "ext=RUN,..."] [--map-field "ext=run,..."] [--map-value "field:ext=RUN,..."] [--absent-field F,...] [--recalibrate FRACTION] [--include-training-photos] [--out FILE.csv|FILE.json] [--json]',
     summary: 'a run or a bundle on a second labelled set: the three models side by side with the internal figures, and what shifted',
-    options: textOptions(
-      'run',
-      'on',
-      'bundle',
-      'images',
-      'metadata',
-      'label-set',
-      'id-column',
-      'label-column',
-      'patient-column',
-      'out',
-      'recalibrate',
-      ...MAP_FLAGS,
-    ),
+    options: {
+      'include-training-photos': { type: 'boolean' },
+      ...textOptions(
+        'run',
+        'on',
+        'bundle',
+        'images',
+        'metadata',
+        'label-set',
+        'id-column',
+        'label-column',
+        'patient-column',
+        'out',
+        'recalibrate',
+        ...MAP_FLAGS,
+      ),
+    },
     positionals: [],
     async run(v, args, ctx) {
       const maps = readMaps(v);
@@ -184,7 +187,13 @@ export const VALIDATE_COMMANDS: Record<string, Command> = {
       const source: ValidationSource = on ? { kind: 'project', dir: path.resolve(on), labelSet: optionalString(v, 'label-set') } : folder();
       const { validateRun } = await import('../validation/validateRun.ts');
       return withProject(dir, async (project) => {
-        const { id, report } = await validateRun(project, { runId, source, ...maps, recalibrate }, { signal: ctx.signal, onProgress: progress });
+        // Photos of the run's own training set are left out of the figures unless asked for (the report names them).
+        const includeTrainingPhotos = v['include-training-photos'] === true || undefined;
+        const { id, report } = await validateRun(
+          project,
+          { runId, source, ...maps, recalibrate, includeTrainingPhotos },
+          { signal: ctx.signal, onProgress: progress },
+        );
         await output(report, optionalString(v, 'out'));
         return { json: { id, ...report }, text: `Validation ${id} stored with run ${runId}.\n${validationText(report)}` };
       });

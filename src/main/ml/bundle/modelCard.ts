@@ -63,7 +63,7 @@ function validationSection(vs: readonly ValidationReport[], mode: Mode): string[
   const iv = (x: { value: number; ci: [number, number] } | null | undefined) => (x ? `${f3(x.value)} (${f3(x.ci[0])}–${f3(x.ci[1])})` : '–');
   return [
     '## External validation',
-    `${vs.length} validation${vs.length > 1 ? 's' : ''} of this run on data it was not trained on; 95% intervals from patient-level bootstrap.`,
+    `${vs.length} validation${vs.length > 1 ? 's' : ''} of this run on other data; 95% intervals from bootstrap resamples of patients (of images where the set named no patients).`,
     ...vs.flatMap((v) => {
       const shifted = v.shift.fields
         .filter((f) => f.level !== 'none')
@@ -72,7 +72,12 @@ function validationSection(vs: readonly ValidationReport[], mode: Mode): string[
       return [
         '',
         `### ${v.createdAt.slice(0, 10)}: ${withoutPaths(v.source.description)}`,
-        `${v.images} images of ${v.groups} patients. Classes: ${v.classMap.map((c) => `${c.external} → ${c.run ?? 'left out'}`).join(', ')}.`,
+        `${v.images} images of ${v.grouping === 'image' ? `unknown patients (no patient column: intervals by image, possibly too narrow)` : `${v.groups} patients`}. Classes: ${v.classMap.map((c) => `${c.external} → ${c.run ?? 'left out'}`).join(', ')}.`,
+        ...(v.trainingPhotos && v.trainingPhotos.count > 0
+          ? [
+              `${v.trainingPhotos.count} of the set's photos are photos this run was trained on: ${v.trainingPhotos.excluded ? 'left out of these figures' : 'INCLUDED in these figures, which are then optimistic'}.`,
+            ]
+          : []),
         '',
         '| mode | internal AUC | external AUC | difference | external balanced accuracy |',
         '|---|---|---|---|---|',

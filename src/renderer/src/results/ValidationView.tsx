@@ -72,8 +72,14 @@ function ValidationReportView({ r }: { r: ValidationReport & { id: number } }) {
                   ? `mean ${f3(s.numbers.train.mean)} → ${f3(s.numbers.external.mean)}`
                   : (s.shares ?? []).map((x) => `${x.value} ${pct(x.train)}→${pct(x.external)}`).join(', ')}
               </Table.Td>
-              <Table.Td>{f3(s.numbers?.smd)}</Table.Td>
-              <Table.Td>{f3(s.psi)}</Table.Td>
+              <Table.Td>
+                {f3(s.numbers?.smd)}
+                {s.numbers?.smdCI && ` [${f3(s.numbers.smdCI[0])}, ${f3(s.numbers.smdCI[1])}]`}
+              </Table.Td>
+              <Table.Td>
+                {f3(s.psi)}
+                {s.psiP !== undefined && s.psiP !== null && ` (p ${s.psiP < 0.001 ? '< 0.001' : s.psiP.toFixed(3)})`}
+              </Table.Td>
               <Table.Td>
                 {pct(s.missing.train)} → {pct(s.missing.external)}
               </Table.Td>
