@@ -201,10 +201,11 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
         <ApplyBundle onApplied={afterBatch} onError={setError} />
       </ScrollArea>
       <Stack gap={4} style={{ flex: 1, minWidth: 0 }} p="xs">
-        <Group justify="space-between" wrap="nowrap">
+        {/* Wraps onto a second line when the enlarged lesion view leaves the grid narrow; each part keeps its words. */}
+        <Group justify="space-between" wrap="wrap" gap="xs" style={{ rowGap: 4 }} data-testid="browse-header">
           <Group gap="xs">
             <Text size="sm" data-testid="counts">
-              {total} of {counts?.all ?? 0} shown, {counts?.unlabelled ?? 0} unlabelled
+              {total} of {counts?.all ?? 0} shown · {counts?.unlabelled ?? 0} unlabelled in the project
             </Text>
             {query.sort.by === 'labelNext' && <LabelNextNote />}
           </Group>
@@ -213,9 +214,10 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
             label="Next image after a label"
             checked={nextAfterLabel}
             onChange={(e) => setNextAfterLabel(e.currentTarget.checked)}
+            styles={{ label: { whiteSpace: 'nowrap' } }}
             data-testid="next-after-label"
           />
-          <Group gap={4} wrap="nowrap">
+          <Group gap={4} wrap="nowrap" style={{ flexShrink: 0 }}>
             <Select
               size="xs"
               w={150}
