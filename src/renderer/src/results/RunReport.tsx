@@ -199,7 +199,7 @@ export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number
               <SegmentedControl size="xs" data={[...MODES]} value={cmMode} onChange={(v) => setCmMode(v as Mode)} data-testid="cm-mode" />
               <Chart
                 option={cm}
-                height={320}
+                height={340}
                 name={`run-${runId}-confusion-${cmMode}`}
                 testId="chart-confusion"
                 onClick={(p) => setCases({ ...cellOf(p.value as [number, number, number], report.classes), mode: cmMode, filter: 'all' })}
