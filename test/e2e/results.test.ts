@@ -56,15 +56,21 @@ describe('results in serve mode', () => {
       .locator('tbody tr')
       .evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')!.slice(5)));
     expect(rows.sort()).toEqual(expected.rows.map((r) => r.externalId).sort());
-    // A binary run's P columns are the probability of its second class, named as such; thumbnails are 64 px.
-    expect(await page.getByTestId('p-head-fused').textContent()).toBe('P(NEV) fused');
+    // A binary run's P columns are the probability of its second class, named once above them; thumbnails are 44 px.
+    expect(await page.getByTestId('p-head').textContent()).toBe('P(NEV)');
+    expect(await page.getByTestId('p-head-fused').textContent()).toBe('fused');
     expect(
       await page
         .getByTestId('case-table')
         .locator('tbody img')
         .first()
         .evaluate((e) => e.getBoundingClientRect().width),
-    ).toBe(64);
+    ).toBe(44);
+    // At 1280 px (the page's size here) with the form folded, the runs list is narrow and every column of the case
+    // table is in view without scrolling sideways.
+    expect((await page.getByTestId('runs-table').boundingBox())!.width).toBeLessThanOrEqual(280);
+    const table = await page.getByTestId('case-table').evaluate((t) => ({ table: t.scrollWidth, box: t.parentElement!.getBoundingClientRect().width }));
+    expect(table.table).toBeLessThanOrEqual(table.box);
 
     // Relabel the first (worst) image of the cell from the case view.
     const first = expected.rows[0]!;
@@ -81,6 +87,9 @@ describe('results in serve mode', () => {
       .toEqual({ label: 'NEV', source: 'user' });
     await expect.poll(() => page.getByTestId(`case-changed-${first.externalId}`).textContent()).toBe('now NEV');
     await expect.poll(() => page.getByTestId(`stale-${runId}`).count()).toBe(1);
+    // The badge shows its whole word in the narrow runs list.
+    const stale = page.getByTestId(`stale-${runId}`).locator('.mantine-Badge-label');
+    expect(await stale.evaluate((e) => e.scrollWidth - e.clientWidth)).toBeLessThanOrEqual(0);
     await expect.poll(() => page.getByTestId('report-stale').textContent()).toContain('1 changed since');
 
     // Every chart exports as SVG (vector) and PNG.
