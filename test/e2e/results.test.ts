@@ -29,6 +29,17 @@ describe('results in serve mode', () => {
   it('trains from the UI, shows the report, lists exactly the images of a clicked confusion cell, and a relabel marks the run stale', async () => {
     await page.goto(served.server.url);
     await page.getByTestId('nav-results').click();
+    // The form in a browser: the backbone field names what this server takes (no URL), the target points to the
+    // screen where derived targets are made, and the duplicates choice shows whole at 1280 px.
+    const field = (id: string) => page.getByTestId(id).locator('xpath=ancestor::*[contains(@class, "mantine-InputWrapper-root")][1]');
+    await expect.poll(() => field('extract-backbone').locator('.mantine-InputWrapper-description').textContent()).toMatch(/this server takes no URLs\.$/);
+    expect(await field('train-target').locator('.mantine-InputWrapper-description').textContent()).toMatch(/derived target in Labels & fields\.$/);
+    expect(
+      await page
+        .getByTestId('train-duplicates')
+        .evaluate((e) => (e as unknown as { scrollWidth: number; clientWidth: number }).scrollWidth - (e as unknown as { clientWidth: number }).clientWidth),
+    ).toBeLessThanOrEqual(0);
+    expect((await field('extract-backbone').locator('label').boundingBox())!.height).toBeLessThan(24);
     await page.getByTestId('train-start').click();
     await expect.poll(() => jobState(page), { timeout: 120_000 }).toBe('train done');
     await expect.poll(() => page.getByTestId('run-report').count()).toBe(1);
