@@ -34,11 +34,7 @@ describe('results in serve mode', () => {
     const field = (id: string) => page.getByTestId(id).locator('xpath=ancestor::*[contains(@class, "mantine-InputWrapper-root")][1]');
     await expect.poll(() => field('extract-backbone').locator('.mantine-InputWrapper-description').textContent()).toMatch(/this server takes no URLs\.$/);
     expect(await field('train-target').locator('.mantine-InputWrapper-description').textContent()).toMatch(/derived target in Labels & fields\.$/);
-    expect(
-      await page
-        .getByTestId('train-duplicates')
-        .evaluate((e) => (e as unknown as { scrollWidth: number; clientWidth: number }).scrollWidth - (e as unknown as { clientWidth: number }).clientWidth),
-    ).toBeLessThanOrEqual(0);
+    expect(await page.getByTestId('train-duplicates').evaluate((e) => e.scrollWidth - e.clientWidth)).toBeLessThanOrEqual(0);
     expect((await field('extract-backbone').locator('label').boundingBox())!.height).toBeLessThan(24);
     await page.getByTestId('train-start').click();
     await expect.poll(() => jobState(page), { timeout: 120_000 }).toBe('train done');
