@@ -191,6 +191,14 @@ describe('the workbench as a clinician uses it', () => {
   it('browses with one view at a time and filters as removable chips; moves on after a label when asked; says what undo undid', async () => {
     await page.getByTestId('nav-browse').click();
     await page.getByTestId('filter-outliers').click();
+    // Before any scan the view is empty for want of a scan, not of a filter: it says so, and where to scan.
+    await expect
+      .poll(() => page.getByTestId('grid-empty').textContent())
+      .toBe('No data-quality scan has run yet, so there are no outliers: open Data quality and press Scan.');
+    await page.getByTestId('filter-duplicates').click();
+    await expect
+      .poll(() => page.getByTestId('grid-empty').textContent())
+      .toMatch(/^No data-quality scan has run yet, so there are no near-duplicates to review/);
     await page.getByTestId('filter-label-next').click();
     // Views replace each other: one is chosen, and the count says what it shows.
     await expect.poll(() => page.locator('[role="radio"][aria-checked="true"]').count()).toBe(1);
