@@ -165,11 +165,11 @@ describe('from results to the browser', () => {
     await expect.poll(() => page.getByTestId('chart-map').locator('canvas').count()).toBeGreaterThan(0);
     await page.getByRole('button', { name: 'Box' }).click();
     const box = (await page.getByTestId('chart-map').boundingBox())!;
-    // From just inside the plot's top-left corner to its bottom-right: every point is inside.
-    await page.mouse.move(box.x + 42, box.y + 37);
+    // From just inside the plot's top-left corner to its bottom-right (grid 55 left, 35 top, 15 right, 45 bottom).
+    await page.mouse.move(box.x + 57, box.y + 37);
     await page.mouse.down();
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 5 });
-    await page.mouse.move(box.x + box.width - 16, box.y + box.height - 31, { steps: 5 });
+    await page.mouse.move(box.x + box.width - 16, box.y + box.height - 46, { steps: 5 });
     await page.mouse.up();
     const points = served.read((p) =>
       p.db.prepare(`SELECT COUNT(*) FROM run_predictions WHERE run_id = (SELECT MAX(id) FROM runs WHERE status = 'done')`).pluck().get(),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cellOf, colourKeys, confusionOption, predictedLabels } from '../../src/renderer/src/results/chartOptions.ts';
+import { cellOf, colourKeys, confusionOption, mapOption, predictedLabels } from '../../src/renderer/src/results/chartOptions.ts';
 import type { EmbeddingMap } from '../../src/shared/results.ts';
 
 describe('chart options', () => {
@@ -47,6 +47,19 @@ describe('chart options', () => {
     expect(long.xAxis.nameGap).toBeGreaterThan('not BCC/MEL/SCC'.length * 7 * Math.sin(Math.PI / 6));
     expect(long.grid.bottom).toBeGreaterThan(long.xAxis.nameGap);
     expect(predictedLabels(['a'.repeat(200), 'b']).nameGap).toBeLessThan(100);
+  });
+
+  it("keeps the map's axis titles beside the plot, clear of the legend above it", () => {
+    const map: EmbeddingMap = { backbone: 'k', points: [{ imageId: 1, x: -1, y: 1, label: 'MEL', predicted: 'MEL', correct: true }], fields: {} };
+    const o = mapOption(map, 'label') as {
+      legend: { top: number };
+      yAxis: { nameLocation: string; axisLine: { onZero: boolean } };
+      xAxis: { nameLocation: string };
+    };
+    expect(o.legend.top).toBe(0);
+    expect(o.yAxis.nameLocation).toBe('middle');
+    expect(o.yAxis.axisLine.onZero).toBe(false);
+    expect(o.xAxis.nameLocation).toBe('middle');
   });
 
   it('escapes class names in the confusion tooltip (they come from the CSV)', () => {

@@ -272,9 +272,11 @@ export function mapOption(map: EmbeddingMap, by: ColorBy): ChartOption {
   return {
     tooltip: { trigger: 'item', formatter: (p: { data: [number, number, number] }) => `image ${p.data[2]}` },
     legend: { top: 0, type: 'scroll' },
-    grid: { left: 40, right: 15, top: 35, bottom: 30 },
-    xAxis: { type: 'value', name: 'PC 1', scale: true },
-    yAxis: { type: 'value', name: 'PC 2', scale: true },
+    // The axes sit at the plot's edges with their titles beside them, not where 0 falls: a title at the top of an
+    // axis crossing the middle ran into the legend.
+    grid: { left: 55, right: 15, top: 35, bottom: 45 },
+    xAxis: { type: 'value', name: 'PC 1', nameLocation: 'middle', nameGap: 25, scale: true, axisLine: { onZero: false } },
+    yAxis: { type: 'value', name: 'PC 2', nameLocation: 'middle', nameGap: 35, scale: true, axisLine: { onZero: false } },
     brush: { toolbox: ['lasso', 'rect', 'clear'], xAxisIndex: 'all', throttleType: 'debounce', throttleDelay: 200 },
     toolbox: { show: false },
     series: groups.map((g, k) => ({
