@@ -44,7 +44,7 @@ describe('results in serve mode', () => {
     await expect.poll(() => page.getByTestId('verdict').textContent()).toMatch(/^(Fusing helps|Fused is no better|Fused is worse)/);
     // Every metric explains itself on hover; the training form folds away once a run is open.
     await page.locator('[data-term="Brier"]').first().hover();
-    await expect.poll(() => page.getByRole('tooltip').textContent()).toMatch(/^The mean squared gap/);
+    await expect.poll(() => page.getByRole('tooltip').textContent()).toMatch(/from 0 \(perfect\) to 2 \(sure of a wrong class every time\)/);
     expect(await page.getByTestId('train-start').count()).toBe(0);
     await page.getByTestId('tab-curves').click();
     await expect.poll(() => page.getByTestId('chart-roc').locator('canvas').count()).toBeGreaterThan(0);
