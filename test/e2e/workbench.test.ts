@@ -59,6 +59,11 @@ async function importThroughUi(): Promise<void> {
   await page.getByTestId('import-start').click();
   await expect.poll(() => jobState(page), { timeout: 30_000 }).toBe('import done');
   await expect.poll(() => page.getByTestId('import-summary').textContent()).toContain('30 added');
+  // The problems stay listed after the import, row by row, not folded into the first one's sentence.
+  expect(await page.getByTestId('import-summary').textContent()).toMatch(/ \d+ problems?, listed below\.$/);
+  await expect.poll(() => page.getByTestId('import-problem-count').textContent()).toMatch(/^\d+ problems? in the import$/);
+  expect(await page.getByTestId('import-problems').locator('tbody tr').count()).toBeGreaterThan(0);
+  expect(await page.getByTestId('import-problems').textContent()).toContain('MISSING_0');
   await page.getByTestId('nav-browse').click();
   await expect.poll(() => page.getByTestId('counts').textContent()).toBe('30 of 30 shown · 4 unlabelled in the project');
 }
