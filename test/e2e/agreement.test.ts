@@ -31,7 +31,7 @@ describe('agreement in serve mode', () => {
     await page.getByTestId('annotator').fill('Dr A');
     await page.getByTestId('annotator').press('Enter');
     await expect.poll(() => served.read((p) => p.db.prepare(`SELECT value FROM settings WHERE key = 'annotator'`).pluck().get())).toBe('Dr A');
-    await expect.poll(() => page.getByTestId('counts').textContent()).toBe('12 of 12 shown, 0 unlabelled');
+    await expect.poll(() => page.getByTestId('counts').textContent()).toBe('12 of 12 shown · 0 unlabelled in the project');
     for (let i = 0; i < 4; i++) {
       await page.keyboard.press('1');
       await expect.poll(() => served.read((p) => p.db.prepare(`SELECT COUNT(*) FROM annotations WHERE author = 'Dr A'`).pluck().get())).toBe(i + 1);

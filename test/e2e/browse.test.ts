@@ -61,9 +61,9 @@ function readDb<T>(fn: (p: Project) => T): T {
 describe('annotator workbench in serve mode', () => {
   it('shows the grid and counts, filters unlabelled, labels by number key, undoes with Ctrl+Z', async () => {
     await page.goto(server.url);
-    await expect.poll(() => page.getByTestId('counts').textContent()).toBe('30 of 30 shown, 6 unlabelled');
+    await expect.poll(() => page.getByTestId('counts').textContent()).toBe('30 of 30 shown · 6 unlabelled in the project');
     await page.getByTestId('filter-unlabelled').click();
-    await expect.poll(() => page.getByTestId('counts').textContent()).toBe('6 of 30 shown, 6 unlabelled');
+    await expect.poll(() => page.getByTestId('counts').textContent()).toBe('6 of 30 shown · 6 unlabelled in the project');
     // The panel follows the grid to the first unlabelled image.
     await expect.poll(() => page.getByTestId('detail-label').textContent()).toContain('none');
     const first = (await page.getByTestId('detail-id').textContent())!;

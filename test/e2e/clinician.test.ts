@@ -181,6 +181,13 @@ describe('the workbench as a clinician uses it', () => {
       ),
     );
     expect(colours).toMatchObject({ MEL: '#D55E00', BCC: '#E69F00', SCC: '#CC79A7', NEV: '#0072B2' });
+    // The Overview's class counts are the same chips: each in its class's colour, its text at 4.5:1.
+    await page.getByTestId('nav-overview').click();
+    await expect.poll(() => page.locator('[data-class-chip]').count()).toBeGreaterThanOrEqual(2);
+    const counts = await chipContrasts();
+    for (const c of counts) expect(c.ratio, `Overview ${c.name}: ${c.fg} on ${c.bg}`).toBeGreaterThanOrEqual(4.5);
+    expect(new Set(counts.map((c) => c.bg)).size).toBe(counts.length);
+    await page.getByTestId('nav-browse').click();
     await page.keyboard.press('Tab');
     const ring = await page.evaluate(() => {
       const s = getComputedStyle(document.activeElement!);
@@ -193,6 +200,14 @@ describe('the workbench as a clinician uses it', () => {
   it('browses with one view at a time and filters as removable chips; moves on after a label when asked; says what undo undid', async () => {
     await page.getByTestId('nav-browse').click();
     await page.getByTestId('filter-outliers').click();
+    // Before any scan the view is empty for want of a scan, not of a filter: it says so, and where to scan.
+    await expect
+      .poll(() => page.getByTestId('grid-empty').textContent())
+      .toBe('No data-quality scan has run yet, so there are no outliers: open Data quality and press Scan.');
+    await page.getByTestId('filter-duplicates').click();
+    await expect
+      .poll(() => page.getByTestId('grid-empty').textContent())
+      .toMatch(/^No data-quality scan has run yet, so there are no near-duplicates to review/);
     await page.getByTestId('filter-label-next').click();
     // Views replace each other: one is chosen, and the count says what it shows.
     await expect.poll(() => page.locator('[role="radio"][aria-checked="true"]').count()).toBe(1);
@@ -202,6 +217,8 @@ describe('the workbench as a clinician uses it', () => {
     await page.getByTestId('search').fill('IMG_0000');
     await expect.poll(() => page.getByTestId('chip-label').textContent()).toBe('label: MEL');
     expect(await page.getByTestId('chip-search').textContent()).toBe('id contains “IMG_0000”');
+    for (const c of await chipContrasts('[data-testid="chip-label"], [data-testid="chip-search"]'))
+      expect(c.ratio, `filter chip: ${c.fg} on ${c.bg}`).toBeGreaterThanOrEqual(4.5);
     // The Unlabelled view cannot keep a class filter: it says so rather than dropping it unannounced.
     await page.getByTestId('filter-unlabelled').click();
     await expect.poll(() => page.getByTestId('filter-dropped').textContent()).toBe('The class filter “MEL” was removed: unlabelled images have no class yet.');
@@ -261,6 +278,14 @@ describe('the workbench as a clinician uses it', () => {
           .evaluate((e) => e.scrollTop),
       )
       .toBe(0);
+    // Enlarged at 1280 px, the grid is narrow: its header wraps as whole parts, none under the image panel.
+    const box = async (id: string) => (await page.getByTestId(id).boundingBox())!;
+    expect((await box('counts')).height).toBeLessThan(24);
+    expect(
+      (await page.getByTestId('next-after-label').locator('xpath=ancestor::*[contains(@class, "mantine-Switch-root")][1]').boundingBox())!.height,
+    ).toBeLessThan(24);
+    const [sort, panel] = [await box('sort-dir'), await box('image-panel')];
+    expect(sort.x + sort.width).toBeLessThanOrEqual(panel.x);
   });
 
   it('uploads a folder of photos with its CSV from this computer into the project, then imports it', async () => {

@@ -142,7 +142,7 @@ describe('the Electron main bundle, under a stand-in electron module', () => {
       await page.goto(`http://127.0.0.1:${port}/index.html`);
       await page.getByTestId('project-dir').fill(projectDir);
       await page.getByTestId('open-project').click();
-      await expect.poll(() => page.getByTestId('counts').textContent(), { timeout: 15_000 }).toBe('12 of 12 shown, 3 unlabelled');
+      await expect.poll(() => page.getByTestId('counts').textContent(), { timeout: 15_000 }).toBe('12 of 12 shown · 3 unlabelled in the project');
       // Thumbnails arrive through the recorded dermfuse:// protocol handler.
       await expect
         .poll(() =>

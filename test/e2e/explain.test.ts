@@ -58,6 +58,10 @@ describe('explanations in serve mode', () => {
     expect(await panel.getByTestId('waterfall-base').textContent()).toMatch(/^base 0\.\d\d \(the average patient\)$/);
     for (const block of ['age', 'site', 'image']) expect(await panel.getByTestId(`waterfall-${block}`).textContent()).toMatch(/[+-]\d+\.\d\d→ [01]\.\d\d$/);
     expect(await panel.getByTestId('waterfall-method').textContent()).toMatch(/exact decomposition|replaced by its training reference/);
+    // Where each step lands ("→ 0.08") keeps one line beside its bar in the narrow case panel.
+    const heights = await panel.getByTestId('waterfall-step-p').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().height));
+    expect(heights.length).toBeGreaterThanOrEqual(3);
+    for (const h of heights) expect(h).toBeLessThan(24);
     expect(await panel.getByTestId('heatmap-overlay').count()).toBe(0);
 
     await panel.getByTestId('heatmap-toggle').click({ force: true });

@@ -29,6 +29,13 @@ describe('results in serve mode', () => {
   it('trains from the UI, shows the report, lists exactly the images of a clicked confusion cell, and a relabel marks the run stale', async () => {
     await page.goto(served.server.url);
     await page.getByTestId('nav-results').click();
+    // The form in a browser: the backbone field names what this server takes (no URL), the target points to the
+    // screen where derived targets are made, and the duplicates choice shows whole at 1280 px.
+    const field = (id: string) => page.getByTestId(id).locator('xpath=ancestor::*[contains(@class, "mantine-InputWrapper-root")][1]');
+    await expect.poll(() => field('extract-backbone').locator('.mantine-InputWrapper-description').textContent()).toMatch(/this server takes no URLs\.$/);
+    expect(await field('train-target').locator('.mantine-InputWrapper-description').textContent()).toMatch(/derived target in Labels & fields\.$/);
+    expect(await page.getByTestId('train-duplicates').evaluate((e) => e.scrollWidth - e.clientWidth)).toBeLessThanOrEqual(0);
+    expect((await field('extract-backbone').locator('label').boundingBox())!.height).toBeLessThan(24);
     await page.getByTestId('train-start').click();
     await expect.poll(() => jobState(page), { timeout: 120_000 }).toBe('train done');
     await expect.poll(() => page.getByTestId('run-report').count()).toBe(1);
@@ -37,7 +44,7 @@ describe('results in serve mode', () => {
     await expect.poll(() => page.getByTestId('verdict').textContent()).toMatch(/^(Fusing helps|Fused is no better|Fused is worse)/);
     // Every metric explains itself on hover; the training form folds away once a run is open.
     await page.locator('[data-term="Brier"]').first().hover();
-    await expect.poll(() => page.getByRole('tooltip').textContent()).toMatch(/^The mean squared gap/);
+    await expect.poll(() => page.getByRole('tooltip').textContent()).toMatch(/from 0 \(perfect\) to 2 \(sure of a wrong class every time\)/);
     expect(await page.getByTestId('train-start').count()).toBe(0);
     await page.getByTestId('tab-curves').click();
     await expect.poll(() => page.getByTestId('chart-roc').locator('canvas').count()).toBeGreaterThan(0);
@@ -56,15 +63,21 @@ describe('results in serve mode', () => {
       .locator('tbody tr')
       .evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')!.slice(5)));
     expect(rows.sort()).toEqual(expected.rows.map((r) => r.externalId).sort());
-    // A binary run's P columns are the probability of its second class, named as such; thumbnails are 64 px.
-    expect(await page.getByTestId('p-head-fused').textContent()).toBe('P(NEV) fused');
+    // A binary run's P columns are the probability of its second class, named once above them; thumbnails are 44 px.
+    expect(await page.getByTestId('p-head').textContent()).toBe('P(NEV)');
+    expect(await page.getByTestId('p-head-fused').textContent()).toBe('fused');
     expect(
       await page
         .getByTestId('case-table')
         .locator('tbody img')
         .first()
         .evaluate((e) => e.getBoundingClientRect().width),
-    ).toBe(64);
+    ).toBe(44);
+    // At 1280 px (the page's size here) with the form folded, the runs list is narrow and every column of the case
+    // table is in view without scrolling sideways.
+    expect((await page.getByTestId('runs-table').boundingBox())!.width).toBeLessThanOrEqual(280);
+    const table = await page.getByTestId('case-table').evaluate((t) => ({ table: t.scrollWidth, box: t.parentElement!.getBoundingClientRect().width }));
+    expect(table.table).toBeLessThanOrEqual(table.box);
 
     // Relabel the first (worst) image of the cell from the case view.
     const first = expected.rows[0]!;
@@ -81,6 +94,9 @@ describe('results in serve mode', () => {
       .toEqual({ label: 'NEV', source: 'user' });
     await expect.poll(() => page.getByTestId(`case-changed-${first.externalId}`).textContent()).toBe('now NEV');
     await expect.poll(() => page.getByTestId(`stale-${runId}`).count()).toBe(1);
+    // The badge shows its whole word in the narrow runs list.
+    const stale = page.getByTestId(`stale-${runId}`).locator('.mantine-Badge-label');
+    expect(await stale.evaluate((e) => e.scrollWidth - e.clientWidth)).toBeLessThanOrEqual(0);
     await expect.poll(() => page.getByTestId('report-stale').textContent()).toContain('1 changed since');
 
     // Every chart exports as SVG (vector) and PNG.
@@ -149,11 +165,11 @@ describe('from results to the browser', () => {
     await expect.poll(() => page.getByTestId('chart-map').locator('canvas').count()).toBeGreaterThan(0);
     await page.getByRole('button', { name: 'Box' }).click();
     const box = (await page.getByTestId('chart-map').boundingBox())!;
-    // From just inside the plot's top-left corner to its bottom-right: every point is inside.
-    await page.mouse.move(box.x + 42, box.y + 37);
+    // From just inside the plot's top-left corner to its bottom-right (grid 55 left, 35 top, 15 right, 45 bottom).
+    await page.mouse.move(box.x + 57, box.y + 37);
     await page.mouse.down();
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 5 });
-    await page.mouse.move(box.x + box.width - 16, box.y + box.height - 31, { steps: 5 });
+    await page.mouse.move(box.x + box.width - 16, box.y + box.height - 46, { steps: 5 });
     await page.mouse.up();
     const points = served.read((p) =>
       p.db.prepare(`SELECT COUNT(*) FROM run_predictions WHERE run_id = (SELECT MAX(id) FROM runs WHERE status = 'done')`).pluck().get(),

@@ -38,7 +38,7 @@ describe('first run', () => {
     await page.goto(server.url);
     await page.getByTestId('project-dir').fill(dir);
     await page.getByTestId('try-sample').click();
-    await expect.poll(() => page.getByTestId('counts').textContent(), { timeout: 30_000 }).toBe('86 of 86 shown, 12 unlabelled');
+    await expect.poll(() => page.getByTestId('counts').textContent(), { timeout: 30_000 }).toBe('86 of 86 shown · 12 unlabelled in the project');
     await expect
       .poll(() =>
         page
@@ -77,7 +77,7 @@ describe('first run', () => {
     // The run ordered the 11 unlabelled images for labelling: the queue shows them and says where the order came from.
     await page.getByTestId('nav-browse').click();
     await page.getByTestId('filter-label-next').click();
-    await expect.poll(() => page.getByTestId('counts').textContent()).toBe('11 of 86 shown, 11 unlabelled');
+    await expect.poll(() => page.getByTestId('counts').textContent()).toBe('11 of 86 shown · 11 unlabelled in the project');
     await expect.poll(() => page.getByTestId('label-next-note').textContent()).toMatch(/^ordered by uncertainty from run 1 \(/);
 
     const p = Project.open(dir);

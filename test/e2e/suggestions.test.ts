@@ -53,7 +53,7 @@ describe('model suggestions in the workbench', () => {
     const page = await browser.newPage();
     await page.goto(server.url);
     await page.getByTestId('filter-unlabelled').click();
-    await expect.poll(() => page.getByTestId('counts').textContent()).toBe('12 of 48 shown, 12 unlabelled');
+    await expect.poll(() => page.getByTestId('counts').textContent()).toBe('12 of 48 shown · 12 unlabelled in the project');
     await page.getByTestId('bundle-path').fill(bundle);
     await page.getByTestId('apply-bundle').click();
     await expect.poll(() => page.getByTestId('apply-result').textContent(), { timeout: 30_000 }).toBe('12 suggestions');
@@ -80,7 +80,7 @@ describe('model suggestions in the workbench', () => {
       p.close();
     }
     await page.getByTestId('filter-label-next').click();
-    await expect.poll(() => page.getByTestId('counts').textContent()).toBe('11 of 48 shown, 11 unlabelled');
+    await expect.poll(() => page.getByTestId('counts').textContent()).toBe('11 of 48 shown · 11 unlabelled in the project');
     await expect.poll(() => page.getByTestId('label-next-note').textContent()).toMatch(/^ordered by uncertainty(\+diversity)? from bundle /);
     await page.close();
   });

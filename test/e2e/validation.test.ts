@@ -3,6 +3,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainRun } from '../../src/main/ml/fusion/train.ts';
 import { getValidation } from '../../src/main/validation/stored.ts';
+import { labelIssues } from '../../src/main/results/cases.ts';
 import { FEATURE_KEY, fusionProject } from '../fixtures/fusionData.ts';
 import { tempDir } from '../fixtures/generate.ts';
 import { jobState } from './browser.ts';
@@ -79,5 +80,17 @@ describe('external validation in serve mode', () => {
     const first = stored.labelIssues![0];
     if (first) expect(await page.getByTestId(`validation-issue-${first.externalId}`).textContent()).toContain(f3(first.pLabel.fused));
     else expect(await page.getByTestId('validation-report').textContent()).toContain('No likely label errors');
+  });
+
+  it('names the stored diagnosis beside the target of a likely label error (the run trained on MEL vs the rest)', async () => {
+    const issues = served.read((p) => labelIssues(p, runId));
+    expect(issues.length).toBeGreaterThan(0);
+    await page.goto(served.server.url);
+    await page.getByTestId('nav-results').click();
+    await page.getByTestId(`run-${runId}`).click();
+    await page.getByTestId('tab-issues').click();
+    await expect.poll(() => page.getByTestId('issue-table').locator('tbody tr').count()).toBe(issues.length);
+    for (const x of issues) expect(await page.getByTestId(`issue-diagnosis-${x.externalId}`).textContent()).toBe(x.currentLabel ?? 'unlabelled');
+    expect(issues.every((x) => x.currentLabel === 'MEL' || x.currentLabel === 'NEV')).toBe(true);
   });
 });

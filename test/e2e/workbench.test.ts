@@ -59,8 +59,13 @@ async function importThroughUi(): Promise<void> {
   await page.getByTestId('import-start').click();
   await expect.poll(() => jobState(page), { timeout: 30_000 }).toBe('import done');
   await expect.poll(() => page.getByTestId('import-summary').textContent()).toContain('30 added');
+  // The problems stay listed after the import, row by row, not folded into the first one's sentence.
+  expect(await page.getByTestId('import-summary').textContent()).toMatch(/ \d+ problems?, listed below\.$/);
+  await expect.poll(() => page.getByTestId('import-problem-count').textContent()).toMatch(/^\d+ problems? in the import$/);
+  expect(await page.getByTestId('import-problems').locator('tbody tr').count()).toBeGreaterThan(0);
+  expect(await page.getByTestId('import-problems').textContent()).toContain('MISSING_0');
   await page.getByTestId('nav-browse').click();
-  await expect.poll(() => page.getByTestId('counts').textContent()).toBe('30 of 30 shown, 4 unlabelled');
+  await expect.poll(() => page.getByTestId('counts').textContent()).toBe('30 of 30 shown · 4 unlabelled in the project');
 }
 
 describe('workbench in serve mode', () => {
@@ -71,7 +76,7 @@ describe('workbench in serve mode', () => {
     const fromDb = served.read((p) =>
       p.db.prepare(`SELECT COUNT(*) FROM field_values v JOIN fields f ON f.id = v.field_id WHERE f.name = 'age' AND v.num >= 40`).pluck().get(),
     );
-    await expect.poll(() => page.getByTestId('counts').textContent()).toBe(`${fromDb} of 30 shown, 4 unlabelled`);
+    await expect.poll(() => page.getByTestId('counts').textContent()).toBe(`${fromDb} of 30 shown · 4 unlabelled in the project`);
     await expect.poll(() => page.getByTestId('chip-age').textContent()).toBe('age ≥ 40');
     await page.getByTestId('filter-values-sex').click();
     await page.getByRole('option', { name: /^male/ }).click();
@@ -85,7 +90,7 @@ describe('workbench in serve mode', () => {
         .pluck()
         .get(),
     );
-    await expect.poll(() => page.getByTestId('counts').textContent()).toBe(`${both} of 30 shown, 4 unlabelled`);
+    await expect.poll(() => page.getByTestId('counts').textContent()).toBe(`${both} of 30 shown · 4 unlabelled in the project`);
     // Sorted by age, oldest first: the panel shows the oldest matching image.
     await page.getByTestId('chip-sex').locator('button').click();
     await page.getByTestId('sort-by').click();
@@ -160,7 +165,7 @@ describe('workbench in serve mode', () => {
     expect(served.read((p) => p.db.prepare(`SELECT name, classes FROM derived_targets`).all())).toEqual([{ name: 'malignant', classes: '["mel","bcc"]' }]);
     await page.getByTestId('nav-browse').click();
     await page.getByTestId('filter-unlabelled').click();
-    await expect.poll(() => page.getByTestId('counts').textContent()).toBe('4 of 30 shown, 4 unlabelled');
+    await expect.poll(() => page.getByTestId('counts').textContent()).toBe('4 of 30 shown · 4 unlabelled in the project');
     await expect.poll(() => page.getByTestId('detail-label').textContent()).toContain('none');
     await expect.poll(() => page.getByTestId('filter-mel').textContent()).toMatch(/^m · mel/);
     await page.keyboard.press('m');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cellOf, colourKeys, confusionOption } from '../../src/renderer/src/results/chartOptions.ts';
+import { cellOf, colourKeys, confusionOption, mapOption, predictedLabels } from '../../src/renderer/src/results/chartOptions.ts';
 import type { EmbeddingMap } from '../../src/shared/results.ts';
 
 describe('chart options', () => {
@@ -29,6 +29,37 @@ describe('chart options', () => {
     const bands = colourKeys(map, 'field:age');
     expect(bands[0]).toBe('missing');
     expect(new Set(bands.slice(1)).size).toBe(5);
+  });
+
+  it('turns long predicted-class names under the confusion matrix so they do not run together, the title below them', () => {
+    const x = (classes: string[]) =>
+      confusionOption(
+        [
+          [1, 0],
+          [0, 1],
+        ],
+        classes,
+      ) as { xAxis: { nameGap: number; axisLabel: { rotate: number } }; grid: { bottom: number } };
+    expect(x(['MEL', 'NEV']).xAxis.axisLabel.rotate).toBe(0);
+    const long = x(['not BCC/MEL/SCC', 'BCC/MEL/SCC']);
+    expect(long.xAxis.axisLabel.rotate).toBeGreaterThanOrEqual(30);
+    // The rotated name drops about sin(angle) of its width: the axis title sits below it, inside the chart.
+    expect(long.xAxis.nameGap).toBeGreaterThan('not BCC/MEL/SCC'.length * 7 * Math.sin(Math.PI / 6));
+    expect(long.grid.bottom).toBeGreaterThan(long.xAxis.nameGap);
+    expect(predictedLabels(['a'.repeat(200), 'b']).nameGap).toBeLessThan(100);
+  });
+
+  it("keeps the map's axis titles beside the plot, clear of the legend above it", () => {
+    const map: EmbeddingMap = { backbone: 'k', points: [{ imageId: 1, x: -1, y: 1, label: 'MEL', predicted: 'MEL', correct: true }], fields: {} };
+    const o = mapOption(map, 'label') as {
+      legend: { top: number };
+      yAxis: { nameLocation: string; axisLine: { onZero: boolean } };
+      xAxis: { nameLocation: string };
+    };
+    expect(o.legend.top).toBe(0);
+    expect(o.yAxis.nameLocation).toBe('middle');
+    expect(o.yAxis.axisLine.onZero).toBe(false);
+    expect(o.xAxis.nameLocation).toBe('middle');
   });
 
   it('escapes class names in the confusion tooltip (they come from the CSV)', () => {

@@ -12,7 +12,11 @@ const variantColorResolver: VariantColorsResolver = (input) => {
   if (!['light', 'outline', 'subtle', 'transparent'].includes(input.variant)) return colours;
   const parsed = parseThemeColor({ color: input.color ?? input.theme.primaryColor, theme: input.theme });
   if (!/^#[0-9a-f]{6}$/i.test(parsed.value)) return colours;
-  const background = input.variant === 'light' ? mix(parsed.value, '#ffffff', 0.88) : '#ffffff';
+  // The darker of the two tints a light control shows (at rest and hovered): a theme colour's shades 1 and 2
+  // (Mantine's --mantine-color-X-light and -light-hover), another colour at 10% and 12% over white.
+  const shades = parsed.isThemeColor && parsed.shade === undefined ? input.theme.colors[parsed.color] : undefined;
+  const tint = shades ? shades[2]! : mix(parsed.value, '#ffffff', 0.88);
+  const background = input.variant === 'light' ? tint : '#ffffff';
   return { ...colours, color: legibleOn(parsed.value, background), hoverColor: legibleOn(parsed.value, background) };
 };
 

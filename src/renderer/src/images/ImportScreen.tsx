@@ -8,6 +8,7 @@ import { ColumnMapping } from './ColumnMapping.tsx';
 import { PathField } from './FolderPicker.tsx';
 import { assign, mappingFromPreview, notReady, requestOf, type Mapping } from './importMapping.ts';
 import { ProblemTable } from './ProblemTable.tsx';
+import { count } from '../plural.ts';
 import { UploadPanel } from './UploadPanel.tsx';
 
 /**
@@ -167,13 +168,13 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
               </Group>
               <SimpleGrid cols={4}>
                 <Text size="sm" data-testid="plan-images">
-                  {preview.images} images
+                  {count(preview.images, 'image')}
                 </Text>
                 <Text size="sm" data-testid="plan-matched">
-                  {preview.rowsMatched} rows matched
+                  {count(preview.rowsMatched, 'row')} matched
                 </Text>
-                <Text size="sm">{preview.rowsWithoutImage} rows without an image (listed below)</Text>
-                <Text size="sm">{preview.imagesWithoutRow} images without a row</Text>
+                <Text size="sm">{count(preview.rowsWithoutImage, 'row')} without an image (listed below)</Text>
+                <Text size="sm">{count(preview.imagesWithoutRow, 'image')} without a row</Text>
               </SimpleGrid>
               {ls && mapping && (
                 <Group align="end" gap="xs">
@@ -205,7 +206,7 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
               {mapping && (
                 <ColumnMapping proposals={offered.current} preview={preview} fields={info.data?.fields ?? []} mapping={mapping} onChange={setMapping} />
               )}
-              <ProblemTable preview={preview} />
+              <ProblemTable problems={preview.problems} total={preview.problemCount} />
             </Stack>
           </Card>
         )}
@@ -213,9 +214,11 @@ export function ImportScreen({ onImported }: { onImported(): void }) {
           <Alert color="green" data-testid="import-summary">
             Imported: {summary.imagesAdded} added, {summary.imagesUpdated} updated, {summary.imagesUnchanged} unchanged, {summary.imagesFailed} failed, in{' '}
             {summary.seconds.toFixed(1)} s{summary.label ? `; labels in “${summary.label}”` : ''}.
-            {summary.errors.length > 0 && ` ${summary.errors.length} problems (first: ${summary.errors[0]!.source}: ${summary.errors[0]!.message}).`}
+            {summary.errors.length > 0 && ` ${count(summary.errors.length, 'problem')}, listed below.`}
           </Alert>
         )}
+        {/* The problems stay in view after the import, in the same table as before it. */}
+        {summary && summary.errors.length > 0 && <ProblemTable problems={summary.errors} total={summary.errors.length} found="in the import" testId="import" />}
       </Stack>
     </Container>
   );

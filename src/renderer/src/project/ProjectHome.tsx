@@ -1,10 +1,16 @@
 import { Badge, Button, Card, Container, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { paletteColor } from '../../../shared/palette.ts';
 import { fieldLabel, type ProjectInfo } from '../../../shared/types.ts';
+import { api } from '../api.ts';
+import { CallError, useCall } from '../errors.tsx';
 
 /** The open project at a glance: counts, classes and the metadata schema. */
 /** `onClose` absent: this person cannot open another project (an account on a server), so nothing offers to close it. */
 export function ProjectHome({ info, onClose }: { info: ProjectInfo; onClose?: () => void }) {
   const hidden = info.countsHidden === true;
+  // Each class in its own colour, as its chips elsewhere (the theme keeps the text at 4.5:1 on the tint).
+  const labelSet = useCall(() => api['labelSets.get']({}), [info]);
+  const colours = new Map((labelSet.data?.classes ?? []).map((c, i) => [c.name, c.color ?? paletteColor(i, c.name)]));
   const stats: [string, number | string][] = [
     ['Images', info.images],
     ['Labelled', hidden ? 'hidden' : info.labelled],
@@ -46,11 +52,12 @@ export function ProjectHome({ info, onClose }: { info: ProjectInfo; onClose?: ()
           </Title>
           <Group gap="xs">
             {Object.entries(info.classes).map(([name, n]) => (
-              <Badge key={name} variant="light" size="lg">
+              <Badge key={name} variant="light" size="lg" color={colours.get(name) ?? 'gray'} data-class-chip={name}>
                 {hidden ? name : `${name}: ${n}`}
               </Badge>
             ))}
           </Group>
+          <CallError call={labelSet} what="Reading the class colours" />
           {hidden && (
             <Text size="xs" c="dimmed" mt="xs" data-testid="counts-hidden">
               Label counts are hidden while a blind labelling task is open.

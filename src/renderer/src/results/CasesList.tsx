@@ -26,8 +26,25 @@ const FILTER_LABELS: Record<CaseFilter, string> = {
   fusedRightMetadataWrong: 'Fused right, metadata wrong',
 };
 const LIMIT = 500;
-/** Thumbnail side in the case table: large enough to recognise a lesion. */
-const THUMB = 64;
+/** Thumbnail side in the case table: enough to recognise a lesion beside its row (the panel shows it large). */
+const THUMB = 44;
+/** The P columns' heads: short, so that three of them and the ids fit beside the case panel at 1280 px. */
+const MODE_HEADS: Record<Mode, string> = { image: 'image', metadata: 'meta', fused: 'fused' };
+
+/** An id or class name that may break after "_" or "/" (PAT_354_1817_500, not BCC/MEL/SCC) rather than widen its column. */
+function Breakable({ text }: { text: string }) {
+  const parts = text.split(/(?<=[_/])/);
+  return (
+    <>
+      {parts.map((p, i) => (
+        <span key={i}>
+          {p}
+          {i < parts.length - 1 && <wbr />}
+        </span>
+      ))}
+    </>
+  );
+}
 
 /**
  * The images behind a number, worst first: the image, its metadata and what each mode said; a wrong label is fixed
@@ -89,6 +106,7 @@ export function CasesList({
   // with more classes, the probability the model gave the image's own class.
   const binary = classes.length === 2;
   const pHead = binary ? `P(${classes[1]})` : 'P(true class)';
+  const cell = { paddingInline: 6 };
   const pTitle = (m: Mode) =>
     binary
       ? `${m}: probability of ${classes[1]} (red: the call differs from the target)`
@@ -144,21 +162,30 @@ export function CasesList({
       )}
       <Group align="start" wrap="nowrap" gap="sm">
         <ScrollArea h={480} type="auto" style={{ flex: 1, minWidth: 0 }}>
-          <Table fz="xs" highlightOnHover data-testid="case-table">
+          <Table fz="xs" highlightOnHover horizontalSpacing={6} data-testid="case-table">
             <Table.Thead>
               <Table.Tr>
-                <Table.Th />
-                <Table.Th>Image</Table.Th>
-                <Table.Th>{positive ? 'Target' : 'True'}</Table.Th>
-                {positive && <Table.Th title="The label stored for the image now (the target folds it into yes/no)">Diagnosis</Table.Th>}
-                {MODES.map((m) => (
-                  <Table.Th key={m} c={MODE_COLORS[m]} title={pTitle(m)} style={{ whiteSpace: 'nowrap' }} data-testid={`p-head-${m}`}>
-                    {pHead} {m}
+                <Table.Th rowSpan={2} />
+                <Table.Th rowSpan={2}>Image</Table.Th>
+                <Table.Th rowSpan={2}>{positive ? 'Target' : 'True'}</Table.Th>
+                {positive && (
+                  <Table.Th rowSpan={2} title="The label stored for the image now (the target folds it into yes/no)">
+                    Diagnosis
                   </Table.Th>
-                ))}
-                <Table.Th>
+                )}
+                <Table.Th colSpan={MODES.length} style={{ textAlign: 'center', paddingBottom: 0 }} data-testid="p-head">
+                  <Breakable text={pHead} />
+                </Table.Th>
+                <Table.Th rowSpan={2}>
                   <Term name="loss" />
                 </Table.Th>
+              </Table.Tr>
+              <Table.Tr>
+                {MODES.map((m) => (
+                  <Table.Th key={m} c={MODE_COLORS[m]} title={pTitle(m)} style={{ ...cell, paddingTop: 0 }} data-testid={`p-head-${m}`}>
+                    {MODE_HEADS[m]}
+                  </Table.Th>
+                ))}
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
@@ -173,9 +200,11 @@ export function CasesList({
                       style={{ objectFit: 'cover', borderRadius: 3, display: 'block' }}
                     />
                   </Table.Td>
-                  <Table.Td style={{ whiteSpace: 'nowrap' }}>{r.externalId}</Table.Td>
-                  <Table.Td style={{ whiteSpace: 'nowrap' }}>
-                    {r.trueLabel}
+                  <Table.Td>
+                    <Breakable text={r.externalId} />
+                  </Table.Td>
+                  <Table.Td>
+                    <Breakable text={r.trueLabel} />
                     {r.labelChanged && (
                       <Badge size="xs" color="yellow" ml={4} data-testid={`case-changed-${r.externalId}`}>
                         now {r.currentLabel ?? 'unlabelled'}
@@ -188,7 +217,7 @@ export function CasesList({
                     </Table.Td>
                   )}
                   {MODES.map((m) => (
-                    <Table.Td key={m} c={r.predicted[m] === r.trueLabel ? undefined : 'red.9'} title={`${m} predicted ${r.predicted[m]}`}>
+                    <Table.Td key={m} c={r.predicted[m] === r.trueLabel ? undefined : 'red.9'} title={`${m} predicted ${r.predicted[m]}`} style={cell}>
                       {Math.round(100 * r.probs[m][shownClass(r)]!)}%
                     </Table.Td>
                   ))}
@@ -199,7 +228,7 @@ export function CasesList({
           </Table>
         </ScrollArea>
         {current && (
-          <Stack w={250} gap={6} data-testid="case-detail" style={{ flexShrink: 0 }}>
+          <Stack w={230} gap={6} data-testid="case-detail" style={{ flexShrink: 0 }}>
             <ExplainPanel
               runId={runId}
               imageId={current.imageId}

@@ -64,17 +64,18 @@ function Waterfall({ e }: { e: Explanation }) {
             data-testid={`waterfall-${s.field}`}
             title={s.reference === null ? undefined : `replaced by ${String(s.reference)}`}
           >
-            <Text size="xs" w={110} style={{ overflowWrap: 'anywhere' }}>
+            {/* The name takes what the figures leave: they keep one line each, however narrow the panel. */}
+            <Text size="xs" style={{ flex: 1, minWidth: 0, overflowWrap: 'anywhere' }}>
               {fieldName(s.field)}
               {s.value !== null && s.value !== undefined ? ` ${String(s.value)}` : ''}
             </Text>
-            <div style={{ width: 50, display: 'flex', justifyContent: s.contribution >= 0 ? 'flex-start' : 'flex-end' }}>
+            <div style={{ width: 50, flexShrink: 0, display: 'flex', justifyContent: s.contribution >= 0 ? 'flex-start' : 'flex-end' }}>
               <div style={{ width: w, height: 8, background: s.contribution >= 0 ? '#e03131' : '#1c7ed6', borderRadius: 2 }} />
             </div>
-            <Text size="xs" w={44}>
+            <Text size="xs" w={40} style={{ flexShrink: 0, whiteSpace: 'nowrap' }}>
               {signed(s.contribution)}
             </Text>
-            <Text size="xs" c="dimmed">
+            <Text size="xs" c="dimmed" style={{ flexShrink: 0, whiteSpace: 'nowrap' }} data-testid="waterfall-step-p">
               → {sigmoid(running).toFixed(2)}
             </Text>
           </Group>

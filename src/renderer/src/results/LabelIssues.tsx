@@ -21,6 +21,8 @@ export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): 
     if (loaded.data) setIssues(loaded.data[0]);
   }, [loaded.data]);
   const classes = loaded.data?.[1].classes ?? [];
+  // A run on a derived target ("not BCC/MEL/SCC") names no diagnosis: the one stored now is shown beside it.
+  const derived = issues.some((x) => x.relabelTo === null);
   const current = issues[focus];
   const decide = async (decision: 'keep' | 'relabel', className?: string) => {
     if (!current) return;
@@ -61,7 +63,8 @@ export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): 
               <Table.Th>#</Table.Th>
               <Table.Th />
               <Table.Th>Image</Table.Th>
-              <Table.Th>Label</Table.Th>
+              <Table.Th>{derived ? 'Target' : 'Label'}</Table.Th>
+              {derived && <Table.Th title="The label stored for the image now (the target folds it into yes/no)">Diagnosis</Table.Th>}
               <Table.Th>Suggested</Table.Th>
               <Table.Th>P(label)</Table.Th>
               <Table.Th>Decision</Table.Th>
@@ -76,6 +79,7 @@ export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): 
                 </Table.Td>
                 <Table.Td>{x.externalId}</Table.Td>
                 <Table.Td>{x.given}</Table.Td>
+                {derived && <Table.Td data-testid={`issue-diagnosis-${x.externalId}`}>{x.currentLabel ?? 'unlabelled'}</Table.Td>}
                 <Table.Td>{x.suggested}</Table.Td>
                 <Table.Td>{(x.selfConfidence * 100).toFixed(0)}%</Table.Td>
                 <Table.Td>
@@ -94,7 +98,8 @@ export function LabelIssues({ runId, onChanged }: { runId: number; onChanged(): 
         <Stack w={320} gap={6}>
           <ExplainPanel runId={runId} imageId={current.imageId} externalId={current.externalId} mode="fused" height={260} rowPrediction={current.suggested} />
           <Text size="sm" fw={600}>
-            {current.externalId}: labelled {current.given}, the models say {current.suggested}
+            {current.externalId}: labelled {current.given}
+            {derived ? ` (diagnosis ${current.currentLabel ?? 'unlabelled'})` : ''}, the models say {current.suggested}
           </Text>
           <Group gap={4}>
             <Button size="xs" variant="default" onClick={() => void decide('keep')} data-testid="issue-keep">

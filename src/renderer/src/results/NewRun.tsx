@@ -2,7 +2,7 @@ import { Alert, Autocomplete, Button, Card, Group, MultiSelect, NumberInput, Sel
 import { useCallback, useEffect, useState } from 'react';
 import { ApiError } from '../../../shared/api.ts';
 import { GROUP_BY, TRAIN_DEFAULTS, type ConsensusRule, type DuplicateMergeMode, type GroupBy, type RuntimeName } from '../../../shared/jobs.ts';
-import { api } from '../api.ts';
+import { api, isDesktop } from '../api.ts';
 import { CallError, useCall, useShowError } from '../errors.tsx';
 import { useJobs } from '../jobs/JobsContext.tsx';
 import type { LabelSetInfo, ProjectInfo } from './types.ts';
@@ -88,35 +88,39 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
       <Stack gap="xs">
         <Title order={5}>Image features</Title>
         <CallError call={catalogue} what="Listing the backbone catalogue" />
-        <Group align="end" gap="xs">
-          <Autocomplete
-            size="xs"
-            style={{ flex: 1 }}
-            label="Backbone: a catalogue id (listed), a model folder, an .onnx file or a URL"
-            placeholder="default"
-            value={extractRef}
-            onChange={setExtractRef}
-            data={catalogue.data?.map((c) => c.id) ?? []}
-            renderOption={({ option }) => {
-              const c = catalogue.data?.find((x) => x.id === option.value);
-              return (
-                <Stack gap={0} data-testid="catalogue-option">
-                  <Text size="xs" fw={600}>
-                    {option.value}
+        <Autocomplete
+          size="xs"
+          label="Backbone"
+          description={
+            isDesktop
+              ? 'A catalogue id (listed), a model folder, an .onnx file or a URL.'
+              : 'A catalogue id (listed), or a model folder or .onnx file inside the project or a --data folder; this server takes no URLs.'
+          }
+          placeholder="default"
+          value={extractRef}
+          onChange={setExtractRef}
+          data={catalogue.data?.map((c) => c.id) ?? []}
+          renderOption={({ option }) => {
+            const c = catalogue.data?.find((x) => x.id === option.value);
+            return (
+              <Stack gap={0} data-testid="catalogue-option">
+                <Text size="xs" fw={600}>
+                  {option.value}
+                </Text>
+                {c && (
+                  <Text size="xs" c="dimmed">
+                    {c.description} · {c.dim}-d · {c.licence} · {c.builtIn ? 'built in, offline' : `download${c.sizeMB ? ` ${c.sizeMB} MB` : ''}`}
                   </Text>
-                  {c && (
-                    <Text size="xs" c="dimmed">
-                      {c.description} · {c.dim}-d · {c.licence} · {c.builtIn ? 'built in, offline' : `download${c.sizeMB ? ` ${c.sizeMB} MB` : ''}`}
-                    </Text>
-                  )}
-                </Stack>
-              );
-            }}
-            data-testid="extract-backbone"
-          />
+                )}
+              </Stack>
+            );
+          }}
+          data-testid="extract-backbone"
+        />
+        <Group align="end" gap="xs">
           <Select
             size="xs"
-            w={170}
+            style={{ flex: 1 }}
             label="Runtime"
             data={[
               { value: 'auto', label: 'Fastest here' },
@@ -152,7 +156,7 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
           placeholder="every class"
           description={
             labelSet && labelSet.targets.length === 0
-              ? 'Trains on every class. For yes/no (e.g. cancer vs the rest), first make a derived target in Browse → Label set.'
+              ? 'Trains on every class. For yes/no (e.g. cancer vs the rest), first make a derived target in Labels & fields.'
               : undefined
           }
           clearable
@@ -182,7 +186,8 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
           />
           <NumberInput size="xs" label="Seed" min={1} value={seed} onChange={(v) => setSeed(Number(v) || 1)} />
         </Group>
-        <Group grow gap="xs">
+        {/* One above the other: their labels and choices are long, and side by side they were cut at 1280 px. */}
+        <Stack gap="xs">
           <Select
             size="xs"
             label="Label of an image several annotators labelled"
@@ -210,7 +215,7 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
             allowDeselect={false}
             data-testid="train-duplicates"
           />
-        </Group>
+        </Stack>
         <Button size="xs" disabled={!labelSet || features.length === 0 || busy} onClick={() => void train()} data-testid="train-start">
           Train image-only, metadata-only and fused
         </Button>

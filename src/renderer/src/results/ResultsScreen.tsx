@@ -32,7 +32,8 @@ export function ResultsScreen({ info, onOpenInBrowser }: { info: ProjectInfo; on
   const comparing = compare.length === 2 ? runs.filter((r) => compare.includes(r.runId)) : null;
   return (
     <Group align="stretch" gap={0} wrap="nowrap" style={{ height: '100%' }}>
-      <ScrollArea w={showForm ? 420 : 360} p="xs" style={{ borderRight: '1px solid var(--mantine-color-gray-3)', flexShrink: 0 }}>
+      {/* Folded, the form leaves only the runs list: narrow, so a report's case table fits beside it at 1280 px. */}
+      <ScrollArea w={showForm ? 420 : 290} p="xs" style={{ borderRight: '1px solid var(--mantine-color-gray-3)', flexShrink: 0 }}>
         <Stack gap="sm">
           <Button
             size="xs"

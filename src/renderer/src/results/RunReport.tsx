@@ -109,11 +109,11 @@ export function RunReport({ runId, onChanged, onOpenInBrowser }: { runId: number
         </Tabs.Panel>
         <Tabs.Panel value="confusion" pt="xs">
           <Group align="start" wrap="nowrap">
-            <Stack w={290} gap={4}>
+            <Stack w={260} gap={4} style={{ flexShrink: 0 }}>
               <SegmentedControl size="xs" data={[...MODES]} value={cmMode} onChange={(v) => setCmMode(v as Mode)} data-testid="cm-mode" />
               <Chart
                 option={cm}
-                height={320}
+                height={340}
                 name={`run-${runId}-confusion-${cmMode}`}
                 testId="chart-confusion"
                 onClick={(p) => setCases({ ...cellOf(p.value as [number, number, number], report.classes), mode: cmMode, filter: 'all' })}

@@ -24,7 +24,7 @@ export function RunsTable({
       </Text>
     );
   return (
-    <Table highlightOnHover fz="xs" data-testid="runs-table">
+    <Table highlightOnHover fz="xs" horizontalSpacing={6} data-testid="runs-table">
       <Table.Thead>
         <Table.Tr>
           <Table.Th />
@@ -55,19 +55,25 @@ export function RunsTable({
               />
             </Table.Td>
             <Table.Td>
-              #{r.runId}{' '}
+              #{r.runId} {/* A badge's label may otherwise shrink to nothing in a narrow cell ("S."): it keeps its whole word. */}
               {r.status !== 'done' && (
-                <Badge size="xs" color="gray">
+                <Badge size="xs" color="gray" style={{ minWidth: 'max-content' }}>
                   {r.status}
                 </Badge>
               )}
               {r.staleImages > 0 && (
-                <Badge size="xs" color="yellow" title={`${r.staleImages} labels changed since this run`} data-testid={`stale-${r.runId}`}>
+                <Badge
+                  size="xs"
+                  color="yellow"
+                  style={{ minWidth: 'max-content' }}
+                  title={`${r.staleImages} labels changed since this run`}
+                  data-testid={`stale-${r.runId}`}
+                >
                   stale
                 </Badge>
               )}
             </Table.Td>
-            <Table.Td>{r.positive ? r.positive.join('/') : r.label}</Table.Td>
+            <Table.Td style={{ overflowWrap: 'anywhere' }}>{r.positive ? r.positive.join('/') : r.label}</Table.Td>
             {r.modes ? MODES.map((m) => <Table.Td key={m}>{f3(r.modes![m].auc.value)}</Table.Td>) : <Table.Td colSpan={3}>{r.error ?? ''}</Table.Td>}
           </Table.Tr>
         ))}

@@ -5,7 +5,8 @@ import type { ReactNode } from 'react';
 export const TERMS = {
   AUC: 'Area under the ROC curve: the chance that a randomly chosen positive image gets a higher score than a randomly chosen negative one (0.5 is a coin toss, 1 is perfect).',
   'balanced accuracy': 'The average of the share of each class the model gets right, so a rare class counts as much as a common one.',
-  Brier: 'The mean squared gap between the predicted probability and what happened (0 is perfect; lower is better).',
+  Brier:
+    'The squared gaps between the predicted probabilities and the true class, summed over the classes and averaged over the images: from 0 (perfect) to 2 (sure of a wrong class every time); an even split over the classes scores 1 − 1/classes (0.5 with two).',
   ECE: 'Expected calibration error: how far, on average, the stated probabilities are from how often the model is right at that confidence (lower is better).',
   'out-of-fold': 'Every prediction comes from a model that did not see that image (or its patient) while training, so the figures describe unseen cases.',
   '95% CI': 'The range the figure would fall in for 95 of 100 resamples of the patients: a wide range means few cases behind it.',

@@ -154,8 +154,27 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** Average width of a character of the 12 px axis labels, in pixels: enough to tell whether names collide. */
+const LABEL_CHAR_PX = 7;
+/** The widest a rotated predicted-class name may run before it ends in "…" (the cell's tooltip names it whole). */
+const LABEL_MAX_PX = 120;
+
+/**
+ * How the predicted classes under the confusion matrix are laid out: short names (up to 5 characters, "MEL", "not
+ * MEL" is not) stand level; longer ones ("not BCC/MEL/SCC") would run into each other under columns of 70 px, so
+ * they are turned 35° and the axis title moves down below them.
+ */
+export function predictedLabels(classes: string[]): { rotate: number; width: number; nameGap: number } {
+  const longest = Math.min(LABEL_MAX_PX, LABEL_CHAR_PX * Math.max(0, ...classes.map((c) => c.length)));
+  if (classes.every((c) => c.length <= 5)) return { rotate: 0, width: LABEL_MAX_PX, nameGap: 30 };
+  const rotate = 35;
+  const drop = Math.ceil(longest * Math.sin((rotate * Math.PI) / 180) + 12 * Math.cos((rotate * Math.PI) / 180));
+  return { rotate, width: LABEL_MAX_PX, nameGap: drop + 16 };
+}
+
 /** Confusion matrix as a heatmap: rows true class, columns predicted; each cell is clickable. */
 export function confusionOption(cm: number[][], classes: string[]): ChartOption {
+  const x = predictedLabels(classes);
   const data: [number, number, number][] = [];
   cm.forEach((row, t) => row.forEach((n, p) => data.push([p, classes.length - 1 - t, n])));
   const max = Math.max(1, ...data.map((d) => d[2]));
@@ -164,14 +183,14 @@ export function confusionOption(cm: number[][], classes: string[]): ChartOption 
       formatter: (p: { value: [number, number, number] }) =>
         `true ${escapeHtml(classes[classes.length - 1 - p.value[1]]!)}, predicted ${escapeHtml(classes[p.value[0]]!)}: ${p.value[2]}`,
     },
-    grid: { left: 80, right: 20, top: 20, bottom: 50 },
+    grid: { left: 80, right: 20, top: 20, bottom: 20 + x.nameGap },
     xAxis: {
       type: 'category',
       data: classes,
       name: 'predicted',
       nameLocation: 'middle',
-      nameGap: 30,
-      axisLabel: { interval: 0, width: 90, overflow: 'truncate' },
+      nameGap: x.nameGap,
+      axisLabel: { interval: 0, rotate: x.rotate, width: x.width, overflow: 'truncate' },
     },
     yAxis: { type: 'category', data: [...classes].reverse(), name: 'true', nameLocation: 'middle', nameGap: 60 },
     visualMap: { min: 0, max, show: false, inRange: { color: ['#f8f9fa', '#1c7ed6'] } },
@@ -275,9 +294,11 @@ export function mapOption(map: EmbeddingMap, by: ColorBy): ChartOption {
   return {
     tooltip: { trigger: 'item', formatter: (p: { data: [number, number, number] }) => `image ${p.data[2]}` },
     legend: { top: 0, type: 'scroll' },
-    grid: { left: 40, right: 15, top: 35, bottom: 30 },
-    xAxis: { type: 'value', name: 'PC 1', scale: true },
-    yAxis: { type: 'value', name: 'PC 2', scale: true },
+    // The axes sit at the plot's edges with their titles beside them, not where 0 falls: a title at the top of an
+    // axis crossing the middle ran into the legend.
+    grid: { left: 55, right: 15, top: 35, bottom: 45 },
+    xAxis: { type: 'value', name: 'PC 1', nameLocation: 'middle', nameGap: 25, scale: true, axisLine: { onZero: false } },
+    yAxis: { type: 'value', name: 'PC 2', nameLocation: 'middle', nameGap: 35, scale: true, axisLine: { onZero: false } },
     brush: { toolbox: ['lasso', 'rect', 'clear'], xAxisIndex: 'all', throttleType: 'debounce', throttleDelay: 200 },
     toolbox: { show: false },
     series: groups.map((g, k) => ({

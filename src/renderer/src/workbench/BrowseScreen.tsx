@@ -12,7 +12,7 @@ import { ImageGrid } from './ImageGrid.tsx';
 import { ImagePanel } from './ImagePanel.tsx';
 import { LabelNextNote, ViewLinks } from './QualityLinks.tsx';
 import { FilterChips } from './FilterChips.tsx';
-import { droppedBy, EMPTY_QUERY, withFieldFilter, type BrowseQuery } from './query.ts';
+import { droppedBy, EMPTY_QUERY, viewOf, withFieldFilter, type BrowseQuery, type BrowseView } from './query.ts';
 import { clickSelect, NO_SELECTION, type Selection } from './selection.ts';
 import { useImagePages } from './useImagePages.ts';
 
@@ -153,6 +153,7 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
       return clickSelect(base, i, item.id, mods, (k) => pages.itemAt(k)?.id);
     });
   };
+  const emptyText = useEmptyText(viewOf(query), total === 0 && counts !== null && counts !== undefined);
   const sortOptions = [
     { value: 'id', label: 'Image id' },
     { value: 'label', label: 'Label' },
@@ -201,10 +202,11 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
         <ApplyBundle onApplied={afterBatch} onError={setError} />
       </ScrollArea>
       <Stack gap={4} style={{ flex: 1, minWidth: 0 }} p="xs">
-        <Group justify="space-between" wrap="nowrap">
+        {/* Wraps onto a second line when the enlarged lesion view leaves the grid narrow; each part keeps its words. */}
+        <Group justify="space-between" wrap="wrap" gap="xs" style={{ rowGap: 4 }} data-testid="browse-header">
           <Group gap="xs">
             <Text size="sm" data-testid="counts">
-              {total} of {counts?.all ?? 0} shown, {counts?.unlabelled ?? 0} unlabelled
+              {total} of {counts?.all ?? 0} shown · {counts?.unlabelled ?? 0} unlabelled in the project
             </Text>
             {query.sort.by === 'labelNext' && <LabelNextNote />}
           </Group>
@@ -213,9 +215,10 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
             label="Next image after a label"
             checked={nextAfterLabel}
             onChange={(e) => setNextAfterLabel(e.currentTarget.checked)}
+            styles={{ label: { whiteSpace: 'nowrap' } }}
             data-testid="next-after-label"
           />
-          <Group gap={4} wrap="nowrap">
+          <Group gap={4} wrap="nowrap" style={{ flexShrink: 0 }}>
             <Select
               size="xs"
               w={150}
@@ -274,6 +277,7 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
             colors={colors}
             onSelect={select}
             onColumns={setColumns}
+            empty={emptyText}
           />
         </Box>
       </Stack>
@@ -296,4 +300,30 @@ export function BrowseScreen({ initial }: { initial?: { ids: number[]; title: st
       </Box>
     </Group>
   );
+}
+
+/**
+ * What an empty Outliers or Near-duplicates view says: before any data-quality scan there is nothing to list, and
+ * "no images match the filter" would point at a filter that is not there.
+ */
+function useEmptyText(view: BrowseView, empty: boolean): string | undefined {
+  const quality = view === 'outliers' || view === 'duplicates';
+  const [scan, setScan] = useState<'none' | 'done' | 'unknown' | null>(null);
+  useEffect(() => {
+    if (!quality || !empty) return;
+    let current = true;
+    // Annotators may not read the scan's report: then the text names both possibilities.
+    api['quality.duplicates']({}).then(
+      (r) => current && setScan(r.scan ? 'done' : 'none'),
+      () => current && setScan('unknown'),
+    );
+    return () => {
+      current = false;
+    };
+  }, [quality, empty]);
+  if (!quality || scan === null) return undefined;
+  const what = view === 'outliers' ? 'outliers' : 'near-duplicates to review';
+  if (scan === 'none') return `No data-quality scan has run yet, so there are no ${what}: open Data quality and press Scan.`;
+  if (scan === 'done') return `No ${what} from the last data-quality scan match the filter.`;
+  return `No ${what} to show: this view lists what the last data-quality scan found (Data quality → Scan).`;
 }

@@ -15,10 +15,12 @@ export interface GridProps {
   colors: ReadonlyMap<string, string>;
   onSelect(i: number, mods: { toggle: boolean; extend: boolean }): void;
   onColumns(n: number): void;
+  /** What an empty grid says (default: no image matches the filter). */
+  empty?: string;
 }
 
 /** A virtualised thumbnail grid: only the rows in view (plus a margin) are in the DOM, so 50,000 images scroll smoothly. */
-export function ImageGrid({ total, itemAt, ensure, selected, marked, colors, onSelect, onColumns }: GridProps) {
+export function ImageGrid({ total, itemAt, ensure, selected, marked, colors, onSelect, onColumns, empty }: GridProps) {
   const box = useRef<HTMLDivElement>(null);
   const [scroll, setScroll] = useState(0);
   const [size, setSize] = useState({ w: 800, h: 600 });
@@ -98,7 +100,11 @@ export function ImageGrid({ total, itemAt, ensure, selected, marked, colors, onS
       data-testid="grid"
     >
       <div style={{ height: Math.ceil(total / columns) * CELL, position: 'relative' }}>{cells}</div>
-      {total === 0 && <Text c="dimmed">No images match the filter.</Text>}
+      {total === 0 && (
+        <Text c="dimmed" data-testid="grid-empty">
+          {empty ?? 'No images match the filter.'}
+        </Text>
+      )}
     </Box>
   );
 }
