@@ -70,6 +70,12 @@ describe('external validation in serve mode', () => {
     expect(await page.getByTestId('shift-images').textContent()).toContain(f3(stored.shift.images!.auc.value));
     // The external ROC and calibration beside the run's, the subgroups table, the recalibration apart, the label errors.
     await expect.poll(() => page.getByTestId('validation-curves').locator('canvas, svg').count(), { timeout: 20_000 }).toBeGreaterThanOrEqual(4);
+    // Each mode's calls at the run's operating point, and the fused confusion matrix.
+    const op = stored.modes.fused.operating!;
+    expect(await page.getByTestId('external-operating').locator('tbody tr').nth(2).textContent()).toBe(
+      `fused${f3(op.sensitivity)}${f3(op.specificity)}${f3(op.ppv)}${f3(op.npv)}`,
+    );
+    await expect.poll(() => page.getByTestId('external-confusion').locator('canvas, svg').count()).toBeGreaterThanOrEqual(1);
     const sub = stored.subgroups.rows.find((x) => x.field === stored.subgroups.rows[0]!.field && !x.tooFew)!;
     expect(await page.getByTestId(`subgroup-row-${sub.group}`).textContent()).toContain(f3(sub.modes.fused.auc!.value));
     const rc = stored.recalibration!;

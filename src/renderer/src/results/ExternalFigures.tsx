@@ -5,7 +5,7 @@ import type { ValidationReport } from '../../../shared/validation.ts';
 import { api } from '../api.ts';
 import { Chart, type ChartOption } from '../charts/Chart.tsx';
 import { useCall } from '../errors.tsx';
-import { calibrationOption, plainRocOption, rocOption, subgroupOption } from './chartOptions.ts';
+import { calibrationOption, confusionOption, plainRocOption, rocOption, subgroupOption } from './chartOptions.ts';
 import { Subgroups } from './SubgroupsView.tsx';
 
 const f3 = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '–' : x.toFixed(3));
@@ -111,12 +111,57 @@ function ExternalLabelIssues({ issues }: { issues: NonNullable<ValidationReport[
 }
 
 /** The external report's curves beside the run's, its subgroups, the recalibration asked for and the likely label errors. */
+/** Each mode's yes/no calls on the external set at the run's operating point (binary), and the fused confusion matrix. */
+function Decisions({ r }: { r: ValidationReport & { id: number } }) {
+  const cm = useMemo(() => confusionOption(r.modes.fused.confusion, r.classes), [r]);
+  const f3 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(3));
+  const binary = MODES.some((m) => r.modes[m].operating);
+  return (
+    <SimpleGrid cols={binary ? 2 : 1}>
+      {binary && (
+        <Table fz="xs" data-testid="external-operating">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>at the run&apos;s operating point</Table.Th>
+              <Table.Th>sensitivity</Table.Th>
+              <Table.Th>specificity</Table.Th>
+              <Table.Th>PPV</Table.Th>
+              <Table.Th>NPV</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {MODES.map((m) => {
+              const o = r.modes[m].operating;
+              return (
+                <Table.Tr key={m}>
+                  <Table.Td>{m}</Table.Td>
+                  <Table.Td>{f3(o?.sensitivity)}</Table.Td>
+                  <Table.Td>{f3(o?.specificity)}</Table.Td>
+                  <Table.Td>{f3(o?.ppv)}</Table.Td>
+                  <Table.Td>{f3(o?.npv)}</Table.Td>
+                </Table.Tr>
+              );
+            })}
+          </Table.Tbody>
+        </Table>
+      )}
+      <Stack gap={2}>
+        <Text size="xs" fw={600}>
+          Fused model on the external set: true class (rows) by its call (columns)
+        </Text>
+        <Chart option={cm} height={300} name={`validation-${r.id}-confusion`} testId="external-confusion" />
+      </Stack>
+    </SimpleGrid>
+  );
+}
+
 export function ExternalFigures({ r }: { r: ValidationReport & { id: number } }) {
   const [field, setField] = useState<string | null>(r.subgroups.rows[0]?.field ?? null);
   const option = useMemo(() => (field ? subgroupOption(r, field) : null), [r, field]);
   return (
     <Stack gap="xs">
       <CurvesBeside r={r} />
+      <Decisions r={r} />
       <Title order={5}>Subgroups of the external set</Title>
       <Subgroups
         table={r.subgroups}
