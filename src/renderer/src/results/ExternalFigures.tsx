@@ -7,6 +7,7 @@ import { Chart, type ChartOption } from '../charts/Chart.tsx';
 import { useCall } from '../errors.tsx';
 import { calibrationOption, confusionOption, plainRocOption, rocOption, subgroupOption } from './chartOptions.ts';
 import { Subgroups } from './SubgroupsView.tsx';
+import { TableHead } from '../TableHead.tsx';
 
 const f3 = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '–' : x.toFixed(3));
 
@@ -120,15 +121,7 @@ function Decisions({ r }: { r: ValidationReport & { id: number } }) {
     <SimpleGrid cols={binary ? 2 : 1}>
       {binary && (
         <Table fz="xs" data-testid="external-operating">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>at the run&apos;s operating point</Table.Th>
-              <Table.Th>sensitivity</Table.Th>
-              <Table.Th>specificity</Table.Th>
-              <Table.Th>PPV</Table.Th>
-              <Table.Th>NPV</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
+          <TableHead columns={["at the run's operating point", 'sensitivity', 'specificity', 'PPV', 'NPV']} />
           <Table.Tbody>
             {MODES.map((m) => {
               const o = r.modes[m].operating;
