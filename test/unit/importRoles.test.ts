@@ -21,6 +21,19 @@ describe('roles proposed for a CSV no preset knows', () => {
     ]);
   });
 
+  it('names the label set of the column it proposes, not of another column that fits a set less well', () => {
+    const two = { labelSets: [...schema.labelSets, { name: 'benign_or_not', classes: ['benign', 'malignant'] }], fields: [] };
+    const header = ['dx', 'kind'];
+    const table = rows([
+      ['bcc', 'benign'],
+      ['mel', 'malignant'],
+      ['nev', 'x'],
+    ]);
+    expect(proposeRoles(two, header, table, new Set())).toEqual([
+      { column: 'dx', role: 'label', by: 'values', reason: 'its values are classes of the label set “diagnostic”' },
+    ]);
+  });
+
   it('proposes nothing from values that are not photo names or classes, and a label column by name only when none fits', () => {
     const header = ['code', 'diagnosis', 'kind'];
     const table = rows([

@@ -22,33 +22,31 @@ export function proposeRoles(
   rows: readonly { cells: string[] }[],
   stems: ReadonlySet<string>,
 ): ImportRoleMatch[] {
-  const values = (i: number) => [...new Set(rows.map((r) => (r.cells[i] ?? '').trim()).filter((v) => v !== ''))];
+  // Each column's distinct values, read once for both scores below.
+  const distinct = header.map((_, i) => [...new Set(rows.map((r) => (r.cells[i] ?? '').trim()).filter((v) => v !== ''))]);
   const out: ImportRoleMatch[] = [];
   const free = (i: number) => !out.some((m) => m.column === header[i]);
   const best = (score: (i: number) => number) =>
     header.map((_, i) => ({ i, s: free(i) ? score(i) : 0 })).reduce((a, b) => (b.s > a.s ? b : a), { i: -1, s: 0 });
 
   const id = best((i) => {
-    const v = values(i);
+    const v = distinct[i]!;
     return v.length ? v.filter((x) => stems.has(idFromCell(x))).length / v.length : 0;
   });
   if (id.s >= SHARE)
     out.push({ column: header[id.i]!, role: 'id', by: 'values', reason: `${Math.round(id.s * 100)}% of its values name a photo in the folder` });
 
-  let setOf = '';
-  const label = best((i) => {
-    const v = values(i);
-    if (v.length < 2 || v.length > 200) return 0;
-    return Math.max(
-      0,
-      ...schema.labelSets.map((s) => {
-        const share = v.filter((x) => s.classes.includes(classSpelling(s.classes, x))).length / v.length;
-        if (share >= SHARE && share > 0) setOf = s.name;
-        return share;
-      }),
-    );
-  });
-  if (label.s >= SHARE) out.push({ column: header[label.i]!, role: 'label', by: 'values', reason: `its values are classes of the label set “${setOf}”` });
+  // Per column, the label set most of whose classes its values are (the one its reason names).
+  const sets = distinct.map((v) =>
+    v.length < 2 || v.length > 200
+      ? { name: '', share: 0 }
+      : schema.labelSets
+          .map((s) => ({ name: s.name, share: v.filter((x) => s.classes.includes(classSpelling(s.classes, x))).length / v.length }))
+          .reduce((a, b) => (b.share > a.share ? b : a), { name: '', share: 0 }),
+  );
+  const label = best((i) => sets[i]!.share);
+  if (label.s >= SHARE)
+    out.push({ column: header[label.i]!, role: 'label', by: 'values', reason: `its values are classes of the label set “${sets[label.i]!.name}”` });
 
   for (const { role, name } of NAMED) {
     if (out.some((m) => m.role === role)) continue;
