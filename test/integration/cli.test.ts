@@ -80,50 +80,22 @@ describe('dermfuse CLI', () => {
     // A CSV of one's own: --label-set names where its labels go, --map reads "gender" into the existing "sex".
     const own = path.join(tmp.dir, 'own.csv');
     fs.writeFileSync(own, ['name,finding,gender', ...fakes.map((f, i) => `${f.id},${f.label.toLowerCase()},${i % 2 ? 'male' : 'female'}`)].join('\n'));
+    // The same import of it, with what each run says of the look-alike column.
+    const importOwn = (...answer: string[]) =>
+      cli('import', proj, '--images', images, '--metadata', own, '--id-column', 'name', '--label-column', 'finding', '--label-set', 'dx', ...answer);
     // Without --map, a column that looks like a field the project has stops the import, naming both, before anything is written.
-    const asked = cli('import', proj, '--images', images, '--metadata', own, '--id-column', 'name', '--label-column', 'finding', '--label-set', 'dx');
+    const asked = importOwn();
     expect(asked.code).toBe(2);
     expect(asked.stderr).toMatch(
       /Nothing imported: column "gender" looks like the project's field "sex" \(.+\)\. Say which each is: --map gender=sex to read them into those fields, --new-fields gender to add them as new fields, or --ignore them\./,
     );
     expect(JSON.parse(cli('info', proj, '--json').stdout).fields).toHaveLength(4);
-    const again = cli(
-      'import',
-      proj,
-      '--images',
-      images,
-      '--metadata',
-      own,
-      '--id-column',
-      'name',
-      '--label-column',
-      'finding',
-      '--label-set',
-      'dx',
-      '--map',
-      'gender=sex',
-      '--json',
-    );
+    const again = importOwn('--map', 'gender=sex', '--json');
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ label: 'dx', labelSet: { name: 'dx', isNew: false }, fieldMatches: [] });
     expect(JSON.parse(cli('info', proj, '--json').stdout).fields).toHaveLength(4);
     // Said to be new, it is added beside "sex".
-    const added = cli(
-      'import',
-      proj,
-      '--images',
-      images,
-      '--metadata',
-      own,
-      '--id-column',
-      'name',
-      '--label-column',
-      'finding',
-      '--label-set',
-      'dx',
-      '--new-fields',
-      'gender',
-    );
+    const added = importOwn('--new-fields', 'gender');
     expect(added.code).toBe(0);
     expect(added.stdout).toContain('column "gender" was added as a new field beside "sex", as --new-fields asked');
     expect(JSON.parse(cli('info', proj, '--json').stdout).fields).toHaveLength(5);

@@ -9,7 +9,7 @@ import { runImport } from '../images/importRun.ts';
 import { projectInfo } from '../images/info.ts';
 import { relinkImages } from '../images/relink.ts';
 import { Project } from '../project.ts';
-import { optionalString, parseFlags, parsePairs, requireString, type Options } from './args.ts';
+import { listFlag, optionalString, parseFlags, parsePairs, requireString, type Options } from './args.ts';
 
 export interface CommandContext {
   signal: AbortSignal;
@@ -133,11 +133,7 @@ export const COMMANDS: Record<string, Command> = {
     },
     positionals: ['DIR'],
     async run(v, [dir], ctx) {
-      const list = (flag: string) =>
-        optionalString(v, flag)
-          ?.split(',')
-          .map((c) => c.trim())
-          .filter(Boolean);
+      const list = (flag: string) => listFlag(optionalString(v, flag)) as string[] | undefined;
       const req = parseFlags(
         ImportRequestSchema,
         {

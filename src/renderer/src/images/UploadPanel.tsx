@@ -72,7 +72,9 @@ export function UploadPanel({ onUploaded }: { onUploaded(imagesDir: string, csv:
       setSent({ bytes, files });
       const queue = [...chosen.files];
       const sendFile = async (c: Chosen) => {
-        for (let offset = 0; offset < c.file.size || (offset === 0 && c.file.size === 0);) {
+        // At least one piece: an empty file is sent as one empty piece.
+        let offset = 0;
+        do {
           const piece = c.file.slice(offset, offset + batch.chunkBytes);
           for (let attempt = 1; ; attempt++) {
             try {
@@ -86,8 +88,7 @@ export function UploadPanel({ onUploaded }: { onUploaded(imagesDir: string, csv:
           offset += piece.size;
           bytes += piece.size;
           setSent({ bytes, files });
-          if (c.file.size === 0) break;
-        }
+        } while (offset < c.file.size);
         files++;
         setSent({ bytes, files });
       };
