@@ -64,6 +64,17 @@ const log = logger('api');
 /** Where a call made in the window (or by a test) comes from, in the access log. */
 export const LOCAL_ORIGIN = 'this machine';
 
+/** The outcome of `work` as an envelope: its value, or its error as the client sees it (an unexpected one logged). */
+async function answered(what: string, work: () => Promise<unknown>): Promise<Envelope<unknown>> {
+  try {
+    return { ok: true, value: await work() };
+  } catch (err) {
+    const error = toErrorPayload(err);
+    if (error.code === 'INTERNAL') log.error(`${what} failed`, err);
+    return { ok: false, error };
+  }
+}
+
 /** What a transport adds that the service cannot do itself (a native folder dialog, in Electron). */
 export interface Platform {
   pickFolder?(title: string | undefined, kind: 'folder' | 'csv'): Promise<string | null>;
@@ -278,8 +289,8 @@ export class Service {
     if (this.project) logAccess(this.project.db, { who: '(not signed in)', role: 'annotator', action, imageId: null, images: null, outcome, origin });
   }
 
-  private async run(name: unknown, rawRequest: unknown, who: Caller): Promise<Envelope<unknown>> {
-    try {
+  private run(name: unknown, rawRequest: unknown, who: Caller): Promise<Envelope<unknown>> {
+    return answered(String(name), async () => {
       if (!isCallName(name)) throw new DermFuseError('INVALID_REQUEST', `Unknown call ${JSON.stringify(name)}.`);
       if (!roleAtLeast(who.role, MIN_ROLE[name]))
         throw new DermFuseError('FORBIDDEN', `${name} needs the ${MIN_ROLE[name]} role; ${who.name} is signed in as an ${who.role}.`);
@@ -294,12 +305,8 @@ export class Service {
         throw new DermFuseError('INVALID_REQUEST', `${name}: ${issue?.path.join('.') || 'request'}: ${issue?.message ?? 'invalid'}`);
       }
       const handler = this.handlers[name] as (req: unknown, caller: Caller) => Promise<unknown>;
-      return { ok: true, value: await handler(parsed.data, who) };
-    } catch (err) {
-      const error = toErrorPayload(err);
-      if (error.code === 'INTERNAL') log.error(`${String(name)} failed`, err);
-      return { ok: false, error };
-    }
+      return handler(parsed.data, who);
+    });
   }
 
   async close(): Promise<void> {
@@ -389,15 +396,11 @@ export class Service {
     body: Readable,
   ): Promise<Envelope<unknown>> {
     const who = caller ?? this.owner();
-    try {
+    return answered('upload', async () => {
       if (!roleAtLeast(who.role, MIN_ROLE['uploads.begin']))
         throw new DermFuseError('FORBIDDEN', `Uploads need the admin role; ${who.name} is signed in as an ${who.role}.`);
-      return { ok: true, value: await this.uploadsOf().receive(piece.id, piece.path, piece.offset, piece.length, body) };
-    } catch (err) {
-      const error = toErrorPayload(err);
-      if (error.code === 'INTERNAL') log.error('upload failed', err);
-      return { ok: false, error };
-    }
+      return this.uploadsOf().receive(piece.id, piece.path, piece.offset, piece.length, body);
+    });
   }
 
   /** The open project (for transports that serve its media). */
