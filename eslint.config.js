@@ -26,7 +26,7 @@ export const MAIN_LAYERS = [
   ['files', 'log.ts', 'resources.ts', 'security.ts'],
 ];
 /** The wings of src/main/ml, from the top down, by the same rule. */
-export const ML_WINGS = [['bundle'], ['explain'], ['fusion'], ['cnn'], ['backbone'], ['onnx'], ['tfjs'], ['input'], ['stats']];
+export const ML_WINGS = [['bundle'], ['explain'], ['finetune'], ['fusion'], ['cnn'], ['backbone'], ['onnx'], ['tfjs'], ['input'], ['stats']];
 
 /** An import pattern for a folder (any import path through it) or a root file. */
 const patternOf = (name) => (name.endsWith('.ts') ? `**/${name}` : `**/${name}/**`);

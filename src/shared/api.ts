@@ -140,6 +140,14 @@ export const TrainRequestSchema = z.object({
   consensus: z.enum(CONSENSUS_RULES).optional(),
   /** Near-duplicate pairs that join groups for the folds (default: confirmed and unreviewed ones). */
   duplicates: z.enum(DUPLICATE_MERGES).optional(),
+  /** Train the top of the CNN too (after a frozen run of the same configuration, on its folds). */
+  finetune: z.boolean().optional(),
+  /** Where the trained top starts: a tensor or layer of the backbone, or "input"; absent: its last quarter. */
+  finetuneFrom: z.string().min(1).max(500).optional(),
+  /** Views (flips and quarter turns) per image: cached, trained on, averaged at test time. */
+  views: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)], { error: 'views: 1, 2, 4 or 8' }).optional(),
+  /** Epochs at most per fine-tuning fit (early stopping usually ends sooner). */
+  epochs: z.number().int().min(1, 'at least 1 epoch').max(200, 'at most 200 epochs').optional(),
 });
 export type TrainRequest = z.infer<typeof TrainRequestSchema>;
 export type ExtractRequest = z.infer<typeof ExtractRequestSchema>;

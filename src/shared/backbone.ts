@@ -30,6 +30,16 @@ export const BackboneNameSchema = z
     error: 'a backbone name starts with a letter or digit and holds only letters, digits, spaces, dots, dashes and underscores (no "..")',
   });
 
+/** The name a fine-tuned run gives the network it trained (finetune/finetuneRun.ts). */
+export function finetunedBackboneName(base: string, runId: number): string {
+  return `${base}-finetuned-run-${runId}`;
+}
+
+/** Whether a backbone is a network fine-tuned on this project's own labels (its features have seen them). */
+export function isFinetunedBackbone(name: string): boolean {
+  return /-finetuned-run-\d+$/.test(name);
+}
+
 /** A name made from a file, folder or URL (which may hold anything) that BackboneNameSchema takes. */
 export function safeBackboneName(raw: string): string {
   const name = raw

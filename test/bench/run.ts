@@ -7,6 +7,7 @@ import { cnnBench } from './cnnBench.ts';
 import { duplicatesBench } from './duplicatesBench.ts';
 import { explainBench } from './explainBench.ts';
 import { extractBench, extractMemoryBench, predictOnlyBench } from './extractBench.ts';
+import { finetuneBench } from './finetuneBench.ts';
 import { fusionBench, padTables, twoBackbones } from './fusionBench.ts';
 import { gridBench } from './gridBench.ts';
 import { importBench } from './importBench.ts';
@@ -30,6 +31,7 @@ const SECTIONS: Record<string, () => Promise<object>> = {
   active: () => activeBench(SHARED),
   team: () => teamBench(SHARED),
   explain: () => explainBench(SHARED),
+  finetune: () => finetuneBench(SHARED),
 };
 
 async function main(): Promise<void> {

@@ -22,7 +22,7 @@ describe('the order inside src/main is enforced by the linter', () => {
       1,
     );
     expect(await refusals('src/main/ml/stats/x.ts', "import { trainRun } from '../fusion/train.ts';\nexport const x = trainRun;\n")).toEqual([
-      expect.stringMatching(/src\/main\/ml\/stats lies below bundle, explain, fusion/),
+      expect.stringMatching(/src\/main\/ml\/stats lies below bundle, explain, finetune, fusion/),
     ]);
     expect(await refusals('src/main/cli/x.ts', "import { Service } from '../api/service.ts';\nexport const x = Service;\n")).toHaveLength(1);
   });

@@ -4,8 +4,9 @@ import { runSubgroups } from '../ml/fusion/subgroups.ts';
 import { DermFuseError } from '../../shared/errors.ts';
 import { runList, runReport } from '../ml/fusion/runs.ts';
 import type { RunResult } from '../ml/fusion/train.ts';
+import type { FinetuneReport } from '../../shared/jobs.ts';
 import { ExtractRequestSchema, TrainRequestSchema } from '../../shared/api.ts';
-import { trainAndRefresh, trainConfigOf } from '../workflows/train.ts';
+import { finetuneOf, trainAndRefresh, trainConfigOf } from '../workflows/train.ts';
 import { z } from 'zod';
 import { flagSet, optionalString, parseFlags, positiveInt, requireString } from './args.ts';
 import { withProject, type Command } from './commands.ts';
@@ -40,12 +41,26 @@ function describe(r: RunResult): string {
     lines.push(`  relies on (AUC drop when shuffled, fused): ${top.join('; ')}`);
     if (r.importance.warning) lines.push(`  WARNING ${r.importance.warning}`);
   }
+  if (r.finetune) lines.push(...describeFinetune(r.finetune));
   lines.push(
     r.fusedBeatsBoth
       ? '  The metadata helps: the fused model beats both single modalities.'
       : '  The fused model does not beat both single modalities on this data.',
   );
   return lines.join('\n');
+}
+
+function describeFinetune(f: FinetuneReport): string[] {
+  const sign = (x: number) => `${x >= 0 ? '+' : ''}${f3(x)}`;
+  return [
+    `  fine-tuned ${f.backbone} from ${f.cut} (${f.trainedConvolutions} of ${f.totalConvolutions} convolutions trained), ${f.views} views averaged; best epochs ${f.bestEpochs.join(', ')} of ${f.epochs} (final ${f.finalBestEpoch})`,
+    `  against the frozen run ${f.baselineRunId} on the same folds:`,
+    ...(['image', 'fused'] as const).map(
+      (m) =>
+        `    ${m.padEnd(6)} frozen ${f3(f.frozen[m].auc)} -> fine-tuned ${f3(f.frozen[m].auc + f.vsFrozen[m].difference)}: ${sign(f.vsFrozen[m].difference)} [${sign(f.vsFrozen[m].ci[0])}, ${sign(f.vsFrozen[m].ci[1])}], ${pClause(f.vsFrozen[m].p)}; balanced accuracy ${f3(f.frozen[m].balancedAccuracy)} frozen`,
+    ),
+    `  caching ${f.cacheSeconds.toFixed(0)} s, training ${f.trainSeconds.toFixed(0)} s on ${f.workers} worker(s), ${f.samplesPerSecond.toFixed(1)} samples/s per worker`,
+  ];
 }
 
 /** dermfuse train's flags: the training request's fields, each declared once. */
@@ -60,19 +75,24 @@ const TRAIN_FLAGS = flagSet({
   seed: 'number',
   duplicates: 'text',
   consensus: 'text',
+  finetune: 'switch',
+  finetuneFrom: 'text',
+  views: 'number',
+  epochs: 'number',
 });
 
 export const RUN_COMMANDS: Record<string, Command> = {
   train: {
     usage:
-      'dermfuse train DIR --label SET [--target NAME | --positive A,B,C] [--fields a,b,c] [--group patient|lesion|image] [--folds 5] [--backbone KEY|NAME[,KEY2...]] [--seed N] [--duplicates unreviewed|confirmed|none] [--consensus latest|majority|dawid-skene] [--json]',
-    summary: 'image-only vs metadata-only vs fused models, patient-grouped cross-validation',
+      'dermfuse train DIR --label SET [--target NAME | --positive A,B,C] [--fields a,b,c] [--group patient|lesion|image] [--folds 5] [--backbone KEY|NAME[,KEY2...]] [--seed N] [--duplicates unreviewed|confirmed|none] [--consensus latest|majority|dawid-skene] [--finetune [--finetune-from LAYER|input] [--views 8] [--epochs 12]] [--json]',
+    summary: 'image-only vs metadata-only vs fused models, patient-grouped cross-validation; --finetune trains the top of the CNN too',
     options: TRAIN_FLAGS.options,
     positionals: ['DIR'],
     async run(v, [dir], ctx) {
       const req = parseFlags(TrainRequestSchema, TRAIN_FLAGS.read(v));
       return withProject(dir!, async (project) => {
         const r = await trainAndRefresh(project, trainConfigOf(project, req), {
+          finetune: finetuneOf(req),
           signal: ctx.signal,
           onProgress: (p) => ctx.progress(`train: ${p.done}/${p.total} ${p.message ?? ''}`),
         });

@@ -5,7 +5,7 @@ import type { JobBody } from '../jobs/manager.ts';
 import { DEFAULT_BACKBONE } from '../ml/backbone/catalogue.ts';
 import type { Project } from '../project.ts';
 import { importRequest } from './importPreview.ts';
-import { trainAndRefresh, trainConfigOf } from './train.ts';
+import { finetuneOf, trainAndRefresh, trainConfigOf } from './train.ts';
 
 type JobRequest = RequestOf<'jobs.start'>;
 
@@ -34,10 +34,11 @@ export function jobFor(project: Project, req: JobRequest): { title: string; body
     case 'train': {
       // Resolved now (a target that does not exist fails the request, not the job).
       const config = trainConfigOf(project, req);
+      const finetune = finetuneOf(req);
       return {
-        title: `Training on ${req.label}${req.target ? ` (${req.target})` : ''}`,
+        title: `${finetune ? 'Fine-tuning the CNN' : 'Training'} on ${req.label}${req.target ? ` (${req.target})` : ''}`,
         body: async (signal, onProgress) => {
-          const { evaluation: _e, innerScores: _i, ...summary } = await trainAndRefresh(project, config, { signal, onProgress });
+          const { evaluation: _e, innerScores: _i, ...summary } = await trainAndRefresh(project, config, { signal, onProgress, finetune });
           return summary;
         },
       };

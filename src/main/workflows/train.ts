@@ -1,11 +1,22 @@
 import type { TrainRequest } from '../../shared/api.ts';
+import { DermFuseError } from '../../shared/errors.ts';
 import { TRAIN_DEFAULTS } from '../../shared/jobs.ts';
 import type { ProgressFn } from '../jobs/progress.ts';
 import type { TrainConfig } from '../ml/fusion/dataset.ts';
 import { trainRun, type RunResult } from '../ml/fusion/train.ts';
+import { finetuneRun } from '../ml/finetune/finetuneRun.ts';
 import type { Project } from '../project.ts';
 import { refreshAfterRun } from '../quality/labelQueue.ts';
 import { targetClasses } from '../workbench/labelSets.ts';
+
+/** The fine-tuning part of a training request, or null for a frozen run. */
+export function finetuneOf(req: TrainRequest): Pick<TrainRequest, 'finetuneFrom' | 'views' | 'epochs'> | null {
+  if (!req.finetune) {
+    if (req.finetuneFrom || req.views || req.epochs) throw new DermFuseError('INVALID_ARGUMENT', '--finetune-from, --views and --epochs go with --finetune.');
+    return null;
+  }
+  return { finetuneFrom: req.finetuneFrom, views: req.views, epochs: req.epochs };
+}
 
 /** A training request (form or command line) as the run's configuration: the defaults and the derived target resolved here only. */
 export function trainConfigOf(project: Project, req: TrainRequest): TrainConfig {
@@ -23,8 +34,14 @@ export function trainConfigOf(project: Project, req: TrainRequest): TrainConfig 
 }
 
 /** Trains a run, then points the browser's "label next" order at the newest model: the app's job and `dermfuse train`. */
-export async function trainAndRefresh(project: Project, config: TrainConfig, opts: { signal?: AbortSignal; onProgress?: ProgressFn }): Promise<RunResult> {
-  const result = await trainRun(project, config, opts);
+export async function trainAndRefresh(
+  project: Project,
+  config: TrainConfig,
+  opts: { signal?: AbortSignal; onProgress?: ProgressFn; finetune?: Pick<TrainRequest, 'finetuneFrom' | 'views' | 'epochs'> | null },
+): Promise<RunResult> {
+  const result = opts.finetune
+    ? await finetuneRun(project, config, { ...opts, from: opts.finetune.finetuneFrom ?? null, views: opts.finetune.views, epochs: opts.finetune.epochs })
+    : await trainRun(project, config, opts);
   refreshAfterRun(project, result.runId);
   return result;
 }

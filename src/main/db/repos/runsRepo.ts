@@ -46,6 +46,7 @@ export class RunsRepo {
   private readonly interrupt: Statement<[string, number]>;
   private readonly insert: Statement<[number, string, string, string]>;
   private readonly end: Statement<[string, string, string, number]>;
+  private readonly setSnapshot: Statement<[string, number]>;
   private readonly addPrediction: Statement<[number, number, number, number, string, string, string]>;
   private readonly addModels: Statement<[number, string]>;
   private readonly done: Statement<[string, string, number]>;
@@ -66,6 +67,7 @@ export class RunsRepo {
     this.interrupt = db.prepare(`UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?`);
     this.insert = db.prepare(`INSERT INTO runs (status, pid, config, snapshot, created_at) VALUES ('running', ?, ?, ?, ?)`);
     this.end = db.prepare(`UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?`);
+    this.setSnapshot = db.prepare('UPDATE runs SET snapshot = ? WHERE id = ?');
     this.addPrediction = db.prepare('INSERT INTO run_predictions (run_id, image_id, fold, label, image, metadata, fused) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.addModels = db.prepare('INSERT INTO run_models (run_id, models) VALUES (?, ?)');
     this.done = db.prepare(`UPDATE runs SET status = 'done', result = ?, finished_at = ? WHERE id = ?`);
@@ -88,6 +90,11 @@ export class RunsRepo {
   /** Records a run as running in this process, with its configuration and dataset snapshot (JSON); returns its id. */
   start(config: string, snapshot: string): number {
     return Number(this.insert.run(process.pid, config, snapshot, new Date().toISOString()).lastInsertRowid);
+  }
+
+  /** Replaces a running run's snapshot (a fine-tuned run learns its backbone's key only once its network is written). */
+  resnapshot(id: number, snapshot: string): void {
+    this.setSnapshot.run(snapshot, id);
   }
 
   /** A run that ended without results. */

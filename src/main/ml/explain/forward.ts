@@ -102,6 +102,7 @@ export function caseProbabilities(models: FinalModels, mode: Mode, x: EncodedCas
 
 /** Projects one feature vector onto the PCA (pcaTf.ts `pcaProject`, in float64). */
 export function projectOne(pca: PcaModel, v: ArrayLike<number>): Float64Array {
+  if (pca.identity) return Float64Array.from({ length: pca.dim }, (_, j) => v[j]!);
   const meanVariance = pca.variances.reduce((a, x) => a + x, 0) / Math.max(pca.k, 1);
   const scale = 1 / Math.sqrt(Math.max(meanVariance, 1e-12));
   const out = new Float64Array(pca.k);

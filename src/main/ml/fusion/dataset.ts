@@ -5,6 +5,7 @@ import type { Project } from '../../project.ts';
 import { findBackboneKey } from '../backbone/exportFeatures.ts';
 import { allFinite } from '../stats/linalg.ts';
 import { FeatureStore } from '../../db/repos/featureStore.ts';
+import { isFinetunedBackbone } from '../../../shared/backbone.ts';
 import type { FieldInput } from './tabular.ts';
 import { readTransaction, repoOf } from '../../db/open.ts';
 import { LabelsRepo } from '../../db/repos/labelsRepo.ts';
@@ -63,6 +64,19 @@ function finiteVector(key: string, v: { externalId: string; vector: Float32Array
   return v.vector;
 }
 
+/** Refuses to train on the features of a network fine-tuned on this project's labels (its runs would test on what it learned). */
+export function refuseFinetunedFeatures(store: FeatureStore, key: string): void {
+  const tuned = key
+    .split(KEY_SEPARATOR)
+    .map((k) => store.backbone(k)?.spec.name ?? k)
+    .filter(isFinetunedBackbone);
+  if (tuned.length > 0)
+    throw new DermFuseError(
+      'INVALID_ARGUMENT',
+      `${tuned.join(', ')} was fine-tuned on this project's labels: a run on its features would be tested on images it learned from. Train on the pretrained backbone (with "Train the CNN too" / --finetune to fine-tune within each fold); the fine-tuned network is for predict and export.`,
+    );
+}
+
 /**
  * Each image's features under one or several backbones (named by key or name, comma-separated), concatenated in
  * that order; only images that have features under all of them. Returns the keys and the width of each block.
@@ -74,8 +88,12 @@ export function imageFeatures(store: FeatureStore, ref: string | null): { key: s
         .map((r) => r.trim())
         .filter(Boolean)
     : [];
-  const keys = refs.length ? refs.map((r) => findBackboneKey(store, r)) : [store.backbones()[0]?.key].filter((k): k is string => !!k);
+  // Unnamed: the newest features of a pretrained backbone (a fine-tuned network's features have seen the labels).
+  const keys = refs.length
+    ? refs.map((r) => findBackboneKey(store, r))
+    : [store.backbones().find((b) => !isFinetunedBackbone(b.name))?.key].filter((k): k is string => !!k);
   if (keys.length === 0) throw new DermFuseError('NOT_FOUND', 'No image features in this project yet: run dermfuse extract first.');
+
   if (new Set(keys).size !== keys.length) throw new DermFuseError('INVALID_ARGUMENT', `--backbone names the same features twice: ${ref}`);
   const perKey = keys.map((k) => new Map(store.imageVectors(k).map((v) => [v.imageId, finiteVector(k, v)])));
   const blocks = perKey.map((m) => m.values().next().value?.length ?? 0);

@@ -63,6 +63,7 @@ export function fitPcaTf(rows: Float32Array, n: number, d: number, k: number, se
  * ridge regression does), which whitening would undo.
  */
 export function pcaProject(model: PcaModel, rows: Float32Array, n: number): Float32Array {
+  if (model.identity) return rows.slice(0, n * model.dim);
   return tf.tidy(() => {
     const x = tf.sub(tf.tensor2d(rows, [n, model.dim]), tf.tensor1d(Float32Array.from(model.mean)));
     const comps = tf.tensor2d(Float32Array.from(model.components), [model.k, model.dim]);

@@ -6,7 +6,8 @@ import type { Project } from '../../project.ts';
 import type { BackendName } from '../tfjs/backend.ts';
 import { spawnWorker } from '../../jobs/workers.ts';
 import { fusionName, headsName, MODES, type CrossValResult, type FusionInput, type SingleHeads } from './crossval.ts';
-import { loadDataset, type TrainConfig } from './dataset.ts';
+import { loadDataset, refuseFinetunedFeatures, type TrainConfig } from './dataset.ts';
+import { FeatureStore } from '../../db/repos/featureStore.ts';
 import type { Evaluation } from './evaluate.ts';
 import type { FusionReply, FusionRequest } from './fusionWorker.ts';
 import { detectLeakage } from './leakage.ts';
@@ -34,6 +35,14 @@ export interface RunResult extends RunSummary {
   foldThresholds?: CrossValResult['thresholds'];
   /** Permutation importance of the fused model's blocks (runs trained before it was computed: absent). */
   importance?: PermutationImportance;
+}
+
+/** The headline figures of each mode (what a run's summary and its list show). */
+export function modeFigures(evaluation: Evaluation): RunSummary['modes'] {
+  const ev = evaluation.modes;
+  return Object.fromEntries(
+    MODES.map((m) => [m, { auc: ev[m].auc, aucCI: ev[m].aucCI, balancedAccuracy: ev[m].balancedAccuracy, balancedAccuracyCI: ev[m].balancedAccuracyCI }]),
+  ) as RunSummary['modes'];
 }
 
 /** Permutation importance as the training worker computes it, before the leakage check's flags are added. */
@@ -76,6 +85,7 @@ export function flagImportance(raw: RawImportance, leakage: readonly LeakageWarn
 export async function trainRun(project: Project, cfg: TrainConfig, opts: TrainOptions = {}): Promise<RunResult> {
   const started = performance.now();
   const ds = loadDataset(project, cfg);
+  refuseFinetunedFeatures(repoOf(project.db, FeatureStore), ds.snapshot.backboneKey);
   const leakage = detectLeakage(ds.fields, ds.meta, ds.labels, ds.classes.length);
   const flagged = new Map(leakage.map((w) => [w.field, w]));
   let chosen: string[];
@@ -166,9 +176,7 @@ export async function trainRun(project: Project, cfg: TrainConfig, opts: TrainOp
     fusionPerFold: cv.fusionPerFold,
     heads: headsName({ image: cv.final.image.kind as SingleHeads['image'], metadata: cv.final.metadata.kind as SingleHeads['metadata'] }),
     headsPerFold: cv.headsPerFold,
-    modes: Object.fromEntries(
-      MODES.map((m) => [m, { auc: ev[m].auc, aucCI: ev[m].aucCI, balancedAccuracy: ev[m].balancedAccuracy, balancedAccuracyCI: ev[m].balancedAccuracyCI }]),
-    ) as RunSummary['modes'],
+    modes: modeFigures(evaluation),
     fusedVsImage: evaluation.fusedVsImage,
     fusedVsMetadata: evaluation.fusedVsMetadata,
     fusedBeatsBoth: ev.fused.auc > ev.image.auc && ev.fused.auc > ev.metadata.auc,
@@ -185,7 +193,8 @@ export async function trainRun(project: Project, cfg: TrainConfig, opts: TrainOp
   return result;
 }
 
-function storeRun(project: Project, runId: number, result: RunResult, cv: CrossValResult, imageIds: number[], labels: Int32Array): void {
+/** Writes a finished run: every image's out-of-fold predictions and fold, the final models and the result. */
+export function storeRun(project: Project, runId: number, result: RunResult, cv: CrossValResult, imageIds: number[], labels: Int32Array): void {
   const db = project.db;
   const C = result.classes.length;
   const row = (a: Float64Array, i: number) => JSON.stringify(Array.from(a.subarray(i * C, (i + 1) * C), (x) => Math.round(x * 1e6) / 1e6));

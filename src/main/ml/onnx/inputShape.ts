@@ -21,8 +21,8 @@ function dimsOf(valueInfo: Uint8Array): { name: string; dims: (number | string)[
           if (d.no !== SHAPE.dim || d.wire !== WIRE.bytes) continue;
           let dim: number | string = '?';
           for (const x of fields(sub(d))) {
-            // A negative int64 arrives as a huge varint: not a usable size.
-            if (x.no === DIMENSION.value && x.wire === WIRE.varint) dim = (x.value as number) < 2 ** 31 ? (x.value as number) : '?';
+            // A negative int64 is not a usable size.
+            if (x.no === DIMENSION.value && x.wire === WIRE.varint) dim = (x.value as number) >= 0 && (x.value as number) < 2 ** 31 ? (x.value as number) : '?';
             if (x.no === DIMENSION.param && x.wire === WIRE.bytes) dim = text(sub(x));
           }
           dims.push(dim);

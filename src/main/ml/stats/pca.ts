@@ -9,6 +9,16 @@ export interface PcaModel {
   components: Float64Array;
   /** Variance along each component. */
   variances: number[];
+  /**
+   * No reduction: features pass through unchanged (k = dim; mean, components and variances empty). A fine-tuned
+   * network's heads were trained end to end on its pooled features as they are.
+   */
+  identity?: boolean;
+}
+
+/** The pass-through "projection" of `dim` features (see PcaModel.identity). */
+export function identityPca(dim: number): PcaModel {
+  return { dim, k: dim, mean: new Float64Array(0), components: new Float64Array(0), variances: [], identity: true };
 }
 
 /** Seeded Gaussian numbers (Box-Muller), so a fit is reproducible. */

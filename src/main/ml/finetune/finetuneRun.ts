@@ -1,0 +1,332 @@
+/**
+ * A fine-tuned run: the frozen run of the same configuration first (its folds are the fine-tuned run's folds),
+ * then the top of its backbone trained per outer fold on cached views, the final network on every image written
+ * as an ONNX backbone of the project, and the run stored like any other, with frozen vs fine-tuned side by side.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DermFuseError } from '../../../shared/errors.ts';
+import { finetunedBackboneName } from '../../../shared/backbone.ts';
+import type { Comparison, FinetuneReport } from '../../../shared/jobs.ts';
+import { repoOf } from '../../db/open.ts';
+import { FeatureStore } from '../../db/repos/featureStore.ts';
+import { ImagesRepo } from '../../db/repos/imagesRepo.ts';
+import { RunsRepo } from '../../db/repos/runsRepo.ts';
+import type { ProgressFn } from '../../jobs/progress.ts';
+import { logger } from '../../log.ts';
+import type { Project } from '../../project.ts';
+import { backboneDigest } from '../backbone/resolve.ts';
+import { extractFeatures } from '../backbone/extract.ts';
+import { MODES, type CrossValResult, type Mode } from '../fusion/crossval.ts';
+import { loadDataset, type TrainConfig } from '../fusion/dataset.ts';
+import { evaluate } from '../fusion/evaluate.ts';
+import { auc, groupBootstrapSamples, percentileInterval, subset } from '../fusion/metrics.ts';
+import { runModels } from '../fusion/runs.ts';
+import { loadRunData } from '../fusion/runData.ts';
+import { encodeRows, fitEncoder } from '../fusion/tabular.ts';
+import { modeFigures, storeRun, trainRun, type RunResult } from '../fusion/train.ts';
+import { readModel } from '../onnx/modelRead.ts';
+import { encodeModel } from '../onnx/proto.ts';
+import { identityPca } from '../stats/pca.ts';
+import type { BackendName } from '../tfjs/backend.ts';
+import { BOOTSTRAP_RESAMPLES } from '../fusion/evaluate.ts';
+import { cutNetwork } from './cut.ts';
+import { FOLD_WORKERS, FoldPool } from './foldPool.ts';
+import type { FoldTask } from './trainFold.ts';
+import { TUNED_OUTPUT, tunedGraph } from './tunedModel.ts';
+import { DIHEDRAL_VIEWS } from './views.ts';
+
+const log = logger('finetune');
+
+/** Epochs at most per fit: the PyTorch recipe's best epoch on PAD was 2-5 of 12 (early stopping ends most fits sooner). */
+export const FINETUNE_EPOCHS = 12;
+
+export interface FinetuneOptions {
+  /** Tensor, layer or "input" to train from; null: the default cut (the last quarter of the convolutions). */
+  from?: string | null;
+  views?: number;
+  epochs?: number;
+  backend?: BackendName;
+  signal?: AbortSignal;
+  onProgress?: ProgressFn;
+}
+
+export interface FinetuneResult extends RunResult {
+  finetune: FinetuneReport;
+}
+
+/** AUC of `a` minus `b` on the same images, with a paired patient-bootstrap interval and two-sided p. */
+function pairedAuc(a: Float64Array, b: Float64Array, labels: Int32Array, classes: number, groups: string[], seed: number): Comparison {
+  const pa = { probs: a, classes, labels };
+  const pb = { probs: b, classes, labels };
+  const diffs = groupBootstrapSamples(groups, BOOTSTRAP_RESAMPLES, seed)
+    .map((s) => auc(subset(pa, s)) - auc(subset(pb, s)))
+    .filter((x) => !Number.isNaN(x));
+  const below = diffs.filter((x) => x <= 0).length / diffs.length;
+  const above = diffs.filter((x) => x >= 0).length / diffs.length;
+  return { difference: auc(pa) - auc(pb), ci: percentileInterval(diffs), p: Math.min(1, 2 * Math.min(below, above)) };
+}
+
+export async function finetuneRun(project: Project, cfg: TrainConfig, o: FinetuneOptions = {}): Promise<FinetuneResult> {
+  const started = performance.now();
+  const views = o.views ?? DIHEDRAL_VIEWS;
+  const epochs = o.epochs ?? FINETUNE_EPOCHS;
+  if (![1, 2, 4, 8].includes(views)) throw new DermFuseError('INVALID_ARGUMENT', `--views ${views}: 1, 2, 4 or 8 (the flips and quarter turns).`);
+  if (!Number.isInteger(epochs) || epochs < 1 || epochs > 200) throw new DermFuseError('INVALID_ARGUMENT', `--epochs ${epochs}: a whole number from 1 to 200.`);
+  const report = (phase: string, done: number, total: number, message: string) => o.onProgress?.({ phase, done, total, message });
+
+  // The backbone must be an ONNX network that can be cut: checked before the frozen run spends any time.
+  const store = repoOf(project.db, FeatureStore);
+  const probe = loadDataset(project, cfg);
+  const key = probe.snapshot.backboneKey;
+  if (key.includes('+')) throw new DermFuseError('INVALID_ARGUMENT', 'Fine-tuning trains one backbone: name one with --backbone.');
+  const spec = store.backbone(key)?.spec;
+  if (!spec) throw new DermFuseError('NOT_FOUND', `No backbone ${key} in this project.`);
+  if (spec.format !== 'onnx' || !spec.onnx)
+    throw new DermFuseError(
+      'INVALID_ARGUMENT',
+      `Fine-tuning needs an ONNX backbone; ${spec.name} is a TF.js model. Extract features with the default backbone (MobileNetV2-1.0, ONNX) or another ONNX model first.`,
+    );
+  const modelFile = path.join(spec.dir, spec.onnx.file);
+  if (!fs.existsSync(modelFile)) throw new DermFuseError('NOT_FOUND', `The backbone's model file ${modelFile} is missing.`);
+  const { graph, opset } = readModel(await fs.promises.readFile(modelFile));
+  const output = spec.featureLayer ?? graph.outputs[0]!.name;
+  const cut = cutNetwork(graph, output, o.from ?? null);
+
+  const frozen = await trainRun(project, cfg, {
+    backend: o.backend,
+    signal: o.signal,
+    onProgress: (p) => report('frozen', p.done, p.total, `frozen run: ${p.message ?? ''}`),
+  });
+  const ds = loadDataset(project, cfg);
+  const base = loadRunData(project, frozen.runId);
+  const foldOf = new Map(base.imageIds.map((id, i) => [id, base.fold[i]!]));
+  const rowOfBase = new Map(base.imageIds.map((id, i) => [id, i]));
+  const fold = Int32Array.from(ds.imageIds, (id) => {
+    const f = foldOf.get(id);
+    if (f === undefined) throw new DermFuseError('INTERNAL', `image ${id} is not in the frozen run ${frozen.runId}`);
+    return f;
+  });
+  const fields = frozen.fieldsUsed.map((name) => ds.fields.find((f) => f.name === name)!);
+  const cols = fields.map((f) => ds.fields.indexOf(f));
+  const metaRows = ds.meta.map((r) => cols.map((j) => r[j] ?? null));
+  const C = ds.classes.length;
+
+  const digest = await backboneDigest(spec);
+  const cacheKey = createHash('sha256')
+    .update(JSON.stringify({ digest, cut: cut.cut, pre: spec.preprocessing, views }))
+    .digest('hex')
+    .slice(0, 16);
+  const cacheDir = path.join(project.dir, 'cache', 'finetune', `${spec.name}-${cacheKey}`);
+  const pathOf = new Map(
+    repoOf(project.db, ImagesRepo)
+      .distinctContents()
+      .map((r) => [r.sha256, r.path]),
+  );
+  const images = [...new Set(ds.shas)].map((sha) => ({ sha, path: pathOf.get(sha)! }));
+
+  const pool = new FoldPool(FOLD_WORKERS, o.signal);
+  const runs = repoOf(project.db, RunsRepo);
+  let runId: number | null = null;
+  try {
+    const tCache = performance.now();
+    const trunkBytes = cut.cut === graph.inputs[0]!.name ? null : encodeModel(cut.trunk, opset);
+    await pool.cache(
+      {
+        type: 'cache',
+        dir: cacheDir,
+        images,
+        trunk: trunkBytes,
+        inputName: graph.inputs[0]!.name,
+        cut: cut.cut,
+        pre: spec.preprocessing,
+        views,
+        threads: FOLD_WORKERS,
+      },
+      (done, total) => report('caching views', done, total, `caching ${views} views of the frozen trunk: ${done} of ${total} images`),
+    );
+    const cacheSeconds = (performance.now() - tCache) / 1000;
+    const { ViewCache } = await import('./viewCache.ts');
+    const cache = ViewCache.open(cacheDir, null);
+    const records = ds.shas.map((sha) => cache.recordOf(sha)!);
+    cache.close();
+
+    runId = runs.start(
+      JSON.stringify({ ...cfg, fieldsUsed: frozen.fieldsUsed, finetune: { from: o.from ?? null, cut: cut.cut, views, epochs, baselineRunId: frozen.runId } }),
+      JSON.stringify(ds.snapshot),
+    );
+    const all = Array.from({ length: ds.labels.length }, (_, i) => i);
+    const taskFor = (train: number[], test: number[], seed: number, keepModel: boolean): FoldTask => {
+      const encoder = fitEncoder(
+        fields,
+        train.map((i) => metaRows[i]!),
+      );
+      return {
+        top: cut.top,
+        records,
+        labels: ds.labels,
+        classes: C,
+        meta: encodeRows(encoder, metaRows),
+        metaDim: encoder.width,
+        groups: ds.groups,
+        shas: ds.shas,
+        train,
+        test,
+        epochs,
+        seed,
+        keepModel,
+      };
+    };
+    const tasks: FoldTask[] = [];
+    for (let f = 0; f < cfg.folds; f++)
+      tasks.push(
+        taskFor(
+          all.filter((i) => fold[i] !== f),
+          all.filter((i) => fold[i] === f),
+          cfg.seed + f,
+          false,
+        ),
+      );
+    tasks.push(taskFor(all, [], cfg.seed + 1000, true));
+    const finalEncoder = fitEncoder(fields, metaRows);
+    const epochDone = new Array<number>(tasks.length).fill(0);
+    const tTrain = performance.now();
+    const { results, backend } = await pool.folds(cacheDir, tasks, o.backend, (task, epoch, total, loss) => {
+      epochDone[task] = epoch;
+      const name = task < cfg.folds ? `fold ${task + 1} of ${cfg.folds}` : 'final network on all images';
+      report(
+        'fine-tuning',
+        epochDone.reduce((a, b) => a + b, 0),
+        tasks.length * epochs,
+        `${name}: epoch ${epoch} of ${total}${loss === null ? '' : `, validation loss ${loss.toFixed(4)}`}`,
+      );
+    });
+    const trainSeconds = (performance.now() - tTrain) / 1000;
+
+    // Out-of-fold predictions: image and fused from the fine-tuned fits, metadata from the frozen run (same folds).
+    const oof: Record<Mode, Float64Array> = {
+      image: new Float64Array(ds.labels.length * C),
+      metadata: new Float64Array(ds.labels.length * C),
+      fused: new Float64Array(ds.labels.length * C),
+    };
+    const frozenOof: Record<Mode, Float64Array> = {
+      image: new Float64Array(ds.labels.length * C),
+      metadata: new Float64Array(ds.labels.length * C),
+      fused: new Float64Array(ds.labels.length * C),
+    };
+    ds.imageIds.forEach((id, i) => {
+      const r = rowOfBase.get(id)!;
+      for (const m of MODES) frozenOof[m].set(base.probs[m].subarray(r * C, (r + 1) * C), i * C);
+    });
+    oof.metadata.set(frozenOof.metadata);
+    const thresholds: CrossValResult['thresholds'] = [];
+    for (let f = 0; f < cfg.folds; f++) {
+      const test = tasks[f]!.test;
+      test.forEach((i, k) => {
+        oof.image.set(results[f]!.image.subarray(k * C, (k + 1) * C), i * C);
+        oof.fused.set(results[f]!.fused.subarray(k * C, (k + 1) * C), i * C);
+      });
+      thresholds.push({ image: results[f]!.thresholds.image, metadata: frozen.foldThresholds?.[f]?.metadata ?? 0.5, fused: results[f]!.thresholds.fused });
+    }
+    const fin = results[cfg.folds]!;
+    const frozenModels = runModels(project, frozen.runId);
+    if (frozenModels.encoder.width !== finalEncoder.width) throw new DermFuseError('INTERNAL', 'the frozen run encoded the metadata differently');
+
+    // The final network as an ONNX backbone of the project, then its features for every image (what predict uses).
+    const dim = fin.heads!.image.imageDim;
+    const tunedDir = path.join(project.dir, 'models', `finetuned-run-${runId}`);
+    fs.mkdirSync(tunedDir, { recursive: true });
+    const baseGraph = { ...graph, nodes: [...cut.trunk.nodes, ...cut.top.nodes], initializers: [...cut.trunk.initializers, ...cut.top.weights] };
+    await fs.promises.writeFile(path.join(tunedDir, 'model.onnx'), encodeModel(tunedGraph(baseGraph, output, dim, fin.weights!, views, opset), opset));
+    await fs.promises.writeFile(
+      path.join(tunedDir, 'dermfuse-backbone.json'),
+      JSON.stringify({
+        name: finetunedBackboneName(spec.name, runId),
+        format: 'onnx',
+        featureLayer: TUNED_OUTPUT,
+        onnx: { file: 'model.onnx', input: null, layout: 'nchw' },
+        preprocessing: spec.preprocessing,
+      }),
+    );
+    const extracted = await extractFeatures(project, tunedDir, {
+      backend: o.backend,
+      signal: o.signal,
+      onProgress: (p) => report('tuned features', p.done, p.total, `features of the fine-tuned network: ${p.done} of ${p.total}`),
+    });
+
+    runs.resnapshot(runId, JSON.stringify({ ...ds.snapshot, backboneKey: extracted.key }));
+    const cv: CrossValResult = {
+      timings: { pca: 0, heads: trainSeconds, selection: 0, evaluation: 0 },
+      fold,
+      oof,
+      thresholds,
+      fusionPerFold: tasks.slice(0, cfg.folds).map(() => 'fine-tuned concat'),
+      headsPerFold: tasks.slice(0, cfg.folds).map((_, f) => `image linear, best epoch ${results[f]!.bestEpoch}`),
+      innerScores: results.slice(0, cfg.folds).map((r) => ({ bestEpoch: r.bestEpoch, epochsRun: r.epochsRun, validationLoss: Math.min(...r.validationLoss) })),
+      permuted: {},
+      final: {
+        pca: identityPca(dim),
+        encoder: finalEncoder,
+        image: fin.heads!.image,
+        metadata: frozenModels.metadata,
+        fusion: { kind: 'concat' },
+        fused: fin.heads!.fused,
+        thresholds: { image: fin.thresholds.image, metadata: frozenModels.thresholds.metadata, fused: fin.thresholds.fused },
+      },
+    };
+    const evaluation = evaluate(cv, ds.labels, ds.classes, ds.groups, cfg.seed);
+    const ev = evaluation.modes;
+    const vsFrozen = Object.fromEntries(MODES.map((m) => [m, pairedAuc(oof[m], frozenOof[m], ds.labels, C, ds.groups, cfg.seed)])) as Record<Mode, Comparison>;
+    const finetune: FinetuneReport = {
+      baselineRunId: frozen.runId,
+      backbone: spec.name,
+      cut: cut.cut,
+      trainedConvolutions: cut.topConvs,
+      totalConvolutions: cut.totalConvs,
+      views,
+      epochs,
+      bestEpochs: results.slice(0, cfg.folds).map((r) => r.bestEpoch),
+      finalBestEpoch: fin.bestEpoch,
+      samplesPerSecond: results.reduce((a, r) => a + r.samplesPerSecond, 0) / results.length,
+      cacheSeconds,
+      trainSeconds,
+      workers: FOLD_WORKERS,
+      tunedBackbone: extracted.key,
+      frozen: frozen.modes,
+      vsFrozen,
+    };
+    const result: FinetuneResult = {
+      ...frozen,
+      runId,
+      backbone: extracted.key,
+      fusion: 'fine-tuned concat',
+      fusionPerFold: cv.fusionPerFold,
+      heads: 'fine-tuned top + linear heads',
+      headsPerFold: cv.headsPerFold,
+      modes: modeFigures(evaluation),
+      fusedVsImage: evaluation.fusedVsImage,
+      fusedVsMetadata: evaluation.fusedVsMetadata,
+      fusedBeatsBoth: ev.fused.auc > ev.image.auc && ev.fused.auc > ev.metadata.auc,
+      seconds: (performance.now() - started) / 1000,
+      timings: cv.timings,
+      backend: backend.backend,
+      evaluation,
+      innerScores: cv.innerScores,
+      foldThresholds: thresholds,
+      importance: undefined,
+      finetune,
+    };
+    storeRun(project, runId, result, cv, ds.imageIds, ds.labels);
+    log.info(`run ${runId} (fine-tuned from ${cut.cut}): fused ${ev.fused.auc.toFixed(3)} image ${ev.image.auc.toFixed(3)}; frozen run ${frozen.runId}`);
+    return result;
+  } catch (err) {
+    if (runId !== null) {
+      const cancelled = err instanceof DermFuseError && err.code === 'CANCELLED';
+      runs.stop(runId, cancelled ? 'cancelled' : 'failed', (err as Error).message);
+    }
+    throw err;
+  } finally {
+    await pool.close();
+  }
+}

@@ -1,0 +1,61 @@
+// Worker thread: caches the frozen trunk's views, and fine-tunes the top on one training set at a time.
+import { parentPort } from 'node:worker_threads';
+import { initBackend, type BackendInfo, type BackendName } from '../tfjs/backend.ts';
+import { trainFold, type FoldResult, type FoldTask } from './trainFold.ts';
+import { fillViewCache, ViewCache, type FillOptions } from './viewCache.ts';
+
+export type FinetuneRequest =
+  | ({ type: 'cache'; dir: string; images: { sha: string; path: string }[] } & Omit<FillOptions, 'signal' | 'onProgress'>)
+  | { type: 'fold'; dir: string; task: FoldTask; backend?: BackendName }
+  | { type: 'stop' };
+
+export type FinetuneReply =
+  | { type: 'progress'; done: number; total: number; loss: number | null }
+  | { type: 'cached'; count: number; dims: [number, number, number] }
+  | { type: 'fold'; result: FoldResult; backend: BackendInfo }
+  | { type: 'error'; message: string; cancelled?: boolean };
+
+const port = parentPort!;
+const stop = { stopped: false };
+
+class Stopped extends Error {}
+
+async function handle(msg: Exclude<FinetuneRequest, { type: 'stop' }>): Promise<void> {
+  if (msg.type === 'cache') {
+    const { type: _t, dir, images, ...options } = msg;
+    const cache = await fillViewCache(dir, images, {
+      ...options,
+      signal: stop,
+      onProgress: (done, total) => port.postMessage({ type: 'progress', done, total, loss: null } satisfies FinetuneReply),
+    });
+    port.postMessage({ type: 'cached', count: cache.count, dims: cache.shape.dims } satisfies FinetuneReply);
+    cache.close();
+    return;
+  }
+  const backend = await initBackend(msg.backend);
+  const cache = ViewCache.open(msg.dir, null);
+  try {
+    const result = await trainFold(cache, msg.task, async (done, total, loss) => {
+      port.postMessage({ type: 'progress', done, total, loss } satisfies FinetuneReply);
+      await new Promise((r) => setImmediate(r));
+      if (stop.stopped) throw new Stopped('cancelled');
+    });
+    port.postMessage({ type: 'fold', result, backend } satisfies FinetuneReply);
+  } finally {
+    cache.close();
+  }
+}
+
+port.on('message', (msg: FinetuneRequest) => {
+  if (msg.type === 'stop') {
+    stop.stopped = true;
+    return;
+  }
+  handle(msg).catch((err: unknown) =>
+    port.postMessage({
+      type: 'error',
+      message: err instanceof Error ? err.message : String(err),
+      cancelled: err instanceof Stopped || stop.stopped,
+    } satisfies FinetuneReply),
+  );
+});

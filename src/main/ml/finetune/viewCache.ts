@@ -1,0 +1,182 @@
+/**
+ * The cached activations of the frozen trunk: for each image (by content hash) its views' cut tensors as half
+ * floats, one fixed-size record per image in `views.f16`, its hash appended to `index.txt` once the record is
+ * written. A run killed mid-way keeps every image whose hash reached the index; a torn record past it is cut off
+ * on the next open. Records are read back by offset, a batch at a time, so memory stays flat as images grow.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import type { Preprocessing } from '../../../shared/backbone.ts';
+import { decodeForBackbone } from '../input/decode.ts';
+import { normalise } from '../input/spec.ts';
+import { dihedralView, fromHalf, toHalf } from './views.ts';
+
+export interface CacheShape {
+  /** The cut tensor of one view: [channels, height, width]. */
+  dims: [number, number, number];
+  views: number;
+}
+
+const INDEX = 'index.txt';
+const DATA = 'views.f16';
+const SHAPE = 'shape.json';
+
+export class ViewCache {
+  private readonly index = new Map<string, number>();
+  private fd: number;
+
+  private constructor(
+    readonly dir: string,
+    readonly shape: CacheShape,
+    shas: string[],
+  ) {
+    shas.forEach((s, i) => this.index.set(s, i));
+    this.fd = fs.openSync(path.join(dir, DATA), 'r+');
+  }
+
+  /** Values in one view's record. */
+  get viewSize(): number {
+    const [c, h, w] = this.shape.dims;
+    return c * h * w;
+  }
+
+  private get recordBytes(): number {
+    return this.viewSize * this.shape.views * 2;
+  }
+
+  /** Opens (or starts) the cache in `dir`; `shape` is checked against what is there. */
+  static open(dir: string, shape: CacheShape | null): ViewCache {
+    fs.mkdirSync(dir, { recursive: true });
+    const shapeFile = path.join(dir, SHAPE);
+    let have: CacheShape | null = fs.existsSync(shapeFile) ? (JSON.parse(fs.readFileSync(shapeFile, 'utf8')) as CacheShape) : null;
+    if (have && shape && JSON.stringify(have) !== JSON.stringify(shape)) {
+      // Another cut shape under the same key cannot happen unless files were changed: start again.
+      for (const f of [INDEX, DATA, SHAPE]) fs.rmSync(path.join(dir, f), { force: true });
+      have = null;
+    }
+    const use = have ?? shape;
+    if (!use) throw new Error(`${dir}: no cached views`);
+    if (!have) fs.writeFileSync(shapeFile, JSON.stringify(use));
+    const indexFile = path.join(dir, INDEX);
+    const text = fs.existsSync(indexFile) ? fs.readFileSync(indexFile, 'utf8') : '';
+    // A line without its newline was being written when the run stopped: it does not count.
+    const shas = text.split('\n').slice(0, -1);
+    const data = path.join(dir, DATA);
+    if (!fs.existsSync(data)) fs.writeFileSync(data, '');
+    const cache = new ViewCache(dir, use, shas);
+    const want = shas.length * cache.recordBytes;
+    if (fs.statSync(data).size !== want) fs.truncateSync(data, want);
+    if (text.length > 0 && !text.endsWith('\n')) fs.writeFileSync(indexFile, shas.map((s) => `${s}\n`).join(''));
+    return cache;
+  }
+
+  get count(): number {
+    return this.index.size;
+  }
+
+  recordOf(sha: string): number | undefined {
+    return this.index.get(sha);
+  }
+
+  /** Appends one image's views (views x viewSize half floats). */
+  append(sha: string, halves: Uint16Array): void {
+    if (halves.length !== this.viewSize * this.shape.views)
+      throw new Error(`view record of ${halves.length} values, expected ${this.viewSize * this.shape.views}`);
+    if (this.index.has(sha)) return;
+    const at = this.index.size * this.recordBytes;
+    fs.writeSync(this.fd, new Uint8Array(halves.buffer, halves.byteOffset, halves.byteLength), 0, halves.byteLength, at);
+    fs.fdatasyncSync(this.fd);
+    fs.appendFileSync(path.join(this.dir, INDEX), `${sha}\n`);
+    this.index.set(sha, this.index.size);
+  }
+
+  /** Views of records as float32, [records.length, viewSize] (view k of record r where views[r] = k). */
+  read(records: number[], views: number[], out = new Float32Array(records.length * this.viewSize)): Float32Array {
+    const bytes = this.viewSize * 2;
+    const buf = Buffer.allocUnsafe(bytes);
+    const halves = new Uint16Array(buf.buffer, buf.byteOffset, this.viewSize);
+    records.forEach((r, k) => {
+      fs.readSync(this.fd, buf, 0, bytes, r * this.recordBytes + views[k]! * bytes);
+      fromHalf(halves, out.subarray(k * this.viewSize, (k + 1) * this.viewSize));
+    });
+    return out;
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+/** Images decoded and embedded together: 4 images x 8 views = 32 inputs a trunk run. */
+const IMAGES_PER_RUN = 4;
+
+export interface FillOptions {
+  trunk: Uint8Array | null;
+  inputName: string;
+  cut: string;
+  pre: Preprocessing;
+  views: number;
+  threads: number;
+  signal?: { stopped: boolean };
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Runs the frozen trunk over every image not yet cached (each view) and appends the records. `trunk` null: the cut
+ * is the input itself (the whole network trains), so the cached value is the preprocessed view.
+ */
+export async function fillViewCache(dir: string, images: { sha: string; path: string }[], o: FillOptions): Promise<ViewCache> {
+  const s = o.pre.inputSize;
+  const session = o.trunk
+    ? await ort.InferenceSession.create(o.trunk, {
+        intraOpNumThreads: o.threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+      })
+    : null;
+  const embed = async (x: Float32Array, n: number): Promise<{ data: Float32Array; dims: [number, number, number] }> => {
+    if (!session) return { data: x, dims: [3, s, s] };
+    const r = await session.run({ [o.inputName]: new ort.Tensor('float32', x, [n, 3, s, s]) }, [o.cut]);
+    const t = r[o.cut]!;
+    const dims = t.dims as readonly number[];
+    if (dims.length !== 4) throw new Error(`the cut tensor "${o.cut}" is ${dims.length}-d; fine-tuning cuts at a feature map [n, c, h, w]`);
+    return { data: t.data as Float32Array, dims: [dims[1]!, dims[2]!, dims[3]!] };
+  };
+  let cache: ViewCache | null = fs.existsSync(path.join(dir, SHAPE)) ? ViewCache.open(dir, null) : null;
+  try {
+    const todo = images.filter((im) => cache?.recordOf(im.sha) === undefined);
+    const seen = new Set<string>();
+    const unique = todo.filter((im) => !seen.has(im.sha) && seen.add(im.sha));
+    let done = images.length - todo.length;
+    o.onProgress?.(done, images.length);
+    for (let i = 0; i < unique.length; i += IMAGES_PER_RUN) {
+      if (o.signal?.stopped) throw new Error('cancelled');
+      const batch = unique.slice(i, i + IMAGES_PER_RUN);
+      const pixels = await Promise.all(
+        batch.map((im) =>
+          decodeForBackbone(im.path, o.pre).catch((err: unknown) => {
+            throw new Error(`${im.path}: ${err instanceof Error ? err.message : String(err)}`);
+          }),
+        ),
+      );
+      const per = 3 * s * s;
+      const x = new Float32Array(batch.length * o.views * per);
+      pixels.forEach((p, b) => {
+        for (let v = 0; v < o.views; v++)
+          x.set(normalise(dihedralView(new Uint8Array(p.buffer, p.byteOffset, p.length), s, v), o.pre, 'nchw'), (b * o.views + v) * per);
+      });
+      const { data, dims } = await embed(x, batch.length * o.views);
+      cache ??= ViewCache.open(dir, { dims, views: o.views });
+      const record = cache.viewSize * o.views;
+      batch.forEach((im, b) => cache!.append(im.sha, toHalf(data.subarray(b * record, (b + 1) * record))));
+      done += batch.length;
+      o.onProgress?.(done, images.length);
+    }
+    if (!cache) throw new Error('no images to cache');
+    return cache;
+  } finally {
+    await session?.release();
+  }
+}

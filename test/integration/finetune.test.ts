@@ -1,0 +1,155 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
+import { exportBundle } from '../../src/main/ml/bundle/exportBundle.ts';
+import { cutNetwork } from '../../src/main/ml/finetune/cut.ts';
+import { finetuneRun, type FinetuneResult } from '../../src/main/ml/finetune/finetuneRun.ts';
+import { buildTopNet } from '../../src/main/ml/finetune/topNet.ts';
+import { dihedralView } from '../../src/main/ml/finetune/views.ts';
+import { predictWithRun } from '../../src/main/ml/fusion/runPredict.ts';
+import { trainRun } from '../../src/main/ml/fusion/train.ts';
+import { decodeForBackbone } from '../../src/main/ml/input/decode.ts';
+import { normalise } from '../../src/main/ml/input/spec.ts';
+import { readModel } from '../../src/main/ml/onnx/modelRead.ts';
+import { encodeModel } from '../../src/main/ml/onnx/proto.ts';
+import { initBackend, tf } from '../../src/main/ml/tfjs/backend.ts';
+import { Project } from '../../src/main/project.ts';
+import { predictWithBundle } from '../../src/main/workflows/predict.ts';
+import { makeImages, tempDir } from '../fixtures/generate.ts';
+import { importGeneric } from '../fixtures/project.ts';
+import { writeTinyMobileNet } from '../fixtures/tinyOnnx.ts';
+
+const tmp = tempDir();
+const images = path.join(tmp.dir, 'images');
+const csv = path.join(tmp.dir, 'meta.csv');
+const model = path.join(tmp.dir, 'tiny');
+let project: Project;
+let run: FinetuneResult;
+const config = { label: 'dx', positive: ['mel'], fields: null, group: 'patient' as const, folds: 2, backbone: null, seed: 4 };
+
+beforeAll(async () => {
+  await initBackend();
+  const fakes = await makeImages(images, 48, 11, 40);
+  // Labels follow age (metadata) and, through the disc colour, the image.
+  const lines = ['image_id,dx,patient_id,lesion_id,age,site'];
+  fakes.forEach((f, i) =>
+    lines.push(
+      `${f.id},${i % 3 === 0 ? 'mel' : 'nev'},${f.patient},${f.lesion},${i % 3 === 0 ? 60 + (i % 7) : 30 + (i % 11)},${['ARM', 'LEG', 'BACK'][i % 3]}`,
+    ),
+  );
+  fs.writeFileSync(csv, lines.join('\n') + '\n');
+  project = Project.create(path.join(tmp.dir, 'p')).project;
+  await importGeneric(project, images, csv, 'dx');
+  writeTinyMobileNet(model);
+  await extractFeatures(project, model, { workers: 1 });
+  run = await finetuneRun(project, config, { epochs: 2 });
+}, 300_000);
+afterAll(() => {
+  project.close();
+  tmp.cleanup();
+});
+
+describe('fine-tuning the CNN', () => {
+  it('cuts the network in its last quarter by default and trains that top on every fold of the frozen run', () => {
+    const f = run.finetune;
+    expect(f.cut).toBe('c6_out'); // the output of the strided block: the last block and the head conv are trained
+    expect([f.trainedConvolutions, f.totalConvolutions]).toEqual([4, 11]);
+    expect(f.bestEpochs).toHaveLength(2);
+    expect(f.views).toBe(8);
+    expect(run.images).toBe(48);
+    for (const m of ['image', 'metadata', 'fused'] as const) {
+      expect(run.modes[m].auc).toBeGreaterThan(0);
+      expect(f.vsFrozen[m].ci[0]).toBeLessThanOrEqual(f.vsFrozen[m].ci[1]);
+    }
+    // The metadata model is the frozen run's own: fine-tuned minus frozen is exactly 0 there.
+    expect(f.vsFrozen.metadata.difference).toBe(0);
+    expect(f.frozen.image.auc).toBeCloseTo(run.modes.image.auc - f.vsFrozen.image.difference, 10);
+  });
+
+  it('writes the tuned network back into ONNX with the views built in: ONNX Runtime equals the TF.js top on float32 activations', async () => {
+    const tunedFile = path.join(project.dir, 'models', `finetuned-run-${run.runId}`, 'model.onnx');
+    const tuned = readModel(fs.readFileSync(tunedFile)).graph;
+    const base = readModel(fs.readFileSync(path.join(model, 'model.onnx')));
+    const cut = cutNetwork(base.graph, 'features', null);
+    const tunedWeights = new Map(tuned.initializers.map((t) => [t.name, t]));
+    const top = { ...cut.top, weights: cut.top.weights.map((w) => tunedWeights.get(w.name)!) };
+    // The tuned top differs from the pretrained one (it trained), and the trunk's weights are untouched.
+    expect(cut.top.weights.some((w, i) => (w.data as Float32Array).some((v, j) => v !== (top.weights[i]!.data as Float32Array)[j]))).toBe(true);
+    for (const w of cut.trunk.initializers) expect(Array.from(tunedWeights.get(w.name)!.data as Float32Array)).toEqual(Array.from(w.data as Float32Array));
+
+    const pre = { inputSize: 32, scale: [0.0171, 0.0175, 0.0174], offset: [-2.1179, -2.0357, -1.8044], resize: 'squash' } as const;
+    const files = fs.readdirSync(images).slice(0, 3);
+    const x = new Float32Array(3 * 3 * 32 * 32);
+    const views = new Float32Array(3 * 8 * 3 * 32 * 32);
+    for (const [i, f] of files.entries()) {
+      const px = new Uint8Array(await decodeForBackbone(path.join(images, f), { ...pre, scale: [...pre.scale], offset: [...pre.offset] }));
+      x.set(normalise(px, { ...pre, scale: [...pre.scale], offset: [...pre.offset] }, 'nchw'), i * 3072);
+      for (let v = 0; v < 8; v++)
+        views.set(normalise(dihedralView(px, 32, v), { ...pre, scale: [...pre.scale], offset: [...pre.offset] }, 'nchw'), (i * 8 + v) * 3072);
+    }
+    const full = await ort.InferenceSession.create(tunedFile);
+    const ortOut = (await full.run({ input: new ort.Tensor('float32', x, [3, 3, 32, 32]) }))[full.outputNames[0]!]!.data as Float32Array;
+    const trunk = await ort.InferenceSession.create(encodeModel(cut.trunk, base.opset));
+    const act = (await trunk.run({ input: new ort.Tensor('float32', views, [24, 3, 32, 32]) }))[cut.cut]!;
+    const net = buildTopNet(top);
+    const pooled = tf
+      .tidy(() =>
+        net
+          .forward(tf.tensor4d(act.data as Float32Array, act.dims as [number, number, number, number]))
+          .reshape([3, 8, 32])
+          .mean(1),
+      )
+      .dataSync();
+    net.dispose();
+    let worst = 0;
+    pooled.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - ortOut[i]!))));
+    expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('exports a bundle whose predictions equal the run’s final model on the project’s images', async () => {
+    const bundle = path.join(tmp.dir, 'bundle');
+    await exportBundle(project, run.runId, 'fused', bundle);
+    const s = await predictWithBundle(bundle, images, { metadataPath: csv, idColumn: 'image_id' });
+    const w = predictWithRun(project, run.runId, 'fused');
+    const byId = new Map(s.rows.map((r) => [r.imageId, r.probabilities.mel!]));
+    let worst = 0;
+    w.externalIds.forEach((id, i) => (worst = Math.max(worst, Math.abs(byId.get(id)! - w.probs[i * 2 + 1]!))));
+    expect(w.externalIds).toHaveLength(48);
+    expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('keeps the cached views: a second fine-tuned run reads them instead of running the trunk again', async () => {
+    const dirs = fs.readdirSync(path.join(project.dir, 'cache', 'finetune'));
+    expect(dirs).toHaveLength(1);
+    const index = fs
+      .readFileSync(path.join(project.dir, 'cache', 'finetune', dirs[0]!, 'index.txt'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(index).toHaveLength(48);
+    // A torn record (a kill mid-write) is cut off on the next open; the images before it stay.
+    const data = path.join(project.dir, 'cache', 'finetune', dirs[0]!, 'views.f16');
+    fs.appendFileSync(data, Buffer.alloc(100));
+    fs.appendFileSync(path.join(project.dir, 'cache', 'finetune', dirs[0]!, 'index.txt'), 'abc');
+    const again = await finetuneRun(project, config, { epochs: 1 });
+    expect(again.finetune.cacheSeconds).toBeLessThan(run.finetune.cacheSeconds + 5);
+    expect(
+      fs
+        .readFileSync(path.join(project.dir, 'cache', 'finetune', dirs[0]!, 'index.txt'), 'utf8')
+        .trim()
+        .split('\n'),
+    ).toHaveLength(48);
+  }, 300_000);
+
+  it('refuses a cut the network does not have, naming the cut points it does', async () => {
+    await expect(finetuneRun(project, config, { from: 'no_such_layer' })).rejects.toThrow(/no such tensor or layer.*Cut points near the end: .*c6_out/s);
+  });
+
+  it('does not train a frozen run on the fine-tuned network’s features (they have seen the labels)', async () => {
+    await expect(trainRun(project, { ...config, backbone: run.finetune.tunedBackbone })).rejects.toThrow(/fine-tuned on this project's labels/);
+    // Unnamed, a run takes the newest pretrained backbone, not the fine-tuned one.
+    const plain = await trainRun(project, config);
+    expect(plain.backbone).not.toBe(run.finetune.tunedBackbone);
+  }, 120_000);
+});
