@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 describe('first run', () => {
-  it('the start screen’s sample button opens the sample; label, extract with the built-in backbone, train, see the report', async () => {
+  it('the start screen’s sample button opens the sample; label, extract with the default backbone (built in), train, see the report', async () => {
     const dir = path.join(tmp.dir, 'my-sample');
     await page.goto(server.url);
     await page.getByTestId('project-dir').fill(dir);
