@@ -49,6 +49,10 @@ describe('first run, offline, from what the repository ships', () => {
     // Nothing downloaded (the proxy is a dead port) and nothing converted: the model cache stays empty.
     const cache = path.join(tmp.dir, 'empty-cache');
     expect(fs.existsSync(cache) ? fs.readdirSync(cache) : []).toEqual([]);
+    // TF.js cannot run it: the refusal names the built-in backbone that can.
+    const onTfjs = spawnSync(process.execPath, [BIN, 'extract', dir, '--runtime', 'tfjs'], { encoding: 'utf8' });
+    expect(onTfjs.status).not.toBe(0);
+    expect(onTfjs.stderr).toMatch(/mobilenet_v2_1\.0_224_onnx is an ONNX model: it runs on ONNX Runtime only .*mobilenet_v2_0\.35_224_builtin is built in/);
 
     const t = cli('train', dir, '--label', 'diagnostic', '--positive', 'BCC,MEL,SCC', '--folds', '3');
     expect(t.images).toBe(74);
