@@ -20,10 +20,10 @@ const log = logger('quality');
 /** Grey-level standard deviation (0-255, at 32 x 32) under which an image is a blank frame (the flattest of the 686 PAD photos has 5.0). */
 export const BLANK_CONTRAST = 2.5;
 /**
- * The backbone whose cosines the near-duplicate rule reads: the one its thresholds were fitted on (pairs.ts), not
- * the default, whose features spread otherwise. It is also the fastest built-in one, for a scan after every import.
+ * The backbone whose cosines the near-duplicate rule reads: the one its thresholds were fitted on (pairs.ts). Another
+ * network's cosines spread otherwise, so the default is not used; this one is also the fastest built in.
  */
-export const SCAN_BACKBONE = SMALL_BUILT_IN_BACKBONE;
+const SCAN_BACKBONE = SMALL_BUILT_IN_BACKBONE;
 /** Hashes are written in batches, so a killed scan keeps what it hashed. */
 const HASH_BATCH = 200;
 
