@@ -1,7 +1,9 @@
-// Writes the built-in default backbone, resources/models/mobilenet_v2_0.35_224/, from the copy in
-// ../shared/models/mobilenet_v2_0.35_224_tm: Google's ImageNet MobileNetV2 (width 0.35, 224 px) as Teachable Machine
-// downloads it, with the unrelated 2-class head it carries removed. Weights are copied as they are (float32).
-// Run once: npx tsx scripts/make-default-backbone.ts
+// Writes the small built-in backbone, resources/models/mobilenet_v2_0.35_224/ (catalogue id
+// mobilenet_v2_0.35_224_builtin; it was the default until the MobileNetV2-1.0 ONNX took its place, which is
+// model.onnx copied as it is, with no script), from the copy in ../shared/models/mobilenet_v2_0.35_224_tm: Google's
+// ImageNet MobileNetV2 (width 0.35, 224 px) as Teachable Machine downloads it, with the unrelated 2-class head it
+// carries removed. Weights are copied as they are (float32). The folder is replaced whole: LICENSE, SOURCE.md and
+// dermfuse-backbone.json come back from git. Run once: npx tsx scripts/make-default-backbone.ts
 import fs from 'node:fs';
 import path from 'node:path';
 import { initBackend, tf } from '../src/main/ml/tfjs/backend.ts';

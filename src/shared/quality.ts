@@ -7,7 +7,7 @@ export interface QualityScanSummary {
   /** Images hashed by this scan (new or changed); the others kept their hashes. */
   hashed: number;
   failures: ImportProblem[];
-  /** Feature set the cosines come from (the built-in backbone); null when none could be computed. */
+  /** Feature set the cosines come from (the built-in MobileNetV2-0.35); null when none could be computed. */
   featureKey: string | null;
   /** Images compared by hash only (no features). */
   withoutFeatures: number;

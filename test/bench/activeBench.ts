@@ -1,5 +1,6 @@
 // Active-learning simulation on PAD (labels hidden): which "label next" strategy reaches a given AUC with the
 // fewest labels. Each outer fold of the patient-grouped 5-fold split is a test set; its other folds are the pool.
+import { SMALL_BUILT_IN_BACKBONE } from '../../src/main/ml/backbone/catalogue.ts';
 import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
 import { loadDataset } from '../../src/main/ml/fusion/dataset.ts';
 import { rocAuc } from '../../src/main/ml/fusion/metrics.ts';
@@ -132,7 +133,7 @@ function curve(data: Data, pool: number[], test: number[], strategy: LabelNextSt
 
 export async function activeBench(shared: string): Promise<object> {
   return withPadProject(shared, async (project) => {
-    await extractFeatures(project, 'default');
+    await extractFeatures(project, SMALL_BUILT_IN_BACKBONE);
     const ds = loadDataset(project, {
       label: 'diagnostic',
       positive: ['BCC', 'MEL', 'SCC'],
@@ -181,7 +182,7 @@ export async function activeBench(shared: string): Promise<object> {
       }),
     );
     return {
-      task: 'PAD cancer vs not, age + region + gender + default-backbone features, linear fused head (PCA-32 + encoded metadata, L2 logistic)',
+      task: 'PAD cancer vs not, age + region + gender + built-in MobileNetV2-0.35 features, linear fused head (PCA-32 + encoded metadata, L2 logistic)',
       protocol: `patient-grouped ${FOLDS}-fold: each fold the test set, the others the pool; start ${START} random labels, +${STEP} per round; mean over ${SEEDS.length} seeds x ${FOLDS} folds`,
       labels: counts.slice(0, rounds),
       aucByStrategy: table,

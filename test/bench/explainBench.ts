@@ -1,6 +1,6 @@
 import { FieldsRepo } from '../../src/main/db/repos/fieldsRepo.ts';
 import { ImagesRepo } from '../../src/main/db/repos/imagesRepo.ts';
-import { DEFAULT_BACKBONE } from '../../src/main/ml/backbone/catalogue.ts';
+import { SMALL_BUILT_IN_BACKBONE } from '../../src/main/ml/backbone/catalogue.ts';
 import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
 import { Occluder } from '../../src/main/ml/explain/occlusion.ts';
 import { trainRun } from '../../src/main/ml/fusion/train.ts';
@@ -11,14 +11,14 @@ import { withPadProject } from './padProject.ts';
 const CANCER = ['BCC', 'MEL', 'SCC'];
 
 /**
- * Explanations on PAD-UFES-20 with the built-in backbone: a run on every patient field (the leakage-warned ones too,
+ * Explanations on PAD-UFES-20 with the small built-in backbone (MobileNetV2-0.35): a run on every patient field (the leakage-warned ones too,
  * so the warning has something to say), its permutation importance (timed inside training: shuffled predictions per
  * fold and 200 patient resamples), and 8x8 occlusion maps (cold: workers started and the model loaded; warm: the
  * next image; cached: the same image again).
  */
 export async function explainBench(shared: string): Promise<object> {
   return withPadProject(shared, async (project) => {
-    const f = await extractFeatures(project, DEFAULT_BACKBONE);
+    const f = await extractFeatures(project, SMALL_BUILT_IN_BACKBONE);
     const fields = new FieldsRepo(project.db)
       .list()
       .filter((x) => x.type !== 'text' && !/biops/.test(x.name))

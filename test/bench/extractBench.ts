@@ -12,7 +12,7 @@ import { planRuntime } from '../../src/main/ml/backbone/runtime.ts';
 import { trainRun } from '../../src/main/ml/fusion/train.ts';
 import { exportBundle } from '../../src/main/ml/bundle/exportBundle.ts';
 import { predictWithBundle } from '../../src/main/workflows/predict.ts';
-import { DEFAULT_BACKBONE } from '../../src/main/ml/backbone/catalogue.ts';
+import { SMALL_BUILT_IN_BACKBONE } from '../../src/main/ml/backbone/catalogue.ts';
 import { resolveBackbone } from '../../src/main/ml/backbone/resolve.ts';
 import { Project } from '../../src/main/project.ts';
 import { round } from './importBench.ts';
@@ -136,14 +136,14 @@ export async function predictOnlyBench(shared: string): Promise<object> {
 
 /**
  * `predict` of the 686 photos with a bundle of a fused model, end to end (workers, model load, decode, heads, CSV
- * rows): on the built-in default backbone (MobileNetV2-0.35) and on the ImageNet MobileNetV2-1.0.
+ * rows): on the small built-in backbone (MobileNetV2-0.35) and on the ImageNet MobileNetV2-1.0 (the default's model).
  */
 async function predictBench(project: Project, shared: string, cacheDir: string): Promise<object> {
   const pad = path.join(shared, 'data/pad-ufes-20');
   await runImport(project, await planImport({ imagesDir: path.join(pad, 'images'), metadataPath: path.join(pad, 'metadata.csv') }, project.dir));
   const out: Record<string, object> = {};
   for (const [name, ref] of [
-    ['default (MobileNetV2-0.35, built in)', DEFAULT_BACKBONE],
+    ['MobileNetV2-0.35, built in', SMALL_BUILT_IN_BACKBONE],
     ['mobilenet_v2_1.0 ImageNet (ONNX)', path.join(shared, 'models', 'mobilenet_v2_1.0_224_imagenet_onnx')],
   ] as const) {
     const x = await extractFeatures(project, ref, { cacheDir });
@@ -175,7 +175,7 @@ async function predictBench(project: Project, shared: string, cacheDir: string):
 
 /**
  * Memory over a long extraction: 20,000 generated JPEGs (96x96, distinct), rows written directly (no thumbnails),
- * the default backbone on the default runtime; process RSS (main thread and workers together) sampled every
+ * the small built-in backbone (MobileNetV2-0.35) on the default runtime; process RSS (main thread and workers together) sampled every
  * 100 ms, reported at each quarter of the run and at its peak.
  */
 export async function extractMemoryBench(n = 20_000): Promise<object> {
@@ -230,7 +230,7 @@ export async function extractMemoryBench(n = 20_000): Promise<object> {
     const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
     const mib = (b: number) => round(b / 2 ** 20, 0);
     const before = process.memoryUsage().rss;
-    const summary = await extractFeatures(project, 'default', {
+    const summary = await extractFeatures(project, SMALL_BUILT_IN_BACKBONE, {
       progressIntervalMs: 0,
       onProgress: (p) => {
         const q = Math.floor((4 * p.done) / Math.max(p.total, 1));

@@ -6,6 +6,7 @@ import { LabelsRepo } from '../../src/main/db/repos/labelsRepo.ts';
 import { Project } from '../../src/main/project.ts';
 import { exportLabelsLong } from '../../src/main/images/exportCsv.ts';
 import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
+import { SMALL_BUILT_IN_BACKBONE } from '../../src/main/ml/backbone/catalogue.ts';
 import type { TrainConfig } from '../../src/main/ml/fusion/dataset.ts';
 import { trainRun } from '../../src/main/ml/fusion/train.ts';
 import { agreementReport } from '../../src/main/team/agreementReport.ts';
@@ -101,7 +102,7 @@ describe('agreement between annotators of a project', () => {
   });
 
   it('trains on the majority or Dawid-Skene consensus when asked, and records the rule and how many labels it changed', async () => {
-    await extractFeatures(project, 'default');
+    await extractFeatures(project, SMALL_BUILT_IN_BACKBONE);
     const cfg: TrainConfig = { label: 'dx', positive: null, fields: ['age'], group: 'patient', folds: 3, backbone: null, seed: 1 };
     const latest = await trainRun(project, cfg);
     // The latest label of every image is dr3's (the last to label), the least accurate annotator.

@@ -8,6 +8,7 @@ import { countRows, waitForCount } from '../fixtures/db.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
 import { copiesDataset } from '../fixtures/plant.ts';
 import { BIN } from '../fixtures/cli.ts';
+import { SMALL_BUILT_IN_BACKBONE } from '../../src/main/ml/backbone/catalogue.ts';
 
 let tmp: ReturnType<typeof tempDir>;
 
@@ -132,7 +133,7 @@ describe('dermfuse CLI', () => {
     const none = cli('label-next', dir);
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('No finished run yet: train one first');
-    expect(cli('extract', dir).code).toBe(0);
+    expect(cli('extract', dir, '--backbone', SMALL_BUILT_IN_BACKBONE).code).toBe(0);
     expect(cli('train', dir, '--label', 'dx', '--fields', 'age', '--folds', '3').code).toBe(0);
     const r = cli('label-next', dir, '--json');
     expect(r.code).toBe(0);

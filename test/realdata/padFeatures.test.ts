@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planImport } from '../../src/main/images/importPlan.ts';
 import { runImport } from '../../src/main/images/importRun.ts';
 import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
+import { SMALL_BUILT_IN_BACKBONE } from '../../src/main/ml/backbone/catalogue.ts';
 import { FeatureStore } from '../../src/main/db/repos/featureStore.ts';
 import { Project } from '../../src/main/project.ts';
 import { tempDir } from '../fixtures/generate.ts';
@@ -42,8 +43,8 @@ describe.skipIf(!HAS_PAD)('real MobileNets from ../shared on PAD-UFES-20 photos'
     expect(vectors[0]!.vector).not.toEqual(vectors[1]!.vector);
   });
 
-  it('the built-in default backbone gives the same features as the shared MobileNetV2-0.35 it was cut from', async () => {
-    const builtIn = await extractFeatures(project, 'default');
+  it('the small built-in backbone gives the same features as the shared MobileNetV2-0.35 it was cut from', async () => {
+    const builtIn = await extractFeatures(project, SMALL_BUILT_IN_BACKBONE);
     const shared = await extractFeatures(project, path.join(MODELS, 'mobilenet_v2_0.35_224_tm'));
     const store = new FeatureStore(project.db);
     const a = store.imageVectors(builtIn.key);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planImport } from '../../src/main/images/importPlan.ts';
 import { runImport } from '../../src/main/images/importRun.ts';
+import { DEFAULT_BACKBONE } from '../../src/main/ml/backbone/catalogue.ts';
 import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
 import { FeatureStore } from '../../src/main/db/repos/featureStore.ts';
 import { resolveBackbone } from '../../src/main/ml/backbone/resolve.ts';
@@ -21,9 +22,9 @@ const f32 = (file: string) => {
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 };
 
-/** The spec's features of the 4 reference inputs: 1280-d, within 1e-4 of PyTorch's. */
+/** The spec's features (its own .onnx file) of the 4 reference inputs: 1280-d, within 1e-4 of PyTorch's. */
 async function expectReferenceFeatures(spec: BackboneSpec): Promise<void> {
-  const e = await OrtEmbedder.load(spec, { file: path.join(V2_ONNX, 'model.onnx'), input: null, layout: 'nchw', pixels: false, threads: 2 });
+  const e = await OrtEmbedder.load(spec, { file: path.join(spec.dir, spec.onnx!.file), input: null, layout: 'nchw', pixels: false, threads: 2 });
   const out = await e.forward(f32(path.join(V2_ONNX, 'reference_input.f32')), 4);
   const ref = f32(path.join(V2_ONNX, 'reference_features.f32'));
   expect(out.dim).toBe(1280);
@@ -56,6 +57,16 @@ describe.skipIf(!HAS_PAD)('ONNX Runtime backbones on the real models and all 686
     await expectReferenceFeatures(spec);
   });
 
+  it('the default backbone is that model, shipped in resources: the same bytes and preprocessing, PyTorch’s features within 1e-4', async () => {
+    const builtIn = await resolveBackbone(DEFAULT_BACKBONE);
+    const shared = await resolveBackbone(V2_ONNX);
+    expect(builtIn.spec.dir).not.toBe(shared.spec.dir);
+    expect(builtIn.digest).toBe(shared.digest);
+    expect(builtIn.spec.preprocessing).toEqual(shared.spec.preprocessing);
+    expect(builtIn.spec.featureLayer).toBe(shared.spec.featureLayer);
+    await expectReferenceFeatures(builtIn.spec);
+  });
+
   it("an inner feature map taken with --layer averages to the model's own pooled features (the output is added to the graph)", async () => {
     const graph = readGraph(fs.readFileSync(path.join(V2_ONNX, 'model.onnx')));
     const pool = graph.nodes.find((n) => n.outputs.includes('features'))!;
@@ -63,8 +74,8 @@ describe.skipIf(!HAS_PAD)('ONNX Runtime backbones on the real models and all 686
     await expectReferenceFeatures(spec);
   });
 
-  it('gives 1280-d features for every one of the 686 photos', async () => {
-    const s = await extractFeatures(project, V2_ONNX);
+  it('the default backbone gives 1280-d features for every one of the 686 photos', async () => {
+    const s = await extractFeatures(project, DEFAULT_BACKBONE);
     // 686 photos, 685 distinct files (PAD holds one byte-identical pair: computed once).
     expect(s).toMatchObject({ dim: 1280, images: 685, extracted: 685, failed: 0, runtime: { runtime: 'onnx', converted: false } });
     const vectors = new FeatureStore(project.db).imageVectors(s.key);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportBundle } from '../../src/main/ml/bundle/exportBundle.ts';
 import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
+import { SMALL_BUILT_IN_BACKBONE } from '../../src/main/ml/backbone/catalogue.ts';
 import { loadRunData } from '../../src/main/ml/fusion/runData.ts';
 import { runSubgroups } from '../../src/main/ml/fusion/subgroups.ts';
 import { trainRun } from '../../src/main/ml/fusion/train.ts';
@@ -11,7 +12,7 @@ import { tempDir } from '../fixtures/generate.ts';
 import { importedProject } from '../fixtures/project.ts';
 import { HAS_PAD, PAD_DIR, padCancerRun } from '../fixtures/shared.ts';
 
-describe.skipIf(!HAS_PAD)('subgroups of a PAD-UFES-20 run (686 photos, built-in backbone)', () => {
+describe.skipIf(!HAS_PAD)('subgroups of a PAD-UFES-20 run (686 photos, built-in MobileNetV2-0.35)', () => {
   const tmp = tempDir();
   let project: Project;
   let runId: number;
@@ -20,7 +21,7 @@ describe.skipIf(!HAS_PAD)('subgroups of a PAD-UFES-20 run (686 photos, built-in 
     const dir = path.join(tmp.dir, 'pad');
     await importedProject(dir, path.join(PAD_DIR, 'images'), path.join(PAD_DIR, 'metadata.csv'));
     project = Project.open(dir);
-    await extractFeatures(project, 'default');
+    await extractFeatures(project, SMALL_BUILT_IN_BACKBONE);
     // Cancer vs not from age and region only: Fitzpatrick type is not an input, and must still be sliced.
     runId = (await trainRun(project, padCancerRun())).runId;
   }, 600_000);

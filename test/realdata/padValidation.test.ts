@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csvCell, parseCsv } from '../../src/main/files/csv.ts';
 import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
+import { SMALL_BUILT_IN_BACKBONE } from '../../src/main/ml/backbone/catalogue.ts';
 import { trainRun } from '../../src/main/ml/fusion/train.ts';
 import { Project } from '../../src/main/project.ts';
 import { validateRun } from '../../src/main/validation/validateRun.ts';
@@ -65,7 +66,7 @@ describe.skipIf(!HAS_PAD)('external validation on PAD-UFES-20 (half the patients
     const dir = path.join(tmp.dir, 'train');
     await importedProject(dir, halfA, path.join(PAD_DIR, 'metadata.csv'));
     project = Project.open(dir);
-    await extractFeatures(project, 'default');
+    await extractFeatures(project, SMALL_BUILT_IN_BACKBONE);
     runId = (await trainRun(project, padCancerRun())).runId;
   }, 900_000);
   afterAll(() => {

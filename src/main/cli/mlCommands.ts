@@ -60,7 +60,7 @@ export const ML_COMMANDS: Record<string, Command> = {
   },
   extract: {
     usage:
-      'dermfuse extract DIR [--backbone PATH|URL|ID (default: the built-in MobileNetV2 0.35)] [--layer NAME] [--input-size N] [--range LOW,HIGH | --mean R,G,B --std R,G,B]\n' +
+      'dermfuse extract DIR [--backbone PATH|URL|ID (default: the built-in MobileNetV2 1.0, ONNX)] [--layer NAME] [--input-size N] [--range LOW,HIGH | --mean R,G,B --std R,G,B]\n' +
       '        [--resize squash|center-crop] [--tta] [--runtime onnx|tfjs] [--backend tensorflow|wasm|cpu] [--workers N] [--batch-size N] [--json]',
     summary: 'compute CNN features of every image (cached; a re-run only does what is missing)',
     options: EXTRACT_FLAGS.options,

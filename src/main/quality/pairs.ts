@@ -6,14 +6,14 @@ export { connectedGroups } from '../ml/stats/splits.ts';
 /**
  * When two images are near-duplicates. Neither signal alone separates copies from distinct lesions on clinical
  * photos (distinct PAD photos come within 4 hash bits, and within a cosine of 0.9), together they do: a pair is a
- * near-duplicate when `cosine - PER_BIT x hash bits >= SCORE`, cosine of the features (the built-in backbone,
- * centred on the project's mean, unit length) and hash bits the closest flip or quarter turn (0-63), or when the
- * hashes are near-identical (at most hashOnlyBits), features or not. Fitted on the 686 PAD-UFES-20 photos with 140 planted copies (seed 7:
+ * near-duplicate when `cosine - PER_BIT x hash bits >= SCORE`, cosine of the features (the built-in MobileNetV2-0.35,
+ * SCAN_BACKBONE in scan.ts, centred on the project's mean, unit length) and hash bits the closest flip or quarter
+ * turn (0-63), or when the hashes are near-identical (at most hashOnlyBits), features or not. Fitted on the 686 PAD-UFES-20 photos with 140 planted copies (seed 7:
  * recall 0.971, 4 pairs of distinct lesions among 235,000) and checked on another seed in test/realdata/padDuplicates.test.ts.
  */
 export const THRESHOLDS = { score: 0.47, perBit: 0.022, hashOnlyBits: 2 } as const;
 /** How the rule reads in reports. */
-export const RULE_TEXT = `cosine − ${THRESHOLDS.perBit} × hash bits ≥ ${THRESHOLDS.score} (features of the built-in backbone, centred), or hash bits ≤ ${THRESHOLDS.hashOnlyBits}`;
+export const RULE_TEXT = `cosine − ${THRESHOLDS.perBit} × hash bits ≥ ${THRESHOLDS.score} (features of the built-in MobileNetV2-0.35, centred), or hash bits ≤ ${THRESHOLDS.hashOnlyBits}`;
 /** Rounding room on the subspace bound (float32 sums; axes orthonormal to about 1e-6). */
 const BOUND_SLACK = 1e-3;
 /** Neighbours whose mean similarity scores how typical an image is (outliers have no close neighbours). */

@@ -8,7 +8,7 @@ import { QualityRepo } from '../db/repos/qualityRepo.ts';
 import { SettingsRepo } from '../db/repos/settingsRepo.ts';
 import { runPool, throttleProgress, type ProgressFn } from '../jobs/progress.ts';
 import { logger } from '../log.ts';
-import { DEFAULT_BACKBONE } from '../ml/backbone/catalogue.ts';
+import { SMALL_BUILT_IN_BACKBONE } from '../ml/backbone/catalogue.ts';
 import { extractFeatures } from '../ml/backbone/extract.ts';
 import type { Project } from '../project.ts';
 import { centredUnitRows, outlierCount, RULE_TEXT, scanPairs } from './pairs.ts';
@@ -19,11 +19,16 @@ const log = logger('quality');
 
 /** Grey-level standard deviation (0-255, at 32 x 32) under which an image is a blank frame (the flattest of the 686 PAD photos has 5.0). */
 export const BLANK_CONTRAST = 2.5;
+/**
+ * The backbone whose cosines the near-duplicate rule reads: the one its thresholds were fitted on (pairs.ts). Another
+ * network's cosines spread otherwise, so the default is not used; this one is also the fastest built in.
+ */
+const SCAN_BACKBONE = SMALL_BUILT_IN_BACKBONE;
 /** Hashes are written in batches, so a killed scan keeps what it hashed. */
 const HASH_BATCH = 200;
 
 /**
- * The data-quality scan: features of the built-in backbone for images that lack them, perceptual hashes for images
+ * The data-quality scan: features of SCAN_BACKBONE for images that lack them, perceptual hashes for images
  * that lack them (both cached, so a scan after an import does only the new images), then every pair compared and
  * outliers ranked. The pairs and ranks of the previous scan stay until this one has finished.
  */
@@ -33,7 +38,7 @@ export async function scanQuality(project: Project, opts: { signal?: AbortSignal
   const db = project.db;
   const repo = repoOf(db, QualityRepo);
 
-  const extract = await extractFeatures(project, DEFAULT_BACKBONE, { signal: opts.signal, onProgress: opts.onProgress });
+  const extract = await extractFeatures(project, SCAN_BACKBONE, { signal: opts.signal, onProgress: opts.onProgress });
   const extractSeconds = (performance.now() - started) / 1000;
 
   const hashStart = performance.now();

@@ -6,7 +6,7 @@ import { DermFuseError, firstIssue } from '../../../shared/errors.ts';
 import { MAX_MODEL_BYTES, readRegularFile, sha256OfFile } from '../../files/fsChecks.ts';
 import { IMAGENET_CENTER_CROP } from '../input/spec.ts';
 import { BackboneSpecSchema, safeBackboneName, type BackboneSpec, type Preprocessing } from '../../../shared/backbone.ts';
-import { catalogueEntry, CATALOGUE } from './catalogue.ts';
+import { catalogueEntry, CATALOGUE, type CatalogueEntry } from './catalogue.ts';
 import { imageInputOf, onnxInputShape } from '../onnx/inputShape.ts';
 import { classifierInput, hasTensor, readGraph } from '../onnx/graph.ts';
 import { ensureModel, ensureOnnxFile, folderDigest, type DownloadOptions } from './download.ts';
@@ -73,6 +73,12 @@ async function imageInputFile(file: string): Promise<{ size: number; layout: 'nc
   }
 }
 
+/** What a catalogue entry fixes of its spec; an ONNX entry's file is model.onnx (downloaded or built in), its input the first. */
+function entryBase(entry: CatalogueEntry): Partial<BackboneSpec> {
+  const base = { featureLayer: entry.featureLayer, preprocessing: entry.preprocessing, format: entry.format };
+  return entry.format === 'onnx' ? { ...base, onnx: { file: 'model.onnx', input: null, layout: entry.layout ?? 'nchw' } } : base;
+}
+
 /** A model on disk: a TF.js folder (model.json), an .onnx file, or a folder holding one .onnx file. */
 async function localModel(ref: string): Promise<{ dir: string; digest: string; name: string; base: Partial<BackboneSpec> }> {
   const abs = path.resolve(ref);
@@ -127,27 +133,18 @@ export async function resolveBackbone(ref: string, opts: BackboneOptions = {}): 
   let base: Partial<BackboneSpec> = {};
   if (entry?.builtIn) {
     dir = path.join(resourcesDir(), 'models', entry.builtIn);
-    digest = await folderDigest(dir);
+    base = entryBase(entry);
+    // Pinned like a download of the same format: the .onnx file's SHA-256, or the TF.js files' digest.
+    digest = await backboneDigest({ dir, format: entry.format, onnx: base.onnx });
     if (entry.digest && digest !== entry.digest) {
       throw new DermFuseError('INVALID_VALUE', `The built-in backbone in ${dir} does not match its checksum (files changed or damaged): reinstall DermFuse.`);
     }
     name = entry.builtIn;
-    base = { featureLayer: entry.featureLayer, preprocessing: entry.preprocessing, format: entry.format };
   } else if (entry?.url) {
     dir = path.join(cache, entry.id);
     name = entry.id;
-    if (entry.format === 'onnx') {
-      digest = await ensureOnnxFile(entry.url, dir, entry.digest, opts);
-      base = {
-        featureLayer: entry.featureLayer,
-        preprocessing: entry.preprocessing,
-        format: 'onnx',
-        onnx: { file: 'model.onnx', input: null, layout: entry.layout ?? 'nchw' },
-      };
-    } else {
-      digest = await ensureModel(entry.url, dir, entry.digest, opts);
-      base = { featureLayer: entry.featureLayer, preprocessing: entry.preprocessing, format: entry.format };
-    }
+    base = entryBase(entry);
+    digest = entry.format === 'onnx' ? await ensureOnnxFile(entry.url, dir, entry.digest, opts) : await ensureModel(entry.url, dir, entry.digest, opts);
   } else if (/^https?:\/\/.*\.onnx(\?.*)?$/i.test(ref)) {
     // An ONNX file on the web: kept with the sidecar defaults of an ONNX model (flags override them).
     dir = urlCacheDir(cache, ref);

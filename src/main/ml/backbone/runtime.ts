@@ -7,6 +7,7 @@ import { DermFuseError } from '../../../shared/errors.ts';
 import type { RuntimeName } from '../../../shared/jobs.ts';
 import type { BackboneSpec } from '../../../shared/backbone.ts';
 import type { OrtTarget } from '../onnx/ortEmbedder.ts';
+import { SMALL_BUILT_IN_BACKBONE } from './catalogue.ts';
 import { EmbedPool } from './workerPool.ts';
 import { logger } from '../../log.ts';
 
@@ -61,10 +62,13 @@ export function ortThreads(workers: number): number {
   return Math.max(1, Math.floor(os.availableParallelism() / workers));
 }
 
+/** What to do when an ONNX backbone (the default among them) cannot run: a TF.js one can. */
+const TFJS_HINT = `A TF.js backbone runs without ONNX Runtime (${SMALL_BUILT_IN_BACKBONE} is built in).`;
+
 /** An ONNX model cannot run on TF.js: refused by name, before any other work. */
 export function checkRuntimeFits(spec: BackboneSpec, requested: RuntimeName | undefined): void {
   if (spec.format === 'onnx' && requested === 'tfjs')
-    throw new DermFuseError('INVALID_ARGUMENT', `${spec.name} is an ONNX model: it runs on ONNX Runtime only (--runtime onnx).`);
+    throw new DermFuseError('INVALID_ARGUMENT', `${spec.name} is an ONNX model: it runs on ONNX Runtime only (--runtime onnx). ${TFJS_HINT}`);
 }
 
 /**
@@ -76,7 +80,7 @@ export async function planRuntime(spec: BackboneSpec, digest: string, requested:
   const ort = ortAvailability();
   checkRuntimeFits(spec, requested);
   if (spec.format === 'onnx') {
-    if (!ort.ok) throw new DermFuseError('INVALID_VALUE', `${spec.name} is an ONNX model, but ${ort.why}.`);
+    if (!ort.ok) throw new DermFuseError('INVALID_VALUE', `${spec.name} is an ONNX model, but ${ort.why}. ${TFJS_HINT}`);
     const o = spec.onnx!;
     return {
       runtime: 'onnx',
