@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
@@ -20,6 +21,7 @@ import { predictWithBundle } from '../../src/main/workflows/predict.ts';
 import { makeImages, tempDir } from '../fixtures/generate.ts';
 import { importGeneric } from '../fixtures/project.ts';
 import { writeTinyMobileNet } from '../fixtures/tinyOnnx.ts';
+import { BIN } from '../fixtures/cli.ts';
 
 const tmp = tempDir();
 const images = path.join(tmp.dir, 'images');
@@ -134,12 +136,68 @@ describe('fine-tuning the CNN', () => {
     fs.appendFileSync(path.join(project.dir, 'cache', 'finetune', dirs[0]!, 'index.txt'), 'abc');
     const again = await finetuneRun(project, config, { epochs: 1 });
     expect(again.finetune.cacheSeconds).toBeLessThan(run.finetune.cacheSeconds + 5);
+    // The frozen run of the same configuration on unchanged data is reused as the baseline, not trained again.
+    expect(again.finetune.baselineRunId).toBe(run.finetune.baselineRunId);
     expect(
       fs
         .readFileSync(path.join(project.dir, 'cache', 'finetune', dirs[0]!, 'index.txt'), 'utf8')
         .trim()
         .split('\n'),
     ).toHaveLength(48);
+  }, 300_000);
+
+  it('trains the whole network from its input (the stem convolution too) and caches the preprocessed views', async () => {
+    const whole = await finetuneRun(project, config, { from: 'input', epochs: 1, views: 2 });
+    expect([whole.finetune.trainedConvolutions, whole.finetune.totalConvolutions]).toEqual([11, 11]);
+    expect(whole.finetune.views).toBe(2);
+    expect(whole.modes.image.auc).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('stops when cancelled, leaving the run marked cancelled and the cached views in place', async () => {
+    const stop = new AbortController();
+    const phases: string[] = [];
+    const cancelled = finetuneRun(project, config, {
+      epochs: 5,
+      signal: stop.signal,
+      onProgress: (p) => {
+        phases.push(p.phase);
+        if (p.phase === 'fine-tuning') stop.abort();
+      },
+    });
+    await expect(cancelled).rejects.toThrow(/cancelled/i);
+    expect(phases).toContain('caching views');
+    const last = project.db.prepare('SELECT status FROM runs ORDER BY id DESC LIMIT 1').get() as { status: string };
+    expect(last.status).toBe('cancelled');
+  }, 300_000);
+
+  it('survives kill -9 while fine-tuning: the run is marked interrupted, and a new one reuses the frozen run and the cached views', async () => {
+    project.close();
+    const child = spawn(
+      process.execPath,
+      [BIN, 'train', project.dir, '--label', 'dx', '--positive', 'mel', '--folds', '2', '--seed', '4', '--finetune', '--epochs', '6'],
+      {
+        env: { ...process.env, DERMFUSE_PROGRESS: '1' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let said = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (b: Buffer) => {
+        said += b.toString();
+        if (said.includes(': epoch ')) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.on('exit', () => reject(new Error(`the command ended before fine-tuning: ${said.slice(-500)}`)));
+    });
+    await new Promise((r) => child.once('exit', r));
+    project = Project.open(project.dir);
+    const runs = project.db.prepare('SELECT id, status FROM runs ORDER BY id DESC LIMIT 2').all() as { id: number; status: string }[];
+    expect(runs[0]!.status).toBe('interrupted');
+    const resumed = await finetuneRun(project, config, { epochs: 1 });
+    expect(resumed.finetune.baselineRunId).toBe(run.finetune.baselineRunId);
+    expect(resumed.finetune.cacheSeconds).toBeLessThan(5);
   }, 300_000);
 
   it('refuses a cut the network does not have, naming the cut points it does', async () => {

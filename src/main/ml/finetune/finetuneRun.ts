@@ -19,7 +19,7 @@ import type { Project } from '../../project.ts';
 import { backboneDigest } from '../backbone/resolve.ts';
 import { extractFeatures } from '../backbone/extract.ts';
 import { MODES, type CrossValResult, type Mode } from '../fusion/crossval.ts';
-import { loadDataset, type TrainConfig } from '../fusion/dataset.ts';
+import { loadDataset, TrainConfigSchema, type TrainConfig } from '../fusion/dataset.ts';
 import { evaluate } from '../fusion/evaluate.ts';
 import { auc, groupBootstrapSamples, percentileInterval, subset } from '../fusion/metrics.ts';
 import { runModels } from '../fusion/runs.ts';
@@ -68,6 +68,26 @@ function pairedAuc(a: Float64Array, b: Float64Array, labels: Int32Array, classes
   return { difference: auc(pa) - auc(pb), ci: percentileInterval(diffs), p: Math.min(1, 2 * Math.min(below, above)) };
 }
 
+/** Keys sorted, so two objects written in another order compare equal as JSON. */
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x,
+  );
+
+/** The newest finished frozen run with this configuration and this snapshot of the data, if any. */
+function findFrozenRun(project: Project, cfg: TrainConfig, snapshot: object): RunResult | null {
+  const want = canonical(TrainConfigSchema.parse(cfg));
+  const data = canonical(snapshot);
+  for (const row of repoOf(project.db, RunsRepo).list()) {
+    if (row.status !== 'done' || !row.result || canonical(JSON.parse(row.snapshot)) !== data) continue;
+    const { fieldsUsed: _f, finetune, ...rest } = JSON.parse(row.config) as { fieldsUsed?: unknown; finetune?: unknown };
+    if (finetune !== undefined) continue;
+    const parsed = TrainConfigSchema.safeParse(rest);
+    if (parsed.success && canonical(parsed.data) === want) return JSON.parse(row.result) as RunResult;
+  }
+  return null;
+}
+
 export async function finetuneRun(project: Project, cfg: TrainConfig, o: FinetuneOptions = {}): Promise<FinetuneResult> {
   const started = performance.now();
   const views = o.views ?? DIHEDRAL_VIEWS;
@@ -94,11 +114,17 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
   const output = spec.featureLayer ?? graph.outputs[0]!.name;
   const cut = cutNetwork(graph, output, o.from ?? null);
 
-  const frozen = await trainRun(project, cfg, {
-    backend: o.backend,
-    signal: o.signal,
-    onProgress: (p) => report('frozen', p.done, p.total, `frozen run: ${p.message ?? ''}`),
-  });
+  // A finished frozen run of this configuration on the same data (a fine-tuned run killed or cancelled after it,
+  // run again) is its baseline as it stands; otherwise it is trained now.
+  const reused = findFrozenRun(project, cfg, probe.snapshot);
+  const frozen: RunResult =
+    reused ??
+    (await trainRun(project, cfg, {
+      backend: o.backend,
+      signal: o.signal,
+      onProgress: (p) => report('frozen', p.done, p.total, `frozen run: ${p.message ?? ''}`),
+    }));
+  if (reused) report('frozen', 1, 1, `frozen run ${reused.runId} of the same configuration and data reused`);
   const ds = loadDataset(project, cfg);
   const base = loadRunData(project, frozen.runId);
   const foldOf = new Map(base.imageIds.map((id, i) => [id, base.fold[i]!]));

@@ -1,5 +1,6 @@
 // Worker thread: caches the frozen trunk's views, and fine-tunes the top on one training set at a time.
 import { parentPort } from 'node:worker_threads';
+import { registerWasmGradients } from '../cnn/wasmGradients.ts';
 import { initBackend, type BackendInfo, type BackendName } from '../tfjs/backend.ts';
 import { trainFold, type FoldResult, type FoldTask } from './trainFold.ts';
 import { fillViewCache, ViewCache, type FillOptions } from './viewCache.ts';
@@ -33,6 +34,8 @@ async function handle(msg: Exclude<FinetuneRequest, { type: 'stop' }>): Promise<
     return;
   }
   const backend = await initBackend(msg.backend);
+  // A full convolution in the top (the stem, when the whole network trains) needs wasm's missing conv gradients.
+  if (backend.backend === 'wasm') registerWasmGradients();
   const cache = ViewCache.open(msg.dir, null);
   try {
     const result = await trainFold(cache, msg.task, async (done, total, loss) => {
