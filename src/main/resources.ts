@@ -22,3 +22,22 @@ export function resourcesDir(): string {
     'The app’s resources folder (built-in backbone and sample) is missing: reinstall DermFuse, or set DERMFUSE_RESOURCES.',
   );
 }
+
+/**
+ * The app's folder (the one with package.json, out/ and node_modules/): found upwards from this module, which is
+ * src/main/resources.ts from source and a chunk at the top of out/main when built.
+ */
+export function appRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new DermFuseError('FILE_NOT_FOUND', 'DermFuse’s own folder (with package.json) was not found: reinstall DermFuse.');
+    dir = up;
+  }
+  return dir;
+}
+
+/** DermFuse's version, from its package.json (read where it is, from source or from a build). */
+export function appVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(appRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}

@@ -1,27 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DermFuseError } from '../../shared/errors.ts';
 import { startServer } from '../api/http.ts';
 import { isLoopback } from '../api/httpGuard.ts';
 import { RecentProjects } from '../api/recent.ts';
 import { Service } from '../api/service.ts';
 import { listAccounts, rememberServerAddress } from '../team/accounts.ts';
-
-/**
- * The app's folder (the one with package.json, out/ and node_modules/): found upwards from this module, which is
- * src/main/cli/serve.ts from source and a chunk at the top of out/main when built.
- */
-function appRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new DermFuseError('FILE_NOT_FOUND', 'DermFuse’s own folder (with package.json) was not found: reinstall DermFuse.');
-    dir = up;
-  }
-  return dir;
-}
+import { appRoot } from '../resources.ts';
 
 /** The built renderer; built on first use when missing (a fresh checkout). */
 function rendererDir(): string {

@@ -41,6 +41,9 @@ function urlCacheDir(cache: string, url: string): string {
   return path.join(cache, `url-${createHash('sha256').update(url).digest('hex').slice(0, 16)}`);
 }
 
+/** Files beside a backbone's weights that say whose they are and on what terms (bundles copy them too). */
+export const NOTICE_FILES = ['LICENSE', 'SOURCE.md'] as const;
+
 /** The files a backbone is made of, relative to its folder: model.json and weight shards, or the .onnx file. */
 export async function backboneFiles(spec: Pick<BackboneSpec, 'dir' | 'format' | 'onnx'>): Promise<string[]> {
   if (spec.format === 'onnx') return [spec.onnx!.file];

@@ -2,14 +2,13 @@ import { KEY_SEPARATOR } from '../fusion/dataset.ts';
 import { repoOf } from '../../db/open.ts';
 import { makeDirs, sha256OfFile } from '../../files/fsChecks.ts';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { DermFuseError } from '../../../shared/errors.ts';
 import { FieldsRepo } from '../../db/repos/fieldsRepo.ts';
 import { LabelsRepo } from '../../db/repos/labelsRepo.ts';
 import type { Project } from '../../project.ts';
 import { packageVersion } from '../tfjs/backend.ts';
-import { backboneDigest, backboneFiles } from '../backbone/resolve.ts';
+import { backboneDigest, backboneFiles, NOTICE_FILES } from '../backbone/resolve.ts';
 import { FeatureStore } from '../../db/repos/featureStore.ts';
 import type { Mode } from '../fusion/crossval.ts';
 import { runModels, runReport } from '../fusion/runs.ts';
@@ -18,10 +17,7 @@ import { modelCard } from './modelCard.ts';
 import { loadRunData } from '../fusion/runData.ts';
 import { runSubgroups } from '../fusion/subgroups.ts';
 import { ValidationsRepo } from '../../db/repos/validationsRepo.ts';
-
-const requireHere = createRequire(import.meta.url);
-
-const DERMFUSE_VERSION = (requireHere('../../../../package.json') as { version: string }).version;
+import { appVersion } from '../../resources.ts';
 
 /**
  * Writes a bundle for one mode of a finished run: the backbone (copied), preprocessing.json with every fitted
@@ -89,7 +85,7 @@ export async function exportBundle(project: Project, runId: number, mode: Mode, 
       // A bundle that older builds read correctly keeps their version: only several backbones need version 2.
       version: moreBackbones.length > 0 ? BUNDLE_VERSION : 1,
       createdAt: new Date().toISOString(),
-      versions: { dermfuse: DERMFUSE_VERSION, '@tensorflow/tfjs': packageVersion('@tensorflow/tfjs') },
+      versions: { dermfuse: appVersion(), '@tensorflow/tfjs': packageVersion('@tensorflow/tfjs') },
       runId,
       mode,
       files,
@@ -128,6 +124,8 @@ async function copyBackbone(project: Project, runId: number, key: string, tmp: s
   const dest = path.join(tmp, folder);
   fs.mkdirSync(dest);
   for (const f of await backboneFiles(b.spec)) fs.copyFileSync(path.join(b.spec.dir, f), path.join(dest, f));
+  // The weights' licence and provenance travel with them (BSD-3 and Apache-2.0 ask for the notice with every copy).
+  for (const f of NOTICE_FILES) if (fs.existsSync(path.join(b.spec.dir, f))) fs.copyFileSync(path.join(b.spec.dir, f), path.join(dest, f));
   const { dir: _dir, ...spec } = b.spec;
   return { ...spec, folder };
 }

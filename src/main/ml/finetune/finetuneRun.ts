@@ -16,8 +16,9 @@ import { RunsRepo } from '../../db/repos/runsRepo.ts';
 import type { ProgressFn } from '../../jobs/progress.ts';
 import { logger } from '../../log.ts';
 import type { Project } from '../../project.ts';
-import { backboneDigest } from '../backbone/resolve.ts';
+import { backboneDigest, NOTICE_FILES } from '../backbone/resolve.ts';
 import { extractFeatures } from '../backbone/extract.ts';
+import { DEFAULT_BATCH_SIZE } from '../backbone/embedFiles.ts';
 import { MODES, type CrossValResult, type Mode } from '../fusion/crossval.ts';
 import { loadDataset, TrainConfigSchema, type TrainConfig } from '../fusion/dataset.ts';
 import { evaluate } from '../fusion/evaluate.ts';
@@ -275,7 +276,17 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
         preprocessing: spec.preprocessing,
       }),
     );
+    // Its weights are the pretrained network's, changed: their licence and provenance go with them.
+    const [licence, source] = NOTICE_FILES;
+    if (fs.existsSync(path.join(spec.dir, licence))) fs.copyFileSync(path.join(spec.dir, licence), path.join(tunedDir, licence));
+    if (fs.existsSync(path.join(spec.dir, source))) fs.copyFileSync(path.join(spec.dir, source), path.join(tunedDir, `BASE-${source}`));
+    await fs.promises.writeFile(
+      path.join(tunedDir, 'SOURCE.md'),
+      `# ${finetunedBackboneName(spec.name, runId)}\n\n${spec.name} fine-tuned by DermFuse run ${runId}: everything after \`${cut.cut}\` (${cut.topConvs} of ${cut.totalConvs} convolutions) trained on this project's labelled photos (${ds.labels.length} images, best epoch ${fin.bestEpoch}), the other weights unchanged. The ${views} flips/quarter turns of the input are averaged inside the model. The base network's licence applies (LICENSE; its provenance: BASE-SOURCE.md when it had one).\n`,
+    );
     const extracted = await extractFeatures(project, tunedDir, {
+      // Each image runs as `views` inputs: fewer images a batch keep ONNX Runtime's buffers the size of a plain one's.
+      batchSize: Math.max(1, Math.floor(DEFAULT_BATCH_SIZE / views)),
       backend: o.backend,
       signal: o.signal,
       onProgress: (p) => report('tuned features', p.done, p.total, `features of the fine-tuned network: ${p.done} of ${p.total}`),
