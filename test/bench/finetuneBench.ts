@@ -1,7 +1,7 @@
 // `npm run bench -- finetune`: a fine-tuned run on the 686 PAD photos (cancer vs not, age/region/gender, patient-
 // grouped 5-fold) against its frozen run on the same folds, with the peers of ../shared/bench timed in the same run:
 // the plain ONNX Runtime loop on the same ImageNet MobileNetV2-1.0 (what caching a view should match) and, with
-// FINETUNE_PEER=1, PyTorch fine-tuning the same cut (about 15 minutes more).
+// FINETUNE_PEER=1, PyTorch fine-tuning the same cut (about 15 minutes more). FINETUNE_MULTICLASS=1: the 6 diagnoses.
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,12 +35,29 @@ export async function finetuneBench(shared: string): Promise<object> {
     const model = path.join(shared, 'models', 'mobilenet_v2_1.0_224_imagenet_onnx', 'model.onnx');
     await extractFeatures(project, model);
     let peakRss = process.memoryUsage().rss;
-    const timer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 500);
+    let phase = 'extract';
+    const phasePeakMiB: Record<string, number> = {};
+    const sample = () => {
+      const rss = process.memoryUsage().rss;
+      peakRss = Math.max(peakRss, rss);
+      phasePeakMiB[phase] = Math.max(phasePeakMiB[phase] ?? 0, Math.round(rss / 2 ** 20));
+    };
+    const timer = setInterval(sample, 500);
+    const multiclass = process.env.FINETUNE_MULTICLASS === '1';
     try {
       const r = await finetuneRun(
         project,
-        { label: 'diagnostic', positive: ['BCC', 'MEL', 'SCC'], fields: ['age', 'region', 'gender'], group: 'patient', folds: 5, backbone: null, seed: 1 },
-        { epochs: Number(process.env.FINETUNE_EPOCHS ?? 12) },
+        multiclass
+          ? { label: 'diagnostic', positive: null, fields: ['age', 'region'], group: 'patient', folds: 5, backbone: null, seed: 1 }
+          : { label: 'diagnostic', positive: ['BCC', 'MEL', 'SCC'], fields: ['age', 'region', 'gender'], group: 'patient', folds: 5, backbone: null, seed: 1 },
+        {
+          epochs: Number(process.env.FINETUNE_EPOCHS ?? 12),
+          onProgress: (p) => {
+            if (p.phase !== phase) process.stderr.write(`bench: finetune ${p.phase}…\n`);
+            phase = p.phase;
+            sample();
+          },
+        },
       );
       const f = r.finetune;
       const views = 686 * f.views;
@@ -58,6 +75,12 @@ export async function finetuneBench(shared: string): Promise<object> {
         trainSamplesPerSecondPerWorker: round(f.samplesPerSecond, 1),
         runSeconds: round(r.seconds, 1),
         peakRssMiB: Math.round(peakRss / 2 ** 20),
+        phasePeakMiB,
+        target: multiclass ? '6 classes (age, region)' : 'cancer vs not (age, region, gender)',
+        balancedAccuracy: {
+          frozen: { image: round(f.frozen.image.balancedAccuracy), fused: round(f.frozen.fused.balancedAccuracy) },
+          finetuned: { image: round(r.modes.image.balancedAccuracy), fused: round(r.modes.fused.balancedAccuracy) },
+        },
         frozen: { image: round(f.frozen.image.auc), fused: round(f.frozen.fused.auc), metadata: round(f.frozen.metadata.auc) },
         finetuned: { image: round(r.modes.image.auc), fused: round(r.modes.fused.auc) },
         imageGain: { difference: round(f.vsFrozen.image.difference), ci: f.vsFrozen.image.ci.map((x) => round(x)), p: round(f.vsFrozen.image.p) },

@@ -116,7 +116,9 @@ describe('fine-tuning the CNN', () => {
     // The base network's licence and the tuned network's provenance travel with the weights, under the manifest.
     const manifest = JSON.parse(fs.readFileSync(path.join(bundle, 'manifest.json'), 'utf8')) as { files: Record<string, unknown> };
     expect(Object.keys(manifest.files)).toEqual(expect.arrayContaining(['backbone/model.onnx', 'backbone/LICENSE', 'backbone/SOURCE.md']));
-    expect(fs.readFileSync(path.join(bundle, 'backbone', 'SOURCE.md'), 'utf8')).toMatch(/fine-tuned by DermFuse run \d+: everything after `c6_out` \(4 of 11 convolutions\)/);
+    expect(fs.readFileSync(path.join(bundle, 'backbone', 'SOURCE.md'), 'utf8')).toMatch(
+      /fine-tuned by DermFuse run \d+: everything after `c6_out` \(4 of 11 convolutions\)/,
+    );
     const s = await predictWithBundle(bundle, images, { metadataPath: csv, idColumn: 'image_id' });
     const w = predictWithRun(project, run.runId, 'fused');
     const byId = new Map(s.rows.map((r) => [r.imageId, r.probabilities.mel!]));

@@ -7,7 +7,13 @@ import { Worker } from 'node:worker_threads';
  * The worker threads of src/main, named by their path below src/main without the extension. Each is an entry of
  * the main build (electron.vite.config.ts), written to the same path below out/main.
  */
-export const WORKERS = ['ml/backbone/embedWorker', 'ml/cnn/trainCnnWorker', 'ml/fusion/fusionWorker', 'ml/finetune/finetuneWorker', 'images/previewWorker'] as const;
+export const WORKERS = [
+  'ml/backbone/embedWorker',
+  'ml/cnn/trainCnnWorker',
+  'ml/fusion/fusionWorker',
+  'ml/finetune/finetuneWorker',
+  'images/previewWorker',
+] as const;
 export type WorkerName = (typeof WORKERS)[number];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
