@@ -1,6 +1,6 @@
 /** Long work as the contract carries it: a job per kind, each with its own typed result. */
 import type { ImportProblem, ImportSummary, Progress } from './types.ts';
-import type { Mode } from './results.ts';
+import type { Comparison, FinetuneReport, Mode } from './results.ts';
 import type { QualityScanSummary } from './quality.ts';
 
 export const JOB_KINDS = ['import', 'extract', 'train', 'quality', 'validate'] as const;
@@ -29,6 +29,12 @@ export const TRAIN_DEFAULTS = { group: 'patient', folds: 5, seed: 1, duplicates:
   seed: number;
   duplicates: DuplicateMergeMode;
 };
+
+/**
+ * Fine-tuning's defaults (the form shows them; finetune/finetuneRun.ts applies them): all 8 flips/quarter turns, at most
+ * 12 epochs (the PyTorch recipe's best epoch on PAD was 2-5 of 12; early stopping ends most fits sooner).
+ */
+export const FINETUNE_DEFAULTS = { views: 8, epochs: 12 } as const;
 
 /** Where CNN features are computed: ONNX Runtime's native kernels, or TensorFlow.js (tfjs-node, wasm or cpu). */
 export const RUNTIMES = ['onnx', 'tfjs'] as const;
@@ -99,13 +105,6 @@ export interface LeakageWarning {
   strength: number;
 }
 
-/** AUC of one mode minus another, with a paired group-bootstrap interval and two-sided p-value. */
-export interface Comparison {
-  difference: number;
-  ci: [number, number];
-  p: number;
-}
-
 /** Seconds per phase of a run: PCA fits, reported heads, fusion selection (inner CV), evaluation (bootstrap). */
 export interface PhaseTimings {
   pca: number;
@@ -148,33 +147,6 @@ export interface TrainSummary {
   backend: string;
   /** Runs that trained the top of the CNN too: what was trained and how it compares with the frozen run. */
   finetune?: FinetuneReport;
-}
-
-/** A fine-tuned run against the frozen run it was cut from, on the same folds. */
-export interface FinetuneReport {
-  /** The frozen run of the same configuration, trained first: its folds are this run's folds. */
-  baselineRunId: number;
-  backbone: string;
-  /** The tensor the network was cut at: everything after it was trained. */
-  cut: string;
-  trainedConvolutions: number;
-  totalConvolutions: number;
-  /** Views per image (flips and quarter turns) cached, trained on and averaged at test time. */
-  views: number;
-  epochs: number;
-  /** Each outer fold's best epoch (early stopping on held-out patients), and the final network's. */
-  bestEpochs: number[];
-  finalBestEpoch: number;
-  samplesPerSecond: number;
-  cacheSeconds: number;
-  trainSeconds: number;
-  workers: number;
-  /** Feature key of the fine-tuned network (the run's backbone, used by predict and export). */
-  tunedBackbone: string;
-  /** The frozen run's figures per mode. */
-  frozen: Record<Mode, { auc: number; aucCI: [number, number]; balancedAccuracy: number; balancedAccuracyCI: [number, number] }>;
-  /** Fine-tuned minus frozen AUC per mode, paired over the same images (metadata: the same model, so 0). */
-  vsFrozen: Record<Mode, Comparison>;
 }
 
 /** What a finished external validation reports: where it is stored and its headline figures (the report: validations.get). */

@@ -20,6 +20,40 @@ export interface Interval {
   ci: [number, number];
 }
 
+/** AUC of one mode minus another, with a paired group-bootstrap interval and two-sided p-value. */
+export interface Comparison {
+  difference: number;
+  ci: [number, number];
+  p: number;
+}
+
+/** A fine-tuned run against the frozen run it was cut from, on the same folds. */
+export interface FinetuneReport {
+  /** The frozen run of the same configuration, trained first: its folds are this run's folds. */
+  baselineRunId: number;
+  backbone: string;
+  /** The tensor the network was cut at: everything after it was trained. */
+  cut: string;
+  trainedConvolutions: number;
+  totalConvolutions: number;
+  /** Views per image (flips and quarter turns) cached, trained on and averaged at test time. */
+  views: number;
+  epochs: number;
+  /** Each outer fold's best epoch (early stopping on held-out patients), and the final network's. */
+  bestEpochs: number[];
+  finalBestEpoch: number;
+  samplesPerSecond: number;
+  cacheSeconds: number;
+  trainSeconds: number;
+  workers: number;
+  /** Feature key of the fine-tuned network (the run's backbone, used by predict and export). */
+  tunedBackbone: string;
+  /** The frozen run's figures per mode. */
+  frozen: Record<Mode, { auc: number; aucCI: [number, number]; balancedAccuracy: number; balancedAccuracyCI: [number, number] }>;
+  /** Fine-tuned minus frozen AUC per mode, paired over the same images (metadata: the same model, so 0). */
+  vsFrozen: Record<Mode, Comparison>;
+}
+
 export interface RunListItem {
   runId: number;
   status: string;
@@ -40,6 +74,8 @@ export interface RunListItem {
   /** Images whose label changed since the run: its figures describe older labels. */
   staleImages: number;
   error: string | null;
+  /** Runs that trained the top of the CNN too: what trained and how it compares with its frozen run; null otherwise. */
+  finetune: FinetuneReport | null;
 }
 
 export interface Curve {

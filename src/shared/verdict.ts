@@ -1,11 +1,7 @@
 /** The report's headline in plain words: which model is best and what the paired tests say the fusion added. */
-import { pClause, type Mode } from './results.ts';
+import { pClause, type Comparison, type Mode } from './results.ts';
 
-export interface Comparison {
-  difference: number;
-  ci: [number, number];
-  p: number;
-}
+export type { Comparison } from './results.ts';
 
 export interface VerdictInput {
   auc: Record<Mode, number>;

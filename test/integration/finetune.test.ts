@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
 import { exportBundle } from '../../src/main/ml/bundle/exportBundle.ts';
 import { cutNetwork } from '../../src/main/ml/finetune/cut.ts';
 import { finetuneRun, type FinetuneResult } from '../../src/main/ml/finetune/finetuneRun.ts';
@@ -18,34 +17,21 @@ import { encodeModel } from '../../src/main/ml/onnx/proto.ts';
 import { initBackend, tf } from '../../src/main/ml/tfjs/backend.ts';
 import { Project } from '../../src/main/project.ts';
 import { predictWithBundle } from '../../src/main/workflows/predict.ts';
-import { makeImages, tempDir } from '../fixtures/generate.ts';
-import { importGeneric } from '../fixtures/project.ts';
-import { writeTinyMobileNet } from '../fixtures/tinyOnnx.ts';
-import { BIN } from '../fixtures/cli.ts';
+import { tempDir } from '../fixtures/generate.ts';
+import { finetuneProject } from '../fixtures/finetuneProject.ts';
+import { BIN, runCli } from '../fixtures/cli.ts';
 
 const tmp = tempDir();
-const images = path.join(tmp.dir, 'images');
-const csv = path.join(tmp.dir, 'meta.csv');
-const model = path.join(tmp.dir, 'tiny');
+let images: string;
+let csv: string;
+let model: string;
 let project: Project;
 let run: FinetuneResult;
 const config = { label: 'dx', positive: ['mel'], fields: null, group: 'patient' as const, folds: 2, backbone: null, seed: 4 };
 
 beforeAll(async () => {
   await initBackend();
-  const fakes = await makeImages(images, 48, 11, 40);
-  // Labels follow age (metadata) and, through the disc colour, the image.
-  const lines = ['image_id,dx,patient_id,lesion_id,age,site'];
-  fakes.forEach((f, i) =>
-    lines.push(
-      `${f.id},${i % 3 === 0 ? 'mel' : 'nev'},${f.patient},${f.lesion},${i % 3 === 0 ? 60 + (i % 7) : 30 + (i % 11)},${['ARM', 'LEG', 'BACK'][i % 3]}`,
-    ),
-  );
-  fs.writeFileSync(csv, lines.join('\n') + '\n');
-  project = Project.create(path.join(tmp.dir, 'p')).project;
-  await importGeneric(project, images, csv, 'dx');
-  writeTinyMobileNet(model);
-  await extractFeatures(project, model, { workers: 1 });
+  ({ project, images, csv, model } = await finetuneProject(tmp.dir));
   run = await finetuneRun(project, config, { epochs: 2 });
 }, 300_000);
 afterAll(() => {
@@ -68,6 +54,18 @@ describe('fine-tuning the CNN', () => {
     // The metadata model is the frozen run's own: fine-tuned minus frozen is exactly 0 there.
     expect(f.vsFrozen.metadata.difference).toBe(0);
     expect(f.frozen.image.auc).toBeCloseTo(run.modes.image.auc - f.vsFrozen.image.difference, 10);
+  });
+
+  it('dermfuse runs shows the fine-tuned run beside its frozen run, with the paired differences', () => {
+    const out = runCli(['runs', project.dir]);
+    expect(out.code).toBe(0);
+    const line = out.stdout.split('\n').find((l) => l.startsWith(`#${run.runId} `))!;
+    expect(line).toMatch(
+      new RegExp(
+        `; fine-tuned from c6_out vs frozen run #${run.finetune.baselineRunId}: image [+-]\\d\\.\\d{3} p [=<] [\\d.]+, fused [+-]\\d\\.\\d{3} p [=<] [\\d.]+$`,
+      ),
+    );
+    expect(out.stdout.split('\n').find((l) => l.startsWith(`#${run.finetune.baselineRunId} `))).not.toContain('fine-tuned');
   });
 
   it('writes the tuned network back into ONNX with the views built in: ONNX Runtime equals the TF.js top on float32 activations', async () => {

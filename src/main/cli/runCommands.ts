@@ -4,7 +4,7 @@ import { runSubgroups } from '../ml/fusion/subgroups.ts';
 import { DermFuseError } from '../../shared/errors.ts';
 import { runList, runReport } from '../ml/fusion/runs.ts';
 import type { RunResult } from '../ml/fusion/train.ts';
-import type { FinetuneReport } from '../../shared/jobs.ts';
+import type { FinetuneReport } from '../../shared/results.ts';
 import { ExtractRequestSchema, TrainRequestSchema } from '../../shared/api.ts';
 import { finetuneOf, trainAndRefresh, trainConfigOf } from '../workflows/train.ts';
 import { z } from 'zod';
@@ -54,13 +54,19 @@ function describeFinetune(f: FinetuneReport): string[] {
   const sign = (x: number) => `${x >= 0 ? '+' : ''}${f3(x)}`;
   return [
     `  fine-tuned ${f.backbone} from ${f.cut} (${f.trainedConvolutions} of ${f.totalConvolutions} convolutions trained), ${f.views} views averaged; best epochs ${f.bestEpochs.join(', ')} of ${f.epochs} (final ${f.finalBestEpoch})`,
-    `  against the frozen run ${f.baselineRunId} on the same folds:`,
+    `  against the frozen run ${f.baselineRunId} on the same folds${f.views > 1 ? ` (one view per image there: the difference includes what averaging ${f.views} views adds)` : ''}:`,
     ...(['image', 'fused'] as const).map(
       (m) =>
         `    ${m.padEnd(6)} frozen ${f3(f.frozen[m].auc)} -> fine-tuned ${f3(f.frozen[m].auc + f.vsFrozen[m].difference)}: ${sign(f.vsFrozen[m].difference)} [${sign(f.vsFrozen[m].ci[0])}, ${sign(f.vsFrozen[m].ci[1])}], ${pClause(f.vsFrozen[m].p)}; balanced accuracy ${f3(f.frozen[m].balancedAccuracy)} frozen`,
     ),
     `  caching ${f.cacheSeconds.toFixed(0)} s, training ${f.trainSeconds.toFixed(0)} s on ${f.workers} worker(s), ${f.samplesPerSecond.toFixed(1)} samples/s per worker`,
   ];
+}
+
+/** A fine-tuned run's one-line comparison with its frozen run, for `dermfuse runs`. */
+function vsFrozenLine(f: FinetuneReport): string {
+  const d = (m: 'image' | 'fused') => `${m} ${f.vsFrozen[m].difference >= 0 ? '+' : ''}${f3(f.vsFrozen[m].difference)} ${pClause(f.vsFrozen[m].p)}`;
+  return `; fine-tuned from ${f.cut} vs frozen run #${f.baselineRunId}: ${d('image')}, ${d('fused')}`;
 }
 
 /** dermfuse train's flags: the training request's fields, each declared once. */
@@ -112,7 +118,7 @@ export const RUN_COMMANDS: Record<string, Command> = {
         const text = runs
           .map(
             (r) =>
-              `#${r.runId} ${r.status}${r.staleImages > 0 ? ` (${r.staleImages} labels changed since)` : ''} ${r.label} ${r.modes ? `image ${f3(r.modes.image.auc.value)} metadata ${f3(r.modes.metadata.auc.value)} fused ${f3(r.modes.fused.auc.value)} (${r.fusion})` : (r.error ?? '')}`,
+              `#${r.runId} ${r.status}${r.staleImages > 0 ? ` (${r.staleImages} labels changed since)` : ''} ${r.label} ${r.modes ? `image ${f3(r.modes.image.auc.value)} metadata ${f3(r.modes.metadata.auc.value)} fused ${f3(r.modes.fused.auc.value)} (${r.fusion})` : (r.error ?? '')}${r.finetune ? vsFrozenLine(r.finetune) : ''}`,
           )
           .join('\n');
         return { json: { runs }, text: text || 'No runs yet.' };

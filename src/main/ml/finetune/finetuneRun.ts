@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DermFuseError } from '../../../shared/errors.ts';
 import { finetunedBackboneName } from '../../../shared/backbone.ts';
-import type { Comparison, FinetuneReport } from '../../../shared/jobs.ts';
+import type { Comparison, FinetuneReport } from '../../../shared/results.ts';
+import { FINETUNE_DEFAULTS } from '../../../shared/jobs.ts';
 import { repoOf } from '../../db/open.ts';
 import { FeatureStore } from '../../db/repos/featureStore.ts';
 import { ImagesRepo } from '../../db/repos/imagesRepo.ts';
@@ -36,12 +37,8 @@ import { cutNetwork } from './cut.ts';
 import { FOLD_WORKERS, FoldPool } from './foldPool.ts';
 import type { FoldTask } from './trainFold.ts';
 import { TUNED_OUTPUT, tunedGraph } from './tunedModel.ts';
-import { DIHEDRAL_VIEWS } from './views.ts';
 
 const log = logger('finetune');
-
-/** Epochs at most per fit: the PyTorch recipe's best epoch on PAD was 2-5 of 12 (early stopping ends most fits sooner). */
-export const FINETUNE_EPOCHS = 12;
 
 export interface FinetuneOptions {
   /** Tensor, layer or "input" to train from; null: the default cut (the last quarter of the convolutions). */
@@ -91,8 +88,8 @@ function findFrozenRun(project: Project, cfg: TrainConfig, snapshot: object): Ru
 
 export async function finetuneRun(project: Project, cfg: TrainConfig, o: FinetuneOptions = {}): Promise<FinetuneResult> {
   const started = performance.now();
-  const views = o.views ?? DIHEDRAL_VIEWS;
-  const epochs = o.epochs ?? FINETUNE_EPOCHS;
+  const views = o.views ?? FINETUNE_DEFAULTS.views;
+  const epochs = o.epochs ?? FINETUNE_DEFAULTS.epochs;
   if (![1, 2, 4, 8].includes(views)) throw new DermFuseError('INVALID_ARGUMENT', `--views ${views}: 1, 2, 4 or 8 (the flips and quarter turns).`);
   if (!Number.isInteger(epochs) || epochs < 1 || epochs > 200) throw new DermFuseError('INVALID_ARGUMENT', `--epochs ${epochs}: a whole number from 1 to 200.`);
   const report = (phase: string, done: number, total: number, message: string) => o.onProgress?.({ phase, done, total, message });

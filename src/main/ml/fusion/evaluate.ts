@@ -1,4 +1,4 @@
-import type { Comparison } from '../../../shared/jobs.ts';
+import type { Comparison } from '../../../shared/results.ts';
 import type { CrossValResult, Mode } from './crossval.ts';
 import { MODES } from './crossval.ts';
 import {
@@ -31,7 +31,7 @@ export interface ModeMetrics {
   calibration: { confidence: number; accuracy: number; count: number }[];
 }
 
-export type { Comparison } from '../../../shared/jobs.ts';
+export type { Comparison } from '../../../shared/results.ts';
 
 export interface Evaluation {
   modes: Record<Mode, ModeMetrics>;

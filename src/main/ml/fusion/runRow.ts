@@ -20,13 +20,27 @@ export interface ParsedRun {
 const StoredConfig = TrainConfigSchema.extend({ fieldsUsed: z.array(z.string()) });
 // Loose objects throughout: the checked fields must be there, and nothing else is dropped.
 const MODE_METRICS = z.looseObject({ auc: z.number(), aucCI: z.tuple([z.number(), z.number()]), balancedAccuracy: z.number() });
+const PAIRED = z.looseObject({ difference: z.number(), ci: z.tuple([z.number(), z.number()]), p: z.number() });
+const perMode = <T extends z.ZodType>(t: T) => z.looseObject(Object.fromEntries(MODES.map((m) => [m, t])) as Record<Mode, T>);
+/** A fine-tuned run's comparison with its frozen run (finetune/finetuneRun.ts writes it; lists and the report read it). */
+const STORED_FINETUNE = z.looseObject({
+  baselineRunId: z.number().int(),
+  cut: z.string(),
+  trainedConvolutions: z.number().int(),
+  totalConvolutions: z.number().int(),
+  views: z.number().int(),
+  bestEpochs: z.array(z.number().int()),
+  frozen: perMode(MODE_METRICS),
+  vsFrozen: perMode(PAIRED),
+});
 /** The parts of a stored result every reader relies on; the rest (evaluation, timings) is carried as written. */
 const StoredResult = z.looseObject({
   runId: z.number().int(),
   task: z.enum(['binary', 'multiclass']),
   classes: z.array(z.string()).min(2),
-  modes: z.looseObject(Object.fromEntries(MODES.map((m) => [m, MODE_METRICS])) as Record<Mode, typeof MODE_METRICS>),
+  modes: perMode(MODE_METRICS),
   evaluation: z.looseObject({}),
+  finetune: STORED_FINETUNE.optional(),
 });
 
 function column<T>(r: RunRow, name: string, json: string, schema: z.ZodType<T>): T {

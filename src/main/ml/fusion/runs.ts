@@ -49,6 +49,7 @@ export function runListItem(project: Project, r: RunRow): RunListItem {
       : null,
     staleImages: staleImageCount(project, r),
     error: r.error,
+    finetune: res?.finetune ?? null,
   };
 }
 

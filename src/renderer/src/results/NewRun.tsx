@@ -6,6 +6,7 @@ import { api, isDesktop } from '../api.ts';
 import { CallError, useCall, useShowError } from '../errors.tsx';
 import { useJobs } from '../jobs/JobsContext.tsx';
 import type { LabelSetInfo, ProjectInfo } from './types.ts';
+import { FinetuneOptions, finetuneRequest, NO_FINETUNE, type FinetuneChoice } from './FinetuneOptions.tsx';
 import { fieldLabel } from '../../../shared/types.ts';
 
 const message = (e: unknown) => (e instanceof ApiError ? e.message : String(e));
@@ -26,6 +27,7 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
   const [duplicates, setDuplicates] = useState<DuplicateMergeMode>(TRAIN_DEFAULTS.duplicates);
   const [extractRef, setExtractRef] = useState('default');
   const [runtime, setRuntime] = useState<RuntimeName | 'auto'>('auto');
+  const [finetune, setFinetune] = useState<FinetuneChoice>(NO_FINETUNE);
   const catalogue = useCall(() => api['features.catalogue']({}), []);
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
@@ -61,6 +63,7 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
         seed,
         consensus,
         duplicates,
+        ...(backbones.length === 1 ? finetuneRequest(finetune) : {}),
       });
       if (job.status === 'failed') setError(job.error?.message ?? 'Training failed.');
       onDone(job.kind === 'train' && job.status === 'done' && job.result ? job.result.runId : null);
@@ -216,8 +219,11 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
             data-testid="train-duplicates"
           />
         </Stack>
+        <FinetuneOptions value={finetune} onChange={setFinetune} features={backbones.length} />
         <Button size="xs" disabled={!labelSet || features.length === 0 || busy} onClick={() => void train()} data-testid="train-start">
-          Train image-only, metadata-only and fused
+          {finetune.on && backbones.length === 1
+            ? 'Train frozen and fine-tuned: image-only, metadata-only and fused'
+            : 'Train image-only, metadata-only and fused'}
         </Button>
         {error && (
           <Alert color="red" data-testid="train-error">

@@ -52,7 +52,8 @@ export function ResultsScreen({ info, onOpenInBrowser }: { info: ProjectInfo; on
                 if (id !== null) {
                   setSelected(id);
                   setCompare([]);
-                }
+                  // A failed or cancelled run keeps the form open with its choices (a run it made on the way may now be listed).
+                } else setFormOpen(true);
               }}
             />
           )}

@@ -3,7 +3,8 @@ import { useState } from 'react';
 import { formatP, MODES, type RunReportView } from '../../../shared/results.ts';
 import { verdictOf } from '../../../shared/verdict.ts';
 import { MODE_COLORS } from './chartOptions.ts';
-import { Term } from './Term.tsx';
+import { FinetuneCompare } from './FinetuneCompare.tsx';
+import { PairedHeaders, Term } from './Term.tsx';
 import { useFieldName } from '../fieldNames.tsx';
 
 const f3 = (x: number) => x.toFixed(3);
@@ -123,15 +124,7 @@ export function RunSummary({ r }: { r: RunReportView }) {
         <Table.Thead>
           <Table.Tr>
             <Table.Th>Paired comparison (patient bootstrap)</Table.Th>
-            <Table.Th>
-              <Term name="ΔAUC" />
-            </Table.Th>
-            <Table.Th>
-              <Term name="95% CI" />
-            </Table.Th>
-            <Table.Th>
-              <Term name="p" />
-            </Table.Th>
+            <PairedHeaders />
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
@@ -145,6 +138,9 @@ export function RunSummary({ r }: { r: RunReportView }) {
           ))}
         </Table.Tbody>
       </Table>
+      {r.run.finetune && (
+        <FinetuneCompare f={r.run.finetune} auc={{ image: r.modes.image.auc.value, metadata: r.modes.metadata.auc.value, fused: r.modes.fused.auc.value }} />
+      )}
       <Text size="xs" c="dimmed">
         All figures are <Term name="out-of-fold" />: {r.run.images} images, {r.run.folds} folds grouped by {r.run.group}, seed {r.run.seed}; fields{' '}
         {r.run.fields.join(', ')}; fusion {r.run.fusion}

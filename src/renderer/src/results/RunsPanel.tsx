@@ -72,6 +72,17 @@ export function RunsTable({
                   stale
                 </Badge>
               )}
+              {r.finetune && (
+                <Badge
+                  size="xs"
+                  color="grape"
+                  style={{ minWidth: 'max-content' }}
+                  title={`The CNN trained from ${r.finetune.cut}; frozen run #${r.finetune.baselineRunId} on the same folds`}
+                  data-testid={`finetuned-${r.runId}`}
+                >
+                  fine-tuned
+                </Badge>
+              )}
             </Table.Td>
             <Table.Td style={{ overflowWrap: 'anywhere' }}>{r.positive ? r.positive.join('/') : r.label}</Table.Td>
             {r.modes ? MODES.map((m) => <Table.Td key={m}>{f3(r.modes![m].auc.value)}</Table.Td>) : <Table.Td colSpan={3}>{r.error ?? ''}</Table.Td>}
@@ -92,6 +103,13 @@ export function CompareRuns({ runs }: { runs: RunListItem[] }) {
     ['Folds / group / seed', (r) => `${r.folds} / ${r.group} / ${r.seed}`],
     ['Images', (r) => String(r.images)],
     ['Fusion', (r) => r.fusion ?? ''],
+    [
+      'Fine-tuned',
+      (r) =>
+        r.finetune
+          ? `from ${r.finetune.cut} (${r.finetune.trainedConvolutions} of ${r.finetune.totalConvolutions} convs), vs run #${r.finetune.baselineRunId}`
+          : 'no (frozen features)',
+    ],
     ...MODES.flatMap((m): [string, (r: RunListItem) => string][] => [
       [`AUC ${m}`, (r) => (r.modes ? `${f3(r.modes[m].auc.value)} [${f3(r.modes[m].auc.ci[0])}, ${f3(r.modes[m].auc.ci[1])}]` : '')],
       [

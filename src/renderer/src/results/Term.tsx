@@ -1,4 +1,4 @@
-import { Tooltip } from '@mantine/core';
+import { Table, Tooltip } from '@mantine/core';
 import type { ReactNode } from 'react';
 
 /** One sentence per term of the results screens, for people who do not read ROC curves every day. */
@@ -30,5 +30,22 @@ export function Term({ name, children }: { name: TermName; children?: ReactNode 
         {children ?? name}
       </span>
     </Tooltip>
+  );
+}
+
+/** The header cells of a paired comparison's figures: the difference in AUC, its interval and p. */
+export function PairedHeaders() {
+  return (
+    <>
+      <Table.Th>
+        <Term name="ΔAUC" />
+      </Table.Th>
+      <Table.Th>
+        <Term name="95% CI" />
+      </Table.Th>
+      <Table.Th>
+        <Term name="p" />
+      </Table.Th>
+    </>
   );
 }
