@@ -3,6 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoOf } from '../../src/main/db/open.ts';
+import { QualityRepo } from '../../src/main/db/repos/qualityRepo.ts';
+import { extractFeatures } from '../../src/main/ml/backbone/extract.ts';
 import { exportBundle } from '../../src/main/ml/bundle/exportBundle.ts';
 import { cutNetwork } from '../../src/main/ml/finetune/cut.ts';
 import { finetuneRun, type FinetuneResult } from '../../src/main/ml/finetune/finetuneRun.ts';
@@ -218,5 +221,40 @@ describe('fine-tuning the CNN', () => {
     // Unnamed, a run takes the newest pretrained backbone, not the fine-tuned one.
     const plain = await trainRun(project, config);
     expect(plain.backbone).not.toBe(run.finetune.tunedBackbone);
+  }, 120_000);
+  it('trains a new frozen run when the groups changed since the finished one (its folds would split a patient)', async () => {
+    // Two images of different patients, in different folds of the frozen run, confirmed as the same lesion.
+    const rows = project.db.prepare('SELECT image_id AS id, fold FROM run_predictions WHERE run_id = ? ORDER BY image_id').all(run.finetune.baselineRunId) as {
+      id: number;
+      fold: number;
+    }[];
+    const a = rows.find((r) => r.fold === 0)!;
+    const b = rows.find((r) => r.fold === 1)!;
+    repoOf(project.db, QualityRepo).review([{ a: a.id, b: b.id }], 'same', 'test');
+    const newest = project.db.prepare('SELECT MAX(id) FROM runs').pluck().get() as number;
+    const again = await finetuneRun(project, config, { epochs: 1 });
+    // Its baseline is a frozen run trained now, not one of the finished ones (the snapshot of the data is unchanged).
+    expect(again.finetune.baselineRunId).toBeGreaterThan(newest);
+    const folds = project.db.prepare('SELECT fold FROM run_predictions WHERE run_id = ? AND image_id IN (?, ?)').pluck().all(again.runId, a.id, b.id);
+    expect(new Set(folds).size).toBe(1);
+  }, 300_000);
+  it('refuses a network with an operation it cannot train before training anything, naming the node', async () => {
+    // The tiny network with its head's activation swapped for Softplus: ONNX Runtime runs it, the top cannot train it.
+    const { graph, opset } = readModel(fs.readFileSync(path.join(model, 'model.onnx')));
+    graph.nodes.filter((n) => n.op === 'Relu').at(-1)!.op = 'Softplus';
+    const odd = path.join(tmp.dir, 'softplus');
+    fs.cpSync(model, odd, { recursive: true });
+    fs.writeFileSync(path.join(odd, 'model.onnx'), encodeModel(graph, opset));
+    const sidecar = path.join(odd, 'dermfuse-backbone.json');
+    fs.writeFileSync(sidecar, fs.readFileSync(sidecar, 'utf8').replace('"tiny-mobilenet"', '"tiny-softplus"'));
+    await extractFeatures(project, odd, { workers: 1 });
+    const before = project.db.prepare('SELECT COUNT(*) FROM runs').pluck().get();
+    await expect(finetuneRun(project, { ...config, backbone: 'tiny-softplus' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/cannot be fine-tuned from this cut: Softplus node .* is not an operation DermFuse can train/),
+    });
+    // No frozen run was trained for it, and nothing was cached.
+    expect(project.db.prepare('SELECT COUNT(*) FROM runs').pluck().get()).toBe(before);
+    expect(fs.readdirSync(path.join(project.dir, 'cache', 'finetune')).filter((d) => d.startsWith('tiny-softplus'))).toEqual([]);
   }, 120_000);
 });

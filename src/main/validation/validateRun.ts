@@ -11,7 +11,7 @@ import { RunsRepo } from '../db/repos/runsRepo.ts';
 import { ValidationsRepo } from '../db/repos/validationsRepo.ts';
 import type { ProgressFn } from '../jobs/progress.ts';
 import { applyModels } from '../ml/fusion/apply.ts';
-import type { FinalModels } from '../ml/fusion/crossval.ts';
+import { IMAGE_COMPONENTS, type FinalModels } from '../ml/fusion/crossval.ts';
 import { imageFeatures } from '../ml/fusion/dataset.ts';
 import { auc } from '../ml/fusion/metrics.ts';
 import { bootstrapUnits, loadRunData, predictedClasses } from '../ml/fusion/runData.ts';
@@ -242,7 +242,8 @@ export async function validateRun(project: Project, req: ValidateRequest, opts: 
     const shift: ValidationReport['shift'] = {
       fields: fieldShifts(runFields, mapped.from, trainMeta, meta, seed),
       images: imageShift(
-        models.pca.k,
+        // A fine-tuned run keeps every feature (identity PCA): the shift is measured on as many components as a frozen run's.
+        Math.min(models.pca.k, IMAGE_COMPONENTS),
         {
           vectors: tv,
           groups: trainRows.map((x) => patientOf.get(d.imageIds[x.i]!) ?? `image:${d.imageIds[x.i]}`),

@@ -72,6 +72,22 @@ const canonical = (v: unknown): string =>
     x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x,
   );
 
+/**
+ * Whether a run's folds still hold every image of the data with each group in one fold: groups change with
+ * near-duplicate reviews and patient or lesion relinks, which the data snapshot does not record.
+ */
+function foldsKeepGroups(base: { imageIds: number[]; fold: ArrayLike<number> }, ds: { imageIds: number[]; groups: string[] }): boolean {
+  const foldOf = new Map(base.imageIds.map((id, i) => [id, base.fold[i]!]));
+  const groupFold = new Map<string, number>();
+  return ds.imageIds.every((id, i) => {
+    const f = foldOf.get(id);
+    const g = groupFold.get(ds.groups[i]!);
+    if (f === undefined || (g !== undefined && g !== f)) return false;
+    groupFold.set(ds.groups[i]!, f);
+    return true;
+  });
+}
+
 /** The newest finished frozen run with this configuration and this snapshot of the data, if any. */
 function findFrozenRun(project: Project, cfg: TrainConfig, snapshot: object): RunResult | null {
   const want = canonical(TrainConfigSchema.parse(cfg));
@@ -104,7 +120,7 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
   if (spec.format !== 'onnx' || !spec.onnx)
     throw new DermFuseError(
       'INVALID_ARGUMENT',
-      `Fine-tuning needs an ONNX backbone; ${spec.name} is a TF.js model. Extract features with the default backbone (MobileNetV2-1.0, ONNX) or another ONNX model first.`,
+      `Fine-tuning needs an ONNX backbone; ${spec.name} is a TF.js model. Name an ONNX one with --backbone (see dermfuse features), or extract features with the default backbone (MobileNetV2-1.0, ONNX) first.`,
     );
   const modelFile = path.join(spec.dir, spec.onnx.file);
   if (!fs.existsSync(modelFile)) throw new DermFuseError('NOT_FOUND', `The backbone's model file ${modelFile} is missing.`);
@@ -112,48 +128,57 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
   const output = spec.featureLayer ?? graph.outputs[0]!.name;
   const cut = cutNetwork(graph, output, o.from ?? null);
 
-  // A finished frozen run of this configuration on the same data (a fine-tuned run killed or cancelled after it,
-  // run again) is its baseline as it stands; otherwise it is trained now.
-  const reused = findFrozenRun(project, cfg, probe.snapshot);
-  const frozen: RunResult =
-    reused ??
-    (await trainRun(project, cfg, {
-      backend: o.backend,
-      signal: o.signal,
-      onProgress: (p) => report('frozen', p.done, p.total, `frozen run: ${p.message ?? ''}`),
-    }));
-  if (reused) report('frozen', 1, 1, `frozen run ${reused.runId} of the same configuration and data reused`);
-  const ds = loadDataset(project, cfg);
-  const base = loadRunData(project, frozen.runId);
-  const foldOf = new Map(base.imageIds.map((id, i) => [id, base.fold[i]!]));
-  const rowOfBase = new Map(base.imageIds.map((id, i) => [id, i]));
-  const fold = Int32Array.from(ds.imageIds, (id) => {
-    const f = foldOf.get(id);
-    if (f === undefined) throw new DermFuseError('INTERNAL', `image ${id} is not in the frozen run ${frozen.runId}`);
-    return f;
-  });
-  const fields = frozen.fieldsUsed.map((name) => ds.fields.find((f) => f.name === name)!);
-  const cols = fields.map((f) => ds.fields.indexOf(f));
-  const metaRows = ds.meta.map((r) => cols.map((j) => r[j] ?? null));
-  const C = ds.classes.length;
-
-  const digest = await backboneDigest(spec);
-  const cacheKey = createHash('sha256')
-    .update(JSON.stringify({ digest, cut: cut.cut, pre: spec.preprocessing, views }))
-    .digest('hex')
-    .slice(0, 16);
-  const cacheDir = path.join(project.dir, 'cache', 'finetune', `${spec.name}-${cacheKey}`);
-  const pathOf = new Map(
-    repoOf(project.db, ImagesRepo)
-      .distinctContents()
-      .map((r) => [r.sha256, r.path]),
-  );
-  const images = [...new Set(ds.shas)].map((sha) => ({ sha, path: pathOf.get(sha)! }));
-
   const pool = new FoldPool(FOLD_WORKERS, o.signal);
   const runs = repoOf(project.db, RunsRepo);
   let runId: number | null = null;
+  let tunedDir: string | null = null;
+  let tunedFeatures = false;
   try {
+    // Every operation of the top must be one DermFuse can train: found out before the frozen run spends any time.
+    await pool.check(cut.top, o.backend);
+
+    // A finished frozen run of this configuration on the same data (a fine-tuned run killed or cancelled after it,
+    // run again) is its baseline as it stands, if its folds still keep each group whole; otherwise one is trained now.
+    let reused = findFrozenRun(project, cfg, probe.snapshot);
+    if (reused && !foldsKeepGroups(loadRunData(project, reused.runId), probe)) {
+      log.info(`frozen run ${reused.runId} not reused: its folds split ${cfg.group}s as they are grouped now`);
+      reused = null;
+    }
+    const frozen: RunResult =
+      reused ??
+      (await trainRun(project, cfg, {
+        backend: o.backend,
+        signal: o.signal,
+        onProgress: (p) => report('frozen', p.done, p.total, `frozen run: ${p.message ?? ''}`),
+      }));
+    if (reused) report('frozen', 1, 1, `frozen run ${reused.runId} of the same configuration and data reused`);
+    const ds = loadDataset(project, cfg);
+    const base = loadRunData(project, frozen.runId);
+    const foldOf = new Map(base.imageIds.map((id, i) => [id, base.fold[i]!]));
+    const rowOfBase = new Map(base.imageIds.map((id, i) => [id, i]));
+    const fold = Int32Array.from(ds.imageIds, (id) => {
+      const f = foldOf.get(id);
+      if (f === undefined) throw new DermFuseError('INTERNAL', `image ${id} is not in the frozen run ${frozen.runId}`);
+      return f;
+    });
+    const fields = frozen.fieldsUsed.map((name) => ds.fields.find((f) => f.name === name)!);
+    const cols = fields.map((f) => ds.fields.indexOf(f));
+    const metaRows = ds.meta.map((r) => cols.map((j) => r[j] ?? null));
+    const C = ds.classes.length;
+
+    const digest = await backboneDigest(spec);
+    const cacheKey = createHash('sha256')
+      .update(JSON.stringify({ digest, cut: cut.cut, pre: spec.preprocessing, views }))
+      .digest('hex')
+      .slice(0, 16);
+    const cacheDir = path.join(project.dir, 'cache', 'finetune', `${spec.name}-${cacheKey}`);
+    const pathOf = new Map(
+      repoOf(project.db, ImagesRepo)
+        .distinctContents()
+        .map((r) => [r.sha256, r.path]),
+    );
+    const images = [...new Set(ds.shas)].map((sha) => ({ sha, path: pathOf.get(sha)! }));
+
     const tCache = performance.now();
     const trunkBytes = cut.cut === graph.inputs[0]!.name ? null : encodeModel(cut.trunk, opset);
     await pool.cache(
@@ -259,9 +284,11 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
 
     // The final network as an ONNX backbone of the project, then its features for every image (what predict uses).
     const dim = fin.heads!.image.imageDim;
-    const tunedDir = path.join(project.dir, 'models', `finetuned-run-${runId}`);
+    tunedDir = path.join(project.dir, 'models', `finetuned-run-${runId}`);
     fs.mkdirSync(tunedDir, { recursive: true });
-    const baseGraph = { ...graph, nodes: [...cut.trunk.nodes, ...cut.top.nodes], initializers: [...cut.trunk.initializers, ...cut.top.weights] };
+    // A weight both parts read (e.g. Clip's bounds) is written once.
+    const topOnly = cut.top.weights.filter((w) => !cut.trunk.initializers.some((t) => t.name === w.name));
+    const baseGraph = { ...graph, nodes: [...cut.trunk.nodes, ...cut.top.nodes], initializers: [...cut.trunk.initializers, ...topOnly] };
     await fs.promises.writeFile(path.join(tunedDir, 'model.onnx'), encodeModel(tunedGraph(baseGraph, output, dim, fin.weights!, views, opset), opset));
     await fs.promises.writeFile(
       path.join(tunedDir, 'dermfuse-backbone.json'),
@@ -288,6 +315,7 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
       signal: o.signal,
       onProgress: (p) => report('tuned features', p.done, p.total, `features of the fine-tuned network: ${p.done} of ${p.total}`),
     });
+    tunedFeatures = true;
 
     runs.resnapshot(runId, JSON.stringify({ ...ds.snapshot, backboneKey: extracted.key }));
     const cv: CrossValResult = {
@@ -333,6 +361,7 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
     const result: FinetuneResult = {
       ...frozen,
       runId,
+      groups: new Set(ds.groups).size,
       backbone: extracted.key,
       fusion: 'fine-tuned concat',
       fusionPerFold: cv.fusionPerFold,
@@ -359,6 +388,8 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
       const cancelled = err instanceof DermFuseError && err.code === 'CANCELLED';
       runs.stop(runId, cancelled ? 'cancelled' : 'failed', (err as Error).message);
     }
+    // A network no features were stored for is of no use (a failed extraction removes what it stored).
+    if (tunedDir && !tunedFeatures) fs.rmSync(tunedDir, { recursive: true, force: true });
     throw err;
   } finally {
     await pool.close();

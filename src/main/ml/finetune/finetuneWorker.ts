@@ -2,31 +2,38 @@
 import { parentPort } from 'node:worker_threads';
 import { registerWasmGradients } from '../cnn/wasmGradients.ts';
 import { initBackend, type BackendInfo, type BackendName } from '../tfjs/backend.ts';
+import { DermFuseError, type ErrorCode } from '../../../shared/errors.ts';
+import type { TopSpec } from './cut.ts';
+import { buildTopNet } from './topNet.ts';
 import { trainFold, type FoldResult, type FoldTask } from './trainFold.ts';
 import { fillViewCache, ViewCache, type FillOptions } from './viewCache.ts';
 
 export type FinetuneRequest =
   | ({ type: 'cache'; dir: string; images: { sha: string; path: string }[] } & Omit<FillOptions, 'signal' | 'onProgress'>)
   | { type: 'fold'; dir: string; task: FoldTask; backend?: BackendName }
-  | { type: 'stop' };
+  | { type: 'check'; top: TopSpec; backend?: BackendName };
 
 export type FinetuneReply =
   | { type: 'progress'; done: number; total: number; loss: number | null }
   | { type: 'cached'; count: number; dims: [number, number, number] }
   | { type: 'fold'; result: FoldResult; backend: BackendInfo }
-  | { type: 'error'; message: string; cancelled?: boolean };
+  | { type: 'checked' }
+  | { type: 'error'; message: string; code?: ErrorCode };
 
 const port = parentPort!;
-const stop = { stopped: false };
 
-class Stopped extends Error {}
-
-async function handle(msg: Exclude<FinetuneRequest, { type: 'stop' }>): Promise<void> {
+async function handle(msg: FinetuneRequest): Promise<void> {
+  if (msg.type === 'check') {
+    // Building the top refuses, naming the node, any operation it cannot train.
+    await initBackend(msg.backend);
+    buildTopNet(msg.top).dispose();
+    port.postMessage({ type: 'checked' } satisfies FinetuneReply);
+    return;
+  }
   if (msg.type === 'cache') {
     const { type: _t, dir, images, ...options } = msg;
     const cache = await fillViewCache(dir, images, {
       ...options,
-      signal: stop,
       onProgress: (done, total) => port.postMessage({ type: 'progress', done, total, loss: null } satisfies FinetuneReply),
     });
     port.postMessage({ type: 'cached', count: cache.count, dims: cache.shape.dims } satisfies FinetuneReply);
@@ -40,8 +47,6 @@ async function handle(msg: Exclude<FinetuneRequest, { type: 'stop' }>): Promise<
   try {
     const result = await trainFold(cache, msg.task, async (done, total, loss) => {
       port.postMessage({ type: 'progress', done, total, loss } satisfies FinetuneReply);
-      await new Promise((r) => setImmediate(r));
-      if (stop.stopped) throw new Stopped('cancelled');
     });
     port.postMessage({ type: 'fold', result, backend } satisfies FinetuneReply);
   } finally {
@@ -49,16 +54,13 @@ async function handle(msg: Exclude<FinetuneRequest, { type: 'stop' }>): Promise<
   }
 }
 
+// Cancelling terminates the worker (foldPool.ts): what it was writing to the view cache is repaired on the next open.
 port.on('message', (msg: FinetuneRequest) => {
-  if (msg.type === 'stop') {
-    stop.stopped = true;
-    return;
-  }
   handle(msg).catch((err: unknown) =>
     port.postMessage({
       type: 'error',
       message: err instanceof Error ? err.message : String(err),
-      cancelled: err instanceof Stopped || stop.stopped,
+      code: err instanceof DermFuseError ? err.code : undefined,
     } satisfies FinetuneReply),
   );
 });

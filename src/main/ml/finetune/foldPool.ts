@@ -5,6 +5,7 @@ import { DermFuseError } from '../../../shared/errors.ts';
 import { spawnWorker } from '../../jobs/workers.ts';
 import type { BackendInfo, BackendName } from '../tfjs/backend.ts';
 import type { FinetuneReply, FinetuneRequest } from './finetuneWorker.ts';
+import type { TopSpec } from './cut.ts';
 import type { FoldResult, FoldTask } from './trainFold.ts';
 
 export type CacheRequest = Extract<FinetuneRequest, { type: 'cache' }>;
@@ -12,18 +13,23 @@ export type CacheRequest = Extract<FinetuneRequest, { type: 'cache' }>;
 /** Each fit runs single-threaded on wasm: two at once use both cores of a small desktop; more would share them. */
 export const FOLD_WORKERS = Math.max(1, Math.min(2, os.availableParallelism()));
 
+const cancelled = () => new DermFuseError('CANCELLED', 'Fine-tuning cancelled.');
+
 function ask<T extends FinetuneReply['type']>(
   w: Worker,
-  req: Exclude<FinetuneRequest, { type: 'stop' }>,
+  req: FinetuneRequest,
   want: T,
   onProgress: (done: number, total: number, loss: number | null) => void,
+  signal: AbortSignal | undefined,
 ): Promise<Extract<FinetuneReply, { type: T }>> {
+  if (signal?.aborted) return Promise.reject(cancelled());
   return new Promise((resolve, reject) => {
     const onMessage = (m: FinetuneReply) => {
       if (m.type === 'progress') onProgress(m.done, m.total, m.loss);
       else if (m.type === 'error') {
         done();
-        reject(m.cancelled ? new DermFuseError('CANCELLED', 'Fine-tuning cancelled.') : new DermFuseError('INTERNAL', `Fine-tuning failed: ${m.message}`));
+        // The worker's own refusals (an operation it cannot train) keep their code; anything else is a failure.
+        reject(m.code && m.code !== 'INTERNAL' ? new DermFuseError(m.code, m.message) : new DermFuseError('INTERNAL', `Fine-tuning failed: ${m.message}`));
       } else if (m.type === want) {
         done();
         resolve(m as Extract<FinetuneReply, { type: T }>);
@@ -31,11 +37,11 @@ function ask<T extends FinetuneReply['type']>(
     };
     const onError = (e: Error) => {
       done();
-      reject(new DermFuseError('INTERNAL', `Fine-tuning worker crashed: ${e.message}`));
+      reject(signal?.aborted ? cancelled() : new DermFuseError('INTERNAL', `Fine-tuning worker crashed: ${e.message}`));
     };
     const onExit = (code: number) => {
       done();
-      reject(new DermFuseError('INTERNAL', `Fine-tuning worker exited with code ${code}`));
+      reject(signal?.aborted ? cancelled() : new DermFuseError('INTERNAL', `Fine-tuning worker exited with code ${code}`));
     };
     const done = () => {
       w.off('message', onMessage);
@@ -51,7 +57,8 @@ function ask<T extends FinetuneReply['type']>(
 
 export class FoldPool {
   private readonly workers: Worker[];
-  private readonly onAbort = () => this.workers.forEach((w) => w.postMessage({ type: 'stop' } satisfies FinetuneRequest));
+  /** Cancel stops the workers at once (an epoch can take a minute): no file is left half-written that is not repaired. */
+  private readonly onAbort = () => this.workers.forEach((w) => void w.terminate());
 
   constructor(
     size: number,
@@ -61,8 +68,13 @@ export class FoldPool {
     signal?.addEventListener('abort', this.onAbort);
   }
 
+  /** Refuses (INVALID_ARGUMENT, naming the node) a top with an operation the workers cannot train. */
+  async check(top: TopSpec, backend: BackendName | undefined): Promise<void> {
+    await ask(this.workers[0]!, { type: 'check', top, backend }, 'checked', () => {}, this.signal);
+  }
+
   async cache(req: CacheRequest, onProgress: (done: number, total: number) => void): Promise<{ count: number; dims: [number, number, number] }> {
-    const r = await ask(this.workers[0]!, req, 'cached', (d, t) => onProgress(d, t));
+    const r = await ask(this.workers[0]!, req, 'cached', (d, t) => onProgress(d, t), this.signal);
     return { count: r.count, dims: r.dims };
   }
 
@@ -80,8 +92,7 @@ export class FoldPool {
       this.workers.map(async (w) => {
         while (next < tasks.length) {
           const i = next++;
-          if (this.signal?.aborted) throw new DermFuseError('CANCELLED', 'Fine-tuning cancelled.');
-          const r = await ask(w, { type: 'fold', dir, task: tasks[i]!, backend }, 'fold', (d, t, loss) => onProgress(i, d, t, loss));
+          const r = await ask(w, { type: 'fold', dir, task: tasks[i]!, backend }, 'fold', (d, t, loss) => onProgress(i, d, t, loss), this.signal);
           results[i] = r.result;
           info = r.backend;
         }

@@ -43,11 +43,9 @@ export function buildTopNet(top: TopSpec): TopNet {
     const have = variables.get(name);
     if (have) return have;
     const dims = weights.get(name)?.dims ?? [];
-    const v = tf.variable(
-      tf.tidy(() => make(floatsOf(name, n), dims)),
-      true,
-      `ft/${name}`,
-    );
+    const initial = tf.tidy(() => make(floatsOf(name, n), dims));
+    const v = tf.variable(initial, true, `ft/${name}`);
+    initial.dispose(); // the variable holds its own reference to the values
     variables.set(name, v);
     layouts.set(name, { layout, dims });
     return v;
@@ -108,31 +106,44 @@ export function buildTopNet(top: TopSpec): TopNet {
         steps.push((env) => env.set(out, lo === 0 && hi === 6 ? tf.relu6(env.get(x0!)!) : tf.clipByValue(env.get(x0!)!, lo, hi)));
         break;
       }
-      case 'Add': {
+      case 'Sigmoid':
+        steps.push((env) => env.set(out, tf.sigmoid(env.get(x0!)!)));
+        break;
+      case 'Identity':
+        steps.push((env) => env.set(out, env.get(x0!) ?? constant(x0!, n)));
+        break;
+      case 'Add':
+      case 'Mul': {
+        // Feature maps are channels-last here: a per-channel factor ([n, 1, 1, c], squeeze-excitation) broadcasts as in ONNX.
         const other = (env: Map<string, tf.Tensor>, name: string) => env.get(name) ?? constant(name, n);
-        steps.push((env) => env.set(out, tf.add(other(env, x0!), other(env, x1!))));
+        const op = n.op === 'Add' ? tf.add : tf.mul;
+        // A weight of more than one value would broadcast along ONNX's axes, not these: only scalars are taken.
+        for (const w of [x0!, x1!]) if ((weights.get(w)?.data.length ?? 1) > 1) refuse(n, `combines a feature map with the weight "${w}" laid out for ONNX`);
+        steps.push((env) => env.set(out, op(other(env, x0!), other(env, x1!))));
         break;
       }
       case 'ReduceMean':
       case 'GlobalAveragePool': {
         const axes = n.op === 'GlobalAveragePool' ? [2, 3] : ints(a.axes, [2, 3]);
         if (axes.length !== 2 || !axes.includes(2) || !axes.includes(3)) refuse(n, 'averages over other axes than the spatial ones');
-        // Channels-last here: the spatial axes are 1 and 2. Pooled features are kept 2-d ([n, c]).
-        steps.push((env) => env.set(out, tf.mean(env.get(x0!)!, [1, 2])));
+        // Channels-last here: the spatial axes are 1 and 2. GlobalAveragePool keeps them (as ONNX does), ReduceMean as told.
+        const keep = n.op === 'GlobalAveragePool' || int(a.keepdims, 1) === 1;
+        steps.push((env) => env.set(out, tf.mean(env.get(x0!)!, [1, 2], keep)));
         break;
       }
       case 'Flatten':
       case 'Squeeze':
       case 'Reshape':
-        // After pooling the value is already [n, c]; anything else would need the layout changed.
+        // After pooling: [n, c], or [n, 1, 1, c] (the same values in ONNX's [n, c, 1, 1]); a feature map would need its layout changed.
         steps.push((env) => {
           const v = env.get(x0!)!;
-          if (v.rank !== 2) refuse(n, 'reshapes a feature map');
-          env.set(out, v);
+          if (v.rank === 4 && v.shape[1] === 1 && v.shape[2] === 1) env.set(out, v.reshape([v.shape[0]!, v.shape[3]!]));
+          else if (v.rank === 2) env.set(out, v);
+          else refuse(n, 'reshapes a feature map');
         });
         break;
       default:
-        refuse(n, 'is not an operation DermFuse can train (Conv, Relu, Clip, Add, ReduceMean, GlobalAveragePool, Flatten)');
+        refuse(n, 'is not an operation DermFuse can train (Conv, Relu, Clip, Sigmoid, Add, Mul, Identity, ReduceMean, GlobalAveragePool, Flatten)');
     }
   }
 

@@ -3,11 +3,13 @@
  * floats, one fixed-size record per image in `views.f16`, its hash appended to `index.txt` once the record is
  * written. A run killed mid-way keeps every image whose hash reached the index; a torn record past it is cut off
  * on the next open. Records are read back by offset, a batch at a time, so memory stays flat as images grow.
+ * One process fills a cache at a time (`fill.lock`, with its pid); readers only read what the index lists.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import type { Preprocessing } from '../../../shared/backbone.ts';
+import { DermFuseError } from '../../../shared/errors.ts';
 import { decodeForBackbone } from '../input/decode.ts';
 import { normalise } from '../input/spec.ts';
 import { dihedralView, fromHalf, toHalf } from './views.ts';
@@ -21,6 +23,37 @@ export interface CacheShape {
 const INDEX = 'index.txt';
 const DATA = 'views.f16';
 const SHAPE = 'shape.json';
+const LOCK = 'fill.lock';
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Takes the cache's fill lock, or refuses (BUSY) while another living process holds it. A lock of a process that
+ * died (kill -9), or of this one (a worker stopped on cancel: one job runs at a time here), is taken over.
+ */
+function lockFill(dir: string): () => void {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, LOCK);
+  for (;;) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(file, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(fs.readFileSync(file, 'utf8'));
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid))
+        throw new DermFuseError('BUSY', `Another DermFuse process (pid ${pid}) is caching these views (${dir}); fine-tune again when it has finished.`);
+      fs.rmSync(file, { force: true });
+    }
+  }
+}
 
 export class ViewCache {
   private readonly index = new Map<string, number>();
@@ -45,12 +78,15 @@ export class ViewCache {
     return this.viewSize * this.shape.views * 2;
   }
 
-  /** Opens (or starts) the cache in `dir`; `shape` is checked against what is there. */
-  static open(dir: string, shape: CacheShape | null): ViewCache {
+  /**
+   * Opens (or starts) the cache in `dir`; `shape` is checked against what is there. Only the `writer` (holding the
+   * fill lock) repairs: a torn record past the index is cut off, index lines past a lost tail of the data dropped.
+   */
+  static open(dir: string, shape: CacheShape | null, writer = false): ViewCache {
     fs.mkdirSync(dir, { recursive: true });
     const shapeFile = path.join(dir, SHAPE);
     let have: CacheShape | null = fs.existsSync(shapeFile) ? (JSON.parse(fs.readFileSync(shapeFile, 'utf8')) as CacheShape) : null;
-    if (have && shape && JSON.stringify(have) !== JSON.stringify(shape)) {
+    if (writer && have && shape && JSON.stringify(have) !== JSON.stringify(shape)) {
       // Another cut shape under the same key cannot happen unless files were changed: start again.
       for (const f of [INDEX, DATA, SHAPE]) fs.rmSync(path.join(dir, f), { force: true });
       have = null;
@@ -61,14 +97,19 @@ export class ViewCache {
     const indexFile = path.join(dir, INDEX);
     const text = fs.existsSync(indexFile) ? fs.readFileSync(indexFile, 'utf8') : '';
     // A line without its newline was being written when the run stopped: it does not count.
-    const shas = text.split('\n').slice(0, -1);
+    let shas = text.split('\n').slice(0, -1);
     const data = path.join(dir, DATA);
     if (!fs.existsSync(data)) fs.writeFileSync(data, '');
-    const cache = new ViewCache(dir, use, shas);
-    const want = shas.length * cache.recordBytes;
-    if (fs.statSync(data).size !== want) fs.truncateSync(data, want);
-    if (text.length > 0 && !text.endsWith('\n')) fs.writeFileSync(indexFile, shas.map((s) => `${s}\n`).join(''));
-    return cache;
+    if (!writer) return new ViewCache(dir, use, shas);
+    const [c, h, w] = use.dims;
+    const recordBytes = c * h * w * use.views * 2;
+    const size = fs.statSync(data).size;
+    // Records the data file lost (it was cut short) are not there to read: their index lines go, never zeros read.
+    if (size < shas.length * recordBytes) shas = shas.slice(0, Math.floor(size / recordBytes));
+    if (size !== shas.length * recordBytes) fs.truncateSync(data, shas.length * recordBytes);
+    const lines = shas.map((s) => `${s}\n`).join('');
+    if (lines !== text) fs.writeFileSync(indexFile, lines);
+    return new ViewCache(dir, use, shas);
   }
 
   get count(): number {
@@ -118,7 +159,6 @@ export interface FillOptions {
   pre: Preprocessing;
   views: number;
   threads: number;
-  signal?: { stopped: boolean };
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -127,6 +167,7 @@ export interface FillOptions {
  * is the input itself (the whole network trains), so the cached value is the preprocessed view.
  */
 export async function fillViewCache(dir: string, images: { sha: string; path: string }[], o: FillOptions): Promise<ViewCache> {
+  const unlock = lockFill(dir);
   const s = o.pre.inputSize;
   const session = o.trunk
     ? await ort.InferenceSession.create(o.trunk, {
@@ -144,7 +185,7 @@ export async function fillViewCache(dir: string, images: { sha: string; path: st
     if (dims.length !== 4) throw new Error(`the cut tensor "${o.cut}" is ${dims.length}-d; fine-tuning cuts at a feature map [n, c, h, w]`);
     return { data: t.data as Float32Array, dims: [dims[1]!, dims[2]!, dims[3]!] };
   };
-  let cache: ViewCache | null = fs.existsSync(path.join(dir, SHAPE)) ? ViewCache.open(dir, null) : null;
+  let cache: ViewCache | null = fs.existsSync(path.join(dir, SHAPE)) ? ViewCache.open(dir, null, true) : null;
   try {
     const todo = images.filter((im) => cache?.recordOf(im.sha) === undefined);
     const seen = new Set<string>();
@@ -152,7 +193,6 @@ export async function fillViewCache(dir: string, images: { sha: string; path: st
     let done = images.length - todo.length;
     o.onProgress?.(done, images.length);
     for (let i = 0; i < unique.length; i += IMAGES_PER_RUN) {
-      if (o.signal?.stopped) throw new Error('cancelled');
       const batch = unique.slice(i, i + IMAGES_PER_RUN);
       const pixels = await Promise.all(
         batch.map((im) =>
@@ -168,7 +208,7 @@ export async function fillViewCache(dir: string, images: { sha: string; path: st
           x.set(normalise(dihedralView(new Uint8Array(p.buffer, p.byteOffset, p.length), s, v), o.pre, 'nchw'), (b * o.views + v) * per);
       });
       const { data, dims } = await embed(x, batch.length * o.views);
-      cache ??= ViewCache.open(dir, { dims, views: o.views });
+      cache ??= ViewCache.open(dir, { dims, views: o.views }, true);
       const record = cache.viewSize * o.views;
       batch.forEach((im, b) => cache!.append(im.sha, toHalf(data.subarray(b * record, (b + 1) * record))));
       done += batch.length;
@@ -177,6 +217,7 @@ export async function fillViewCache(dir: string, images: { sha: string; path: st
     if (!cache) throw new Error('no images to cache');
     return cache;
   } finally {
+    unlock();
     await session?.release();
   }
 }

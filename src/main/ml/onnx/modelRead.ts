@@ -1,8 +1,10 @@
 /**
  * Reads a whole ONNX model into the writer's OnnxGraph (nodes with their attributes, float and int64 initializers,
  * inputs and outputs), so a model can be cut, rewritten and encoded again (fine-tuning: the frozen trunk, the tuned
- * top). Other tensor types are refused by name: the fine-tuned networks DermFuse handles hold none.
+ * top). Constant nodes (PyTorch writes Clip's bounds and shapes as them) become initializers. Other tensor types,
+ * graph attributes and operators of other domains are refused by name: written back, they would change meaning.
  */
+import { DermFuseError } from '../../../shared/errors.ts';
 import type { AttributeValue, OnnxGraph, OnnxNode, OnnxTensor } from './proto.ts';
 import { fields, sub, text, type Field } from './protoRead.ts';
 import {
@@ -60,6 +62,7 @@ function attribute(bytes: Uint8Array): [string, AttributeValue] {
   let i: number | null = null;
   let f: number | null = null;
   let s: string | null = null;
+  let t: OnnxTensor | null = null;
   const is: number[] = [];
   const fs: number[] = [];
   for (const x of fields(bytes)) {
@@ -68,6 +71,7 @@ function attribute(bytes: Uint8Array): [string, AttributeValue] {
     else if (x.no === ATTRIBUTE.i) i = x.value as number;
     else if (x.no === ATTRIBUTE.f) f = x.value as number;
     else if (x.no === ATTRIBUTE.s) s = text(sub(x));
+    else if (x.no === ATTRIBUTE.t) t = tensor(sub(x));
     else if (x.no === ATTRIBUTE.ints) is.push(...ints(x));
     else if (x.no === ATTRIBUTE.floats) fs.push(...floats(x));
   }
@@ -76,12 +80,17 @@ function attribute(bytes: Uint8Array): [string, AttributeValue] {
   if (type === ATTRIBUTE_TYPE.string) return [name, s ?? ''];
   if (type === ATTRIBUTE_TYPE.ints) return [name, is];
   if (type === ATTRIBUTE_TYPE.floats) return [name, { floats: fs }];
-  throw new Error(`attribute ${name}: type ${type} is not read here (graphs and tensors as attributes are not supported)`);
+  if (type === ATTRIBUTE_TYPE.tensor && t) return [name, { tensor: t }];
+  throw refused(`attribute ${name} is of type ${type} (a graph or a list of tensors), which DermFuse does not read`);
 }
+
+const refused = (why: string) => new DermFuseError('INVALID_ARGUMENT', `The ONNX model cannot be read for fine-tuning: ${why}.`);
 
 function node(bytes: Uint8Array): OnnxNode {
   const n: OnnxNode = { op: '', inputs: [], outputs: [], attributes: {} };
+  let domain = '';
   for (const x of fields(bytes)) {
+    if (x.no === NODE.domain) domain = text(sub(x));
     if (x.no === NODE.input) n.inputs.push(text(sub(x)));
     else if (x.no === NODE.output) n.outputs.push(text(sub(x)));
     else if (x.no === NODE.name) n.name = text(sub(x));
@@ -91,6 +100,7 @@ function node(bytes: Uint8Array): OnnxNode {
       n.attributes![k] = v;
     }
   }
+  if (domain !== '' && domain !== 'ai.onnx') throw refused(`${n.op} node ${n.name ?? ''} is an operator of the ${domain} domain`);
   return n;
 }
 
@@ -112,15 +122,15 @@ function tensor(bytes: Uint8Array): OnnxTensor {
   const count = dims.reduce((a, b) => a * b, 1);
   if (type === DATA_TYPE.float) {
     const data = raw ? new Float32Array(new Uint8Array(raw).buffer) : Float32Array.from(fl);
-    if (data.length !== count) throw new Error(`initializer ${name}: ${data.length} values for shape [${dims.join(', ')}]`);
+    if (data.length !== count) throw refused(`tensor ${name} has ${data.length} values for shape [${dims.join(', ')}]`);
     return { name, dims, data };
   }
   if (type === DATA_TYPE.int64) {
     const data = raw ? new BigInt64Array(new Uint8Array(raw).buffer) : BigInt64Array.from(il, (v) => BigInt(v));
-    if (data.length !== count) throw new Error(`initializer ${name}: ${data.length} values for shape [${dims.join(', ')}]`);
+    if (data.length !== count) throw refused(`tensor ${name} has ${data.length} values for shape [${dims.join(', ')}]`);
     return { name, dims, data };
   }
-  throw new Error(`initializer ${name} holds data type ${type}; only float32 and int64 weights are read here`);
+  throw refused(`tensor ${name} holds data type ${type}; only float32 and int64 tensors are read`);
 }
 
 function valueInfo(bytes: Uint8Array): { name: string; shape: (number | string | null)[] } {
@@ -146,7 +156,34 @@ function valueInfo(bytes: Uint8Array): { name: string; shape: (number | string |
   return { name, shape };
 }
 
-/** The whole model; throws an Error naming what could not be read. */
+/** Constant nodes' values as initializers named by their outputs (a tensor, or a float or int scalar or list); Identity nodes of an initializer likewise. */
+function constantsAsWeights(graph: OnnxGraph): void {
+  graph.nodes = graph.nodes.filter((n) => {
+    if (n.op !== 'Constant') return true;
+    const [[attr, v] = []] = Object.entries(n.attributes ?? {});
+    const name = n.outputs[0]!;
+    if (v && typeof v === 'object' && 'tensor' in v) graph.initializers.push({ ...v.tensor, name });
+    else if (attr === 'value_float' && v && typeof v === 'object' && 'float' in v) graph.initializers.push({ name, dims: [], data: Float32Array.of(v.float) });
+    else if (attr === 'value_floats' && v && typeof v === 'object' && 'floats' in v)
+      graph.initializers.push({ name, dims: [v.floats.length], data: Float32Array.from(v.floats) });
+    else if (attr === 'value_int' && typeof v === 'number') graph.initializers.push({ name, dims: [], data: BigInt64Array.of(BigInt(v)) });
+    else if (attr === 'value_ints' && Array.isArray(v)) graph.initializers.push({ name, dims: [v.length], data: BigInt64Array.from(v, (x) => BigInt(x)) });
+    else throw refused(`Constant node ${n.name ?? name} holds ${attr ?? 'no value'}, which DermFuse does not read`);
+    return false;
+  });
+  // PyTorch also writes shared constants as Identity nodes of one initializer: each becomes a copy under its own name.
+  const byName = new Map(graph.initializers.map((t) => [t.name, t]));
+  graph.nodes = graph.nodes.filter((n) => {
+    const source = n.op === 'Identity' ? byName.get(n.inputs[0]!) : undefined;
+    if (!source) return true;
+    const copy = { ...source, name: n.outputs[0]! };
+    graph.initializers.push(copy);
+    byName.set(copy.name, copy);
+    return false;
+  });
+}
+
+/** The whole model; throws INVALID_ARGUMENT naming what could not be read. */
 export function readModel(bytes: Uint8Array): ReadModel {
   const graph: OnnxGraph = { name: 'graph', nodes: [], initializers: [], inputs: [], outputs: [] };
   let opset = 0;
@@ -170,6 +207,7 @@ export function readModel(bytes: Uint8Array): ReadModel {
       else if (g.no === GRAPH.output) graph.outputs.push(valueInfo(sub(g)));
     }
   }
+  constantsAsWeights(graph);
   // Older exporters list the weights among the inputs too.
   const weights = new Set(graph.initializers.map((t) => t.name));
   graph.inputs = graph.inputs.filter((i) => !weights.has(i.name));

@@ -87,7 +87,7 @@ export class Writer {
   }
 }
 
-export type AttributeValue = number | string | number[] | { floats: number[] } | { float: number };
+export type AttributeValue = number | string | number[] | { floats: number[] } | { float: number } | { tensor: OnnxTensor };
 
 export interface OnnxNode {
   op: string;
@@ -124,6 +124,7 @@ function attribute(name: string, v: AttributeValue): Writer {
     return w.int(ATTRIBUTE.type, ATTRIBUTE_TYPE.ints);
   }
   if ('float' in v) return w.float(ATTRIBUTE.f, v.float).int(ATTRIBUTE.type, ATTRIBUTE_TYPE.float);
+  if ('tensor' in v) return w.message(ATTRIBUTE.t, tensor(v.tensor)).int(ATTRIBUTE.type, ATTRIBUTE_TYPE.tensor);
   for (const x of v.floats) w.float(ATTRIBUTE.floats, x);
   return w.int(ATTRIBUTE.type, ATTRIBUTE_TYPE.floats);
 }

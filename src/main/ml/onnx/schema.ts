@@ -5,10 +5,10 @@
 export const MODEL = { irVersion: 1, producerName: 2, graph: 7, opsetImport: 8 } as const;
 export const OPERATOR_SET = { domain: 1, version: 2 } as const;
 export const GRAPH = { node: 1, name: 2, initializer: 5, input: 11, output: 12 } as const;
-export const NODE = { input: 1, output: 2, name: 3, opType: 4, attribute: 5 } as const;
-export const ATTRIBUTE = { name: 1, f: 2, i: 3, s: 4, floats: 7, ints: 8, type: 20 } as const;
+export const NODE = { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 } as const;
+export const ATTRIBUTE = { name: 1, f: 2, i: 3, s: 4, t: 5, floats: 7, ints: 8, type: 20 } as const;
 /** AttributeProto.AttributeType values. */
-export const ATTRIBUTE_TYPE = { float: 1, int: 2, string: 3, floats: 6, ints: 7 } as const;
+export const ATTRIBUTE_TYPE = { float: 1, int: 2, string: 3, tensor: 4, floats: 6, ints: 7 } as const;
 export const TENSOR = { dims: 1, dataType: 2, floatData: 4, int64Data: 7, name: 8, rawData: 9 } as const;
 /** TensorProto.DataType values. */
 export const DATA_TYPE = { float: 1, uint8: 2, int64: 7 } as const;
