@@ -84,7 +84,7 @@ describe('the report of a fine-tuned run', () => {
     expect(cells('metadata').slice(1)).toEqual(['0.865', '0.865', '+0.000', '[+0.000, +0.000]', '1.000']);
     expect(screen.getByTestId('finetune-compare').textContent).toContain('run #7, the same folds');
     expect(screen.getByTestId('finetune-what').textContent).toMatch(
-      /after \/features\/features\.13\/Add_output_0 \(13 of 52 convolutions of mobilenet_v2_1\.0_224_onnx\).*8 views per image.*averaged at test time.*2, 7, 2, 3, 6 of at most 12.*final network’s 4\. 1124 s \(71 s caching the frozen part, 1053 s training on 2 workers, 15\.9 samples\/s each\)/,
+      /after \/features\/features\.13\/Add_output_0 \(13 of 52 convolutions of mobilenet_v2_1\.0_224_onnx\).*8 views per image.*averaged at test time.*2, 7, 2, 3, 6 of at most 12.*, 4 for the final network\. Took 1124 s: 71 s caching the frozen part, 1053 s training on 2 workers \(15\.9 samples\/s each\)\./,
     );
   });
 });

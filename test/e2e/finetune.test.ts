@@ -38,7 +38,7 @@ describe('fine-tuning from the training form', () => {
     await page.getByTestId('finetune-advanced').click();
     await page.getByTestId('finetune-epochs').fill('2');
     await expect.poll(() => page.getByTestId('finetune-advanced').textContent()).toMatch(/at most 2 epochs/);
-    expect(await page.getByTestId('train-start').textContent()).toBe('Train frozen and fine-tuned: image-only, metadata-only and fused');
+    expect(await page.getByTestId('train-start').textContent()).toBe('Train frozen, then fine-tuned');
 
     // The frozen run first, then the frozen trunk's views cached (then epochs per fold): cancel while caching.
     await page.getByTestId('train-start').click();
@@ -69,6 +69,14 @@ describe('fine-tuning from the training form', () => {
       /after c6_out \(4 of 11 convolutions of .*\).*8 views per image.*of at most 2 \(early stopping/,
     );
     expect(await page.getByTestId('finetuned-2').textContent()).toBe('fine-tuned');
+    // The fine-tuned network's features are not offered for a new run (they have seen the labels): the form keeps the base's.
+    expect(await page.getByTestId('train-start').count()).toBe(0); // the form folded away for the report
+    await page.getByTestId('new-run-toggle').click();
+    const picker = page.getByTestId('train-backbone').locator('xpath=ancestor::*[contains(@class, "mantine-MultiSelect-input")][1]');
+    expect(await picker.textContent()).toBe('tiny-mobilenet (32-d, 48 images)');
+    await picker.click();
+    expect(await page.getByRole('option').allTextContents()).toEqual(['tiny-mobilenet (32-d, 48 images)']);
+    await page.keyboard.press('Escape');
     expect(await page.getByTestId('finetuned-1').count()).toBe(0);
 
     // Side by side with its frozen run in the comparison table.

@@ -1,4 +1,4 @@
-import { Collapse, Group, NumberInput, Select, Stack, Switch, TextInput, UnstyledButton, Text } from '@mantine/core';
+import { Collapse, NumberInput, Select, Stack, Switch, TextInput, UnstyledButton, Text } from '@mantine/core';
 import { useState } from 'react';
 import { FINETUNE_DEFAULTS } from '../../../shared/jobs.ts';
 
@@ -61,28 +61,26 @@ export function FinetuneOptions({ value, onChange, features }: { value: Finetune
                 onChange={(e) => set({ from: e.currentTarget.value })}
                 data-testid="finetune-from"
               />
-              <Group grow gap="xs">
-                <Select
-                  size="xs"
-                  label="Views per image"
-                  description="Flips and quarter turns, averaged at test time"
-                  data={['1', '2', '4', '8']}
-                  value={String(value.views)}
-                  onChange={(v) => set({ views: Number(v ?? FINETUNE_DEFAULTS.views) as FinetuneChoice['views'] })}
-                  allowDeselect={false}
-                  data-testid="finetune-views"
-                />
-                <NumberInput
-                  size="xs"
-                  label="Epochs at most"
-                  description="Early stopping on held-out patients"
-                  min={1}
-                  max={200}
-                  value={value.epochs}
-                  onChange={(v) => set({ epochs: Math.min(200, Math.max(1, Math.round(Number(v) || FINETUNE_DEFAULTS.epochs))) })}
-                  data-testid="finetune-epochs"
-                />
-              </Group>
+              <Select
+                size="xs"
+                label="Views per image"
+                description="Flips and quarter turns, averaged at test time"
+                data={['1', '2', '4', '8']}
+                value={String(value.views)}
+                onChange={(v) => set({ views: Number(v ?? FINETUNE_DEFAULTS.views) as FinetuneChoice['views'] })}
+                allowDeselect={false}
+                data-testid="finetune-views"
+              />
+              <NumberInput
+                size="xs"
+                label="Epochs at most"
+                description="Early stopping on held-out patients"
+                min={1}
+                max={200}
+                value={value.epochs}
+                onChange={(v) => set({ epochs: Math.min(200, Math.max(1, Math.round(Number(v) || FINETUNE_DEFAULTS.epochs))) })}
+                data-testid="finetune-epochs"
+              />
             </Stack>
           </Collapse>
         </>

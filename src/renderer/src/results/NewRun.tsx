@@ -8,6 +8,7 @@ import { useJobs } from '../jobs/JobsContext.tsx';
 import type { LabelSetInfo, ProjectInfo } from './types.ts';
 import { FinetuneOptions, finetuneRequest, NO_FINETUNE, type FinetuneChoice } from './FinetuneOptions.tsx';
 import { fieldLabel } from '../../../shared/types.ts';
+import { isFinetunedBackbone } from '../../../shared/backbone.ts';
 
 const message = (e: unknown) => (e instanceof ApiError ? e.message : String(e));
 
@@ -36,8 +37,10 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
     () =>
       api['features.list']({}).then(
         (f) => {
-          setFeatures(f);
-          setBackbones((b) => (b.length > 0 ? b : f[0] ? [f[0].key] : []));
+          // A fine-tuned network's features have seen the labels: no run trains on them (they are its run's backbone).
+          setFeatures(f.filter((x) => !isFinetunedBackbone(x.name)));
+          const first = f.find((x) => !isFinetunedBackbone(x.name));
+          setBackbones((b) => (b.length > 0 ? b : first ? [first.key] : []));
         },
         (err: unknown) => showError('Listing the image features', err),
       ),
@@ -221,9 +224,7 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
         </Stack>
         <FinetuneOptions value={finetune} onChange={setFinetune} features={backbones.length} />
         <Button size="xs" disabled={!labelSet || features.length === 0 || busy} onClick={() => void train()} data-testid="train-start">
-          {finetune.on && backbones.length === 1
-            ? 'Train frozen and fine-tuned: image-only, metadata-only and fused'
-            : 'Train image-only, metadata-only and fused'}
+          {finetune.on && backbones.length === 1 ? 'Train frozen, then fine-tuned' : 'Train image-only, metadata-only and fused'}
         </Button>
         {error && (
           <Alert color="red" data-testid="train-error">

@@ -52,6 +52,7 @@ export function ResultsScreen({ info, onOpenInBrowser }: { info: ProjectInfo; on
                 if (id !== null) {
                   setSelected(id);
                   setCompare([]);
+                  setFormOpen(null); // folded again: the new run's report needs the room
                   // A failed or cancelled run keeps the form open with its choices (a run it made on the way may now be listed).
                 } else setFormOpen(true);
               }}
