@@ -44,12 +44,14 @@ export async function finetuneBench(shared: string): Promise<object> {
     };
     const timer = setInterval(sample, 500);
     const multiclass = process.env.FINETUNE_MULTICLASS === '1';
+    // The folds' seed (FINETUNE_SEED, default 1): the issue asks for the mean over 3.
+    const seed = Number(process.env.FINETUNE_SEED ?? 1);
     try {
       const r = await finetuneRun(
         project,
         multiclass
-          ? { label: 'diagnostic', positive: null, fields: ['age', 'region'], group: 'patient', folds: 5, backbone: null, seed: 1 }
-          : { label: 'diagnostic', positive: ['BCC', 'MEL', 'SCC'], fields: ['age', 'region', 'gender'], group: 'patient', folds: 5, backbone: null, seed: 1 },
+          ? { label: 'diagnostic', positive: null, fields: ['age', 'region'], group: 'patient', folds: 5, backbone: null, seed }
+          : { label: 'diagnostic', positive: ['BCC', 'MEL', 'SCC'], fields: ['age', 'region', 'gender'], group: 'patient', folds: 5, backbone: null, seed },
         {
           epochs: Number(process.env.FINETUNE_EPOCHS ?? 12),
           onProgress: (p) => {
@@ -62,6 +64,7 @@ export async function finetuneBench(shared: string): Promise<object> {
       const f = r.finetune;
       const views = 686 * f.views;
       return {
+        seed,
         images: r.images,
         cut: f.cut,
         trained: `${f.trainedConvolutions} of ${f.totalConvolutions} convolutions`,
