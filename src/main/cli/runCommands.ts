@@ -12,6 +12,8 @@ import { flagSet, optionalString, parseFlags, positiveInt, requireString } from 
 import { withProject, type Command } from './commands.ts';
 
 const f3 = (x: number) => x.toFixed(3);
+/** A difference with its sign: "+0.043", "-0.002". */
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${f3(x)}`;
 
 function describe(r: RunResult): string {
   const lines = [
@@ -34,7 +36,7 @@ function describe(r: RunResult): string {
     lines.push(`  ${m.padEnd(10)} ${f3(x.auc)}  [${f3(x.aucCI[0])}, ${f3(x.aucCI[1])}]   ${f3(x.balancedAccuracy)}`);
   }
   lines.push(
-    `  heads ${r.heads ?? 'image linear, metadata linear'}; fused ${r.fusion}; fused - image AUC ${r.fusedVsImage.difference >= 0 ? '+' : ''}${f3(r.fusedVsImage.difference)} [${f3(r.fusedVsImage.ci[0])}, ${f3(r.fusedVsImage.ci[1])}], ${pClause(r.fusedVsImage.p)}`,
+    `  heads ${r.heads ?? 'image linear, metadata linear'}; fused ${r.fusion}; fused - image AUC ${signed(r.fusedVsImage.difference)} [${f3(r.fusedVsImage.ci[0])}, ${f3(r.fusedVsImage.ci[1])}], ${pClause(r.fusedVsImage.p)}`,
   );
   if (r.importance) {
     const top = r.importance.rows.slice(0, 5).map((x) => `${x.block} ${f3(x.drop)} [${f3(x.ci[0])}, ${f3(x.ci[1])}]`);
@@ -51,13 +53,12 @@ function describe(r: RunResult): string {
 }
 
 function describeFinetune(f: FinetuneReport): string[] {
-  const sign = (x: number) => `${x >= 0 ? '+' : ''}${f3(x)}`;
   return [
     `  fine-tuned ${f.backbone} from ${f.cut} (${f.trainedConvolutions} of ${f.totalConvolutions} convolutions trained), ${f.views} views averaged; best epochs ${f.bestEpochs.join(', ')} of ${f.epochs} (final ${f.finalBestEpoch})`,
     `  against the frozen run ${f.baselineRunId} on the same folds${f.views > 1 ? ` (one view per image there: the difference includes what averaging ${f.views} views adds)` : ''}:`,
     ...(['image', 'fused'] as const).map(
       (m) =>
-        `    ${m.padEnd(6)} frozen ${f3(f.frozen[m].auc)} -> fine-tuned ${f3(f.frozen[m].auc + f.vsFrozen[m].difference)}: ${sign(f.vsFrozen[m].difference)} [${sign(f.vsFrozen[m].ci[0])}, ${sign(f.vsFrozen[m].ci[1])}], ${pClause(f.vsFrozen[m].p)}; balanced accuracy ${f3(f.frozen[m].balancedAccuracy)} frozen`,
+        `    ${m.padEnd(6)} frozen ${f3(f.frozen[m].auc)} -> fine-tuned ${f3(f.frozen[m].auc + f.vsFrozen[m].difference)}: ${signed(f.vsFrozen[m].difference)} [${signed(f.vsFrozen[m].ci[0])}, ${signed(f.vsFrozen[m].ci[1])}], ${pClause(f.vsFrozen[m].p)}; balanced accuracy ${f3(f.frozen[m].balancedAccuracy)} frozen`,
     ),
     `  caching ${f.cacheSeconds.toFixed(0)} s, training ${f.trainSeconds.toFixed(0)} s on ${f.workers} worker(s), ${f.samplesPerSecond.toFixed(1)} samples/s per worker`,
   ];
@@ -65,7 +66,7 @@ function describeFinetune(f: FinetuneReport): string[] {
 
 /** A fine-tuned run's one-line comparison with its frozen run, for `dermfuse runs`. */
 function vsFrozenLine(f: FinetuneReport): string {
-  const d = (m: 'image' | 'fused') => `${m} ${f.vsFrozen[m].difference >= 0 ? '+' : ''}${f3(f.vsFrozen[m].difference)} ${pClause(f.vsFrozen[m].p)}`;
+  const d = (m: 'image' | 'fused') => `${m} ${signed(f.vsFrozen[m].difference)} ${pClause(f.vsFrozen[m].p)}`;
   return `; fine-tuned from ${f.cut} vs frozen run #${f.baselineRunId}: ${d('image')}, ${d('fused')}`;
 }
 

@@ -140,9 +140,11 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
     // A finished frozen run of this configuration on the same data (a fine-tuned run killed or cancelled after it,
     // run again) is its baseline as it stands, if its folds still keep each group whole; otherwise one is trained now.
     let reused = findFrozenRun(project, cfg, probe.snapshot);
-    if (reused && !foldsKeepGroups(loadRunData(project, reused.runId), probe)) {
+    let base = reused ? loadRunData(project, reused.runId) : null;
+    if (reused && !foldsKeepGroups(base!, probe)) {
       log.info(`frozen run ${reused.runId} not reused: its folds split ${cfg.group}s as they are grouped now`);
       reused = null;
+      base = null;
     }
     const frozen: RunResult =
       reused ??
@@ -152,8 +154,9 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
         onProgress: (p) => report('frozen', p.done, p.total, `frozen run: ${p.message ?? ''}`),
       }));
     if (reused) report('frozen', 1, 1, `frozen run ${reused.runId} of the same configuration and data reused`);
-    const ds = loadDataset(project, cfg);
-    const base = loadRunData(project, frozen.runId);
+    // A reused run's data is the probe's (the same snapshot); after training one, the data as it is now.
+    const ds = reused ? probe : loadDataset(project, cfg);
+    base ??= loadRunData(project, frozen.runId);
     const foldOf = new Map(base.imageIds.map((id, i) => [id, base.fold[i]!]));
     const rowOfBase = new Map(base.imageIds.map((id, i) => [id, i]));
     const fold = Int32Array.from(ds.imageIds, (id) => {
@@ -287,7 +290,8 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
     tunedDir = path.join(project.dir, 'models', `finetuned-run-${runId}`);
     fs.mkdirSync(tunedDir, { recursive: true });
     // A weight both parts read (e.g. Clip's bounds) is written once.
-    const topOnly = cut.top.weights.filter((w) => !cut.trunk.initializers.some((t) => t.name === w.name));
+    const inTrunk = new Set(cut.trunk.initializers.map((t) => t.name));
+    const topOnly = cut.top.weights.filter((w) => !inTrunk.has(w.name));
     const baseGraph = { ...graph, nodes: [...cut.trunk.nodes, ...cut.top.nodes], initializers: [...cut.trunk.initializers, ...topOnly] };
     await fs.promises.writeFile(path.join(tunedDir, 'model.onnx'), encodeModel(tunedGraph(baseGraph, output, dim, fin.weights!, views, opset), opset));
     await fs.promises.writeFile(

@@ -25,6 +25,9 @@ const DATA = 'views.f16';
 const SHAPE = 'shape.json';
 const LOCK = 'fill.lock';
 
+/** Bytes of one image's record: every view's cut tensor as half floats. */
+const recordBytesOf = (shape: CacheShape): number => shape.dims[0] * shape.dims[1] * shape.dims[2] * shape.views * 2;
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -75,7 +78,7 @@ export class ViewCache {
   }
 
   private get recordBytes(): number {
-    return this.viewSize * this.shape.views * 2;
+    return recordBytesOf(this.shape);
   }
 
   /**
@@ -101,8 +104,7 @@ export class ViewCache {
     const data = path.join(dir, DATA);
     if (!fs.existsSync(data)) fs.writeFileSync(data, '');
     if (!writer) return new ViewCache(dir, use, shas);
-    const [c, h, w] = use.dims;
-    const recordBytes = c * h * w * use.views * 2;
+    const recordBytes = recordBytesOf(use);
     const size = fs.statSync(data).size;
     // Records the data file lost (it was cut short) are not there to read: their index lines go, never zeros read.
     if (size < shas.length * recordBytes) shas = shas.slice(0, Math.floor(size / recordBytes));
@@ -169,24 +171,26 @@ export interface FillOptions {
 export async function fillViewCache(dir: string, images: { sha: string; path: string }[], o: FillOptions): Promise<ViewCache> {
   const unlock = lockFill(dir);
   const s = o.pre.inputSize;
-  const session = o.trunk
-    ? await ort.InferenceSession.create(o.trunk, {
-        intraOpNumThreads: o.threads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-      })
-    : null;
-  const embed = async (x: Float32Array, n: number): Promise<{ data: Float32Array; dims: [number, number, number] }> => {
-    if (!session) return { data: x, dims: [3, s, s] };
-    const r = await session.run({ [o.inputName]: new ort.Tensor('float32', x, [n, 3, s, s]) }, [o.cut]);
-    const t = r[o.cut]!;
-    const dims = t.dims as readonly number[];
-    if (dims.length !== 4) throw new Error(`the cut tensor "${o.cut}" is ${dims.length}-d; fine-tuning cuts at a feature map [n, c, h, w]`);
-    return { data: t.data as Float32Array, dims: [dims[1]!, dims[2]!, dims[3]!] };
-  };
-  let cache: ViewCache | null = fs.existsSync(path.join(dir, SHAPE)) ? ViewCache.open(dir, null, true) : null;
+  // Everything after the lock is in the try: the lock goes whatever fails (the trunk's session, the cache's files).
+  let session: ort.InferenceSession | null = null;
   try {
+    session = o.trunk
+      ? await ort.InferenceSession.create(o.trunk, {
+          intraOpNumThreads: o.threads,
+          interOpNumThreads: 1,
+          executionMode: 'sequential',
+          graphOptimizationLevel: 'all',
+        })
+      : null;
+    const embed = async (x: Float32Array, n: number): Promise<{ data: Float32Array; dims: [number, number, number] }> => {
+      if (!session) return { data: x, dims: [3, s, s] };
+      const r = await session.run({ [o.inputName]: new ort.Tensor('float32', x, [n, 3, s, s]) }, [o.cut]);
+      const t = r[o.cut]!;
+      const dims = t.dims as readonly number[];
+      if (dims.length !== 4) throw new Error(`the cut tensor "${o.cut}" is ${dims.length}-d; fine-tuning cuts at a feature map [n, c, h, w]`);
+      return { data: t.data as Float32Array, dims: [dims[1]!, dims[2]!, dims[3]!] };
+    };
+    let cache: ViewCache | null = fs.existsSync(path.join(dir, SHAPE)) ? ViewCache.open(dir, null, true) : null;
     const todo = images.filter((im) => cache?.recordOf(im.sha) === undefined);
     const seen = new Set<string>();
     const unique = todo.filter((im) => !seen.has(im.sha) && seen.add(im.sha));

@@ -38,9 +38,9 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
       api['features.list']({}).then(
         (f) => {
           // A fine-tuned network's features have seen the labels: no run trains on them (they are its run's backbone).
-          setFeatures(f.filter((x) => !isFinetunedBackbone(x.name)));
-          const first = f.find((x) => !isFinetunedBackbone(x.name));
-          setBackbones((b) => (b.length > 0 ? b : first ? [first.key] : []));
+          const usable = f.filter((x) => !isFinetunedBackbone(x.name));
+          setFeatures(usable);
+          setBackbones((b) => (b.length > 0 ? b : usable[0] ? [usable[0].key] : []));
         },
         (err: unknown) => showError('Listing the image features', err),
       ),
