@@ -4,30 +4,14 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { validateValue } from '../../src/main/workbench/edits.ts';
 import { ApiError } from '../../src/shared/api.ts';
 import type { Field, FieldValue, ImageDetail } from '../../src/shared/types.ts';
-import { installDomShims, renderUi } from './setup.tsx';
+import { imageDetail, installDomShims, renderUi } from './setup.tsx';
 
 const FIELDS: Field[] = [
   { name: 'age', type: 'number', allowedValues: null, unit: 'years', min: 0, max: 120, missingAllowed: true, displayName: null },
   { name: 'site', type: 'category', allowedValues: ['back', 'face'], unit: null, min: null, max: null, missingAllowed: true, displayName: 'Body site' },
   { name: 'itch', type: 'boolean', allowedValues: null, unit: null, min: null, max: null, missingAllowed: true, displayName: null },
 ];
-const detail = (metadata: Record<string, FieldValue>): ImageDetail => ({
-  id: 7,
-  externalId: 'img7',
-  label: null,
-  unsure: false,
-  suggestion: null,
-  width: 10,
-  height: 10,
-  patient: null,
-  lesion: null,
-  metadata,
-  fields: FIELDS,
-  history: [],
-  fieldHistory: [],
-  sameLesion: [],
-  samePatient: [],
-});
+const detail = (metadata: Record<string, FieldValue>): ImageDetail => imageDetail(7, { metadata, fields: FIELDS });
 
 // The form talks to the contract; here the contract checks values with main's own validator.
 const calls: { field: string; value: FieldValue }[] = [];

@@ -1,6 +1,7 @@
 import { MantineProvider } from '@mantine/core';
 import { render } from '@testing-library/react';
 import type { ReactElement } from 'react';
+import type { ImageDetail } from '../../src/shared/types.ts';
 
 /** jsdom lacks what Mantine and the grid use: matchMedia and ResizeObserver. */
 export function installDomShims(): void {
@@ -24,4 +25,26 @@ export function installDomShims(): void {
 
 export function renderUi(ui: ReactElement) {
   return render(<MantineProvider>{ui}</MantineProvider>);
+}
+
+/** An image with no label, no history and no relatives: what a component test varies. */
+export function imageDetail(id: number, more: Partial<ImageDetail> = {}): ImageDetail {
+  return {
+    id,
+    externalId: `img${id}`,
+    label: null,
+    unsure: false,
+    suggestion: null,
+    width: 10,
+    height: 10,
+    patient: null,
+    lesion: null,
+    metadata: {},
+    fields: [],
+    history: [],
+    fieldHistory: [],
+    sameLesion: [],
+    samePatient: [],
+    ...more,
+  };
 }

@@ -1,5 +1,5 @@
 import { Alert, Button, Group, Kbd, Stack, Text, Title } from '@mantine/core';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { TaskNext } from '../../../shared/team.ts';
 import type { ImageDetail, LabelClass } from '../../../shared/types.ts';
 import { api } from '../api.ts';
@@ -21,13 +21,16 @@ export function TaskLabeller({ taskId, onBack }: { taskId: number; onBack(): voi
   const [skip, setSkip] = useState<number[]>([]);
   const [large, setLarge] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  /** A ref, not state: a key handled in the render before the action finished must see it busy, and after it, free. */
+  const busy = useRef(false);
 
+  /** The next image and the progress, shown together: a key never lands on the image just labelled under the new count. */
   const load = useCallback(
     async (skipped: number[]) => {
       const n = await api['team.next']({ taskId, skip: skipped });
+      const d = n.imageId === null ? null : await api['images.get']({ id: n.imageId });
       setNext(n);
-      setDetail(n.imageId === null ? null : await api['images.get']({ id: n.imageId }));
+      setDetail(d);
     },
     [taskId],
   );
@@ -41,15 +44,15 @@ export function TaskLabeller({ taskId, onBack }: { taskId: number; onBack(): voi
 
   /** Runs an action, then shows the queue's next image; one at a time (a held key does not label twice). */
   const act = async (fn: () => Promise<void>) => {
-    if (busy) return;
-    setBusy(true);
+    if (busy.current) return;
+    busy.current = true;
     setError(null);
     try {
       await fn();
     } catch (err) {
       setError(errorMessage(err));
     } finally {
-      setBusy(false);
+      busy.current = false;
     }
   };
   const label = (name: string | null) =>
@@ -69,10 +72,14 @@ export function TaskLabeller({ taskId, onBack }: { taskId: number; onBack(): voi
   const undo = () =>
     act(async () => {
       const r = await api['edits.undo']({});
+      if (!r.image) {
+        setUndone(r.undone);
+        return;
+      }
+      const n = await api['team.next']({ taskId, skip });
       setUndone(r.undone);
-      if (!r.image) return;
       setDetail(r.image);
-      setNext(await api['team.next']({ taskId, skip }));
+      setNext(n);
     });
 
   useWindowKeys((e) => {
