@@ -1,5 +1,6 @@
 import { tf } from '../tfjs/backend.ts';
 import { groupedStratifiedFolds } from '../stats/splits.ts';
+import { NEWTON_MAX_UNKNOWNS, solveLinear } from './linearNewton.ts';
 
 /**
  * The trainable heads. 'linear' is softmax regression on whichever blocks it is given (image PCs, metadata, or
@@ -201,7 +202,11 @@ function train(
  * the given rows for that many epochs. Selection-only gating models skip the refit.
  */
 export function fitHead(kind: HeadKind, d: HeadData, idx: number[], seed: number, refit = true): HeadModel {
-  if (kind === 'linear') return serialise(kind, d, train(kind, d, idx, null, MAX_EPOCHS * 2, seed, true).params);
+  if (kind === 'linear') {
+    const columns = (d.image ? d.imageDim : 0) + (d.meta ? d.metaDim : 0) + 1;
+    if (columns * d.classes <= NEWTON_MAX_UNKNOWNS) return linearByNewton(d, idx);
+    return serialise(kind, d, train(kind, d, idx, null, MAX_EPOCHS * 2, seed, true).params);
+  }
   const folds = groupedStratifiedFolds(
     idx.map((i) => ({ group: d.groups[i]!, sha256: d.shas[i]!, label: d.labels[i]! })),
     5,
@@ -216,6 +221,41 @@ export function fitHead(kind: HeadKind, d: HeadData, idx: number[], seed: number
     params = train(kind, d, idx, null, Math.max(probe.bestEpochs, 10), seed).params;
   }
   return serialise(kind, d, params);
+}
+
+/** The linear head at its optimum (linearNewton.ts), with the same parameters as the first-order path. */
+export function linearByNewton(d: HeadData, idx: number[]): HeadModel {
+  const di = d.image ? d.imageDim : 0;
+  const dm = d.meta ? d.metaDim : 0;
+  const p = di + dm + 1;
+  const x = new Float32Array(idx.length * p);
+  const l2 = new Float64Array(p);
+  l2.fill(L2_IMAGE, 0, di);
+  l2.fill(L2_META, di, di + dm);
+  idx.forEach((i, r) => {
+    if (d.image) x.set(d.image.subarray(i * di, (i + 1) * di), r * p);
+    if (d.meta) x.set(d.meta.subarray(i * dm, (i + 1) * dm), r * p + di);
+    x[r * p + p - 1] = 1;
+  });
+  const C = d.classes;
+  const theta = solveLinear({
+    x,
+    n: idx.length,
+    p,
+    labels: Int32Array.from(idx, (i) => d.labels[i]!),
+    classes: C,
+    weights: Float32Array.from(idx, (i) => d.weights[i]!),
+    l2,
+  });
+  const block = (from: number, rowsOf: number): SerialTensor => ({
+    shape: [rowsOf, C],
+    values: Array.from(theta.subarray(from * C, (from + rowsOf) * C), Math.fround),
+  });
+  const params: Record<string, SerialTensor> = {};
+  if (d.image) params.wImage = block(0, di);
+  if (d.meta) params.wMeta = block(di, dm);
+  params.bias = { shape: [C], values: Array.from(theta.subarray((p - 1) * C), Math.fround) };
+  return { kind: 'linear', classes: C, imageDim: d.imageDim, metaDim: d.metaDim, params };
 }
 
 function serialise(kind: HeadKind, d: HeadData, params: Params): HeadModel {

@@ -66,3 +66,33 @@ export function allFinite(v: ArrayLike<number>): boolean {
   for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return false;
   return true;
 }
+
+/**
+ * Solves a·x = b for a symmetric positive definite l×l matrix (Cholesky). Returns null when `a` is not positive
+ * definite to working precision (the caller damps and tries again). `a` is left untouched.
+ */
+export function choleskySolve(a: Float64Array, b: Float64Array, l: number): Float64Array | null {
+  const c = new Float64Array(l * l);
+  for (let i = 0; i < l; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * l + j]!;
+      for (let k = 0; k < j; k++) s -= c[i * l + k]! * c[j * l + k]!;
+      if (i === j) {
+        if (!(s > 1e-14 * Math.max(1, Math.abs(a[i * l + i]!)))) return null;
+        c[i * l + i] = Math.sqrt(s);
+      } else c[i * l + j] = s / c[j * l + j]!;
+    }
+  }
+  const y = new Float64Array(l);
+  for (let i = 0; i < l; i++) {
+    let s = b[i]!;
+    for (let k = 0; k < i; k++) s -= c[i * l + k]! * y[k]!;
+    y[i] = s / c[i * l + i]!;
+  }
+  for (let i = l - 1; i >= 0; i--) {
+    let s = y[i]!;
+    for (let k = i + 1; k < l; k++) s -= c[k * l + i]! * y[k]!;
+    y[i] = s / c[i * l + i]!;
+  }
+  return y;
+}
