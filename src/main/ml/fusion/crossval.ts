@@ -1,7 +1,7 @@
 import type { PhaseTimings } from '../../../shared/jobs.ts';
 import type { FieldValue } from '../../../shared/types.ts';
 import { groupedStratifiedFolds } from '../stats/splits.ts';
-import { fitHead, predictHead, type HeadData, type HeadKind, type HeadModel } from './heads.ts';
+import { fitHead, fitHeads, predictHead, type HeadData, type HeadKind, type HeadModel } from './heads.ts';
 import { auc, youdenThreshold } from './metrics.ts';
 import { fitPcaTf, pcaProject } from './pcaTf.ts';
 import type { PcaModel } from '../stats/pca.ts';
@@ -222,20 +222,23 @@ async function chooseFusion(
       for (let j = 0; j < C; j++) dst[k * C + j] = p[r * C + j]!;
     });
   };
-  for (let f = 0; f < INNER_FOLDS; f++) {
-    const tr = train.filter((_, k) => folds[k] !== f);
+  const inner = Array.from({ length: INNER_FOLDS }, (_, f) => {
     const vaPos = train.map((_, k) => k).filter((k) => folds[k] === f);
-    const va = vaPos.map((k) => train[k]!);
-    // Selection-only models: early-stopped, not refitted.
-    for (const name of singles) {
-      const [mode, kind] = name.split(':') as ['image' | 'metadata', 'linear' | 'mlp'];
-      put(name, vaPos, predictHead(fitHead(kind, only(d, mode === 'image' ? 'image' : 'meta'), tr, seed, false), d, va));
-    }
+    return { tr: train.filter((_, k) => folds[k] !== f), vaPos, va: vaPos.map((k) => train[k]!) };
+  });
+  const trainSets = inner.map((s) => s.tr);
+  // Selection-only models, each candidate's inner folds fitted together: early-stopped, not refitted.
+  const score = async (name: string, models: HeadModel[]) => {
+    models.forEach((m, f) => put(name, inner[f]!.vaPos, predictHead(m, d, inner[f]!.va)));
     await tick();
-    for (const c of fused) {
-      put(fusionName(c), vaPos, predictHead(fitFused(c, d, tr, seed, false)!, d, va));
-      await tick();
-    }
+  };
+  for (const name of singles) {
+    const [mode, kind] = name.split(':') as ['image' | 'metadata', 'linear' | 'mlp'];
+    await score(name, fitHeads(kind, only(d, mode === 'image' ? 'image' : 'meta'), trainSets, seed, false));
+  }
+  for (const c of fused) {
+    const kind: HeadKind = c.kind === 'concat' ? 'linear' : (c.kind as HeadKind);
+    await score(fusionName(c), fitHeads(kind, d, trainSets, seed, false));
   }
   const scores: Record<string, number> = {};
   for (const [name, probs] of oof) scores[name] = aucOf(probs, input.labels, train, C);
@@ -314,8 +317,8 @@ export async function crossValidate(input: FusionInput, progress: Progress): Pro
   const headsPerFold: string[] = [];
   const innerScores: Record<string, number>[] = [];
   const permuted: PermutedPredictions = {};
-  // Steps: per fold 3 fits + inner (3 folds x (the single-modality heads + 3 fused candidates)); the final fit the same once more.
-  const perFit = 3 + INNER_FOLDS * 4;
+  // Steps: per fold 3 fits + the inner candidates (4 single-modality heads + 3 fused, each over the inner folds at once); the final fit the same once more.
+  const perFit = 3 + 7;
   const total = perFit * (input.folds + 1);
   let done = 0;
   const tick = (label: string) => () => progress(label, ++done, total);
