@@ -69,8 +69,11 @@ function chipContrasts(selector = '[data-class-chip]'): Promise<{ name: string; 
   }, selector);
 }
 
+/** Photos without signal: 100 images, so the paired test can tell fused from image only (at 80 its interval touched 0). */
+const IMAGES = 100;
+
 beforeAll(async () => {
-  const p = await fusionProject(tmp.dir, 80, 3, 0.4, 0);
+  const p = await fusionProject(tmp.dir, IMAGES, 3, 0.4, 0);
   await trainRun(p, { label: 'diagnosis_label', positive: null, fields: ['age', 'site'], group: 'patient', folds: 3, backbone: null, seed: 1 });
   // More classes, so the chips show every colour of the palette (cancers warm, the rest cool, a yellow among them).
   const labels = repoOf(p.db, LabelsRepo);
@@ -231,7 +234,7 @@ describe('the workbench as a clinician uses it', () => {
     await expect.poll(() => page.getByTestId('chip-search').count()).toBe(0);
     await page.getByTestId('chips-clear').click();
     await expect.poll(() => page.getByTestId('filter-chips').count()).toBe(0);
-    await expect.poll(() => page.getByTestId('counts').textContent()).toMatch(/^80 of 80 shown/);
+    await expect.poll(() => page.getByTestId('counts').textContent()).toMatch(new RegExp(`^${IMAGES} of ${IMAGES} shown`));
 
     // Off (the default in the browser): a number key labels the image shown and stays on it.
     const first = (await page.getByTestId('detail-id').textContent())!;
@@ -326,7 +329,8 @@ describe('the workbench as a clinician uses it', () => {
 
   it('says the server is gone in a banner, keeps what the screen showed, and retries', async () => {
     await page.getByTestId('nav-browse').click();
-    await expect.poll(() => page.getByTestId('counts').textContent()).toMatch(/^85 of 85 shown/);
+    // The project’s photos and the 5 uploaded above.
+    await expect.poll(() => page.getByTestId('counts').textContent()).toMatch(new RegExp(`^${IMAGES + 5} of ${IMAGES + 5} shown`));
     const counts = await page.getByTestId('counts').textContent();
     const { port, token } = served.server;
     await served.server.close();

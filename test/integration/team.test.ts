@@ -239,7 +239,8 @@ describe('accounts', () => {
     expect(p.db.prepare('SELECT token_hash FROM accounts WHERE name = ?').pluck().get('Dora')).not.toContain(token);
     p.close();
     expect(service.accountFor(token)).toMatchObject({ name: 'Dora', role: 'annotator', account: true });
-    expect(service.accountFor(`${token.slice(0, -1)}0`)).toBeNull();
+    // One character changed (a token ending in 0 gets a 1).
+    expect(service.accountFor(`${token.slice(0, -1)}${token.endsWith('0') ? '1' : '0'}`)).toBeNull();
     await call(root, 'team.revokeUser', { name: 'Dora' });
     expect(service.accountFor(token)).toBeNull();
   });
