@@ -12,7 +12,7 @@ import { OrtEmbedder } from '../../src/main/ml/onnx/ortEmbedder.ts';
 import { readGraph } from '../../src/main/ml/onnx/graph.ts';
 import { Project } from '../../src/main/project.ts';
 import { tempDir } from '../fixtures/generate.ts';
-import { HAS_PAD, PAD_DIR, SHARED } from '../fixtures/shared.ts';
+import { HAS_PAD, PAD_DIR, PAD_SCOPE, padPhotos, SHARED } from '../fixtures/shared.ts';
 
 const MODELS = path.join(SHARED, 'models');
 const V2_ONNX = path.join(MODELS, 'mobilenet_v2_1.0_224_imagenet_onnx');
@@ -34,13 +34,15 @@ async function expectReferenceFeatures(spec: BackboneSpec): Promise<void> {
   await e.dispose();
 }
 
-describe.skipIf(!HAS_PAD)('ONNX Runtime backbones on the real models and all 686 PAD-UFES-20 photos', () => {
+describe.skipIf(!HAS_PAD)(`ONNX Runtime backbones on the real models and ${PAD_SCOPE}`, () => {
   const tmp = tempDir();
   let project: Project;
+  let photos: { count: number; distinct: number };
 
   beforeAll(async () => {
     project = Project.create(path.join(tmp.dir, 'p')).project;
-    await runImport(project, await planImport({ imagesDir: path.join(PAD_DIR, 'images'), metadataPath: path.join(PAD_DIR, 'metadata.csv') }, project.dir));
+    photos = padPhotos(path.join(tmp.dir, 'images'));
+    await runImport(project, await planImport({ imagesDir: path.join(tmp.dir, 'images'), metadataPath: path.join(PAD_DIR, 'metadata.csv') }, project.dir));
   }, 180_000);
   afterAll(() => {
     project.close();
@@ -74,17 +76,17 @@ describe.skipIf(!HAS_PAD)('ONNX Runtime backbones on the real models and all 686
     await expectReferenceFeatures(spec);
   });
 
-  it('the default backbone gives 1280-d features for every one of the 686 photos', async () => {
+  it(`the default backbone gives 1280-d features for every one of ${PAD_SCOPE}`, async () => {
     const s = await extractFeatures(project, DEFAULT_BACKBONE);
-    // 686 photos, 685 distinct files (PAD holds one byte-identical pair: computed once).
-    expect(s).toMatchObject({ dim: 1280, images: 685, extracted: 685, failed: 0, runtime: { runtime: 'onnx', converted: false } });
+    // A byte-identical pair (PAD holds one) is computed once.
+    expect(s).toMatchObject({ dim: 1280, images: photos.distinct, extracted: photos.distinct, failed: 0, runtime: { runtime: 'onnx', converted: false } });
     const vectors = new FeatureStore(project.db).imageVectors(s.key);
-    expect(vectors).toHaveLength(686);
+    expect(vectors).toHaveLength(photos.count);
     expect(vectors.every((v) => v.vector.length === 1280 && v.vector.every((x) => Number.isFinite(x) && x >= 0))).toBe(true);
   }, 180_000);
 
   it.each(['mobilenet_v1_0.75_224', 'mobilenet_v2_0.35_224_tm'])(
-    '%s converted to ONNX matches TF.js on all 686 photos (max difference below 1e-4 of the feature scale)',
+    `%s converted to ONNX matches TF.js on ${PAD_SCOPE} (max difference below 1e-4 of the feature scale)`,
     async (name) => {
       const store = new FeatureStore(project.db);
       const tfjs = await extractFeatures(project, path.join(MODELS, name), { runtime: 'tfjs' });
@@ -92,7 +94,7 @@ describe.skipIf(!HAS_PAD)('ONNX Runtime backbones on the real models and all 686
       project.db.prepare('DELETE FROM features WHERE backbone_key = ?').run(tfjs.key);
       const onnx = await extractFeatures(project, path.join(MODELS, name), { runtime: 'onnx' });
       expect(onnx.key).toBe(tfjs.key);
-      expect(onnx).toMatchObject({ extracted: 685, runtime: { runtime: 'onnx', converted: true } });
+      expect(onnx).toMatchObject({ extracted: photos.distinct, runtime: { runtime: 'onnx', converted: true } });
       const b = new Map(store.imageVectors(onnx.key).map((v) => [v.sha256, v.vector]));
       let diff = 0;
       let scale = 0;
@@ -103,7 +105,7 @@ describe.skipIf(!HAS_PAD)('ONNX Runtime backbones on the real models and all 686
           scale = Math.max(scale, Math.abs(x));
         });
       }
-      expect(a).toHaveLength(686);
+      expect(a).toHaveLength(photos.count);
       expect(diff / scale).toBeLessThan(1e-4);
     },
     240_000,
