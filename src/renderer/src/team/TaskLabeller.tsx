@@ -1,5 +1,5 @@
 import { Alert, Button, Group, Kbd, Stack, Text, Title } from '@mantine/core';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { TaskNext } from '../../../shared/team.ts';
 import type { ImageDetail, LabelClass } from '../../../shared/types.ts';
 import { api } from '../api.ts';
@@ -21,8 +21,16 @@ export function TaskLabeller({ taskId, onBack }: { taskId: number; onBack(): voi
   const [skip, setSkip] = useState<number[]>([]);
   const [large, setLarge] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  /** A ref, not state: a key handled in the render before the action finished must see it busy, and after it, free. */
+  /**
+   * One action at a time. Set at once (a ref), released only in the commit that shows the action's result: a key
+   * pressed before the next image is on screen is not taken, never applied to the image still shown.
+   */
   const busy = useRef(false);
+  const actions = useRef(0);
+  const [settled, setSettled] = useState(0);
+  useLayoutEffect(() => {
+    if (settled === actions.current) busy.current = false;
+  }, [settled]);
 
   /** The next image and the progress, shown together: a key never lands on the image just labelled under the new count. */
   const load = useCallback(
@@ -52,7 +60,8 @@ export function TaskLabeller({ taskId, onBack }: { taskId: number; onBack(): voi
     } catch (err) {
       setError(errorMessage(err));
     } finally {
-      busy.current = false;
+      // Rendered with the updates the action made (they are batched into the same commit).
+      setSettled(++actions.current);
     }
   };
   const label = (name: string | null) =>
