@@ -208,7 +208,11 @@ async function chooseFusion(
 ): Promise<{ choice: FusionChoice; heads: SingleHeads; scores: Record<string, number> }> {
   const fused: FusionChoice[] = [{ kind: 'concat' }, { kind: 'gating' }, { kind: 'mlp' }];
   const singles = ['image:linear', 'image:mlp', 'metadata:linear', 'metadata:mlp'] as const;
-  if (!d.meta) return { choice: { kind: 'late', imageWeight: 1 }, heads: { image: 'linear', metadata: 'linear' }, scores: {} };
+  if (!d.meta) {
+    // Nothing to choose: the steps count as done, so the progress still ends at its total.
+    for (let i = 0; i < singles.length + fused.length; i++) await tick();
+    return { choice: { kind: 'late', imageWeight: 1 }, heads: { image: 'linear', metadata: 'linear' }, scores: {} };
+  }
   const folds = groupedStratifiedFolds(
     train.map((i) => ({ group: input.groups[i]!, sha256: input.shas[i]!, label: input.labels[i]! })),
     INNER_FOLDS,

@@ -5,7 +5,9 @@ import type { HeadData, HeadKind, SerialTensor } from './heads.ts';
  * Full-batch Adam for several heads of one kind at once: each parameter carries a leading model axis, each model its
  * own training and validation rows (zero weight elsewhere). The losses are summed, so each model's gradient, and
  * Adam's element-wise steps, are what it would get alone; the kernels are dispatched once for all of them, which is
- * what a small head's epoch costs on TF.js. The inner cross-validation fits its three folds' heads this way.
+ * what a small head's epoch costs on TF.js. The inner cross-validation fits its three folds' heads this way. One
+ * difference: the MLP's dropout mask is drawn over every model's rows at once, so an MLP fitted in a batch is not
+ * bit-identical to one fitted alone (same distribution, other draws).
  */
 
 /** L2 on image-block weights: many correlated PCs, few patients; stronger than on the handful of metadata columns. */
@@ -50,8 +52,9 @@ function initParams(kind: HeadKind, d: HeadData, seed: number, models: number): 
   // Every model starts where a single one would with this seed.
   const out: Record<string, tf.Variable> = {};
   for (const [k, t] of Object.entries(p)) {
-    out[k] = tf.variable(tf.tidy(() => tf.tile(tf.reshape(t, batchedShape(t.shape)), [models, 1, 1])));
-    t.dispose();
+    const tiled = tf.tidy(() => tf.tile(tf.reshape(t, batchedShape(t.shape)), [models, 1, 1]));
+    out[k] = tf.variable(tiled);
+    tf.dispose([t, tiled]);
   }
   return out;
 }

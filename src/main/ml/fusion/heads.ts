@@ -55,7 +55,11 @@ export function fitHead(kind: HeadKind, d: HeadData, idx: number[], seed: number
   return fitHeads(kind, d, [idx], seed, refit)[0]!;
 }
 
-/** One head per row set, trained together (the same seed and rules as `fitHead` on each set alone). */
+/**
+ * One head per row set, trained together: the same seed, initial weights and stopping rules as `fitHead` on each set
+ * alone (an MLP's dropout draws differ: headTraining.ts). A set too small to hold patients out for early stopping
+ * trains for the full number of epochs, as it did alone.
+ */
 export function fitHeads(kind: HeadKind, d: HeadData, sets: number[][], seed: number, refit = true): HeadModel[] {
   const model = (params: Record<string, SerialTensor>): HeadModel => ({ kind, classes: d.classes, imageDim: d.imageDim, metaDim: d.metaDim, params });
   if (kind === 'linear') {
@@ -75,7 +79,8 @@ export function fitHeads(kind: HeadKind, d: HeadData, sets: number[][], seed: nu
       5,
       seed,
     );
-    return { train: idx.filter((_, k) => folds[k] !== 0), val: idx.filter((_, k) => folds[k] === 0), epochs: MAX_EPOCHS };
+    const val = idx.filter((_, k) => folds[k] === 0);
+    return { train: idx.filter((_, k) => folds[k] !== 0), val: val.length > 0 ? val : null, epochs: MAX_EPOCHS };
   });
   const probed = trainHeads(kind, d, probes, seed);
   if (!refit) return probed.map((r) => model(r.params));

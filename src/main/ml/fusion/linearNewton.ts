@@ -29,8 +29,12 @@ export const NEWTON_MAX_UNKNOWNS = 256;
 const MAX_STEPS = 50;
 /** Stop when half the Newton decrement is below this: the loss is then within it of the optimum. */
 const DECREMENT = 1e-10;
-/** Added to the bias entries of the Hessian: the bias shifted equally in every class changes nothing. */
-const BIAS_DAMPING = 1e-8;
+/**
+ * The bias shifted equally in every class changes nothing: that direction is taken out of the gradient (only float32
+ * rounding puts anything there) and of the step, and the bias entries of the Hessian get this much of its mean
+ * diagonal, so the float32 Hessian's rounding along it cannot make a pivot of almost nothing.
+ */
+const BIAS_DAMPING = 1e-6;
 
 /** Weights p × classes (row-major), the bias in the last row. */
 export function solveLinear(pb: LinearProblem): Float64Array {
@@ -65,10 +69,15 @@ export function solveLinear(pb: LinearProblem): Float64Array {
       for (let j = 0; j < p; j++) {
         for (let c = 0; c < C; c++) {
           grad[c * p + j] = g[j * C + c]! + 2 * pb.l2[j]! * theta[j * C + c]!;
-          h[(c * p + j) * k + c * p + j]! += 2 * pb.l2[j]! + (j === p - 1 ? BIAS_DAMPING : 0);
+          h[(c * p + j) * k + c * p + j]! += 2 * pb.l2[j]!;
         }
       }
+      let trace = 0;
+      for (let u = 0; u < k; u++) trace += h[u * k + u]!;
+      for (let c = 0; c < C; c++) h[(c * p + p - 1) * k + c * p + p - 1]! += (BIAS_DAMPING * trace) / k;
+      centreBias(grad, p, C);
       const delta = dampedSolve(h, grad, k);
+      centreBias(delta, p, C);
       let decrement = 0;
       for (let u = 0; u < k; u++) decrement += grad[u]! * delta[u]!;
       if (decrement / 2 < DECREMENT * Math.max(1, f)) break;
@@ -93,6 +102,14 @@ export function solveLinear(pb: LinearProblem): Float64Array {
   } finally {
     tf.dispose([X, XT, Y, S, rootS]);
   }
+}
+
+/** Removes the bias's mean over the classes from a class-major vector (the direction that changes nothing). */
+function centreBias(v: Float64Array, p: number, C: number): void {
+  let mean = 0;
+  for (let c = 0; c < C; c++) mean += v[c * p + p - 1]!;
+  mean /= C;
+  for (let c = 0; c < C; c++) v[c * p + p - 1]! -= mean;
 }
 
 /**
