@@ -59,6 +59,9 @@ export default defineConfig({
     // Integration tests spawn the CLI and run sharp; two cores are shared with them.
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // expect.poll waits 1 s by default: with three files at a time on two cores a first page can take longer to
+    // answer (CI once saw a page's empty first state for a whole second). A poll that must fail still fails.
+    expect: { poll: { timeout: 10_000 } },
     pool: 'forks',
     // Many files wait on child processes, sockets, disk and Chromium as much as they compute: with two at a time the
     // cores were idle a third of the time, with three a fifth. Measured on 2 cores, test:parallel took 758 s with two,
@@ -72,8 +75,9 @@ export default defineConfig({
     outputFile: { json: '.cache/vitest-report.json' },
     projects: [
       // `isolate: false`: the files of a worker share one module graph instead of importing TF.js, sharp, ONNX Runtime
-      // and the sources again for each file (import time over the run 167 s -> 56 s). The tests keep no state in
-      // modules: each makes its own temporary project, server and browser.
+      // and the sources again for each file (import time over the run 167 s -> 56 s). Each file makes its own temporary
+      // project, server and browser; one that changes shared state (the TF.js backend, an environment variable, fake
+      // timers) puts it back whatever fails. vi.mock stays per file.
       // Pure logic and components (jsdom): no disk, no workers, no browser.
       project('unit', ['test/unit/**/*.test.ts', 'test/component/**/*.test.tsx'], { isolate: false }),
       // Real SQLite, sharp, tfjs and the CLI on generated data.

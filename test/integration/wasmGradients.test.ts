@@ -54,9 +54,15 @@ describe('wasm gradient kernels', () => {
   it.each(CASES.map((c) => [`${c.depthwise ? 'depthwise' : 'conv2d'} x${c.x.join('x')} w${c.w.join('x')} s${c.strides} ${c.pad}`, c] as const))(
     'matches the cpu backend: %s',
     async (_name, c) => {
+      // Back to wasm whatever fails: the files after this one in the worker share TF.js (isolate: false).
       await tf.setBackend('cpu');
-      const [cx, cw] = gradients(c);
-      await tf.setBackend('wasm');
+      let cpu: ReturnType<typeof gradients>;
+      try {
+        cpu = gradients(c);
+      } finally {
+        await tf.setBackend('wasm');
+      }
+      const [cx, cw] = cpu;
       expect(tf.getBackend()).toBe('wasm');
       const before = tf.memory().numTensors;
       const [wx, ww] = gradients(c);
