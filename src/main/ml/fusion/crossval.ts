@@ -183,11 +183,20 @@ function aucOf(probs: Float64Array, labels: Int32Array, idx: number[], classes: 
   return auc({ probs: sub, classes, labels: Int32Array.from(idx.map((i) => labels[i]!)) });
 }
 
+/** The single-modality heads and the fused models the inner cross-validation compares (late fusion is scored apart). */
+const SINGLE_CANDIDATES = ['image:linear', 'image:mlp', 'metadata:linear', 'metadata:mlp'] as const;
+const FUSED_CANDIDATES: Exclude<FusionChoice, { kind: 'late' }>[] = [{ kind: 'concat' }, { kind: 'gating' }, { kind: 'mlp' }];
+
+/** Progress steps of the inner selection: one per candidate. */
+const SELECTION_STEPS = SINGLE_CANDIDATES.length + FUSED_CANDIDATES.length;
+
+/** The head a fitted fusion trains: concatenation is the linear head on both blocks. */
+const fusedHead = (choice: Exclude<FusionChoice, { kind: 'late' }>): HeadKind => (choice.kind === 'concat' ? 'linear' : choice.kind);
+
 /** Fits the fused model that `choice` names on `train` rows; late fusion needs no fit. */
 function fitFused(choice: FusionChoice, d: HeadData, train: number[], seed: number, refit = true): HeadModel | null {
   if (choice.kind === 'late' || !d.meta) return null;
-  const kind: HeadKind = choice.kind === 'concat' ? 'linear' : choice.kind;
-  return fitHead(kind, d, train, seed, refit);
+  return fitHead(fusedHead(choice), d, train, seed, refit);
 }
 
 function predictFused(choice: FusionChoice, model: HeadModel | null, d: HeadData, idx: number[], pImage: Float64Array, pMeta: Float64Array): Float64Array {
@@ -206,11 +215,9 @@ async function chooseFusion(
   seed: number,
   tick: () => Promise<void>,
 ): Promise<{ choice: FusionChoice; heads: SingleHeads; scores: Record<string, number> }> {
-  const fused: FusionChoice[] = [{ kind: 'concat' }, { kind: 'gating' }, { kind: 'mlp' }];
-  const singles = ['image:linear', 'image:mlp', 'metadata:linear', 'metadata:mlp'] as const;
   if (!d.meta) {
     // Nothing to choose: the steps count as done, so the progress still ends at its total.
-    for (let i = 0; i < singles.length + fused.length; i++) await tick();
+    for (let i = 0; i < SELECTION_STEPS; i++) await tick();
     return { choice: { kind: 'late', imageWeight: 1 }, heads: { image: 'linear', metadata: 'linear' }, scores: {} };
   }
   const folds = groupedStratifiedFolds(
@@ -219,7 +226,9 @@ async function chooseFusion(
     seed + 7,
   );
   const C = input.classes.length;
-  const oof = new Map<string, Float64Array>([...singles, ...fused.map(fusionName)].map((name) => [name, new Float64Array(train.length * C)]));
+  const oof = new Map<string, Float64Array>(
+    [...SINGLE_CANDIDATES, ...FUSED_CANDIDATES.map(fusionName)].map((name) => [name, new Float64Array(train.length * C)]),
+  );
   const put = (name: string, vaPos: number[], p: Float64Array) => {
     const dst = oof.get(name)!;
     vaPos.forEach((k, r) => {
@@ -236,19 +245,18 @@ async function chooseFusion(
     models.forEach((m, f) => put(name, inner[f]!.vaPos, predictHead(m, d, inner[f]!.va)));
     await tick();
   };
-  for (const name of singles) {
+  for (const name of SINGLE_CANDIDATES) {
     const [mode, kind] = name.split(':') as ['image' | 'metadata', 'linear' | 'mlp'];
     await score(name, fitHeads(kind, only(d, mode === 'image' ? 'image' : 'meta'), trainSets, seed, false));
   }
-  for (const c of fused) {
-    const kind: HeadKind = c.kind === 'concat' ? 'linear' : (c.kind as HeadKind);
-    await score(fusionName(c), fitHeads(kind, d, trainSets, seed, false));
+  for (const c of FUSED_CANDIDATES) {
+    await score(fusionName(c), fitHeads(fusedHead(c), d, trainSets, seed, false));
   }
   const scores: Record<string, number> = {};
   for (const [name, probs] of oof) scores[name] = aucOf(probs, input.labels, train, C);
   const pick = (mode: 'image' | 'metadata'): 'linear' | 'mlp' => (scores[`${mode}:mlp`]! > scores[`${mode}:linear`]! ? 'mlp' : 'linear');
   const heads: SingleHeads = { image: pick('image'), metadata: pick('metadata') };
-  const candidates: FusionChoice[] = [...fused];
+  const candidates: FusionChoice[] = [...FUSED_CANDIDATES];
   for (const w of LATE_WEIGHTS) {
     const c: FusionChoice = { kind: 'late', imageWeight: w };
     scores[fusionName(c)] = aucOf(mix(oof.get(`image:${heads.image}`)!, oof.get(`metadata:${heads.metadata}`)!, w), input.labels, train, C);
@@ -321,8 +329,8 @@ export async function crossValidate(input: FusionInput, progress: Progress): Pro
   const headsPerFold: string[] = [];
   const innerScores: Record<string, number>[] = [];
   const permuted: PermutedPredictions = {};
-  // Steps: per fold 3 fits + the inner candidates (4 single-modality heads + 3 fused, each over the inner folds at once); the final fit the same once more.
-  const perFit = 3 + 7;
+  // Steps: per fold 3 fits + the inner candidates (each over the inner folds at once); the final fit the same once more.
+  const perFit = 3 + SELECTION_STEPS;
   const total = perFit * (input.folds + 1);
   let done = 0;
   const tick = (label: string) => () => progress(label, ++done, total);

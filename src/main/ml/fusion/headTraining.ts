@@ -20,13 +20,10 @@ const VALIDATE_EVERY = 5;
 /** Full-batch epochs without a better validation loss before stopping. */
 const PATIENCE = 25;
 /** MLP head: hidden units and the dropout on them while training. */
-export const HIDDEN = 32;
+const HIDDEN = 32;
 const DROPOUT = 0.3;
 
-/** Parameters with a leading model axis: matrices [models, a, b], vectors [models, 1, b]. */
-export type Batched = Record<string, tf.Tensor3D>;
-
-/** The model axis added to one model's parameter, as `logits` takes it. */
+/** The model axis added to one model's parameter, as `logits` takes it (matrices [1, a, b], vectors [1, 1, b]). */
 export const batchedShape = (shape: number[]): number[] => (shape.length === 1 ? [1, 1, shape[0]!] : [1, ...shape]);
 
 function initParams(kind: HeadKind, d: HeadData, seed: number, models: number): Record<string, tf.Variable> {
@@ -94,11 +91,15 @@ function penalties(p: Record<string, tf.Tensor>): tf.Tensor1D {
 }
 
 /** Rows of a block as [models, rows, dim] (the same rows for every model). */
-function block(src: Float32Array | null, dim: number, idx: number[], models: number): tf.Tensor3D | null {
+export function block(src: Float32Array | null, dim: number, idx: number[], models: number): tf.Tensor3D | null {
   if (!src) return null;
   const out = new Float32Array(idx.length * dim);
   idx.forEach((i, k) => out.set(src.subarray(i * dim, (i + 1) * dim), k * dim));
-  return tf.tidy(() => tf.tile(tf.tensor3d(out, [1, idx.length, dim]), [models, 1, 1]));
+  const one = tf.tensor3d(out, [1, idx.length, dim]);
+  if (models === 1) return one;
+  const tiled = tf.tile(one, [models, 1, 1]);
+  one.dispose();
+  return tiled;
 }
 
 /** Each model's mean weighted cross-entropy over its rows [models]: `w` is [models, rows], zero off its rows. */

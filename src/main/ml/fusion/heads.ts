@@ -1,7 +1,7 @@
 import { tf } from '../tfjs/backend.ts';
 import { groupedStratifiedFolds } from '../stats/splits.ts';
 import { NEWTON_MAX_UNKNOWNS, solveLinear } from './linearNewton.ts';
-import { batchedShape, L2_IMAGE, L2_META, logits, trainHeads, type TrainSet } from './headTraining.ts';
+import { batchedShape, block, L2_IMAGE, L2_META, logits, trainHeads, type TrainSet } from './headTraining.ts';
 
 /**
  * The trainable heads. 'linear' is softmax regression on whichever blocks it is given (image PCs, metadata, or
@@ -116,23 +116,15 @@ export function linearByNewton(d: HeadData, idx: number[]): HeadModel {
     weights: Float32Array.from(idx, (i) => d.weights[i]!),
     l2,
   });
-  const block = (from: number, rowsOf: number): SerialTensor => ({
+  const thetaRows = (from: number, rowsOf: number): SerialTensor => ({
     shape: [rowsOf, C],
     values: Array.from(theta.subarray(from * C, (from + rowsOf) * C), Math.fround),
   });
   const params: Record<string, SerialTensor> = {};
-  if (d.image) params.wImage = block(0, di);
-  if (d.meta) params.wMeta = block(di, dm);
+  if (d.image) params.wImage = thetaRows(0, di);
+  if (d.meta) params.wMeta = thetaRows(di, dm);
   params.bias = { shape: [C], values: Array.from(theta.subarray((p - 1) * C), Math.fround) };
   return { kind: 'linear', classes: C, imageDim: d.imageDim, metaDim: d.metaDim, params };
-}
-
-/** Rows of a block as [1, rows, dim]. */
-function rows3(src: Float32Array | null, dim: number, idx: number[]): tf.Tensor3D | null {
-  if (!src) return null;
-  const out = new Float32Array(idx.length * dim);
-  idx.forEach((i, k) => out.set(src.subarray(i * dim, (i + 1) * dim), k * dim));
-  return tf.tensor3d(out, [1, idx.length, dim]);
 }
 
 /** Class probabilities (n × classes, row-major) of the given rows. */
@@ -140,8 +132,8 @@ export function predictHead(m: HeadModel, d: Pick<HeadData, 'image' | 'meta' | '
   const values = tf.tidy(() => {
     const p: Record<string, tf.Tensor> = {};
     for (const [k, v] of Object.entries(m.params)) p[k] = tf.tensor(v.values, batchedShape(v.shape));
-    const image = m.params.wImage && d.image ? rows3(d.image, d.imageDim, idx) : null;
-    const meta = (m.params.wMeta || m.params.wGate) && d.meta ? rows3(d.meta, d.metaDim, idx) : null;
+    const image = m.params.wImage && d.image ? block(d.image, d.imageDim, idx, 1) : null;
+    const meta = (m.params.wMeta || m.params.wGate) && d.meta ? block(d.meta, d.metaDim, idx, 1) : null;
     return tf.softmax(logits(m.kind, p, image, meta));
   });
   const out = Float64Array.from(values.dataSync());

@@ -76,7 +76,7 @@ export function solveLinear(pb: LinearProblem): Float64Array {
       for (let u = 0; u < k; u++) trace += h[u * k + u]!;
       for (let c = 0; c < C; c++) h[(c * p + p - 1) * k + c * p + p - 1]! += (BIAS_DAMPING * trace) / k;
       centreBias(grad, p, C);
-      const delta = dampedSolve(h, grad, k);
+      const delta = dampedSolve(h, grad, k, trace);
       centreBias(delta, p, C);
       let decrement = 0;
       for (let u = 0; u < k; u++) decrement += grad[u]! * delta[u]!;
@@ -163,9 +163,7 @@ function gradientAndHessian(
 }
 
 /** Cholesky solve, damped (Levenberg) until the float32 Hessian is positive definite. */
-function dampedSolve(h: Float64Array, b: Float64Array, k: number): Float64Array {
-  let trace = 0;
-  for (let u = 0; u < k; u++) trace += h[u * k + u]!;
+function dampedSolve(h: Float64Array, b: Float64Array, k: number, trace: number): Float64Array {
   for (let mu = 0, tries = 0; tries < 12; tries++, mu = mu === 0 ? 1e-10 * (trace / k) : mu * 10) {
     const a = mu === 0 ? h : Float64Array.from(h);
     if (mu > 0) for (let u = 0; u < k; u++) a[u * k + u]! += mu;

@@ -26,10 +26,9 @@ export function TaskLabeller({ taskId, onBack }: { taskId: number; onBack(): voi
    * pressed before the next image is on screen is not taken, never applied to the image still shown.
    */
   const busy = useRef(false);
-  const actions = useRef(0);
   const [settled, setSettled] = useState(0);
   useLayoutEffect(() => {
-    if (settled === actions.current) busy.current = false;
+    busy.current = false;
   }, [settled]);
 
   /** The next image and the progress, shown together: a key never lands on the image just labelled under the new count. */
@@ -61,7 +60,7 @@ export function TaskLabeller({ taskId, onBack }: { taskId: number; onBack(): voi
       setError(errorMessage(err));
     } finally {
       // Rendered with the updates the action made (they are batched into the same commit).
-      setSettled(++actions.current);
+      setSettled((n) => n + 1);
     }
   };
   const label = (name: string | null) =>
