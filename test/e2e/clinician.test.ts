@@ -7,7 +7,7 @@ import { repoOf } from '../../src/main/db/open.ts';
 import { LabelsRepo } from '../../src/main/db/repos/labelsRepo.ts';
 import { fusionProject } from '../fixtures/fusionData.ts';
 import { hamCsv, makeImages, tempDir } from '../fixtures/generate.ts';
-import { jobState } from './browser.ts';
+import { jobOnBar, jobState } from './browser.ts';
 import { RENDERER, servedPage, type Served, type ServedPage } from './serveProject.ts';
 import { startServer } from '../../src/main/api/http.ts';
 
@@ -322,8 +322,10 @@ describe('the workbench as a clinician uses it', () => {
     await page.getByTestId('import-preview').click();
     await expect.poll(() => page.getByTestId('plan-matched').textContent(), { timeout: 15_000 }).toBe('5 rows matched');
     await expect.poll(() => page.getByTestId('import-start').isEnabled(), { timeout: 15_000 }).toBe(true);
+    // The project's own import may still be on the job bar, done: wait for this one.
+    const earlier = await jobOnBar(page);
     await page.getByTestId('import-start').click();
-    await expect.poll(() => jobState(page), { timeout: 30_000 }).toBe('import done');
+    await expect.poll(() => jobState(page, earlier), { timeout: 30_000 }).toBe('import done');
     expect(served.read((p) => p.db.prepare(`SELECT COUNT(*) FROM images WHERE external_id LIKE 'CLN_%'`).pluck().get())).toBe(5);
   });
 

@@ -92,6 +92,7 @@ export function JobBar() {
       gap="sm"
       wrap="nowrap"
       data-testid="job-bar"
+      data-job={current.id}
       data-status={current.status}
       data-kind={current.kind}
       style={{ borderBottom: '1px solid var(--mantine-color-gray-3)' }}
