@@ -5,7 +5,6 @@ import { ImportRequestSchema } from '../../shared/api.ts';
 import { exportCsv, exportLabelsLong } from '../images/exportCsv.ts';
 import { planImport } from '../images/importPlan.ts';
 import { projectSchema } from '../images/importMatch.ts';
-import { runImport } from '../images/importRun.ts';
 import { projectInfo } from '../images/info.ts';
 import { relinkImages } from '../images/relink.ts';
 import { Project } from '../project.ts';
@@ -170,6 +169,7 @@ export const COMMANDS: Record<string, Command> = {
               `Say which each is: --map ${open.map((m) => `${m.column}=${m.field}`).join(',')} to read them into those fields, ` +
               `--new-fields ${open.map((m) => m.column).join(',')} to add them as new fields, or --ignore them.`,
           );
+        const { runImport } = await import('../images/importRun.ts');
         const summary = await runImport(project, plan, {
           signal: ctx.signal,
           onProgress: (p) => ctx.progress(`import: ${p.done}/${p.total} images`),

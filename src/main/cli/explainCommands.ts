@@ -5,8 +5,6 @@ import { MODES } from '../../shared/results.ts';
 import { repoOf } from '../db/open.ts';
 import { ImagesRepo } from '../db/repos/imagesRepo.ts';
 import { writeOutputFile } from '../files/write.ts';
-import { Occluder } from '../ml/explain/occlusion.ts';
-import { explainImage, explanationPng } from '../results/explain.ts';
 import { optionalString, parseFlags, positiveInt, requireString } from './args.ts';
 import { withProject, type Command } from './commands.ts';
 
@@ -66,6 +64,7 @@ export const EXPLAIN_COMMANDS: Record<string, Command> = {
       const out = optionalString(v, 'out');
       if (out && mode === 'metadata')
         throw new DermFuseError('INVALID_ARGUMENT', '--out writes the occlusion map, which a metadata-only model has none of: use --mode fused or image.');
+      const [{ Occluder }, { explainImage, explanationPng }] = await Promise.all([import('../ml/explain/occlusion.ts'), import('../results/explain.ts')]);
       return withProject(dir!, async (project) => {
         const image = repoOf(project.db, ImagesRepo).byExternalId(external);
         if (!image) throw new DermFuseError('NOT_FOUND', `--image ${external}: no such image in ${project.dir}.`);

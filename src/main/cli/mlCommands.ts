@@ -1,12 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
-import { initBackend } from '../ml/tfjs/backend.ts';
 import { ortAvailability } from '../ml/backbone/runtime.ts';
 import { DEFAULT_BACKBONE } from '../ml/backbone/catalogue.ts';
-import { extractFeatures } from '../ml/backbone/extract.ts';
 import { exportFeatures } from '../ml/backbone/exportFeatures.ts';
-import { TRAIN_BACKBONE_LIMITS, trainBackbone } from '../ml/cnn/trainBackbone.ts';
 import { flagSet, optionalString, parseFlags, requireString, wholeNumber } from './args.ts';
 import { ExtractRequestSchema } from '../../shared/api.ts';
 import { withProject, type Command } from './commands.ts';
@@ -35,6 +31,7 @@ export const ML_COMMANDS: Record<string, Command> = {
     positionals: [],
     async run(v) {
       const { backend: requested } = parseFlags(ExtractRequestSchema.pick({ backend: true }), { backend: optionalString(v, 'backend') });
+      const [{ initBackend }, { default: sharp }] = await Promise.all([import('../ml/tfjs/backend.ts'), import('sharp')]);
       const b = await initBackend(requested);
       const ort = ortAvailability();
       const onnx = ort.ok ? await (await import('../ml/onnx/providers.ts')).probeProviders() : null;
@@ -67,6 +64,7 @@ export const ML_COMMANDS: Record<string, Command> = {
     positionals: ['DIR'],
     async run(v, [dir], ctx) {
       const { backbone = DEFAULT_BACKBONE, ...options } = parseFlags(ExtractRequestSchema, EXTRACT_FLAGS.read(v));
+      const { extractFeatures } = await import('../ml/backbone/extract.ts');
       return withProject(dir!, async (project) => {
         const s = await extractFeatures(project, backbone, {
           ...options,
@@ -111,6 +109,7 @@ ML_COMMANDS['train-backbone'] = {
   },
   positionals: ['DIR'],
   async run(v, [dir], ctx) {
+    const { TRAIN_BACKBONE_LIMITS, trainBackbone } = await import('../ml/cnn/trainBackbone.ts');
     return withProject(dir!, async (project) => {
       const s = await trainBackbone(project, {
         name: optionalString(v, 'name'),

@@ -1,11 +1,9 @@
 import type { DuplicateGroup, DuplicateReport, QualityScanSummary } from '../../shared/quality.ts';
 import { duplicateReport } from '../quality/report.ts';
-import { scanQuality } from '../quality/scan.ts';
 import { DermFuseError } from '../../shared/errors.ts';
 import { LABEL_NEXT_STRATEGIES, type LabelNextStrategy } from '../../shared/quality.ts';
 import { runList } from '../ml/fusion/runs.ts';
 import { DEFAULT_STRATEGY } from '../quality/labelNext.ts';
-import { labelNextFromRun } from '../quality/labelQueue.ts';
 import { listImages } from '../workbench/browse.ts';
 import { optionalString, positiveInt } from './args.ts';
 import { withProject, type Command } from './commands.ts';
@@ -45,6 +43,7 @@ export const QUALITY_COMMANDS: Record<string, Command> = {
       if (!(LABEL_NEXT_STRATEGIES as readonly string[]).includes(strategy))
         throw new DermFuseError('INVALID_ARGUMENT', `--strategy must be one of ${LABEL_NEXT_STRATEGIES.join(', ')}, got "${strategy}"`);
       const limit = positiveInt(optionalString(v, 'limit'), 'limit') ?? 20;
+      const { labelNextFromRun } = await import('../quality/labelQueue.ts');
       return withProject(dir!, async (project) => {
         const runId = positiveInt(optionalString(v, 'run'), 'run') ?? runList(project).find((r) => r.status === 'done')?.runId;
         if (runId === undefined) throw new DermFuseError('NOT_FOUND', 'No finished run yet: train one first (dermfuse train).');
@@ -66,6 +65,7 @@ export const QUALITY_COMMANDS: Record<string, Command> = {
     options: {},
     positionals: ['DIR'],
     async run(_v, [dir], ctx) {
+      const { scanQuality } = await import('../quality/scan.ts');
       return withProject(dir!, async (project) => {
         const summary = await scanQuality(project, {
           signal: ctx.signal,

@@ -6,7 +6,6 @@ import { runList, runReport } from '../ml/fusion/runs.ts';
 import type { RunResult } from '../ml/fusion/train.ts';
 import type { FinetuneReport } from '../../shared/results.ts';
 import { ExtractRequestSchema, TrainRequestSchema } from '../../shared/api.ts';
-import { finetuneOf, trainAndRefresh, trainConfigOf } from '../workflows/train.ts';
 import { z } from 'zod';
 import { flagSet, optionalString, parseFlags, positiveInt, requireString } from './args.ts';
 import { withProject, type Command } from './commands.ts';
@@ -97,6 +96,7 @@ export const RUN_COMMANDS: Record<string, Command> = {
     positionals: ['DIR'],
     async run(v, [dir], ctx) {
       const req = parseFlags(TrainRequestSchema, TRAIN_FLAGS.read(v));
+      const { finetuneOf, trainAndRefresh, trainConfigOf } = await import('../workflows/train.ts');
       return withProject(dir!, async (project) => {
         const r = await trainAndRefresh(project, trainConfigOf(project, req), {
           finetune: finetuneOf(req),

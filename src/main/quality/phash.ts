@@ -1,8 +1,5 @@
-import sharp from 'sharp';
-import { MAX_INPUT_PIXELS } from '../files/imageFiles.ts';
-
 /** Side of the grey image the DCT runs on (the classic pHash size). */
-const GRID = 32;
+export const GRID = 32;
 /** Low frequencies kept per axis: 8 x 8 coefficients, the DC term dropped, give 63 bits. */
 const LOW = 8;
 /** The eight flips and quarter turns of a square: a hash per variant makes matching blind to them. */
@@ -83,19 +80,6 @@ export function contrastOf(grey: Uint8Array | Buffer): number {
   }
   const m = s / grey.length;
   return Math.sqrt(Math.max(0, s2 / grey.length - m * m));
-}
-
-/** Perceptual hashes of an image file (EXIF-oriented, greyscale, squashed to 32 x 32), and its grey contrast. */
-export async function perceptualHashes(file: string): Promise<{ phash: Buffer; contrast: number }> {
-  const grey = await sharp(file, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
-    .rotate()
-    .greyscale()
-    .resize(GRID, GRID, { fit: 'fill', kernel: 'cubic' })
-    .raw()
-    .toBuffer();
-  if (grey.length !== GRID * GRID) throw new Error(`decoded to ${grey.length} grey values, expected ${GRID * GRID}`);
-  const h = hashesOfGrey(grey);
-  return { phash: Buffer.from(h.buffer, h.byteOffset, h.byteLength), contrast: contrastOf(grey) };
 }
 
 export function hashesFromBlob(blob: Buffer): Uint32Array {

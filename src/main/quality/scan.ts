@@ -1,4 +1,5 @@
 import os from 'node:os';
+import sharp from 'sharp';
 import type { DuplicateGroup, QualityScanSummary } from '../../shared/quality.ts';
 import type { ImportProblem } from '../../shared/types.ts';
 import { DermFuseError } from '../../shared/errors.ts';
@@ -12,7 +13,8 @@ import { SMALL_BUILT_IN_BACKBONE } from '../ml/backbone/catalogue.ts';
 import { extractFeatures } from '../ml/backbone/extract.ts';
 import type { Project } from '../project.ts';
 import { centredUnitRows, outlierCount, RULE_TEXT, scanPairs } from './pairs.ts';
-import { HASH_BYTES, hashesFromBlob, perceptualHashes } from './phash.ts';
+import { MAX_INPUT_PIXELS } from '../files/imageFiles.ts';
+import { contrastOf, GRID, HASH_BYTES, hashesFromBlob, hashesOfGrey } from './phash.ts';
 import { duplicateReport, SCAN_SETTING } from './report.ts';
 
 const log = logger('quality');
@@ -26,6 +28,19 @@ export const BLANK_CONTRAST = 2.5;
 const SCAN_BACKBONE = SMALL_BUILT_IN_BACKBONE;
 /** Hashes are written in batches, so a killed scan keeps what it hashed. */
 const HASH_BATCH = 200;
+
+/** Perceptual hashes (phash.ts) of an image file (EXIF-oriented, greyscale, squashed to 32 x 32), and its grey contrast. */
+async function perceptualHashes(file: string): Promise<{ phash: Buffer; contrast: number }> {
+  const grey = await sharp(file, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
+    .rotate()
+    .greyscale()
+    .resize(GRID, GRID, { fit: 'fill', kernel: 'cubic' })
+    .raw()
+    .toBuffer();
+  if (grey.length !== GRID * GRID) throw new Error(`decoded to ${grey.length} grey values, expected ${GRID * GRID}`);
+  const h = hashesOfGrey(grey);
+  return { phash: Buffer.from(h.buffer, h.byteOffset, h.byteLength), contrast: contrastOf(grey) };
+}
 
 /**
  * The data-quality scan: features of SCAN_BACKBONE for images that lack them, perceptual hashes for images
