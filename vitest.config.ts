@@ -4,8 +4,12 @@ import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-// Downloaded and converted backbones of a test run stay out of the user's model cache (CLI children inherit it).
-process.env.DERMFUSE_MODEL_CACHE ??= path.join(os.tmpdir(), `dermfuse-test-models-${process.pid}`);
+// Downloaded and converted backbones of a test run stay out of the user's model cache (CLI children inherit it); the
+// global setup's teardown removes that folder when the run ends.
+if (!process.env.DERMFUSE_MODEL_CACHE) {
+  process.env.DERMFUSE_MODEL_CACHE = path.join(os.tmpdir(), `dermfuse-test-models-${process.pid}`);
+  process.env.DERMFUSE_TEST_OWN_MODEL_CACHE = process.env.DERMFUSE_MODEL_CACHE;
+}
 
 /** The newest modification time of a file below `dir` (0 when there is none). */
 function newest(dir: string): number {
@@ -63,6 +67,7 @@ export default defineConfig({
     // answer (CI once saw a page's empty first state for a whole second). A poll that must fail still fails.
     expect: { poll: { timeout: 10_000 } },
     pool: 'forks',
+    globalSetup: ['test/fixtures/globalSetup.ts'],
     // Many files wait on child processes, sockets, disk and Chromium as much as they compute: with two at a time the
     // cores were idle a third of the time, with three a fifth. Measured on 2 cores, test:parallel took 758 s with two,
     // 641 s with three, 531 s with three sharing the module graph within a worker (below), 582 s with four (the
