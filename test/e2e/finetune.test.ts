@@ -73,9 +73,10 @@ describe('fine-tuning from the training form', () => {
     expect(await page.getByTestId('train-start').count()).toBe(0); // the form folded away for the report
     await page.getByTestId('new-run-toggle').click();
     const picker = page.getByTestId('train-backbone').locator('xpath=ancestor::*[contains(@class, "mantine-MultiSelect-input")][1]');
-    expect(await picker.textContent()).toBe('tiny-mobilenet (32-d, 48 images)');
+    // The form's feature sets arrive after it opens.
+    await expect.poll(() => picker.textContent()).toBe('tiny-mobilenet (32-d, 48 images)');
     await picker.click();
-    expect(await page.getByRole('option').allTextContents()).toEqual(['tiny-mobilenet (32-d, 48 images)']);
+    await expect.poll(() => page.getByRole('option').allTextContents()).toEqual(['tiny-mobilenet (32-d, 48 images)']);
     await page.keyboard.press('Escape');
     expect(await page.getByTestId('finetuned-1').count()).toBe(0);
 
