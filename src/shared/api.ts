@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { ErrorPayload } from './errors.ts';
-import { CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, type RunListItem, type RunReportView } from './results.ts';
+import { AUGMENTS, CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, type RunListItem, type RunReportView } from './results.ts';
 import { ROLES, type AccountInfo, type ActivityEntry, type AgreementReport, type Disagreement, type Me, type TaskInfo, type TaskNext } from './team.ts';
 import { QUALITY_FILTERS, type DuplicateReport, type LabelNextInfo } from './quality.ts';
 import type { Explanation } from './explain.ts';
@@ -146,6 +146,11 @@ export const TrainRequestSchema = z.object({
   finetuneFrom: z.string().min(1).max(500).optional(),
   /** Views (flips and quarter turns) per image: cached, trained on, averaged at test time. */
   views: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)], { error: 'views: 1, 2, 4 or 8' }).optional(),
+  /** Random training views beside the flips and turns (as many again): crops, colour jitter or both. */
+  augment: z
+    .array(z.enum(AUGMENTS, { error: `augment: ${AUGMENTS.join(', ')}` }))
+    .max(AUGMENTS.length)
+    .optional(),
   /** Epochs at most per fine-tuning fit (early stopping usually ends sooner). */
   epochs: z.number().int().min(1, 'at least 1 epoch').max(200, 'at most 200 epochs').optional(),
 });

@@ -27,6 +27,13 @@ export interface Comparison {
   p: number;
 }
 
+/**
+ * Random views fine-tuning can train on beside the flips and quarter turns: crops of a random part of the input, and
+ * random brightness, contrast and saturation. Trained on only; test-time averaging keeps to the flips and turns.
+ */
+export const AUGMENTS = ['crops', 'jitter'] as const;
+export type Augment = (typeof AUGMENTS)[number];
+
 /** A fine-tuned run against the frozen run it was cut from, on the same folds. */
 export interface FinetuneReport {
   /** The frozen run of the same configuration, trained first: its folds are this run's folds. */
@@ -38,6 +45,8 @@ export interface FinetuneReport {
   totalConvolutions: number;
   /** Views per image (flips and quarter turns) cached, trained on and averaged at test time. */
   views: number;
+  /** Random training views beside them (as many again), never averaged; absent in runs from before they existed. */
+  augment?: Augment[];
   epochs: number;
   /** Each outer fold's best epoch (early stopping on held-out patients), and the final network's. */
   bestEpochs: number[];

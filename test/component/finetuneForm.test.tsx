@@ -40,6 +40,15 @@ describe('"Train the CNN too" in the training form', () => {
     fireEvent.change(screen.getByTestId('finetune-epochs'), { target: { value: '3' } });
     expect(request()).toEqual({ label: 'dx', finetune: true, finetuneFrom: 'features.14', epochs: 3 });
     expect(screen.getByTestId('finetune-advanced').textContent).toMatch(/from features\.14, 8 views, at most 3 epochs/);
+    // Random crops and colour jitter: sent in the contract's order, named in the summary, and off again.
+    fireEvent.click(screen.getByTestId('finetune-augment-jitter'));
+    fireEvent.click(screen.getByTestId('finetune-augment-crops'));
+    expect(request()).toEqual({ label: 'dx', finetune: true, finetuneFrom: 'features.14', augment: ['crops', 'jitter'], epochs: 3 });
+    expect(screen.getByTestId('finetune-advanced').textContent).toMatch(/8 views \+ crops and jitter, at most 3 epochs/);
+    fireEvent.click(screen.getByTestId('finetune-augment-crops'));
+    expect(request()).toMatchObject({ augment: ['jitter'] });
+    fireEvent.click(screen.getByTestId('finetune-augment-jitter'));
+    expect(request()).not.toHaveProperty('augment');
     // Off again: nothing of the options is sent (the server would refuse --epochs without --finetune).
     fireEvent.click(screen.getByTestId('train-finetune'));
     expect(request()).toEqual({ label: 'dx' });
@@ -85,6 +94,13 @@ describe('the report of a fine-tuned run', () => {
     expect(screen.getByTestId('finetune-compare').textContent).toContain('run #7, the same folds');
     expect(screen.getByTestId('finetune-what').textContent).toMatch(
       /after \/features\/features\.13\/Add_output_0 \(13 of 52 convolutions of mobilenet_v2_1\.0_224_onnx\).*8 views per image.*averaged at test time.*2, 7, 2, 3, 6 of at most 12.*, 4 for the final network\. Took 1124 s: 71 s caching the frozen part, 1053 s training on 2 workers \(15\.9 samples\/s each\)\./,
+    );
+  });
+
+  it('says when random crops and colour jitter were trained on too', () => {
+    renderUi(<FinetuneCompare f={{ ...report, augment: ['crops', 'jitter'] }} auc={{ image: 0.8534, metadata: 0.865, fused: 0.9216 }} />);
+    expect(screen.getByTestId('finetune-what').textContent).toMatch(
+      /averaged at test time \(.*\); as many random views \(crops and colour jitter\) trained on too, never averaged\. Best epoch per fold/,
     );
   });
 });

@@ -42,6 +42,8 @@ describe('dermfuse CLI with impossible values', () => {
     [['extract', 'DIR', '--backbone', path.join('TMP', 'hostile')], /hostile\/dermfuse-backbone\.json: name: a backbone name starts with a letter or digit/],
     [['train', 'DIR', '--label', 'dx', '--folds', '-2'], /--folds: at least 2 folds \(got "-2"\)/],
     [['train', 'DIR', '--label', 'dx', '--seed', 'abc'], /--seed takes a number, got "abc"/],
+    [['train', 'DIR', '--label', 'dx', '--finetune', '--augment', 'crops,blur'], /--augment must be one of crops, jitter, got "crops,blur"/],
+    [['train', 'DIR', '--label', 'dx', '--augment', 'crops'], /--finetune-from, --views, --augment and --epochs go with --finetune/],
     [['train-backbone', 'DIR', '--input-size', '100000'], /--input-size takes a whole number from 16 to 512, got "100000"/],
     [['train-backbone', 'DIR', '--epochs', '-1'], /--epochs takes a whole number from 1 to 1000, got "-1"/],
     [['label-next', 'DIR', '--limit', '-4'], /--limit takes a whole number above 0, got "-4"/],

@@ -10,6 +10,8 @@ import { exportBundle } from '../../src/main/ml/bundle/exportBundle.ts';
 import { cutNetwork } from '../../src/main/ml/finetune/cut.ts';
 import { finetuneRun, type FinetuneResult } from '../../src/main/ml/finetune/finetuneRun.ts';
 import { buildTopNet } from '../../src/main/ml/finetune/topNet.ts';
+import { trainFold, type FoldTask } from '../../src/main/ml/finetune/trainFold.ts';
+import { fillViewCache } from '../../src/main/ml/finetune/viewCache.ts';
 import { dihedralView } from '../../src/main/ml/finetune/views.ts';
 import { predictWithRun } from '../../src/main/ml/fusion/runPredict.ts';
 import { trainRun } from '../../src/main/ml/fusion/train.ts';
@@ -154,6 +156,77 @@ describe('fine-tuning the CNN', () => {
     ).toHaveLength(48);
   }, 300_000);
 
+  it('trains on random crops and colours too when asked, averaging only the flips and turns: the bundle predicts what the run does', async () => {
+    const aug = await finetuneRun(project, config, { epochs: 1, views: 2, augment: ['jitter', 'crops'] });
+    expect(aug.finetune.augment).toEqual(['crops', 'jitter']);
+    expect(JSON.parse(project.db.prepare('SELECT config FROM runs WHERE id = ?').pluck().get(aug.runId) as string).finetune.augment).toEqual([
+      'crops',
+      'jitter',
+    ]);
+    // A cache of its own beside the plain one: 2 flips/turns and 2 random views per image.
+    const caches = fs.readdirSync(path.join(project.dir, 'cache', 'finetune')).map((d) => path.join(project.dir, 'cache', 'finetune', d, 'views.f16'));
+    expect(caches.map((f) => fs.statSync(f).size).sort((a, b) => a - b)).toEqual([48 * 4 * 12 * 8 * 8 * 2, 48 * 8 * 12 * 8 * 8 * 2]);
+    // The exported network averages the 2 flips/turns, as the run's test predictions did: no random view is in them.
+    const bundle = path.join(tmp.dir, 'bundle-augmented');
+    await exportBundle(project, aug.runId, 'image', bundle);
+    const s = await predictWithBundle(bundle, images, { metadataPath: csv, idColumn: 'image_id' });
+    const w = predictWithRun(project, aug.runId, 'image');
+    const byId = new Map(s.rows.map((r) => [r.imageId, r.probabilities.mel!]));
+    let worst = 0;
+    w.externalIds.forEach((id, i) => (worst = Math.max(worst, Math.abs(byId.get(id)! - w.probs[i * 2 + 1]!))));
+    expect(worst).toBeLessThan(1e-4);
+  }, 300_000);
+
+  it('averages only the flips and turns for validation and test: random views beside them in the cache change no prediction', async () => {
+    const base = readModel(fs.readFileSync(path.join(model, 'model.onnx')));
+    const cut = cutNetwork(base.graph, 'features', null);
+    const pre = {
+      inputSize: 32,
+      scale: [0.0171, 0.0175, 0.0174] as [number, number, number],
+      offset: [-2.1179, -2.0357, -1.8044] as [number, number, number],
+      resize: 'squash' as const,
+    };
+    const files = fs.readdirSync(images).slice(0, 8);
+    const some = files.map((f, i) => ({ sha: String(i).repeat(64), path: path.join(images, f) }));
+    const fill = (name: string, augment: ('crops' | 'jitter')[]) =>
+      fillViewCache(path.join(tmp.dir, name), some, {
+        trunk: encodeModel(cut.trunk, base.opset),
+        inputName: 'input',
+        cut: cut.cut,
+        pre,
+        views: 2,
+        augment,
+        threads: 1,
+      });
+    const [plain, augmented] = [await fill('views-plain', []), await fill('views-augmented', ['crops', 'jitter'])];
+    // No epoch trained: both caches give the network its starting weights, so only the averaged views can differ.
+    const task = (testViews: number): FoldTask => ({
+      top: cut.top,
+      records: some.map((im) => plain.recordOf(im.sha)!),
+      labels: Int32Array.from(some, (_, i) => i % 2),
+      classes: 2,
+      meta: new Float32Array(some.length),
+      metaDim: 0,
+      groups: some.map((_, i) => `p${i}`),
+      shas: some.map((im) => im.sha),
+      train: [0, 1, 2, 3, 4, 5],
+      test: [6, 7],
+      testViews,
+      epochs: 0,
+      seed: 3,
+      keepModel: false,
+    });
+    const none = async () => {};
+    const fromPlain = await trainFold(plain, task(2), none);
+    const fromAugmented = await trainFold(augmented, task(2), none);
+    expect(Array.from(fromAugmented.image)).toEqual(Array.from(fromPlain.image));
+    // The check can fail: averaging the random views too gives other probabilities.
+    const all = await trainFold(augmented, task(4), none);
+    expect(Array.from(all.image)).not.toEqual(Array.from(fromPlain.image));
+    plain.close();
+    augmented.close();
+  });
+
   it('trains the whole network from its input (the stem convolution too) and caches the preprocessed views', async () => {
     const whole = await finetuneRun(project, config, { from: 'input', epochs: 1, views: 2 });
     expect([whole.finetune.trainedConvolutions, whole.finetune.totalConvolutions]).toEqual([11, 11]);
@@ -203,7 +276,11 @@ describe('fine-tuning the CNN', () => {
     project = Project.open(project.dir);
     const runs = project.db.prepare('SELECT id, status FROM runs ORDER BY id DESC LIMIT 2').all() as { id: number; status: string }[];
     expect(runs[0]!.status).toBe('interrupted');
-    const cacheDir = path.join(project.dir, 'cache', 'finetune', fs.readdirSync(path.join(project.dir, 'cache', 'finetune'))[0]!);
+    // The default run's cache (8 views of 12 x 8 x 8 per image) among those of the runs above.
+    const cacheDir = fs
+      .readdirSync(path.join(project.dir, 'cache', 'finetune'))
+      .map((d) => path.join(project.dir, 'cache', 'finetune', d))
+      .find((d) => fs.statSync(path.join(d, 'views.f16')).size === 48 * 8 * 12 * 8 * 8 * 2)!;
     const before = fs.statSync(path.join(cacheDir, 'views.f16'));
     const resumed = await finetuneRun(project, config, { epochs: 1 });
     expect(resumed.finetune.baselineRunId).toBe(run.finetune.baselineRunId);

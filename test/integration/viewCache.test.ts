@@ -14,6 +14,7 @@ const options: FillOptions = {
   cut: 'input',
   pre: { inputSize: 16, scale: [1, 1, 1], offset: [0, 0, 0], resize: 'squash' },
   views: 2,
+  augment: [],
   threads: 1,
 };
 const RECORD = 2 * 3 * 16 * 16 * 2;
@@ -61,5 +62,26 @@ describe('the cache of frozen views', () => {
     cache.close();
     expect(fs.readFileSync(data).equals(first)).toBe(true);
     expect(fs.readFileSync(path.join(dir, 'index.txt'), 'utf8').split('\n')).toHaveLength(7);
+  });
+
+  it('with crops and jitter, caches the flips and turns first, unchanged, then as many random views, the same again when resumed', async () => {
+    const plain = path.join(tmp.dir, 'plain');
+    (await fillViewCache(plain, images, options)).close();
+    const dir = path.join(tmp.dir, 'augmented');
+    const augmented = { ...options, augment: ['crops', 'jitter'] as const };
+    (await fillViewCache(dir, images, augmented)).close();
+    const data = fs.readFileSync(path.join(dir, 'views.f16'));
+    const before = fs.readFileSync(path.join(plain, 'views.f16'));
+    expect(data.length).toBe(6 * 2 * RECORD);
+    for (let r = 0; r < 6; r++) {
+      const record = data.subarray(r * 2 * RECORD, (r + 1) * 2 * RECORD);
+      // Views 0-1: the plain cache's record, byte for byte; views 2-3: other values (a crop and other colours).
+      expect(record.subarray(0, RECORD).equals(before.subarray(r * RECORD, (r + 1) * RECORD))).toBe(true);
+      expect(record.subarray(RECORD).equals(record.subarray(0, RECORD))).toBe(false);
+    }
+    // Cut short and filled again: the lost images' random views are drawn as before (from content hash and view).
+    fs.truncateSync(path.join(dir, 'views.f16'), 2 * 2 * RECORD + 10);
+    (await fillViewCache(dir, images, augmented)).close();
+    expect(fs.readFileSync(path.join(dir, 'views.f16')).equals(data)).toBe(true);
   });
 });

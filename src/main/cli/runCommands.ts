@@ -53,7 +53,7 @@ function describe(r: RunResult): string {
 
 function describeFinetune(f: FinetuneReport): string[] {
   return [
-    `  fine-tuned ${f.backbone} from ${f.cut} (${f.trainedConvolutions} of ${f.totalConvolutions} convolutions trained), ${f.views} views averaged; best epochs ${f.bestEpochs.join(', ')} of ${f.epochs} (final ${f.finalBestEpoch})`,
+    `  fine-tuned ${f.backbone} from ${f.cut} (${f.trainedConvolutions} of ${f.totalConvolutions} convolutions trained), ${f.views} views averaged${f.augment?.length ? `, trained on ${f.views} random views (${f.augment.join(' + ')}) too` : ''}; best epochs ${f.bestEpochs.join(', ')} of ${f.epochs} (final ${f.finalBestEpoch})`,
     `  against the frozen run ${f.baselineRunId} on the same folds${f.views > 1 ? ` (one view per image there: the difference includes what averaging ${f.views} views adds)` : ''}:`,
     ...(['image', 'fused'] as const).map(
       (m) =>
@@ -84,13 +84,14 @@ const TRAIN_FLAGS = flagSet({
   finetune: 'switch',
   finetuneFrom: 'text',
   views: 'number',
+  augment: 'list',
   epochs: 'number',
 });
 
 export const RUN_COMMANDS: Record<string, Command> = {
   train: {
     usage:
-      'dermfuse train DIR --label SET [--target NAME | --positive A,B,C] [--fields a,b,c] [--group patient|lesion|image] [--folds 5] [--backbone KEY|NAME[,KEY2...]] [--seed N] [--duplicates unreviewed|confirmed|none] [--consensus latest|majority|dawid-skene] [--finetune [--finetune-from LAYER|input] [--views 8] [--epochs 12]] [--json]',
+      'dermfuse train DIR --label SET [--target NAME | --positive A,B,C] [--fields a,b,c] [--group patient|lesion|image] [--folds 5] [--backbone KEY|NAME[,KEY2...]] [--seed N] [--duplicates unreviewed|confirmed|none] [--consensus latest|majority|dawid-skene] [--finetune [--finetune-from LAYER|input] [--views 8] [--augment crops,jitter] [--epochs 12]] [--json]',
     summary: 'image-only vs metadata-only vs fused models, patient-grouped cross-validation; --finetune trains the top of the CNN too',
     options: TRAIN_FLAGS.options,
     positionals: ['DIR'],

@@ -9,13 +9,16 @@ import type { Project } from '../project.ts';
 import { refreshAfterRun } from '../quality/labelQueue.ts';
 import { targetClasses } from '../workbench/labelSets.ts';
 
+type FinetuneRequest = Pick<TrainRequest, 'finetuneFrom' | 'views' | 'augment' | 'epochs'>;
+
 /** The fine-tuning part of a training request, or null for a frozen run. */
-export function finetuneOf(req: TrainRequest): Pick<TrainRequest, 'finetuneFrom' | 'views' | 'epochs'> | null {
+export function finetuneOf(req: TrainRequest): FinetuneRequest | null {
   if (!req.finetune) {
-    if (req.finetuneFrom || req.views || req.epochs) throw new DermFuseError('INVALID_ARGUMENT', '--finetune-from, --views and --epochs go with --finetune.');
+    if (req.finetuneFrom || req.views || req.augment?.length || req.epochs)
+      throw new DermFuseError('INVALID_ARGUMENT', '--finetune-from, --views, --augment and --epochs go with --finetune.');
     return null;
   }
-  return { finetuneFrom: req.finetuneFrom, views: req.views, epochs: req.epochs };
+  return { finetuneFrom: req.finetuneFrom, views: req.views, augment: req.augment, epochs: req.epochs };
 }
 
 /** A training request (form or command line) as the run's configuration: the defaults and the derived target resolved here only. */
@@ -37,10 +40,16 @@ export function trainConfigOf(project: Project, req: TrainRequest): TrainConfig 
 export async function trainAndRefresh(
   project: Project,
   config: TrainConfig,
-  opts: { signal?: AbortSignal; onProgress?: ProgressFn; finetune?: Pick<TrainRequest, 'finetuneFrom' | 'views' | 'epochs'> | null },
+  opts: { signal?: AbortSignal; onProgress?: ProgressFn; finetune?: FinetuneRequest | null },
 ): Promise<RunResult> {
   const result = opts.finetune
-    ? await finetuneRun(project, config, { ...opts, from: opts.finetune.finetuneFrom ?? null, views: opts.finetune.views, epochs: opts.finetune.epochs })
+    ? await finetuneRun(project, config, {
+        ...opts,
+        from: opts.finetune.finetuneFrom ?? null,
+        views: opts.finetune.views,
+        augment: opts.finetune.augment,
+        epochs: opts.finetune.epochs,
+      })
     : await trainRun(project, config, opts);
   refreshAfterRun(project, result.runId);
   return result;

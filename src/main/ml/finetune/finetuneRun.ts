@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DermFuseError } from '../../../shared/errors.ts';
 import { finetunedBackboneName } from '../../../shared/backbone.ts';
-import type { Comparison, FinetuneReport } from '../../../shared/results.ts';
+import { AUGMENTS, type Augment, type Comparison, type FinetuneReport } from '../../../shared/results.ts';
 import { FINETUNE_DEFAULTS } from '../../../shared/jobs.ts';
 import { repoOf } from '../../db/open.ts';
 import { FeatureStore } from '../../db/repos/featureStore.ts';
@@ -44,6 +44,8 @@ export interface FinetuneOptions {
   /** Tensor, layer or "input" to train from; null: the default cut (the last quarter of the convolutions). */
   from?: string | null;
   views?: number;
+  /** Random training views beside the flips and turns (augment.ts): as many again, never averaged at test time. */
+  augment?: readonly Augment[];
   epochs?: number;
   backend?: BackendName;
   signal?: AbortSignal;
@@ -105,6 +107,9 @@ function findFrozenRun(project: Project, cfg: TrainConfig, snapshot: object): Ru
 export async function finetuneRun(project: Project, cfg: TrainConfig, o: FinetuneOptions = {}): Promise<FinetuneResult> {
   const started = performance.now();
   const views = o.views ?? FINETUNE_DEFAULTS.views;
+  const augment = AUGMENTS.filter((a) => o.augment?.includes(a));
+  // The cache holds the flips and turns, then as many augmented views: training draws from all, testing averages the first.
+  const cachedViews = augment.length > 0 ? views * 2 : views;
   const epochs = o.epochs ?? FINETUNE_DEFAULTS.epochs;
   if (![1, 2, 4, 8].includes(views)) throw new DermFuseError('INVALID_ARGUMENT', `--views ${views}: 1, 2, 4 or 8 (the flips and quarter turns).`);
   if (!Number.isInteger(epochs) || epochs < 1 || epochs > 200) throw new DermFuseError('INVALID_ARGUMENT', `--epochs ${epochs}: a whole number from 1 to 200.`);
@@ -171,7 +176,7 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
 
     const digest = await backboneDigest(spec);
     const cacheKey = createHash('sha256')
-      .update(JSON.stringify({ digest, cut: cut.cut, pre: spec.preprocessing, views }))
+      .update(JSON.stringify({ digest, cut: cut.cut, pre: spec.preprocessing, views, ...(augment.length > 0 ? { augment } : {}) }))
       .digest('hex')
       .slice(0, 16);
     const cacheDir = path.join(project.dir, 'cache', 'finetune', `${spec.name}-${cacheKey}`);
@@ -194,9 +199,16 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
         cut: cut.cut,
         pre: spec.preprocessing,
         views,
+        augment,
         threads: FOLD_WORKERS,
       },
-      (done, total) => report('caching views', done, total, `caching ${views} views of the frozen trunk: ${done} of ${total} images`),
+      (done, total) =>
+        report(
+          'caching views',
+          done,
+          total,
+          `caching ${cachedViews} views of the frozen trunk${augment.length > 0 ? ` (${views} flips/turns, ${views} ${augment.join(' + ')})` : ''}: ${done} of ${total} images`,
+        ),
     );
     const cacheSeconds = (performance.now() - tCache) / 1000;
     const { ViewCache } = await import('./viewCache.ts');
@@ -205,7 +217,11 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
     cache.close();
 
     runId = runs.start(
-      JSON.stringify({ ...cfg, fieldsUsed: frozen.fieldsUsed, finetune: { from: o.from ?? null, cut: cut.cut, views, epochs, baselineRunId: frozen.runId } }),
+      JSON.stringify({
+        ...cfg,
+        fieldsUsed: frozen.fieldsUsed,
+        finetune: { from: o.from ?? null, cut: cut.cut, views, ...(augment.length > 0 ? { augment } : {}), epochs, baselineRunId: frozen.runId },
+      }),
       JSON.stringify(ds.snapshot),
     );
     const all = Array.from({ length: ds.labels.length }, (_, i) => i);
@@ -225,6 +241,7 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
         shas: ds.shas,
         train,
         test,
+        testViews: views,
         epochs,
         seed,
         keepModel,
@@ -351,6 +368,7 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
       trainedConvolutions: cut.topConvs,
       totalConvolutions: cut.totalConvs,
       views,
+      augment,
       epochs,
       bestEpochs: results.slice(0, cfg.folds).map((r) => r.bestEpoch),
       finalBestEpoch: fin.bestEpoch,

@@ -42,6 +42,8 @@ export interface FoldTask {
   shas: string[];
   train: number[];
   test: number[];
+  /** The cached views averaged for validation and test (the flips and turns); training draws from all cached views. */
+  testViews: number;
   epochs: number;
   seed: number;
   /** The final fit: also return the tuned weights and the heads. */
@@ -98,6 +100,8 @@ export async function trainFold(cache: ViewCache, t: FoldTask, tick: Tick): Prom
   const cw = classWeights(t.labels, fit, C);
   const [ch, h, w] = cache.shape.dims;
   const views = cache.shape.views;
+  const testViews = t.testViews;
+  if (!Number.isInteger(testViews) || testViews < 1 || testViews > views) throw new Error(`${testViews} test views of a cache of ${views}`);
   const rand = rngFrom(t.seed);
 
   const net = buildTopNet(t.top);
@@ -141,10 +145,10 @@ export async function trainFold(cache: ViewCache, t: FoldTask, tick: Tick): Prom
     return tf.add(ce(l.image), ce(l.fused)) as tf.Scalar;
   };
 
-  /** Pooled features averaged over every view, rows x D. */
+  /** Pooled features averaged over the test views, rows x D. */
   const pooledTta = (idx: number[]): tf.Tensor2D => {
     const acc = new Float32Array(idx.length * D);
-    const pairs = idx.flatMap((i, k) => Array.from({ length: views }, (_, v) => ({ k, r: t.records[i]!, v })));
+    const pairs = idx.flatMap((i, k) => Array.from({ length: testViews }, (_, v) => ({ k, r: t.records[i]!, v })));
     for (let s = 0; s < pairs.length; s += EVAL_BATCH) {
       const part = pairs.slice(s, s + EVAL_BATCH);
       const x = cache.read(
@@ -155,7 +159,7 @@ export async function trainFold(cache: ViewCache, t: FoldTask, tick: Tick): Prom
       const values = f.dataSync();
       f.dispose();
       part.forEach((p, j) => {
-        for (let d = 0; d < D; d++) acc[p.k * D + d]! += values[j * D + d]! / views;
+        for (let d = 0; d < D; d++) acc[p.k * D + d]! += values[j * D + d]! / testViews;
       });
     }
     return tf.tensor2d(acc, [idx.length, D]);

@@ -13,6 +13,8 @@ import { DermFuseError } from '../../../shared/errors.ts';
 import { decodeForBackbone } from '../input/decode.ts';
 import { normalise } from '../input/spec.ts';
 import { dihedralView, fromHalf, toHalf } from './views.ts';
+import { augmentView, viewRandom } from './augment.ts';
+import type { Augment } from '../../../shared/results.ts';
 
 export interface CacheShape {
   /** The cut tensor of one view: [channels, height, width]. */
@@ -151,15 +153,18 @@ export class ViewCache {
   }
 }
 
-/** Images decoded and embedded together: 4 images x 8 views = 32 inputs a trunk run. */
-const IMAGES_PER_RUN = 4;
+/** Inputs run through the trunk together: 4 images x 8 views (2 images with 8 augmented views beside them). */
+const INPUTS_PER_RUN = 32;
 
 export interface FillOptions {
   trunk: Uint8Array | null;
   inputName: string;
   cut: string;
   pre: Preprocessing;
+  /** Flips and quarter turns per image (views 0 .. views-1). */
   views: number;
+  /** Random views beside them (augment.ts): with any, views .. 2*views-1 are flips and turns of random crops or colours. */
+  augment: readonly Augment[];
   threads: number;
   onProgress?: (done: number, total: number) => void;
 }
@@ -196,8 +201,10 @@ export async function fillViewCache(dir: string, images: { sha: string; path: st
     const unique = todo.filter((im) => !seen.has(im.sha) && seen.add(im.sha));
     let done = images.length - todo.length;
     o.onProgress?.(done, images.length);
-    for (let i = 0; i < unique.length; i += IMAGES_PER_RUN) {
-      const batch = unique.slice(i, i + IMAGES_PER_RUN);
+    const total = o.augment.length > 0 ? o.views * 2 : o.views;
+    const imagesPerRun = Math.max(1, Math.floor(INPUTS_PER_RUN / total));
+    for (let i = 0; i < unique.length; i += imagesPerRun) {
+      const batch = unique.slice(i, i + imagesPerRun);
       const pixels = await Promise.all(
         batch.map((im) =>
           decodeForBackbone(im.path, o.pre).catch((err: unknown) => {
@@ -206,14 +213,17 @@ export async function fillViewCache(dir: string, images: { sha: string; path: st
         ),
       );
       const per = 3 * s * s;
-      const x = new Float32Array(batch.length * o.views * per);
+      const x = new Float32Array(batch.length * total * per);
       pixels.forEach((p, b) => {
-        for (let v = 0; v < o.views; v++)
-          x.set(normalise(dihedralView(new Uint8Array(p.buffer, p.byteOffset, p.length), s, v), o.pre, 'nchw'), (b * o.views + v) * per);
+        const base = new Uint8Array(p.buffer, p.byteOffset, p.length);
+        for (let v = 0; v < total; v++) {
+          const source = v < o.views ? base : augmentView(base, s, o.augment, viewRandom(batch[b]!.sha, v));
+          x.set(normalise(dihedralView(source, s, v % o.views), o.pre, 'nchw'), (b * total + v) * per);
+        }
       });
-      const { data, dims } = await embed(x, batch.length * o.views);
-      cache ??= ViewCache.open(dir, { dims, views: o.views }, true);
-      const record = cache.viewSize * o.views;
+      const { data, dims } = await embed(x, batch.length * total);
+      cache ??= ViewCache.open(dir, { dims, views: total }, true);
+      const record = cache.viewSize * total;
       batch.forEach((im, b) => cache!.append(im.sha, toHalf(data.subarray(b * record, (b + 1) * record))));
       done += batch.length;
       o.onProgress?.(done, images.length);

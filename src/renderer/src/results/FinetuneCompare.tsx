@@ -47,9 +47,12 @@ export function FinetuneCompare({ f, auc }: { f: FinetuneReport; auc: Record<'im
       <Text size="xs" c="dimmed" data-testid="finetune-what">
         Trained: everything after <code>{f.cut}</code> ({f.trainedConvolutions} of {f.totalConvolutions} convolutions of {f.backbone}), with the image and fused
         heads; the rest of the network kept its pretrained weights. {f.views} {f.views === 1 ? 'view' : 'views'} per image (flips and quarter turns) trained on
-        {f.views > 1 ? ' and averaged at test time (the frozen run saw one view: the difference includes what averaging views adds)' : ''}. Best epoch per fold{' '}
-        {f.bestEpochs.join(', ')} of at most {f.epochs} (early stopping on held-out patients), {f.finalBestEpoch} for the final network. Took{' '}
-        {Math.round(seconds)} s: {Math.round(f.cacheSeconds)} s caching the frozen part, {Math.round(f.trainSeconds)} s training on {f.workers}{' '}
+        {f.views > 1 ? ' and averaged at test time (the frozen run saw one view: the difference includes what averaging views adds)' : ''}
+        {f.augment?.length
+          ? `; as many random views (${f.augment.map((a) => (a === 'crops' ? 'crops' : 'colour jitter')).join(' and ')}) trained on too, never averaged`
+          : ''}
+        . Best epoch per fold {f.bestEpochs.join(', ')} of at most {f.epochs} (early stopping on held-out patients), {f.finalBestEpoch} for the final network.
+        Took {Math.round(seconds)} s: {Math.round(f.cacheSeconds)} s caching the frozen part, {Math.round(f.trainSeconds)} s training on {f.workers}{' '}
         {f.workers === 1 ? 'worker' : 'workers'} ({f.samplesPerSecond.toFixed(1)} samples/s each).
       </Text>
     </Stack>

@@ -1,24 +1,30 @@
-import { Collapse, NumberInput, Select, Stack, Switch, TextInput, UnstyledButton, Text } from '@mantine/core';
+import { Checkbox, Collapse, Group, NumberInput, Select, Stack, Switch, TextInput, UnstyledButton, Text } from '@mantine/core';
 import { useState } from 'react';
 import { FINETUNE_DEFAULTS } from '../../../shared/jobs.ts';
+import { AUGMENTS, type Augment } from '../../../shared/results.ts';
 
 /** The training form's fine-tuning choices; `on` false: a frozen run. */
 export interface FinetuneChoice {
   on: boolean;
   from: string;
   views: 1 | 2 | 4 | 8;
+  /** Random training views beside the flips and turns: none by default. */
+  augment: Augment[];
   epochs: number;
 }
 
-export const NO_FINETUNE: FinetuneChoice = { on: false, from: '', views: FINETUNE_DEFAULTS.views, epochs: FINETUNE_DEFAULTS.epochs };
+const AUGMENT_NAMES: Record<Augment, string> = { crops: 'Random crops', jitter: 'Colour jitter' };
+
+export const NO_FINETUNE: FinetuneChoice = { on: false, from: '', views: FINETUNE_DEFAULTS.views, augment: [], epochs: FINETUNE_DEFAULTS.epochs };
 
 /** The request fields of a choice: none for a frozen run, and only what differs from the defaults otherwise. */
-export function finetuneRequest(c: FinetuneChoice): { finetune?: true; finetuneFrom?: string; views?: 1 | 2 | 4 | 8; epochs?: number } {
+export function finetuneRequest(c: FinetuneChoice): { finetune?: true; finetuneFrom?: string; views?: 1 | 2 | 4 | 8; augment?: Augment[]; epochs?: number } {
   if (!c.on) return {};
   return {
     finetune: true,
     ...(c.from.trim() ? { finetuneFrom: c.from.trim() } : {}),
     ...(c.views !== FINETUNE_DEFAULTS.views ? { views: c.views } : {}),
+    ...(c.augment.length > 0 ? { augment: AUGMENTS.filter((a) => c.augment.includes(a)) } : {}),
     ...(c.epochs !== FINETUNE_DEFAULTS.epochs ? { epochs: c.epochs } : {}),
   };
 }
@@ -47,7 +53,8 @@ export function FinetuneOptions({ value, onChange, features }: { value: Finetune
         <>
           <UnstyledButton onClick={() => setAdvanced((a) => !a)} aria-expanded={advanced} data-testid="finetune-advanced">
             <Text size="xs" c="dimmed">
-              {advanced ? '▾' : '▸'} Fine-tuning options: from {value.from.trim() || 'the last quarter'}, {value.views} views, at most {value.epochs} epochs
+              {advanced ? '▾' : '▸'} Fine-tuning options: from {value.from.trim() || 'the last quarter'}, {value.views} views
+              {value.augment.length > 0 ? ` + ${value.augment.join(' and ')}` : ''}, at most {value.epochs} epochs
             </Text>
           </UnstyledButton>
           <Collapse expanded={advanced}>
@@ -71,6 +78,20 @@ export function FinetuneOptions({ value, onChange, features }: { value: Finetune
                 allowDeselect={false}
                 data-testid="finetune-views"
               />
+              <Checkbox.Group
+                size="xs"
+                label="Random views to train on too"
+                description="As many again as the flips and turns, drawn per image (never averaged at test time); caching takes twice as long"
+                value={value.augment}
+                onChange={(v) => set({ augment: AUGMENTS.filter((a) => v.includes(a)) })}
+                data-testid="finetune-augment"
+              >
+                <Group gap="md" mt={4}>
+                  {AUGMENTS.map((a) => (
+                    <Checkbox key={a} size="xs" value={a} label={AUGMENT_NAMES[a]} data-testid={`finetune-augment-${a}`} />
+                  ))}
+                </Group>
+              </Checkbox.Group>
               <NumberInput
                 size="xs"
                 label="Epochs at most"
