@@ -29,23 +29,35 @@ export function randomCrop(pixels: Uint8Array, s: number, rand: () => number): U
   const h = Math.min(s, s * Math.sqrt(area / aspect));
   const x0 = (s - w) * rand();
   const y0 = (s - h) * rand();
+  // Where each output pixel's centre falls in the input, per axis: the two neighbours and the weight of the second.
+  const axis = (start: number, extent: number) => {
+    const lo = new Int32Array(s);
+    const hi = new Int32Array(s);
+    const f = new Float64Array(s);
+    for (let k = 0; k < s; k++) {
+      const at = Math.min(s - 1, Math.max(0, start + ((k + 0.5) * extent) / s - 0.5));
+      lo[k] = Math.floor(at);
+      hi[k] = Math.min(s - 1, lo[k]! + 1);
+      f[k] = at - lo[k]!;
+    }
+    return { lo, hi, f };
+  };
+  const xs = axis(x0, w);
+  const ys = axis(y0, h);
   const out = new Uint8Array(s * s * 3);
   for (let y = 0; y < s; y++) {
-    // Pixel centres of the output map onto the crop's extent.
-    const sy = Math.min(s - 1, Math.max(0, y0 + ((y + 0.5) * h) / s - 0.5));
-    const y1 = Math.floor(sy);
-    const y2 = Math.min(s - 1, y1 + 1);
-    const fy = sy - y1;
+    const top = ys.lo[y]! * s * 3;
+    const bottom = ys.hi[y]! * s * 3;
+    const fy = ys.f[y]!;
     for (let x = 0; x < s; x++) {
-      const sx = Math.min(s - 1, Math.max(0, x0 + ((x + 0.5) * w) / s - 0.5));
-      const x1 = Math.floor(sx);
-      const x2 = Math.min(s - 1, x1 + 1);
-      const fx = sx - x1;
+      const left = xs.lo[x]! * 3;
+      const right = xs.hi[x]! * 3;
+      const fx = xs.f[x]!;
+      const o = (y * s + x) * 3;
       for (let c = 0; c < 3; c++) {
-        const at = (yy: number, xx: number) => pixels[(yy * s + xx) * 3 + c]!;
-        const top = at(y1, x1) * (1 - fx) + at(y1, x2) * fx;
-        const bottom = at(y2, x1) * (1 - fx) + at(y2, x2) * fx;
-        out[(y * s + x) * 3 + c] = Math.round(top * (1 - fy) + bottom * fy);
+        const t = pixels[top + left + c]! + (pixels[top + right + c]! - pixels[top + left + c]!) * fx;
+        const b = pixels[bottom + left + c]! + (pixels[bottom + right + c]! - pixels[bottom + left + c]!) * fx;
+        out[o + c] = Math.round(t + (b - t) * fy);
       }
     }
   }
@@ -58,15 +70,19 @@ export function colourJitter(pixels: Uint8Array, rand: () => number): Uint8Array
   const contrast = between(rand, JITTER);
   const saturation = between(rand, JITTER);
   const n = pixels.length / 3;
-  const grey = (r: number, g: number, b: number) => 0.299 * r + 0.587 * g + 0.114 * b;
   let mean = 0;
-  for (let i = 0; i < n; i++) mean += grey(pixels[i * 3]!, pixels[i * 3 + 1]!, pixels[i * 3 + 2]!) * brightness;
-  mean /= n;
+  for (let i = 0; i < pixels.length; i += 3) mean += 0.299 * pixels[i]! + 0.587 * pixels[i + 1]! + 0.114 * pixels[i + 2]!;
+  mean = (mean * brightness) / n;
   const out = new Uint8Array(pixels.length);
-  for (let i = 0; i < n; i++) {
-    const rgb = [0, 1, 2].map((c) => (pixels[i * 3 + c]! * brightness - mean) * contrast + mean);
-    const g = grey(rgb[0]!, rgb[1]!, rgb[2]!);
-    for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.min(255, Math.max(0, Math.round((rgb[c]! - g) * saturation + g)));
+  const clamp = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
+  for (let i = 0; i < pixels.length; i += 3) {
+    const r = (pixels[i]! * brightness - mean) * contrast + mean;
+    const g = (pixels[i + 1]! * brightness - mean) * contrast + mean;
+    const b = (pixels[i + 2]! * brightness - mean) * contrast + mean;
+    const grey = 0.299 * r + 0.587 * g + 0.114 * b;
+    out[i] = clamp((r - grey) * saturation + grey);
+    out[i + 1] = clamp((g - grey) * saturation + grey);
+    out[i + 2] = clamp((b - grey) * saturation + grey);
   }
   return out;
 }
