@@ -37,12 +37,13 @@ const project = (name: string, include: string[], more: { exclude?: string[]; te
   test: { name, include, ...more },
 });
 
-/**
- * Files that measure latency under attack or under load (see the timing project). The kill trials run with the other
- * integration files in their 6-kill form (the files beside them only make the jobs slower, so more kills land
- * mid-run), and alone in full (`npm run test:faults`, 20 kills per kind of job).
- */
-const TIMING = ['test/integration/serveHardening.test.ts', 'test/integration/serveResponsive.test.ts', 'test/integration/teamLoad.test.ts'];
+/** Files that measure latency under attack or kill processes mid-run (see the timing project). */
+const TIMING = [
+  'test/integration/killTrials.test.ts',
+  'test/integration/serveHardening.test.ts',
+  'test/integration/serveResponsive.test.ts',
+  'test/integration/teamLoad.test.ts',
+];
 
 /**
  * Seconds each file took in a full run, by "project:file" (`node scripts/test-durations.mjs` writes it from vitest's

@@ -13,8 +13,7 @@ import { BIN } from '../fixtures/cli.ts';
 
 /**
  * kill -9 at this many random moments of each kind of job: 20, as the hardening issue asks, under `npm run
- * test:faults` (which CI runs), alone; 6 in the everyday `npm test`, beside other integration files, so the whole suite
- * stays quick to run.
+ * test:faults` (which CI runs); 6 in the everyday `npm test`, so the whole suite stays quick to run.
  */
 const TRIALS = process.env.npm_lifecycle_event === 'test:faults' ? 20 : 6;
 const tmp = tempDir();
