@@ -20,7 +20,9 @@ function heavyChain(file: string, seen = new Set<string>()): string[] | null {
     if (HEAVY.some((h) => spec === h || spec.startsWith(`${h}/`))) return [spec];
     if (!spec.startsWith('.')) continue;
     const next = path.resolve(path.dirname(file), spec);
-    const chain = fs.existsSync(next) ? heavyChain(next, seen) : null;
+    // An import the walk cannot follow would hide what lies behind it.
+    if (!fs.existsSync(next)) throw new Error(`${path.relative(ROOT, file)} imports ${spec}, which is not a file`);
+    const chain = heavyChain(next, seen);
     if (chain) return [path.relative(ROOT, next), ...chain];
   }
   return null;

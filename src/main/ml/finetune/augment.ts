@@ -14,6 +14,18 @@ export const CROP_ASPECT: readonly [number, number] = [3 / 4, 4 / 3];
 /** Factors of brightness, contrast (about the mean grey) and saturation (about each pixel's grey). */
 export const JITTER: readonly [number, number] = [0.8, 1.2];
 
+/**
+ * What the cached random views depend on, for the view cache's key: other bounds or another way of drawing them make
+ * a new cache rather than mixing with old views. Raise VERSION when the drawing or resampling changes.
+ */
+const VERSION = 1;
+export const AUGMENT_SETTINGS = (augment: readonly Augment[]) => ({
+  augment,
+  version: VERSION,
+  ...(augment.includes('crops') ? { area: CROP_AREA, aspect: CROP_ASPECT } : {}),
+  ...(augment.includes('jitter') ? { jitter: JITTER } : {}),
+});
+
 /** The random numbers of one augmented view: from the first 8 hex digits of the content hash and the view number. */
 export function viewRandom(sha: string, view: number): () => number {
   return rngFrom((Number.parseInt(sha.slice(0, 8), 16) ^ Math.imul(view + 1, 0x9e3779b1)) >>> 0 || 1);

@@ -33,6 +33,7 @@ import { encodeModel } from '../onnx/proto.ts';
 import { identityPca } from '../stats/pca.ts';
 import type { BackendName } from '../tfjs/backend.ts';
 import { BOOTSTRAP_RESAMPLES } from '../fusion/evaluate.ts';
+import { AUGMENT_SETTINGS } from './augment.ts';
 import { cutNetwork } from './cut.ts';
 import { FOLD_WORKERS, FoldPool } from './foldPool.ts';
 import type { FoldTask } from './trainFold.ts';
@@ -176,7 +177,7 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
 
     const digest = await backboneDigest(spec);
     const cacheKey = createHash('sha256')
-      .update(JSON.stringify({ digest, cut: cut.cut, pre: spec.preprocessing, views, ...(augment.length > 0 ? { augment } : {}) }))
+      .update(JSON.stringify({ digest, cut: cut.cut, pre: spec.preprocessing, views, ...(augment.length > 0 ? { augment: AUGMENT_SETTINGS(augment) } : {}) }))
       .digest('hex')
       .slice(0, 16);
     const cacheDir = path.join(project.dir, 'cache', 'finetune', `${spec.name}-${cacheKey}`);
