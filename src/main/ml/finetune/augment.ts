@@ -26,6 +26,9 @@ export const AUGMENT_SETTINGS = (augment: readonly Augment[]) => ({
   ...(augment.includes('jitter') ? { jitter: JITTER } : {}),
 });
 
+/** Views cached per image: the flips and turns, then (with any augmentation) as many random views. */
+export const cachedViewCount = (views: number, augment: readonly Augment[]): number => (augment.length > 0 ? views * 2 : views);
+
 /** The random numbers of one augmented view: from the first 8 hex digits of the content hash and the view number. */
 export function viewRandom(sha: string, view: number): () => number {
   return rngFrom((Number.parseInt(sha.slice(0, 8), 16) ^ Math.imul(view + 1, 0x9e3779b1)) >>> 0 || 1);

@@ -33,7 +33,7 @@ import { encodeModel } from '../onnx/proto.ts';
 import { identityPca } from '../stats/pca.ts';
 import type { BackendName } from '../tfjs/backend.ts';
 import { BOOTSTRAP_RESAMPLES } from '../fusion/evaluate.ts';
-import { AUGMENT_SETTINGS } from './augment.ts';
+import { AUGMENT_SETTINGS, cachedViewCount } from './augment.ts';
 import { cutNetwork } from './cut.ts';
 import { FOLD_WORKERS, FoldPool } from './foldPool.ts';
 import type { FoldTask } from './trainFold.ts';
@@ -109,8 +109,8 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
   const started = performance.now();
   const views = o.views ?? FINETUNE_DEFAULTS.views;
   const augment = AUGMENTS.filter((a) => o.augment?.includes(a));
-  // The cache holds the flips and turns, then as many augmented views: training draws from all, testing averages the first.
-  const cachedViews = augment.length > 0 ? views * 2 : views;
+  // Training draws from every cached view, testing averages the flips and turns (the first `views`).
+  const cachedViews = cachedViewCount(views, augment);
   const epochs = o.epochs ?? FINETUNE_DEFAULTS.epochs;
   if (![1, 2, 4, 8].includes(views)) throw new DermFuseError('INVALID_ARGUMENT', `--views ${views}: 1, 2, 4 or 8 (the flips and quarter turns).`);
   if (!Number.isInteger(epochs) || epochs < 1 || epochs > 200) throw new DermFuseError('INVALID_ARGUMENT', `--epochs ${epochs}: a whole number from 1 to 200.`);

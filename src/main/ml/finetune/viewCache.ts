@@ -13,7 +13,7 @@ import { DermFuseError } from '../../../shared/errors.ts';
 import { decodeForBackbone } from '../input/decode.ts';
 import { normalise } from '../input/spec.ts';
 import { dihedralView, fromHalf, toHalf } from './views.ts';
-import { augmentView, viewRandom } from './augment.ts';
+import { augmentView, cachedViewCount, viewRandom } from './augment.ts';
 import type { Augment } from '../../../shared/results.ts';
 
 export interface CacheShape {
@@ -201,7 +201,7 @@ export async function fillViewCache(dir: string, images: { sha: string; path: st
     const unique = todo.filter((im) => !seen.has(im.sha) && seen.add(im.sha));
     let done = images.length - todo.length;
     o.onProgress?.(done, images.length);
-    const total = o.augment.length > 0 ? o.views * 2 : o.views;
+    const total = cachedViewCount(o.views, o.augment);
     const imagesPerRun = Math.max(1, Math.floor(INPUTS_PER_RUN / total));
     for (let i = 0; i < unique.length; i += imagesPerRun) {
       const batch = unique.slice(i, i + imagesPerRun);
