@@ -8,6 +8,7 @@ import { duplicatesBench } from './duplicatesBench.ts';
 import { explainBench } from './explainBench.ts';
 import { extractBench, extractMemoryBench, predictOnlyBench } from './extractBench.ts';
 import { finetuneBench } from './finetuneBench.ts';
+import { finetuneMemoryBench } from './finetuneMemoryBench.ts';
 import { fusionBench, padTables, twoBackbones } from './fusionBench.ts';
 import { gridBench } from './gridBench.ts';
 import { importBench } from './importBench.ts';
@@ -32,6 +33,7 @@ const SECTIONS: Record<string, () => Promise<object>> = {
   team: () => teamBench(SHARED),
   explain: () => explainBench(SHARED),
   finetune: () => finetuneBench(SHARED),
+  'finetune-memory': () => finetuneMemoryBench(SHARED),
 };
 
 async function main(): Promise<void> {
