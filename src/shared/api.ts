@@ -5,7 +5,17 @@
  */
 import { z } from 'zod';
 import type { ErrorPayload } from './errors.ts';
-import { AUGMENTS, CASE_FILTERS, MODES, type CaseRow, type EmbeddingMap, type LabelIssue, type RunListItem, type RunReportView } from './results.ts';
+import {
+  AUGMENTS,
+  CASE_FILTERS,
+  MODES,
+  type CaseRow,
+  type EmbeddingMap,
+  type LabelIssue,
+  type RunListItem,
+  type RunReportView,
+  type ViewCacheInfo,
+} from './results.ts';
 import { ROLES, type AccountInfo, type ActivityEntry, type AgreementReport, type Disagreement, type Me, type TaskInfo, type TaskNext } from './team.ts';
 import { QUALITY_FILTERS, type DuplicateReport, type LabelNextInfo } from './quality.ts';
 import type { Explanation } from './explain.ts';
@@ -284,6 +294,10 @@ export const API = {
   'features.list': call<{ key: string; name: string; dim: number; count: number }[]>()(z.object({})),
   /** The backbones the extract form offers: id, what it is, licence, size, and whether it needs a download. */
   'features.catalogue': call<CatalogueItem[]>()(z.object({})),
+  /** The fine-tuning view caches on disk (what each caches, its size, its last use), most recently used first. */
+  'finetune.caches': call<ViewCacheInfo[]>()(z.object({})),
+  /** Removes one view cache (a later fine-tuned run of its settings caches again); BUSY while a run uses it. */
+  'finetune.removeCache': call<ViewCacheInfo[]>()(z.object({ name: z.string().min(1).max(200) })),
   /** Training runs with their configuration and headline metrics, newest first. */
   'runs.list': call<RunListItem[]>()(z.object({})),
   /** The three modes side by side: intervals, paired tests, curves, calibration, confusion matrices, subgroups. */

@@ -63,6 +63,39 @@ export interface FinetuneReport {
   vsFrozen: Record<Mode, Comparison>;
 }
 
+/** One folder of cached trunk activations (cache/finetune/NAME): reused by fine-tuned runs of the same settings. */
+export interface ViewCacheInfo {
+  /** Folder name under cache/finetune: the backbone's name and a digest of the cut and view settings. */
+  name: string;
+  /** What it caches; null in caches written before their settings were recorded. */
+  backbone: string | null;
+  cut: string | null;
+  views: number | null;
+  augment: Augment[];
+  images: number;
+  bytes: number;
+  /** When a run last used it (ISO time); null when unknown. */
+  lastUsed: string | null;
+  /** A run is filling or reading it now: it cannot be removed. */
+  busy: boolean;
+}
+
+/** Bytes as a person reads them on disk: 512 B, 3.4 MB, 1.20 GB. */
+export function diskSize(bytes: number): string {
+  if (bytes < 2 ** 10) return `${bytes} B`;
+  if (bytes < 2 ** 20) return `${(bytes / 2 ** 10).toFixed(1)} KB`;
+  if (bytes < 2 ** 30) return `${(bytes / 2 ** 20).toFixed(1)} MB`;
+  return `${(bytes / 2 ** 30).toFixed(2)} GB`;
+}
+
+/** What a view cache holds, in one line: "mobilenet… from features.13, 8 views + crops: 686 images". */
+export function describeViewCache(c: ViewCacheInfo): string {
+  const what = c.backbone
+    ? `${c.backbone} from ${c.cut}, ${c.views} view${c.views === 1 ? '' : 's'}${c.augment.length > 0 ? ` + ${c.augment.join(' and ')}` : ''}`
+    : 'settings not recorded';
+  return `${what}: ${c.images} image${c.images === 1 ? '' : 's'}`;
+}
+
 export interface RunListItem {
   runId: number;
   status: string;

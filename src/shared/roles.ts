@@ -28,6 +28,8 @@ export const MIN_ROLE: { readonly [K in CallName]: Role } = {
   'jobs.watch': 'annotator',
   'jobs.cancel': 'admin',
   'features.list': 'annotator',
+  'finetune.caches': 'admin',
+  'finetune.removeCache': 'admin',
   'features.catalogue': 'annotator',
   'runs.list': 'annotator',
   'runs.report': 'annotator',

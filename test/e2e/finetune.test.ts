@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finetuneProject } from '../fixtures/finetuneProject.ts';
@@ -84,5 +86,18 @@ describe('fine-tuning from the training form', () => {
     await page.getByTestId('compare-1').check();
     await page.getByTestId('compare-2').check();
     await expect.poll(() => page.getByTestId('compare-table').textContent()).toContain('Fine-tunedfrom c6_out (4 of 11 convs), vs run #1no (frozen features)');
+
+    // The views it cached are listed under the fine-tuning options, and removed from disk after asking.
+    await page.getByRole('switch', { name: 'Train the CNN too' }).click();
+    await page.getByTestId('finetune-advanced').click();
+    await expect
+      .poll(() => page.getByTestId('finetune-cache').allTextContents())
+      .toEqual([expect.stringMatching(/^tiny-mobilenet from c6_out, 8 views: 48 images · [\d.]+ KB · last used .*Remove$/)]);
+    const cacheRoot = served.read((p) => path.join(p.dir, 'cache', 'finetune'));
+    expect(fs.readdirSync(cacheRoot)).toHaveLength(1);
+    await page.getByTestId('finetune-cache-remove').click();
+    await page.getByTestId('finetune-cache-confirm').click();
+    await expect.poll(() => page.getByTestId('finetune-caches').textContent()).toMatch(/None yet/);
+    expect(fs.readdirSync(cacheRoot)).toEqual([]);
   });
 });

@@ -123,6 +123,8 @@ const REQUESTS = (i: (k: number) => number): { [K in CallName]: unknown } => ({
   'jobs.cancel': { id: 1 },
   'features.list': {},
   'features.catalogue': {},
+  'finetune.caches': {},
+  'finetune.removeCache': { name: 'none' },
   'runs.list': {},
   'runs.report': { runId: 1 },
   'runs.cases': { runId: 1, mode: 'fused', filter: 'all', limit: 10 },

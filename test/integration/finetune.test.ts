@@ -12,6 +12,8 @@ import { finetuneRun, type FinetuneResult } from '../../src/main/ml/finetune/fin
 import { buildTopNet } from '../../src/main/ml/finetune/topNet.ts';
 import { trainFold, type FoldTask } from '../../src/main/ml/finetune/trainFold.ts';
 import { fillViewCache } from '../../src/main/ml/finetune/viewCache.ts';
+import { listViewCaches } from '../../src/main/ml/finetune/cacheFolders.ts';
+import type { ViewCacheInfo } from '../../src/shared/results.ts';
 import { dihedralView } from '../../src/main/ml/finetune/views.ts';
 import { predictWithRun } from '../../src/main/ml/fusion/runPredict.ts';
 import { trainRun } from '../../src/main/ml/fusion/train.ts';
@@ -336,4 +338,62 @@ describe('fine-tuning the CNN', () => {
     expect(project.db.prepare('SELECT COUNT(*) FROM runs').pluck().get()).toBe(before);
     expect(fs.readdirSync(path.join(project.dir, 'cache', 'finetune')).filter((d) => d.startsWith('tiny-softplus'))).toEqual([]);
   }, 120_000);
+  it('lists the view caches with what they hold, refuses to remove one a living run uses, and removes one by name', async () => {
+    const listed = (args: string[] = []) => {
+      const out = runCli(['caches', project.dir, ...args, '--json']);
+      return { ...out, json: out.code === 0 ? (JSON.parse(out.stdout) as { removed: string[]; freedBytes: number; caches: ViewCacheInfo[] }) : null };
+    };
+    const all = listed().json!.caches;
+    // The default cut's cache, written by the runs above (the kill -9 one left its use mark: a dead pid, so not busy).
+    const plain = all.find((c) => c.cut === 'c6_out' && c.views === 8 && c.augment.length === 0)!;
+    expect(plain).toMatchObject({ backbone: 'tiny-mobilenet', images: 48, busy: false });
+    expect(fs.readdirSync(path.join(project.dir, 'cache', 'finetune', plain.name)).some((f) => /^use\.\d+$/.test(f))).toBe(true);
+    expect(plain.bytes).toBeGreaterThanOrEqual(48 * 8 * 12 * 8 * 8 * 2);
+    expect(all.map((c) => c.name)).toEqual(listViewCaches(project.dir).map((c) => c.name));
+    expect(all.find((c) => c.cut === 'input')).toMatchObject({ views: 2, images: 48 });
+
+    // A living process's use mark: listed as in use, and neither --remove nor --remove-all takes it.
+    const holder = spawn('sleep', ['60']);
+    try {
+      fs.writeFileSync(path.join(project.dir, 'cache', 'finetune', plain.name, `use.${holder.pid}`), '');
+      expect(listed().json!.caches.find((c) => c.name === plain.name)!.busy).toBe(true);
+      const refused = runCli(['caches', project.dir, '--remove', plain.name]);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain(`pid ${holder.pid}`);
+      const swept = listed(['--remove-all']).json!;
+      expect(swept.caches.map((c) => c.name)).toEqual([plain.name]);
+      expect(swept.removed.sort()).toEqual(
+        all
+          .filter((c) => c.name !== plain.name)
+          .map((c) => c.name)
+          .sort(),
+      );
+    } finally {
+      holder.kill();
+    }
+    await new Promise((r) => holder.once('exit', r));
+
+    // Names that are not a cache folder of this project reach nothing.
+    const around = () => [fs.readdirSync(project.dir).sort(), fs.readdirSync(path.join(project.dir, 'cache', 'finetune'))];
+    const kept = around();
+    for (const bad of ['..', '../..', 'a/b', plain.name + '/..', 'nope']) {
+      const out = runCli(['caches', project.dir, '--remove', bad]);
+      expect(out.code, bad).not.toBe(0);
+      expect(out.stderr).toMatch(/No view cache/);
+    }
+    expect(around()).toEqual(kept);
+
+    const gone = listed(['--remove', plain.name]).json!;
+    expect(gone).toMatchObject({ removed: [plain.name], caches: [] });
+    expect(gone.freedBytes).toBe(plain.bytes);
+    expect(fs.existsSync(path.join(project.dir, 'cache', 'finetune', plain.name))).toBe(false);
+    // The next run of those settings caches again, and its cache is listed as used just now, not in use.
+    const before = Date.now();
+    // (Named: the newest features are the Softplus network's, from the test above.)
+    await finetuneRun(project, { ...config, backbone: 'tiny-mobilenet' }, { epochs: 1 });
+    const again = listViewCaches(project.dir);
+    expect(again).toHaveLength(1);
+    expect(again[0]).toMatchObject({ name: plain.name, images: 48, busy: false });
+    expect(Date.parse(again[0]!.lastUsed!)).toBeGreaterThanOrEqual(before - 1000);
+  }, 300_000);
 });

@@ -20,6 +20,7 @@ import { JobManager } from '../jobs/manager.ts';
 import { embeddingMap, labelIssues, runCases } from '../results/cases.ts';
 import { runReportView } from '../results/report.ts';
 import { runList } from '../ml/fusion/runs.ts';
+import { listViewCaches, removeViewCache } from '../ml/finetune/cacheFolders.ts';
 import { reviewLabel } from '../results/review.ts';
 import { FeatureStore } from '../db/repos/featureStore.ts';
 import { CATALOGUE, catalogueEntry } from '../ml/backbone/catalogue.ts';
@@ -179,6 +180,11 @@ export class Service {
         repoOf(this.open().db, FeatureStore)
           .backbones()
           .map(({ key, name, dim, count }) => ({ key, name, dim, count })),
+      'finetune.caches': async () => listViewCaches(this.open().dir),
+      'finetune.removeCache': async ({ name }) => {
+        removeViewCache(this.open().dir, name);
+        return listViewCaches(this.open().dir);
+      },
       'runs.list': async () => runList(this.open()),
       'runs.report': async ({ runId, curveClass }, caller) => {
         const report = runReportView(this.open(), runId, curveClass);

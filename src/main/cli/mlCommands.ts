@@ -3,7 +3,8 @@ import path from 'node:path';
 import { ortAvailability } from '../ml/backbone/runtime.ts';
 import { DEFAULT_BACKBONE } from '../ml/backbone/catalogue.ts';
 import { exportFeatures } from '../ml/backbone/exportFeatures.ts';
-import { flagSet, optionalString, parseFlags, requireString, wholeNumber } from './args.ts';
+import { flagSet, optionalString, parseFlags, requireString, UsageError, wholeNumber } from './args.ts';
+import { describeViewCache, diskSize } from '../../shared/results.ts';
 import { ExtractRequestSchema } from '../../shared/api.ts';
 import { withProject, type Command } from './commands.ts';
 
@@ -78,6 +79,36 @@ export const ML_COMMANDS: Record<string, Command> = {
           ...s.failures.slice(0, 20).map((f) => `  ${f.source}: ${f.message}`),
         ].join('\n');
         return { json: s, text };
+      });
+    },
+  },
+  caches: {
+    usage: 'dermfuse caches DIR [--remove NAME | --remove-all] [--json]',
+    summary: 'the fine-tuning view caches on disk (what each holds, its size, its last use), and removing them',
+    options: { remove: { type: 'string' }, 'remove-all': { type: 'boolean' } },
+    positionals: ['DIR'],
+    async run(v, [dir]) {
+      const { listViewCaches, removeViewCache } = await import('../ml/finetune/cacheFolders.ts');
+      const name = optionalString(v, 'remove');
+      if (name !== undefined && v['remove-all']) throw new UsageError('--remove NAME or --remove-all, not both');
+      return withProject(dir!, async (project) => {
+        const before = listViewCaches(project.dir);
+        const gone = v['remove-all'] ? before.filter((c) => !c.busy) : name !== undefined ? before.filter((c) => c.name === name) : [];
+        if (name !== undefined && gone.length === 0) removeViewCache(project.dir, name);
+        for (const c of gone) removeViewCache(project.dir, c.name);
+        const caches = listViewCaches(project.dir);
+        const freed = gone.reduce((s, c) => s + c.bytes, 0);
+        const lines = caches.map(
+          (c) =>
+            `${c.name}  ${diskSize(c.bytes)}  ${describeViewCache(c)}; last used ${c.lastUsed?.slice(0, 16).replace('T', ' ') ?? 'unknown'}${c.busy ? ' (in use)' : ''}`,
+        );
+        const total = caches.reduce((s, c) => s + c.bytes, 0);
+        const text = [
+          ...(gone.length > 0 ? [`Removed ${gone.length} view cache${gone.length === 1 ? '' : 's'} (${diskSize(freed)}).`] : []),
+          caches.length > 0 ? `${caches.length} view cache${caches.length === 1 ? '' : 's'}, ${diskSize(total)}:` : 'No view caches.',
+          ...lines,
+        ].join('\n');
+        return { json: { removed: gone.map((c) => c.name), freedBytes: freed, caches }, text };
       });
     },
   },

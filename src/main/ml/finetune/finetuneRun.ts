@@ -34,6 +34,7 @@ import { identityPca } from '../stats/pca.ts';
 import type { BackendName } from '../tfjs/backend.ts';
 import { BOOTSTRAP_RESAMPLES } from '../fusion/evaluate.ts';
 import { AUGMENT_SETTINGS, cachedViewCount } from './augment.ts';
+import { useViewCache, viewCacheRoot } from './cacheFolders.ts';
 import { cutNetwork } from './cut.ts';
 import { FOLD_WORKERS, FoldPool } from './foldPool.ts';
 import type { FoldTask } from './trainFold.ts';
@@ -139,6 +140,7 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
   let runId: number | null = null;
   let tunedDir: string | null = null;
   let tunedFeatures = false;
+  let releaseCache = (): void => {};
   try {
     // Every operation of the top must be one DermFuse can train: found out before the frozen run spends any time.
     await pool.check(cut.top, o.backend);
@@ -180,7 +182,8 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
       .update(JSON.stringify({ digest, cut: cut.cut, pre: spec.preprocessing, views, ...(augment.length > 0 ? { augment: AUGMENT_SETTINGS(augment) } : {}) }))
       .digest('hex')
       .slice(0, 16);
-    const cacheDir = path.join(project.dir, 'cache', 'finetune', `${spec.name}-${cacheKey}`);
+    const cacheDir = path.join(viewCacheRoot(project.dir), `${spec.name}-${cacheKey}`);
+    releaseCache = useViewCache(cacheDir, { backbone: spec.name, cut: cut.cut, views, augment });
     const pathOf = new Map(
       repoOf(project.db, ImagesRepo)
         .distinctContents()
@@ -416,5 +419,6 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
     throw err;
   } finally {
     await pool.close();
+    releaseCache();
   }
 }

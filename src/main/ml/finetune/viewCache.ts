@@ -15,6 +15,7 @@ import { normalise } from '../input/spec.ts';
 import { dihedralView, fromHalf, toHalf } from './views.ts';
 import { augmentView, cachedViewCount, viewRandom } from './augment.ts';
 import type { Augment } from '../../../shared/results.ts';
+import { processAlive } from './cacheFolders.ts';
 
 export interface CacheShape {
   /** The cut tensor of one view: [channels, height, width]. */
@@ -30,15 +31,6 @@ const LOCK = 'fill.lock';
 /** Bytes of one image's record: every view's cut tensor as half floats. */
 const recordBytesOf = (shape: CacheShape): number => shape.dims[0] * shape.dims[1] * shape.dims[2] * shape.views * 2;
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /**
  * Takes the cache's fill lock, or refuses (BUSY) while another living process holds it. A lock of a process that
  * died (kill -9), or of this one (a worker stopped on cancel: one job runs at a time here), is taken over.
@@ -53,7 +45,7 @@ function lockFill(dir: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(fs.readFileSync(file, 'utf8'));
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid))
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid))
         throw new DermFuseError('BUSY', `Another DermFuse process (pid ${pid}) is caching these views (${dir}); fine-tune again when it has finished.`);
       fs.rmSync(file, { force: true });
     }

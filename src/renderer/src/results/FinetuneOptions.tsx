@@ -1,5 +1,5 @@
 import { Checkbox, Collapse, Group, NumberInput, Select, Stack, Switch, TextInput, UnstyledButton, Text } from '@mantine/core';
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { FINETUNE_DEFAULTS } from '../../../shared/jobs.ts';
 import { AUGMENTS, type Augment } from '../../../shared/results.ts';
 
@@ -30,7 +30,18 @@ export function finetuneRequest(c: FinetuneChoice): { finetune?: true; finetuneF
 }
 
 /** "Train the CNN too": a switch, and where training starts, views and epochs folded away under it. */
-export function FinetuneOptions({ value, onChange, features }: { value: FinetuneChoice; onChange(c: FinetuneChoice): void; features: number }) {
+export function FinetuneOptions({
+  value,
+  onChange,
+  features,
+  below,
+}: {
+  value: FinetuneChoice;
+  onChange(c: FinetuneChoice): void;
+  features: number;
+  /** Shown at the end of the folded options while they are open (the view caches on disk). */
+  below?: ReactNode;
+}) {
   const [advanced, setAdvanced] = useState(false);
   const one = features === 1;
   const set = (part: Partial<FinetuneChoice>) => onChange({ ...value, ...part });
@@ -102,6 +113,7 @@ export function FinetuneOptions({ value, onChange, features }: { value: Finetune
                 onChange={(v) => set({ epochs: Math.min(200, Math.max(1, Math.round(Number(v) || FINETUNE_DEFAULTS.epochs))) })}
                 data-testid="finetune-epochs"
               />
+              {advanced && below}
             </Stack>
           </Collapse>
         </>

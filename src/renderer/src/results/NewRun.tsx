@@ -7,8 +7,11 @@ import { CallError, useCall, useShowError } from '../errors.tsx';
 import { useJobs } from '../jobs/JobsContext.tsx';
 import type { LabelSetInfo, ProjectInfo } from './types.ts';
 import { FinetuneOptions, finetuneRequest, NO_FINETUNE, type FinetuneChoice } from './FinetuneOptions.tsx';
+import { FinetuneCaches, type CacheCalls } from './FinetuneCaches.tsx';
 import { fieldLabel } from '../../../shared/types.ts';
 import { isFinetunedBackbone } from '../../../shared/backbone.ts';
+
+const CACHE_CALLS: CacheCalls = { list: () => api['finetune.caches']({}), remove: (name) => api['finetune.removeCache']({ name }) };
 
 const message = (e: unknown) => (e instanceof ApiError ? e.message : String(e));
 
@@ -222,7 +225,7 @@ export function NewRun({ info, onDone }: { info: ProjectInfo; onDone(runId: numb
             data-testid="train-duplicates"
           />
         </Stack>
-        <FinetuneOptions value={finetune} onChange={setFinetune} features={backbones.length} />
+        <FinetuneOptions value={finetune} onChange={setFinetune} features={backbones.length} below={<FinetuneCaches calls={CACHE_CALLS} />} />
         <Button size="xs" disabled={!labelSet || features.length === 0 || busy} onClick={() => void train()} data-testid="train-start">
           {finetune.on && backbones.length === 1 ? 'Train frozen, then fine-tuned' : 'Train image-only, metadata-only and fused'}
         </Button>
