@@ -265,6 +265,13 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
     const finalEncoder = fitEncoder(fields, metaRows);
     const epochDone = new Array<number>(tasks.length).fill(0);
     const tTrain = performance.now();
+    // Said at once: the first epoch of a fold can take a minute, and the workers' memory is taken now, not after it.
+    report(
+      'fine-tuning',
+      0,
+      tasks.length * epochs,
+      `training the top and the heads: ${tasks.length} fits of at most ${epochs} epochs on ${FOLD_WORKERS} workers`,
+    );
     const { results, backend } = await pool.folds(cacheDir, tasks, o.backend, (task, epoch, total, loss) => {
       epochDone[task] = epoch;
       const name = task < cfg.folds ? `fold ${task + 1} of ${cfg.folds}` : 'final network on all images';
