@@ -90,9 +90,10 @@ export function diskSize(bytes: number): string {
 
 /** What a view cache holds, in one line: "mobilenet… from features.13, 8 views + crops: 686 images". */
 export function describeViewCache(c: ViewCacheInfo): string {
-  const what = c.backbone
-    ? `${c.backbone} from ${c.cut}, ${c.views} view${c.views === 1 ? '' : 's'}${c.augment.length > 0 ? ` + ${c.augment.join(' and ')}` : ''}`
-    : 'settings not recorded';
+  const what =
+    c.backbone && c.cut && c.views
+      ? `${c.backbone} from ${c.cut}, ${c.views} view${c.views === 1 ? '' : 's'}${c.augment.length > 0 ? ` + ${c.augment.join(' and ')}` : ''}`
+      : 'settings not recorded';
   return `${what}: ${c.images} image${c.images === 1 ? '' : 's'}`;
 }
 

@@ -69,13 +69,22 @@ describe('the view caches under the fine-tuning options', () => {
     expect(calls.removed).toEqual(['b']);
   });
 
-  it('shows why a removal was refused and keeps the list', async () => {
+  it('shows why a removal was refused, and reads the list again (a run may have taken the cache up since)', async () => {
     const calls = fakeCalls([cache('a')]);
-    calls.fail = 'The view cache a is in use by a fine-tuned run; remove it when the run has finished or been cancelled.';
     renderUi(<FinetuneCaches calls={calls} />);
     fireEvent.click(await screen.findByTestId('finetune-cache-remove'));
+    calls.fail = 'The view cache a is in use by the fine-tuned run going on here; remove it when the run has finished or been cancelled.';
+    const list = calls.list;
+    calls.list = async () => (await list()).map((c) => ({ ...c, busy: true }));
     fireEvent.click(screen.getByTestId('finetune-cache-confirm'));
     expect((await screen.findByTestId('finetune-caches-error')).textContent).toBe(`Removing a failed: ${calls.fail}`);
-    expect(screen.getAllByTestId('finetune-cache')).toHaveLength(1);
+    await waitFor(() => expect(screen.getByTestId('finetune-cache').textContent).toMatch(/ · in useRemove$/));
+    expect((screen.getByTestId('finetune-cache-remove') as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('says when the list cannot be read', async () => {
+    renderUi(<FinetuneCaches calls={{ list: () => Promise.reject(new Error('FORBIDDEN: admins only')), remove: async () => [] }} />);
+    expect((await screen.findByTestId('finetune-caches-error')).textContent).toBe('Listing the view caches failed: FORBIDDEN: admins only');
+    expect(screen.queryAllByTestId('finetune-cache')).toEqual([]);
   });
 });

@@ -12,7 +12,7 @@ import { finetuneRun, type FinetuneResult } from '../../src/main/ml/finetune/fin
 import { buildTopNet } from '../../src/main/ml/finetune/topNet.ts';
 import { trainFold, type FoldTask } from '../../src/main/ml/finetune/trainFold.ts';
 import { fillViewCache } from '../../src/main/ml/finetune/viewCache.ts';
-import { listViewCaches } from '../../src/main/ml/finetune/cacheFolders.ts';
+import { listViewCaches, removeViewCache } from '../../src/main/ml/finetune/cacheFolders.ts';
 import type { ViewCacheInfo } from '../../src/shared/results.ts';
 import { dihedralView } from '../../src/main/ml/finetune/views.ts';
 import { predictWithRun } from '../../src/main/ml/fusion/runPredict.ts';
@@ -343,11 +343,19 @@ describe('fine-tuning the CNN', () => {
       const out = runCli(['caches', project.dir, ...args, '--json']);
       return { ...out, json: out.code === 0 ? (JSON.parse(out.stdout) as { removed: string[]; freedBytes: number; caches: ViewCacheInfo[] }) : null };
     };
+    const root = path.join(project.dir, 'cache', 'finetune');
+    const marks = () => fs.readdirSync(root).flatMap((d) => fs.readdirSync(path.join(root, d)).filter((f) => /^use\.\d+$/.test(f)));
+    // The kill -9 run above left its use mark (a dead pid); a crash of a process with this pid would leave one too.
+    expect(marks()).toHaveLength(1);
+    const dead = fs.readdirSync(root).find((d) => fs.readdirSync(path.join(root, d)).some((f) => f.startsWith('use.')))!;
+    fs.writeFileSync(path.join(root, dead, `use.${process.pid}`), '');
+    expect(listViewCaches(project.dir).every((c) => !c.busy)).toBe(true);
+    // Neither counts as a holder, and both are deleted on the way.
+    expect(marks()).toEqual([]);
     const all = listed().json!.caches;
-    // The default cut's cache, written by the runs above (the kill -9 one left its use mark: a dead pid, so not busy).
+    // The default cut's cache, written by the runs above.
     const plain = all.find((c) => c.cut === 'c6_out' && c.views === 8 && c.augment.length === 0)!;
     expect(plain).toMatchObject({ backbone: 'tiny-mobilenet', images: 48, busy: false });
-    expect(fs.readdirSync(path.join(project.dir, 'cache', 'finetune', plain.name)).some((f) => /^use\.\d+$/.test(f))).toBe(true);
     expect(plain.bytes).toBeGreaterThanOrEqual(48 * 8 * 12 * 8 * 8 * 2);
     expect(all.map((c) => c.name)).toEqual(listViewCaches(project.dir).map((c) => c.name));
     expect(all.find((c) => c.cut === 'input')).toMatchObject({ views: 2, images: 48 });
@@ -359,7 +367,7 @@ describe('fine-tuning the CNN', () => {
       expect(listed().json!.caches.find((c) => c.name === plain.name)!.busy).toBe(true);
       const refused = runCli(['caches', project.dir, '--remove', plain.name]);
       expect(refused.code).not.toBe(0);
-      expect(refused.stderr).toContain(`pid ${holder.pid}`);
+      expect(refused.stderr).toContain(`in use by process ${holder.pid} (a fine-tuned run)`);
       const swept = listed(['--remove-all']).json!;
       expect(swept.caches.map((c) => c.name)).toEqual([plain.name]);
       expect(swept.removed.sort()).toEqual(
@@ -374,14 +382,21 @@ describe('fine-tuning the CNN', () => {
     await new Promise((r) => holder.once('exit', r));
 
     // Names that are not a cache folder of this project reach nothing.
-    const around = () => [fs.readdirSync(project.dir).sort(), fs.readdirSync(path.join(project.dir, 'cache', 'finetune'))];
+    const around = () => [fs.readdirSync(project.dir).sort(), fs.readdirSync(root).sort(), fs.readdirSync(outside)];
+    // A link among the caches is not one: not listed, not followed, not removed.
+    const outside = path.join(tmp.dir, 'not-a-cache');
+    fs.mkdirSync(outside, { recursive: true });
+    fs.writeFileSync(path.join(outside, 'keep.txt'), 'x');
+    fs.symlinkSync(outside, path.join(root, 'linked'));
+    expect(listViewCaches(project.dir).map((c) => c.name)).not.toContain('linked');
     const kept = around();
-    for (const bad of ['..', '../..', 'a/b', plain.name + '/..', 'nope']) {
+    for (const bad of ['..', '../..', 'a/b', plain.name + '/..', 'nope', 'linked', '.hidden']) {
       const out = runCli(['caches', project.dir, '--remove', bad]);
       expect(out.code, bad).not.toBe(0);
       expect(out.stderr).toMatch(/No view cache/);
     }
     expect(around()).toEqual(kept);
+    fs.rmSync(path.join(root, 'linked'));
 
     const gone = listed(['--remove', plain.name]).json!;
     expect(gone).toMatchObject({ removed: [plain.name], caches: [] });
@@ -390,7 +405,26 @@ describe('fine-tuning the CNN', () => {
     // The next run of those settings caches again, and its cache is listed as used just now, not in use.
     const before = Date.now();
     // (Named: the newest features are the Softplus network's, from the test above.)
-    await finetuneRun(project, { ...config, backbone: 'tiny-mobilenet' }, { epochs: 1 });
+    const tiny = { ...config, backbone: 'tiny-mobilenet' };
+    // While it runs (from its frozen run on), its cache cannot be removed from this process either.
+    let refusal: unknown = null;
+    await finetuneRun(project, tiny, {
+      epochs: 1,
+      onProgress: (p) => {
+        if (p.phase !== 'frozen' || refusal) return;
+        try {
+          removeViewCache(project.dir, plain.name);
+        } catch (e) {
+          refusal = e;
+        }
+      },
+    });
+    expect(refusal).toMatchObject({ code: 'BUSY', message: expect.stringMatching(/in use by the fine-tuned run going on here/) });
+    // A run cancelled before it cached anything leaves no empty cache of its settings behind.
+    const stop = new AbortController();
+    await expect(
+      finetuneRun(project, tiny, { views: 4, epochs: 1, signal: stop.signal, onProgress: (p) => p.phase === 'frozen' && stop.abort() }),
+    ).rejects.toThrow(/cancelled/i);
     const again = listViewCaches(project.dir);
     expect(again).toHaveLength(1);
     expect(again[0]).toMatchObject({ name: plain.name, images: 48, busy: false });

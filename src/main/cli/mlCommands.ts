@@ -5,6 +5,7 @@ import { DEFAULT_BACKBONE } from '../ml/backbone/catalogue.ts';
 import { exportFeatures } from '../ml/backbone/exportFeatures.ts';
 import { flagSet, optionalString, parseFlags, requireString, UsageError, wholeNumber } from './args.ts';
 import { describeViewCache, diskSize } from '../../shared/results.ts';
+import { DermFuseError } from '../../shared/errors.ts';
 import { ExtractRequestSchema } from '../../shared/api.ts';
 import { withProject, type Command } from './commands.ts';
 
@@ -93,9 +94,19 @@ export const ML_COMMANDS: Record<string, Command> = {
       if (name !== undefined && v['remove-all']) throw new UsageError('--remove NAME or --remove-all, not both');
       return withProject(dir!, async (project) => {
         const before = listViewCaches(project.dir);
-        const gone = v['remove-all'] ? before.filter((c) => !c.busy) : name !== undefined ? before.filter((c) => c.name === name) : [];
-        if (name !== undefined && gone.length === 0) removeViewCache(project.dir, name);
-        for (const c of gone) removeViewCache(project.dir, c.name);
+        const asked = v['remove-all'] ? before.filter((c) => !c.busy) : name !== undefined ? before.filter((c) => c.name === name) : [];
+        // Only a cache as listed (its exact name): on a case-blind disk another spelling would reach it too.
+        if (name !== undefined && asked.length === 0) throw new DermFuseError('NOT_FOUND', `No view cache "${name}" in this project (see dermfuse caches).`);
+        const gone: typeof asked = [];
+        for (const c of asked) {
+          try {
+            removeViewCache(project.dir, c.name);
+            gone.push(c);
+          } catch (e) {
+            // --remove-all goes on past a cache a run took up since the listing (it is listed as in use below).
+            if (!(name === undefined && e instanceof DermFuseError && e.code === 'BUSY')) throw e;
+          }
+        }
         const caches = listViewCaches(project.dir);
         const freed = gone.reduce((s, c) => s + c.bytes, 0);
         const lines = caches.map(

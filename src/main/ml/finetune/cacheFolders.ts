@@ -1,7 +1,7 @@
 /**
  * The project's view caches as folders a person can see and remove: cache/finetune/NAME, each with what it caches
- * (`about.json`, rewritten by every run that uses it, so its time is the last use) and a `use.PID` file for each
- * process running a fine-tuned run on it. Caches are never removed on their own: they are what makes a second
+ * (`about.json`, rewritten when a run starts and touched when it ends, so its time is the last use) and a `use.PID`
+ * file for each process running a fine-tuned run on it. Caches are never removed on their own: they are what makes a second
  * fine-tuned run of the same settings (other folds, epochs or fields) skip minutes of caching.
  */
 import fs from 'node:fs';
@@ -14,8 +14,8 @@ const ABOUT = 'about.json';
 const INDEX = 'index.txt';
 const FILL_LOCK = 'fill.lock';
 const USE = /^use\.(\d+)$/;
-/** Folder names DermFuse writes: the backbone's name (letters, digits, . _ -) and a digest. */
-const NAME = /^[A-Za-z0-9._-]{1,200}$/;
+/** Folder names DermFuse writes: the backbone's name and a digest (letters, digits, . _ -; never a leading dot). */
+const NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
 
 export interface CacheAbout {
   backbone: string;
@@ -36,9 +36,21 @@ export const processAlive = (pid: number): boolean => {
   }
 };
 
+/** Use marks this process holds (a mark file's path, and how many of its runs hold it). */
+const held = new Map<string, number>();
+
+const readPid = (file: string): number => {
+  try {
+    return Number(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return NaN; // gone meanwhile: its holder finished
+  }
+};
+
 /**
- * Living processes filling or using the cache in `dir`. This process counts only by its use mark: a fill lock of
- * its own is a worker's that was stopped on cancel, and every fill here runs inside a run that holds the mark.
+ * Living processes filling or using the cache in `dir`; the marks of dead ones are deleted on the way. This process
+ * counts only by the marks it holds now: a mark of its pid that it does not hold was left by a crash (a restart can
+ * get the same pid), and a fill lock of its own is a worker's stopped on cancel (every fill runs inside a marked run).
  */
 function holders(dir: string): number[] {
   const pids: number[] = [];
@@ -49,23 +61,47 @@ function holders(dir: string): number[] {
     return [];
   }
   for (const n of names) {
+    const file = path.join(dir, n);
     const m = USE.exec(n);
-    const pid = m ? Number(m[1]) : n === FILL_LOCK ? Number(fs.readFileSync(path.join(dir, n), 'utf8')) : NaN;
-    if (Number.isInteger(pid) && pid > 0 && (pid === process.pid ? n !== FILL_LOCK : processAlive(pid))) pids.push(pid);
+    if (m) {
+      const pid = Number(m[1]);
+      const living = pid === process.pid ? held.has(file) : processAlive(pid);
+      if (living) pids.push(pid);
+      else fs.rmSync(file, { force: true });
+    } else if (n === FILL_LOCK) {
+      const pid = readPid(file);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) pids.push(pid);
+    }
   }
   return pids;
 }
 
 /**
- * Marks the cache in `dir` as used by this process until the returned function runs, and records what it caches
- * and when it was last used. A process killed on the way leaves its mark behind; a dead pid's mark is ignored.
+ * Marks the cache in `dir` as used by this process until the returned function runs, and records what it caches;
+ * the record's time is the last use. A process killed on the way leaves its mark behind: a dead pid's mark is
+ * ignored and deleted.
  */
 export function useViewCache(dir: string, about: CacheAbout): () => void {
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, ABOUT), JSON.stringify(about));
+  const record = path.join(dir, ABOUT);
+  fs.writeFileSync(record, JSON.stringify(about));
   const mark = path.join(dir, `use.${process.pid}`);
-  fs.writeFileSync(mark, '');
-  return () => fs.rmSync(mark, { force: true });
+  fs.writeFileSync(mark, String(process.pid));
+  held.set(mark, (held.get(mark) ?? 0) + 1);
+  return () => {
+    const left = (held.get(mark) ?? 1) - 1;
+    if (left > 0) return void held.set(mark, left);
+    held.delete(mark);
+    fs.rmSync(mark, { force: true });
+    // A run stopped before caching anything (cancelled or failed in its frozen run) leaves no empty cache behind.
+    if (!fs.existsSync(path.join(dir, INDEX)) && holders(dir).length === 0) return void fs.rmSync(dir, { recursive: true, force: true });
+    try {
+      const now = new Date();
+      fs.utimesSync(record, now, now);
+    } catch {
+      // The cache was removed while in use elsewhere: nothing to date.
+    }
+  };
 }
 
 function readAbout(dir: string): { about: Partial<CacheAbout>; lastUsed: string | null } {
@@ -78,11 +114,19 @@ function readAbout(dir: string): { about: Partial<CacheAbout>; lastUsed: string 
   }
 }
 
+/** Bytes under `dir`, links not followed; what vanishes meanwhile (a fill finishing, a removal) counts as 0. */
 function folderBytes(dir: string): number {
   let total = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+  let entries: fs.Dirent[] = [];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
     const p = path.join(dir, e.name);
-    total += e.isDirectory() ? folderBytes(p) : e.isFile() ? fs.statSync(p).size : 0;
+    if (e.isDirectory()) total += folderBytes(p);
+    else if (e.isFile()) total += fs.statSync(p, { throwIfNoEntry: false })?.size ?? 0;
   }
   return total;
 }
@@ -98,13 +142,20 @@ function countLines(file: string): number {
 
 /** The project's view caches, most recently used first. */
 export function listViewCaches(projectDir: string): ViewCacheInfo[] {
-  const root = viewCacheRoot(projectDir);
-  if (!fs.existsSync(root)) return [];
+  let entries: fs.Dirent[] = [];
+  try {
+    entries = fs.readdirSync(viewCacheRoot(projectDir), { withFileTypes: true });
+  } catch {
+    return [];
+  }
   const out: ViewCacheInfo[] = [];
-  for (const e of fs.readdirSync(root, { withFileTypes: true })) {
+  // Real folders only (a link is not followed) and not one being removed (.removing-…).
+  for (const e of entries) {
     if (!e.isDirectory() || !NAME.test(e.name)) continue;
-    const dir = path.join(root, e.name);
+    const dir = path.join(viewCacheRoot(projectDir), e.name);
     const { about, lastUsed } = readAbout(dir);
+    // First: it deletes the marks of dead processes, which are then not counted in the bytes.
+    const busy = holders(dir).length > 0;
     out.push({
       name: e.name,
       backbone: typeof about.backbone === 'string' ? about.backbone : null,
@@ -114,26 +165,54 @@ export function listViewCaches(projectDir: string): ViewCacheInfo[] {
       images: countLines(path.join(dir, INDEX)),
       bytes: folderBytes(dir),
       lastUsed,
-      busy: holders(dir).length > 0,
+      busy,
     });
   }
   return out.sort((a, b) => (b.lastUsed ?? '').localeCompare(a.lastUsed ?? '') || a.name.localeCompare(b.name));
 }
 
+function busyError(name: string, dir: string, pids: number[]): DermFuseError {
+  const others = pids.filter((p) => p !== process.pid);
+  return new DermFuseError(
+    'BUSY',
+    others.length === 0
+      ? `The view cache ${name} is in use by the fine-tuned run going on here; remove it when the run has finished or been cancelled.`
+      : `The view cache ${name} is in use by process ${others.join(', ')} (a fine-tuned run); remove it when that run has finished. If no DermFuse run is going on, that process is another program with a reused pid: delete ${others.map((p) => path.join(dir, `use.${p}`)).join(', ')} and remove the cache again.`,
+  );
+}
+
 /**
  * Removes one view cache (`name` as listed), or refuses: a name that is not a cache folder of this project
- * (NOT_FOUND; nothing outside cache/finetune is ever reached), or one a run is filling or using (BUSY).
+ * (NOT_FOUND; nothing outside cache/finetune is reached, a link is not followed), or one a run is filling or using
+ * (BUSY). The folder is first renamed out of the way, then checked again, so a run that marks it meanwhile keeps it
+ * (renamed back) and a run starting after the rename caches afresh; nothing is left half deleted under its name.
  */
 export function removeViewCache(projectDir: string, name: string): void {
   const root = viewCacheRoot(projectDir);
   const dir = path.join(root, name);
-  if (!NAME.test(name) || name === '.' || name === '..' || !isInside(dir, root) || !fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+  if (!NAME.test(name) || !isInside(dir, root) || !fs.lstatSync(dir, { throwIfNoEntry: false })?.isDirectory())
     throw new DermFuseError('NOT_FOUND', `No view cache "${name}" in this project (see dermfuse caches).`);
   const pids = holders(dir);
-  if (pids.length > 0)
+  if (pids.length > 0) throw busyError(name, dir, pids);
+  const aside = path.join(root, `.removing-${name}-${process.pid}-${Date.now()}`);
+  fs.renameSync(dir, aside);
+  const late = holders(aside);
+  if (late.length > 0) {
+    if (!fs.existsSync(dir)) fs.renameSync(aside, dir);
+    throw busyError(name, dir, late);
+  }
+  try {
+    fs.rmSync(aside, { recursive: true, force: true, maxRetries: 3 });
+  } catch (e) {
     throw new DermFuseError(
-      'BUSY',
-      `The view cache ${name} is in use by a fine-tuned run${pids.includes(process.pid) ? '' : ` in another DermFuse process (pid ${pids.join(', ')})`}; remove it when the run has finished or been cancelled.`,
+      'INTERNAL',
+      `The view cache ${name} was set aside as ${aside} but could not be deleted: ${(e as Error).message}. Delete that folder by hand.`,
     );
-  fs.rmSync(dir, { recursive: true, force: true });
+  }
+  // Folders set aside by a removal that was killed half way.
+  for (const e of fs.readdirSync(root, { withFileTypes: true })) {
+    const m = /^\.removing-.*-(\d+)-\d+$/.exec(e.name);
+    if (e.isDirectory() && m && Number(m[1]) !== process.pid && !processAlive(Number(m[1])))
+      fs.rmSync(path.join(root, e.name), { recursive: true, force: true });
+  }
 }

@@ -145,6 +145,15 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
     // Every operation of the top must be one DermFuse can train: found out before the frozen run spends any time.
     await pool.check(cut.top, o.backend);
 
+    // The cache this run will use, marked now: it cannot be removed while the frozen run trains before caching.
+    const digest = await backboneDigest(spec);
+    const cacheKey = createHash('sha256')
+      .update(JSON.stringify({ digest, cut: cut.cut, pre: spec.preprocessing, views, ...(augment.length > 0 ? { augment: AUGMENT_SETTINGS(augment) } : {}) }))
+      .digest('hex')
+      .slice(0, 16);
+    const cacheDir = path.join(viewCacheRoot(project.dir), `${spec.name}-${cacheKey}`);
+    releaseCache = useViewCache(cacheDir, { backbone: spec.name, cut: cut.cut, views, augment });
+
     // A finished frozen run of this configuration on the same data (a fine-tuned run killed or cancelled after it,
     // run again) is its baseline as it stands, if its folds still keep each group whole; otherwise one is trained now.
     let reused = findFrozenRun(project, cfg, probe.snapshot);
@@ -177,13 +186,6 @@ export async function finetuneRun(project: Project, cfg: TrainConfig, o: Finetun
     const metaRows = ds.meta.map((r) => cols.map((j) => r[j] ?? null));
     const C = ds.classes.length;
 
-    const digest = await backboneDigest(spec);
-    const cacheKey = createHash('sha256')
-      .update(JSON.stringify({ digest, cut: cut.cut, pre: spec.preprocessing, views, ...(augment.length > 0 ? { augment: AUGMENT_SETTINGS(augment) } : {}) }))
-      .digest('hex')
-      .slice(0, 16);
-    const cacheDir = path.join(viewCacheRoot(project.dir), `${spec.name}-${cacheKey}`);
-    releaseCache = useViewCache(cacheDir, { backbone: spec.name, cut: cut.cut, views, augment });
     const pathOf = new Map(
       repoOf(project.db, ImagesRepo)
         .distinctContents()

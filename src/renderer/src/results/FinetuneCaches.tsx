@@ -37,6 +37,8 @@ export function FinetuneCaches({ calls }: { calls: CacheCalls }) {
       setCaches(await calls.remove(name));
     } catch (e) {
       setError(`Removing ${name} failed: ${errorMessage(e)}`);
+      // What is in use may have changed since the list was read.
+      calls.list().then(setCaches, () => {});
     } finally {
       setRemoving(null);
     }
@@ -51,7 +53,7 @@ export function FinetuneCaches({ calls }: { calls: CacheCalls }) {
       <Text size="xs" c="dimmed">
         {caches && caches.length === 0
           ? 'None yet. The first fine-tuned run of a setting caches the frozen part of the network once per image and view; later runs of that setting reuse it.'
-          : 'Reused by fine-tuned runs of the same backbone, starting point and views. Removing one frees the space; the next run of those settings caches again.'}
+          : 'Reused by fine-tuned runs of the same backbone, starting point, views and random views. Removing one frees the space; the next run of those settings caches again.'}
       </Text>
       {error && (
         <Text size="xs" c="red" role="alert" data-testid="finetune-caches-error">
