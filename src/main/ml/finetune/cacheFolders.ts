@@ -10,9 +10,9 @@ import { DermFuseError } from '../../../shared/errors.ts';
 import { AUGMENTS, type Augment, type ViewCacheInfo } from '../../../shared/results.ts';
 import { isInside } from '../../files/fsChecks.ts';
 
-const ABOUT = 'about.json';
-const INDEX = 'index.txt';
-const FILL_LOCK = 'fill.lock';
+/** The files of a cache folder: viewCache.ts writes the records, their index, their shape and the fill lock. */
+export const CACHE_FILES = { index: 'index.txt', data: 'views.f16', shape: 'shape.json', fillLock: 'fill.lock', about: 'about.json' } as const;
+const { about: ABOUT, index: INDEX, fillLock: FILL_LOCK } = CACHE_FILES;
 const USE = /^use\.(\d+)$/;
 /** Folder names DermFuse writes: the backbone's name and a digest (letters, digits, . _ -; never a leading dot). */
 const NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
@@ -27,7 +27,7 @@ export interface CacheAbout {
 export const viewCacheRoot = (projectDir: string): string => path.join(projectDir, 'cache', 'finetune');
 
 /** Whether process `pid` is alive (EPERM: alive, owned by someone else). */
-export const processAlive = (pid: number): boolean => {
+const processAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;
@@ -39,18 +39,24 @@ export const processAlive = (pid: number): boolean => {
 /** Use marks this process holds (a mark file's path, and how many of its runs hold it). */
 const held = new Map<string, number>();
 
-const readPid = (file: string): number => {
+/**
+ * The pid of another living process holding the fill lock `file`, or null: none, a dead one's (kill -9), this
+ * process's own (a worker stopped on cancel: every fill here runs inside a marked run), or gone meanwhile.
+ */
+export function fillLockHolder(file: string): number | null {
+  let pid: number;
   try {
-    return Number(fs.readFileSync(file, 'utf8'));
+    pid = Number(fs.readFileSync(file, 'utf8'));
   } catch {
-    return NaN; // gone meanwhile: its holder finished
+    return null;
   }
-};
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid) ? pid : null;
+}
 
 /**
  * Living processes filling or using the cache in `dir`; the marks of dead ones are deleted on the way. This process
  * counts only by the marks it holds now: a mark of its pid that it does not hold was left by a crash (a restart can
- * get the same pid), and a fill lock of its own is a worker's stopped on cancel (every fill runs inside a marked run).
+ * get the same pid).
  */
 function holders(dir: string): number[] {
   const pids: number[] = [];
@@ -69,8 +75,8 @@ function holders(dir: string): number[] {
       if (living) pids.push(pid);
       else fs.rmSync(file, { force: true });
     } else if (n === FILL_LOCK) {
-      const pid = readPid(file);
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) pids.push(pid);
+      const pid = fillLockHolder(file);
+      if (pid !== null) pids.push(pid);
     }
   }
   return pids;
@@ -86,7 +92,7 @@ export function useViewCache(dir: string, about: CacheAbout): () => void {
   const record = path.join(dir, ABOUT);
   fs.writeFileSync(record, JSON.stringify(about));
   const mark = path.join(dir, `use.${process.pid}`);
-  fs.writeFileSync(mark, String(process.pid));
+  fs.writeFileSync(mark, '');
   held.set(mark, (held.get(mark) ?? 0) + 1);
   return () => {
     const left = (held.get(mark) ?? 1) - 1;
@@ -152,7 +158,7 @@ export function listViewCaches(projectDir: string): ViewCacheInfo[] {
   // Real folders only (a link is not followed) and not one being removed (.removing-…).
   for (const e of entries) {
     if (!e.isDirectory() || !NAME.test(e.name)) continue;
-    const dir = path.join(viewCacheRoot(projectDir), e.name);
+    const dir = path.join(e.parentPath, e.name);
     const { about, lastUsed } = readAbout(dir);
     // First: it deletes the marks of dead processes, which are then not counted in the bytes.
     const busy = holders(dir).length > 0;

@@ -15,7 +15,7 @@ import { normalise } from '../input/spec.ts';
 import { dihedralView, fromHalf, toHalf } from './views.ts';
 import { augmentView, cachedViewCount, viewRandom } from './augment.ts';
 import type { Augment } from '../../../shared/results.ts';
-import { processAlive } from './cacheFolders.ts';
+import { CACHE_FILES, fillLockHolder } from './cacheFolders.ts';
 
 export interface CacheShape {
   /** The cut tensor of one view: [channels, height, width]. */
@@ -23,10 +23,7 @@ export interface CacheShape {
   views: number;
 }
 
-const INDEX = 'index.txt';
-const DATA = 'views.f16';
-const SHAPE = 'shape.json';
-const LOCK = 'fill.lock';
+const { index: INDEX, data: DATA, shape: SHAPE, fillLock: LOCK } = CACHE_FILES;
 
 /** Bytes of one image's record: every view's cut tensor as half floats. */
 const recordBytesOf = (shape: CacheShape): number => shape.dims[0] * shape.dims[1] * shape.dims[2] * shape.views * 2;
@@ -44,8 +41,8 @@ function lockFill(dir: string): () => void {
       return () => fs.rmSync(file, { force: true });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(fs.readFileSync(file, 'utf8'));
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid))
+      const pid = fillLockHolder(file);
+      if (pid !== null)
         throw new DermFuseError('BUSY', `Another DermFuse process (pid ${pid}) is caching these views (${dir}); fine-tune again when it has finished.`);
       fs.rmSync(file, { force: true });
     }
